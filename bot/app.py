@@ -1,0 +1,243 @@
+"""The composition root: the only place that picks concrete classes and wires them together.
+
+``Service`` owns the running parts; ``serve`` runs them and shuts them down in order:
+stop the sources, stop taking HTTP requests, drain the queue into storage, close storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from rich.console import Console
+
+from bot.clock import Clock, EventClock, SystemClock
+from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
+from bot.intake import Intake
+from bot.language import LanguageDetector
+from bot.metrics import Metrics
+from bot.model import Brand
+from bot.negativity import NegativityScorer
+from bot.pipeline import Pipeline
+from bot.server import build_http_app
+from bot.sources import Source, SourceContext, build_source
+from bot.sources.webhook import WebhookSource
+from handlers.console import ConsolePlatform
+from storage.cursors import load_cursor
+from storage.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_STEP_SECONDS = 15.0
+
+
+class ServiceError(Exception):
+    """The service cannot start or ran into a fatal problem; the message says why."""
+
+
+def brands_from(config: AppConfig) -> list[Brand]:
+    return [
+        Brand(
+            name=item.name,
+            slug=item.brand_slug,
+            keywords=tuple(item.keywords),
+            aliases=tuple(item.aliases),
+            hashtags=tuple(item.hashtags),
+            handles=tuple(item.handles),
+            exclude=tuple(item.exclude),
+            languages=tuple(item.languages),
+        )
+        for item in config.brands
+    ]
+
+
+def choose_clock(config: AppConfig) -> Clock:
+    replay_only = all(isinstance(s, ReplaySourceSettings) for s in config.sources)
+    if config.clock == "event" or (config.clock == "auto" and replay_only):
+        return EventClock()
+    return SystemClock()
+
+
+def build_pipeline(config: AppConfig, clock: Clock) -> Pipeline:
+    scorer = NegativityScorer()
+    return Pipeline(brands_from(config), LanguageDetector(scorer.languages), scorer, clock.now)
+
+
+@dataclass
+class SourceState:
+    source: Source
+    state: str = "starting"
+    error: str = ""
+
+
+@dataclass
+class Service:
+    config: AppConfig
+    clock: Clock
+    metrics: Metrics
+    writer: Writer
+    intake: Intake
+    console: ConsolePlatform
+    sources: dict[str, SourceState] = field(default_factory=dict)
+    http_port: int | None = None
+
+    def health(self) -> dict[str, Any]:
+        failing = [name for name, s in self.sources.items() if s.state == "failed"]
+        status = "degraded" if failing or self.intake.storage_error else "ok"
+        return {
+            "status": status,
+            "queue": {"depth": self.intake.depth, "capacity": self.intake.capacity},
+            "storage": {"error": self.intake.storage_error},
+            "sources": {
+                name: {"state": s.state, **({"error": s.error} if s.error else {})}
+                for name, s in self.sources.items()
+            },
+        }
+
+
+def build(config: AppConfig, console: Console) -> Service:
+    clock = choose_clock(config)
+    metrics = Metrics()
+    writer = Writer(config.storage.path)
+    platform = ConsolePlatform(
+        config.console, {b.brand_slug: b.name for b in config.brands}, console
+    )
+    intake = Intake(
+        build_pipeline(config, clock),
+        writer,
+        metrics,
+        capacity=config.pipeline.queue_size,
+        batch_size=config.storage.batch_size,
+        sinks=[platform.show],
+        on_event_time=clock.advance if isinstance(clock, EventClock) else None,
+    )
+    context = SourceContext(clock, metrics)
+    sources = {s.name: SourceState(build_source(s, context)) for s in config.sources}
+    return Service(config, clock, metrics, writer, intake, platform, sources)
+
+
+async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) -> bool:
+    """Run until ``stop`` is set (or, with ``exit_when_idle``, the finite sources are done).
+
+    Returns False when a source failed.
+    """
+    intake_task = asyncio.create_task(service.intake.run(), name="intake")
+    runner = await _start_http(service) if service.config.http.enabled else None
+    tasks = {
+        name: asyncio.create_task(_run_source(service, state), name=f"source:{name}")
+        for name, state in service.sources.items()
+    }
+    try:
+        await _wait(service, tasks, exit_when_idle, stop, intake_task)
+    finally:
+        await _shutdown(service, tasks, runner, intake_task)
+    return all(state.state != "failed" for state in service.sources.values())
+
+
+async def _run_source(service: Service, state: SourceState) -> None:
+    name = state.source.name
+    position = await service.writer.run(lambda db: load_cursor(db, name))
+    state.state = "running"
+    try:
+        await state.source.run(service.intake, position)
+    except asyncio.CancelledError:
+        state.state = "stopped"
+        raise
+    except Exception as error:
+        state.state, state.error = "failed", str(error)
+        logger.error("source %s failed: %s", name, error)
+        return
+    state.state = "finished"
+
+
+async def _wait(
+    service: Service,
+    tasks: dict[str, asyncio.Task[None]],
+    exit_when_idle: bool,
+    stop: asyncio.Event,
+    intake_task: asyncio.Task[None],
+) -> None:
+    waiters = [asyncio.create_task(stop.wait()), intake_task]
+    if exit_when_idle:
+        finite = [tasks[name] for name, s in service.sources.items() if s.source.finite]
+        if not finite:
+            logger.warning("--exit-when-idle: no finite source (replay) configured; exiting")
+        waiters.append(asyncio.create_task(_idle(service, finite)))
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        if waiter is not intake_task:
+            waiter.cancel()
+    if intake_task in done:
+        intake_task.result()  # the consumer never ends on its own: surface its error
+        raise ServiceError("the intake stopped unexpectedly")
+
+
+async def _idle(service: Service, finite: list[asyncio.Task[None]]) -> None:
+    if finite:
+        await asyncio.wait(finite)
+    await service.intake.drained()
+
+
+async def _start_http(service: Service) -> web.AppRunner:
+    http = service.config.http
+    webhooks = {
+        state.source.name: state.source
+        for state in service.sources.values()
+        if isinstance(state.source, WebhookSource)
+    }
+    max_body = max(
+        [s.max_body_bytes for s in service.config.sources if isinstance(s, WebhookSourceSettings)],
+        default=1_048_576,
+    )
+    app = build_http_app(webhooks, service.metrics, service.health, max_body)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, http.host, http.port, shutdown_timeout=SHUTDOWN_STEP_SECONDS)
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        raise ServiceError(
+            f"cannot listen on {http.host}:{http.port}: {error.strerror or error}; "
+            "choose another http.port in app.yaml (0 picks a free one)"
+        ) from None
+    service.http_port = int(runner.addresses[0][1]) if runner.addresses else http.port
+    logger.info(
+        "listening on http://%s:%s (healthz, metrics, webhooks)", http.host, service.http_port
+    )
+    return runner
+
+
+async def _shutdown(
+    service: Service,
+    tasks: dict[str, asyncio.Task[None]],
+    runner: web.AppRunner | None,
+    intake_task: asyncio.Task[None],
+) -> None:
+    for task in tasks.values():
+        task.cancel()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+    if runner is not None:
+        await runner.cleanup()
+    if not intake_task.done():
+        service.intake.close()
+        try:
+            await asyncio.wait_for(intake_task, SHUTDOWN_STEP_SECONDS)
+        except TimeoutError:
+            logger.error(
+                "the queue did not drain in %.0fs; unstored mentions are re-read by "
+                "replays on restart, webhook senders were not acknowledged",
+                SHUTDOWN_STEP_SECONDS,
+            )
+    await asyncio.to_thread(service.writer.close)
+    service.console.summary()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)

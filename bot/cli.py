@@ -1,0 +1,197 @@
+"""``python -m bot``: run the service, check the configuration, query and score mentions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.table import Table
+
+from bot.config import AppConfig, ConfigError, default_config_path, load_config
+from bot.config.schema import slugify
+from bot.durations import parse_since
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+logger = logging.getLogger("bot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    stdout = Console(soft_wrap=True)
+    stderr = Console(stderr=True)
+    try:
+        return int(args.command(args, stdout, stderr))
+    except ConfigError as error:
+        stderr.print(f"[bold red]configuration error[/] {escape(str(error))}", highlight=False)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler: object, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "-c", "--config", help="app.yaml to use (default: $VIGIE_CONFIG, app.yaml)"
+        )
+        sub.set_defaults(command=handler)
+        return sub
+
+    run = command("run", _run, "Listen, score, store and alert until stopped (Ctrl-C).")
+    run.add_argument(
+        "--exit-when-idle",
+        action="store_true",
+        help="Exit once every replay source is consumed and stored.",
+    )
+    run.add_argument("-v", "--verbose", action="store_true", help="Debug logging.")
+
+    command("check-config", _check_config, "Validate the configuration and say what it sets up.")
+
+    mentions = command("mentions", _mentions, "List stored mentions, newest first.")
+    mentions.add_argument("--brand", help="Brand name or slug.")
+    mentions.add_argument("--since", help="Only mentions posted since: 30m, 24h, 7d or a time.")
+    mentions.add_argument("--negative", action="store_true", help="Only negative mentions.")
+    mentions.add_argument("--limit", type=int, help="At most this many.")
+    mentions.add_argument("--json", action="store_true", help="JSON lines, one mention each.")
+
+    score = command("score", _score, "Score a CSV file: adds lang, negativity and sentiment.")
+    score.add_argument("input", type=Path, help="CSV file with a header row.")
+    score.add_argument("--text-column", required=True, help="Column holding the text.")
+    score.add_argument("--output", required=True, type=Path, help="CSV file to write.")
+    score.add_argument(
+        "--languages",
+        default="en,fr",
+        help="Expected languages, preferred when close (default: en,fr).",
+    )
+    return parser
+
+
+def _config(args: argparse.Namespace) -> AppConfig:
+    return load_config(default_config_path(args.config))
+
+
+def _setup_logging(level: str, console: Console) -> None:
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    logging.basicConfig(
+        level=level, format="%(message)s", datefmt="%H:%M:%S", handlers=[handler], force=True
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _run(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.app import ServiceError, build, install_signal_handlers, serve
+    from storage.database import StorageError
+
+    config = _config(args)
+    _setup_logging("DEBUG" if args.verbose else config.logging.level, stderr)
+
+    async def go() -> bool:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        service = build(config, stdout)
+        return await serve(service, exit_when_idle=args.exit_when_idle, stop=stop)
+
+    try:
+        ok = asyncio.run(go())
+    except (ServiceError, StorageError) as error:
+        logger.error("%s", error)
+        return EXIT_FAILED
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _check_config(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    path = default_config_path(args.config)
+    config = load_config(path)
+    stdout.print(
+        f"[green]ok[/] {path}: {len(config.brands)} brand(s), "
+        f"{len(config.sources)} source(s), storage {config.storage.path}"
+    )
+    for brand in config.brands:
+        stdout.print(
+            f"  brand {brand.name} ({brand.brand_slug}): "
+            f"{len(brand.keywords) + len(brand.aliases) + len(brand.hashtags)}"
+            f" terms, {len(brand.exclude)} exclusions, languages {','.join(brand.languages)}"
+        )
+    for source in config.sources:
+        stdout.print(f"  source {source.name}: {source.type}")
+    return EXIT_OK
+
+
+def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from storage.database import StorageError, open_database
+    from storage.mentions import find_mentions
+
+    config = _config(args)
+    try:
+        since = parse_since(args.since, datetime.now(UTC)) if args.since else None
+    except ValueError as error:
+        stderr.print(f"[red]--since[/]: {escape(str(error))}")
+        return EXIT_CONFIG
+    if args.limit is not None and args.limit < 1:
+        stderr.print("[red]--limit[/] must be at least 1")
+        return EXIT_CONFIG
+    brand = _brand_slug(config, args.brand) if args.brand else None
+    try:
+        db = open_database(config.storage.path, read_only=True)
+    except StorageError as error:
+        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        return EXIT_FAILED
+    with db.conn:
+        rows = find_mentions(db, brand=brand, since=since, negative=args.negative, limit=args.limit)
+    db.close()
+    if args.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    stdout.print(_mention_table(rows))
+    return EXIT_OK
+
+
+def _brand_slug(config: AppConfig, wanted: str) -> str:
+    for brand in config.brands:
+        if wanted.casefold() in (brand.name.casefold(), brand.brand_slug):
+            return brand.brand_slug
+    return slugify(wanted)
+
+
+def _mention_table(rows: list[dict[str, object]]) -> Table:
+    table = Table(title=f"{len(rows)} mention(s)", show_lines=False)
+    for column in ("posted", "brands", "sentiment", "neg", "lang", "author"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("text", ratio=1, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["created_at"])[:16].replace("T", " "),
+            ",".join(row["brands"]),  # type: ignore[arg-type]
+            str(row["sentiment"]),
+            f"{row['negativity']:.2f}",
+            str(row["language"]),
+            f"@{row['author_handle']}" if row["author_handle"] else "",
+            str(row["text"])[:160],
+        )
+    return table
+
+
+def _score(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.scorefile import ScoreFileError, score_file
+
+    languages = tuple(code.strip() for code in args.languages.split(",") if code.strip())
+    try:
+        rows = score_file(args.input, args.output, args.text_column, languages, stderr)
+    except ScoreFileError as error:
+        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        return EXIT_FAILED
+    stderr.print(f"scored {rows} rows into {args.output}")
+    return EXIT_OK

@@ -1,0 +1,92 @@
+"""Load and validate ``app.yaml``. Errors name the key and the line, and the CLI exits non-zero."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config.loader import ConfigError, LoadedYaml, load_yaml
+from bot.config.schema import (
+    AppConfig,
+    BrandSettings,
+    ReplaySourceSettings,
+    SourceSettings,
+    WebhookSourceSettings,
+)
+
+__all__ = [
+    "AppConfig",
+    "BrandSettings",
+    "ConfigError",
+    "ReplaySourceSettings",
+    "SourceSettings",
+    "WebhookSourceSettings",
+    "default_config_path",
+    "load_config",
+]
+
+DEFAULT_CONFIG = "app.yaml"
+
+
+def default_config_path(explicit: str | None = None) -> Path:
+    """``-c FILE`` wins, then ``$VIGIE_CONFIG``, then ``app.yaml`` in the current folder."""
+    return Path(explicit or os.environ.get("VIGIE_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> AppConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    loaded = load_yaml(text, str(path), environ)
+    if not isinstance(loaded.data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping (storage:, brands:, sources:)")
+    try:
+        config = AppConfig.model_validate(loaded.data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, loaded, str(path))) from None
+    return _resolve_paths(config, path.resolve().parent)
+
+
+def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
+    problems = []
+    for item in error.errors(include_url=False):
+        # Discriminated unions add the tag ('replay') to the location; it is not a key in the file.
+        path = tuple(part for part in item["loc"] if part not in ("replay", "webhook"))
+        key = ".".join(str(part) if isinstance(part, str) else f"[{part}]" for part in path)
+        key = key.replace(".[", "[")
+        line = loaded.line_of(path)
+        where = f"line {line}: " if line else ""
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting (misspelt? README.md lists every setting)"
+        problems.append((line or 0, f"  {where}{key or '(top level)'}: {message}"))
+    count = len(problems)
+    listed = "\n".join(text for _, text in sorted(problems, key=lambda problem: problem[0]))
+    return f"{source}: {count} problem{'s' if count > 1 else ''}\n{listed}"
+
+
+def _resolve(path: Path, base: Path, must_exist: bool) -> Path:
+    """Relative paths are read from app.yaml's folder (an input file also from the working one)."""
+    if path.is_absolute():
+        return path
+    beside_config = base / path
+    if must_exist and not beside_config.exists() and path.exists():
+        return path.resolve()
+    return beside_config
+
+
+def _resolve_paths(config: AppConfig, base: Path) -> AppConfig:
+    storage = config.storage.model_copy(update={"path": _resolve(config.storage.path, base, False)})
+    sources = [
+        source.model_copy(update={"path": _resolve(source.path, base, True)})
+        if isinstance(source, ReplaySourceSettings)
+        else source
+        for source in config.sources
+    ]
+    return config.model_copy(update={"storage": storage, "sources": sources})

@@ -1,0 +1,96 @@
+"""Reading ``app.yaml``: YAML with ``${VAR}`` / ``${VAR:-default}`` substitution, and line numbers.
+
+Substitution happens in a loader subclass (not a global patch of ``yaml.SafeLoader``), on scalar
+values only, so a secret can never inject YAML structure. ``$${VAR}`` is a literal ``${VAR}``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+Path = tuple[str | int, ...]
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class LoadedYaml:
+    data: Any
+    lines: Mapping[Path, int]
+
+    def line_of(self, path: Path) -> int | None:
+        """Line (1-based) of the deepest part of ``path`` that exists in the file."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return None
+
+
+def substitute(value: str, environ: Mapping[str, str], line: int) -> str:
+    def replace(match: re.Match[str]) -> str:
+        escaped, name, default = match.groups()
+        if escaped:
+            return match.group(0)[1:]
+        if name in environ and environ[name] != "":
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"line {line}: environment variable {name} is not set (and no default)")
+
+    return _VARIABLE.sub(replace, value)
+
+
+def _make_loader(environ: Mapping[str, str]) -> type[yaml.SafeLoader]:
+    class EnvLoader(yaml.SafeLoader):
+        def construct_scalar(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+            value = super().construct_scalar(node)
+            if isinstance(value, str) and "${" in value:
+                return substitute(value, environ, node.start_mark.line + 1)
+            return value
+
+    return EnvLoader
+
+
+def _index_lines(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                _index_lines(value_node, (*path, str(key_node.value)), lines)
+                lines[(*path, str(key_node.value))] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, (*path, index), lines)
+
+
+def load_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) -> LoadedYaml:
+    """Parse YAML text, substituting environment variables; errors name the line."""
+    loader = _make_loader(os.environ if environ is None else environ)(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise ConfigError(f"{source}: invalid YAML at {where}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: invalid YAML: {error}") from None
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    finally:
+        loader.dispose()
+    lines: dict[Path, int] = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return LoadedYaml(data, lines)

@@ -1,0 +1,176 @@
+"""The shape of ``app.yaml``: pydantic models with defaults and a help text for every setting."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from bot.records import MENTION_FIELDS
+
+_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "brand"
+
+
+class StorageSettings(Settings):
+    path: Path = Field(Path("vigie.db"), description="SQLite file; relative to app.yaml's folder.")
+    batch_size: int = Field(500, ge=1, le=10_000, description="Mentions written per transaction.")
+
+
+class HttpSettings(Settings):
+    enabled: bool = Field(True, description="Serve /healthz, /metrics and /webhooks/{name}.")
+    host: str = Field("127.0.0.1", description="Address to bind; 0.0.0.0 to accept from outside.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
+
+
+class PipelineSettings(Settings):
+    queue_size: int = Field(10_000, ge=1, description="Mentions waiting for scoring, at most.")
+
+
+class ConsoleSettings(Settings):
+    show: Literal["negative", "all", "none"] = Field(
+        "negative", description="Which scored mentions the console prints."
+    )
+    min_negativity: float = Field(0.0, ge=0, le=1, description="Hide negatives below this score.")
+
+
+class BrandSettings(Settings):
+    name: str = Field(min_length=1, description="The brand's display name; also matched in text.")
+    slug: str | None = Field(None, pattern=_NAME, description="Stable id; derived from the name.")
+    keywords: list[str] = Field(default_factory=list, description="Phrases meaning the brand.")
+    aliases: list[str] = Field(default_factory=list, description="Other names, products, typos.")
+    hashtags: list[str] = Field(default_factory=list, description="Hashtags, with or without #.")
+    handles: list[str] = Field(default_factory=list, description="Accounts, with or without @.")
+    exclude: list[str] = Field(
+        default_factory=list, description="Phrases that are not the brand ('apple pie')."
+    )
+    languages: list[str] = Field(["en"], min_length=1, description="ISO 639-1 codes expected.")
+
+    @field_validator("keywords", "aliases", "exclude")
+    @classmethod
+    def _no_blank_terms(cls, terms: list[str]) -> list[str]:
+        if any(not term.strip() for term in terms):
+            raise ValueError("terms must not be empty")
+        return [term.strip() for term in terms]
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hash_prefix(cls, tags: list[str]) -> list[str]:
+        return ["#" + tag.strip().lstrip("#") for tag in tags if tag.strip().lstrip("#")]
+
+    @field_validator("handles")
+    @classmethod
+    def _at_prefix(cls, handles: list[str]) -> list[str]:
+        return [
+            "@" + handle.strip().lstrip("@") for handle in handles if handle.strip().lstrip("@")
+        ]
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ValueError(f"{code!r} is not an ISO 639-1 language code such as 'en' or 'fr'")
+        return codes
+
+    @property
+    def brand_slug(self) -> str:
+        return self.slug or slugify(self.name)
+
+
+class ReplaySourceSettings(Settings):
+    type: Literal["replay"]
+    name: str = Field(pattern=_NAME, description="Unique source name, stored with each mention.")
+    path: Path = Field(description="CSV or JSONL file; relative to app.yaml's folder.")
+    format: Literal["csv", "jsonl"] | None = Field(None, description="Default: from the suffix.")
+    speed: float = Field(0, ge=0, description="0: as fast as possible; 60: an hour per minute.")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Mention field -> column name; unnamed fields map to themselves.",
+    )
+    rebase_time: bool = Field(
+        False, description="Shift event times so the last row happens now (demos)."
+    )
+    encoding: str = Field("utf-8-sig", description="Text encoding of the file.")
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, columns: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(columns) - set(MENTION_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown mention field(s) {', '.join(unknown)}; known: {', '.join(MENTION_FIELDS)}"
+            )
+        return columns
+
+    @model_validator(mode="after")
+    def _format_known(self) -> ReplaySourceSettings:
+        if self.format is None and self.path.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+            raise ValueError(f"cannot tell the format of {self.path}; set format: csv or jsonl")
+        return self
+
+    @property
+    def file_format(self) -> Literal["csv", "jsonl"]:
+        if self.format is not None:
+            return self.format
+        return "csv" if self.path.suffix.lower() == ".csv" else "jsonl"
+
+
+class WebhookSourceSettings(Settings):
+    type: Literal["webhook"]
+    name: str = Field(pattern=_NAME, description="The URL is POST /webhooks/{name}.")
+    secret: SecretStr = Field(description="Shared HMAC-SHA256 key; use ${ENV_VAR}.")
+    max_skew_seconds: int = Field(300, ge=1, description="Reject signatures older than this.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body.")
+    max_batch: int = Field(1_000, ge=1, description="Most mentions in one request.")
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr) -> SecretStr:
+        if len(secret.get_secret_value()) < 16:
+            raise ValueError("the webhook secret must be at least 16 characters")
+        return secret
+
+
+SourceSettings = Annotated[
+    ReplaySourceSettings | WebhookSourceSettings, Field(discriminator="type")
+]
+
+
+class LoggingSettings(Settings):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class AppConfig(Settings):
+    storage: StorageSettings = StorageSettings()
+    http: HttpSettings = HttpSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    logging: LoggingSettings = LoggingSettings()
+    clock: Literal["auto", "system", "event"] = Field(
+        "auto", description="auto: event time when every source is a replay, else system time."
+    )
+    brands: list[BrandSettings] = Field(min_length=1, description="What to listen for.")
+    sources: list[SourceSettings] = Field(min_length=1, description="Where to listen.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AppConfig:
+        for what, names in (
+            ("brand", [brand.brand_slug for brand in self.brands]),
+            ("source", [source.name for source in self.sources]),
+        ):
+            duplicates = sorted({name for name in names if names.count(name) > 1})
+            if duplicates:
+                raise ValueError(f"{what} names must be unique: {', '.join(duplicates)} repeated")
+        return self

@@ -1,0 +1,203 @@
+"""The bounded queue between sources and storage, and the task that drains it.
+
+Sources put envelopes (mentions plus the source position after them). One consumer scores them
+through the pure pipeline and writes each batch, with the positions, in one transaction, so a
+restart resumes exactly after what was stored. Backpressure, not memory: ``submit`` waits for room,
+``offer`` says no at once (a webhook answers 503 rather than dropping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.metrics import Metrics
+from bot.model import Mention, ScoredMention
+from bot.pipeline import Pipeline
+from storage.mentions import save_batch
+from storage.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+Sink = Callable[[Sequence[ScoredMention]], None]
+_CLOSED = object()
+_MAX_BACKOFF = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What became of one envelope once its batch was stored."""
+
+    accepted: int
+    matched: int
+    stored: int
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    source: str
+    mentions: tuple[Mention, ...]
+    position: str | None = None
+    done: asyncio.Future[Receipt] | None = field(default=None, compare=False)
+
+
+class Intake:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        writer: Writer,
+        metrics: Metrics,
+        *,
+        capacity: int,
+        batch_size: int,
+        sinks: Sequence[Sink] = (),
+        on_event_time: Callable[[datetime], None] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.writer = writer
+        self.metrics = metrics
+        self.capacity = capacity
+        self.batch_size = batch_size
+        self.sinks = tuple(sinks)
+        self.on_event_time = on_event_time
+        self.storage_error: str | None = None
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._waiting = 0
+        self._room = asyncio.Condition()
+
+    @property
+    def depth(self) -> int:
+        """Mentions accepted and not yet stored."""
+        return self._waiting
+
+    async def submit(self, envelope: Envelope) -> None:
+        """Queue an envelope, waiting while the queue is full."""
+        async with self._room:
+            await self._room.wait_for(lambda: self._fits(len(envelope.mentions)))
+            self._put(envelope)
+
+    def offer(self, envelope: Envelope) -> bool:
+        """Queue an envelope if there is room now; False if not."""
+        if not self._fits(len(envelope.mentions)):
+            return False
+        self._put(envelope)
+        return True
+
+    async def drained(self) -> None:
+        """Wait until everything queued so far is stored."""
+        await self._queue.join()
+
+    def close(self) -> None:
+        """No more input: ``run`` returns once what is queued is stored."""
+        self._queue.put_nowait(_CLOSED)
+
+    async def run(self) -> None:
+        while True:
+            batch, closing = await self._next_batch()
+            if batch:
+                await self._handle(batch)
+                for _ in batch:
+                    self._queue.task_done()
+            if closing:
+                self._queue.task_done()
+                return
+
+    def _fits(self, count: int) -> bool:
+        return self._waiting == 0 or self._waiting + count <= self.capacity
+
+    def _put(self, envelope: Envelope) -> None:
+        self._waiting += len(envelope.mentions)
+        self.metrics.queue_depth.set(self._waiting)
+        self._queue.put_nowait(envelope)
+
+    async def _next_batch(self) -> tuple[list[Envelope], bool]:
+        batch: list[Envelope] = []
+        size = 0
+        item = await self._queue.get()
+        while True:
+            if item is _CLOSED:
+                return batch, True
+            assert isinstance(item, Envelope)
+            batch.append(item)
+            size += len(item.mentions)
+            if size >= self.batch_size or self._queue.empty():
+                return batch, False
+            item = self._queue.get_nowait()
+
+    async def _handle(self, batch: list[Envelope]) -> None:
+        scored_by_envelope = [self._score(envelope) for envelope in batch]
+        scored = [item for group in scored_by_envelope for item in group]
+        positions = {e.source: e.position for e in batch if e.position is not None}
+        try:
+            fresh = await self._store(scored, positions)
+        except BaseException:
+            for envelope in batch:
+                if envelope.done is not None and not envelope.done.done():
+                    envelope.done.set_exception(RuntimeError("not stored: shutting down"))
+            raise
+        finally:
+            await self._release(batch)
+        self._notify(fresh)
+        fresh_keys = {item.mention.key for item in fresh}
+        for envelope, group in zip(batch, scored_by_envelope, strict=True):
+            if envelope.done is not None and not envelope.done.done():
+                stored = sum(1 for item in group if item.mention.key in fresh_keys)
+                envelope.done.set_result(Receipt(len(envelope.mentions), len(group), stored))
+
+    def _score(self, envelope: Envelope) -> list[ScoredMention]:
+        results = []
+        self.metrics.received.labels(envelope.source).inc(len(envelope.mentions))
+        for mention in envelope.mentions:
+            if self.on_event_time is not None:
+                self.on_event_time(mention.created_at)
+            try:
+                scored = self.pipeline.process(mention)
+            except Exception:
+                logger.exception("pipeline failed on %s/%s; skipped", *mention.key)
+                self.metrics.failed.inc()
+                continue
+            if scored is not None:
+                results.append(scored)
+                self.metrics.scored.labels(scored.negativity.sentiment.value).inc()
+                for brand in scored.brands:
+                    self.metrics.matched.labels(brand).inc()
+        return results
+
+    async def _store(
+        self, scored: list[ScoredMention], positions: dict[str, str]
+    ) -> list[ScoredMention]:
+        """Write the batch; a failing disk or a locked database is retried, never dropped."""
+        delay = 0.1
+        while True:
+            try:
+                with self.metrics.store_latency.time():
+                    fresh = await self.writer.run(lambda db: save_batch(db, scored, positions))
+            except sqlite3.Error as error:
+                self.storage_error = str(error)
+                logger.error(
+                    "storing %d mentions failed (%s); retrying in %.1fs", len(scored), error, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _MAX_BACKOFF)
+                continue
+            self.storage_error = None
+            self.metrics.stored.inc(len(fresh))
+            self.metrics.duplicates.inc(len(scored) - len(fresh))
+            return fresh
+
+    async def _release(self, batch: list[Envelope]) -> None:
+        self._waiting -= sum(len(envelope.mentions) for envelope in batch)
+        self.metrics.queue_depth.set(self._waiting)
+        async with self._room:
+            self._room.notify_all()
+
+    def _notify(self, fresh: list[ScoredMention]) -> None:
+        for sink in self.sinks:
+            try:
+                sink(fresh)
+            except Exception:
+                logger.exception("a mention sink failed; the mentions are stored")

@@ -1,0 +1,139 @@
+"""Turning a flat record (a CSV row, a JSONL line, a webhook item) into a :class:`Mention`.
+
+One mapping for every tabular input, so a real export replays as is: ``columns`` names, for each
+mention field, the record's key that holds it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.model import Author, Engagement, Mention
+
+MENTION_FIELDS = (
+    "id",
+    "text",
+    "created_at",
+    "url",
+    "author",
+    "author_name",
+    "followers",
+    "language",
+    "reposts",
+    "likes",
+    "replies",
+    "quotes",
+    "parent_id",
+)
+REQUIRED_FIELDS = ("id", "text")
+MAX_TEXT = 40_000
+
+
+class MalformedRecord(ValueError):
+    """A record that cannot become a mention; the message says which field and why."""
+
+
+def parse_time(value: Any) -> datetime:
+    """ISO 8601 (``2015-02-16 23:36:05 -0800`` too) or Unix seconds; naive times are UTC."""
+    if isinstance(value, bool):
+        raise MalformedRecord(f"{value!r} is not a time")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, str):
+        raise MalformedRecord(f"{value!r} is not a time")
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return datetime.fromtimestamp(float(text), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise MalformedRecord(f"{value!r} is not an ISO 8601 time or Unix seconds") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_count(value: Any) -> int:
+    """A non-negative count; empty means 0."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise MalformedRecord(f"{value!r} is not a count")
+    try:
+        number = int(value) if not isinstance(value, str) else int(float(value.strip()))
+    except (TypeError, ValueError, OverflowError):
+        raise MalformedRecord(f"{value!r} is not a count") from None
+    if number < 0:
+        raise MalformedRecord(f"{value!r} is negative")
+    return number
+
+
+def parse_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise MalformedRecord("expected text, got a JSON object or list")
+    return str(value).strip()
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "created_at": parse_time,
+    "followers": parse_count,
+    "reposts": parse_count,
+    "likes": parse_count,
+    "replies": parse_count,
+    "quotes": parse_count,
+}
+
+
+class RecordMapper:
+    """Maps records of one source to mentions, with ``columns`` renaming fields."""
+
+    def __init__(
+        self, source: str, columns: Mapping[str, str], now: Callable[[], datetime]
+    ) -> None:
+        self.source = source
+        self.columns = {field: columns.get(field, field) for field in MENTION_FIELDS}
+        self.now = now
+
+    def mention(self, record: Mapping[str, Any]) -> Mention:
+        if not isinstance(record, Mapping):
+            raise MalformedRecord(f"expected an object, got {type(record).__name__}")
+        values = {field: self._field(record, field) for field in MENTION_FIELDS}
+        for field in REQUIRED_FIELDS:
+            if not values[field]:
+                raise MalformedRecord(f"{self.columns[field]!r} is missing or empty")
+        text = html.unescape(values["text"])
+        if len(text) > MAX_TEXT:
+            raise MalformedRecord(f"text is longer than {MAX_TEXT} characters")
+        return Mention(
+            source=self.source,
+            native_id=values["id"],
+            text=text,
+            created_at=values["created_at"] or self.now(),
+            url=values["url"],
+            author=Author(values["author"].lstrip("@"), values["author_name"], values["followers"]),
+            engagement=Engagement(
+                values["reposts"], values["likes"], values["replies"], values["quotes"]
+            ),
+            language=values["language"].lower(),
+            parent_id=values["parent_id"],
+            raw=dict(record),
+        )
+
+    def _field(self, record: Mapping[str, Any], field: str) -> Any:
+        column = self.columns[field]
+        value = record.get(column)
+        parser = _PARSERS.get(field)
+        if parser is None:
+            return parse_text(value)
+        if value is None or value == "":
+            return None if field == "created_at" else 0
+        try:
+            return parser(value)
+        except MalformedRecord as error:
+            raise MalformedRecord(f"{column!r}: {error}") from None

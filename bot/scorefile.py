@@ -1,0 +1,76 @@
+"""``python -m bot score``: add language, negativity and sentiment columns to a CSV file."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bot.language import LanguageDetector
+from bot.negativity import NegativityScorer
+
+ADDED_COLUMNS = ("lang", "negativity", "sentiment")
+
+
+class ScoreFileError(Exception):
+    pass
+
+
+def score_file(
+    source: Path,
+    target: Path,
+    text_column: str,
+    languages: Sequence[str],
+    console: Console,
+) -> int:
+    """Score every row of ``source`` into ``target``; returns the number of rows."""
+    scorer = NegativityScorer()
+    detector = LanguageDetector(scorer.languages)
+    csv.field_size_limit(1_000_000)
+    try:
+        infile = source.open(encoding="utf-8-sig", newline="")
+    except OSError as error:
+        raise ScoreFileError(f"{source}: cannot read: {error.strerror}") from None
+    with infile, _progress(console) as progress:
+        reader = csv.DictReader(infile)
+        fields = list(reader.fieldnames or [])
+        if text_column not in fields:
+            raise ScoreFileError(
+                f"{source}: no column {text_column!r}; columns are: {', '.join(fields)}"
+            )
+        task = progress.add_task(f"scoring {source.name}", total=source.stat().st_size)
+        with target.open("w", encoding="utf-8", newline="") as outfile:
+            writer = csv.DictWriter(
+                outfile, fieldnames=fields + [c for c in ADDED_COLUMNS if c not in fields]
+            )
+            writer.writeheader()
+            rows = 0
+            for row in reader:
+                text = row.get(text_column) or ""
+                language = detector.detect(text, languages)
+                negativity = scorer.score(text, language)
+                row.update(
+                    lang=language.code,
+                    negativity=f"{negativity.score:.4f}",
+                    sentiment=negativity.sentiment.value,
+                )
+                writer.writerow(row)
+                rows += 1
+                if rows % 500 == 0:
+                    progress.update(task, completed=infile.tell() if infile.seekable() else 0)
+            progress.update(task, completed=source.stat().st_size)
+    return rows
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )

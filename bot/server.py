@@ -1,0 +1,42 @@
+"""The HTTP face of Vigie: health, metrics and signed webhooks, on one aiohttp application."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.metrics import Metrics
+from bot.sources.webhook import WebhookSource
+
+Health = Callable[[], dict[str, Any]]
+
+
+def build_http_app(
+    webhooks: Mapping[str, WebhookSource], metrics: Metrics, health: Health, max_body: int
+) -> web.Application:
+    app = web.Application(client_max_size=max_body)
+
+    async def healthz(request: web.Request) -> web.Response:
+        report = health()
+        return web.json_response(report, status=200 if report["status"] == "ok" else 503)
+
+    async def prometheus(request: web.Request) -> web.Response:
+        response = web.Response(body=metrics.exposition())
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    async def webhook(request: web.Request) -> web.Response:
+        source = webhooks.get(request.match_info["name"])
+        if source is None:
+            return web.json_response(
+                {"error": f"no webhook source named {request.match_info['name']!r}"}, status=404
+            )
+        return await source.handle(request)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", prometheus)
+    app.router.add_post("/webhooks/{name}", webhook)
+    return app

@@ -1,0 +1,51 @@
+"""The source registry: config ``type`` -> how to build that source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.config import ReplaySourceSettings, SourceSettings, WebhookSourceSettings
+from bot.metrics import Metrics
+from bot.sources.base import Inbox, Source
+from bot.sources.replay import ReplaySource
+from bot.sources.webhook import WebhookSource
+
+__all__ = ["SOURCE_TYPES", "Inbox", "Source", "SourceContext", "build_source"]
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    clock: Clock
+    metrics: Metrics
+
+
+def _replay(settings: SourceSettings, context: SourceContext) -> Source:
+    assert isinstance(settings, ReplaySourceSettings)
+    return ReplaySource(
+        settings,
+        context.clock,
+        on_malformed=lambda name: context.metrics.malformed.labels(name).inc(),
+    )
+
+
+def _webhook(settings: SourceSettings, context: SourceContext) -> Source:
+    assert isinstance(settings, WebhookSourceSettings)
+    return WebhookSource(
+        settings,
+        SystemClock().now,  # a pushed mention without a time happened when it arrived
+        on_request=lambda name, status: context.metrics.webhook_requests.labels(
+            name, str(status)
+        ).inc(),
+    )
+
+
+SOURCE_TYPES: dict[str, Callable[[SourceSettings, SourceContext], Source]] = {
+    "replay": _replay,
+    "webhook": _webhook,
+}
+
+
+def build_source(settings: SourceSettings, context: SourceContext) -> Source:
+    return SOURCE_TYPES[settings.type](settings, context)

@@ -1,0 +1,169 @@
+"""Replaying a CSV or JSONL export, in event time, resumably.
+
+``speed: 0`` replays as fast as the pipeline takes it; ``speed: 60`` plays an hour of event time per
+minute. The position stored after each batch is the number of records read, so a restart skips
+exactly what was stored. Malformed records are logged with their position and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import ReplaySourceSettings
+from bot.intake import Envelope
+from bot.model import Mention
+from bot.records import MalformedRecord, RecordMapper
+from bot.sources.base import Inbox
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 200  # records per envelope when replaying as fast as possible
+csv.field_size_limit(1_000_000)
+
+
+@dataclass(frozen=True)
+class Position:
+    records: int = 0
+    offset_seconds: float | None = None  # the time shift of ``rebase_time``, kept across restarts
+
+    def encode(self) -> str:
+        return json.dumps({"records": self.records, "offset_seconds": self.offset_seconds})
+
+    @classmethod
+    def decode(cls, text: str | None) -> Position:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        return cls(int(data["records"]), data.get("offset_seconds"))
+
+
+class ReplaySource:
+    finite = True
+
+    def __init__(
+        self,
+        settings: ReplaySourceSettings,
+        clock: Clock,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_malformed: Callable[[str], None] = lambda source: None,
+    ) -> None:
+        self.name = settings.name
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+        self.on_malformed = on_malformed
+        self.mapper = RecordMapper(settings.name, settings.columns, clock.now)
+
+    async def run(self, inbox: Inbox, position: str | None) -> None:
+        start = Position.decode(position)
+        if not self.settings.path.exists():
+            raise FileNotFoundError(f"replay {self.name}: no such file {self.settings.path}")
+        if start.records:
+            logger.info("replay %s: resuming after record %d", self.name, start.records)
+        pace = _Pace(self.settings.speed)
+        offset = start.offset_seconds
+        if self.settings.rebase_time and offset is None:
+            offset = self._offset_to_now()
+        chunk: list[Mention] = []
+        count = start.records
+        for count, mention in self._records(start.records):
+            if mention is None:
+                continue
+            if offset is not None:
+                mention = _shifted(mention, offset)
+            chunk.append(mention)
+            if self.settings.speed > 0:
+                await self.sleep(pace.delay_before(mention.created_at))
+            if self.settings.speed > 0 or len(chunk) >= CHUNK:
+                await inbox.submit(self._envelope(chunk, count, offset))
+                chunk = []
+        await inbox.submit(self._envelope(chunk, count, offset))
+        if start.records and count == start.records:
+            logger.info(
+                "replay %s: already consumed (%d records); delete the database to replay it again",
+                self.name,
+                count,
+            )
+        else:
+            logger.info("replay %s: finished after %d records", self.name, count)
+
+    def _offset_to_now(self) -> float:
+        """The shift that makes the file's last event happen now (``rebase_time``)."""
+        times = [m.created_at for _, m in self._records(0, quiet=True) if m is not None]
+        return (self.clock.now() - max(times)).total_seconds() if times else 0.0
+
+    def _envelope(self, chunk: list[Mention], count: int, offset: float | None) -> Envelope:
+        return Envelope(self.name, tuple(chunk), Position(count, offset).encode())
+
+    def _records(self, skip: int, quiet: bool = False) -> Iterator[tuple[int, Mention | None]]:
+        """(records read so far, mention or None when malformed), after the first ``skip``."""
+        with self.settings.path.open(encoding=self.settings.encoding, newline="") as file:
+            rows = _csv_rows(file) if self.settings.file_format == "csv" else _jsonl_rows(file)
+            for number, (where, row) in enumerate(rows, start=1):
+                if number <= skip:
+                    continue
+                try:
+                    if isinstance(row, MalformedRecord):
+                        raise row
+                    yield number, self.mapper.mention(row)
+                except MalformedRecord as error:
+                    if quiet:
+                        continue
+                    logger.warning(
+                        "replay %s: %s: skipped malformed record: %s", self.name, where, error
+                    )
+                    self.on_malformed(self.name)
+                    yield number, None
+
+
+def _csv_rows(file: Any) -> Iterator[tuple[str, dict[str, Any] | MalformedRecord]]:
+    reader = csv.DictReader(file)
+    line = 1
+    for row in reader:
+        where = f"line {line + 1}"
+        line = reader.line_num
+        if None in row:
+            yield where, MalformedRecord("more fields than the header has")
+        else:
+            yield where, row
+
+
+def _jsonl_rows(file: Any) -> Iterator[tuple[str, dict[str, Any] | MalformedRecord]]:
+    for line_number, line in enumerate(file, start=1):
+        if not line.strip():
+            continue
+        where = f"line {line_number}"
+        try:
+            yield where, json.loads(line)
+        except json.JSONDecodeError as error:
+            yield where, MalformedRecord(f"invalid JSON: {error.msg} at column {error.colno}")
+
+
+def _shifted(mention: Mention, offset_seconds: float) -> Mention:
+    return replace(mention, created_at=mention.created_at + timedelta(seconds=offset_seconds))
+
+
+class _Pace:
+    """Maps event time to wall time at ``speed`` times real time."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self._anchor: tuple[datetime, float] | None = None
+
+    def delay_before(self, event: datetime) -> float:
+        now = time.monotonic()
+        if self._anchor is None:
+            self._anchor = (event, now)
+            return 0.0
+        first_event, first_wall = self._anchor
+        due = first_wall + (event - first_event).total_seconds() / self.speed
+        return max(0.0, due - now)

@@ -1,0 +1,1 @@
+"""Chat platforms. Each is split into render (domain -> message, pure) and transport (I/O)."""

@@ -1,0 +1,4 @@
+"""SQLite storage: one writer thread, repositories with intention-revealing functions.
+
+SQL stays inside this package.
+"""

@@ -1,0 +1,38 @@
+"""Opening the SQLite file: WAL mode, sane pragmas, and the schema brought up to date."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from storage.migrations import migrate
+
+
+class StorageError(Exception):
+    """The store cannot be used; the message says why and what to do."""
+
+
+def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Database:
+    """Open (and for writers, create and migrate) the database at ``path``."""
+    try:
+        if read_only:
+            if not path.exists():
+                raise StorageError(f"{path}: no database yet; run `python -m bot run` first")
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            return sqlite_utils.Database(conn)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+        return db
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"{path}: cannot open the database: {error}") from error
+    except OSError as error:
+        raise StorageError(f"{path}: cannot create the database: {error}") from error

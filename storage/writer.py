@@ -1,0 +1,61 @@
+"""The one thread that writes to SQLite, fed by a queue (the pattern of datasette's database.py).
+
+Async code hands it a function of the database and awaits the result; functions run one at a time,
+in submission order, each usually inside ``db.atomic()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from storage.database import open_database
+
+T = TypeVar("T")
+_STOP = object()
+
+
+class Writer:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tasks: queue.Queue[Any] = queue.Queue()
+        self._db = open_database(path)  # opened here so a bad path fails at start-up
+        self._thread = threading.Thread(target=self._loop, name="vigie-sqlite-writer", daemon=True)
+        self._thread.start()
+
+    async def run(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+        """Run ``work(db)`` on the writer thread and return its result."""
+        future: Future[T] = Future()
+        self._tasks.put((work, future))
+        return await asyncio.wrap_future(future)
+
+    def run_sync(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+        future: Future[T] = Future()
+        self._tasks.put((work, future))
+        return future.result()
+
+    def close(self) -> None:
+        """Finish the queued work, then close the database."""
+        if self._thread.is_alive():
+            self._tasks.put(_STOP)
+            self._thread.join()
+
+    def _loop(self) -> None:
+        try:
+            while (task := self._tasks.get()) is not _STOP:
+                work, future = task
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(work(self._db))
+                except BaseException as error:  # handed to the awaiting caller
+                    future.set_exception(error)
+        finally:
+            self._db.close()
