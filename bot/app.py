@@ -18,14 +18,12 @@ from rich.console import Console
 from bot.clock import Clock, EventClock, SystemClock
 from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
 from bot.intake import Intake
-from bot.language import LanguageDetector
 from bot.metrics import Metrics
 from bot.model import Brand
-from bot.negativity import NegativityScorer
-from bot.pipeline import Pipeline
 from bot.server import build_http_app
 from bot.sources import Source, SourceContext, build_source
 from bot.sources.webhook import WebhookSource
+from bot.workers import InlineScorer, PoolScorer, Scorer
 from handlers.console import ConsolePlatform
 from storage.cursors import load_cursor
 from storage.writer import Writer
@@ -62,9 +60,10 @@ def choose_clock(config: AppConfig) -> Clock:
     return SystemClock()
 
 
-def build_pipeline(config: AppConfig, clock: Clock) -> Pipeline:
-    scorer = NegativityScorer()
-    return Pipeline(brands_from(config), LanguageDetector(scorer.languages), scorer, clock.now)
+def build_scorer(config: AppConfig) -> Scorer:
+    workers = config.pipeline.worker_count
+    brands = brands_from(config)
+    return PoolScorer(brands, workers) if workers else InlineScorer(brands)
 
 
 @dataclass
@@ -107,11 +106,12 @@ def build(config: AppConfig, console: Console) -> Service:
         config.console, {b.brand_slug: b.name for b in config.brands}, console
     )
     intake = Intake(
-        build_pipeline(config, clock),
+        build_scorer(config),
         writer,
         metrics,
         capacity=config.pipeline.queue_size,
         batch_size=config.storage.batch_size,
+        now=clock.now,
         sinks=[platform.show],
         on_event_time=clock.advance if isinstance(clock, EventClock) else None,
     )
@@ -194,9 +194,11 @@ async def _start_http(service: Service) -> web.AppRunner:
         default=1_048_576,
     )
     app = build_http_app(webhooks, service.metrics, service.health, max_body)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_STEP_SECONDS
+    )
     await runner.setup()
-    site = web.TCPSite(runner, http.host, http.port, shutdown_timeout=SHUTDOWN_STEP_SECONDS)
+    site = web.TCPSite(runner, http.host, http.port)
     try:
         await site.start()
     except OSError as error:
@@ -233,6 +235,7 @@ async def _shutdown(
                 "replays on restart, webhook senders were not acknowledged",
                 SHUTDOWN_STEP_SECONDS,
             )
+    await asyncio.to_thread(service.intake.scorer.close)
     await asyncio.to_thread(service.writer.close)
     service.console.summary()
 

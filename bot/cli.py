@@ -27,7 +27,7 @@ logger = logging.getLogger("bot")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     stdout = Console(soft_wrap=True)
-    stderr = Console(stderr=True)
+    stderr = Console(stderr=True, soft_wrap=True)
     try:
         return int(args.command(args, stdout, stderr))
     except ConfigError as error:

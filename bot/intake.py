@@ -17,7 +17,7 @@ from datetime import datetime
 
 from bot.metrics import Metrics
 from bot.model import Mention, ScoredMention
-from bot.pipeline import Pipeline
+from bot.workers import Failure, Outcome, Scorer
 from storage.mentions import save_batch
 from storage.writer import Writer
 
@@ -39,25 +39,32 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
+    """Mentions from one source, the source's position after them, and who waits for them."""
+
     source: str
     mentions: tuple[Mention, ...]
     position: str | None = None
     done: asyncio.Future[Receipt] | None = field(default=None, compare=False)
 
 
+_Scoring = tuple[list[Envelope], "asyncio.Future[list[list[ScoredMention]]]"]
+
+
 class Intake:
     def __init__(
         self,
-        pipeline: Pipeline,
+        scorer: Scorer,
         writer: Writer,
         metrics: Metrics,
         *,
         capacity: int,
         batch_size: int,
+        now: Callable[[], datetime],
         sinks: Sequence[Sink] = (),
         on_event_time: Callable[[datetime], None] | None = None,
     ) -> None:
-        self.pipeline = pipeline
+        self.scorer = scorer
+        self.now = now
         self.writer = writer
         self.metrics = metrics
         self.capacity = capacity
@@ -96,15 +103,30 @@ class Intake:
         self._queue.put_nowait(_CLOSED)
 
     async def run(self) -> None:
+        """Score batches (several in flight when scoring runs in workers); store them in order."""
+        in_flight: asyncio.Queue[_Scoring | None] = asyncio.Queue(self.scorer.parallelism)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._store_loop(in_flight))
+            await self._score_loop(in_flight)
+
+    async def _score_loop(self, in_flight: asyncio.Queue[_Scoring | None]) -> None:
         while True:
             batch, closing = await self._next_batch()
             if batch:
-                await self._handle(batch)
-                for _ in batch:
-                    self._queue.task_done()
+                await in_flight.put((batch, asyncio.ensure_future(self._score(batch))))
             if closing:
                 self._queue.task_done()
+                await in_flight.put(None)
                 return
+
+    async def _store_loop(self, in_flight: asyncio.Queue[_Scoring | None]) -> None:
+        while (item := await in_flight.get()) is not None:
+            batch, scoring = item
+            try:
+                await self._commit(batch, await scoring)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
     def _fits(self, count: int) -> bool:
         return self._waiting == 0 or self._waiting + count <= self.capacity
@@ -128,9 +150,8 @@ class Intake:
                 return batch, False
             item = self._queue.get_nowait()
 
-    async def _handle(self, batch: list[Envelope]) -> None:
-        scored_by_envelope = [self._score(envelope) for envelope in batch]
-        scored = [item for group in scored_by_envelope for item in group]
+    async def _commit(self, batch: list[Envelope], groups: list[list[ScoredMention]]) -> None:
+        scored = [item for group in groups for item in group]
         positions = {e.source: e.position for e in batch if e.position is not None}
         try:
             fresh = await self._store(scored, positions)
@@ -143,29 +164,40 @@ class Intake:
             await self._release(batch)
         self._notify(fresh)
         fresh_keys = {item.mention.key for item in fresh}
-        for envelope, group in zip(batch, scored_by_envelope, strict=True):
+        for envelope, group in zip(batch, groups, strict=True):
             if envelope.done is not None and not envelope.done.done():
                 stored = sum(1 for item in group if item.mention.key in fresh_keys)
                 envelope.done.set_result(Receipt(len(envelope.mentions), len(group), stored))
 
-    def _score(self, envelope: Envelope) -> list[ScoredMention]:
-        results = []
-        self.metrics.received.labels(envelope.source).inc(len(envelope.mentions))
-        for mention in envelope.mentions:
-            if self.on_event_time is not None:
+    async def _score(self, batch: list[Envelope]) -> list[list[ScoredMention]]:
+        """Score every mention of the batch, grouped back by envelope."""
+        mentions = [mention for envelope in batch for mention in envelope.mentions]
+        for envelope in batch:
+            self.metrics.received.labels(envelope.source).inc(len(envelope.mentions))
+        if self.on_event_time is not None:
+            for mention in mentions:
                 self.on_event_time(mention.created_at)
-            try:
-                scored = self.pipeline.process(mention)
-            except Exception:
-                logger.exception("pipeline failed on %s/%s; skipped", *mention.key)
-                self.metrics.failed.inc()
-                continue
-            if scored is not None:
-                results.append(scored)
-                self.metrics.scored.labels(scored.negativity.sentiment.value).inc()
-                for brand in scored.brands:
-                    self.metrics.matched.labels(brand).inc()
-        return results
+        outcomes = await self.scorer.score(mentions, self.now()) if mentions else []
+        groups: list[list[ScoredMention]] = []
+        start = 0
+        for envelope in batch:
+            end = start + len(envelope.mentions)
+            groups.append([ok for item in outcomes[start:end] if (ok := self._count(item))])
+            start = end
+        return groups
+
+    def _count(self, outcome: Outcome) -> ScoredMention | None:
+        """Metrics and logs for one outcome; the scored mention, if any."""
+        if outcome is None:
+            return None
+        if isinstance(outcome, Failure):
+            logger.error("pipeline failed on %s/%s, skipped: %s", *outcome.key, outcome.error)
+            self.metrics.failed.inc()
+            return None
+        self.metrics.scored.labels(outcome.negativity.sentiment.value).inc()
+        for brand in outcome.brands:
+            self.metrics.matched.labels(brand).inc()
+        return outcome
 
     async def _store(
         self, scored: list[ScoredMention], positions: dict[str, str]

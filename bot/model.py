@@ -88,6 +88,16 @@ class Negativity:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the pipeline concluded about one text: which brands, which language, how negative."""
+
+    brands: tuple[str, ...]
+    matched_terms: tuple[str, ...]
+    language: LanguageGuess
+    negativity: Negativity
+
+
+@dataclass(frozen=True, slots=True)
 class ScoredMention:
     mention: Mention
     brands: tuple[str, ...]
@@ -95,3 +105,14 @@ class ScoredMention:
     language: LanguageGuess
     negativity: Negativity
     received_at: datetime
+
+    @classmethod
+    def of(cls, mention: Mention, verdict: Verdict, received_at: datetime) -> ScoredMention:
+        return cls(
+            mention,
+            verdict.brands,
+            verdict.matched_terms,
+            verdict.language,
+            verdict.negativity,
+            received_at,
+        )

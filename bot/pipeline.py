@@ -1,16 +1,17 @@
 """The pure, synchronous path of one mention: match brands -> language -> negativity.
 
 No I/O here: a mention in, a scored mention out (or ``None`` when it is not about our brands).
+``judge`` needs only the text, so worker processes are sent texts, not whole mentions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.language import LanguageDetector
 from bot.matching import BrandMatcher
-from bot.model import Brand, LanguageGuess, Mention, ScoredMention
+from bot.model import Brand, LanguageGuess, Mention, ScoredMention, Verdict
 from bot.negativity import NegativityScorer
 
 
@@ -20,31 +21,37 @@ class Pipeline:
         brands: Sequence[Brand],
         detector: LanguageDetector,
         scorer: NegativityScorer,
-        now: Callable[[], datetime],
     ) -> None:
         self.matcher = BrandMatcher(brands)
         self.detector = detector
         self.scorer = scorer
-        self.now = now
         self._languages = {brand.slug: brand.languages for brand in brands}
 
-    def process(self, mention: Mention) -> ScoredMention | None:
-        matches = self.matcher.match(mention.text)
+    @classmethod
+    def for_brands(cls, brands: Sequence[Brand]) -> Pipeline:
+        scorer = NegativityScorer()
+        return cls(brands, LanguageDetector(scorer.languages), scorer)
+
+    def process(self, mention: Mention, received_at: datetime) -> ScoredMention | None:
+        verdict = self.judge(mention.text, mention.language)
+        return None if verdict is None else ScoredMention.of(mention, verdict, received_at)
+
+    def judge(self, text: str, declared_language: str = "") -> Verdict | None:
+        """The verdict on one text, or None when it mentions none of the brands."""
+        matches = self.matcher.match(text)
         if not matches:
             return None
         brands = tuple(match.brand for match in matches)
-        language = self._language(mention, brands)
-        return ScoredMention(
-            mention=mention,
+        language = self._language(text, declared_language, brands)
+        return Verdict(
             brands=brands,
             matched_terms=tuple(term for match in matches for term in match.terms),
             language=language,
-            negativity=self.scorer.score(mention.text, language),
-            received_at=self.now(),
+            negativity=self.scorer.score(text, language),
         )
 
-    def _language(self, mention: Mention, brands: tuple[str, ...]) -> LanguageGuess:
-        if mention.language:
-            return self.detector.known(mention.language)
+    def _language(self, text: str, declared: str, brands: tuple[str, ...]) -> LanguageGuess:
+        if declared:
+            return self.detector.known(declared)
         preferred = tuple(dict.fromkeys(code for slug in brands for code in self._languages[slug]))
-        return self.detector.detect(mention.text, preferred)
+        return self.detector.detect(text, preferred)

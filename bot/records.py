@@ -36,25 +36,32 @@ class MalformedRecord(ValueError):
     """A record that cannot become a mention; the message says which field and why."""
 
 
+_MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: such a number is milliseconds
+
+
 def parse_time(value: Any) -> datetime:
-    """ISO 8601 (``2015-02-16 23:36:05 -0800`` too) or Unix seconds; naive times are UTC."""
-    if isinstance(value, bool):
+    """ISO 8601 (``2015-02-16 23:36:05 -0800`` too) or Unix seconds or milliseconds.
+
+    Naive times are taken as UTC.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise MalformedRecord(f"{value!r} is not a time")
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    if not isinstance(value, str):
-        raise MalformedRecord(f"{value!r} is not a time")
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+    if isinstance(value, str):
         try:
-            return datetime.fromtimestamp(float(text), UTC)
-        except (ValueError, OverflowError, OSError):
-            raise MalformedRecord(f"{value!r} is not an ISO 8601 time or Unix seconds") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        seconds = float(value)
+        if abs(seconds) >= _MILLISECONDS_FROM:
+            seconds /= 1000
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedRecord(
+            f"{value!r} is not an ISO 8601 time or Unix seconds or milliseconds"
+        ) from None
 
 
 def parse_count(value: Any) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage.migrations import migrate
+from storage.migrations import SchemaTooNew, migrate
 
 
 class StorageError(Exception):
@@ -25,6 +25,11 @@ def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Databa
             return sqlite_utils.Database(conn)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False)
+    except OSError as error:
+        raise StorageError(f"{path}: cannot create the database: {error}") from error
+    except sqlite3.DatabaseError as error:
+        raise StorageError(f"{path}: cannot open the database: {error}") from error
+    try:
         db = sqlite_utils.Database(conn)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -32,7 +37,11 @@ def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Databa
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(db)
         return db
+    except SchemaTooNew as error:
+        conn.close()
+        raise StorageError(f"{path}: {error}") from None
     except sqlite3.DatabaseError as error:
+        conn.close()
         raise StorageError(f"{path}: cannot open the database: {error}") from error
     except OSError as error:
         raise StorageError(f"{path}: cannot create the database: {error}") from error

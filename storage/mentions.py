@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from bot.model import ScoredMention, Sentiment
@@ -18,6 +19,23 @@ _KEYS_PER_LOOKUP = 400  # two SQL variables each, well under SQLite's limit
 def timestamp(moment: datetime) -> str:
     """Fixed-width UTC ISO 8601, so text order is time order."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+_MENTION_COLUMNS = (
+    "source", "native_id", "url", "author_handle", "author_name", "author_followers", "text",
+    "language", "language_confidence", "created_at", "reposts", "likes", "replies", "quotes",
+    "parent_id", "negativity", "sentiment", "compound", "matched_terms", "received_at", "raw",
+)  # fmt: skip
+# The hot path: a prepared statement run by executemany is several times cheaper per row than
+# building dicts for sqlite-utils' insert_all (see bench/pipeline.py).
+_INSERT_MENTION = (
+    f"INSERT INTO mentions ({', '.join(_MENTION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _MENTION_COLUMNS)})"
+)
+_INSERT_BRAND = (
+    "INSERT OR IGNORE INTO mention_brands (brand, source, native_id, created_at) "
+    "VALUES (?, ?, ?, ?)"
+)
 
 
 def save_batch(
@@ -36,64 +54,60 @@ def save_batch(
             if scored.mention.key not in known:
                 known.add(scored.mention.key)
                 fresh.append(scored)
-        if fresh:
-            db.table("mentions").insert_all((_row(scored) for scored in fresh), batch_size=200)
-            db.table("mention_brands").insert_all(
-                (
-                    {
-                        "brand": brand,
-                        "source": scored.mention.source,
-                        "native_id": scored.mention.native_id,
-                        "created_at": timestamp(scored.mention.created_at),
-                    }
-                    for scored in fresh
-                    for brand in scored.brands
-                ),
-                batch_size=500,
-            )
+        rows = [_row(scored) for scored in fresh]
+        db.conn.executemany(_INSERT_MENTION, rows)
+        db.conn.executemany(
+            _INSERT_BRAND,
+            [
+                (brand, row[0], row[1], row[9])
+                for scored, row in zip(fresh, rows, strict=True)
+                for brand in scored.brands
+            ],
+        )
         save_cursors(db, positions or {})
     return fresh
 
 
 def _existing_keys(db: sqlite_utils.Database, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of ``keys`` are stored already: one primary-key lookup per source and chunk."""
+    by_source: dict[str, list[str]] = {}
+    for source, native_id in keys:
+        by_source.setdefault(source, []).append(native_id)
     found: set[tuple[str, str]] = set()
-    pending = list(keys)
-    for start in range(0, len(pending), _KEYS_PER_LOOKUP):
-        chunk = pending[start : start + _KEYS_PER_LOOKUP]
-        values = ",".join("(?, ?)" for _ in chunk)
-        params = [part for key in chunk for part in key]
-        sql = (
-            f"SELECT source, native_id FROM mentions WHERE (source, native_id) IN (VALUES {values})"
-        )
-        found.update((str(source), str(native)) for source, native in db.execute(sql, params))
+    for source, native_ids in by_source.items():
+        for start in range(0, len(native_ids), _KEYS_PER_LOOKUP):
+            chunk = native_ids[start : start + _KEYS_PER_LOOKUP]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT native_id FROM mentions WHERE source = ? AND native_id IN ({marks})"
+            found.update((source, str(row[0])) for row in db.execute(sql, [source, *chunk]))
     return found
 
 
-def _row(scored: ScoredMention) -> dict[str, Any]:
+def _row(scored: ScoredMention) -> tuple[Any, ...]:
     mention = scored.mention
-    return {
-        "source": mention.source,
-        "native_id": mention.native_id,
-        "url": mention.url,
-        "author_handle": mention.author.handle,
-        "author_name": mention.author.name,
-        "author_followers": mention.author.followers,
-        "text": mention.text,
-        "language": scored.language.code,
-        "language_confidence": round(scored.language.confidence, 4),
-        "created_at": timestamp(mention.created_at),
-        "reposts": mention.engagement.reposts,
-        "likes": mention.engagement.likes,
-        "replies": mention.engagement.replies,
-        "quotes": mention.engagement.quotes,
-        "parent_id": mention.parent_id,
-        "negativity": scored.negativity.score,
-        "sentiment": scored.negativity.sentiment.value,
-        "compound": scored.negativity.compound,
-        "matched_terms": json.dumps(scored.matched_terms, ensure_ascii=False),
-        "received_at": timestamp(scored.received_at),
-        "raw": json.dumps(mention.raw, ensure_ascii=False, default=str),
-    }
+    return (
+        mention.source,
+        mention.native_id,
+        mention.url,
+        mention.author.handle,
+        mention.author.name,
+        mention.author.followers,
+        mention.text,
+        scored.language.code,
+        round(scored.language.confidence, 4),
+        timestamp(mention.created_at),
+        mention.engagement.reposts,
+        mention.engagement.likes,
+        mention.engagement.replies,
+        mention.engagement.quotes,
+        mention.parent_id,
+        scored.negativity.score,
+        scored.negativity.sentiment.value,
+        scored.negativity.compound,
+        orjson.dumps(scored.matched_terms).decode(),
+        timestamp(scored.received_at),
+        orjson.dumps(mention.raw, default=str).decode(),
+    )
 
 
 def find_mentions(

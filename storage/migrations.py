@@ -48,6 +48,10 @@ def _v1_mentions(db: sqlite_utils.Database) -> None:
     db.table("cursors").create({"source": str, "position": str, "updated_at": str}, pk="source")
 
 
+class SchemaTooNew(Exception):
+    """The database was written by a newer Vigie."""
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = [_v1_mentions]
 
@@ -66,7 +70,7 @@ def migrate(db: sqlite_utils.Database) -> int:
     )
     version = current_version(db)
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"the database is at schema version {version}, newer than this Vigie "
             f"({len(MIGRATIONS)}); upgrade Vigie"
         )

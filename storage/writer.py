@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from storage.database import open_database
+from storage.database import StorageError, open_database
 
 T = TypeVar("T")
 _STOP = object()
@@ -26,26 +26,34 @@ class Writer:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._tasks: queue.Queue[Any] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
         self._db = open_database(path)  # opened here so a bad path fails at start-up
         self._thread = threading.Thread(target=self._loop, name="vigie-sqlite-writer", daemon=True)
         self._thread.start()
 
     async def run(self, work: Callable[[sqlite_utils.Database], T]) -> T:
         """Run ``work(db)`` on the writer thread and return its result."""
-        future: Future[T] = Future()
-        self._tasks.put((work, future))
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self._submit(work))
 
     def run_sync(self, work: Callable[[sqlite_utils.Database], T]) -> T:
-        future: Future[T] = Future()
-        self._tasks.put((work, future))
-        return future.result()
+        return self._submit(work).result()
 
     def close(self) -> None:
         """Finish the queued work, then close the database."""
+        with self._lock:
+            self._closed = True
         if self._thread.is_alive():
             self._tasks.put(_STOP)
             self._thread.join()
+
+    def _submit(self, work: Callable[[sqlite_utils.Database], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                raise StorageError(f"{self.path}: the database is closed")
+            self._tasks.put((work, future))
+        return future
 
     def _loop(self) -> None:
         try:

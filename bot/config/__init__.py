@@ -50,7 +50,23 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> AppConf
         config = AppConfig.model_validate(loaded.data)
     except ValidationError as error:
         raise ConfigError(_describe(error, loaded, str(path))) from None
+    _check_unique_names(config, loaded, str(path))
     return _resolve_paths(config, path.resolve().parent)
+
+
+def _check_unique_names(config: AppConfig, loaded: LoadedYaml, source: str) -> None:
+    """Brands and sources are referred to by name, so two of one name cannot be told apart."""
+    entries = [("brands", index, brand.brand_slug) for index, brand in enumerate(config.brands)]
+    entries += [("sources", index, item.name) for index, item in enumerate(config.sources)]
+    seen: dict[tuple[str, str], int] = {}
+    for section, index, name in entries:
+        first = seen.setdefault((section, name), index)
+        if first != index:
+            line = loaded.line_of((section, index, "name"))
+            raise ConfigError(
+                f"{source}: line {line}: {section}[{index}].name: {name!r} is already the name "
+                f"of {section}[{first}]; names must be unique"
+            )
 
 
 def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:

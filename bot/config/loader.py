@@ -59,6 +59,19 @@ def _make_loader(environ: Mapping[str, str]) -> type[yaml.SafeLoader]:
                 return substitute(value, environ, node.start_mark.line + 1)
             return value
 
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+            # PyYAML keeps the last of two equal keys; a second `brands:` would silently win.
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    line = key_node.start_mark.line + 1
+                    first = seen.setdefault(key_node.value, line)
+                    if first != line:
+                        raise ConfigError(
+                            f"line {line}: duplicate key {key_node.value!r} (first on line {first})"
+                        )
+            return super().construct_mapping(node, deep=deep)
+
     return EnvLoader
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -36,6 +37,23 @@ class HttpSettings(Settings):
 
 class PipelineSettings(Settings):
     queue_size: int = Field(10_000, ge=1, description="Mentions waiting for scoring, at most.")
+    workers: int | Literal["auto"] = Field(
+        "auto", description="Scoring processes; 0 scores in the main process; auto: one per core."
+    )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, workers: int | str) -> int | str:
+        if isinstance(workers, int) and not 0 <= workers <= 64:
+            raise ValueError("workers must be between 0 and 64, or auto")
+        return workers
+
+    @property
+    def worker_count(self) -> int:
+        if self.workers == "auto":
+            cores = os.cpu_count() or 1
+            return cores if cores > 1 else 0
+        return int(self.workers)
 
 
 class ConsoleSettings(Settings):
@@ -163,14 +181,3 @@ class AppConfig(Settings):
     )
     brands: list[BrandSettings] = Field(min_length=1, description="What to listen for.")
     sources: list[SourceSettings] = Field(min_length=1, description="Where to listen.")
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> AppConfig:
-        for what, names in (
-            ("brand", [brand.brand_slug for brand in self.brands]),
-            ("source", [source.name for source in self.sources]),
-        ):
-            duplicates = sorted({name for name in names if names.count(name) > 1})
-            if duplicates:
-                raise ValueError(f"{what} names must be unique: {', '.join(duplicates)} repeated")
-        return self

@@ -1,0 +1,135 @@
+"""Where the pure pipeline runs: inline, or in worker processes to use every core.
+
+Language identification and VADER are CPU-bound Python, so threads would not help; the pipeline
+has no I/O and its inputs and outputs are plain frozen dataclasses, so processes can share the load.
+Each worker builds its own pipeline once (models load in parallel), then scores chunks of a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import Brand, Mention, ScoredMention, Verdict
+from bot.pipeline import Pipeline
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """The pipeline raised on one mention; the others of its batch go on."""
+
+    error: str
+    key: tuple[str, str] = ("", "")
+
+
+Outcome = ScoredMention | Failure | None  # None: not about any brand
+Task = tuple[str, str]  # text, language declared by the source
+
+
+def judge_all(pipeline: Pipeline, tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
+    verdicts: list[Verdict | Failure | None] = []
+    for text, language in tasks:
+        try:
+            verdicts.append(pipeline.judge(text, language))
+        except Exception as error:  # one bad mention never stops the stream
+            verdicts.append(Failure(f"{type(error).__name__}: {error}"))
+    return verdicts
+
+
+def _outcomes(
+    mentions: Sequence[Mention], verdicts: Sequence[Verdict | Failure | None], now: datetime
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for mention, verdict in zip(mentions, verdicts, strict=True):
+        if isinstance(verdict, Verdict):
+            outcomes.append(ScoredMention.of(mention, verdict, now))
+        elif isinstance(verdict, Failure):
+            outcomes.append(Failure(verdict.error, mention.key))
+        else:
+            outcomes.append(None)
+    return outcomes
+
+
+def _tasks(mentions: Sequence[Mention]) -> list[Task]:
+    return [(mention.text, mention.language) for mention in mentions]
+
+
+class Scorer(Protocol):
+    parallelism: int
+
+    async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineScorer:
+    """Scores in the event loop's thread: no start-up cost, one core."""
+
+    parallelism = 1
+
+    def __init__(self, brands: Sequence[Brand]) -> None:
+        self.pipeline = Pipeline.for_brands(brands)
+
+    async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]:
+        return _outcomes(mentions, judge_all(self.pipeline, _tasks(mentions)), now)
+
+    def close(self) -> None:
+        pass
+
+
+_worker_pipeline: Pipeline | None = None
+
+
+def _start_worker(brands: tuple[Brand, ...]) -> None:
+    global _worker_pipeline
+    _worker_pipeline = Pipeline.for_brands(brands)
+
+
+def _judge_in_worker(tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
+    assert _worker_pipeline is not None, "worker not initialised"
+    return judge_all(_worker_pipeline, tasks)
+
+
+class PoolScorer:
+    """Splits each batch across worker processes; falls back to inline if the pool breaks."""
+
+    def __init__(self, brands: Sequence[Brand], workers: int) -> None:
+        self.brands = tuple(brands)
+        self.parallelism = workers
+        # spawn, not fork: the parent has threads (the SQLite writer) that fork would copy badly
+        self._pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self.brands,),
+        )
+        self._fallback: InlineScorer | None = None
+
+    async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]:
+        if self._fallback is not None:
+            return await self._fallback.score(mentions, now)
+        loop = asyncio.get_running_loop()
+        tasks = _tasks(mentions)
+        size = -(-len(tasks) // self.parallelism) or 1
+        chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
+        try:
+            results = await asyncio.gather(
+                *(loop.run_in_executor(self._pool, _judge_in_worker, chunk) for chunk in chunks)
+            )
+        except BrokenProcessPool:
+            logger.error("a pipeline worker process died; scoring in-process from now on")
+            self._fallback = InlineScorer(self.brands)
+            return await self._fallback.score(mentions, now)
+        return _outcomes(mentions, [v for result in results for v in result], now)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

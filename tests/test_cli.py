@@ -1,0 +1,190 @@
+"""The command line as a user types it: run, mentions, score, check-config."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.config import load_config
+from tests.conftest import mention_record, write_config, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def replayed_config(tmp_path: Path) -> Path:
+    records = [
+        mention_record(
+            1,
+            "Kestrel Mobile is the worst, no signal all day, furious",
+            created_at="2026-03-10T08:00:00Z",
+        ),
+        mention_record(
+            2, "thanks @kestrelmobile, the new plan is great", created_at="2026-03-10T09:00:00Z"
+        ),
+        mention_record(
+            3, "Kestrel app keeps crashing, terrible", created_at="2026-03-10T10:00:00Z"
+        ),
+        mention_record(4, "an american kestrel over the field", created_at="2026-03-10T10:30:00Z"),
+    ]
+    data = write_jsonl(tmp_path / "m.jsonl", records)
+    source = {"type": "replay", "name": "file", "path": str(data)}
+    config = write_config(tmp_path, [source], http={"enabled": False})
+    assert main(["run", "-c", str(config), "--exit-when-idle"]) == 0
+    return config
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_run_exits_zero_when_the_replay_is_consumed_and_prints_negatives(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "m.jsonl", [mention_record(1, "Kestrel Mobile, awful outage")])
+    source = {"type": "replay", "name": "file", "path": "m.jsonl"}
+    config = write_config(tmp_path, [source], console={"show": "negative"})
+    assert data.exists()
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--exit-when-idle"],
+        cwd=ROOT,
+        env={**os.environ, "VIGIE_CONFIG": str(config), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Kestrel Mobile, awful outage" in result.stdout
+    assert "NEG" in result.stdout
+    assert "finished after 1 records" in result.stderr
+
+
+def test_run_with_a_bad_config_exits_2_and_says_why(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, [{"type": "replay", "name": "x", "path": "m.jsonl", "speed": -1}]
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "-c", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "sources[0].speed" in result.stderr
+    assert "line " in result.stderr
+
+
+def test_mentions_without_since_lists_everything_newest_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = replayed_config(tmp_path)
+    capsys.readouterr()
+    assert main(["mentions", "-c", str(config), "--json"]) == 0
+    rows = json_lines(capsys.readouterr().out)
+    assert [row["native_id"] for row in rows] == ["m-3", "m-2", "m-1"]
+    assert rows[0]["brands"] == ["kestrel-mobile"]
+    assert "raw" not in rows[0]
+
+
+def test_mentions_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = replayed_config(tmp_path)
+    capsys.readouterr()
+    assert main(["mentions", "-c", str(config), "--json", "--negative"]) == 0
+    assert {r["native_id"] for r in json_lines(capsys.readouterr().out)} == {"m-1", "m-3"}
+    assert main(["mentions", "-c", str(config), "--json", "--limit", "1"]) == 0
+    assert [r["native_id"] for r in json_lines(capsys.readouterr().out)] == ["m-3"]
+    assert main(["mentions", "-c", str(config), "--json", "--brand", "Kestrel Mobile"]) == 0
+    assert len(json_lines(capsys.readouterr().out)) == 3
+    assert main(["mentions", "-c", str(config), "--json", "--brand", "other"]) == 0
+    assert json_lines(capsys.readouterr().out) == []
+    since = ["--since", "2026-03-10T08:30:00Z"]
+    assert main(["mentions", "-c", str(config), "--json", *since]) == 0
+    assert len(json_lines(capsys.readouterr().out)) == 2
+    assert main(["mentions", "-c", str(config), "--json", "--since", "24h"]) == 0
+    assert json_lines(capsys.readouterr().out) == []  # replayed 2026-03-10, long ago
+
+
+def test_mentions_table_and_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = replayed_config(tmp_path)
+    capsys.readouterr()
+    assert main(["mentions", "-c", str(config)]) == 0
+    assert "3 mention(s)" in capsys.readouterr().out
+    assert main(["mentions", "-c", str(config), "--since", "last tuesday"]) == 2
+    assert "neither a duration (30m, 24h, 7d) nor an ISO 8601 time" in capsys.readouterr().err
+    assert main(["mentions", "-c", str(config), "--limit", "0"]) == 2
+
+
+def test_mentions_before_any_run_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [{"type": "replay", "name": "f", "path": "m.jsonl"}])
+    assert main(["mentions", "-c", str(config)]) == 1
+    assert "no database yet" in capsys.readouterr().err
+
+
+def test_score_adds_language_negativity_and_sentiment(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    with source.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "body"])
+        writer.writerow(["1", "My flight was cancelled and the staff were rude. Horrible."])
+        writer.writerow(["2", "Merci pour votre aide, service excellent !"])
+        writer.writerow(["3", "multi\nline, great and happy"])
+    target = tmp_path / "out.csv"
+    assert main(["score", str(source), "--text-column", "body", "--output", str(target)]) == 0
+    with target.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["id"] for row in rows] == ["1", "2", "3"]
+    assert list(rows[0]) == ["id", "body", "lang", "negativity", "sentiment"]
+    assert (rows[0]["lang"], rows[0]["sentiment"]) == ("en", "negative")
+    assert float(rows[0]["negativity"]) > 0.3
+    assert (rows[1]["lang"], rows[1]["sentiment"]) == ("fr", "positive")
+    assert float(rows[1]["negativity"]) == 0
+    assert rows[2]["body"] == "multi\nline, great and happy"
+
+
+def test_score_names_the_missing_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,body\n1,hello\n", encoding="utf-8")
+    code = main(["score", str(source), "--text-column", "text", "--output", str(tmp_path / "o")])
+    assert code == 1
+    assert "no column 'text'; columns are: id, body" in capsys.readouterr().err
+
+
+def test_the_shipped_app_yaml_is_valid_and_replays_the_demo(tmp_path: Path) -> None:
+    shipped = load_config(ROOT / "app.yaml", environ={})
+    demo = shipped.sources[0]
+    assert demo.type == "replay"
+    assert demo.path.exists()
+    settings = yaml.safe_load((ROOT / "app.yaml").read_text(encoding="utf-8"))
+    settings["storage"] = {"path": str(tmp_path / "demo.db")}
+    settings["http"] = {"enabled": False}
+    settings["sources"][0].update(path=str(demo.path), speed=0)
+    config = tmp_path / "app.yaml"
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    assert main(["run", "-c", str(config), "--exit-when-idle"]) == 0
+    with (ROOT / "demo" / "mentions.jsonl").open(encoding="utf-8") as file:
+        demo_rows = [json.loads(line) for line in file]
+    stored = len(json_lines(_mentions_json(config)))
+    # the made-up operator is heard; most posts about the bird or the lodge are not
+    assert 0.9 * len(demo_rows) <= stored < len(demo_rows)
+
+
+def _mentions_json(config: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "mentions", "-c", str(config), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

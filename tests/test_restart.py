@@ -1,0 +1,83 @@
+"""Killing the service with SIGKILL mid-replay loses nothing and stores nothing twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import mention_record, write_config, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = 3000
+
+
+def start(config: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "-c", str(config), *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stored_count(database: Path) -> int:
+    if not database.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0])
+    except sqlite3.OperationalError:  # not migrated yet
+        return 0
+
+
+def kill_when_stored(process: subprocess.Popen[bytes], database: Path, at_least: int) -> int:
+    deadline = time.monotonic() + 60
+    while (count := stored_count(database)) < at_least:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline, f"only {count} stored in time"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    if process.stderr:
+        process.stderr.close()
+    return count
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_points", [(0.3, 0.6), (0.05, 0.9)])
+def test_sigkill_midway_then_restart_stores_every_row_exactly_once(
+    tmp_path: Path, kill_points: tuple[float, ...]
+) -> None:
+    records = [
+        mention_record(n, created_at=f"2026-03-10T{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z")
+        for n in range(ROWS)
+    ]
+    data = write_jsonl(tmp_path / "mentions.jsonl", records)
+    # 3,000 s of event time at 1,500x: about two seconds per uninterrupted run
+    source = {"type": "replay", "name": "file", "path": str(data), "speed": 1500}
+    config = write_config(tmp_path, [source], http={"enabled": False})
+    database = tmp_path / "vigie.db"
+
+    killed_at = [kill_when_stored(start(config), database, int(ROWS * p)) for p in kill_points]
+    assert killed_at == sorted(killed_at)
+    assert killed_at[-1] < ROWS, "not killed mid-way"
+
+    final = start(config, "--exit-when-idle")
+    _, errors = final.communicate(timeout=120)
+    assert final.returncode == 0, errors.decode()
+    with closing(sqlite3.connect(database)) as conn:
+        ids = [row[0] for row in conn.execute("SELECT native_id FROM mentions")]
+        brand_rows = conn.execute("SELECT COUNT(*) FROM mention_brands").fetchone()[0]
+    assert len(ids) == len(set(ids)) == ROWS
+    assert set(ids) == {f"m-{n}" for n in range(ROWS)}
+    assert brand_rows == ROWS

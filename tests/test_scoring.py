@@ -1,0 +1,176 @@
+"""Language detection (fastText) and negativity (VADER, vaderSentiment-fr)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.language import UNDETERMINED, LanguageDetector
+from bot.model import LanguageGuess, Sentiment
+from bot.negativity import NegativityScorer, label_for
+
+ENGLISH_COMPLAINT = "My flight was cancelled and nobody helped, worst service ever"
+FRENCH_COMPLAINT = "Je suis furieux, mon vol est annulé et personne ne répond. C'est nul."
+# fastText ranks English first (about 0.37) and French second (about 0.21).
+MIXED_SHORT = "merci united"
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    return LanguageDetector(("en", "fr"))
+
+
+@pytest.fixture(scope="module")
+def scorer() -> NegativityScorer:
+    return NegativityScorer()
+
+
+# Language
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("My flight was cancelled and nobody at the desk would help me", "en"),
+        (ENGLISH_COMPLAINT, "en"),
+        ("Mon vol a été annulé et personne ne veut m'aider", "fr"),
+        (FRENCH_COMPLAINT, "fr"),
+    ],
+)
+def test_english_and_french_detected(detector: LanguageDetector, text: str, code: str) -> None:
+    guess = detector.detect(text)
+    assert guess.code == code
+    assert guess.supported is True
+    assert guess.confidence > 0.9
+
+
+def test_shouted_english_is_english(detector: LanguageDetector) -> None:
+    guess = detector.detect("THIS AIRLINE IS THE WORST EVER")
+    assert guess.code == "en"
+    assert guess.confidence > 0.9
+
+
+def test_multiline_text(detector: LanguageDetector) -> None:
+    assert detector.detect("Mon vol a été annulé\net personne ne veut m'aider").code == "fr"
+
+
+def test_preferred_language_wins_when_a_close_second(detector: LanguageDetector) -> None:
+    assert detector.detect(MIXED_SHORT).code == "en"
+    guess = detector.detect(MIXED_SHORT, preferred=("fr",))
+    assert guess.code == "fr"
+    assert 0 < guess.confidence < detector.detect(MIXED_SHORT).confidence
+
+
+def test_preferred_language_far_behind_does_not_win(detector: LanguageDetector) -> None:
+    english = "My flight was cancelled and nobody at the desk would help me"
+    assert detector.detect(english, preferred=("fr",)).code == "en"
+    french = "Mon vol a été annulé et personne ne veut m'aider"
+    assert detector.detect(french, preferred=("en",)).code == "fr"
+
+
+def test_top_guess_kept_when_it_is_preferred(detector: LanguageDetector) -> None:
+    assert detector.detect(MIXED_SHORT, preferred=("en", "fr")).code == "en"
+    assert detector.detect(MIXED_SHORT, preferred=("fr", "en")).code == "en"
+
+
+@pytest.mark.parametrize("text", ["😡😡😡", "🙂 👍", "", "   ", "12345 !!! :-)"])
+def test_text_without_letters_is_undetermined(detector: LanguageDetector, text: str) -> None:
+    assert detector.detect(text) == LanguageGuess(UNDETERMINED, 0.0, supported=False)
+
+
+def test_other_language_is_detected_but_unsupported(detector: LanguageDetector) -> None:
+    guess = detector.detect("Das ist ein schlechter Flug und ich bin sehr wütend")
+    assert guess.code == "de"
+    assert guess.supported is False
+
+
+def test_supported_languages_come_from_the_constructor() -> None:
+    english_only = LanguageDetector(("en",))
+    guess = english_only.detect("Mon vol a été annulé et personne ne veut m'aider")
+    assert guess.code == "fr"
+    assert guess.supported is False
+
+
+def test_declared_language(detector: LanguageDetector) -> None:
+    assert detector.known("FR-ca") == LanguageGuess("fr", 1.0, supported=True)
+    assert detector.known("en") == LanguageGuess("en", 1.0, supported=True)
+    assert detector.known("de") == LanguageGuess("de", 1.0, supported=False)
+
+
+# Negativity
+
+
+def test_english_complaint_is_negative(scorer: NegativityScorer) -> None:
+    result = scorer.score(ENGLISH_COMPLAINT, LanguageGuess("en", 0.99))
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert result.compound < -0.05
+    assert result.score == pytest.approx(-result.compound, abs=1e-4)
+    assert 0 < result.score <= 1
+    assert result.reasons == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("I love this airline, the crew was great and friendly!", "en"),
+        ("Merci beaucoup, équipage adorable et vol parfait", "fr"),
+    ],
+)
+def test_positive_text_scores_zero(scorer: NegativityScorer, text: str, code: str) -> None:
+    result = scorer.score(text, LanguageGuess(code, 0.99))
+    assert result.sentiment is Sentiment.POSITIVE
+    assert result.score == 0
+    assert result.compound > 0.05
+
+
+def test_neutral_text(scorer: NegativityScorer) -> None:
+    result = scorer.score("The flight leaves at nine from gate 12", LanguageGuess("en", 0.99))
+    assert result.sentiment is Sentiment.NEUTRAL
+    assert result.score == 0
+
+
+def test_french_text_uses_the_french_lexicon(scorer: NegativityScorer) -> None:
+    french = scorer.score(FRENCH_COMPLAINT, LanguageGuess("fr", 0.99))
+    assert french.sentiment is Sentiment.NEGATIVE
+    assert french.score > 0.3
+    # The English lexicon does not know these words: the French result is not VADER-en's.
+    english = scorer.score(FRENCH_COMPLAINT, LanguageGuess("en", 0.99))
+    assert english.sentiment is Sentiment.NEUTRAL
+    assert english.score == 0
+
+
+def test_more_negative_text_scores_higher(scorer: NegativityScorer) -> None:
+    en = LanguageGuess("en", 0.99)
+    mild = scorer.score("The flight was a bit late", en)
+    strong = scorer.score("Horrible, disgusting, the worst airline ever, I hate you", en)
+    assert strong.score > mild.score
+
+
+@pytest.mark.parametrize("code", ["de", UNDETERMINED, ""])
+def test_unsupported_language_is_neutral_with_a_reason(scorer: NegativityScorer, code: str) -> None:
+    result = scorer.score(
+        "Das ist schlecht, ich hasse es. Horrible, worst ever!", LanguageGuess(code, 0.9)
+    )
+    assert result.sentiment is Sentiment.NEUTRAL
+    assert result.score == 0
+    assert result.compound == 0
+    assert result.reasons == (f"language '{code}' not scored",)
+
+
+def test_scorer_languages(scorer: NegativityScorer) -> None:
+    assert set(scorer.languages) == {"en", "fr"}
+
+
+@pytest.mark.parametrize(
+    ("compound", "label"),
+    [
+        (-0.9, Sentiment.NEGATIVE),
+        (-0.05, Sentiment.NEGATIVE),
+        (-0.04, Sentiment.NEUTRAL),
+        (0.0, Sentiment.NEUTRAL),
+        (0.04, Sentiment.NEUTRAL),
+        (0.05, Sentiment.POSITIVE),
+        (0.9, Sentiment.POSITIVE),
+    ],
+)
+def test_label_thresholds(compound: float, label: Sentiment) -> None:
+    assert label_for(compound) is label
