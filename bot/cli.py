@@ -83,10 +83,15 @@ def _config(args: argparse.Namespace) -> AppConfig:
 
 
 def _setup_logging(level: str, console: Console) -> None:
-    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
-    logging.basicConfig(
-        level=level, format="%(message)s", datefmt="%H:%M:%S", handlers=[handler], force=True
-    )
+    """Coloured logs on a terminal; one plain line per record anywhere else (services, CI)."""
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(message)s", datefmt="%H:%M:%S"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
