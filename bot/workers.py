@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -87,11 +90,21 @@ class InlineScorer:
 
 
 _worker_pipeline: Pipeline | None = None
+_PARENT_CHECK_SECONDS = 0.5
 
 
 def _start_worker(brands: tuple[Brand, ...]) -> None:
     global _worker_pipeline
     _worker_pipeline = Pipeline.for_brands(brands)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A parent killed with SIGKILL cannot stop its workers; they notice and stop themselves."""
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _judge_in_worker(tasks: Sequence[Task]) -> list[Verdict | Failure | None]:

@@ -46,10 +46,17 @@ def kill_when_stored(process: subprocess.Popen[bytes], database: Path, at_least:
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
         assert time.monotonic() < deadline, f"only {count} stored in time"
         time.sleep(0.005)
+    workers = worker_processes(process.pid)
+    assert workers, "scoring runs in worker processes"
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     if process.stderr:
         process.stderr.close()
+    # orphaned scoring workers notice and exit by themselves
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers):
+        assert time.monotonic() < deadline, "scoring workers outlived their parent"
+        time.sleep(0.05)
     return count
 
 
@@ -65,7 +72,7 @@ def test_sigkill_midway_then_restart_stores_every_row_exactly_once(
     data = write_jsonl(tmp_path / "mentions.jsonl", records)
     # 3,000 s of event time at 1,500x: about two seconds per uninterrupted run
     source = {"type": "replay", "name": "file", "path": str(data), "speed": 1500}
-    config = write_config(tmp_path, [source], http={"enabled": False})
+    config = write_config(tmp_path, [source], http={"enabled": False}, pipeline={"workers": 2})
     database = tmp_path / "vigie.db"
 
     killed_at = [kill_when_stored(start(config), database, int(ROWS * p)) for p in kill_points]
@@ -81,3 +88,54 @@ def test_sigkill_midway_then_restart_stores_every_row_exactly_once(
     assert len(ids) == len(set(ids)) == ROWS
     assert set(ids) == {f"m-{n}" for n in range(ROWS)}
     assert brand_rows == ROWS
+
+
+def worker_processes(parent: int) -> list[int]:
+    """Live child processes of ``parent`` (the scoring workers)."""
+    children = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() != str(parent) or "Z" in fields.get("State", ""):
+            continue
+        command = (status.parent / "cmdline").read_bytes()
+        if b"spawn_main" in command:  # not multiprocessing's resource tracker
+            children.append(int(status.parent.name))
+    return children
+
+
+@pytest.mark.slow
+def test_sigterm_stops_in_order_and_the_next_run_continues(tmp_path: Path) -> None:
+    records = [
+        mention_record(n, created_at=f"2026-03-10T09:{n // 60:02d}:{n % 60:02d}Z")
+        for n in range(1200)
+    ]
+    data = write_jsonl(tmp_path / "mentions.jsonl", records)
+    source = {"type": "replay", "name": "file", "path": str(data), "speed": 600}
+    # the real default: scoring in worker processes
+    config = write_config(tmp_path, [source], http={"enabled": False}, pipeline={"workers": 2})
+    database = tmp_path / "vigie.db"
+    process = start(config)
+    deadline = time.monotonic() + 60
+    while stored_count(database) < 100:
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    workers = worker_processes(process.pid)
+    assert len(workers) == 2
+    process.send_signal(signal.SIGTERM)
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 0, errors.decode()
+    stopped_at = stored_count(database)
+    assert 100 <= stopped_at < len(records)
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+
+    final = start(config, "--exit-when-idle")
+    _, errors = final.communicate(timeout=120)
+    assert final.returncode == 0, errors.decode()
+    assert b"resuming after record" in errors
+    assert stored_count(database) == len(records)

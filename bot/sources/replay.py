@@ -75,7 +75,9 @@ class ReplaySource:
             offset = self._offset_to_now()
         chunk: list[Mention] = []
         count = start.records
+        progress = _Progress(self.name, start.records)
         for count, mention in self._records(start.records):
+            progress.tick(count)
             if mention is None:
                 continue
             if offset is not None:
@@ -150,6 +152,24 @@ def _jsonl_rows(file: Any) -> Iterator[tuple[str, dict[str, Any] | MalformedReco
 
 def _shifted(mention: Mention, offset_seconds: float) -> Mention:
     return replace(mention, created_at=mention.created_at + timedelta(seconds=offset_seconds))
+
+
+class _Progress:
+    """Says every so often how far a long replay has got."""
+
+    EVERY_SECONDS = 10.0
+
+    def __init__(self, name: str, start: int) -> None:
+        self.name = name
+        self.start = start
+        self.started = self.last = time.monotonic()
+
+    def tick(self, count: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.EVERY_SECONDS:
+            self.last = now
+            rate = (count - self.start) / (now - self.started)
+            logger.info("replay %s: %d records read (%.0f/s)", self.name, count, rate)
 
 
 class _Pace:
