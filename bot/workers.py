@@ -93,11 +93,11 @@ _worker_pipeline: Pipeline | None = None
 _PARENT_CHECK_SECONDS = 0.5
 
 
-def _start_worker(brands: tuple[Brand, ...]) -> None:
+def _start_worker(brands: tuple[Brand, ...], parent: int) -> None:
     global _worker_pipeline
-    _worker_pipeline = Pipeline.for_brands(brands)
-    parent = os.getppid()
+    # Watch first: the parent may die while the models load, and then getppid() is already init.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    _worker_pipeline = Pipeline.for_brands(brands)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -123,7 +123,7 @@ class PoolScorer:
             workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.brands,),
+            initargs=(self.brands, os.getpid()),
         )
         self._fallback: InlineScorer | None = None
 

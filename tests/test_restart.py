@@ -54,14 +54,14 @@ def kill_when_stored(process: subprocess.Popen[bytes], database: Path, at_least:
         process.stderr.close()
     # orphaned scoring workers notice and exit by themselves
     deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in workers):
+    while any(alive(pid) for pid in workers):
         assert time.monotonic() < deadline, "scoring workers outlived their parent"
         time.sleep(0.05)
     return count
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_points", [(0.3, 0.6), (0.05, 0.9)])
+@pytest.mark.parametrize("kill_points", [(0.3, 0.6), (0.05, 0.7)])
 def test_sigkill_midway_then_restart_stores_every_row_exactly_once(
     tmp_path: Path, kill_points: tuple[float, ...]
 ) -> None:
@@ -72,7 +72,14 @@ def test_sigkill_midway_then_restart_stores_every_row_exactly_once(
     data = write_jsonl(tmp_path / "mentions.jsonl", records)
     # 3,000 s of event time at 1,500x: about two seconds per uninterrupted run
     source = {"type": "replay", "name": "file", "path": str(data), "speed": 1500}
-    config = write_config(tmp_path, [source], http={"enabled": False}, pipeline={"workers": 2})
+    # small batches: many commits, so a kill lands between two of them even on a slow machine
+    config = write_config(
+        tmp_path,
+        [source],
+        http={"enabled": False},
+        pipeline={"workers": 2},
+        storage={"path": "vigie.db", "batch_size": 50},
+    )
     database = tmp_path / "vigie.db"
 
     killed_at = [kill_when_stored(start(config), database, int(ROWS * p)) for p in kill_points]
@@ -88,6 +95,15 @@ def test_sigkill_midway_then_restart_stores_every_row_exactly_once(
     assert len(ids) == len(set(ids)) == ROWS
     assert set(ids) == {f"m-{n}" for n in range(ROWS)}
     assert brand_rows == ROWS
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for an init that may never reap it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def worker_processes(parent: int) -> list[int]:
@@ -115,8 +131,8 @@ def test_sigterm_stops_in_order_and_the_next_run_continues(tmp_path: Path) -> No
         for n in range(1200)
     ]
     data = write_jsonl(tmp_path / "mentions.jsonl", records)
-    source = {"type": "replay", "name": "file", "path": str(data), "speed": 600}
-    # the real default: scoring in worker processes
+    # 1,200 s of events at 100x: twelve seconds, so SIGTERM lands mid-way
+    source = {"type": "replay", "name": "file", "path": str(data), "speed": 100}
     config = write_config(tmp_path, [source], http={"enabled": False}, pipeline={"workers": 2})
     database = tmp_path / "vigie.db"
     process = start(config)
@@ -132,9 +148,11 @@ def test_sigterm_stops_in_order_and_the_next_run_continues(tmp_path: Path) -> No
     assert process.returncode == 0, errors.decode()
     stopped_at = stored_count(database)
     assert 100 <= stopped_at < len(records)
-    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not any(alive(pid) for pid in workers)
 
-    final = start(config, "--exit-when-idle")
+    # the same source at full speed finishes the file from where the first run stopped
+    fast = write_config(tmp_path, [{**source, "speed": 0}], http={"enabled": False})
+    final = start(fast, "--exit-when-idle")
     _, errors = final.communicate(timeout=120)
     assert final.returncode == 0, errors.decode()
     assert b"resuming after record" in errors

@@ -1,0 +1,122 @@
+"""Scoring quality and speed, each figure next to its baseline measured in the same run.
+
+    .venv/bin/python -m bench.eval_scoring [--shared ../shared/data]
+
+- Airline tweets (3 classes): 5-fold cross-validated macro-F1 and negative-class F1 of the complaint
+  model (retrained on each fold's training rows), against plain VADER.
+- VADER's own human-rated ground truth: Pearson r of the signed score with the human mean.
+- French tweets: macro-F1 against vaderSentiment-fr.
+- Speed on one core: the full scorer (language detection + negativity) against plain VADER.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from bench import train_negativity
+from bot.language import LanguageDetector
+from bot.model import LanguageGuess
+from bot.negativity import NegativityScorer, label_for
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ENGLISH = LanguageGuess("en", 1.0)
+FRENCH = LanguageGuess("fr", 1.0)
+
+
+def macro_and_negative(labels: list[str], predicted: list[str]) -> str:
+    macro = f1_score(labels, predicted, average="macro")
+    negative = f1_score(labels, predicted, labels=["negative"], average=None)[0]
+    return f"macro-F1 {macro:.3f}  negative F1 {negative:.3f}"
+
+
+def airline(shared: Path) -> None:
+    texts, labels = train_negativity.load(shared / "airline_tweets" / "Tweets.csv")
+    vader = SentimentIntensityAnalyzer()
+    plain = [label_for(vader.polarity_scores(t)["compound"]).value for t in texts]
+    ours = train_negativity.cross_validated(train_negativity.design(texts), labels)
+    print(f"airline tweets ({len(texts):,}, 3 classes, {train_negativity.FOLDS}-fold CV)")
+    print(f"  plain VADER      {macro_and_negative(list(labels), plain)}")
+    print(
+        f"  Vigie            {macro_and_negative(list(labels), list(ours))}   goal >= 0.72 / 0.85"
+    )
+
+
+def ground_truth(shared: Path) -> None:
+    vader = SentimentIntensityAnalyzer()
+    scorer = NegativityScorer()
+    print("VADER ground truth, Pearson r of the signed score with the human mean")
+    for domain in ("tweets", "movieReviewSnippets", "amazonReviewSnippets", "nytEditorialSnippets"):
+        path = shared / "vader_groundtruth" / f"{domain}_GroundTruth.txt"
+        with path.open(encoding="utf-8-sig") as file:
+            rows = [line.rstrip("\r\n").split("\t") for line in file]
+        rows = [row for row in rows if len(row) >= 3]
+        human = np.array([float(row[1]) for row in rows])
+        plain = np.array([vader.polarity_scores(row[2])["compound"] for row in rows])
+        ours = np.array([scorer.score(row[2], ENGLISH).compound for row in rows])
+        goal = "   goal >= 0.87" if domain == "tweets" else ""
+        print(
+            f"  {domain:<22} plain VADER r {np.corrcoef(plain, human)[0, 1]:.3f}"
+            f"   Vigie r {np.corrcoef(ours, human)[0, 1]:.3f}{goal}"
+        )
+
+
+def french(shared: Path) -> None:
+    path = shared / "french_tweets" / "deft2017_umsab_french.csv"
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    labels = [row["label_name"] for row in rows]
+    scorer = NegativityScorer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as French
+    plain = [label_for(French().polarity_scores(row["text"])["compound"]).value for row in rows]
+    ours = [scorer.score(row["text"], FRENCH).sentiment.value for row in rows]
+    print(f"French tweets ({len(rows):,}, train+val splits)")
+    print(f"  vaderSentiment-fr macro-F1 {f1_score(labels, plain, average='macro'):.3f}")
+    print(
+        f"  Vigie             macro-F1 {f1_score(labels, ours, average='macro'):.3f}   goal >= 0.60"
+    )
+
+
+def speed(shared: Path) -> None:
+    texts, _ = train_negativity.load(shared / "airline_tweets" / "Tweets.csv")
+    vader = SentimentIntensityAnalyzer()
+    scorer = NegativityScorer()
+    detector = LanguageDetector(scorer.languages)
+
+    def rate(work: object) -> float:
+        started = time.perf_counter()
+        for text in texts:
+            work(text)  # type: ignore[operator]
+        return len(texts) / (time.perf_counter() - started)
+
+    plain = rate(vader.polarity_scores)
+    negativity = rate(lambda text: scorer.score(text, ENGLISH))
+    full = rate(lambda text: scorer.score(text, detector.detect(text, ("en", "fr"))))
+    print("speed on one core, airline texts (mentions/s)")
+    print(
+        f"  plain VADER {plain:,.0f}   negativity {negativity:,.0f} ({negativity / plain:.2f}x)"
+        f"   full scorer with language {full:,.0f} ({full / plain:.2f}x)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    args = parser.parse_args()
+    if not args.shared.exists():
+        raise SystemExit(f"{args.shared} not found: the shared data sets are needed")
+    for section in (airline, ground_truth, french, speed):
+        section(args.shared)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The English negativity model: VADER plus customer-care cues, weighed by a linear model.
+
+Features are things a comms team can read: VADER's own scores, how many cues of each group
+(``complaints.py``) a mention has, a few plain-language signals (question, exclamation, negation,
+shouting, length) and counts of common function words ("my", "still", "again"), which say more
+about a complaint than any industry's vocabulary. The weights are a multinomial logistic
+regression trained by ``bench/train_negativity.py`` on labelled customer mentions and stored in
+``bot/data/complaint_model.json``; cross-validated figures are in that script's output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.complaints import PROBLEM_GROUPS, CueMatcher, clean
+
+MODEL_PATH = Path(__file__).parent / "data" / "complaint_model.json"
+CLASSES = ("negative", "neutral", "positive")
+_FUNCTION_WORDS = (
+    "i my me mine you your we our us they this that just now today tonight tomorrow still again"
+    " ever all any every can will would should could need want get got tried trying hope help so"
+    " very even only really but because since after before from to at on"
+)
+FUNCTION_WORDS = tuple(_FUNCTION_WORDS.split())
+_WORDS = re.compile(r"[a-z']+")
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|nothing|nobody|none)\b|n't\b")
+_SHOUT = re.compile(r"\b[A-Z]{3,}\b")
+_LETTER_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+_CAP = 3  # counts above this say nothing more
+
+Polarity = Callable[[str], Mapping[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    probabilities: dict[str, float]
+    compound: float  # VADER's signed score on the cleaned text
+    reasons: tuple[str, ...]
+
+
+def feature_names(matcher: CueMatcher) -> list[str]:
+    return [
+        "vader_neg", "vader_neu", "vader_pos", "vader_compound", "vader_compound_squared",
+        "question", "exclamation", "length", "negations", "shouting", "problem_cues",
+        "has_problem", "gratitude_with_problem", "question_without_problem",
+        "positive_without_problem",
+        *(f"cue_{group}" for group in matcher.groups),
+        *(f"word_{word}" for word in FUNCTION_WORDS),
+    ]  # fmt: skip
+
+
+def features(
+    text: str, polarity: Polarity, matcher: CueMatcher
+) -> tuple[list[float], float, tuple[str, ...]]:
+    """The feature vector of ``text``, VADER's compound, and the cue phrases found."""
+    cleaned = clean(text)
+    hits = matcher.find(cleaned)
+    vader = polarity(hits.literal)
+    cues = [min(count, _CAP) for count in hits.counts]
+    by_group = dict(zip(matcher.groups, cues, strict=True))
+    problems = sum(by_group[group] for group in PROBLEM_GROUPS)
+    question = float("?" in text)
+    compound = float(vader["compound"])
+    words = Counter(_WORDS.findall(cleaned))
+    letter_words = len(_LETTER_WORD.findall(text)) or 1
+    vector = [
+        float(vader["neg"]), float(vader["neu"]), float(vader["pos"]), compound, compound**2,
+        question, float("!" in text), min(len(cleaned), 560) / 140,
+        float(min(len(_NEGATION.findall(cleaned)), _CAP)),
+        len(_SHOUT.findall(text)) / letter_words, float(min(problems, 5)), float(problems > 0),
+        float(problems > 0) * by_group["gratitude"], float(problems == 0) * question,
+        float(problems == 0 and compound > 0.3),
+        *map(float, cues),
+        *(float(min(words[word], 2)) for word in FUNCTION_WORDS),
+    ]  # fmt: skip
+    return vector, compound, hits.examples
+
+
+class ComplaintModel:
+    """Multinomial logistic regression over ``features``; weights from a JSON file."""
+
+    def __init__(
+        self, polarity: Polarity, matcher: CueMatcher, weights: Mapping[str, Any] | None = None
+    ) -> None:
+        self.polarity = polarity
+        self.matcher = matcher
+        self.names = feature_names(matcher)
+        data = weights if weights is not None else json.loads(MODEL_PATH.read_text("utf-8"))
+        if list(data["features"]) != self.names:
+            raise ValueError("complaint model weights do not match the features; retrain")
+        self.classes = tuple(data["classes"])
+        self.coefficients = [list(map(float, row)) for row in data["coefficients"]]
+        self.intercepts = list(map(float, data["intercepts"]))
+
+    def judge(self, text: str) -> Judgement:
+        vector, compound, examples = features(text, self.polarity, self.matcher)
+        logits = list(self.intercepts)
+        for index, value in enumerate(vector):
+            if value:  # most features are zero for any one text
+                for row, weights in enumerate(self.coefficients):
+                    logits[row] += weights[index] * value
+        top = max(logits)
+        exps = [math.exp(logit - top) for logit in logits]
+        total = sum(exps)
+        probabilities = {c: e / total for c, e in zip(self.classes, exps, strict=True)}
+        return Judgement(probabilities, compound, self._reasons(vector, examples))
+
+    def _reasons(self, vector: Sequence[float], examples: Sequence[str]) -> tuple[str, ...]:
+        """The complaint cues found, with the phrase: what a person checks first."""
+        found = [
+            f"{group.replace('_', ' ')}: \u201c{example}\u201d"
+            for group, example in zip(self.matcher.groups, examples, strict=True)
+            if example and group in PROBLEM_GROUPS
+        ]
+        return tuple(found[:3])

@@ -1,0 +1,1 @@
+"""Spread scoring: predicted final reach of a post from its early reshares."""

@@ -1,0 +1,133 @@
+"""``python -m bot predict-reach``: predicted final reshare count of every cascade in a CSV file.
+
+Input columns ``cascade_id, relative_time_seconds, number_of_followers`` (CSV, or gzipped when
+the name ends in ``.gz``; the row at time 0 is the original post; rows in any order). Output
+columns ``cascade_id, observed, predicted_final``, one row per cascade in order of appearance.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from bot.spread.reach import (
+    DEFAULT_CALIBRATION,
+    Calibration,
+    FloatArray,
+    ReachPrediction,
+    calibrated,
+    seismic_features,
+)
+
+INPUT_COLUMNS = ("cascade_id", "relative_time_seconds", "number_of_followers")
+OUTPUT_COLUMNS = ("cascade_id", "observed", "predicted_final")
+
+Cascade = tuple[FloatArray, FloatArray]
+
+
+@contextmanager
+def _open_text(source: Path) -> Iterator[TextIO]:
+    if source.suffix == ".gz":
+        with gzip.open(source, "rt", encoding="utf-8-sig", newline="") as handle:
+            yield handle
+    else:
+        with source.open(encoding="utf-8-sig", newline="") as handle:
+            yield handle
+
+
+def read_cascades(source: Path) -> dict[str, Cascade]:
+    """Times and follower counts per cascade, sorted by time with the original post first.
+
+    Raises ValueError naming the file and line of a malformed row. When several rows of a
+    cascade are at time 0, the first in file order is the original post.
+    """
+    rows: dict[str, tuple[list[float], list[float]]] = {}
+    try:
+        with _open_text(source) as handle:
+            reader = csv.reader(handle)
+            key_at, time_at, followers_at = _header_positions(next(reader, []), source)
+            for record in reader:
+                if not record:
+                    continue
+                try:
+                    key, time, followers = _parse(record, key_at, time_at, followers_at)
+                except ValueError as error:
+                    raise ValueError(f"{source}: line {reader.line_num}: {error}") from None
+                times, follower_counts = rows.setdefault(key, ([], []))
+                times.append(time)
+                follower_counts.append(followers)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{source}: cannot read: {error}") from None
+    return {key: _sorted_cascade(key, *columns) for key, columns in rows.items()}
+
+
+def _header_positions(header: list[str], source: Path) -> tuple[int, int, int]:
+    names = [name.strip() for name in header]
+    missing = [column for column in INPUT_COLUMNS if column not in names]
+    if missing:
+        raise ValueError(f"{source}: line 1: missing column(s) {', '.join(missing)}")
+    key_at, time_at, followers_at = (names.index(column) for column in INPUT_COLUMNS)
+    return key_at, time_at, followers_at
+
+
+def _parse(
+    record: list[str], key_at: int, time_at: int, followers_at: int
+) -> tuple[str, float, float]:
+    if len(record) <= max(key_at, time_at, followers_at):
+        raise ValueError(f"too few fields ({len(record)}): {record!r}")
+    key = record[key_at].strip()
+    if not key:
+        raise ValueError("empty cascade_id")
+    return key, _number(record, time_at, 1), _number(record, followers_at, 2)
+
+
+def _number(record: list[str], position: int, column: int) -> float:
+    text = record[position]
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{INPUT_COLUMNS[column]} is not a number: {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{INPUT_COLUMNS[column]} must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _sorted_cascade(key: str, times: list[float], followers: list[float]) -> Cascade:
+    t = np.asarray(times, dtype=np.float64)
+    order = np.argsort(t, kind="stable")
+    if t[order[0]] != 0:
+        raise ValueError(f"cascade {key!r} has no original post (no row at time 0)")
+    return t[order], np.asarray(followers, dtype=np.float64)[order]
+
+
+def predict_cascade(
+    cascade: Cascade, observe: float, calibration: Calibration | None = DEFAULT_CALIBRATION
+) -> ReachPrediction:
+    """SEISMIC prediction for one cascade as returned by :func:`read_cascades`."""
+    times, followers = cascade
+    features = seismic_features(times, followers, np.ones_like(times), observe)
+    return calibrated(features, observe, calibration)
+
+
+def predict_reach_file(source: Path, target: Path, observe: float) -> int:
+    """Write ``cascade_id, observed, predicted_final`` for each cascade; returns their number.
+
+    Raises ValueError for a bad ``observe``, an unreadable or malformed file (naming the line).
+    """
+    if not (math.isfinite(observe) and observe > 0):
+        raise ValueError(f"observe must be a positive number of seconds, got {observe!r}")
+    cascades = read_cascades(source)
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(OUTPUT_COLUMNS)
+        for key, cascade in cascades.items():
+            prediction = predict_cascade(cascade, observe)
+            writer.writerow([key, prediction.observed, f"{prediction.predicted_final:.1f}"])
+    return len(cascades)
