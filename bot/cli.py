@@ -75,6 +75,26 @@ def _parser() -> argparse.ArgumentParser:
         default="en,fr",
         help="Expected languages, preferred when close (default: en,fr).",
     )
+
+    reach = command(
+        "predict-reach",
+        _predict_reach,
+        "Predict each cascade's final number of reshares from its early ones.",
+    )
+    reach.add_argument(
+        "input",
+        type=Path,
+        help="CSV or CSV.GZ: cascade_id, relative_time_seconds, number_of_followers.",
+    )
+    reach.add_argument(
+        "--observe", type=float, required=True, help="Use only the reshares of the first SECONDS."
+    )
+    reach.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        help="CSV to write: cascade_id, observed, predicted_final.",
+    )
     return parser
 
 
@@ -124,10 +144,11 @@ def _check_config(args: argparse.Namespace, stdout: Console, stderr: Console) ->
         f"{len(config.sources)} source(s), storage {config.storage.path}"
     )
     for brand in config.brands:
+        terms = 1 + len(brand.keywords) + len(brand.aliases) + len(brand.hashtags)
+        terms += len(brand.handles)
         stdout.print(
-            f"  brand {brand.name} ({brand.brand_slug}): "
-            f"{len(brand.keywords) + len(brand.aliases) + len(brand.hashtags)}"
-            f" terms, {len(brand.exclude)} exclusions, languages {','.join(brand.languages)}"
+            f"  brand {brand.name} ({brand.brand_slug}): {terms} terms, "
+            f"{len(brand.exclude)} exclusions, languages {','.join(brand.languages)}"
         )
     for source in config.sources:
         stdout.print(f"  source {source.name}: {source.type}")
@@ -187,6 +208,18 @@ def _mention_table(rows: list[dict[str, object]]) -> Table:
             str(row["text"])[:160],
         )
     return table
+
+
+def _predict_reach(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.spread.reach_file import predict_reach_file
+
+    try:
+        cascades = predict_reach_file(args.input, args.output, args.observe)
+    except (OSError, ValueError) as error:
+        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        return EXIT_FAILED
+    stderr.print(f"predicted {cascades} cascades into {args.output}")
+    return EXIT_OK
 
 
 def _score(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:

@@ -105,8 +105,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\bthanks? (?:a lot |so much |again )?for (?:nothing|ruining|wasting|losing|leaving"
         r"|making|ignoring|the (?:delay|wait|runaround))\b",
         r"\bgreat job\b.*\b(?:not|no|never|delay|cancel|lost|wait)",
-        r"\bway to go\b",
-        r"\bso much for\b",
+        r"(?<!thank you )(?<!thanks )\bso much for\b",  # not "thank you so much for"
         r"\bjust (?:great|perfect|wonderful|lovely)\b",
         r"\b(?:great|fantastic|wonderful),? (?:another|now|just)\b",
     ),
@@ -205,6 +204,7 @@ class CueMatcher:
                 raise ValueError(f"unknown cue group {group!r}; known: {', '.join(self.groups)}")
             patterns[group] += [rf"\b{re.escape(phrase.lower())}\b" for phrase in phrases]
         self._sarcasm = re.compile("|".join(patterns["sarcasm"]))
+        self._kind_words = {self.groups.index("gratitude"), self.groups.index("praise")}
         self._scan = _one_pass({g: p for g, p in patterns.items() if g != "sarcasm"}, self.groups)
 
     def find(self, cleaned: str) -> CueHits:
@@ -217,6 +217,10 @@ class CueMatcher:
         examples[sarcasm] = sarcastic[0].strip() if sarcastic else ""
         for match in self._scan.finditer(literal):
             index = int(str(match.lastgroup)[2:])
+            if sarcastic and index in self._kind_words:
+                # beside "so much for next-day delivery", "thanks a lot" is not thanks
+                literal = literal.replace(match.group(0), " ")
+                continue
             counts[index] += 1
             examples[index] = examples[index] or match.group(0).strip()
         return CueHits(tuple(counts), tuple(examples), literal)

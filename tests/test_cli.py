@@ -188,3 +188,30 @@ def _mentions_json(config: Path) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def test_predict_reach_writes_one_row_per_cascade(tmp_path: Path) -> None:
+    source = tmp_path / "cascades.csv"
+    rows = ["cascade_id,relative_time_seconds,number_of_followers"]
+    rows += ["a,0,5000", *(f"a,{60 * n},{100 + n}" for n in range(1, 40)), "a,7200,100"]
+    rows += ["b,0,80", "b,600,10", "b,5000,10"]
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+    assert main(["predict-reach", str(source), "--observe", "3600", "--output", str(target)]) == 0
+    with target.open(encoding="utf-8", newline="") as file:
+        result = {row["cascade_id"]: row for row in csv.DictReader(file)}
+    assert list(result) == ["a", "b"]
+    assert result["a"]["observed"] == "39"  # the reshare at 7,200 s is after the observation
+    assert float(result["a"]["predicted_final"]) >= 39
+    assert result["b"]["observed"] == "1"
+    assert float(result["b"]["predicted_final"]) < float(result["a"]["predicted_final"])
+
+
+def test_predict_reach_names_a_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "cascades.csv"
+    source.write_text(
+        "cascade_id,relative_time_seconds,number_of_followers\na,0,10\na,x,3\n", encoding="utf-8"
+    )
+    code = main(["predict-reach", str(source), "--observe", "60", "--output", str(tmp_path / "o")])
+    assert code == 1
+    assert "line 3" in capsys.readouterr().err

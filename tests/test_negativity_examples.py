@@ -1,0 +1,116 @@
+"""The negativity scorer on named examples a comms team would check by hand."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.complaints import CueMatcher
+from bot.model import LanguageGuess, Sentiment
+from bot.negativity import NegativityScorer
+
+EN = LanguageGuess("en", 0.99)
+FR = LanguageGuess("fr", 0.99)
+
+
+@pytest.fixture(scope="module")
+def scorer() -> NegativityScorer:
+    return NegativityScorer()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@brand order placed 3 weeks ago, still waiting, no response to my emails",
+        "flight delayed 3 hours, no info from staff",
+        "app crashed twice today and I was charged twice for the same order",
+        "been on hold for 45 minutes, nobody picks up",
+    ],
+)
+def test_complaints_without_negative_words_are_negative(
+    scorer: NegativityScorer, text: str
+) -> None:
+    result = scorer.score(text, EN)
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert result.score > 0.6
+    assert result.reasons, "a complaint says why"
+
+
+def test_reasons_quote_what_was_found(scorer: NegativityScorer) -> None:
+    reasons = scorer.score("flight delayed 3 hours, no info from staff", EN).reasons
+    assert any("3 hours" in reason for reason in reasons)
+    assert any("no info" in reason for reason in reasons)
+
+
+def test_negated_praise_is_not_positive(scorer: NegativityScorer) -> None:
+    result = scorer.score("the new update is not good at all, not happy", EN)
+    assert result.sentiment is Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks for nothing @brand", "So much for 'next day delivery' @brand, thanks a lot"]
+)
+def test_sarcastic_thanks_is_negative(scorer: NegativityScorer, text: str) -> None:
+    result = scorer.score(text, EN)
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert any("sarcasm" in reason for reason in result.reasons)
+
+
+def test_genuine_thanks_is_positive(scorer: NegativityScorer) -> None:
+    result = scorer.score("@brand thanks so much, the support team sorted it in minutes!", EN)
+    assert result.sentiment is Sentiment.POSITIVE
+    assert result.score < 0.1
+
+
+def test_a_plain_question_is_neutral(scorer: NegativityScorer) -> None:
+    result = scorer.score("@brand do you ship to Canada?", EN)
+    assert result.sentiment is Sentiment.NEUTRAL
+
+
+def test_french_complaint(scorer: NegativityScorer) -> None:
+    result = scorer.score("Service client nul, toujours pas de remboursement, c'est honteux", FR)
+    assert result.sentiment is Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize(
+    ("text", "sentiment"),
+    [("😡😡😡", Sentiment.NEGATIVE), ("👎", Sentiment.NEGATIVE), ("👍🙏", Sentiment.POSITIVE)],
+)
+def test_emoji_only(scorer: NegativityScorer, text: str, sentiment: Sentiment) -> None:
+    result = scorer.score(text, LanguageGuess("und", 0.0, supported=False))
+    assert result.sentiment is sentiment
+    assert result.reasons == ("emoji",)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "...", "\n\t"])
+def test_empty_text_is_neutral(scorer: NegativityScorer, text: str) -> None:
+    result = scorer.score(text, EN)
+    assert result.sentiment is Sentiment.NEUTRAL
+    assert result.score == 0
+
+
+def test_a_10_kb_text_is_scored_quickly(scorer: NegativityScorer) -> None:
+    text = ("The parcel arrived late and the box was damaged. " * 200)[:10_240]
+    started = time.perf_counter()
+    result = scorer.score(text, EN)
+    # generous bound: this guards against pathological regex backtracking, not speed
+    assert time.perf_counter() - started < 5
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert 0 <= result.score <= 1
+
+
+def test_unsupported_language_is_neutral_and_flagged(scorer: NegativityScorer) -> None:
+    result = scorer.score("Der Flug hatte drei Stunden Verspätung", LanguageGuess("de", 0.9))
+    assert result.sentiment is Sentiment.NEUTRAL
+    assert result.reasons == ("language 'de' not scored",)
+
+
+def test_cue_groups_can_be_extended_per_brand() -> None:
+    extended = CueMatcher({"not_working": ["no bars"]})
+    assert (
+        extended.find("no bars since this morning").counts[extended.groups.index("not_working")]
+        == 1
+    )
+    with pytest.raises(ValueError, match="unknown cue group"):
+        CueMatcher({"grumpy": ["meh"]})
