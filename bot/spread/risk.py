@@ -1,0 +1,84 @@
+"""One risk number, 0..100, with the sentence a person can check.
+
+Risk adds five capped parts, each saying one thing a comms team weighs:
+
+- **burst** (35): how surprising this window's negative volume is against the brand's own
+  baseline (the burst detector's surprise; 5 is its alarm threshold);
+- **volume** (15): how many negative mentions there are at all (1,000 in the window is the cap);
+- **negativity** (20): how negative they are on average;
+- **reach** (15): the largest audience among their authors (a few million followers is the cap);
+- **virality** (15): the largest predicted final number of reposts (about 3,000 is the cap).
+
+The weights are a judgement, written down so it can be argued with; the tests pin the order of
+constructed situations rather than the exact numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+WEIGHTS = {"burst": 35.0, "volume": 15.0, "negativity": 20.0, "reach": 15.0, "virality": 15.0}
+SURPRISE_SCALE = 5.0  # the burst detector's default alarm threshold: 63% of the burst part
+VOLUME_CAP_LOG10 = 3.0  # 1,000 negative mentions in the window
+REACH_CAP_LOG10 = 6.5  # about 3 million followers
+VIRALITY_CAP_LOG10 = 3.5  # about 3,000 predicted reposts
+
+
+@dataclass(frozen=True, slots=True)
+class RiskInputs:
+    window: str  # "1 h"
+    negative: int  # negative mentions in the window
+    usual: float  # what the baseline expected per window
+    surprise: float  # burst surprise, >= 0
+    mean_negativity: float  # 0..1 over the negative mentions
+    top_author: str = ""
+    top_followers: int = 0
+    predicted_reposts: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    score: int
+    explanation: str
+    parts: dict[str, float]
+
+
+def _capped_log(value: float, cap_log10: float) -> float:
+    return min(1.0, math.log10(1.0 + max(0.0, value)) / cap_log10)
+
+
+def assess(inputs: RiskInputs) -> Risk:
+    if inputs.negative <= 0:
+        return Risk(0, f"0: no negative mention in the last {inputs.window}", {})
+    fractions = {
+        "burst": 1.0 - math.exp(-max(0.0, inputs.surprise) / SURPRISE_SCALE),
+        "volume": _capped_log(inputs.negative, VOLUME_CAP_LOG10),
+        "negativity": min(1.0, max(0.0, inputs.mean_negativity)),
+        "reach": _capped_log(inputs.top_followers, REACH_CAP_LOG10),
+        "virality": _capped_log(inputs.predicted_reposts, VIRALITY_CAP_LOG10),
+    }
+    parts = {name: round(WEIGHTS[name] * fraction, 1) for name, fraction in fractions.items()}
+    score = min(100, round(sum(parts.values())))
+    return Risk(score, f"{score}: {_because(inputs)}", parts)
+
+
+def _because(inputs: RiskInputs) -> str:
+    plural = "s" if inputs.negative != 1 else ""
+    said = f"{inputs.negative:,} negative mention{plural} in {inputs.window}"
+    if inputs.usual > 0 and inputs.negative >= 2 * inputs.usual:
+        said += f", {inputs.negative / inputs.usual:.0f}x the usual"
+    elif inputs.usual <= 0.05 and inputs.negative >= 5:
+        said += ", where there are usually none"
+    if inputs.top_author and inputs.top_followers > 0:
+        said += f"; top post by @{inputs.top_author} ({_people(inputs.top_followers)} followers)"
+        if inputs.predicted_reposts >= 10:
+            said += f" predicted to reach {inputs.predicted_reposts:,.0f} reposts"
+    return said
+
+
+def _people(count: int) -> str:
+    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if count >= limit:
+            return f"{count / limit:.1f}".rstrip("0").rstrip(".") + suffix
+    return str(count)

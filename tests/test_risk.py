@@ -1,0 +1,95 @@
+"""Risk: the order of constructed situations, the explanation, and the airline week."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
+from bot.spread.brand_risk import BrandRiskTracker
+from bot.spread.risk import RiskInputs, assess
+
+QUIET = RiskInputs("1 h", negative=2, usual=2.0, surprise=0.3, mean_negativity=0.6)
+
+
+def test_nothing_negative_is_no_risk() -> None:
+    assert assess(RiskInputs("1 h", 0, 3.0, 0.0, 0.0)).score == 0
+
+
+def test_a_burst_outranks_the_usual_trickle() -> None:
+    burst = RiskInputs("1 h", negative=60, usual=3.0, surprise=12.0, mean_negativity=0.8)
+    assert assess(burst).score > assess(QUIET).score + 25
+
+
+@pytest.mark.parametrize(
+    "worse",
+    [
+        {"surprise": 6.0},
+        {"negative": 200},
+        {"mean_negativity": 0.95},
+        {"top_author": "star", "top_followers": 1_200_000},
+        {"top_author": "star", "top_followers": 900, "predicted_reposts": 3000},
+    ],
+)
+def test_each_part_raises_risk(worse: dict[str, Any]) -> None:
+    assert assess(replace(QUIET, **worse)).score > assess(QUIET).score
+
+
+def test_risk_is_capped_and_explained() -> None:
+    extreme = RiskInputs(
+        "1 h", negative=140, usual=23.0, surprise=50.0, mean_negativity=1.0,
+        top_author="x", top_followers=1_200_000, predicted_reposts=3000,
+    )  # fmt: skip
+    risk = assess(extreme)
+    assert 90 <= risk.score <= 100
+    assert risk.explanation == (
+        f"{risk.score}: 140 negative mentions in 1 h, 6x the usual; "
+        "top post by @x (1.2M followers) predicted to reach 3,000 reposts"
+    )
+
+
+def test_a_new_brand_with_a_sudden_storm_registers() -> None:
+    tracker = BrandRiskTracker("newco")
+    start = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    risks = []
+    for minute in range(0, 60, 1):  # 60 complaints in the first hour, no history at all
+        risks += tracker.observe(_negative(start + timedelta(minutes=minute)))
+    risks += tracker.advance(start + timedelta(hours=1))
+    assert len(risks) == 1
+    assert risks[0].burst
+    assert risks[0].risk.score >= 45
+    assert "60 negative mentions in 1 h" in risks[0].risk.explanation
+
+
+def test_empty_hours_are_closed_too() -> None:
+    tracker = BrandRiskTracker("quiet")
+    start = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    tracker.observe(_negative(start))
+    closed = tracker.advance(start + timedelta(hours=5, minutes=1))
+    assert [bin_risk.start.hour for bin_risk in closed] == [8, 9, 10, 11, 12]
+    assert [bin_risk.risk.score for bin_risk in closed[1:]] == [0, 0, 0, 0]
+
+
+@pytest.mark.slow
+def test_the_american_airlines_storm_is_the_riskiest_hour_of_the_week(
+    airline_tweets: object,
+) -> None:
+    from bench.eval_risk import airline_risks
+
+    risks = airline_risks()
+    top = risks[0]
+    assert top.brand == "american"
+    assert top.start.astimezone(timezone(timedelta(hours=-8))).date().isoformat() == "2015-02-22"
+    others = [r for r in risks if r.brand != "american"]
+    assert others[0].risk.score < top.risk.score
+
+
+def _negative(when: datetime) -> ScoredMention:
+    mention = Mention("test", when.isoformat(), "still no refund", when, author=Author("a", "", 10))
+    negativity = Negativity(0.9, Sentiment.NEGATIVE, -0.7)
+    return ScoredMention(
+        mention, ("newco",), ("newco",), LanguageGuess("en", 1.0), negativity, when
+    )
