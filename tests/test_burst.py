@@ -1,0 +1,231 @@
+"""Burst detector on constructed series, the detect-bursts CSV file, and the shared figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.spread.burst import BurstDetector, BurstReading, BurstSettings
+from bot.spread.burst_file import detect_bursts_file
+
+MENTION_VOLUME = Path(__file__).resolve().parents[2] / "shared" / "data" / "mention_volume"
+DAY = 288  # five-minute bins
+
+
+def poisson(mean: float, bins: int, seed: int = 7) -> list[float]:
+    return [float(v) for v in np.random.default_rng(seed).poisson(mean, bins)]
+
+
+def feed(detector: BurstDetector, counts: list[float]) -> list[BurstReading]:
+    return [detector.update(c) for c in counts]
+
+
+def episodes(readings: list[BurstReading]) -> int:
+    flags = [r.burst for r in readings]
+    return sum(1 for i, f in enumerate(flags) if f and (i == 0 or not flags[i - 1]))
+
+
+@pytest.mark.parametrize("mean", [0.3, 3.0, 40.0, 800.0])
+def test_flat_poisson_noise_gives_almost_no_alarms(mean: float) -> None:
+    # a warm start at the true level: the cold start itself is tested below
+    detector = BurstDetector(BurstSettings(prior_rate_per_hour=mean * 12))
+    readings = feed(detector, poisson(mean, 7 * DAY))
+    assert episodes(readings) <= 1
+    assert max(r.surprise for r in readings) < 10
+
+
+@pytest.mark.parametrize("mean", [0.5, 3.0, 50.0, 2000.0])
+def test_flat_poisson_noise_in_hourly_bins_gives_almost_no_alarms(mean: float) -> None:
+    settings = replace(BurstSettings.hourly(), prior_rate_per_hour=mean)
+    readings = feed(BurstDetector(settings), poisson(mean, 60 * 24))
+    assert episodes(readings) <= 1
+    assert max(r.surprise for r in readings) < 10
+
+
+@pytest.mark.parametrize("mean", [2.0, 20.0, 500.0])
+def test_injected_surge_is_detected_within_two_bins(mean: float) -> None:
+    detector = BurstDetector()
+    quiet = feed(detector, poisson(mean, 3 * DAY))
+    surge = feed(detector, [mean * 10 + 20] * 6)  # ten times the usual volume
+    assert not any(r.burst for r in quiet[DAY:])
+    assert surge[0].burst or surge[1].burst
+
+
+def test_surprise_is_comparable_across_volumes() -> None:
+    surprises = []
+    for mean in (5.0, 50.0, 500.0):
+        detector = BurstDetector()
+        feed(detector, poisson(mean, 2 * DAY))
+        surprises.append(detector.update(mean * 8).surprise)
+    assert max(surprises) < 2.5 * min(surprises)
+
+
+def test_a_new_big_brand_is_one_burst_then_its_own_baseline() -> None:
+    settings = BurstSettings()
+    readings = feed(BurstDetector(settings), poisson(500.0, DAY))
+    assert readings[0].burst
+    assert episodes(readings) == 1
+    assert sum(r.burst for r in readings) <= settings.bins(settings.max_burst_hours) + 1
+
+
+def test_decisions_are_strictly_online() -> None:
+    past = poisson(20.0, DAY + 40)
+    futures = [poisson(20.0, 60, seed=1), [400.0] * 60, [0.0] * 60]
+    runs = [feed(BurstDetector(), past + future) for future in futures]
+    assert runs[0][: len(past)] == runs[1][: len(past)] == runs[2][: len(past)]
+    assert runs[0][len(past) :] != runs[1][len(past) :]
+
+
+def test_cold_start_hourly_bins_register_fifty_complaints() -> None:
+    detector = BurstDetector(BurstSettings.hourly())
+    assert detector.update(50).burst
+
+
+def test_cold_start_five_minute_bins_register_fifty_complaints_an_hour() -> None:
+    readings = feed(BurstDetector(), [4.0, 4.0, 5.0, 4.0])
+    assert readings[0].burst or readings[1].burst
+
+
+def test_a_week_of_silence_then_fifty_complaints_an_hour_registers() -> None:
+    detector = BurstDetector()
+    silent = feed(detector, [0.0] * (7 * DAY))
+    surge = feed(detector, [4.0, 5.0, 4.0, 4.0])
+    assert not any(r.burst for r in silent)
+    assert any(r.burst for r in surge[:2])
+
+
+def test_a_single_mention_after_silence_is_not_a_burst() -> None:
+    detector = BurstDetector()
+    feed(detector, [0.0] * DAY)
+    assert not detector.update(1.0).burst
+
+
+def test_baseline_is_frozen_during_a_burst() -> None:
+    detector = BurstDetector()
+    before = feed(detector, poisson(20.0, 2 * DAY))[-1].baseline
+    incident = feed(detector, [300.0] * 36)  # three hours, shorter than max_burst_hours
+    after = detector.update(20.0)
+    assert all(r.burst for r in incident)
+    assert len({r.baseline for r in incident}) == 1
+    assert incident[0].baseline == pytest.approx(before, rel=0.1)
+    assert after.baseline == pytest.approx(before, rel=0.1)
+
+
+def test_a_burst_longer_than_the_limit_becomes_the_new_level() -> None:
+    settings = BurstSettings()
+    detector = BurstDetector(settings)
+    feed(detector, poisson(20.0, 2 * DAY))
+    shifted = feed(detector, poisson(200.0, settings.bins(settings.max_burst_hours) + 24))
+    assert shifted[0].burst
+    assert not shifted[-1].burst
+    assert shifted[-1].baseline > 100
+
+
+def test_state_round_trip_continues_identically() -> None:
+    counts = poisson(15.0, 2 * DAY) + [200.0] * 5 + poisson(15.0, DAY, seed=3)
+    whole = feed(BurstDetector(), counts)
+    for cut in (10, 2 * DAY + 2, len(counts) - 5):
+        first = BurstDetector()
+        head = feed(first, counts[:cut])
+        state = json.loads(json.dumps(first.state()))
+        tail = feed(BurstDetector.from_state(state), counts[cut:])
+        assert head + tail == whole
+
+
+def test_state_of_another_version_is_refused() -> None:
+    state = BurstDetector().state()
+    state["version"] = 999
+    with pytest.raises(ValueError, match="version"):
+        BurstDetector.from_state(state)
+
+
+@pytest.mark.parametrize("count", [-1.0, float("nan"), float("inf")])
+def test_impossible_counts_are_refused(count: float) -> None:
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        BurstDetector().update(count)
+
+
+def write_series(path: Path, counts: list[float]) -> Path:
+    lines = ["timestamp,value"]
+    for i, count in enumerate(counts):
+        hour, minute = divmod(i * 5, 60)
+        lines.append(f"2015-03-{1 + hour // 24:02d} {hour % 24:02d}:{minute:02d}:00,{count:g}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_file_round_trip(tmp_path: Path) -> None:
+    counts = poisson(20.0, 2 * DAY) + [400.0] * 3 + poisson(20.0, 50, seed=2)
+    source = write_series(tmp_path / "series.csv", counts)
+    target = tmp_path / "out.csv"
+    assert detect_bursts_file(source, target) == len(counts)
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["timestamp", "value", "surprise", "burst"]
+    assert [float(r["value"]) for r in rows] == counts
+    assert {r["burst"] for r in rows} == {"0", "1"}
+    expected = feed(BurstDetector(), counts)
+    assert [r["burst"] == "1" for r in rows] == [e.burst for e in expected]
+    assert rows[2 * DAY]["burst"] == "1"
+
+
+def test_file_bin_width_comes_from_the_timestamps(tmp_path: Path) -> None:
+    counts = [1.0, 0.0, 2.0, 1.0, 50.0, 3.0]
+    lines = [f"2026-03-10T{hour:02d}:00:00,{count:g}" for hour, count in enumerate(counts)]
+    source = tmp_path / "hourly.csv"
+    source.write_text("timestamp,value\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+    detect_bursts_file(source, target)
+    with target.open(encoding="utf-8", newline="") as handle:
+        flags = [row["burst"] for row in csv.DictReader(handle)]
+    expected = feed(BurstDetector(BurstSettings.hourly()), counts)
+    assert flags == [str(int(r.burst)) for r in expected]
+    assert flags[4] == "1"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("2015-03-01 00:10:00,abc", "value 'abc' is not a number"),
+        ("2015-03-01 00:10:00", "expected 2 columns"),
+        ("yesterday,3", "not an ISO 8601 timestamp"),
+        ("2015-03-01 00:10:00,-4", "not a count >= 0"),
+        ("2015-03-01 00:00:00,4", "is not after"),
+    ],
+)
+def test_malformed_row_names_the_line(tmp_path: Path, line: str, message: str) -> None:
+    source = tmp_path / "bad.csv"
+    good = "timestamp,value\n2015-03-01 00:00:00,3\n2015-03-01 00:05:00,4\n"
+    source.write_text(good + line + "\n2015-03-01 00:15:00,5\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+    with pytest.raises(ValueError, match=f"line 4: .*{message}"):
+        detect_bursts_file(source, target)
+    assert not target.exists()
+
+
+def test_wrong_header_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text("time,count\n2015-03-01 00:00:00,3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 1: expected the header"):
+        detect_bursts_file(source, tmp_path / "out.csv")
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_default_settings_figures_on_the_labelled_series() -> None:
+    if not (MENTION_VOLUME / "anomaly_windows.json").exists():
+        pytest.skip(f"shared data set not present: {MENTION_VOLUME}")
+    from bench.eval_bursts import detect, load, score
+
+    scores = [score(s, detect(s.values, BurstSettings())) for s in load(MENTION_VOLUME)]
+    hits = sum(s.hits for s in scores)
+    false_alarms = sum(s.false_alarms for s in scores)
+    days = sum(s.days for s in scores)
+    # bench/eval_bursts.py, final parameters: 11/15 windows, 23 false alarms in 275 series-days
+    assert hits >= 11
+    assert false_alarms / days <= 0.09
