@@ -95,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="CSV to write: cascade_id, observed, predicted_final.",
     )
+
+    bursts = command(
+        "detect-bursts", _detect_bursts, "Flag the bins of a volume series that burst, online."
+    )
+    bursts.add_argument("input", type=Path, help="CSV: timestamp,value (one row per time bin).")
+    bursts.add_argument(
+        "--output", type=Path, required=True, help="CSV to write: timestamp,value,surprise,burst."
+    )
     return parser
 
 
@@ -219,6 +227,18 @@ def _predict_reach(args: argparse.Namespace, stdout: Console, stderr: Console) -
         stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
         return EXIT_FAILED
     stderr.print(f"predicted {cascades} cascades into {args.output}")
+    return EXIT_OK
+
+
+def _detect_bursts(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.spread.burst_file import detect_bursts_file
+
+    try:
+        rows = detect_bursts_file(args.input, args.output)
+    except (OSError, ValueError) as error:
+        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        return EXIT_FAILED
+    stderr.print(f"scored {rows} bins into {args.output}")
     return EXIT_OK
 
 

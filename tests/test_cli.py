@@ -215,3 +215,24 @@ def test_predict_reach_names_a_bad_line(tmp_path: Path, capsys: pytest.CaptureFi
     code = main(["predict-reach", str(source), "--observe", "60", "--output", str(tmp_path / "o")])
     assert code == 1
     assert "line 3" in capsys.readouterr().err
+
+
+def test_detect_bursts_flags_a_surge(tmp_path: Path) -> None:
+    source = tmp_path / "volume.csv"
+    lines = ["timestamp,value"]
+    for minute in range(0, 5 * 24 * 60, 5):  # five quiet days of 5-minute bins, then a surge
+        hour, rest = divmod(minute, 60)
+        value = 400 if minute == 5 * 24 * 60 - 60 else 20 + (minute // 5) % 4
+        day, hour = divmod(hour, 24)
+        lines.append(f"2026-03-{10 + day:02d} {hour:02d}:{rest:02d}:00,{value}")
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+    assert main(["detect-bursts", str(source), "--output", str(target)]) == 0
+    with target.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["timestamp", "value", "surprise", "burst"]
+    assert len(rows) == len(lines) - 1
+    # the first hours of a busy series are a burst against the quiet cold-start prior
+    flagged = [row["timestamp"] for row in rows[288:] if row["burst"] == "1"]
+    assert "2026-03-14 23:00:00" in flagged
+    assert len(flagged) < 30
