@@ -29,10 +29,10 @@ _FUNCTION_WORDS = (
     " very even only really but because since after before from to at on"
 )
 FUNCTION_WORDS = tuple(_FUNCTION_WORDS.split())
+_FUNCTION_INDEX = {word: index for index, word in enumerate(FUNCTION_WORDS)}
 _WORDS = re.compile(r"[a-z']+")
-_NEGATION = re.compile(r"\b(?:not|no|never|cannot|nothing|nobody|none)\b|n't\b")
+_NEGATIONS = frozenset(("not", "no", "never", "cannot", "nothing", "nobody", "none"))
 _SHOUT = re.compile(r"\b[A-Z]{3,}\b")
-_LETTER_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 _CAP = 3  # counts above this say nothing more
 
 Polarity = Callable[[str], Mapping[str, float]]
@@ -68,17 +68,25 @@ def features(
     problems = sum(by_group[group] for group in PROBLEM_GROUPS)
     question = float("?" in text)
     compound = float(vader["compound"])
-    words = Counter(_WORDS.findall(cleaned))
-    letter_words = len(_LETTER_WORD.findall(text)) or 1
+    function_words = [0.0] * len(FUNCTION_WORDS)
+    negations = long_words = 0
+    for word, count in Counter(_WORDS.findall(cleaned)).items():
+        index = _FUNCTION_INDEX.get(word)
+        if index is not None:
+            function_words[index] = 2.0 if count > 1 else 1.0
+        if word in _NEGATIONS or word.endswith("n't"):
+            negations += count
+        if len(word) >= 3:
+            long_words += count
     vector = [
         float(vader["neg"]), float(vader["neu"]), float(vader["pos"]), compound, compound**2,
         question, float("!" in text), min(len(cleaned), 560) / 140,
-        float(min(len(_NEGATION.findall(cleaned)), _CAP)),
-        len(_SHOUT.findall(text)) / letter_words, float(min(problems, 5)), float(problems > 0),
+        float(min(negations, _CAP)),
+        len(_SHOUT.findall(text)) / (long_words or 1), float(min(problems, 5)), float(problems > 0),
         float(problems > 0) * by_group["gratitude"], float(problems == 0) * question,
         float(problems == 0 and compound > 0.3),
         *map(float, cues),
-        *(float(min(words[word], 2)) for word in FUNCTION_WORDS),
+        *function_words,
     ]  # fmt: skip
     return vector, compound, hits.examples
 
@@ -96,16 +104,22 @@ class ComplaintModel:
         if list(data["features"]) != self.names:
             raise ValueError("complaint model weights do not match the features; retrain")
         self.classes = tuple(data["classes"])
+        if self.classes != CLASSES:
+            raise ValueError(f"complaint model classes {self.classes} are not {CLASSES}")
         self.coefficients = [list(map(float, row)) for row in data["coefficients"]]
         self.intercepts = list(map(float, data["intercepts"]))
+        # one (negative, neutral, positive) weight triple per feature, for a sparse dot product
+        self._by_feature = list(zip(*self.coefficients, strict=True))
 
     def judge(self, text: str) -> Judgement:
         vector, compound, examples = features(text, self.polarity, self.matcher)
-        logits = list(self.intercepts)
-        for index, value in enumerate(vector):
+        first, second, third = self.intercepts
+        for value, (w1, w2, w3) in zip(vector, self._by_feature, strict=True):
             if value:  # most features are zero for any one text
-                for row, weights in enumerate(self.coefficients):
-                    logits[row] += weights[index] * value
+                first += w1 * value
+                second += w2 * value
+                third += w3 * value
+        logits = (first, second, third)
         top = max(logits)
         exps = [math.exp(logit - top) for logit in logits]
         total = sum(exps)
