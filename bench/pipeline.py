@@ -26,7 +26,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from bot.intake import Envelope, Intake
 from bot.language import LanguageDetector
 from bot.metrics import Metrics
-from bot.model import Brand, Mention
+from bot.model import Brand, LanguageGuess, Mention
 from bot.negativity import NegativityScorer
 from bot.pipeline import Pipeline
 from bot.records import RecordMapper
@@ -76,6 +76,16 @@ def bare_vader(texts: list[str]) -> float:
     started = time.perf_counter()
     for text in texts:
         analyzer.polarity_scores(text)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def bare_scorer(texts: list[str]) -> float:
+    """Vigie's own negativity scorer alone (English), in one process, for comparison."""
+    scorer = NegativityScorer()
+    english = LanguageGuess("en", 1.0)
+    started = time.perf_counter()
+    for text in texts:
+        scorer.score(text, english)
     return len(texts) / (time.perf_counter() - started)
 
 
@@ -164,6 +174,11 @@ def main() -> None:
     print(f"bare VADER loop:             {vader:,.0f} mentions/s")
     print(f"match+lang+score+store:      {pipeline:,.0f} mentions/s")
     print(f"ratio (goal >= 0.5):         {pipeline / vader:.2f}")
+    scorer = bare_scorer(texts[: len(texts) // args.copies])
+    print(
+        f"bare negativity scorer loop: {scorer:,.0f} mentions/s (one process; the pipeline's "
+        f"ratio to it: {pipeline / scorer:.2f})"
+    )
     print(
         f"peak RSS:                    {peak:,.0f} MiB main process, "
         f"{worker_peak:,.0f} MiB largest worker"

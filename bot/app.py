@@ -48,6 +48,7 @@ def brands_from(config: AppConfig) -> list[Brand]:
             handles=tuple(item.handles),
             exclude=tuple(item.exclude),
             languages=tuple(item.languages),
+            cues=tuple((group, tuple(phrases)) for group, phrases in item.cues.items()),
         )
         for item in config.brands
     ]

@@ -111,8 +111,9 @@ class ComplaintModel:
         # one (negative, neutral, positive) weight triple per feature, for a sparse dot product
         self._by_feature = list(zip(*self.coefficients, strict=True))
 
-    def judge(self, text: str) -> Judgement:
-        vector, compound, examples = features(text, self.polarity, self.matcher)
+    def judge(self, text: str, matcher: CueMatcher | None = None) -> Judgement:
+        """``matcher``: the brand's own cues, when it adds some to the shared groups."""
+        vector, compound, examples = features(text, self.polarity, matcher or self.matcher)
         first, second, third = self.intercepts
         for value, (w1, w2, w3) in zip(vector, self._by_feature, strict=True):
             if value:  # most features are zero for any one text

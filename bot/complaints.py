@@ -30,6 +30,8 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\bstranded\b",
     ),
     "duration": (
+        # "3 hours" of waiting, but not "sorted in 10 min": speed is praise
+        r"(?<!in )(?<!within )(?<!under )(?<!only )(?<!just )"
         r"\b\d+\s*\+?\s*(?:hours?|hrs?|minutes?|mins?|days?|weeks?|months?)\b",
         r"\b(?:two|three|four|five|six|several|many) (?:hours|days|weeks)\b",
     ),
@@ -254,13 +256,15 @@ class CueMatcher:
             if group not in patterns:
                 raise ValueError(f"unknown cue group {group!r}; known: {', '.join(self.groups)}")
             patterns[group] += [rf"\b{re.escape(phrase.lower())}\b" for phrase in phrases]
-        self._sarcasm = re.compile("|".join(patterns["sarcasm"]))
+        self._sarcasm = _Scanner({"sarcasm": patterns["sarcasm"]}, ["sarcasm"])
         self._kind_words = {self.groups.index("gratitude"), self.groups.index("praise")}
         self._scanner = _Scanner({g: p for g, p in patterns.items() if g != "sarcasm"}, self.groups)
 
     def find(self, cleaned: str) -> CueHits:
-        sarcastic = [m.group(0) for m in self._sarcasm.finditer(cleaned)]
-        literal = self._sarcasm.sub(" ", cleaned) if sarcastic else cleaned
+        sarcastic = [matched for _, matched in self._sarcasm.scan(cleaned)]
+        literal = cleaned
+        for matched in sarcastic:
+            literal = literal.replace(matched, " ")
         counts = [0] * len(self.groups)
         examples = [""] * len(self.groups)
         sarcasm = self.groups.index("sarcasm")

@@ -63,6 +63,8 @@ class Brand:
     handles: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     languages: tuple[str, ...] = ("en",)
+    cues: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Complaint cue phrases this brand adds, by group: (("not_working", ("no signal",)),)."""
 
     @property
     def terms(self) -> tuple[str, ...]:

@@ -67,17 +67,20 @@ class NegativityScorer:
     def languages(self) -> tuple[str, ...]:
         return SUPPORTED_LANGUAGES
 
-    def score(self, text: str, language: LanguageGuess) -> Negativity:
+    def score(
+        self, text: str, language: LanguageGuess, cues: CueMatcher | None = None
+    ) -> Negativity:
+        """``cues``: a brand's own complaint phrases on top of the shared ones (English)."""
         if not any(char.isalpha() for char in text):
             return self._symbols(text)
         if language.code == "en":
-            return self._english(text)
+            return self._english(text, cues)
         if language.code == "fr":
             return _from_compound(float(self._french(text)["compound"]))
         return Negativity(0.0, Sentiment.NEUTRAL, 0.0, (f"language '{language.code}' not scored",))
 
-    def _english(self, text: str) -> Negativity:
-        judgement = self._complaints.judge(text)
+    def _english(self, text: str, cues: CueMatcher | None) -> Negativity:
+        judgement = self._complaints.judge(text, cues)
         chances = judgement.probabilities
         sentiment = Sentiment(max(chances, key=chances.__getitem__))
         signed = VADER_SHARE * judgement.compound + (1 - VADER_SHARE) * (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.complaints import CueMatcher
 from bot.language import LanguageDetector
 from bot.matching import BrandMatcher
 from bot.model import Brand, LanguageGuess, Mention, ScoredMention, Verdict
@@ -26,6 +27,7 @@ class Pipeline:
         self.detector = detector
         self.scorer = scorer
         self._languages = {brand.slug: brand.languages for brand in brands}
+        self._cues = {brand.slug: CueMatcher(dict(brand.cues)) for brand in brands if brand.cues}
 
     @classmethod
     def for_brands(cls, brands: Sequence[Brand]) -> Pipeline:
@@ -43,11 +45,13 @@ class Pipeline:
             return None
         brands = tuple(match.brand for match in matches)
         language = self._language(text, declared_language, brands)
+        # the first matched brand that adds its own complaint phrases lends them
+        cues = next((self._cues[slug] for slug in brands if slug in self._cues), None)
         return Verdict(
             brands=brands,
             matched_terms=tuple(term for match in matches for term in match.terms),
             language=language,
-            negativity=self.scorer.score(text, language),
+            negativity=self.scorer.score(text, language, cues),
         )
 
     def _language(self, text: str, declared: str, brands: tuple[str, ...]) -> LanguageGuess:

@@ -44,6 +44,8 @@ def render_mention(scored: ScoredMention, brand_names: dict[str, str]) -> Text:
         line.append(f"  @{author.handle}", style="yellow")
         if author.followers:
             line.append(f" ({compact_count(author.followers)} followers)", style="dim")
+    if scored.negativity.reasons and label is Sentiment.NEGATIVE:
+        line.append(f"  ({'; '.join(scored.negativity.reasons)})", style="dim")
     line.append(f"\n    {text}")
     if mention.url:
         line.append(f"\n    {mention.url}", style="blue underline")

@@ -558,3 +558,12 @@ def test_a_repeated_key_is_an_error_not_a_silent_override(tmp_path: Path) -> Non
     )
     message = config_error(write(tmp_path, text))
     assert "line 5: duplicate key 'brands' (first on line 1)" in message
+
+
+def test_brand_cues_must_name_known_groups(tmp_path: Path) -> None:
+    text = (
+        "brands:\n  - name: Kestrel\n    cues: {grumpy: [meh]}\n"
+        "sources:\n  - {type: replay, name: a, path: x.csv}\n"
+    )
+    message = config_error(write(tmp_path, text))
+    assert "line 3: brands[0].cues: unknown cue group(s) grumpy; known: waiting" in message

@@ -114,3 +114,18 @@ def test_cue_groups_can_be_extended_per_brand() -> None:
     )
     with pytest.raises(ValueError, match="unknown cue group"):
         CueMatcher({"grumpy": ["meh"]})
+
+
+def test_a_brands_own_cues_raise_negativity_and_explain_it() -> None:
+    from bot.model import Brand
+    from bot.pipeline import Pipeline
+
+    text = "zero bars on my kestrel phone since this morning"
+    plain = Brand("Kestrel", "kestrel", ("kestrel",))
+    extended = Brand("Kestrel", "kestrel", ("kestrel",), cues=(("not_working", ("zero bars",)),))
+    before = Pipeline.for_brands([plain]).judge(text)
+    after = Pipeline.for_brands([extended]).judge(text)
+    assert before is not None
+    assert after is not None
+    assert after.negativity.score > before.negativity.score + 0.1
+    assert after.negativity.reasons[0] == "not working: \u201czero bars\u201d"

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.complaints import CUE_GROUPS
 from bot.records import MENTION_FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -74,6 +75,10 @@ class BrandSettings(Settings):
         default_factory=list, description="Phrases that are not the brand ('apple pie')."
     )
     languages: list[str] = Field(["en"], min_length=1, description="ISO 639-1 codes expected.")
+    cues: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Complaint phrases to add, by cue group: {not_working: [no signal]}.",
+    )
 
     @field_validator("keywords", "aliases", "exclude")
     @classmethod
@@ -93,6 +98,18 @@ class BrandSettings(Settings):
         return [
             "@" + handle.strip().lstrip("@") for handle in handles if handle.strip().lstrip("@")
         ]
+
+    @field_validator("cues")
+    @classmethod
+    def _cue_groups(cls, cues: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(cues) - set(CUE_GROUPS))
+        if unknown:
+            raise ValueError(
+                f"unknown cue group(s) {', '.join(unknown)}; known: {', '.join(CUE_GROUPS)}"
+            )
+        if any(not phrase.strip() for phrases in cues.values() for phrase in phrases):
+            raise ValueError("cue phrases must not be empty")
+        return cues
 
     @field_validator("languages")
     @classmethod
