@@ -20,6 +20,7 @@ from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
+from bot.risk_monitor import RiskMonitor
 from bot.server import build_http_app
 from bot.sources import Source, SourceContext, build_source
 from bot.sources.webhook import WebhookSource
@@ -82,6 +83,7 @@ class Service:
     writer: Writer
     intake: Intake
     console: ConsolePlatform
+    risks: RiskMonitor
     sources: dict[str, SourceState] = field(default_factory=dict)
     http_port: int | None = None
 
@@ -106,6 +108,9 @@ def build(config: AppConfig, console: Console) -> Service:
     platform = ConsolePlatform(
         config.console, {b.brand_slug: b.name for b in config.brands}, console
     )
+    risks = RiskMonitor(
+        [b.brand_slug for b in config.brands], platform.show_risk, config.console.min_risk
+    )
     intake = Intake(
         build_scorer(config),
         writer,
@@ -113,12 +118,12 @@ def build(config: AppConfig, console: Console) -> Service:
         capacity=config.pipeline.queue_size,
         batch_size=config.storage.batch_size,
         now=clock.now,
-        sinks=[platform.show],
+        sinks=[platform.show, risks.observe],
         on_event_time=clock.advance if isinstance(clock, EventClock) else None,
     )
     context = SourceContext(clock, metrics)
     sources = {s.name: SourceState(build_source(s, context)) for s in config.sources}
-    return Service(config, clock, metrics, writer, intake, platform, sources)
+    return Service(config, clock, metrics, writer, intake, platform, risks, sources)
 
 
 async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) -> bool:
@@ -238,7 +243,7 @@ async def _shutdown(
             )
     await asyncio.to_thread(service.intake.scorer.close)
     await asyncio.to_thread(service.writer.close)
-    service.console.summary()
+    service.console.summary(service.risks.highest)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

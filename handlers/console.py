@@ -11,6 +11,7 @@ from rich.text import Text
 
 from bot.config.schema import ConsoleSettings
 from bot.model import ScoredMention, Sentiment
+from bot.spread.brand_risk import BinRisk
 
 _STYLE = {
     Sentiment.NEGATIVE: "bold red",
@@ -70,7 +71,26 @@ class ConsolePlatform:
             if self._wanted(scored):
                 self.console.print(render_mention(scored, self.brand_names), highlight=False)
 
-    def summary(self) -> None:
+    def show_risk(self, bin_risk: BinRisk) -> None:
+        """A brand's hour worth a look: its risk and why."""
+        name = self.brand_names.get(bin_risk.brand, bin_risk.brand)
+        style = "bold white on red" if bin_risk.risk.score >= 60 else "bold black on yellow"
+        line = Text()
+        line.append(f"{bin_risk.start:%Y-%m-%d %H:%M}-{bin_risk.end:%H:%M} ", style="cyan")
+        line.append(f" RISK {bin_risk.risk.score} ", style=style)
+        line.append(f" {name}{' (burst)' if bin_risk.burst else ''}: ", style="bold")
+        line.append(bin_risk.risk.explanation.split(": ", 1)[-1])
+        self.console.print(line, highlight=False)
+
+    def summary(self, highest: dict[str, BinRisk] | None = None) -> None:
+        if highest:
+            for slug, bin_risk in highest.items():
+                name = self.brand_names.get(slug, slug)
+                self.console.print(
+                    f"Highest risk for {name}: {bin_risk.risk.explanation} "
+                    f"({bin_risk.start:%Y-%m-%d %H:%M})",
+                    highlight=False,
+                )
         if not self._counts:
             return
         table = Table(title="Mentions stored this run")

@@ -47,7 +47,7 @@ def test_risk_is_capped_and_explained() -> None:
     assert 90 <= risk.score <= 100
     assert risk.explanation == (
         f"{risk.score}: 140 negative mentions in 1 h, 6x the usual; "
-        "top post by @x (1.2M followers) predicted to reach 3,000 reposts"
+        "top post by @x (1.2M followers); predicted to reach 3,000 reposts"
     )
 
 
@@ -93,3 +93,19 @@ def _negative(when: datetime) -> ScoredMention:
     return ScoredMention(
         mention, ("newco",), ("newco",), LanguageGuess("en", 1.0), negativity, when
     )
+
+
+def test_the_monitor_reports_risky_hours_and_remembers_the_highest() -> None:
+    from bot.risk_monitor import RiskMonitor
+
+    reported = []
+    monitor = RiskMonitor(["newco"], reported.append, min_risk=50)
+    start = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    quiet = [_negative(start + timedelta(hours=hour)) for hour in range(6)]
+    storm = [_negative(start + timedelta(hours=6, minutes=minute)) for minute in range(60)]
+    monitor.observe(quiet)
+    monitor.observe(storm)
+    monitor.observe([_negative(start + timedelta(hours=7, minutes=1))])
+    assert [bin_risk.start.hour for bin_risk in reported][-1] == 14
+    assert monitor.highest["newco"].start.hour == 14
+    assert monitor.highest["newco"].risk.score >= 50

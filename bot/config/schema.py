@@ -62,6 +62,7 @@ class ConsoleSettings(Settings):
         "negative", description="Which scored mentions the console prints."
     )
     min_negativity: float = Field(0.0, ge=0, le=1, description="Hide negatives below this score.")
+    min_risk: int = Field(50, ge=0, le=100, description="Report a brand's hour from this risk.")
 
 
 class BrandSettings(Settings):

@@ -55,8 +55,9 @@ class BrandRiskTracker:
 
     def _close(self, current: _Bin) -> BinRisk:
         reading = self.detector.update(len(current.negative))
-        top = max(current.negative, key=lambda s: s.mention.author.followers, default=None)
         negative = current.negative
+        end = current.start + self.width
+        top = max(negative, key=lambda s: s.mention.author.followers, default=None)
         inputs = RiskInputs(
             window=_duration(self.width),
             negative=len(negative),
@@ -67,8 +68,10 @@ class BrandRiskTracker:
             else 0.0,
             top_author=top.mention.author.handle if top else "",
             top_followers=top.mention.author.followers if top else 0,
+            # observed counts only: a prediction needs successive observations of a post, which
+            # the engagement refresh of live sources provides (replayed counts are final counts)
+            reposts=max((s.mention.engagement.reposts for s in negative), default=0),
         )
-        end = current.start + self.width
         return BinRisk(self.brand, current.start, end, assess(inputs), reading.burst)
 
 

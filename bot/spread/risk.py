@@ -7,7 +7,8 @@ Risk adds five capped parts, each saying one thing a comms team weighs:
 - **volume** (15): how many negative mentions there are at all (1,000 in the window is the cap);
 - **negativity** (20): how negative they are on average;
 - **reach** (15): the largest audience among their authors (a few million followers is the cap);
-- **virality** (15): the largest predicted final number of reposts (about 3,000 is the cap).
+- **virality** (15): the largest number of reposts, predicted final or else observed (about
+  3,000 is the cap).
 
 The weights are a judgement, written down so it can be argued with; the tests pin the order of
 constructed situations rather than the exact numbers.
@@ -34,7 +35,8 @@ class RiskInputs:
     mean_negativity: float  # 0..1 over the negative mentions
     top_author: str = ""
     top_followers: int = 0
-    predicted_reposts: float = 0.0
+    predicted_reposts: float = 0.0  # largest predicted final reposts of a post in the window
+    reposts: int = 0  # largest reposts observed so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ def assess(inputs: RiskInputs) -> Risk:
         "volume": _capped_log(inputs.negative, VOLUME_CAP_LOG10),
         "negativity": min(1.0, max(0.0, inputs.mean_negativity)),
         "reach": _capped_log(inputs.top_followers, REACH_CAP_LOG10),
-        "virality": _capped_log(inputs.predicted_reposts, VIRALITY_CAP_LOG10),
+        "virality": _capped_log(max(inputs.predicted_reposts, inputs.reposts), VIRALITY_CAP_LOG10),
     }
     parts = {name: round(WEIGHTS[name] * fraction, 1) for name, fraction in fractions.items()}
     score = min(100, round(sum(parts.values())))
@@ -72,8 +74,10 @@ def _because(inputs: RiskInputs) -> str:
         said += ", where there are usually none"
     if inputs.top_author and inputs.top_followers > 0:
         said += f"; top post by @{inputs.top_author} ({_people(inputs.top_followers)} followers)"
-        if inputs.predicted_reposts >= 10:
-            said += f" predicted to reach {inputs.predicted_reposts:,.0f} reposts"
+    if inputs.predicted_reposts >= 10:
+        said += f"; predicted to reach {inputs.predicted_reposts:,.0f} reposts"
+    elif inputs.reposts >= 10:
+        said += f"; reposted {inputs.reposts:,} times"
     return said
 
 
