@@ -109,7 +109,10 @@ def build(config: AppConfig, console: Console) -> Service:
         config.console, {b.brand_slug: b.name for b in config.brands}, console
     )
     risks = RiskMonitor(
-        [b.brand_slug for b in config.brands], platform.show_risk, config.console.min_risk
+        [b.brand_slug for b in config.brands],
+        platform.show_risk,
+        config.console.min_risk,
+        config.influencers,
     )
     intake = Intake(
         build_scorer(config),

@@ -16,8 +16,15 @@ Report = Callable[[BinRisk], None]
 
 
 class RiskMonitor:
-    def __init__(self, brands: Sequence[str], report: Report, min_risk: int = 50) -> None:
-        self.trackers = {brand: BrandRiskTracker(brand) for brand in brands}
+    def __init__(
+        self,
+        brands: Sequence[str],
+        report: Report,
+        min_risk: int = 50,
+        influencers: Sequence[str] = (),
+    ) -> None:
+        known = frozenset(handle.lower().lstrip("@") for handle in influencers)
+        self.trackers = {brand: BrandRiskTracker(brand, influencers=known) for brand in brands}
         self.report = report
         self.min_risk = min_risk
         self.highest: dict[str, BinRisk] = {}

@@ -109,3 +109,10 @@ def test_the_monitor_reports_risky_hours_and_remembers_the_highest() -> None:
     assert [bin_risk.start.hour for bin_risk in reported][-1] == 14
     assert monitor.highest["newco"].start.hour == 14
     assert monitor.highest["newco"].risk.score >= 50
+
+
+def test_a_known_influencer_counts_as_far_reaching() -> None:
+    small = replace(QUIET, top_author="critic", top_followers=800)
+    known = replace(small, top_is_influencer=True)
+    assert assess(known).score > assess(small).score
+    assert "(800 followers, known influencer)" in assess(known).explanation

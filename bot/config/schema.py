@@ -198,4 +198,7 @@ class AppConfig(Settings):
         "auto", description="auto: event time when every source is a replay, else system time."
     )
     brands: list[BrandSettings] = Field(min_length=1, description="What to listen for.")
+    influencers: list[str] = Field(
+        default_factory=list, description="Handles whose posts count as far-reaching."
+    )
     sources: list[SourceSettings] = Field(min_length=1, description="Where to listen.")

@@ -29,8 +29,14 @@ class _Bin:
 class BrandRiskTracker:
     """Feed a brand's scored mentions in time order; closed bins come back with their risk."""
 
-    def __init__(self, brand: str, settings: BurstSettings | None = None) -> None:
+    def __init__(
+        self,
+        brand: str,
+        settings: BurstSettings | None = None,
+        influencers: frozenset[str] = frozenset(),
+    ) -> None:
         self.brand = brand
+        self.influencers = influencers  # handles, lower case, without @
         self.settings = settings or BurstSettings.hourly()
         self.width = timedelta(minutes=self.settings.bin_minutes)
         self.detector = BurstDetector(self.settings)
@@ -57,7 +63,7 @@ class BrandRiskTracker:
         reading = self.detector.update(len(current.negative))
         negative = current.negative
         end = current.start + self.width
-        top = max(negative, key=lambda s: s.mention.author.followers, default=None)
+        top = max(negative, key=self._audience, default=None)
         inputs = RiskInputs(
             window=_duration(self.width),
             negative=len(negative),
@@ -68,11 +74,18 @@ class BrandRiskTracker:
             else 0.0,
             top_author=top.mention.author.handle if top else "",
             top_followers=top.mention.author.followers if top else 0,
+            top_is_influencer=top is not None and self._is_influencer(top),
             # observed counts only: a prediction needs successive observations of a post, which
             # the engagement refresh of live sources provides (replayed counts are final counts)
             reposts=max((s.mention.engagement.reposts for s in negative), default=0),
         )
         return BinRisk(self.brand, current.start, end, assess(inputs), reading.burst)
+
+    def _is_influencer(self, scored: ScoredMention) -> bool:
+        return scored.mention.author.handle.lower().lstrip("@") in self.influencers
+
+    def _audience(self, scored: ScoredMention) -> tuple[bool, int]:
+        return self._is_influencer(scored), scored.mention.author.followers
 
 
 def _floor(moment: datetime, width: timedelta) -> datetime:

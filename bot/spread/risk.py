@@ -24,6 +24,7 @@ SURPRISE_SCALE = 5.0  # the burst detector's default alarm threshold: 63% of the
 VOLUME_CAP_LOG10 = 3.0  # 1,000 negative mentions in the window
 REACH_CAP_LOG10 = 6.5  # about 3 million followers
 VIRALITY_CAP_LOG10 = 3.5  # about 3,000 predicted reposts
+INFLUENCER_REACH = 0.8  # a known influencer counts as about 200,000 followers at least
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class RiskInputs:
     mean_negativity: float  # 0..1 over the negative mentions
     top_author: str = ""
     top_followers: int = 0
+    top_is_influencer: bool = False  # listed in app.yaml `influencers`: reach counts as large
     predicted_reposts: float = 0.0  # largest predicted final reposts of a post in the window
     reposts: int = 0  # largest reposts observed so far
 
@@ -57,7 +59,10 @@ def assess(inputs: RiskInputs) -> Risk:
         "burst": 1.0 - math.exp(-max(0.0, inputs.surprise) / SURPRISE_SCALE),
         "volume": _capped_log(inputs.negative, VOLUME_CAP_LOG10),
         "negativity": min(1.0, max(0.0, inputs.mean_negativity)),
-        "reach": _capped_log(inputs.top_followers, REACH_CAP_LOG10),
+        "reach": max(
+            _capped_log(inputs.top_followers, REACH_CAP_LOG10),
+            INFLUENCER_REACH if inputs.top_is_influencer else 0.0,
+        ),
         "virality": _capped_log(max(inputs.predicted_reposts, inputs.reposts), VIRALITY_CAP_LOG10),
     }
     parts = {name: round(WEIGHTS[name] * fraction, 1) for name, fraction in fractions.items()}
@@ -72,8 +77,9 @@ def _because(inputs: RiskInputs) -> str:
         said += f", {inputs.negative / inputs.usual:.0f}x the usual"
     elif inputs.usual <= 0.05 and inputs.negative >= 5:
         said += ", where there are usually none"
-    if inputs.top_author and inputs.top_followers > 0:
-        said += f"; top post by @{inputs.top_author} ({_people(inputs.top_followers)} followers)"
+    if inputs.top_author and (inputs.top_followers > 0 or inputs.top_is_influencer):
+        said += f"; top post by @{inputs.top_author} ({_people(inputs.top_followers)} followers"
+        said += ", known influencer)" if inputs.top_is_influencer else ")"
     if inputs.predicted_reposts >= 10:
         said += f"; predicted to reach {inputs.predicted_reposts:,.0f} reposts"
     elif inputs.reposts >= 10:

@@ -1,0 +1,71 @@
+"""How fast a post is gathering engagement, from successive observations of its counts.
+
+Raw velocity (engagement per minute between two polls) is biased early: most reactions to a post
+come in its first minutes and then slow down along a heavy-tailed curve (the SEISMIC memory
+kernel). ``expected_share_so_far`` says how much of a post's eventual engagement should already
+have happened at a given age, so ``projected_total`` can say where a post is heading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+
+import numpy as np
+
+from bot.model import Engagement
+from bot.spread.reach import memory_ccdf
+
+MIN_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    at: datetime
+    engagement: Engagement
+
+    @property
+    def total(self) -> int:
+        e = self.engagement
+        return e.reposts + e.likes + e.replies + e.quotes
+
+
+@dataclass(frozen=True, slots=True)
+class Velocity:
+    per_minute: float  # engagement per minute over the last interval
+    reposts_per_minute: float
+    acceleration: float  # change of per_minute between the last two intervals, per minute
+    projected_total: float  # where the post is heading, from its age and its count so far
+
+
+def expected_share_so_far(age_seconds: float) -> float:
+    """The share of a post's eventual engagement expected by ``age_seconds`` (kernel CDF)."""
+    remaining = float(memory_ccdf(np.array([max(age_seconds, 0.0)]))[0])
+    return min(1.0, max(1e-6, 1.0 - remaining))
+
+
+def velocity(posted: datetime, observations: Sequence[Observation]) -> Velocity | None:
+    """Velocity from the last observations (in time order); None with fewer than two."""
+    if len(observations) < 2:
+        return None
+    rates = [_rate(a, b) for a, b in pairwise(observations[-3:])]
+    last, previous = rates[-1], rates[-2] if len(rates) > 1 else None
+    minutes = _minutes(observations[-2], observations[-1])
+    acceleration = (last[0] - previous[0]) / minutes if previous is not None else 0.0
+    newest = observations[-1]
+    age = (newest.at - posted).total_seconds()
+    projected = newest.total / expected_share_so_far(age)
+    return Velocity(last[0], last[1], acceleration, max(float(newest.total), projected))
+
+
+def _minutes(earlier: Observation, later: Observation) -> float:
+    return max((later.at - earlier.at).total_seconds(), MIN_INTERVAL_SECONDS) / 60.0
+
+
+def _rate(earlier: Observation, later: Observation) -> tuple[float, float]:
+    minutes = _minutes(earlier, later)
+    total = max(0, later.total - earlier.total) / minutes
+    reposts = max(0, later.engagement.reposts - earlier.engagement.reposts) / minutes
+    return total, reposts

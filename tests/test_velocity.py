@@ -1,0 +1,55 @@
+"""Engagement velocity from successive observations of one post."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.model import Engagement
+from bot.spread.velocity import Observation, expected_share_so_far, velocity
+
+POSTED = datetime(2026, 3, 10, 9, tzinfo=UTC)
+
+
+def seen(minutes: float, reposts: int, likes: int = 0) -> Observation:
+    return Observation(POSTED + timedelta(minutes=minutes), Engagement(reposts, likes))
+
+
+def test_one_observation_says_nothing() -> None:
+    assert velocity(POSTED, [seen(5, 10)]) is None
+
+
+def test_rate_per_minute_over_the_last_interval() -> None:
+    result = velocity(POSTED, [seen(5, 10, 20), seen(10, 30, 50)])
+    assert result is not None
+    assert result.per_minute == pytest.approx((20 + 30) / 5)
+    assert result.reposts_per_minute == pytest.approx(4)
+    assert result.acceleration == 0
+
+
+def test_acceleration_is_positive_when_a_post_speeds_up() -> None:
+    result = velocity(POSTED, [seen(0, 0), seen(5, 5), seen(10, 30)])
+    assert result is not None
+    assert result.acceleration > 0
+
+
+def test_counts_going_down_are_not_negative_velocity() -> None:
+    result = velocity(POSTED, [seen(5, 10), seen(10, 8)])  # a deleted repost
+    assert result is not None
+    assert result.per_minute == 0
+
+
+def test_early_engagement_projects_further_than_late_engagement() -> None:
+    early = velocity(POSTED, [seen(2, 5), seen(5, 40)])
+    late = velocity(POSTED, [seen(2 * 1440, 5), seen(2 * 1440 + 3, 40)])
+    assert early is not None
+    assert late is not None
+    assert early.projected_total > late.projected_total >= 40
+
+
+def test_the_expected_share_grows_with_age() -> None:
+    shares = [expected_share_so_far(s) for s in (60, 600, 3600, 86_400, 7 * 86_400)]
+    assert shares == sorted(shares)
+    assert 0 < shares[0] < 0.2
+    assert 0.5 < shares[2] < 0.6  # about 46% of reshares still to come after an hour
