@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -218,38 +218,41 @@ def _mention_table(rows: list[dict[str, object]]) -> Table:
     return table
 
 
+def _file_command(work: Callable[[], int], what: str, output: Path, stderr: Console) -> int:
+    """Run a file-to-file command: one line saying what was written, or why nothing was."""
+    try:
+        count = work()
+    except (OSError, ValueError) as error:  # ScoreFileError is a ValueError
+        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        return EXIT_FAILED
+    stderr.print(f"{what.format(count=count)} into {output}")
+    return EXIT_OK
+
+
 def _predict_reach(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.spread.reach_file import predict_reach_file
 
-    try:
-        cascades = predict_reach_file(args.input, args.output, args.observe)
-    except (OSError, ValueError) as error:
-        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
-        return EXIT_FAILED
-    stderr.print(f"predicted {cascades} cascades into {args.output}")
-    return EXIT_OK
+    def work() -> int:
+        return predict_reach_file(args.input, args.output, args.observe)
+
+    return _file_command(work, "predicted {count} cascades", args.output, stderr)
 
 
 def _detect_bursts(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.spread.burst_file import detect_bursts_file
 
-    try:
-        rows = detect_bursts_file(args.input, args.output)
-    except (OSError, ValueError) as error:
-        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
-        return EXIT_FAILED
-    stderr.print(f"scored {rows} bins into {args.output}")
-    return EXIT_OK
+    def work() -> int:
+        return detect_bursts_file(args.input, args.output)
+
+    return _file_command(work, "scored {count} bins", args.output, stderr)
 
 
 def _score(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
-    from bot.scorefile import ScoreFileError, score_file
+    from bot.scorefile import score_file
 
     languages = tuple(code.strip() for code in args.languages.split(",") if code.strip())
-    try:
-        rows = score_file(args.input, args.output, args.text_column, languages, stderr)
-    except ScoreFileError as error:
-        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
-        return EXIT_FAILED
-    stderr.print(f"scored {rows} rows into {args.output}")
-    return EXIT_OK
+
+    def work() -> int:
+        return score_file(args.input, args.output, args.text_column, languages, stderr)
+
+    return _file_command(work, "scored {count} rows", args.output, stderr)

@@ -15,7 +15,7 @@ from bot.negativity import NegativityScorer
 ADDED_COLUMNS = ("lang", "negativity", "sentiment")
 
 
-class ScoreFileError(Exception):
+class ScoreFileError(ValueError):
     pass
 
 
