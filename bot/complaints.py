@@ -31,7 +31,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "duration": (
         # "3 hours" of waiting, but not "sorted in 10 min": speed is praise
-        r"(?<!in )(?<!within )(?<!under )(?<!only )(?<!just )"
+        r"(?=\d)(?<!in )(?<!within )(?<!under )(?<!only )(?<!just )"
         r"\b\d+\s*\+?\s*(?:hours?|hrs?|minutes?|mins?|days?|weeks?|months?)\b",
         r"\b(?:two|three|four|five|six|several|many) (?:hours|days|weeks)\b",
     ),
@@ -177,16 +177,47 @@ _QUANTIFIERS = "?*{"
 _METACHARACTERS = "\\()[]{}?*+|.^$"
 
 
-def _literal_prefix(pattern: str) -> str:
-    """The text every match of ``pattern`` starts with ("" when none can be read off)."""
-    body = pattern.removeprefix(r"\b")
+_LOOKBEHIND = re.compile(r"^\(\?<[!=][^)]*\)")
+
+
+def _literal_prefix(body: str) -> str:
+    """The text every match of ``body`` starts with ("" when none can be read off)."""
     prefix = ""
-    for index, char in enumerate(body):
-        if char in _METACHARACTERS:
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if char == "\\" and index + 1 < len(body) and not body[index + 1].isalnum():
+            char, index = body[index + 1], index + 1  # an escaped symbol is itself: '\\?'
+        elif char in _METACHARACTERS:
             # 'late(?:r)?' starts with 'late', but 'colou?r' only with 'colo'
             return prefix[:-1] if char in _QUANTIFIERS and prefix else prefix
-        prefix = body[: index + 1]
+        following = body[index + 1] if index + 1 < len(body) else ""
+        if following in _QUANTIFIERS and following:
+            return prefix
+        prefix += char
+        index += 1
     return prefix
+
+
+def _literal_prefixes(pattern: str) -> list[str]:
+    """Texts one of which starts every match; [] when some match could start otherwise.
+
+    Lookbehinds and a leading word boundary are skipped (the compiled regex still checks them),
+    and a leading alternation '(?:great|awesome)' gives one prefix per alternative.
+    """
+    body = pattern
+    while match := _LOOKBEHIND.match(body):
+        body = body[match.end() :]
+    body = body.removeprefix(r"\b")
+    if body.startswith("(?:"):
+        close = body.find(")")
+        alternatives = body[3:close].split("|")
+        if close < 0 or any("(" in alternative for alternative in alternatives):
+            return []
+        prefixes = [_literal_prefix(alternative) for alternative in alternatives]
+        return prefixes if all(len(prefix) >= 2 for prefix in prefixes) else []
+    prefix = _literal_prefix(body)
+    return [prefix] if len(prefix) >= 2 else []
 
 
 class _Scanner:
@@ -203,13 +234,14 @@ class _Scanner:
         others: list[str] = []
         for index, group in enumerate(order):
             for pattern in patterns.get(group, ()):
-                prefix = _literal_prefix(pattern)
-                if len(prefix) >= 2:
-                    compiled = re.compile(pattern.removeprefix(r"\b"))
-                    bounded = pattern.startswith(r"\b")
-                    by_prefix.setdefault(prefix, []).append((index, compiled, bounded))
-                else:
+                prefixes = _literal_prefixes(pattern)
+                if not prefixes:
                     others.append(f"(?P<g{index}_{len(others)}>{pattern})")
+                    continue
+                compiled = re.compile(pattern.removeprefix(r"\b"))
+                bounded = pattern.startswith(r"\b")
+                for prefix in dict.fromkeys(prefixes):
+                    by_prefix.setdefault(prefix, []).append((index, compiled, bounded))
         for prefix, cues in by_prefix.items():
             self._automaton.add_word(prefix, (len(prefix), tuple(cues)))
         self._automaton.make_automaton()
