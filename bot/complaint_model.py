@@ -56,39 +56,51 @@ def feature_names(matcher: CueMatcher) -> list[str]:
     ]  # fmt: skip
 
 
-def features(
-    text: str, polarity: Polarity, matcher: CueMatcher
-) -> tuple[list[float], float, tuple[str, ...]]:
-    """The feature vector of ``text``, VADER's compound, and the cue phrases found."""
+@dataclass(frozen=True, slots=True)
+class _Measured:
+    head: list[float]  # every feature before the function words, dense
+    words: dict[int, float]  # function-word features that are not zero, by position
+    compound: float
+    examples: tuple[str, ...]
+
+
+def _measure(text: str, polarity: Polarity, matcher: CueMatcher) -> _Measured:
     cleaned = clean(text)
     hits = matcher.find(cleaned)
     vader = polarity(hits.literal)
-    cues = [min(count, _CAP) for count in hits.counts]
-    by_group = dict(zip(matcher.groups, cues, strict=True))
-    problems = sum(by_group[group] for group in PROBLEM_GROUPS)
+    cues = [float(count if count < _CAP else _CAP) for count in hits.counts]
+    problems = sum(cues[index] for index in matcher.problem_indices)
     question = float("?" in text)
     compound = float(vader["compound"])
-    function_words = [0.0] * len(FUNCTION_WORDS)
+    words: dict[int, float] = {}
     negations = long_words = 0
     for word, count in Counter(_WORDS.findall(cleaned)).items():
         index = _FUNCTION_INDEX.get(word)
         if index is not None:
-            function_words[index] = 2.0 if count > 1 else 1.0
+            words[index] = 2.0 if count > 1 else 1.0
         if word in _NEGATIONS or word.endswith("n't"):
             negations += count
         if len(word) >= 3:
             long_words += count
-    vector = [
+    head = [
         float(vader["neg"]), float(vader["neu"]), float(vader["pos"]), compound, compound**2,
         question, float("!" in text), min(len(cleaned), 560) / 140,
         float(min(negations, _CAP)),
         len(_SHOUT.findall(text)) / (long_words or 1), float(min(problems, 5)), float(problems > 0),
-        float(problems > 0) * by_group["gratitude"], float(problems == 0) * question,
+        float(problems > 0) * cues[matcher.gratitude_index], float(problems == 0) * question,
         float(problems == 0 and compound > 0.3),
-        *map(float, cues),
-        *function_words,
+        *cues,
     ]  # fmt: skip
-    return vector, compound, hits.examples
+    return _Measured(head, words, compound, hits.examples)
+
+
+def features(
+    text: str, polarity: Polarity, matcher: CueMatcher
+) -> tuple[list[float], float, tuple[str, ...]]:
+    """The feature vector of ``text``, VADER's compound, and the cue phrases found."""
+    measured = _measure(text, polarity, matcher)
+    words = [measured.words.get(index, 0.0) for index in range(len(FUNCTION_WORDS))]
+    return measured.head + words, measured.compound, measured.examples
 
 
 class ComplaintModel:
@@ -113,21 +125,27 @@ class ComplaintModel:
 
     def judge(self, text: str, matcher: CueMatcher | None = None) -> Judgement:
         """``matcher``: the brand's own cues, when it adds some to the shared groups."""
-        vector, compound, examples = features(text, self.polarity, matcher or self.matcher)
+        measured = _measure(text, self.polarity, matcher or self.matcher)
         first, second, third = self.intercepts
-        for value, (w1, w2, w3) in zip(vector, self._by_feature, strict=True):
+        for value, (w1, w2, w3) in zip(measured.head, self._by_feature, strict=False):
             if value:  # most features are zero for any one text
                 first += w1 * value
                 second += w2 * value
                 third += w3 * value
+        words = self._by_feature[len(measured.head) :]
+        for index, value in measured.words.items():
+            w1, w2, w3 = words[index]
+            first += w1 * value
+            second += w2 * value
+            third += w3 * value
         logits = (first, second, third)
         top = max(logits)
         exps = [math.exp(logit - top) for logit in logits]
         total = sum(exps)
         probabilities = {c: e / total for c, e in zip(self.classes, exps, strict=True)}
-        return Judgement(probabilities, compound, self._reasons(vector, examples))
+        return Judgement(probabilities, measured.compound, self._reasons(measured.examples))
 
-    def _reasons(self, vector: Sequence[float], examples: Sequence[str]) -> tuple[str, ...]:
+    def _reasons(self, examples: Sequence[str]) -> tuple[str, ...]:
         """The complaint cues found, with the phrase: what a person checks first."""
         found = [
             f"{group.replace('_', ' ')}: \u201c{example}\u201d"

@@ -164,13 +164,12 @@ PROBLEM_GROUPS = (
 NEGATIVE_EMOJI = frozenset("😡🤬😠👎💩😤😞😢😭🙄😒😩😫🤦💔😾☹🙁😣😖")
 POSITIVE_EMOJI = frozenset("👍❤😍🙏😊🥰👏🎉💯😀😃😄😁🙌💙💚💜🤩☺🙂✨")
 
-_HANDLE = re.compile(r"@\w+")
-_LINK = re.compile(r"https?://\S+")
+_HANDLE_OR_LINK = re.compile(r"https?://\S+|@\w+")
 
 
 def clean(text: str) -> str:
     """Lower-cased text without @handles and links, which carry no sentiment."""
-    return _LINK.sub(" ", _HANDLE.sub(" ", text)).lower()
+    return _HANDLE_OR_LINK.sub(" ", text).lower()
 
 
 _QUANTIFIERS = "?*{"
@@ -290,6 +289,8 @@ class CueMatcher:
             patterns[group] += [rf"\b{re.escape(phrase.lower())}\b" for phrase in phrases]
         self._sarcasm = _Scanner({"sarcasm": patterns["sarcasm"]}, ["sarcasm"])
         self._kind_words = {self.groups.index("gratitude"), self.groups.index("praise")}
+        self.problem_indices = tuple(self.groups.index(group) for group in PROBLEM_GROUPS)
+        self.gratitude_index = self.groups.index("gratitude")
         self._scanner = _Scanner({g: p for g, p in patterns.items() if g != "sarcasm"}, self.groups)
 
     def find(self, cleaned: str) -> CueHits:
