@@ -30,18 +30,21 @@ def score_file(
     scorer = NegativityScorer()
     detector = LanguageDetector(scorer.languages)
     csv.field_size_limit(1_000_000)
-    try:
-        infile = source.open(encoding="utf-8-sig", newline="")
-    except OSError as error:
-        raise ScoreFileError(f"{source}: cannot read: {error.strerror}") from None
-    with infile, _progress(console) as progress:
+    if not source.is_file():
+        raise ScoreFileError(f"{source}: no such file")
+    with (
+        _progress(console) as progress,
+        # the progress bar follows the bytes read, so it needs no first pass to count rows
+        progress.open(
+            source, "r", encoding="utf-8-sig", newline="", description=f"scoring {source.name}"
+        ) as infile,
+    ):
         reader = csv.DictReader(infile)
         fields = list(reader.fieldnames or [])
         if text_column not in fields:
             raise ScoreFileError(
                 f"{source}: no column {text_column!r}; columns are: {', '.join(fields)}"
             )
-        task = progress.add_task(f"scoring {source.name}", total=source.stat().st_size)
         with target.open("w", encoding="utf-8", newline="") as outfile:
             writer = csv.DictWriter(
                 outfile, fieldnames=fields + [c for c in ADDED_COLUMNS if c not in fields]
@@ -59,9 +62,6 @@ def score_file(
                 )
                 writer.writerow(row)
                 rows += 1
-                if rows % 500 == 0:
-                    progress.update(task, completed=infile.tell() if infile.seekable() else 0)
-            progress.update(task, completed=source.stat().st_size)
     return rows
 
 

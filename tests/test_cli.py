@@ -236,3 +236,24 @@ def test_detect_bursts_flags_a_surge(tmp_path: Path) -> None:
     flagged = [row["timestamp"] for row in rows[288:] if row["burst"] == "1"]
     assert "2026-03-14 23:00:00" in flagged
     assert len(flagged) < 30
+
+
+def test_score_a_file_long_enough_to_show_progress(tmp_path: Path) -> None:
+    source = tmp_path / "many.csv"
+    with source.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "text"])
+        for number in range(1500):
+            writer.writerow([number, f"order {number} arrived late, still no refund"])
+    target = tmp_path / "out.csv"
+    assert main(["score", str(source), "--text-column", "text", "--output", str(target)]) == 0
+    with target.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 1500
+    assert {row["sentiment"] for row in rows} == {"negative"}
+
+
+def test_score_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["score", str(tmp_path / "nope.csv"), "--text-column", "t", "--output", "o.csv"])
+    assert code == 1
+    assert "no such file" in capsys.readouterr().err
