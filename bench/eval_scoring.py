@@ -5,16 +5,14 @@
 - Airline tweets (3 classes): 5-fold cross-validated macro-F1 and negative-class F1 of the complaint
   model (retrained on each fold's training rows), against plain VADER.
 - VADER's own human-rated ground truth: Pearson r of the signed score with the human mean.
-- French tweets: macro-F1 against vaderSentiment-fr.
+- French tweets: cross-validated macro-F1 of the French model against vaderSentiment-fr.
 - Speed on one core: the full scorer (language detection + negativity) against plain VADER.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bench import train_negativity
+from bench import train_french, train_negativity
 from bot.language import LanguageDetector
 from bot.model import LanguageGuess
 from bot.negativity import NegativityScorer, label_for
@@ -70,20 +68,23 @@ def ground_truth(shared: Path) -> None:
 
 
 def french(shared: Path) -> None:
-    path = shared / "french_tweets" / "deft2017_umsab_french.csv"
-    with path.open(encoding="utf-8", newline="") as file:
-        rows = list(csv.DictReader(file))
-    labels = [row["label_name"] for row in rows]
-    scorer = NegativityScorer()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as French
-    plain = [label_for(French().polarity_scores(row["text"])["compound"]).value for row in rows]
-    ours = [scorer.score(row["text"], FRENCH).sentiment.value for row in rows]
-    print(f"French tweets ({len(rows):,}, train+val splits)")
-    print(f"  vaderSentiment-fr macro-F1 {f1_score(labels, plain, average='macro'):.3f}")
+    texts, labels, splits = train_french.load(
+        shared / "french_tweets" / "deft2017_umsab_french.csv"
+    )
+    scores = train_french.polarity()
+    plain = np.array([label_for(scores(text)["compound"]).value for text in texts])
+    matrix = train_french.design(texts)
+    ours = train_negativity.cross_validated(matrix, labels)
+    val = splits == "val"
+    on_val = train_french.fit(matrix[~val], labels[~val]).predict(matrix[val])
+    print(f"French tweets ({len(texts):,}; the model retrained without the rows it is scored on)")
     print(
-        f"  Vigie             macro-F1 {f1_score(labels, ours, average='macro'):.3f}   goal >= 0.60"
+        f"  vaderSentiment-fr macro-F1 {f1_score(labels, plain, average='macro'):.3f} (all rows)"
+        f"   {f1_score(labels[val], plain[val], average='macro'):.3f} (val split)"
+    )
+    print(
+        f"  Vigie             macro-F1 {f1_score(labels, ours, average='macro'):.3f} (5-fold)"
+        f"     {f1_score(labels[val], on_val, average='macro'):.3f} (val split)   goal >= 0.60"
     )
 
 

@@ -1,12 +1,12 @@
 """How negative a mention is, with the reasons a comms team can check.
 
 English goes through the complaint model (VADER plus customer-care cues, ``complaint_model.py``),
-French through vaderSentiment-fr. A language without a scorer gets a neutral score and says so,
-rather than an English misreading. Text with no letters (emoji only) is read by VADER's emoji
-lexicon, which is the same in every language.
+French through the French model (vaderSentiment-fr plus plain signals, ``french_model.py``). A
+language without a scorer gets a neutral score and says so, rather than an English misreading. Text
+with no letters (emoji only) is read by VADER's emoji lexicon, which is the same in every language.
 
-``score`` is the probability that the mention is negative (0..1); ``compound`` is a signed score
-in -1..1 for ranking and correlation with human ratings.
+``score`` is the probability that the mention is negative (0..1); ``compound`` is a signed score in
+-1..1 for ranking and correlation with human ratings.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.complaint_model import ComplaintModel
+from bot.complaint_model import ComplaintModel, Judgement
 from bot.complaints import NEGATIVE_EMOJI, POSITIVE_EMOJI, CueMatcher
+from bot.french_model import FrenchModel
 from bot.model import LanguageGuess, Negativity, Sentiment
 
 NEGATIVE_BELOW = -0.05
@@ -56,12 +57,25 @@ def _from_compound(compound: float, reasons: tuple[str, ...] = ()) -> Negativity
     return Negativity(round(max(0.0, -compound), 4), label_for(compound), compound, reasons)
 
 
+def _verdict(judgement: Judgement, lexicon: str) -> Negativity:
+    """A model's judgement as a Negativity: P(negative), the likeliest label, a signed score."""
+    chances = judgement.probabilities
+    sentiment = Sentiment(max(chances, key=chances.__getitem__))
+    signed = VADER_SHARE * judgement.compound + (1 - VADER_SHARE) * (
+        chances["positive"] - chances["negative"]
+    )
+    reasons = judgement.reasons
+    if sentiment is Sentiment.NEGATIVE and not reasons and judgement.compound < 0:
+        reasons = (f"negative wording ({lexicon} {judgement.compound:+.2f})",)
+    return Negativity(round(chances["negative"], 4), sentiment, round(signed, 4), reasons)
+
+
 class NegativityScorer:
     def __init__(self, cues: CueMatcher | None = None) -> None:
         english = SentimentIntensityAnalyzer().polarity_scores
         self._english_vader = english
         self._complaints = ComplaintModel(english, cues or CueMatcher())
-        self._french = _french_polarity()
+        self._french = FrenchModel(_french_polarity())
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -76,20 +90,11 @@ class NegativityScorer:
         if language.code == "en":
             return self._english(text, cues)
         if language.code == "fr":
-            return _from_compound(float(self._french(text)["compound"]))
+            return _verdict(self._french.judge(text), "VADER-fr")
         return Negativity(0.0, Sentiment.NEUTRAL, 0.0, (f"language '{language.code}' not scored",))
 
     def _english(self, text: str, cues: CueMatcher | None) -> Negativity:
-        judgement = self._complaints.judge(text, cues)
-        chances = judgement.probabilities
-        sentiment = Sentiment(max(chances, key=chances.__getitem__))
-        signed = VADER_SHARE * judgement.compound + (1 - VADER_SHARE) * (
-            chances["positive"] - chances["negative"]
-        )
-        reasons = judgement.reasons
-        if sentiment is Sentiment.NEGATIVE and not reasons and judgement.compound < 0:
-            reasons = (f"negative wording (VADER {judgement.compound:+.2f})",)
-        return Negativity(round(chances["negative"], 4), sentiment, round(signed, 4), reasons)
+        return _verdict(self._complaints.judge(text, cues), "VADER")
 
     def _symbols(self, text: str) -> Negativity:
         """Emoji and punctuation only: the emoji decide; nothing at all is neutral."""
