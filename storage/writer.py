@@ -36,9 +36,6 @@ class Writer:
         """Run ``work(db)`` on the writer thread and return its result."""
         return await asyncio.wrap_future(self._submit(work))
 
-    def run_sync(self, work: Callable[[sqlite_utils.Database], T]) -> T:
-        return self._submit(work).result()
-
     def close(self) -> None:
         """Finish the queued work, then close the database."""
         with self._lock:

@@ -369,7 +369,7 @@ async def test_writer_runs_work_and_returns_the_result(db_path: Path) -> None:
         assert [s.mention.native_id for s in fresh] == ["m-1", "m-2"]
         assert await writer.run(lambda db: save_batch(db, [scored(1)])) == []
         assert await writer.run(lambda db: load_cursor(db, "replay")) == "2"
-        assert writer.run_sync(count_mentions) == 2
+        assert await writer.run(count_mentions) == 2
     finally:
         writer.close()
 
