@@ -14,6 +14,7 @@ from bot.complaints import CUE_GROUPS
 from bot.records import MENTION_FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
+MAX_AUTO_WORKERS = 4
 
 
 class Settings(BaseModel):
@@ -39,7 +40,8 @@ class HttpSettings(Settings):
 class PipelineSettings(Settings):
     queue_size: int = Field(10_000, ge=1, description="Mentions waiting for scoring, at most.")
     workers: int | Literal["auto"] = Field(
-        "auto", description="Scoring processes; 0 scores in the main process; auto: one per core."
+        "auto",
+        description="Scoring processes; 0: in the main process; auto: one per core, at most 4.",
     )
 
     @field_validator("workers")
@@ -52,7 +54,8 @@ class PipelineSettings(Settings):
     @property
     def worker_count(self) -> int:
         if self.workers == "auto":
-            cores = os.cpu_count() or 1
+            # each worker holds its own models (about 100 MiB); four keep up with a flood
+            cores = min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
             return cores if cores > 1 else 0
         return int(self.workers)
 
