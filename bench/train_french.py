@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from bench.train_negativity import FOLDS, cross_validated, f1
+from bench import train_negativity
+from bench.train_negativity import FOLDS, cross_validated, f1, weights
 from bot.french_model import MODEL_PATH, feature_names, features
 from bot.negativity import _french_polarity, label_for
 
@@ -27,7 +28,7 @@ DATA = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "french_tweets"
     / "deft2017_umsab_french.csv"
 )  # fmt: skip
-REGULARISATION = 0.3
+TRAINED_ON = "DEFT 2017 French tweets via UMSAB (train and val splits), 2,163 rows"
 
 
 def load(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -49,18 +50,7 @@ def design(texts: list[str]) -> np.ndarray:
 
 
 def fit(matrix: np.ndarray, labels: np.ndarray) -> LogisticRegression:
-    return LogisticRegression(C=REGULARISATION, max_iter=10_000).fit(matrix, labels)
-
-
-def weights(model: LogisticRegression) -> dict[str, Any]:
-    return {
-        "trained_on": "DEFT 2017 French tweets via UMSAB (train and val splits), 2,163 rows",
-        "regularisation": REGULARISATION,
-        "classes": list(model.classes_),
-        "features": feature_names(),
-        "intercepts": [round(float(x), 6) for x in model.intercept_],
-        "coefficients": [[round(float(x), 6) for x in row] for row in model.coef_],
-    }
+    return train_negativity.fit(matrix, labels)
 
 
 def main() -> None:
@@ -85,7 +75,8 @@ def main() -> None:
         f"   val split {f1(labels[val], on_val)[0]:.3f}"
     )
     if not args.check:
-        MODEL_PATH.write_text(json.dumps(weights(fit(matrix, labels)), indent=1) + "\n", "utf-8")
+        trained = weights(fit(matrix, labels), TRAINED_ON, feature_names())
+        MODEL_PATH.write_text(json.dumps(trained, indent=1) + "\n", "utf-8")
         print(f"wrote {MODEL_PATH}")
 
 

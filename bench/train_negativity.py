@@ -25,6 +25,7 @@ from bot.complaints import CueMatcher
 from bot.negativity import label_for
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "airline_tweets" / "Tweets.csv"
+TRAINED_ON = "Twitter US Airline Sentiment (Crowdflower 2015), 10,140 rows"
 REGULARISATION = 0.3  # inverse strength; 0.1..1 give the same figures within 0.002
 FOLDS = 5
 
@@ -60,13 +61,14 @@ def f1(labels: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
     return macro, negative
 
 
-def weights(model: LogisticRegression) -> dict[str, Any]:
+def weights(model: LogisticRegression, trained_on: str, features: list[str]) -> dict[str, Any]:
+    """The JSON the runtime models read: classes, feature names, intercepts, coefficients."""
     assert tuple(model.classes_) == CLASSES
     return {
-        "trained_on": "Twitter US Airline Sentiment (Crowdflower 2015), 10,140 rows",
+        "trained_on": trained_on,
         "regularisation": REGULARISATION,
         "classes": list(model.classes_),
-        "features": feature_names(CueMatcher()),
+        "features": features,
         "intercepts": [round(float(x), 6) for x in model.intercept_],
         "coefficients": [[round(float(x), 6) for x in row] for row in model.coef_],
     }
@@ -87,7 +89,8 @@ def main() -> None:
     print(f"plain VADER      macro-F1 {baseline[0]:.3f}  negative F1 {baseline[1]:.3f}")
     print(f"complaint model  macro-F1 {model_f1[0]:.3f}  negative F1 {model_f1[1]:.3f}")
     if not args.check:
-        MODEL_PATH.write_text(json.dumps(weights(fit(matrix, labels)), indent=1) + "\n", "utf-8")
+        trained = weights(fit(matrix, labels), TRAINED_ON, feature_names(CueMatcher()))
+        MODEL_PATH.write_text(json.dumps(trained, indent=1) + "\n", "utf-8")
         print(f"wrote {MODEL_PATH}")
 
 

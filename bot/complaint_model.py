@@ -45,6 +45,14 @@ class Judgement:
     reasons: tuple[str, ...]
 
 
+def class_probabilities(logits: Sequence[float]) -> dict[str, float]:
+    """Softmax over the three classes' logits."""
+    top = max(logits)
+    exps = [math.exp(logit - top) for logit in logits]
+    total = sum(exps)
+    return {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
+
+
 def feature_names(matcher: CueMatcher) -> list[str]:
     return [
         "vader_neg", "vader_neu", "vader_pos", "vader_compound", "vader_compound_squared",
@@ -139,10 +147,7 @@ class ComplaintModel:
             second += w2 * value
             third += w3 * value
         logits = (first, second, third)
-        top = max(logits)
-        exps = [math.exp(logit - top) for logit in logits]
-        total = sum(exps)
-        probabilities = {c: e / total for c, e in zip(self.classes, exps, strict=True)}
+        probabilities = class_probabilities(logits)
         return Judgement(probabilities, measured.compound, self._reasons(measured.examples))
 
     def _reasons(self, examples: Sequence[str]) -> tuple[str, ...]:

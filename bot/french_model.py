@@ -11,14 +11,13 @@ with cross-validated figures in its output.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.complaint_model import CLASSES, Judgement
+from bot.complaint_model import CLASSES, Judgement, class_probabilities
 
 MODEL_PATH = Path(__file__).parent / "data" / "french_model.json"
 _FUNCTION_WORDS = (
@@ -81,8 +80,4 @@ class FrenchModel:
             intercept + sum(w * x for w, x in zip(row, vector, strict=True) if x)
             for row, intercept in zip(self.coefficients, self.intercepts, strict=True)
         ]
-        top = max(logits)
-        exps = [math.exp(logit - top) for logit in logits]
-        total = sum(exps)
-        probabilities = {c: e / total for c, e in zip(CLASSES, exps, strict=True)}
-        return Judgement(probabilities, compound, ())
+        return Judgement(class_probabilities(logits), compound, ())
