@@ -2,20 +2,49 @@
 
 A numpy port of ``memory.ccdf``, ``integral.memory.kernel``, ``get.infectiousness`` and
 ``pred.cascade`` from the R package ``seismic`` 1.1 (``cran/seismic: R/tweetfunctions.R``):
-each reshare i at t_i by a user with n_i followers raises the reshare rate by p_t·n_i·φ(t - t_i).
+each reshare i at t_i by a user with n_i followers raises the reshare rate by p_t·n_i·φ(t - t_i),
+and the package's estimate is
 
-    N̂ = R_t + scale · p̂_t · Σ_{t_i <= t} n_i (1 - Φ(t - t_i)) / (1 - p̂_t · n*_fit)
+    N̂ = R_t + p̂_t · Σ_{t_i <= t} n_i (1 - Φ(t - t_i)) / (1 - p̂_t · n*)
 
-``scale`` and ``n*_fit`` are a per-age calibration fitted on held-out cascades (the package's
-``features.return`` exists "to train for best n.star"). The branching number p̂_t · N_STAR
-and the explosive flag keep the package's n* = 100; where the package returns Inf (explosive)
-the remaining term is amplified MAX_AMPLIFICATION times instead, so numbers stay finite.
+(``calibration=None``; n* = 100, explosive cascades amplified MAX_AMPLIFICATION times, not Inf).
+
+The default prediction adds a calibration layer, as the package's "train for best n.star" and
+the research note (§A3.2 step 5) suggest: per age, log(1 + final) ~ Normal(β · x, sigma) with x =
+log(1 + ·) of the count R_t, the first-generation SEISMIC estimate R_t + p̂_t·Σ n_i(1 - Φ), the
+follower mass Σ n_i seen so far and the reshares of the last window. It is a *truncated*
+regression: the training cascades are only those that ended above 2,000 retweets, and every
+cascade ends above what it already has, so the prediction is the median of the fitted normal
+conditioned on final >= max(floor, R_t). The slopes are ridge-pulled towards plain SEISMIC
+(β = 1 on the estimate) because the regressors are collinear. "Final" means the size at 7 days.
+
+Out-of-fold figures (bench/eval_reach.py, 5-fold CV over the 140 shared SEISMIC cascades, all
+> 2,000 retweets; median / mean / 90th-percentile APE):
+
+    observe  calibrated, events   count-only, 5-min polls  count x typical ratio  package (median)
+    10 min   0.255 / 0.276 / 0.54  0.275 / 0.282 / 0.54     0.450 / 0.468 / 0.97   0.484
+    1 h      0.228 / 0.242 / 0.46  0.241 / 0.249 / 0.46     0.409 / 0.433 / 0.88   0.379
+    6 h      0.130 / 0.166 / 0.35  0.136 / 0.166 / 0.36     0.246 / 0.265 / 0.45   0.211
+
+Read them with the selection in mind: guessing the median size (~2,900) for every cascade
+already scores 0.293 / 0.307 / 0.668, and the same regression used without the floor scores
+0.540 / 0.360 / 0.136 (median, 10 min / 1 h / 6 h). Part of the gain is knowing that a cascade
+ends above 2,000; the rest is the cascade's own signal (rank correlation with the final size 0.53
+at 1 h, 0.48 for the baseline). Nothing here transfers as-is to small posts: on the #auspol
+cascades (2017) the table without its floor is worse than predicting no further growth. Refit
+the tables (``bench/eval_reach.py --fit``, FLOOR = 0) on Vigie's own mention logs before trusting
+the numbers for brand mentions; ``Calibration.without_floor`` is for ranking only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,10 +72,21 @@ N_STAR = 100.0
 # much, a large but finite value; callers should act on ``explosive``, not on the number.
 MAX_AMPLIFICATION = 20.0
 
+# "Final" means the size 7 days after the post, as in the SEISMIC data the calibration is fitted
+# on: at this age the prediction is the observed count (plus nothing), by definition.
+HORIZON = 7 * 86400.0
+
+CALIBRATION_PATH = Path(__file__).resolve().parents[1] / "data" / "reach_twitter_2011.json"
+
+# Regressors of the calibration, in order (all logs are log(1 + x)).
+FEATURES = ("intercept", "log_observed", "log_seismic", "log_follower_mass", "log_recent")
+
+_NORMAL = NormalDist()
+
 
 @dataclass(frozen=True)
 class ReachPrediction:
-    """SEISMIC estimate at one observation time."""
+    """Estimate at one observation time."""
 
     observed: int  # reshares seen so far, excluding the original post
     predicted_final: float  # predicted final number of reshares, >= observed, always finite
@@ -56,68 +96,38 @@ class ReachPrediction:
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """Per-age (scale, n*_fit) table, interpolated linearly in log(age), clamped at the ends."""
-
-    ages: tuple[float, ...]
-    scales: tuple[float, ...]
-    n_stars: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        if not (len(self.ages) == len(self.scales) == len(self.n_stars) > 0):
-            raise ValueError("calibration ages, scales and n_stars must have the same length")
-        if any(b <= a for a, b in zip(self.ages, self.ages[1:], strict=False)) or self.ages[0] <= 0:
-            raise ValueError("calibration ages must be positive and increasing")
-
-    def at(self, age: float) -> tuple[float, float]:
-        log_ages = np.log(np.asarray(self.ages))
-        where = float(np.log(max(age, 1.0)))
-        return (
-            float(np.interp(where, log_ages, self.scales)),
-            float(np.interp(where, log_ages, self.n_stars)),
-        )
-
-
-# The package's estimator as published: no scaling, n* = 100 in the denominator.
-UNCALIBRATED = Calibration(ages=(1.0,), scales=(1.0,), n_stars=(N_STAR,))
-
-# Fitted by ``python -m bench.eval_reach --fit`` on the 140 SEISMIC Twitter cascades of
-# shared/data/cascades/seismic_tideh_subset (2011, each > 2,000 retweets; final = size at 7 days).
-# The scale corrects the model's age-dependent bias (> 1 early, < 1 late: the kernel's heavy
-# tail counts reshares after day 7). n*_fit = 0: see fit_scale. bench/eval_reach.py refits it
-# per fold and reports only out-of-fold errors. Refit per platform on Vigie's own mention logs:
-# these cascades are much larger than typical brand mentions.
-TWITTER_2011 = Calibration(
-    ages=(300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0),
-    scales=(1.08, 1.585, 1.259, 1.166, 1.0, 0.736, 0.341),
-    n_stars=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-)
-DEFAULT_CALIBRATION = TWITTER_2011
-
-
-@dataclass(frozen=True)
 class ReachFeatures:
-    """The calibration-independent parts of a prediction, so calibrations can be fitted cheaply."""
+    """What the calibration sees of a cascade at one age (computed once, so fits are cheap)."""
 
     observed: int
     remaining: float  # p̂ · Σ_{t_i <= t} n_i (1 - Φ(t - t_i)): first-generation reshares to come
     infectiousness: float
+    follower_mass: float  # Σ n_i over the original post and the reshares seen so far
+    recent: float  # reshares in the last half of the post's age (window clamped to [5 min, 2 h])
 
-    def predict(self, scale: float = 1.0, n_star: float = N_STAR) -> ReachPrediction:
-        predicted = final_sizes(
-            np.array([self.observed], dtype=np.float64),
-            np.array([self.remaining]),
-            np.array([self.infectiousness]),
-            scale,
-            n_star,
+    @property
+    def branching(self) -> float:
+        return self.infectiousness * N_STAR
+
+    def regressors(self) -> tuple[float, ...]:
+        """Values of FEATURES; log_seismic is the package estimate without amplification (n* = 0),
+        which stays finite for explosive cascades."""
+        return (
+            1.0,
+            math.log1p(self.observed),
+            math.log1p(self.observed + self.remaining),
+            math.log1p(self.follower_mass),
+            math.log1p(self.recent),
         )
-        branching = self.infectiousness * N_STAR
-        return ReachPrediction(
-            observed=self.observed,
-            predicted_final=float(predicted[0]),
-            infectiousness=self.infectiousness,
-            branching=branching,
-            explosive=branching >= 1.0,
+
+    def package_estimate(self) -> float:
+        """The R package's N̂ (n* = 100), the explosive case amplified MAX_AMPLIFICATION times."""
+        return float(
+            final_sizes(
+                np.array([self.observed], dtype=np.float64),
+                np.array([self.remaining]),
+                np.array([self.infectiousness]),
+            )[0]
         )
 
 
@@ -125,13 +135,105 @@ def final_sizes(
     observed: FloatArray,
     remaining: FloatArray,
     infectiousness: FloatArray,
-    scale: float,
-    n_star: float,
+    scale: float = 1.0,
+    n_star: float = N_STAR,
 ) -> FloatArray:
     """Vectorised N̂ = R + scale · remaining · amplification (amplification capped)."""
     denominator = np.maximum(1.0 - infectiousness * n_star, 1.0 / MAX_AMPLIFICATION)
     amplification = np.where(infectiousness * N_STAR >= 1.0, MAX_AMPLIFICATION, 1.0 / denominator)
     return observed + scale * remaining * amplification
+
+
+def truncated_median(mu: float, sigma: float, lower: float) -> float:
+    """Median of Normal(mu, sigma) conditioned on being >= ``lower`` (stable far in the tail)."""
+    if sigma <= 0:
+        return max(mu, lower)
+    above = 0.5 * math.erfc((lower - mu) / (sigma * math.sqrt(2.0)))  # P(Y >= lower)
+    if above <= 0.0:
+        return lower
+    return max(lower, mu - sigma * _NORMAL.inv_cdf(above / 2.0))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Per-age truncated log-linear regression: log(1 + final) ~ Normal(β_age · x, sigma_age).
+
+    x are the FEATURES. The regression was fitted on cascades whose final size is known to be at
+    least ``floor`` (a selected data set) and at least the count already seen, so it is a
+    truncated regression (Hausman & Wise 1977) and the prediction is the median of the fitted
+    normal conditioned on final >= max(floor, observed). Between ages the coefficients are
+    interpolated linearly in log(age); below the first age the first row applies; from the last
+    age to HORIZON they move towards "final = observed", which holds at HORIZON by definition.
+    """
+
+    ages: tuple[float, ...]
+    coefficients: tuple[tuple[float, ...], ...]
+    sigmas: tuple[float, ...]
+    floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (len(self.ages) == len(self.coefficients) == len(self.sigmas) > 0):
+            raise ValueError("calibration ages, coefficients and sigmas must have the same length")
+        if any(len(row) != len(FEATURES) for row in self.coefficients):
+            raise ValueError(f"each coefficient row needs {len(FEATURES)} values: {FEATURES}")
+        if any(b <= a for a, b in zip(self.ages, self.ages[1:], strict=False)) or self.ages[0] <= 0:
+            raise ValueError("calibration ages must be positive and increasing")
+        if self.ages[-1] >= HORIZON or min(self.sigmas) < 0 or self.floor < 0:
+            raise ValueError("ages must be below HORIZON; sigmas and floor must be >= 0")
+
+    def at(self, age: float) -> tuple[FloatArray, float]:
+        """Coefficients and sigma at ``age`` seconds."""
+        identity = tuple(1.0 if name == "log_observed" else 0.0 for name in FEATURES)
+        log_ages = np.log([*self.ages, HORIZON])
+        table = np.array([*self.coefficients, identity], dtype=np.float64)
+        sigmas = np.array([*self.sigmas, 0.0])
+        where = math.log(max(age, 1.0))
+        beta = np.array([np.interp(where, log_ages, column) for column in table.T])
+        return beta, float(np.interp(where, log_ages, sigmas))
+
+    def predict(self, features: ReachFeatures, age: float) -> float:
+        """Median final size given the features at ``age``, final >= max(floor, observed)."""
+        beta, sigma = self.at(age)
+        mu = float(beta @ np.asarray(features.regressors()))
+        lower = math.log1p(max(self.floor, features.observed))
+        return max(float(features.observed), math.expm1(truncated_median(mu, sigma, lower)))
+
+    def without_floor(self) -> Calibration:
+        """The same regression for posts not known to be large (final >= observed only).
+
+        An extrapolation below the fitted data: use it for ranking rather than as a forecast.
+        """
+        return replace(self, floor=0.0)
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], floor: float) -> Calibration:
+        """From one table of the JSON file: ``ages``, ``coefficients`` (rows by age), ``sigmas``."""
+        return cls(
+            ages=tuple(float(a) for a in table["ages"]),
+            coefficients=tuple(tuple(float(b) for b in row) for row in table["coefficients"]),
+            sigmas=tuple(float(s) for s in table["sigmas"]),
+            floor=float(floor),
+        )
+
+
+def load_calibrations(path: Path = CALIBRATION_PATH) -> dict[str, Calibration]:
+    """The fitted tables of ``path`` by name (``events``, ``counts``)."""
+    data = json.loads(path.read_text("utf-8"))
+    if list(data["features"]) != list(FEATURES):
+        raise ValueError(f"{path}: features {data['features']} are not {FEATURES}; refit")
+    return {
+        name: Calibration.from_mapping(data[name], data["floor"]) for name in ("events", "counts")
+    }
+
+
+# Fitted by ``python -m bench.eval_reach --fit --write`` on the 140 SEISMIC Twitter cascades of
+# shared/data/cascades/seismic_tideh_subset (Oct-Nov 2011, each > 2,000 retweets at 7 days, so
+# floor = 2,000), at ages 1 min to 3 days. bench/eval_reach.py refits them per fold and reports
+# only out-of-fold errors. Refit on Vigie's own mention logs before trusting them for brands.
+_FITTED = load_calibrations()
+TWITTER_2011 = _FITTED["events"]  # reshare times and each resharer's follower count
+TWITTER_2011_COUNTS = _FITTED["counts"]  # cumulative counts polled every 5 minutes
+DEFAULT_CALIBRATION = TWITTER_2011
 
 
 def memory_ccdf(age: FloatArray) -> FloatArray:
@@ -204,17 +306,20 @@ def estimate_infectiousness(
 def seismic_features(
     times: FloatArray, followers: FloatArray, weights: FloatArray, observe: float
 ) -> ReachFeatures:
-    """Observed count, first-generation remaining reshares and p̂ at ``observe`` (sorted input)."""
+    """Features of the events at or before ``observe`` (sorted input, original post first)."""
     if not (np.isfinite(observe) and observe > 0):
         raise ValueError(f"observe must be a positive number of seconds, got {observe!r}")
     seen = times <= observe
     times, followers, weights = times[seen], followers[seen], weights[seen]
     infectiousness = estimate_infectiousness(times, followers, weights, observe)
     exposure = float(np.sum(weights * followers * memory_ccdf(observe - times)))
+    window = min(max(observe / 2.0, MIN_WINDOW), MAX_WINDOW)
     return ReachFeatures(
         observed=round(float(weights[1:].sum())),
         remaining=infectiousness * exposure,
         infectiousness=infectiousness,
+        follower_mass=float(np.sum(weights * followers)),
+        recent=float(weights[1:][times[1:] > observe - window].sum()),
     )
 
 
@@ -222,8 +327,17 @@ def calibrated(
     features: ReachFeatures, observe: float, calibration: Calibration | None
 ) -> ReachPrediction:
     """Apply ``calibration`` at age ``observe`` (None: the package's uncalibrated estimator)."""
-    scale, n_star = (calibration or UNCALIBRATED).at(observe)
-    return features.predict(scale, n_star)
+    if calibration is None:
+        predicted = features.package_estimate()
+    else:
+        predicted = calibration.predict(features, observe)
+    return ReachPrediction(
+        observed=features.observed,
+        predicted_final=predicted,
+        infectiousness=features.infectiousness,
+        branching=features.branching,
+        explosive=features.branching >= 1.0,
+    )
 
 
 def cascade_arrays(times: Numbers, followers: Numbers) -> tuple[FloatArray, FloatArray]:
@@ -282,45 +396,17 @@ def predict_from_counts(
     observe: float,
     *,
     reshare_followers: float = N_STAR,
-    calibration: Calibration | None = DEFAULT_CALIBRATION,
+    calibration: Calibration | None = TWITTER_2011_COUNTS,
 ) -> ReachPrediction:
     """Predict the final reshare count from polled cumulative counts ``(seconds, reshares)``.
 
     For count-only sources (Reddit, HN, Mastodon ``reblogs_count``, X ``public_metrics``):
     each poll's increment counts as that many reshares at the middle of its interval, each by
-    a user with ``reshare_followers`` followers (research note §A3.2, step 2).
+    a user with ``reshare_followers`` followers (research note §A3.2, step 2). The default
+    calibration was fitted on 5-minute polls with ``reshare_followers`` = N_STAR.
     """
     times, followers, weights = count_events(
         observations, author_followers, observe, reshare_followers
     )
     features = seismic_features(times, followers, weights, observe)
     return calibrated(features, observe, calibration)
-
-
-# Scale grid for fit_scale: 0.1 to 10, log-spaced (about 8 % steps).
-SCALE_GRID = np.exp(np.linspace(np.log(0.1), np.log(10.0), 61))
-
-
-def fit_scale(features: Sequence[ReachFeatures], finals: Numbers, n_star: float = 0.0) -> float:
-    """The scale minimising the mean absolute percentage error on the given cascades.
-
-    Fit on training cascades only (bench/eval_reach.py does 5-fold CV). Explosive cascades are
-    left out: their number is the capped value by contract, not an estimate to calibrate.
-    ``n_star`` defaults to 0 because fitting it jointly on the SEISMIC subset picked about 0
-    at 1 h and elsewhere merely traded it against the scale.
-    """
-    observed = np.array([f.observed for f in features], dtype=np.float64)
-    remaining = np.array([f.remaining for f in features])
-    infectiousness = np.array([f.infectiousness for f in features])
-    final = np.maximum(np.asarray(finals, dtype=np.float64), 1.0)  # APE is undefined at 0
-    keep = infectiousness * N_STAR < 1.0
-    if not keep.any():
-        return 1.0
-    losses = [
-        np.mean(
-            np.abs(final_sizes(observed, remaining, infectiousness, s, n_star) - final)[keep]
-            / final[keep]
-        )
-        for s in SCALE_GRID
-    ]
-    return float(SCALE_GRID[int(np.argmin(losses))])
