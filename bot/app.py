@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -17,16 +18,20 @@ from rich.console import Console
 
 from bot.clock import Clock, EventClock, SystemClock
 from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
+from bot.delivery import Deliverer, Platform
+from bot.incidents.desk import IncidentDesk
+from bot.incidents.engine import EngineSetup
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
-from bot.risk_monitor import RiskMonitor
 from bot.server import build_http_app
 from bot.sources import Source, SourceContext, build_source
 from bot.sources.webhook import WebhookSource
 from bot.workers import InlineScorer, PoolScorer, Scorer
 from handlers.console import ConsolePlatform
+from handlers.file_output import FilePlatform
 from storage.cursors import load_cursor
+from storage.incidents import list_incidents
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -83,7 +88,8 @@ class Service:
     writer: Writer
     intake: Intake
     console: ConsolePlatform
-    risks: RiskMonitor
+    desk: IncidentDesk
+    deliverer: Deliverer
     sources: dict[str, SourceState] = field(default_factory=dict)
     http_port: int | None = None
 
@@ -105,14 +111,30 @@ def build(config: AppConfig, console: Console) -> Service:
     clock = choose_clock(config)
     metrics = Metrics()
     writer = Writer(config.storage.path)
-    platform = ConsolePlatform(
-        config.console, {b.brand_slug: b.name for b in config.brands}, console
+    names = {b.brand_slug: b.name for b in config.brands}
+    platform = ConsolePlatform(config.console, names, console)
+    desk = IncidentDesk(
+        EngineSetup(
+            policy=config.incidents,
+            brand_names=names,
+            own_hashtags={
+                b.brand_slug: frozenset(t.lower() for t in b.hashtags) for b in config.brands
+            },
+            influencers=frozenset(h.lower().lstrip("@") for h in config.influencers),
+        ),
+        event_time=isinstance(clock, EventClock),
     )
-    risks = RiskMonitor(
-        [b.brand_slug for b in config.brands],
-        platform.show_risk,
-        config.console.min_risk,
-        config.influencers,
+    platforms: dict[str, Platform] = {"console": platform}
+    pace = {}
+    if config.platforms.file is not None:
+        platforms["file"] = FilePlatform(config.platforms.file.path)
+        pace["file"] = config.platforms.file.pace_seconds
+    deliverer = Deliverer(
+        writer,
+        platforms,
+        pace_seconds=pace,
+        max_attempts=config.delivery.max_attempts,
+        max_backoff_seconds=config.delivery.max_backoff_seconds,
     )
     intake = Intake(
         build_scorer(config),
@@ -121,12 +143,13 @@ def build(config: AppConfig, console: Console) -> Service:
         capacity=config.pipeline.queue_size,
         batch_size=config.storage.batch_size,
         now=clock.now,
-        sinks=[platform.show, risks.observe],
+        sinks=[platform.show],
         on_event_time=clock.advance if isinstance(clock, EventClock) else None,
+        store=lambda db, scored, positions: desk.store(db, scored, positions, clock.now()),
     )
     context = SourceContext(clock, metrics)
     sources = {s.name: SourceState(build_source(s, context)) for s in config.sources}
-    return Service(config, clock, metrics, writer, intake, platform, risks, sources)
+    return Service(config, clock, metrics, writer, intake, platform, desk, deliverer, sources)
 
 
 async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) -> bool:
@@ -134,7 +157,13 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
 
     Returns False when a source failed.
     """
+    loop = asyncio.get_running_loop()
+    service.desk.on_intents = partial(loop.call_soon_threadsafe, service.deliverer.wake)
+    await service.writer.run(service.desk.load)
     intake_task = asyncio.create_task(service.intake.run(), name="intake")
+    background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
+    if not service.desk.event_time:
+        background.append(asyncio.create_task(_tick(service), name="incident-clock"))
     runner = await _start_http(service) if service.config.http.enabled else None
     tasks = {
         name: asyncio.create_task(_run_source(service, state), name=f"source:{name}")
@@ -143,8 +172,18 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     try:
         await _wait(service, tasks, exit_when_idle, stop, intake_task)
     finally:
-        await _shutdown(service, tasks, runner, intake_task)
+        await _shutdown(service, tasks, runner, intake_task, background)
     return all(state.state != "failed" for state in service.sources.values())
+
+
+async def _tick(service: Service) -> None:
+    """Live mode: let time pass for incidents even when no mention arrives."""
+    while True:
+        await asyncio.sleep(service.config.delivery.tick_seconds)
+        try:
+            await service.writer.run(partial(service.desk.tick, now=service.clock.now()))
+        except Exception:
+            logger.exception("the incident clock failed; retrying at the next tick")
 
 
 async def _run_source(service: Service, state: SourceState) -> None:
@@ -228,6 +267,7 @@ async def _shutdown(
     tasks: dict[str, asyncio.Task[None]],
     runner: web.AppRunner | None,
     intake_task: asyncio.Task[None],
+    background: list[asyncio.Task[None]],
 ) -> None:
     for task in tasks.values():
         task.cancel()
@@ -245,8 +285,16 @@ async def _shutdown(
                 SHUTDOWN_STEP_SECONDS,
             )
     await asyncio.to_thread(service.intake.scorer.close)
+    if background[1:]:
+        background[1].cancel()
+    left = await service.deliverer.flush(SHUTDOWN_STEP_SECONDS)
+    if left:
+        logger.warning("%d notifications left in the outbox; delivered at the next start", left)
+    background[0].cancel()
+    await asyncio.gather(*background, return_exceptions=True)
+    incidents = await service.writer.run(lambda db: list_incidents(db, only_open=False))
     await asyncio.to_thread(service.writer.close)
-    service.console.summary(service.risks.highest)
+    service.console.summary(incidents)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlite_utils import Database
+
 from bot.metrics import Metrics
 from bot.model import Mention, ScoredMention
 from bot.workers import Failure, Outcome, Scorer
@@ -25,6 +27,7 @@ from storage.writer import Writer
 logger = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[ScoredMention]], None]
+Store = Callable[[Database, list[ScoredMention], dict[str, str]], list[ScoredMention]]
 _CLOSED = object()
 _MAX_BACKOFF = 5.0
 
@@ -63,6 +66,7 @@ class Intake:
         now: Callable[[], datetime],
         sinks: Sequence[Sink] = (),
         on_event_time: Callable[[datetime], None] | None = None,
+        store: Store = save_batch,
     ) -> None:
         self.scorer = scorer
         self.now = now
@@ -72,6 +76,7 @@ class Intake:
         self.batch_size = batch_size
         self.sinks = tuple(sinks)
         self.on_event_time = on_event_time
+        self.store = store
         self.storage_error: str | None = None
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._waiting = 0
@@ -216,7 +221,7 @@ class Intake:
         while True:
             try:
                 with self.metrics.store_latency.time():
-                    fresh = await self.writer.run(lambda db: save_batch(db, scored, positions))
+                    fresh = await self.writer.run(lambda db: self.store(db, scored, positions))
             except sqlite3.Error as error:
                 self.storage_error = str(error)
                 logger.error(

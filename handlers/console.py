@@ -10,8 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.config.schema import ConsoleSettings
+from bot.incidents.model import Incident, Intent, IntentKind
 from bot.model import ScoredMention, Sentiment
-from bot.spread.brand_risk import BinRisk
 
 _STYLE = {
     Sentiment.NEGATIVE: "bold red",
@@ -53,6 +53,40 @@ def render_mention(scored: ScoredMention, brand_names: dict[str, str]) -> Text:
     return line
 
 
+_BADGE = {
+    IntentKind.OPEN: ("NEW", "bold white on red"),
+    IntentKind.UPDATE: ("UPDATE", "bold black on yellow"),
+    IntentKind.THREAD: ("  ↳", "bold"),
+    IntentKind.RESOLVE: ("RESOLVED", "bold white on green"),
+}
+
+
+def render_intent(intent: Intent) -> Text:
+    """One notification as a line or two: what happened to which incident, and for whom."""
+    card = intent.card
+    badge, style = _BADGE[intent.kind]
+    line = Text()
+    line.append(f"{badge} ", style=style)
+    line.append(f" {intent.channel}", style="cyan")
+    if intent.mention:
+        line.append(f" {intent.mention}", style="yellow")
+    if intent.kind is IntentKind.THREAD or intent.kind is IntentKind.RESOLVE:
+        line.append(f"  #{card['incident']} {intent.text}")
+        return line
+    status = card["status"] if card["status"] != "open" else ""
+    line.append(f"  #{card['incident']} {card['brand']} ", style="bold")
+    about = "" if card["topic"] == "storm" else f"{card['topic']} "
+    theme = f"({str(card['theme']).replace('_', ' ')}) " if card["theme"] else ""
+    line.append(f"{about}{theme}")
+    line.append(f"{str(card['level']).upper()} risk {card['risk']}", style="bold red")
+    line.append(f"  {card['mentions']} mentions {status}".rstrip())
+    if card["acknowledged_by"]:
+        line.append(f"  ack: {card['acknowledged_by']}", style="green")
+    if intent.kind is IntentKind.OPEN:
+        line.append(f"\n    {str(card['explanation']).split(': ', 1)[-1]}", style="dim")
+    return line
+
+
 class ConsolePlatform:
     """Prints the mentions worth a look as they are stored, and a summary at the end."""
 
@@ -63,6 +97,7 @@ class ConsolePlatform:
         self.brand_names = brand_names
         self.console = console
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._shown: dict[int, tuple[object, ...]] = {}
 
     def show(self, batch: Sequence[ScoredMention]) -> None:
         for scored in batch:
@@ -71,26 +106,29 @@ class ConsolePlatform:
             if self._wanted(scored):
                 self.console.print(render_mention(scored, self.brand_names), highlight=False)
 
-    def show_risk(self, bin_risk: BinRisk) -> None:
-        """A brand's hour worth a look: its risk and why."""
-        name = self.brand_names.get(bin_risk.brand, bin_risk.brand)
-        style = "bold white on red" if bin_risk.risk.score >= 60 else "bold black on yellow"
-        line = Text()
-        line.append(f"{bin_risk.start:%Y-%m-%d %H:%M}-{bin_risk.end:%H:%M} ", style="cyan")
-        line.append(f" RISK {bin_risk.risk.score} ", style=style)
-        line.append(f" {name}{' (burst)' if bin_risk.burst else ''}: ", style="bold")
-        line.append(bin_risk.risk.explanation.split(": ", 1)[-1])
-        self.console.print(line, highlight=False)
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        """Print a notification. A terminal cannot edit a card, so an update prints only when
+        the level or status changed; counts and risk are in the next line that does print."""
+        card = intent.card
+        state = (card["level"], card["status"], card["acknowledged_by"], card["snoozed_until"])
+        if intent.kind is IntentKind.UPDATE and self._shown.get(card["incident"]) == state:
+            return card_ref or intent.key
+        self._shown[card["incident"]] = state
+        self.console.print(render_intent(intent), highlight=False)
+        return card_ref or intent.key
 
-    def summary(self, highest: dict[str, BinRisk] | None = None) -> None:
-        if highest:
-            for slug, bin_risk in highest.items():
-                name = self.brand_names.get(slug, slug)
-                self.console.print(
-                    f"Highest risk for {name}: {bin_risk.risk.explanation} "
-                    f"({bin_risk.start:%Y-%m-%d %H:%M})",
-                    highlight=False,
-                )
+    async def find(self, intent: Intent) -> str | None:
+        return None  # a terminal keeps no record: after a crash, a line may print twice
+
+    def summary(self, incidents: Sequence[Incident] = ()) -> None:
+        for incident in incidents:
+            name = self.brand_names.get(incident.brand, incident.brand)
+            history = " -> ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in incident.levels)
+            self.console.print(
+                f"Incident #{incident.id} {name} {incident.topic}: {incident.status.value}, "
+                f"peak risk {incident.peak_risk}, {incident.mention_count} mentions ({history})",
+                highlight=False,
+            )
         if not self._counts:
             return
         table = Table(title="Mentions stored this run")

@@ -48,12 +48,76 @@ def _v1_mentions(db: sqlite_utils.Database) -> None:
     db.table("cursors").create({"source": str, "position": str, "updated_at": str}, pk="source")
 
 
+def _v2_incidents(db: sqlite_utils.Database) -> None:
+    db.table("incidents").create(
+        {
+            "id": int,
+            "brand": str,
+            "topic": str,
+            "theme": str,
+            "status": str,
+            "level": str,
+            "risk": int,
+            "peak_risk": int,
+            "mention_count": int,
+            "opened_at": str,
+            "notified_at": str,
+            "updated_at": str,
+            "resolved_at": str,
+            "data": str,  # the whole incident, policy snapshot included (storage.incidents)
+        },
+        pk="id",
+    )
+    db.table("incidents").create_index(["status"])
+    db.table("incidents").create_index(["brand", "opened_at"])
+    db.table("incident_mentions").create(
+        {"incident_id": int, "source": str, "native_id": str},
+        pk=("incident_id", "source", "native_id"),
+    )
+    db.table("audit").create(
+        {"id": int, "incident_id": int, "at": str, "actor": str, "action": str, "detail": str},
+        pk="id",
+    )
+    db.table("audit").create_index(["incident_id", "id"])
+    db.table("outbox").create(
+        {
+            "id": int,
+            "key": str,
+            "incident_id": int,
+            "kind": str,
+            "platform": str,
+            "channel": str,
+            "created_at": str,
+            "payload": str,
+            "state": str,  # pending, sending, sent, superseded, failed
+            "attempts": int,
+            "next_attempt_at": float,  # wall-clock epoch seconds (delivery runs in real time)
+            "last_error": str,
+            "sent_at": str,
+            "ref": str,
+        },
+        pk="id",
+    )
+    db.table("outbox").create_index(["key"], unique=True)
+    db.table("outbox").create_index(["state", "id"])
+    db.table("alerts").create(
+        {"incident_id": int, "platform": str, "channel": str, "ref": str, "posted_at": str},
+        pk=("incident_id", "platform", "channel"),
+    )
+    db.table("silences").create(
+        {"id": int, "expires_at": str, "data": str},
+        pk="id",
+    )
+    db.table("engine_groups").create({"key": str, "state": str}, pk="key")
+    db.table("engine_meta").create({"name": str, "value": str}, pk="name")
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
 
 Migration = Callable[[sqlite_utils.Database], None]
-MIGRATIONS: list[Migration] = [_v1_mentions]
+MIGRATIONS: list[Migration] = [_v1_mentions, _v2_incidents]
 
 
 def current_version(db: sqlite_utils.Database) -> int:

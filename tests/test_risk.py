@@ -95,22 +95,6 @@ def _negative(when: datetime) -> ScoredMention:
     )
 
 
-def test_the_monitor_reports_risky_hours_and_remembers_the_highest() -> None:
-    from bot.risk_monitor import RiskMonitor
-
-    reported = []
-    monitor = RiskMonitor(["newco"], reported.append, min_risk=50)
-    start = datetime(2026, 3, 10, 8, tzinfo=UTC)
-    quiet = [_negative(start + timedelta(hours=hour)) for hour in range(6)]
-    storm = [_negative(start + timedelta(hours=6, minutes=minute)) for minute in range(60)]
-    monitor.observe(quiet)
-    monitor.observe(storm)
-    monitor.observe([_negative(start + timedelta(hours=7, minutes=1))])
-    assert [bin_risk.start.hour for bin_risk in reported][-1] == 14
-    assert monitor.highest["newco"].start.hour == 14
-    assert monitor.highest["newco"].risk.score >= 50
-
-
 def test_a_known_influencer_counts_as_far_reaching() -> None:
     small = replace(QUIET, top_author="critic", top_followers=800)
     known = replace(small, top_is_influencer=True)

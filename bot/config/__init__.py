@@ -74,6 +74,8 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
     for item in error.errors(include_url=False):
         # Discriminated unions add the tag ('replay') to the location; it is not a key in the file.
         path = tuple(part for part in item["loc"] if part not in ("replay", "webhook"))
+        # so do tagged unions keyed by their field (steps: wait.wait -> wait)
+        path = tuple(p for i, p in enumerate(path) if i == 0 or p != path[i - 1])
         key = ".".join(str(part) if isinstance(part, str) else f"[{part}]" for part in path)
         key = key.replace(".[", "[")
         line = loaded.line_of(path)
@@ -105,4 +107,12 @@ def _resolve_paths(config: AppConfig, base: Path) -> AppConfig:
         else source
         for source in config.sources
     ]
-    return config.model_copy(update={"storage": storage, "sources": sources})
+    platforms = config.platforms
+    if platforms.file is not None:
+        file = platforms.file.model_copy(
+            update={"path": _resolve(platforms.file.path, base, False)}
+        )
+        platforms = platforms.model_copy(update={"file": file})
+    return config.model_copy(
+        update={"storage": storage, "sources": sources, "platforms": platforms}
+    )

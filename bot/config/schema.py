@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bot.complaints import CUE_GROUPS
+from bot.config.incidents import IncidentPolicy
 from bot.records import MENTION_FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -65,7 +66,6 @@ class ConsoleSettings(Settings):
         "negative", description="Which scored mentions the console prints."
     )
     min_negativity: float = Field(0.0, ge=0, le=1, description="Hide negatives below this score.")
-    min_risk: int = Field(50, ge=0, le=100, description="Report a brand's hour from this risk.")
 
 
 class BrandSettings(Settings):
@@ -191,6 +191,26 @@ class LoggingSettings(Settings):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class FileOutputSettings(Settings):
+    path: Path = Field(description="JSON Lines file each notification is appended to.")
+    pace_seconds: float = Field(0, ge=0, description="Pause between two lines of one channel.")
+
+
+class PlatformSettings(Settings):
+    file: FileOutputSettings | None = Field(
+        None, description="Write notifications to a file (audits, pipes, tests)."
+    )
+
+
+class DeliverySettings(Settings):
+    pace_seconds: float = Field(
+        1.0, ge=0, description="Chat platforms: at most one message per channel this often."
+    )
+    max_attempts: int = Field(8, ge=1, description="Tries per notification before giving up.")
+    max_backoff_seconds: float = Field(300, ge=0, description="Longest wait between tries.")
+    tick_seconds: float = Field(5.0, gt=0, description="Live mode: how often timers are checked.")
+
+
 class AppConfig(Settings):
     storage: StorageSettings = StorageSettings()
     http: HttpSettings = HttpSettings()
@@ -205,3 +225,18 @@ class AppConfig(Settings):
         default_factory=list, description="Handles whose posts count as far-reaching."
     )
     sources: list[SourceSettings] = Field(min_length=1, description="Where to listen.")
+    incidents: IncidentPolicy = Field(
+        default_factory=IncidentPolicy, description="Grouping, levels and escalation."
+    )
+    platforms: PlatformSettings = PlatformSettings()
+    delivery: DeliverySettings = DeliverySettings()
+
+    @model_validator(mode="after")
+    def _targets_have_platforms(self) -> AppConfig:
+        for name, target in self.incidents.targets.items():
+            if target.platform != "console" and getattr(self.platforms, target.platform) is None:
+                raise ValueError(
+                    f"incidents.targets.{name} uses platform {target.platform!r}, "
+                    f"which is not configured under platforms:"
+                )
+        return self

@@ -1,0 +1,304 @@
+"""The incident policy in ``app.yaml``: grouping timers, levels with their escalation steps,
+quiet hours, inhibition and where notifications go. Validated whole at start-up, and copied onto
+each incident when it opens, so editing the file never changes an incident in flight.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from bot.durations import parse_duration
+
+_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        parsed = value
+    elif isinstance(value, int | float):
+        parsed = timedelta(seconds=value)
+    elif isinstance(value, str):
+        text = value.strip()
+        sign = -1 if text.startswith("-") else 1
+        parsed = sign * parse_duration(text.lstrip("-"))
+    else:
+        raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 6h or 1d")
+    if parsed < timedelta(0):
+        raise ValueError(f"a duration cannot be negative ({value})")
+    return parsed
+
+
+def _format_duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(_format_duration, return_type=str),
+]
+"""``15m``, ``6h``, ``1d``; never negative. Serialised back the same way (policy snapshots)."""
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(Policy):
+    """Where a notify step posts: a channel (or a person) on one chat platform."""
+
+    platform: Literal["console", "file"] = Field(
+        "console", description="Which configured platform delivers it."
+    )
+    channel: str = Field(min_length=1, description="Channel name or id ('#social-care').")
+    mention: str = Field("", description="Who to mention with it ('@social-oncall').")
+
+
+class NotifyStep(Policy):
+    notify: str = Field(description="A target name from incidents.targets.")
+    mention: str = Field("", description="Overrides the target's mention for this step.")
+
+
+class WaitStep(Policy):
+    wait: Duration = Field(description="Pause the chain this long.")
+
+
+class EscalateOptions(Policy):
+    to: str | None = Field(None, description="Level to go to; default: the next one up.")
+    unless_acknowledged: bool = Field(True, description="Skip when someone acknowledged.")
+    only_if_rising: bool = Field(False, description="Skip unless risk rose since the level began.")
+
+
+class EscalateStep(Policy):
+    escalate: EscalateOptions = Field(default_factory=EscalateOptions)
+
+    @field_validator("escalate", mode="before")
+    @classmethod
+    def _bare(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return next((kind for kind in ("notify", "wait", "escalate") if kind in value), None)
+    return next(
+        (kind for kind in ("notify", "wait", "escalate") if hasattr(value, kind)),
+        None,
+    )
+
+
+Step = Annotated[
+    Annotated[NotifyStep, Tag("notify")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[EscalateStep, Tag("escalate")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="unknown_step",
+        custom_error_message="a step is one of notify: TARGET, wait: DURATION, escalate: {...}",
+    ),
+]
+
+
+class Level(Policy):
+    name: str = Field(pattern=_NAME, description="watch, alert, crisis…")
+    min_risk: int = Field(ge=0, le=100, description="Risk (0..100) at which an incident enters.")
+    steps: list[Step] = Field(default_factory=list, description="Run in order on entry.")
+    remind_every: Duration | None = Field(None, description="Remind while open and unacknowledged.")
+
+
+class QuietHours(Policy):
+    time_zone: str = Field(description="IANA zone the hours are read in ('Europe/Paris').")
+    start: time = Field(description="Local time quiet hours begin ('22:00').")
+    end: time = Field(description="Local time they end ('07:00'); may be past midnight.")
+    bypass_level: str | None = Field(None, description="This level and above notify anyway.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not a known time zone such as Europe/Paris") from None
+        return name
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        if isinstance(value, int):  # YAML 1.1 reads 22:00 unquoted as a number of minutes
+            return time(value // 60 % 24, value % 60)
+        if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", value.strip()):
+            raise ValueError(f"{value!r} is not a time of day such as 22:00")
+        return value
+
+
+class Inhibit(Policy):
+    enabled: bool = Field(True, description="An incident at a high level mutes lesser ones.")
+    level: str | None = Field(None, description="From this level on; default: the top level.")
+    equal: list[Literal["brand", "topic", "theme"]] = Field(
+        ["brand", "theme"], description="What the muted incidents must share with it."
+    )
+
+
+class IncidentPolicy(Policy):
+    group_wait: Duration = Field(
+        timedelta(minutes=2), description="Wait before the first notification."
+    )
+    group_interval: Duration = Field(
+        timedelta(minutes=10), description="Fold changes into one card update at most this often."
+    )
+    resolve_after: Duration = Field(
+        timedelta(hours=6), description="Auto-resolve after this long below the lowest level."
+    )
+    reopen_within: Duration = Field(
+        timedelta(hours=2), description="A storm on the same topic this soon reopens it."
+    )
+    ack_remind_every: Duration | None = Field(
+        timedelta(hours=1), description="Re-notify the owner of an acknowledged, growing incident."
+    )
+    topic_min_mentions: int = Field(
+        5, ge=1, description="Negative mentions in an hour before a topic gets its own incident."
+    )
+    quiet_hours: QuietHours | None = Field(None, description="Hold notifications at night.")
+    inhibit: Inhibit = Field(default_factory=Inhibit, description="Crisis mutes lesser alerts.")
+    targets: dict[str, Target] = Field(
+        default_factory=lambda: {"team": Target(channel="#brand-alerts")},
+        description="Named destinations for notify steps.",
+    )
+    levels: list[Level] = Field(
+        default_factory=lambda: list(_default_levels()),
+        min_length=1,
+        description="Lowest first: name, min_risk, steps, remind_every.",
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> IncidentPolicy:
+        names = [level.name for level in self.levels]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise ValueError(f"level {name!r} is defined twice")
+        for lower, higher in zip(self.levels, self.levels[1:], strict=False):
+            if higher.min_risk <= lower.min_risk:
+                raise ValueError(
+                    f"level {higher.name!r} (min_risk {higher.min_risk}) must need more risk "
+                    f"than {lower.name!r} (min_risk {lower.min_risk}): list levels lowest first"
+                )
+        for level in self.levels:
+            for step in level.steps:
+                if isinstance(step, NotifyStep) and step.notify not in self.targets:
+                    raise ValueError(
+                        f"level {level.name!r} notifies unknown target {step.notify!r}; "
+                        f"targets: {', '.join(self.targets) or 'none'}"
+                    )
+        references: tuple[tuple[str, str | None], ...] = (
+            (
+                "quiet_hours.bypass_level",
+                self.quiet_hours.bypass_level if self.quiet_hours else None,
+            ),
+            ("inhibit.level", self.inhibit.level),
+        )
+        for what, named in references:
+            if named and named not in names:
+                raise ValueError(
+                    f"{what} names unknown level {named!r}; levels: {', '.join(names)}"
+                )
+        _check_escalations(self.levels)
+        return self
+
+    def level_index(self, name: str) -> int:
+        return [level.name for level in self.levels].index(name)
+
+    def level_for(self, risk: int) -> int | None:
+        """The highest level whose entry risk ``risk`` reaches; None below the lowest."""
+        reached = [i for i, level in enumerate(self.levels) if risk >= level.min_risk]
+        return reached[-1] if reached else None
+
+    def escalation_target(self, level: int, step: EscalateStep) -> int:
+        to = step.escalate.to
+        return self.level_index(to) if to else level + 1
+
+
+def _check_escalations(levels: list[Level]) -> None:
+    """Every escalate step goes to a known, higher level; a loop of escalations is refused."""
+    names = [level.name for level in levels]
+    edges: dict[str, list[str]] = {name: [] for name in names}
+    for index, level in enumerate(levels):
+        for step in level.steps:
+            if not isinstance(step, EscalateStep):
+                continue
+            to = step.escalate.to
+            if to is None:
+                if index + 1 >= len(levels):
+                    raise ValueError(
+                        f"level {level.name!r} escalates but is the top level; "
+                        "add a higher level or name one with escalate: {to: LEVEL}"
+                    )
+                to = names[index + 1]
+            if to not in edges:
+                raise ValueError(
+                    f"level {level.name!r} escalates to unknown level {to!r}; "
+                    f"levels: {', '.join(names)}"
+                )
+            edges[level.name].append(to)
+    for start in names:
+        cycle = _find_cycle(edges, [start])
+        if cycle:
+            raise ValueError(f"escalation cycle: {' -> '.join(cycle)}")
+    for index, level in enumerate(levels):
+        for to in edges[level.name]:
+            if names.index(to) <= index:
+                raise ValueError(f"level {level.name!r} escalates down to {to!r}; escalate upwards")
+
+
+def _find_cycle(edges: dict[str, list[str]], path: list[str]) -> list[str] | None:
+    for following in edges[path[-1]]:
+        if following in path:
+            return [*path[path.index(following) :], following]
+        found = _find_cycle(edges, [*path, following])
+        if found:
+            return found
+    return None
+
+
+def _default_levels() -> list[Level]:
+    return DEFAULT_LEVELS
+
+
+DEFAULT_LEVELS: list[Level] = [
+    Level(name="watch", min_risk=40, steps=[NotifyStep(notify="team")]),
+    Level(
+        name="alert",
+        min_risk=45,
+        remind_every=timedelta(hours=4),
+        steps=[
+            NotifyStep(notify="team"),
+            WaitStep(wait=timedelta(minutes=15)),
+            EscalateStep(escalate=EscalateOptions(only_if_rising=True)),
+        ],
+    ),
+    Level(
+        name="crisis",
+        min_risk=60,
+        remind_every=timedelta(hours=1),
+        steps=[NotifyStep(notify="team")],
+    ),
+]
+"""Used when app.yaml has no ``incidents.levels``: three levels, one channel."""

@@ -1,0 +1,203 @@
+"""Delivering the outbox: each intent to its platform, in order per channel, exactly once where
+the platform can tell whether it already has it, with retries, backoff and per-channel pacing.
+
+Delivery runs on wall time even when incidents run on replayed event time: pacing and retries
+are about the chat platform, which lives now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from functools import partial
+from typing import Protocol
+
+from bot.incidents.model import Intent, IntentKind
+from storage.outbox import (
+    OutboxItem,
+    card_ref,
+    live_items,
+    mark_failed,
+    mark_retry,
+    mark_sending,
+    mark_sent,
+    mark_superseded,
+)
+from storage.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A platform refused or failed a delivery; ``retryable`` says whether trying again helps."""
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Platform(Protocol):
+    """A chat platform as the deliverer sees it."""
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        """Deliver; return the platform's id of what was posted ("" when it has none).
+
+        ``card_ref`` is the id of the incident's card in that channel, for edits and threads.
+        """
+        ...
+
+    async def find(self, intent: Intent) -> str | None:
+        """After a crash mid-delivery: the id of this intent if the platform already has it,
+        None if it does not (or cannot tell, in which case it is delivered again)."""
+        ...
+
+
+class Deliverer:
+    def __init__(
+        self,
+        writer: Writer,
+        platforms: Mapping[str, Platform],
+        *,
+        pace_seconds: Mapping[str, float] | None = None,
+        max_attempts: int = 8,
+        max_backoff_seconds: float = 300.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.writer = writer
+        self.platforms = dict(platforms)
+        self.pace_seconds = dict(pace_seconds or {})  # per platform; none: no pause
+        self.max_attempts = max_attempts
+        self.max_backoff_seconds = max_backoff_seconds
+        self.wall = wall
+        self._wake = asyncio.Event()
+        self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
+        self._last_sent: dict[tuple[str, str], float] = {}
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """New intents were committed."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            next_due = await self.deliver_due()
+            timeout = 30.0 if next_due is None else max(0.05, next_due - self.wall())
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
+
+    async def flush(self, within: float) -> int:
+        """Deliver what is due until nothing is, or ``within`` seconds pass; return what is left."""
+        deadline = self.wall() + within
+        while self.wall() < deadline:
+            next_due = await self.deliver_due()
+            if next_due is None:
+                return 0
+            await asyncio.sleep(min(max(0.05, next_due - self.wall()), deadline - self.wall()))
+        return len(await self.writer.run(live_items))
+
+    async def deliver_due(self) -> float | None:
+        """One round: every channel's due items, channels in parallel, items in order.
+
+        Returns when the earliest item still waiting falls due, or None if none waits.
+        """
+        async with self._round:
+            return await self._deliver_due()
+
+    async def _deliver_due(self) -> float | None:
+        items = await self.writer.run(live_items)
+        channels: dict[tuple[str, str], list[OutboxItem]] = {}
+        for item in items:
+            channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(self._channel(queue)) for queue in channels.values()]
+        waiting = [task.result() for task in tasks if task.result() is not None]
+        return min(waiting) if waiting else None  # type: ignore[type-var]
+
+    async def _channel(self, queue: list[OutboxItem]) -> float | None:
+        """Deliver one channel's items in order; stop at the first that must wait."""
+        for index, item in enumerate(queue):
+            if item.next_attempt_at > self.wall():
+                return item.next_attempt_at
+            if self._superseded(item, queue[index + 1 :]):
+                await self.writer.run(partial(mark_superseded, item_id=item.id))
+                continue
+            retry_at = await self._one(item)
+            if retry_at is not None:
+                return retry_at
+        return None
+
+    @staticmethod
+    def _superseded(item: OutboxItem, later: list[OutboxItem]) -> bool:
+        """An edit of a card is pointless when a later edit of the same card is queued."""
+        if item.intent.kind is not IntentKind.UPDATE or item.state == "sending":
+            return False
+        return any(
+            other.intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE)
+            and other.intent.incident_id == item.intent.incident_id
+            for other in later
+        )
+
+    async def _one(self, item: OutboxItem) -> float | None:
+        intent = item.intent
+        platform = self.platforms.get(intent.platform)
+        if platform is None:
+            error = f"platform {intent.platform!r} is not configured"
+            logger.error("outbox %s: %s; not delivered", intent.key, error)
+            await self.writer.run(lambda db: mark_failed(db, item.id, error))
+            return None
+        if item.state == "sending":
+            found = await platform.find(intent)
+            if found is not None:
+                await self.writer.run(lambda db: mark_sent(db, item, found))
+                return None
+        ref = None
+        if intent.kind is not IntentKind.OPEN:
+            ref = await self.writer.run(
+                lambda db: card_ref(db, intent.incident_id, intent.platform, intent.channel)
+            )
+        await self.writer.run(lambda db: mark_sending(db, item.id))
+        await self._pace((intent.platform, intent.channel))
+        try:
+            posted = await platform.deliver(intent, ref)
+        except Exception as error:
+            return await self._failed(item, error)
+        await self.writer.run(lambda db: mark_sent(db, item, posted))
+        self.delivered += 1
+        return None
+
+    async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
+        retryable = not isinstance(error, DeliveryError) or error.retryable
+        attempts = item.attempts + 1
+        if not retryable or attempts >= self.max_attempts:
+            logger.error(
+                "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, error
+            )
+            await self.writer.run(lambda db: mark_failed(db, item.id, str(error)))
+            return None
+        backoff = min(self.max_backoff_seconds, 2.0 ** (attempts - 1))
+        if isinstance(error, DeliveryError) and error.retry_after is not None:
+            backoff = max(backoff, error.retry_after)
+        retry_at = self.wall() + backoff
+        logger.warning(
+            "outbox %s: attempt %d failed (%s); retrying in %.0fs",
+            item.intent.key,
+            attempts,
+            error,
+            backoff,
+        )
+        await self.writer.run(lambda db: mark_retry(db, item.id, str(error), retry_at))
+        return retry_at
+
+    async def _pace(self, channel: tuple[str, str]) -> None:
+        last = self._last_sent.get(channel)
+        pace = self.pace_seconds.get(channel[0], 0.0)
+        if last is not None and pace > 0:
+            delay = last + pace - self.wall()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        self._last_sent[channel] = self.wall()

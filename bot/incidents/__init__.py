@@ -1,0 +1,1 @@
+"""Incidents: grouping negative mentions, escalating them, and what people do with them."""

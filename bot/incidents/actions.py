@@ -1,0 +1,214 @@
+"""What people do to incidents, platform-neutral: Slack buttons, Teams cards and the command
+line all call these. Each runs inside one storage transaction, re-reads the incident, refuses
+what no longer applies with a sentence saying why, audits who did what, and updates the cards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.incidents.effects import Journal
+from bot.incidents.engine import IncidentEngine
+from bot.incidents.model import Incident, Silence, Status
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    ok: bool
+    message: str
+    incident: Incident | None = None
+
+
+def _live(engine: IncidentEngine, incident_id: int) -> Incident | ActionResult:
+    incident = engine.incidents.get(incident_id)
+    if incident is None:
+        return ActionResult(False, f"incident #{incident_id} is not open (or no longer recent)")
+    if incident.status is Status.RESOLVED:
+        return ActionResult(False, f"#{incident_id} was already resolved by {incident.resolved_by}")
+    if incident.status is Status.MERGED:
+        return ActionResult(False, f"#{incident_id} was merged into #{incident.merged_into}")
+    return incident
+
+
+def acknowledge(
+    engine: IncidentEngine, journal: Journal, incident_id: int, user: str, at: datetime
+) -> ActionResult:
+    incident = _live(engine, incident_id)
+    if isinstance(incident, ActionResult):
+        return incident
+    if incident.status is Status.ACKNOWLEDGED:
+        when = f"{incident.acknowledged_at:%H:%M}" if incident.acknowledged_at else ""
+        return ActionResult(
+            False, f"#{incident_id} was already acknowledged by {incident.acknowledged_by} {when}"
+        )
+    effects = engine.effects(journal)
+    incident = replace(
+        incident,
+        status=Status.ACKNOWLEDGED,
+        acknowledged_by=user,
+        acknowledged_at=at,
+        ack_risk=incident.risk,
+        last_reminder_at=None,
+        updated_at=at,
+    )
+    effects.audit(incident, at, "acknowledged", actor=user)
+    incident = effects.update_cards(incident, at)
+    return _done(engine, journal, incident, f"#{incident_id} acknowledged by {user}")
+
+
+def unacknowledge(
+    engine: IncidentEngine, journal: Journal, incident_id: int, user: str, at: datetime
+) -> ActionResult:
+    incident = _live(engine, incident_id)
+    if isinstance(incident, ActionResult):
+        return incident
+    if incident.status is not Status.ACKNOWLEDGED:
+        return ActionResult(False, f"#{incident_id} is not acknowledged")
+    effects = engine.effects(journal)
+    incident = replace(
+        incident,
+        status=Status.OPEN,
+        acknowledged_by="",
+        acknowledged_at=None,
+        last_reminder_at=at,
+        updated_at=at,
+    )
+    effects.audit(incident, at, "unacknowledged", actor=user)
+    incident = effects.update_cards(incident, at)
+    return _done(engine, journal, incident, f"#{incident_id} is unacknowledged again")
+
+
+def snooze(
+    engine: IncidentEngine,
+    journal: Journal,
+    incident_id: int,
+    user: str,
+    at: datetime,
+    until: datetime,
+) -> ActionResult:
+    incident = _live(engine, incident_id)
+    if isinstance(incident, ActionResult):
+        return incident
+    if until <= at:
+        return ActionResult(False, "a snooze must end in the future")
+    effects = engine.effects(journal)
+    incident = replace(incident, snoozed_until=until, updated_at=at)
+    effects.audit(incident, at, "snoozed", f"until {until:%Y-%m-%d %H:%M} UTC", actor=user)
+    incident = effects.update_cards(incident, at)
+    if incident.chain is not None and incident.chain.due is not None:
+        incident = replace(
+            incident, chain=replace(incident.chain, due=max(incident.chain.due, until))
+        )
+    return _done(engine, journal, incident, f"#{incident_id} snoozed until {until:%H:%M} UTC")
+
+
+def resolve(
+    engine: IncidentEngine, journal: Journal, incident_id: int, user: str, at: datetime
+) -> ActionResult:
+    incident = _live(engine, incident_id)
+    if isinstance(incident, ActionResult):
+        return incident
+    engine.resolve(engine.effects(journal), incident, at, user, f"resolved by {user}")
+    return _done(engine, journal, engine.incidents[incident_id], f"#{incident_id} resolved")
+
+
+def reopen(
+    engine: IncidentEngine, journal: Journal, incident_id: int, user: str, at: datetime
+) -> ActionResult:
+    incident = engine.incidents.get(incident_id)
+    if incident is None or incident.status is not Status.RESOLVED:
+        return ActionResult(False, f"#{incident_id} is not a recently resolved incident")
+    if (incident.brand, incident.topic) in engine.live:
+        other = engine.live[(incident.brand, incident.topic)]
+        return ActionResult(False, f"#{other} is already open on the same topic")
+    engine.reopen(engine.effects(journal), incident, at, user, f"reopened by {user}")
+    return _done(engine, journal, engine.incidents[incident_id], f"#{incident_id} reopened")
+
+
+def merge(
+    engine: IncidentEngine,
+    journal: Journal,
+    source_id: int,
+    target_id: int,
+    user: str,
+    at: datetime,
+) -> ActionResult:
+    source, target = _live(engine, source_id), _live(engine, target_id)
+    for checked in (source, target):
+        if isinstance(checked, ActionResult):
+            return checked
+    assert isinstance(source, Incident)
+    assert isinstance(target, Incident)
+    if source.id == target.id or source.brand != target.brand:
+        return ActionResult(False, "only two different incidents of one brand can be merged")
+    effects = engine.effects(journal)
+    moved = journal.move_mentions(source.id, target.id)
+    engine.merge_keys(source, target)
+    source = replace(source, status=Status.MERGED, merged_into=target.id, chain=None, updated_at=at)
+    effects.audit(source, at, "merged", f"into #{target.id}", actor=user)
+    source = effects.update_cards(source, at, f"Merged into #{target.id}")
+    engine.change(source)
+    target = replace(
+        target,
+        mention_count=target.mention_count + moved,
+        peak_risk=max(target.peak_risk, source.peak_risk),
+        updated_at=at,
+    )
+    effects.audit(target, at, "absorbed", f"#{source.id} ({moved} mentions)", actor=user)
+    target = effects.update_cards(target, at, f"#{source.id} merged into this incident")
+    return _done(engine, journal, target, f"#{source.id} merged into #{target.id}")
+
+
+def silence(
+    engine: IncidentEngine,
+    journal: Journal,
+    user: str,
+    at: datetime,
+    until: datetime,
+    *,
+    reason: str = "",
+    brand: str = "",
+    topic: str = "",
+    author: str = "",
+    source: str = "",
+) -> ActionResult:
+    if until <= at:
+        return ActionResult(False, "a silence must end in the future")
+    if not (brand or topic or author or source):
+        return ActionResult(False, "a silence needs at least one of brand, topic, author, source")
+    if topic and (author or source):
+        return ActionResult(False, "silence a topic, or an author/source, not both at once")
+    made = Silence(
+        id=journal.next_silence_id(),
+        created_by=user,
+        created_at=at,
+        expires_at=until,
+        reason=reason,
+        brand=brand,
+        topic=topic,
+        author=author.lstrip("@"),
+        source=source,
+    )
+    journal.save_silence(made)
+    engine.silences.append(made)
+    what = ", ".join(
+        f"{name} {value}"
+        for name, value in (
+            ("brand", brand),
+            ("topic", topic),
+            ("author", author),
+            ("source", source),
+        )
+        if value
+    )
+    engine.flush(journal)
+    return ActionResult(True, f"silenced {what} until {until:%Y-%m-%d %H:%M} UTC")
+
+
+def _done(
+    engine: IncidentEngine, journal: Journal, incident: Incident, message: str
+) -> ActionResult:
+    engine.change(incident)
+    engine.flush(journal)
+    return ActionResult(True, message, incident)

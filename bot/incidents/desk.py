@@ -1,0 +1,74 @@
+"""The incident desk: the engine bound to storage, one transaction per step.
+
+Stored mentions and the engine's decisions about them (incidents, audit, outbox) commit
+together; if that transaction fails, the engine is reloaded from what storage holds, so memory
+never runs ahead of the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import sqlite_utils
+
+from bot.incidents.engine import EngineSetup, IncidentEngine
+from bot.model import ScoredMention
+from storage.incidents import SqliteJournal, load_engine_state
+from storage.mentions import save_batch
+
+T = TypeVar("T")
+
+
+class IncidentDesk:
+    def __init__(self, setup: EngineSetup, *, event_time: bool) -> None:
+        self.engine = IncidentEngine(setup)
+        self.event_time = event_time
+        self.on_intents: Callable[[], object] = lambda: None
+        self._loaded = False
+
+    def load(self, db: sqlite_utils.Database) -> None:
+        keep = max(self.engine.policy.reopen_within, self.engine.policy.resolve_after)
+        self.engine.restore(load_engine_state(db, keep))
+        self._loaded = True
+
+    def store(
+        self,
+        db: sqlite_utils.Database,
+        batch: Sequence[ScoredMention],
+        positions: Mapping[str, str],
+        now: datetime,
+    ) -> list[ScoredMention]:
+        """Store a batch and file its new mentions into incidents, in one transaction."""
+
+        def work(journal: SqliteJournal) -> list[ScoredMention]:
+            fresh = save_batch(db, batch, positions)
+            self.engine.ingest(journal, fresh, now, self.event_time)
+            return fresh
+
+        return self._atomic(db, work)
+
+    def tick(self, db: sqlite_utils.Database, now: datetime) -> None:
+        """Let time pass (live mode): bins close, waits end, reminders fall due."""
+        self._atomic(db, lambda journal: self.engine.advance(journal, now))
+
+    def act(self, db: sqlite_utils.Database, action: Callable[[SqliteJournal], T]) -> T:
+        """Run a person's action (bot.incidents.actions) in one transaction."""
+        return self._atomic(db, action)
+
+    def _atomic(self, db: sqlite_utils.Database, work: Callable[[SqliteJournal], T]) -> T:
+        if not self._loaded:
+            self.load(db)
+        journal = SqliteJournal(db)
+        before = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+        try:
+            with db.atomic():
+                result = work(journal)
+        except BaseException:
+            self._loaded = False  # reload from storage before the next step
+            raise
+        after = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+        if after != before:
+            self.on_intents()
+        return result

@@ -1,0 +1,391 @@
+"""The incident engine: groups negative mentions into incidents and runs each one's life.
+
+Everything happens on the injected time line: ``advance(until)`` walks it in order, closing every
+group's 5-minute bin at its end (risk, open, level up, reminders, card updates, calm and
+auto-resolve) and running each escalation chain when its timer falls due. A replay at any speed
+therefore makes the same decisions, at the same event times, as a live run. Decisions go to the
+journal (incidents, audit, outbox) in the caller's transaction; the caller reloads the engine
+from storage if that transaction fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from bot.config.incidents import IncidentPolicy
+from bot.incidents.cards import signature
+from bot.incidents.effects import Effects, Journal
+from bot.incidents.escalation import Escalation, hold_for
+from bot.incidents.groups import (
+    BIN,
+    STORM,
+    GroupReading,
+    GroupRisk,
+    themes_of,
+    topic_keys,
+)
+from bot.incidents.model import Chain, Incident, IntentKind, LevelChange, Silence, Status
+from bot.model import ScoredMention, Sentiment
+
+logger = logging.getLogger(__name__)
+
+GroupKey = tuple[str, str]
+LATE = timedelta(hours=1)  # older mentions are filed, but no longer count as this hour's volume
+IDLE_TOPIC = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class EngineSetup:
+    policy: IncidentPolicy
+    brand_names: dict[str, str]  # slug -> display name
+    own_hashtags: dict[str, frozenset[str]] = field(default_factory=dict)  # slug -> {"#tag"}
+    influencers: frozenset[str] = frozenset()  # handles, lower case, without @
+
+
+@dataclass
+class EngineState:
+    """What the engine needs to resume after a restart (loaded from storage)."""
+
+    now: datetime | None = None
+    incidents: list[Incident] = field(default_factory=list)  # live and recently resolved
+    groups: list[GroupRisk] = field(default_factory=list)
+    silences: list[Silence] = field(default_factory=list)
+
+
+class IncidentEngine:
+    def __init__(self, setup: EngineSetup, state: EngineState | None = None) -> None:
+        self.setup = setup
+        self.policy = setup.policy
+        self.restore(state or EngineState())
+
+    def restore(self, state: EngineState) -> None:
+        self.now = state.now
+        self.incidents = {incident.id: incident for incident in state.incidents}
+        self.live: dict[GroupKey, int] = {}
+        for incident in sorted(self.incidents.values(), key=lambda i: i.id):
+            if incident.status.live:
+                self.live[(incident.brand, incident.topic)] = incident.id
+        self.groups = {group.key: group for group in state.groups}
+        self.silences = list(state.silences)
+        self._changed: set[int] = set()
+        self._dirty_groups: set[GroupKey] = set()
+        self._dropped_groups: set[GroupKey] = set()
+
+    # -- input ------------------------------------------------------------------------------
+
+    def ingest(
+        self, journal: Journal, batch: Sequence[ScoredMention], now: datetime, event_time: bool
+    ) -> None:
+        """File a batch of stored mentions; with ``event_time`` each one moves time to its post
+        time, else the whole batch happens at ``now``."""
+        effects = Effects(journal, self.setup.brand_names)
+        if not event_time:
+            self._advance(effects, now)
+        for scored in batch:
+            if event_time:
+                self._advance(effects, scored.mention.created_at)
+            if scored.negativity.sentiment is Sentiment.NEGATIVE:
+                for brand in scored.brands:
+                    self._file(effects, scored, brand)
+        self._flush(journal)
+
+    def advance(self, journal: Journal, until: datetime) -> None:
+        """Move time to ``until``: close bins and run due escalation steps on the way."""
+        effects = Effects(journal, self.setup.brand_names)
+        self._advance(effects, until)
+        self._flush(journal)
+
+    # -- time line --------------------------------------------------------------------------
+
+    def _advance(self, effects: Effects, until: datetime) -> None:
+        if self.now is None:
+            self.now = until
+            return
+        while True:
+            boundary = _floor(self.now) + BIN
+            due = min(
+                (i.chain.due for i in self._live() if i.chain and i.chain.due),
+                default=None,
+            )
+            step = boundary if due is None or boundary <= due else due
+            if step > until:
+                break
+            self.now = step
+            if step == boundary:
+                self._close_bins(effects, step)
+            self._run_due(effects, step)
+        self.now = max(self.now, until)
+
+    def _close_bins(self, effects: Effects, at: datetime) -> None:
+        for key, group in list(self.groups.items()):
+            if group.bin_start + BIN > at:
+                continue
+            reading = group.close()
+            self._dirty_groups.add(key)
+            self._on_reading(effects, key, group, reading)
+            if key[1] != STORM and key not in self.live and group.idle(at, IDLE_TOPIC):
+                del self.groups[key]
+                self._dropped_groups.add(key)
+        horizon = at - max(self.policy.reopen_within, LATE)
+        for incident_id, incident in list(self.incidents.items()):
+            stale = not incident.status.live and (incident.resolved_at or at) < horizon
+            if stale and incident_id not in self._changed:  # unsaved changes are kept to flush
+                del self.incidents[incident_id]
+
+    def _run_due(self, effects: Effects, at: datetime) -> None:
+        for incident in self._live():
+            chain = incident.chain
+            if chain is not None and chain.due is not None and chain.due <= at:
+                self._store(self._escalation(effects).run(incident, at))
+
+    # -- filing mentions --------------------------------------------------------------------
+
+    def _file(self, effects: Effects, scored: ScoredMention, brand: str) -> None:
+        mention = scored.mention
+        assert self.now is not None
+        if any(
+            s.mutes_mention(brand, mention.author.handle, mention.source, self.now)
+            for s in self.silences
+        ):
+            return
+        topics = topic_keys(scored, self.setup.own_hashtags.get(brand, frozenset()))
+        home = next(((brand, t) for t in topics if (brand, t) in self.live), (brand, STORM))
+        if mention.created_at >= self.now - LATE:
+            influencer = mention.author.handle.lower().lstrip("@") in self.setup.influencers
+            for key in [(brand, t) for t in topics] + ([home] if home[1] == STORM else []):
+                self._group(key).add(scored, influencer)
+                self._dirty_groups.add(key)
+        incident_id = self.live.get(home)
+        if incident_id is not None:
+            incident = self.incidents[incident_id]
+            themes = dict(incident.themes)
+            for theme in themes_of(scored):
+                themes[theme] = themes.get(theme, 0) + 1
+            effects.journal.attach(incident_id, [mention.key])
+            self._store(
+                replace(
+                    incident,
+                    mention_count=incident.mention_count + 1,
+                    last_mention_at=mention.created_at,
+                    themes=themes,
+                    theme=_dominant(themes) or incident.theme,
+                )
+            )
+
+    def _group(self, key: GroupKey) -> GroupRisk:
+        group = self.groups.get(key)
+        if group is None:
+            assert self.now is not None
+            group = self.groups[key] = GroupRisk(key, _floor(self.now))
+            self._dropped_groups.discard(key)
+        return group
+
+    # -- reading a group's hour --------------------------------------------------------------
+
+    def _on_reading(
+        self, effects: Effects, key: GroupKey, group: GroupRisk, reading: GroupReading
+    ) -> None:
+        incident_id = self.live.get(key)
+        if incident_id is None:
+            level = self.policy.level_for(reading.risk.score)
+            enough = key[1] == STORM or reading.negative >= self.policy.topic_min_mentions
+            if level is not None and enough:
+                self._open(effects, key, group, reading, level)
+            return
+        incident = self.incidents[incident_id]
+        if (incident.brand, incident.topic) != key:
+            return  # merged into another incident: that one's own group drives it
+        self._store(self._on_update(effects, incident, reading))
+
+    def _open(
+        self, effects: Effects, key: GroupKey, group: GroupRisk, reading: GroupReading, level: int
+    ) -> None:
+        at, risk = reading.at, reading.risk
+        reopened = self._recently_resolved(key, at)
+        if reopened is not None:
+            self._reopen(effects, reopened, at, "vigie", f"risk {risk.score} again")
+            return
+        policy = self.policy
+        name = policy.levels[level].name
+        incident = Incident(
+            id=effects.journal.next_incident_id(),
+            brand=key[0],
+            topic=key[1],
+            theme="",
+            status=Status.PENDING,
+            level=level,
+            policy=policy,
+            opened_at=at,
+            updated_at=at,
+            risk=risk.score,
+            peak_risk=risk.score,
+            explanation=risk.explanation,
+            levels=(LevelChange(name, at, f"risk {risk.explanation}"),),
+            chain=Chain(level, due=at + policy.group_wait, started_at=at, start_risk=risk.score),
+        )
+        refs = group.recent_refs()
+        effects.journal.attach(incident.id, refs)
+        incident = replace(incident, mention_count=len(refs), last_mention_at=group.last_mention_at)
+        self.live[key] = incident.id
+        effects.audit(incident, at, "opened", f"at {name}: risk {risk.explanation}")
+        self._store(incident)
+
+    def _on_update(self, effects: Effects, incident: Incident, reading: GroupReading) -> Incident:
+        at, risk = reading.at, reading.risk
+        incident = replace(
+            incident,
+            risk=risk.score,
+            peak_risk=max(incident.peak_risk, risk.score),
+            explanation=risk.explanation,
+            updated_at=at,
+        )
+        policy = incident.policy
+        level = policy.level_for(risk.score)
+        if level is None:
+            calm_since = incident.calm_since or at
+            incident = replace(incident, calm_since=calm_since)
+            if at - calm_since >= policy.resolve_after:
+                quiet = _duration(at - calm_since)
+                return self._resolve(effects, incident, at, "vigie", f"calm for {quiet}")
+            return incident
+        incident = replace(incident, calm_since=None)
+        if level > incident.level:
+            entered = policy.levels[level]
+            why = f"risk {risk.score} reached {entered.name} ({entered.min_risk})"
+            return self._escalation(effects).raise_level(incident, level, at, why)
+        if incident.status is Status.PENDING:
+            return incident
+        incident = self._escalation(effects).remind(incident, at)
+        if (
+            incident.card_signature != signature(incident)
+            and at - (incident.last_card_at or at) >= policy.group_interval
+        ):
+            incident = effects.update_cards(incident, at)
+        return incident
+
+    # -- lifecycle shared with people ---------------------------------------------------------
+
+    def _resolve(
+        self, effects: Effects, incident: Incident, at: datetime, by: str, why: str
+    ) -> Incident:
+        incident = replace(
+            incident,
+            status=Status.RESOLVED,
+            resolved_at=at,
+            resolved_by=by,
+            chain=None,
+            calm_since=None,
+            updated_at=at,
+        )
+        for key in [k for k, v in self.live.items() if v == incident.id]:
+            del self.live[key]
+        effects.audit(incident, at, "resolved", why, actor=by)
+        for channel in incident.channels:
+            incident = effects.emit(incident, IntentKind.RESOLVE, channel, at, f"Resolved: {why}")
+        return replace(incident, card_signature=signature(incident), last_card_at=at)
+
+    def _reopen(
+        self, effects: Effects, incident: Incident, at: datetime, by: str, why: str
+    ) -> Incident:
+        level = incident.level
+        incident = replace(
+            incident,
+            status=Status.OPEN if incident.notified_at else Status.PENDING,
+            resolved_at=None,
+            resolved_by="",
+            acknowledged_by="",
+            acknowledged_at=None,
+            snoozed_until=None,
+            updated_at=at,
+            levels=(*incident.levels, LevelChange(incident.policy.levels[level].name, at, why)),
+            chain=Chain(level, due=at, started_at=at, start_risk=incident.risk),
+        )
+        self.live[(incident.brand, incident.topic)] = incident.id
+        effects.audit(incident, at, "reopened", why, actor=by)
+        incident = effects.update_cards(incident, at, f"Reopened: {why}")
+        self._store(incident)
+        return incident
+
+    def _recently_resolved(self, key: GroupKey, at: datetime) -> Incident | None:
+        candidates = [
+            i
+            for i in self.incidents.values()
+            if (i.brand, i.topic) == key
+            and i.status is Status.RESOLVED
+            and i.resolved_at is not None
+            and at - i.resolved_at <= i.policy.reopen_within
+        ]
+        return max(candidates, key=lambda i: i.id, default=None)
+
+    def _escalation(self, effects: Effects) -> Escalation:
+        return Escalation(effects, lambda incident, at: hold_for(incident, at, self))
+
+    # -- what people do (called by bot.incidents.actions, inside a transaction) -----------------
+
+    def effects(self, journal: Journal) -> Effects:
+        return Effects(journal, self.setup.brand_names)
+
+    def change(self, incident: Incident) -> None:
+        """Record a changed incident; written at the next flush."""
+        self._store(incident)
+
+    def resolve(
+        self, effects: Effects, incident: Incident, at: datetime, by: str, why: str
+    ) -> None:
+        self._store(self._resolve(effects, incident, at, by, why))
+
+    def reopen(self, effects: Effects, incident: Incident, at: datetime, by: str, why: str) -> None:
+        self._reopen(effects, incident, at, by, why)
+
+    def rerun(self, effects: Effects, incident: Incident, at: datetime) -> None:
+        """Run a chain that was held (snooze lifted, silence expired) at once."""
+        self._store(self._escalation(effects).run(incident, at))
+
+    def merge_keys(self, source: Incident, target: Incident) -> None:
+        """From now on, what would have gone to ``source`` goes to ``target``."""
+        for key, incident_id in list(self.live.items()):
+            if incident_id == source.id:
+                self.live[key] = target.id
+
+    def flush(self, journal: Journal) -> None:
+        self._flush(journal)
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _live(self) -> list[Incident]:
+        return sorted((i for i in self.incidents.values() if i.status.live), key=lambda i: i.id)
+
+    def _store(self, incident: Incident) -> None:
+        self.incidents[incident.id] = incident
+        self._changed.add(incident.id)
+
+    def _flush(self, journal: Journal) -> None:
+        for incident_id in sorted(self._changed):
+            journal.save_incident(self.incidents[incident_id])
+        journal.save_groups(
+            [self.groups[key].state() for key in sorted(self._dirty_groups) if key in self.groups],
+            ["\x1f".join(key) for key in sorted(self._dropped_groups)],
+        )
+        if self.now is not None:
+            journal.save_clock(self.now)
+        self._changed.clear()
+        self._dirty_groups.clear()
+        self._dropped_groups.clear()
+
+
+def _floor(moment: datetime) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    return epoch + ((moment - epoch) // BIN) * BIN
+
+
+def _dominant(themes: dict[str, int]) -> str:
+    return max(sorted(themes), key=lambda theme: themes[theme], default="")
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"

@@ -1,0 +1,232 @@
+"""Running an incident's escalation chain: notify, wait, escalate, with holds and reminders.
+
+Each step kind has one handler (a dispatch table); a handler returns the incident and whether the
+chain goes on to the next step now. Every step leaves an audit record saying what it did or why
+it did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from bot.config.incidents import EscalateStep, NotifyStep, Step, WaitStep
+from bot.incidents.cards import signature
+from bot.incidents.effects import Effects
+from bot.incidents.groups import BIN
+from bot.incidents.model import Chain, Incident, IntentKind, LevelChange, Status
+from bot.incidents.quiet import quiet_until
+
+if TYPE_CHECKING:
+    from bot.incidents.engine import IncidentEngine
+
+Hold = tuple[str, datetime]  # why, and until when
+HoldCheck = Callable[[Incident, datetime], Hold | None]
+GROWTH = 5  # risk points an acknowledged incident must gain before its owner hears again
+
+
+class StepHandler(Protocol):
+    def __call__(self, incident: Incident, step: Step, at: datetime) -> tuple[Incident, bool]: ...
+
+
+class Escalation:
+    def __init__(self, effects: Effects, hold: HoldCheck) -> None:
+        self.effects = effects
+        self.hold = hold
+        self.handlers: dict[type, StepHandler] = {
+            NotifyStep: self._notify,  # type: ignore[dict-item]
+            WaitStep: self._wait,  # type: ignore[dict-item]
+            EscalateStep: self._escalate,  # type: ignore[dict-item]
+        }
+
+    def run(self, incident: Incident, at: datetime) -> Incident:
+        """Run the chain from where it stands until it waits, is held, or ends."""
+        if incident.status is Status.PENDING:
+            incident = replace(incident, status=Status.OPEN)
+            chain = Chain(incident.level, started_at=at, start_risk=incident.risk)
+            incident = replace(incident, chain=chain)
+        while incident.chain is not None:
+            steps = incident.policy.levels[incident.chain.level].steps
+            if incident.chain.step >= len(steps):
+                return replace(incident, chain=replace(incident.chain, due=None, held=""))
+            step = steps[incident.chain.step]
+            incident, go_on = self.handlers[type(step)](incident, step, at)
+            if not go_on:
+                return incident
+            assert incident.chain is not None
+            incident = replace(
+                incident, chain=replace(incident.chain, step=incident.chain.step + 1, due=None)
+            )
+        return incident
+
+    def raise_level(self, incident: Incident, level: int, at: datetime, why: str) -> Incident:
+        """Move to a higher level and start its chain (after group_wait if still pending)."""
+        name = incident.policy.levels[level].name
+        incident = replace(
+            incident,
+            level=level,
+            levels=(*incident.levels, LevelChange(name, at, why)),
+            updated_at=at,
+        )
+        self.effects.audit(incident, at, "escalated", f"to {name}: {why}")
+        if incident.status is Status.PENDING:
+            assert incident.chain is not None
+            return replace(incident, chain=replace(incident.chain, level=level))
+        incident = replace(incident, chain=Chain(level, started_at=at, start_risk=incident.risk))
+        if incident.channels:
+            incident = self.effects.update_cards(incident, at)
+        return self.run(incident, at)
+
+    def remind(self, incident: Incident, at: datetime) -> Incident:
+        """Reminders while open: every level's ``remind_every`` when nobody acknowledged, and the
+        owner's when an acknowledged incident keeps growing."""
+        policy = incident.policy
+        since = incident.last_reminder_at or incident.notified_at
+        if since is None or not incident.channels or self.hold(incident, at):
+            return incident
+        if incident.status is Status.OPEN:
+            every = policy.levels[incident.level].remind_every
+            if every and at - since >= every:
+                text = f"Reminder: still {incident.level_name}, nobody has acknowledged"
+                return self._remind(incident, at, text, self._level_mention(incident))
+        elif incident.status is Status.ACKNOWLEDGED and policy.ack_remind_every:
+            since = incident.last_reminder_at or incident.acknowledged_at or since
+            if (
+                at - since >= policy.ack_remind_every
+                and incident.risk >= incident.ack_risk + GROWTH
+            ):
+                text = f"Still growing: risk {incident.risk}, {incident.ack_risk} when acknowledged"
+                incident = self._remind(incident, at, text, incident.acknowledged_by)
+                return replace(incident, ack_risk=incident.risk)
+        return incident
+
+    # -- step handlers ---------------------------------------------------------------------------
+
+    def _notify(self, incident: Incident, step: NotifyStep, at: datetime) -> tuple[Incident, bool]:
+        held = self.hold(incident, at)
+        if held is not None:
+            return self._held(incident, at, held), False
+        target = incident.policy.targets[step.notify]
+        mention = step.mention or target.mention
+        channel = (target.platform, target.channel)
+        if channel not in incident.channels:
+            incident = replace(incident, channels=(*incident.channels, channel))
+            incident = self.effects.emit(incident, IntentKind.OPEN, channel, at, mention=mention)
+        else:
+            text = f"Now {incident.level_name}: {incident.explanation}"
+            incident = self.effects.emit(
+                incident, IntentKind.THREAD, channel, at, text, mention=mention
+            )
+        incident = replace(
+            incident,
+            notified_at=incident.notified_at or at,
+            last_card_at=at,
+            card_signature=signature(incident),
+        )
+        detail = f"{step.notify} ({channel[0]} {channel[1]})" + (f", {mention}" if mention else "")
+        self.effects.audit(incident, at, "notified", detail)
+        assert incident.chain is not None
+        return replace(incident, chain=replace(incident.chain, held="")), True
+
+    def _wait(self, incident: Incident, step: WaitStep, at: datetime) -> tuple[Incident, bool]:
+        chain = incident.chain
+        assert chain is not None
+        if step.wait <= timedelta(0) or (chain.due is not None and chain.due <= at):
+            return incident, True
+        return replace(incident, chain=replace(chain, due=at + step.wait)), False
+
+    def _escalate(
+        self, incident: Incident, step: EscalateStep, at: datetime
+    ) -> tuple[Incident, bool]:
+        chain = incident.chain
+        assert chain is not None
+        options = step.escalate
+        if options.unless_acknowledged and incident.status is Status.ACKNOWLEDGED:
+            why = f"acknowledged by {incident.acknowledged_by}"
+            self.effects.audit(incident, at, "not escalated", why)
+            return incident, True
+        if options.only_if_rising and incident.risk <= chain.start_risk:
+            why = f"risk {incident.risk} is not above {chain.start_risk}, where the level began"
+            self.effects.audit(incident, at, "not escalated", why)
+            return incident, True
+        level = incident.policy.escalation_target(incident.level, step)
+        if level <= incident.level:
+            return incident, True  # already there (risk got it there first)
+        since = _minutes(at - (chain.started_at or at))
+        why = f"no acknowledgement after {since}" if options.unless_acknowledged else "chain step"
+        if options.only_if_rising:
+            why += f", risk rising {chain.start_risk} -> {incident.risk}"
+        return self.raise_level(incident, level, at, why), False
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _held(self, incident: Incident, at: datetime, held: Hold) -> Incident:
+        why, until = held
+        chain = incident.chain
+        assert chain is not None
+        until = max(until, at + timedelta(seconds=1))
+        if chain.held != why:
+            self.effects.audit(incident, at, "held", f"{why}, until {until:%Y-%m-%d %H:%M} UTC")
+        return replace(incident, chain=replace(chain, due=until, held=why))
+
+    def _remind(self, incident: Incident, at: datetime, text: str, mention: str) -> Incident:
+        for channel in incident.channels[:1]:
+            incident = self.effects.emit(
+                incident, IntentKind.THREAD, channel, at, text, mention=mention
+            )
+        self.effects.audit(incident, at, "reminded", text)
+        return replace(incident, last_reminder_at=at)
+
+    def _level_mention(self, incident: Incident) -> str:
+        policy = incident.policy
+        for step in policy.levels[incident.level].steps:
+            if isinstance(step, NotifyStep):
+                return step.mention or policy.targets[step.notify].mention
+        return ""
+
+
+def hold_for(incident: Incident, at: datetime, engine: IncidentEngine) -> Hold | None:
+    """Why a notification of this incident must wait now, and until when; None if it need not."""
+    if incident.snoozed_until is not None and incident.snoozed_until > at:
+        return f"snoozed by {incident.acknowledged_by or 'someone'}", incident.snoozed_until
+    for silence in engine.silences:
+        if silence.mutes_incident(incident, at):
+            return f"silenced by {silence.created_by}", silence.expires_at
+    policy = incident.policy
+    quiet = policy.quiet_hours
+    if quiet is not None:
+        bypass = policy.level_index(quiet.bypass_level) if quiet.bypass_level else None
+        if bypass is None or incident.level < bypass:
+            end = quiet_until(quiet, at)
+            if end is not None:
+                return "quiet hours", end
+    inhibitor = _inhibitor(incident, engine)
+    if inhibitor is not None:
+        return f"inhibited by #{inhibitor.id} ({inhibitor.level_name})", at + max(
+            policy.group_interval, BIN
+        )
+    return None
+
+
+def _inhibitor(incident: Incident, engine: IncidentEngine) -> Incident | None:
+    policy = incident.policy
+    rule = policy.inhibit
+    if not rule.enabled:
+        return None
+    source_level = policy.level_index(rule.level) if rule.level else len(policy.levels) - 1
+    for other in engine.incidents.values():
+        if (
+            other.id != incident.id
+            and other.status in (Status.OPEN, Status.ACKNOWLEDGED)
+            and other.level >= source_level
+            and incident.level < other.level
+            and all(getattr(other, label) == getattr(incident, label) for label in rule.equal)
+        ):
+            return other
+    return None
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{int(span.total_seconds() // 60)} min"

@@ -1,0 +1,180 @@
+"""Which incident a negative mention belongs to, and each group's risk over the last hour.
+
+A brand's negative mentions form its ``storm`` group. A mention that shares something concrete
+with others (the post it replies to, a linked page, a hashtag other than the brand's own) also
+counts in that topic's group, which gets an incident of its own once it is large and risky
+enough by itself; from then on its mentions go there rather than into the storm.
+
+Each group bins its negative mentions in 5-minute bins (event time) and, at every bin's end,
+scores the last hour with the burst detector (against the group's own baseline, with the
+cold-start prior for a new topic) and :func:`bot.spread.risk.assess`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.model import ScoredMention
+from bot.spread.burst import BurstDetector, BurstSettings
+from bot.spread.risk import Risk, RiskInputs, assess
+
+STORM = "storm"
+BIN = timedelta(minutes=5)
+WINDOW_BINS = 12  # one hour
+MAX_REFS_PER_BIN = 200
+NOT_THEMES = frozenset({"duration", "repetition", "sarcasm", "exasperation"})
+_HASHTAG = re.compile(r"(?<![\w#])#(\w{2,60})")
+_LINK = re.compile(r"https?://[^\s<>\"')\]]+")
+_TRACKING = re.compile(r"^(utm_|fbclid|gclid|igshid|ref_?src)")
+
+MentionRef = tuple[str, str]
+
+
+def topic_keys(scored: ScoredMention, own_hashtags: frozenset[str]) -> list[str]:
+    """The concrete things this mention shares with others, most specific first."""
+    mention = scored.mention
+    keys = [f"thread:{mention.source}:{mention.parent_id}"] if mention.parent_id else []
+    keys += [f"url:{url}" for url in dict.fromkeys(canonical_links(mention.text))][:2]
+    tags = dict.fromkeys(f"#{tag.lower()}" for tag in _HASHTAG.findall(mention.text))
+    keys += [tag for tag in tags if tag not in own_hashtags][:2]
+    return keys
+
+
+def canonical_links(text: str) -> list[str]:
+    """Links as ``host/path``: no scheme, ``www.``, tracking parameters, fragment or end slash."""
+    links = []
+    for raw in _LINK.findall(text):
+        parts = urlsplit(raw.rstrip(".,;:!?"))
+        host = parts.netloc.lower().removeprefix("www.")
+        query = "&".join(
+            pair for pair in parts.query.split("&") if pair and not _TRACKING.match(pair)
+        )
+        path = parts.path.rstrip("/")
+        links.append(f"{host}{path}" + (f"?{query}" if query else ""))
+    return links
+
+
+def themes_of(scored: ScoredMention) -> list[str]:
+    """Complaint themes named by the scorer's reasons ("cancelled: “cancelled”" → cancelled)."""
+    themes = []
+    for reason in scored.negativity.reasons:
+        head, colon, _ = reason.partition(":")
+        theme = head.strip().replace(" ", "_")
+        if colon and theme and theme not in NOT_THEMES:
+            themes.append(theme)
+    return themes
+
+
+@dataclass(slots=True)
+class BinSummary:
+    """What one 5-minute bin of a group's negative mentions holds."""
+
+    count: int = 0
+    negativity: float = 0.0
+    top_author: str = ""
+    top_followers: int = 0
+    top_influencer: bool = False
+    reposts: int = 0
+    refs: list[MentionRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupReading:
+    """A group's last hour at a bin's end."""
+
+    at: datetime
+    risk: Risk
+    burst: bool
+    negative: int
+
+
+class GroupRisk:
+    """One group's negative mentions, binned, and its risk at each bin's end."""
+
+    def __init__(self, key: tuple[str, str], start: datetime) -> None:
+        self.key = key
+        self.detector = BurstDetector(BurstSettings())
+        self.bin_start = start
+        self.current = BinSummary()
+        self.closed: deque[BinSummary] = deque(maxlen=WINDOW_BINS)
+        self.last_mention_at = start
+        self.last: GroupReading | None = None
+
+    def add(self, scored: ScoredMention, influencer: bool) -> None:
+        mention = scored.mention
+        summary = self.current
+        summary.count += 1
+        summary.negativity += scored.negativity.score
+        summary.reposts = max(summary.reposts, mention.engagement.reposts)
+        audience = (influencer, mention.author.followers)
+        if summary.count == 1 or audience > (summary.top_influencer, summary.top_followers):
+            summary.top_author = mention.author.handle
+            summary.top_followers = mention.author.followers
+            summary.top_influencer = influencer
+        if len(summary.refs) < MAX_REFS_PER_BIN:
+            summary.refs.append(mention.key)
+        self.last_mention_at = max(self.last_mention_at, mention.created_at)
+
+    def close(self) -> GroupReading:
+        """Close the current bin (its end is ``bin_start + BIN``) and read the last hour."""
+        reading = self.detector.update(self.current.count)
+        self.closed.append(self.current)
+        self.current = BinSummary()
+        self.bin_start += BIN
+        hour = list(self.closed)
+        negative = sum(b.count for b in hour)
+        top = max(hour, key=lambda b: (b.top_influencer, b.top_followers, b.count))
+        inputs = RiskInputs(
+            window="1 h",
+            negative=negative,
+            usual=reading.baseline * WINDOW_BINS,
+            surprise=reading.surprise,
+            mean_negativity=sum(b.negativity for b in hour) / negative if negative else 0.0,
+            top_author=top.top_author,
+            top_followers=top.top_followers,
+            top_is_influencer=top.top_influencer,
+            reposts=max(b.reposts for b in hour),
+        )
+        self.last = GroupReading(self.bin_start, assess(inputs), reading.burst, negative)
+        return self.last
+
+    @property
+    def negative_last_hour(self) -> int:
+        return sum(b.count for b in self.closed) + self.current.count
+
+    def recent_refs(self) -> list[MentionRef]:
+        return [ref for b in (*self.closed, self.current) for ref in b.refs]
+
+    def idle(self, now: datetime, after: timedelta) -> bool:
+        return now - self.last_mention_at > after and self.negative_last_hour == 0
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "key": list(self.key),
+            "detector": self.detector.state(),
+            "bin_start": self.bin_start.isoformat(),
+            "current": asdict(self.current),
+            "closed": [asdict(b) for b in self.closed],
+            "last_mention_at": self.last_mention_at.isoformat(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> GroupRisk:
+        brand, topic = state["key"]
+        group = cls((brand, topic), datetime.fromisoformat(state["bin_start"]))
+        group.detector = BurstDetector.from_state(state["detector"])
+        group.current = _summary(state["current"])
+        group.closed.extend(_summary(b) for b in state["closed"])
+        group.last_mention_at = datetime.fromisoformat(state["last_mention_at"])
+        return group
+
+
+def _summary(data: dict[str, Any]) -> BinSummary:
+    fields = dict(data)
+    refs = [(str(source), str(native)) for source, native in fields.pop("refs", [])]
+    return BinSummary(**fields, refs=refs)

@@ -1,0 +1,65 @@
+"""The file platform: every notification as one JSON line, for audits, pipes and tests.
+
+Each line carries the intent's idempotency key, so ``find`` can tell after a crash whether a
+delivery that was under way made it to the file: delivery to a file is exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+from bot.incidents.model import Intent
+
+
+class FilePlatform:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._keys: dict[str, str] | None = None
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        return await asyncio.to_thread(self._append, intent, card_ref)
+
+    async def find(self, intent: Intent) -> str | None:
+        return (await asyncio.to_thread(self._known)).get(intent.key)
+
+    def _known(self) -> dict[str, str]:
+        if self._keys is None:
+            self._keys = {}
+            if self.path.exists():
+                with self.path.open(encoding="utf-8") as file:
+                    for line in file:
+                        try:
+                            record = json.loads(line)
+                        except json.JSONDecodeError:
+                            continue  # a line cut by a crash: its key was never delivered
+                        self._keys[record["key"]] = record["ref"]
+        return self._keys
+
+    def _append(self, intent: Intent, card_ref: str | None) -> str:
+        known = self._known()
+        ref = card_ref if card_ref and intent.kind.value != "open" else intent.key
+        record = {
+            "key": intent.key,
+            "ref": ref,
+            "incident": intent.incident_id,
+            "kind": intent.kind.value,
+            "channel": intent.channel,
+            "at": intent.created_at.isoformat(),
+            "text": intent.text,
+            "mention": intent.mention,
+            "card": intent.card,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a+b") as file:
+            if file.seek(0, os.SEEK_END) > 0:
+                file.seek(-1, os.SEEK_END)
+                if file.read(1) != b"\n":
+                    file.write(b"\n")  # end a line a crash cut short
+            file.write((json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode())
+            file.flush()
+            os.fsync(file.fileno())
+        known[intent.key] = ref
+        return ref

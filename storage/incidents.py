@@ -1,0 +1,222 @@
+"""Incidents, their mentions, audit, silences and the engine's state, in SQLite.
+
+``SqliteJournal`` is the incident engine's storage; it writes inside the caller's transaction.
+An incident is kept whole as JSON (``data``), policy snapshot included, with the columns
+commands filter on beside it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from bot.config.incidents import IncidentPolicy
+from bot.incidents.engine import EngineState
+from bot.incidents.groups import GroupRisk
+from bot.incidents.model import AuditEntry, Chain, Incident, Intent, LevelChange, Silence, Status
+from storage.mentions import timestamp
+from storage.outbox import enqueue
+
+_TIMES = (
+    "opened_at", "updated_at", "last_mention_at", "notified_at", "acknowledged_at",
+    "snoozed_until", "calm_since", "last_card_at", "last_reminder_at", "resolved_at",
+)  # fmt: skip
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else timestamp(value)
+
+
+def incident_to_json(incident: Incident) -> str:
+    data: dict[str, Any] = {f.name: getattr(incident, f.name) for f in fields(incident)}
+    data["status"] = incident.status.value
+    data["policy"] = incident.policy.model_dump(mode="json")
+    for name in _TIMES:
+        data[name] = _time(data[name])
+    data["levels"] = [
+        {"level": c.level, "at": timestamp(c.at), "why": c.why} for c in incident.levels
+    ]
+    chain = incident.chain
+    data["chain"] = (
+        None
+        if chain is None
+        else {
+            **asdict(chain),
+            "due": _time(chain.due),
+            "started_at": _time(chain.started_at),
+        }
+    )
+    data["channels"] = [list(channel) for channel in incident.channels]
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def incident_from_json(text: str, policies: dict[str, IncidentPolicy] | None = None) -> Incident:
+    data = json.loads(text)
+    policy_json = json.dumps(data["policy"], sort_keys=True)
+    cache = policies if policies is not None else {}
+    if policy_json not in cache:
+        cache[policy_json] = IncidentPolicy.model_validate(data["policy"])
+    data["policy"] = cache[policy_json]
+    data["status"] = Status(data["status"])
+    for name in _TIMES:
+        data[name] = None if data[name] is None else datetime.fromisoformat(data[name])
+    data["levels"] = tuple(
+        LevelChange(c["level"], datetime.fromisoformat(c["at"]), c["why"]) for c in data["levels"]
+    )
+    if data["chain"] is not None:
+        chain = data["chain"]
+        for name in ("due", "started_at"):
+            chain[name] = None if chain[name] is None else datetime.fromisoformat(chain[name])
+        data["chain"] = Chain(**chain)
+    data["channels"] = tuple((platform, channel) for platform, channel in data["channels"])
+    return Incident(**data)
+
+
+class SqliteJournal:
+    """The engine's journal on one database connection (used on the writer thread)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def next_incident_id(self) -> int:
+        row = self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents").fetchone()
+        next_id = int(row[0])
+        # reserve it now, so two incidents opened in one transaction get two ids
+        self.db.execute(
+            "INSERT INTO incidents (id, status, data) VALUES (?, 'reserved', '{}')", [next_id]
+        )
+        return next_id
+
+    def save_incident(self, incident: Incident) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO incidents (id, brand, topic, theme, status, level, risk, "
+            "peak_risk, mention_count, opened_at, notified_at, updated_at, resolved_at, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                incident.id,
+                incident.brand,
+                incident.topic,
+                incident.theme,
+                incident.status.value,
+                incident.level_name,
+                incident.risk,
+                incident.peak_risk,
+                incident.mention_count,
+                timestamp(incident.opened_at),
+                _time(incident.notified_at),
+                timestamp(incident.updated_at),
+                _time(incident.resolved_at),
+                incident_to_json(incident),
+            ],
+        )
+
+    def audit(self, entry: AuditEntry) -> None:
+        self.db.execute(
+            "INSERT INTO audit (incident_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+            [entry.incident_id, timestamp(entry.at), entry.actor, entry.action, entry.detail],
+        )
+
+    def enqueue(self, intent: Intent) -> None:
+        enqueue(self.db, intent)
+
+    def attach(self, incident_id: int, refs: Sequence[tuple[str, str]]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO incident_mentions (incident_id, source, native_id) "
+            "VALUES (?, ?, ?)",
+            [(incident_id, source, native_id) for source, native_id in refs],
+        )
+
+    def move_mentions(self, source_id: int, target_id: int) -> int:
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO incident_mentions (incident_id, source, native_id) "
+            "SELECT ?, source, native_id FROM incident_mentions WHERE incident_id = ?",
+            [target_id, source_id],
+        )
+        return max(0, cursor.rowcount)
+
+    def save_groups(self, states: Sequence[dict[str, Any]], dropped: Sequence[str]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO engine_groups (key, state) VALUES (?, ?)",
+            [("\x1f".join(state["key"]), json.dumps(state)) for state in states],
+        )
+        self.db.conn.executemany("DELETE FROM engine_groups WHERE key = ?", [(k,) for k in dropped])
+
+    def save_clock(self, now: datetime) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO engine_meta (name, value) VALUES ('now', ?)", [timestamp(now)]
+        )
+
+    def save_silence(self, silence: Silence) -> None:
+        data = {**asdict(silence)}
+        for name in ("created_at", "expires_at"):
+            data[name] = timestamp(data[name])
+        self.db.execute(
+            "INSERT OR REPLACE INTO silences (id, expires_at, data) VALUES (?, ?, ?)",
+            [silence.id, data["expires_at"], json.dumps(data)],
+        )
+
+    def next_silence_id(self) -> int:
+        row = self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM silences").fetchone()
+        return int(row[0])
+
+
+def load_engine_state(db: sqlite_utils.Database, keep_resolved: timedelta) -> EngineState:
+    """Live incidents, those resolved recently enough to reopen, groups, silences, time."""
+    row = db.execute("SELECT value FROM engine_meta WHERE name = 'now'").fetchone()
+    now = datetime.fromisoformat(row[0]) if row else None
+    horizon = timestamp(now - keep_resolved) if now else ""
+    policies: dict[str, IncidentPolicy] = {}
+    incidents = [
+        incident_from_json(data, policies)
+        for (data,) in db.execute(
+            "SELECT data FROM incidents WHERE status IN ('pending', 'open', 'acknowledged') "
+            "OR (status = 'resolved' AND resolved_at >= ?) ORDER BY id",
+            [horizon],
+        ).fetchall()
+    ]
+    groups = [
+        GroupRisk.from_state(json.loads(state))
+        for (state,) in db.execute("SELECT state FROM engine_groups ORDER BY key").fetchall()
+    ]
+    silences = []
+    for (data,) in db.execute(
+        "SELECT data FROM silences WHERE expires_at >= ? ORDER BY id", [horizon]
+    ).fetchall():
+        fields_ = json.loads(data)
+        for name in ("created_at", "expires_at"):
+            fields_[name] = datetime.fromisoformat(fields_[name])
+        silences.append(Silence(**fields_))
+    return EngineState(now, incidents, groups, silences)
+
+
+def list_incidents(db: sqlite_utils.Database, *, only_open: bool) -> list[Incident]:
+    where = "WHERE status IN ('pending', 'open', 'acknowledged')" if only_open else ""
+    rows = db.execute(
+        f"SELECT data FROM incidents {where} {'AND' if where else 'WHERE'} status != 'reserved' "
+        "ORDER BY id"
+    ).fetchall()
+    policies: dict[str, IncidentPolicy] = {}
+    return [incident_from_json(data, policies) for (data,) in rows]
+
+
+def get_incident(db: sqlite_utils.Database, incident_id: int) -> Incident | None:
+    row = db.execute(
+        "SELECT data FROM incidents WHERE id = ? AND status != 'reserved'", [incident_id]
+    ).fetchone()
+    return None if row is None else incident_from_json(row[0])
+
+
+def audit_of(db: sqlite_utils.Database, incident_id: int) -> list[AuditEntry]:
+    rows = db.execute(
+        "SELECT incident_id, at, actor, action, detail FROM audit WHERE incident_id = ? "
+        "ORDER BY id",
+        [incident_id],
+    ).fetchall()
+    return [
+        AuditEntry(row[0], datetime.fromisoformat(row[1]), row[2], row[3], row[4]) for row in rows
+    ]

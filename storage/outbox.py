@@ -1,0 +1,143 @@
+"""The outbox: notifications decided but not yet delivered, and where delivered cards live.
+
+Intents are written by the incident engine in the same transaction as the change that caused
+them; the deliverer moves each through ``pending → sending → sent`` (or ``failed`` after its
+last attempt, ``superseded`` when a newer edit of the same card makes it pointless).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from bot.incidents.model import Intent, IntentKind
+from storage.mentions import timestamp
+
+LIVE_STATES = ("pending", "sending")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    intent: Intent
+    state: str
+    attempts: int
+    next_attempt_at: float
+
+
+def enqueue(db: sqlite_utils.Database, intent: Intent) -> None:
+    payload = {"text": intent.text, "card": intent.card, "mention": intent.mention}
+    db.execute(
+        "INSERT OR IGNORE INTO outbox (key, incident_id, kind, platform, channel, created_at, "
+        "payload, state, attempts, next_attempt_at, last_error, sent_at, ref) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, '', NULL, NULL)",
+        [
+            intent.key,
+            intent.incident_id,
+            intent.kind.value,
+            intent.platform,
+            intent.channel,
+            timestamp(intent.created_at),
+            json.dumps(payload, ensure_ascii=False, sort_keys=True),
+        ],
+    )
+
+
+def _item(row: tuple[Any, ...]) -> OutboxItem:
+    (item_id, key, incident_id, kind, platform, channel, created_at, payload, state, attempts,
+     next_attempt_at) = row  # fmt: skip
+    data = json.loads(payload)
+    intent = Intent(
+        key=key,
+        incident_id=incident_id,
+        kind=IntentKind(kind),
+        platform=platform,
+        channel=channel,
+        created_at=datetime.fromisoformat(created_at),
+        text=data["text"],
+        card=data["card"],
+        mention=data.get("mention", ""),
+    )
+    return OutboxItem(item_id, intent, state, attempts, float(next_attempt_at or 0))
+
+
+_COLUMNS = (
+    "id, key, incident_id, kind, platform, channel, created_at, payload, state, attempts, "
+    "next_attempt_at"
+)
+
+
+def live_items(db: sqlite_utils.Database, limit: int = 500) -> list[OutboxItem]:
+    """Undelivered items, oldest first."""
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [_item(row) for row in rows]
+
+
+def mark_sending(db: sqlite_utils.Database, item_id: int) -> None:
+    """Before calling the platform: after a crash, a 'sending' item may have gone out."""
+    db.execute(
+        "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?", [item_id]
+    )
+
+
+def mark_sent(db: sqlite_utils.Database, item: OutboxItem, ref: str) -> None:
+    with db.atomic():
+        db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, ref = ?, last_error = '' WHERE id = ?",
+            [timestamp(datetime.now(UTC)), ref, item.id],
+        )
+        intent = item.intent
+        if intent.kind is IntentKind.OPEN and ref:
+            db.execute(
+                "INSERT OR REPLACE INTO alerts (incident_id, platform, channel, ref, posted_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    intent.incident_id,
+                    intent.platform,
+                    intent.channel,
+                    ref,
+                    timestamp(datetime.now(UTC)),
+                ],
+            )
+
+
+def mark_retry(db: sqlite_utils.Database, item_id: int, error: str, at: float) -> None:
+    db.execute(
+        "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?",
+        [error[:500], at, item_id],
+    )
+
+
+def mark_failed(db: sqlite_utils.Database, item_id: int, error: str) -> None:
+    db.execute(
+        "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", [error[:500], item_id]
+    )
+
+
+def mark_superseded(db: sqlite_utils.Database, item_id: int) -> None:
+    db.execute("UPDATE outbox SET state = 'superseded' WHERE id = ?", [item_id])
+
+
+def card_ref(
+    db: sqlite_utils.Database, incident_id: int, platform: str, channel: str
+) -> str | None:
+    """The platform's id of the incident's card in a channel, once it was posted."""
+    row = db.execute(
+        "SELECT ref FROM alerts WHERE incident_id = ? AND platform = ? AND channel = ?",
+        [incident_id, platform, channel],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    return {
+        state: int(count)
+        for state, count in db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+    }
