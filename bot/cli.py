@@ -59,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
 
     command("check-config", _check_config, "Validate the configuration and say what it sets up.")
 
+    incidents = command("incidents", _incidents, "List incidents: level history, peak risk.")
+    incidents.add_argument("--status", choices=("open", "all"), default="open")
+    incidents.add_argument("--json", action="store_true", help="JSON lines, one incident each.")
+    incident = command("incident", _incident, "One incident's timeline, audit and notifications.")
+    incident.add_argument("id", type=lambda text: int(text.lstrip("#")), help="Incident number.")
+    incident.add_argument("--json", action="store_true", help="As one JSON document.")
+
     mentions = command("mentions", _mentions, "List stored mentions, newest first.")
     mentions.add_argument("--brand", help="Brand name or slug.")
     mentions.add_argument("--since", help="Only mentions posted since: 30m, 24h, 7d or a time.")
@@ -160,6 +167,12 @@ def _check_config(args: argparse.Namespace, stdout: Console, stderr: Console) ->
         )
     for source in config.sources:
         stdout.print(f"  source {source.name}: {source.type}")
+    for level in config.incidents.levels:
+        kinds = ", ".join(
+            next(kind for kind in ("notify", "wait", "escalate") if hasattr(step, kind))
+            for step in level.steps
+        )
+        stdout.print(f"  level {level.name}: from risk {level.min_risk}; steps: {kinds or 'none'}")
     return EXIT_OK
 
 
@@ -191,6 +204,18 @@ def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int
         return EXIT_OK
     stdout.print(_mention_table(rows))
     return EXIT_OK
+
+
+def _incidents(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.incident_commands import list_command
+
+    return list_command(_config(args), args, stdout)
+
+
+def _incident(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.incident_commands import show_command
+
+    return show_command(_config(args), args, stdout)
 
 
 def _brand_slug(config: AppConfig, wanted: str) -> str:

@@ -85,7 +85,11 @@ class Deliverer:
     async def run(self) -> None:
         while True:
             self._wake.clear()
-            next_due = await self.deliver_due()
+            try:
+                next_due: float | None = await self.deliver_due()
+            except Exception:
+                logger.exception("delivering the outbox failed; trying again in 5 s")
+                next_due = self.wall() + 5.0
             timeout = 30.0 if next_due is None else max(0.05, next_due - self.wall())
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
@@ -151,7 +155,10 @@ class Deliverer:
             await self.writer.run(lambda db: mark_failed(db, item.id, error))
             return None
         if item.state == "sending":
-            found = await platform.find(intent)
+            try:
+                found = await platform.find(intent)
+            except Exception as error:  # cannot tell whether it went out: try again later
+                return await self._failed(item, error)
             if found is not None:
                 await self.writer.run(lambda db: mark_sent(db, item, found))
                 return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 from pathlib import Path
 
 from bot.incidents.model import Intent
@@ -18,28 +19,35 @@ class FilePlatform:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._keys: dict[str, str] | None = None
+        self._lock = threading.Lock()  # deliveries of several channels run in threads at once
 
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
         return await asyncio.to_thread(self._append, intent, card_ref)
 
     async def find(self, intent: Intent) -> str | None:
-        return (await asyncio.to_thread(self._known)).get(intent.key)
+        return await asyncio.to_thread(self._find, intent.key)
+
+    def _find(self, key: str) -> str | None:
+        with self._lock:
+            return self._known().get(key)
 
     def _known(self) -> dict[str, str]:
+        """Keys already in the file (read once, under the lock)."""
         if self._keys is None:
-            self._keys = {}
+            keys: dict[str, str] = {}
             if self.path.exists():
-                with self.path.open(encoding="utf-8") as file:
+                with self.path.open("rb") as file:
                     for line in file:
                         try:
                             record = json.loads(line)
-                        except json.JSONDecodeError:
-                            continue  # a line cut by a crash: its key was never delivered
-                        self._keys[record["key"]] = record["ref"]
+                        except ValueError:
+                            continue  # a line cut by a crash (even mid-character): not delivered
+                        if isinstance(record, dict) and "key" in record:
+                            keys[str(record["key"])] = str(record.get("ref", ""))
+            self._keys = keys
         return self._keys
 
     def _append(self, intent: Intent, card_ref: str | None) -> str:
-        known = self._known()
         ref = card_ref if card_ref and intent.kind.value != "open" else intent.key
         record = {
             "key": intent.key,
@@ -52,14 +60,17 @@ class FilePlatform:
             "mention": intent.mention,
             "card": intent.card,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+b") as file:
-            if file.seek(0, os.SEEK_END) > 0:
-                file.seek(-1, os.SEEK_END)
-                if file.read(1) != b"\n":
-                    file.write(b"\n")  # end a line a crash cut short
-            file.write((json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode())
-            file.flush()
-            os.fsync(file.fileno())
-        known[intent.key] = ref
+        line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        with self._lock:
+            known = self._known()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a+b") as file:
+                if file.seek(0, os.SEEK_END) > 0:
+                    file.seek(-1, os.SEEK_END)
+                    if file.read(1) != b"\n":
+                        file.write(b"\n")  # end a line a crash cut short
+                file.write(line)
+                file.flush()
+                os.fsync(file.fileno())
+            known[intent.key] = ref
         return ref

@@ -174,6 +174,9 @@ class IncidentPolicy(Policy):
     ack_remind_every: Duration | None = Field(
         timedelta(hours=1), description="Re-notify the owner of an acknowledged, growing incident."
     )
+    min_mentions: int = Field(
+        3, ge=1, description="Negative mentions in an hour before a brand's storm is an incident."
+    )
     topic_min_mentions: int = Field(
         5, ge=1, description="Negative mentions in an hour before a topic gets its own incident."
     )

@@ -191,7 +191,8 @@ class IncidentEngine:
         incident_id = self.live.get(key)
         if incident_id is None:
             level = self.policy.level_for(reading.risk.score)
-            enough = key[1] == STORM or reading.negative >= self.policy.topic_min_mentions
+            needed = self.policy.min_mentions if key[1] == STORM else self.policy.topic_min_mentions
+            enough = reading.negative >= needed
             if level is not None and enough:
                 self._open(effects, key, group, reading, level)
             return
@@ -228,7 +229,14 @@ class IncidentEngine:
         )
         refs = group.recent_refs()
         effects.journal.attach(incident.id, refs)
-        incident = replace(incident, mention_count=len(refs), last_mention_at=group.last_mention_at)
+        themes = group.recent_themes()
+        incident = replace(
+            incident,
+            mention_count=len(refs),
+            last_mention_at=group.last_mention_at,
+            themes=themes,
+            theme=_dominant(themes),
+        )
         self.live[key] = incident.id
         effects.audit(incident, at, "opened", f"at {name}: risk {risk.explanation}")
         self._store(incident)

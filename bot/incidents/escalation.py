@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 Hold = tuple[str, datetime]  # why, and until when
 HoldCheck = Callable[[Incident, datetime], Hold | None]
-GROWTH = 5  # risk points an acknowledged incident must gain before its owner hears again
+GROWTH = 5
+"""Risk points that count as growth: before an acknowledged incident's owner hears again, and
+for ``only_if_rising`` (a point or two is noise in the hour's mix, not a storm getting worse)."""
 
 
 class StepHandler(Protocol):
@@ -147,8 +149,11 @@ class Escalation:
             why = f"acknowledged by {incident.acknowledged_by}"
             self.effects.audit(incident, at, "not escalated", why)
             return incident, True
-        if options.only_if_rising and incident.risk <= chain.start_risk:
-            why = f"risk {incident.risk} is not above {chain.start_risk}, where the level began"
+        if options.only_if_rising and incident.risk < chain.start_risk + GROWTH:
+            why = (
+                f"risk {incident.risk} has not risen by {GROWTH} from {chain.start_risk}, "
+                "where the level began"
+            )
             self.effects.audit(incident, at, "not escalated", why)
             return incident, True
         level = incident.policy.escalation_target(incident.level, step)
@@ -172,12 +177,22 @@ class Escalation:
         return replace(incident, chain=replace(chain, due=until, held=why))
 
     def _remind(self, incident: Incident, at: datetime, text: str, mention: str) -> Incident:
-        for channel in incident.channels[:1]:
-            incident = self.effects.emit(
-                incident, IntentKind.THREAD, channel, at, text, mention=mention
-            )
+        channel = self._level_channel(incident)
+        incident = self.effects.emit(
+            incident, IntentKind.THREAD, channel, at, text, mention=mention
+        )
         self.effects.audit(incident, at, "reminded", text)
         return replace(incident, last_reminder_at=at)
+
+    def _level_channel(self, incident: Incident) -> tuple[str, str]:
+        """Where the current level's first notify step posts, if the card is there."""
+        policy = incident.policy
+        for step in policy.levels[incident.level].steps:
+            if isinstance(step, NotifyStep):
+                target = policy.targets[step.notify]
+                if (target.platform, target.channel) in incident.channels:
+                    return target.platform, target.channel
+        return incident.channels[0]
 
     def _level_mention(self, incident: Incident) -> str:
         policy = incident.policy

@@ -81,6 +81,7 @@ class BinSummary:
     top_influencer: bool = False
     reposts: int = 0
     refs: list[MentionRef] = field(default_factory=list)
+    themes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,8 @@ class GroupRisk:
             summary.top_influencer = influencer
         if len(summary.refs) < MAX_REFS_PER_BIN:
             summary.refs.append(mention.key)
+        for theme in themes_of(scored):
+            summary.themes[theme] = summary.themes.get(theme, 0) + 1
         self.last_mention_at = max(self.last_mention_at, mention.created_at)
 
     def close(self) -> GroupReading:
@@ -149,6 +152,13 @@ class GroupRisk:
 
     def recent_refs(self) -> list[MentionRef]:
         return [ref for b in (*self.closed, self.current) for ref in b.refs]
+
+    def recent_themes(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for summary in (*self.closed, self.current):
+            for theme, count in summary.themes.items():
+                counts[theme] = counts.get(theme, 0) + count
+        return counts
 
     def idle(self, now: datetime, after: timedelta) -> bool:
         return now - self.last_mention_at > after and self.negative_last_hour == 0

@@ -1,0 +1,115 @@
+"""The incident policy in app.yaml: a malformed one is refused at start-up, naming the problem."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from bot.config import load_config
+from bot.config.incidents import IncidentPolicy
+from tests.conftest import write_config
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+SOURCE = {"type": "replay", "name": "file", "path": "m.jsonl"}
+
+
+def refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], incidents: dict[str, Any]) -> str:
+    (tmp_path / "m.jsonl").write_text("", encoding="utf-8")
+    config = write_config(tmp_path, [SOURCE], incidents=incidents)
+    assert main(["check-config", "-c", str(config)]) == 2
+    return ANSI.sub("", capsys.readouterr().err).replace("\n", " ")
+
+
+def levels(*steps_per_level: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = ("watch", "alert", "crisis")
+    return [
+        {"name": names[i], "min_risk": 30 + 20 * i, "steps": steps}
+        for i, steps in enumerate(steps_per_level)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("incidents", "message"),
+    [
+        (
+            {"levels": levels([{"escalate": {"to": "panic"}}], [])},
+            "escalates to unknown level 'panic'",
+        ),
+        ({"levels": levels([{"wait": "-5m"}])}, "a duration cannot be negative (-5m)"),
+        (
+            {
+                "levels": levels(
+                    [], [{"escalate": {"to": "crisis"}}], [{"escalate": {"to": "alert"}}]
+                )
+            },
+            "escalation cycle: alert -> crisis -> alert",
+        ),
+        ({"levels": levels([{"escalate": {"to": "watch"}}])}, "escalation cycle: watch -> watch"),
+        ({"levels": levels([], [{"escalate": {}}])}, "'alert' escalates but is the top level"),
+        ({"levels": levels([{"notify": "nobody"}])}, "notifies unknown target 'nobody'"),
+        ({"levels": levels([{"shout": "x"}])}, "a step is one of notify"),
+        (
+            {"levels": [{"name": "a", "min_risk": 50}, {"name": "b", "min_risk": 40}]},
+            "must need more risk than 'a'",
+        ),
+        ({"levels": levels([], [])[::-1][:1] * 2}, "level 'alert' is defined twice"),
+        ({"group_wait": "soon"}, "'soon' is not a duration"),
+        (
+            {"quiet_hours": {"time_zone": "Europe/Atlantis", "start": "22:00", "end": "07:00"}},
+            "'Europe/Atlantis' is not a known time zone",
+        ),
+        (
+            {
+                "quiet_hours": {
+                    "time_zone": "UTC",
+                    "start": "22:00",
+                    "end": "7",
+                    "bypass_level": "x",
+                }
+            },
+            "is not a time of day",
+        ),
+        ({"inhibit": {"level": "apocalypse"}}, "inhibit.level names unknown level 'apocalypse'"),
+        (
+            {"targets": {"team": {"platform": "file", "channel": "#a"}}},
+            "uses platform 'file', which is not configured",
+        ),
+    ],
+)
+def test_a_malformed_policy_is_refused_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], incidents: dict[str, Any], message: str
+) -> None:
+    error = refused(tmp_path, capsys, incidents)
+    assert message in error
+    assert "line " in error  # and where
+
+
+def test_the_default_policy_is_valid_and_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.jsonl").write_text("", encoding="utf-8")
+    config = write_config(tmp_path, [SOURCE])
+    assert main(["check-config", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "level watch: from risk 40; steps: notify" in out
+    assert "level alert: from risk 45; steps: notify, wait, escalate" in out
+
+
+def test_the_shipped_app_yaml_policy_loads() -> None:
+    config = load_config(Path(__file__).resolve().parents[1] / "app.yaml")
+    assert [level.name for level in config.incidents.levels] == ["watch", "alert", "crisis"]
+
+
+def test_a_policy_snapshot_round_trips_through_json() -> None:
+    policy = IncidentPolicy.model_validate(
+        {
+            "quiet_hours": {"time_zone": "Europe/Paris", "start": "22:00", "end": "07:30"},
+            "levels": levels([{"notify": "team"}, {"wait": "90s"}, {"escalate": {}}], []),
+        }
+    )
+    again = IncidentPolicy.model_validate(policy.model_dump(mode="json"))
+    assert again == policy
