@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from bot.incidents.groups import BIN, STORM, GroupRisk
 from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
-from bot.spread.brand_risk import BrandRiskTracker
 from bot.spread.risk import RiskInputs, assess
 
 QUIET = RiskInputs("1 h", negative=2, usual=2.0, surprise=0.3, mean_negativity=0.6)
@@ -52,29 +52,33 @@ def test_risk_is_capped_and_explained() -> None:
 
 
 def test_a_new_brand_with_a_sudden_storm_registers() -> None:
-    tracker = BrandRiskTracker("newco")
     start = datetime(2026, 3, 10, 8, tzinfo=UTC)
-    risks = []
-    for minute in range(0, 60, 1):  # 60 complaints in the first hour, no history at all
-        risks += tracker.observe(_negative(start + timedelta(minutes=minute)))
-    risks += tracker.advance(start + timedelta(hours=1))
-    assert len(risks) == 1
-    assert risks[0].burst
-    assert risks[0].risk.score >= 45
-    assert "60 negative mentions in 1 h" in risks[0].risk.explanation
+    group = GroupRisk(("newco", STORM), start)
+    readings = []
+    for minute in range(60):  # 60 complaints in the first hour, no history at all
+        when = start + timedelta(minutes=minute)
+        while group.bin_start + BIN <= when:
+            readings.append(group.close())
+        group.add(_negative(when), influencer=False)
+    readings.append(group.close())
+    last = readings[-1]
+    assert last.burst
+    assert last.risk.score >= 45
+    assert "60 negative mentions in 1 h" in last.risk.explanation
 
 
-def test_empty_hours_are_closed_too() -> None:
-    tracker = BrandRiskTracker("quiet")
+def test_quiet_bins_let_the_hour_empty_out() -> None:
     start = datetime(2026, 3, 10, 8, tzinfo=UTC)
-    tracker.observe(_negative(start))
-    closed = tracker.advance(start + timedelta(hours=5, minutes=1))
-    assert [bin_risk.start.hour for bin_risk in closed] == [8, 9, 10, 11, 12]
-    assert [bin_risk.risk.score for bin_risk in closed[1:]] == [0, 0, 0, 0]
+    group = GroupRisk(("quiet", STORM), start)
+    group.add(_negative(start), influencer=False)
+    readings = [group.close() for _ in range(14)]
+    assert readings[0].negative == 1
+    assert readings[0].risk.score > 0
+    assert [r.risk.score for r in readings[12:]] == [0, 0]  # an hour later, nothing is left
 
 
 @pytest.mark.slow
-def test_the_american_airlines_storm_is_the_riskiest_hour_of_the_week(
+def test_the_american_airlines_storm_is_the_riskiest_time_of_the_week(
     airline_tweets: object,
 ) -> None:
     from bench.eval_risk import airline_risks
@@ -82,9 +86,10 @@ def test_the_american_airlines_storm_is_the_riskiest_hour_of_the_week(
     risks = airline_risks()
     top = risks[0]
     assert top.brand == "american"
-    assert top.start.astimezone(timezone(timedelta(hours=-8))).date().isoformat() == "2015-02-22"
+    pacific = timezone(timedelta(hours=-8))
+    assert top.reading.at.astimezone(pacific).date().isoformat() == "2015-02-22"
     others = [r for r in risks if r.brand != "american"]
-    assert others[0].risk.score < top.risk.score
+    assert others[0].reading.risk.score < top.reading.risk.score
 
 
 def _negative(when: datetime) -> ScoredMention:
