@@ -310,3 +310,13 @@ def test_resolve_reopen_and_merge_say_what_they_did(desk: Desk) -> None:
     assert "already resolved by ann" in refused.message
     assert desk.act(actions.reopen, 1, "bob", T0 + 25 * MIN).ok
     assert [a for a, _ in desk.actions()][-2:] == ["resolved", "reopened"]
+
+
+def test_a_jump_of_years_in_event_time_is_skipped_not_walked(desk: Desk) -> None:
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    desk.post(T0 + timedelta(days=3650), 1)  # a mistyped year in a replayed file
+    desk.tick(T0 + timedelta(days=3650, minutes=30))
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    assert incident.status.value == "resolved"  # the storm calmed down in the first two days

@@ -33,8 +33,13 @@ from bot.model import ScoredMention, Sentiment
 logger = logging.getLogger(__name__)
 
 GroupKey = tuple[str, str]
+MAX_CATCH_UP = timedelta(days=2)
+"""A longer jump of time (a replay with a gap, a clock fixed after weeks) skips the bins between
+instead of closing them one by one; two days is long enough for every timer of a policy."""
 LATE = timedelta(hours=1)  # older mentions are filed, but no longer count as this hour's volume
-IDLE_TOPIC = timedelta(hours=24)
+IDLE_TOPIC = timedelta(hours=1)
+"""A topic group with no incident and no negative mention for this long is forgotten: most
+hashtags and links are never shared again, and each group costs a detector update per bin."""
 
 
 @dataclass(frozen=True)
@@ -104,13 +109,28 @@ class IncidentEngine:
         if self.now is None:
             self.now = until
             return
+        if until - self.now > MAX_CATCH_UP:
+            self._walk(effects, self.now + MAX_CATCH_UP)  # a calm storm resolves, waits end
+            logger.warning(
+                "incident time jumps from %s to %s; the bins between are skipped",
+                self.now.isoformat(),
+                until.isoformat(),
+            )
+            self.now = _floor(until)
+            for group in self.groups.values():
+                group.skip_to(self.now)
+                self._dirty_groups.add(group.key)
+        self._walk(effects, until)
+
+    def _walk(self, effects: Effects, until: datetime) -> None:
+        assert self.now is not None
         while True:
             boundary = _floor(self.now) + BIN
             due = min(
                 (i.chain.due for i in self._live() if i.chain and i.chain.due),
                 default=None,
             )
-            step = boundary if due is None or boundary <= due else due
+            step = boundary if due is None or boundary <= due else max(due, self.now)
             if step > until:
                 break
             self.now = step

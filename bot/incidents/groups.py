@@ -146,6 +146,12 @@ class GroupRisk:
         self.last = GroupReading(self.bin_start, assess(inputs), reading.burst, negative)
         return self.last
 
+    def skip_to(self, start: datetime) -> None:
+        """Jump over a long gap: the hour empties, the baseline does not learn the gap."""
+        self.bin_start = start
+        self.current = BinSummary()
+        self.closed.clear()
+
     @property
     def negative_last_hour(self) -> int:
         return sum(b.count for b in self.closed) + self.current.count
