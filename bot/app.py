@@ -100,6 +100,10 @@ class Service:
             "status": status,
             "queue": {"depth": self.intake.depth, "capacity": self.intake.capacity},
             "storage": {"error": self.intake.storage_error},
+            "notifications": {
+                "delivered": self.deliverer.delivered,
+                "failed": self.deliverer.failed,
+            },
             "sources": {
                 name: {"state": s.state, **({"error": s.error} if s.error else {})}
                 for name, s in self.sources.items()
@@ -135,6 +139,7 @@ def build(config: AppConfig, console: Console) -> Service:
         pace_seconds=pace,
         max_attempts=config.delivery.max_attempts,
         max_backoff_seconds=config.delivery.max_backoff_seconds,
+        metrics=metrics,
     )
     intake = Intake(
         build_scorer(config),

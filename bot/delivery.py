@@ -16,6 +16,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.incidents.model import Intent, IntentKind
+from bot.metrics import Metrics
 from storage.outbox import (
     OutboxItem,
     card_ref,
@@ -66,6 +67,7 @@ class Deliverer:
         max_attempts: int = 8,
         max_backoff_seconds: float = 300.0,
         wall: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.writer = writer
         self.platforms = dict(platforms)
@@ -73,6 +75,8 @@ class Deliverer:
         self.max_attempts = max_attempts
         self.max_backoff_seconds = max_backoff_seconds
         self.wall = wall
+        self.metrics = metrics or Metrics()
+        self.failed = 0
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
         self._last_sent: dict[tuple[str, str], float] = {}
@@ -129,6 +133,7 @@ class Deliverer:
                 return item.next_attempt_at
             if self._superseded(item, queue[index + 1 :]):
                 await self.writer.run(partial(mark_superseded, item_id=item.id))
+                self._count(item, "superseded")
                 continue
             retry_at = await self._one(item)
             if retry_at is not None:
@@ -153,6 +158,7 @@ class Deliverer:
             error = f"platform {intent.platform!r} is not configured"
             logger.error("outbox %s: %s; not delivered", intent.key, error)
             await self.writer.run(lambda db: mark_failed(db, item.id, error))
+            self._count(item, "failed")
             return None
         if item.state == "sending":
             try:
@@ -175,6 +181,7 @@ class Deliverer:
             return await self._failed(item, error)
         await self.writer.run(lambda db: mark_sent(db, item, posted))
         self.delivered += 1
+        self._count(item, "sent")
         return None
 
     async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
@@ -185,6 +192,7 @@ class Deliverer:
                 "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, error
             )
             await self.writer.run(lambda db: mark_failed(db, item.id, str(error)))
+            self._count(item, "failed")
             return None
         backoff = min(self.max_backoff_seconds, 2.0 ** (attempts - 1))
         if isinstance(error, DeliveryError) and error.retry_after is not None:
@@ -198,7 +206,13 @@ class Deliverer:
             backoff,
         )
         await self.writer.run(lambda db: mark_retry(db, item.id, str(error), retry_at))
+        self._count(item, "retried")
         return retry_at
+
+    def _count(self, item: OutboxItem, outcome: str) -> None:
+        if outcome == "failed":
+            self.failed += 1
+        self.metrics.notifications.labels(item.intent.platform, outcome).inc()
 
     async def _pace(self, channel: tuple[str, str]) -> None:
         last = self._last_sent.get(channel)

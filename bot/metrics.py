@@ -57,5 +57,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.notifications = Counter(
+            "vigie_notifications",
+            "Outbox deliveries by platform and outcome (sent, retried, failed, superseded).",
+            ["platform", "outcome"],
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

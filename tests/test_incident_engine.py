@@ -194,6 +194,8 @@ def test_snooze_holds_notifications_until_it_ends(desk: Desk) -> None:
     desk.post(T0 + 85 * MIN, 5)
     desk.tick(T0 + 120 * MIN)
     assert desk.when(1, "escalated", "to crisis")[0] >= until
+    assert desk.when(1, "notified", "lead")[0] >= until
+    assert ("snoozed", "until 2026-03-10 10:30 UTC") in desk.actions()
 
 
 def test_a_silence_mutes_an_incident_until_it_expires(desk: Desk) -> None:

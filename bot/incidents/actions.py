@@ -93,7 +93,7 @@ def snooze(
     if until <= at:
         return ActionResult(False, "a snooze must end in the future")
     effects = engine.effects(journal)
-    incident = replace(incident, snoozed_until=until, updated_at=at)
+    incident = replace(incident, snoozed_until=until, snoozed_by=user, updated_at=at)
     effects.audit(incident, at, "snoozed", f"until {until:%Y-%m-%d %H:%M} UTC", actor=user)
     incident = effects.update_cards(incident, at)
     if incident.chain is not None and incident.chain.due is not None:

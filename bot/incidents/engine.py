@@ -327,6 +327,7 @@ class IncidentEngine:
             acknowledged_by="",
             acknowledged_at=None,
             snoozed_until=None,
+            snoozed_by="",
             updated_at=at,
             levels=(*incident.levels, LevelChange(incident.policy.levels[level].name, at, why)),
             chain=Chain(level, due=at, started_at=at, start_risk=incident.risk),

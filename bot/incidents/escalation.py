@@ -205,7 +205,7 @@ class Escalation:
 def hold_for(incident: Incident, at: datetime, engine: IncidentEngine) -> Hold | None:
     """Why a notification of this incident must wait now, and until when; None if it need not."""
     if incident.snoozed_until is not None and incident.snoozed_until > at:
-        return f"snoozed by {incident.acknowledged_by or 'someone'}", incident.snoozed_until
+        return f"snoozed by {incident.snoozed_by}", incident.snoozed_until
     for silence in engine.silences:
         if silence.mutes_incident(incident, at):
             return f"silenced by {silence.created_by}", silence.expires_at

@@ -64,6 +64,7 @@ class Incident:
     acknowledged_at: datetime | None = None
     ack_risk: int = 0  # risk when acknowledged (or last reminded): growth re-notifies the owner
     snoozed_until: datetime | None = None
+    snoozed_by: str = ""
     calm_since: datetime | None = None
     last_card_at: datetime | None = None
     card_signature: str = ""  # what the last card showed; a change is worth an update
