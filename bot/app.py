@@ -21,6 +21,7 @@ from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
 from bot.delivery import Deliverer, Platform
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
+from bot.incidents.groups import BIN
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
@@ -205,6 +206,16 @@ async def _run_source(service: Service, state: SourceState) -> None:
         logger.error("source %s failed: %s", name, error)
         return
     state.state = "finished"
+    if all(s.state == "finished" for s in service.sources.values()) and service.desk.event_time:
+        await _end_of_story(service)
+
+
+async def _end_of_story(service: Service) -> None:
+    """Every replay is done and time is event time: close the last bin, so the story's end is
+    judged too (it would be, live, five minutes later)."""
+    await service.intake.drained()
+    end = service.clock.now() + BIN
+    await service.writer.run(partial(service.desk.tick, now=end))
 
 
 async def _wait(

@@ -209,13 +209,13 @@ def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int
 def _incidents(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.incident_commands import list_command
 
-    return list_command(_config(args), args, stdout)
+    return list_command(_config(args), args, stdout, stderr)
 
 
 def _incident(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.incident_commands import show_command
 
-    return show_command(_config(args), args, stdout)
+    return show_command(_config(args), args, stdout, stderr)
 
 
 def _brand_slug(config: AppConfig, wanted: str) -> str:

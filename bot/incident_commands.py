@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+import sqlite_utils
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -53,11 +54,19 @@ def audit_record(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def list_command(config: AppConfig, args: argparse.Namespace, stdout: Console) -> int:
+def _open(config: AppConfig, stderr: Console) -> sqlite_utils.Database | None:
     try:
-        db = open_database(config.storage.path, read_only=True)
+        return open_database(config.storage.path, read_only=True)
     except StorageError as error:
-        stdout.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        return None
+
+
+def list_command(
+    config: AppConfig, args: argparse.Namespace, stdout: Console, stderr: Console
+) -> int:
+    db = _open(config, stderr)
+    if db is None:
         return EXIT_FAILED
     try:
         incidents = list_incidents(db, only_open=args.status == "open")
@@ -87,11 +96,11 @@ def list_command(config: AppConfig, args: argparse.Namespace, stdout: Console) -
     return EXIT_OK
 
 
-def show_command(config: AppConfig, args: argparse.Namespace, stdout: Console) -> int:
-    try:
-        db = open_database(config.storage.path, read_only=True)
-    except StorageError as error:
-        stdout.print(f"[red]{escape(str(error))}[/]", highlight=False)
+def show_command(
+    config: AppConfig, args: argparse.Namespace, stdout: Console, stderr: Console
+) -> int:
+    db = _open(config, stderr)
+    if db is None:
         return EXIT_FAILED
     try:
         incident = get_incident(db, args.id)
@@ -104,7 +113,7 @@ def show_command(config: AppConfig, args: argparse.Namespace, stdout: Console) -
     finally:
         db.close()
     if incident is None:
-        stdout.print(f"[red]no incident #{args.id}[/]")
+        stderr.print(f"[red]no incident #{args.id}[/]")
         return EXIT_FAILED
     record = {
         **incident_record(incident),

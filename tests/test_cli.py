@@ -257,3 +257,50 @@ def test_score_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code = main(["score", str(tmp_path / "nope.csv"), "--text-column", "t", "--output", "o.csv"])
     assert code == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def storm_config(tmp_path: Path) -> Path:
+    records = [
+        mention_record(
+            n,
+            f"Kestrel Mobile down again, no signal, cancelled my plan #{n}",
+            created_at=f"2026-03-10T09:{n // 3:02d}:{n % 3 * 20:02d}Z",
+        )
+        for n in range(1, 41)
+    ]
+    data = write_jsonl(tmp_path / "storm.jsonl", records)
+    source = {"type": "replay", "name": "file", "path": str(data)}
+    config = write_config(tmp_path, [source], http={"enabled": False})
+    assert main(["run", "-c", str(config), "--exit-when-idle"]) == 0
+    return config
+
+
+def test_incidents_lists_the_storm_with_its_level_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = storm_config(tmp_path)
+    capsys.readouterr()
+    assert main(["incidents", "-c", str(config), "--status", "all", "--json"]) == 0
+    rows = json_lines(capsys.readouterr().out)
+    assert len(rows) == 1
+    incident = rows[0]
+    assert incident["brand"] == "kestrel-mobile"
+    assert incident["topic"] == "storm"
+    assert incident["mentions"] >= 3
+    assert incident["levels"][0]["level"] in ("watch", "alert", "crisis")
+    assert incident["levels"][0]["at"].startswith("2026-03-10T09:")
+    assert main(["incident", "-c", str(config), "#1"]) == 0
+    shown = capsys.readouterr().out
+    assert "opened" in shown
+    assert "notified" in shown
+    assert main(["incident", "-c", str(config), "99"]) == 1
+    assert "no incident #99" in capsys.readouterr().err
+
+
+def test_incidents_without_a_database_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [{"type": "replay", "name": "f", "path": "m.jsonl"}])
+    (tmp_path / "m.jsonl").write_text("", encoding="utf-8")
+    assert main(["incidents", "-c", str(config)]) == 1
+    assert "no database yet" in capsys.readouterr().err

@@ -42,19 +42,15 @@ def acknowledge(
         return ActionResult(
             False, f"#{incident_id} was already acknowledged by {incident.acknowledged_by} {when}"
         )
-    effects = engine.effects(journal)
-    incident = replace(
+    changed = replace(
         incident,
         status=Status.ACKNOWLEDGED,
         acknowledged_by=user,
         acknowledged_at=at,
         ack_risk=incident.risk,
         last_reminder_at=None,
-        updated_at=at,
     )
-    effects.audit(incident, at, "acknowledged", actor=user)
-    incident = effects.update_cards(incident, at)
-    return _done(engine, journal, incident, f"#{incident_id} acknowledged by {user}")
+    return _apply(engine, journal, changed, user, at, "acknowledged", f"by {user}")
 
 
 def unacknowledge(
@@ -65,18 +61,10 @@ def unacknowledge(
         return incident
     if incident.status is not Status.ACKNOWLEDGED:
         return ActionResult(False, f"#{incident_id} is not acknowledged")
-    effects = engine.effects(journal)
-    incident = replace(
-        incident,
-        status=Status.OPEN,
-        acknowledged_by="",
-        acknowledged_at=None,
-        last_reminder_at=at,
-        updated_at=at,
+    changed = replace(
+        incident, status=Status.OPEN, acknowledged_by="", acknowledged_at=None, last_reminder_at=at
     )
-    effects.audit(incident, at, "unacknowledged", actor=user)
-    incident = effects.update_cards(incident, at)
-    return _done(engine, journal, incident, f"#{incident_id} is unacknowledged again")
+    return _apply(engine, journal, changed, user, at, "unacknowledged", "")
 
 
 def snooze(
@@ -204,6 +192,23 @@ def silence(
     )
     engine.flush(journal)
     return ActionResult(True, f"silenced {what} until {until:%Y-%m-%d %H:%M} UTC")
+
+
+def _apply(
+    engine: IncidentEngine,
+    journal: Journal,
+    incident: Incident,
+    user: str,
+    at: datetime,
+    action: str,
+    detail: str,
+) -> ActionResult:
+    """Audit a person's change of an incident, update its cards, and keep it."""
+    effects = engine.effects(journal)
+    incident = replace(incident, updated_at=at)
+    effects.audit(incident, at, action, detail, actor=user)
+    incident = effects.update_cards(incident, at)
+    return _done(engine, journal, incident, f"#{incident.id} {action} {detail}".rstrip())
 
 
 def _done(
