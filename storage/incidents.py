@@ -8,6 +8,7 @@ commands filter on beside it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -21,6 +22,8 @@ from bot.incidents.groups import GroupRisk
 from bot.incidents.model import AuditEntry, Chain, Incident, Intent, LevelChange, Silence, Status
 from storage.mentions import timestamp
 from storage.outbox import enqueue
+
+logger = logging.getLogger(__name__)
 
 _TIMES = (
     "opened_at", "updated_at", "last_mention_at", "notified_at", "acknowledged_at",
@@ -179,10 +182,13 @@ def load_engine_state(db: sqlite_utils.Database, keep_resolved: timedelta) -> En
             [horizon],
         ).fetchall()
     ]
-    groups = [
-        GroupRisk.from_state(json.loads(state))
-        for (state,) in db.execute("SELECT state FROM engine_groups ORDER BY key").fetchall()
-    ]
+    groups = []
+    for key, state in db.execute("SELECT key, state FROM engine_groups ORDER BY key").fetchall():
+        try:
+            groups.append(GroupRisk.from_state(json.loads(state)))
+        except (ValueError, KeyError, TypeError) as error:
+            # a state from another version of the detector: that group learns its baseline anew
+            logger.warning("incident group %r starts afresh: %s", key.replace("\x1f", " "), error)
     silences = []
     for (data,) in db.execute(
         "SELECT data FROM silences WHERE expires_at >= ? ORDER BY id", [horizon]

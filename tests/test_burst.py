@@ -126,6 +126,68 @@ def test_a_burst_longer_than_the_limit_becomes_the_new_level() -> None:
     assert shifted[-1].baseline > 100
 
 
+def test_a_brand_that_spikes_every_few_hours_needs_a_bigger_spike() -> None:
+    counts = poisson(20.0, 6 * DAY)
+    for i in range(0, len(counts), 48):
+        counts[i] += 400.0  # twenty times the usual, every four hours
+    bursty = BurstDetector()
+    readings = feed(bursty, counts)
+    assert episodes(readings[:DAY]) == 1  # the first ones are news
+    assert episodes(readings[2 * DAY :]) == 0  # then they are this brand's normal
+    quiet = BurstDetector()
+    feed(quiet, poisson(20.0, 3 * DAY))
+    assert quiet.update(420.0).burst
+    assert not bursty.update(420.0).burst
+
+
+@pytest.mark.parametrize("mean", [0.5, 2.0, 20.0])
+def test_a_sustained_fivefold_surge_registers_within_the_hour(mean: float) -> None:
+    detector = BurstDetector()
+    feed(detector, poisson(mean, 4 * DAY))
+    surge = feed(detector, [mean * 5] * 12)
+    assert any(r.burst for r in surge)
+
+
+def overdispersed(mean: float, bins: int, seed: int = 7) -> list[float]:
+    """Negative-binomial counts of size 10, like the Twitter series' local noise."""
+    rng = np.random.default_rng(seed)
+    return [float(v) for v in rng.poisson(rng.gamma(10.0, mean / 10.0, bins))]
+
+
+def test_a_lone_five_minute_spike_must_be_larger_than_a_lasting_one() -> None:
+    past = overdispersed(20.0, 4 * DAY)
+    lone = feed(BurstDetector(), [*past, 100.0, *[20.0] * 5])[len(past) :]
+    lasting = feed(BurstDetector(), [*past, *[100.0] * 6])[len(past) :]  # half an hour
+    assert not any(r.burst for r in lone)
+    assert any(r.burst for r in lasting)
+
+
+def test_a_huge_incident_raises_the_bar_for_a_while_not_for_weeks() -> None:
+    detector = BurstDetector()
+    feed(detector, poisson(20.0, 2 * DAY))
+    assert all(r.burst for r in feed(detector, [3000.0] * 3))  # 150 times the usual
+    state = detector.state()
+
+    def flagged(after_hours: int, surge: list[float]) -> bool:
+        later = BurstDetector.from_state(state)
+        feed(later, poisson(20.0, after_hours * 12, seed=after_hours))
+        return any(r.burst for r in feed(later, surge))
+
+    lone_spike, fivefold_hour = [400.0], [100.0] * 12
+    assert not flagged(2, lone_spike)
+    assert flagged(4 * 24, lone_spike)
+    assert flagged(12, fivefold_hour)
+
+
+def test_hourly_bins_use_the_one_hour_bar() -> None:
+    counts = [*overdispersed(40.0, 14 * 24), 200.0, 90.0, 40.0]
+    hourly = BurstSettings.hourly()
+    readings = feed(BurstDetector(hourly), counts)
+    unused = feed(BurstDetector(replace(hourly, bin_magnitude=1000.0)), counts)
+    assert readings == unused
+    assert readings[-3].burst
+
+
 def test_state_round_trip_continues_identically() -> None:
     counts = poisson(15.0, 2 * DAY) + [200.0] * 5 + poisson(15.0, DAY, seed=3)
     whole = feed(BurstDetector(), counts)
@@ -226,6 +288,6 @@ def test_default_settings_figures_on_the_labelled_series() -> None:
     hits = sum(s.hits for s in scores)
     false_alarms = sum(s.false_alarms for s in scores)
     days = sum(s.days for s in scores)
-    # bench/eval_bursts.py, final parameters: 11/15 windows, 23 false alarms in 275 series-days
-    assert hits >= 11
-    assert false_alarms / days <= 0.09
+    # bench/eval_bursts.py, final parameters: 12/15 windows, 17 false alarms in 275 series-days
+    assert hits >= 12
+    assert false_alarms / days <= 0.065

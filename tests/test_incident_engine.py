@@ -322,3 +322,19 @@ def test_a_jump_of_years_in_event_time_is_skipped_not_walked(desk: Desk) -> None
     incident = get_incident(desk.db, 1)
     assert incident is not None
     assert incident.status.value == "resolved"  # the storm calmed down in the first two days
+
+
+def test_a_group_saved_by_another_detector_version_starts_afresh(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    desk.db.execute("UPDATE engine_groups SET state = json_set(state, '$.detector.version', 0)")
+    desk.db.conn.commit()
+    desk.db.close()
+    later = Desk(tmp_path, policy())
+    later.count = desk.count
+    later.storm(T0 + 20 * MIN, 5)  # loads the state: the incident lives on, the group restarts
+    later.tick(T0 + 40 * MIN)
+    incident = get_incident(later.db, 1)
+    assert incident is not None
+    assert incident.mention_count >= 35
