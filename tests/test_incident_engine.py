@@ -338,3 +338,28 @@ def test_a_group_saved_by_another_detector_version_starts_afresh(tmp_path: Path)
     incident = get_incident(later.db, 1)
     assert incident is not None
     assert incident.mention_count >= 35
+
+
+def test_a_storm_soon_after_resolution_reopens_at_its_own_level(desk: Desk) -> None:
+    desk.storm(T0, 20)
+    desk.tick(T0 + 4 * 60 * MIN)  # escalated to crisis, then calm for an hour: resolved
+    assert desk.when(1, "resolved")
+    desk.post(T0 + 250 * MIN, 3)  # a small new storm on the same brand, within reopen_within
+    desk.tick(T0 + 320 * MIN)
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    assert desk.when(1, "reopened")
+    reopened = [c for c in incident.levels if c.at >= T0 + 250 * MIN]
+    assert reopened[0].level != "crisis"  # the new storm's own level, not the old peak
+    assert get_incident(desk.db, 2) is None
+
+
+def test_a_calming_incident_is_not_escalated(tmp_path: Path) -> None:
+    chosen = policy()
+    levels = [level.model_dump(mode="json") for level in chosen.levels]
+    levels[1]["steps"] = [{"notify": "team"}, {"wait": "70m"}, {"escalate": {}}]
+    desk = Desk(tmp_path, policy(levels=levels, resolve_after="3h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 3 * 60 * MIN)
+    assert not desk.when(1, "escalated", "to crisis")
+    assert any("calming down" in detail for _, detail in desk.actions())

@@ -227,7 +227,14 @@ class IncidentEngine:
         at, risk = reading.at, reading.risk
         reopened = self._recently_resolved(key, at)
         if reopened is not None:
-            self._reopen(effects, reopened, at, "vigie", f"risk {risk.score} again")
+            reopened = replace(
+                reopened,
+                level=level,
+                risk=risk.score,
+                peak_risk=max(reopened.peak_risk, risk.score),
+                explanation=risk.explanation,
+            )
+            self._reopen(effects, reopened, at, "vigie", f"risk {risk.explanation}")
             return
         policy = self.policy
         name = policy.levels[level].name
@@ -318,6 +325,7 @@ class IncidentEngine:
     def _reopen(
         self, effects: Effects, incident: Incident, at: datetime, by: str, why: str
     ) -> Incident:
+        """Live again, at ``incident.level`` (the caller sets it for the new storm)."""
         level = incident.level
         incident = replace(
             incident,

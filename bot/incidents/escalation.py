@@ -145,6 +145,10 @@ class Escalation:
         chain = incident.chain
         assert chain is not None
         options = step.escalate
+        if incident.calm_since is not None:
+            why = f"calming down: risk {incident.risk} is below every level"
+            self.effects.audit(incident, at, "not escalated", why)
+            return incident, True
         if options.unless_acknowledged and incident.status is Status.ACKNOWLEDGED:
             why = f"acknowledged by {incident.acknowledged_by}"
             self.effects.audit(incident, at, "not escalated", why)
