@@ -15,10 +15,15 @@ from typing import Any
 
 from aiohttp import web
 from rich.console import Console
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
 
+from bot.chat_commands import ChatCommands
 from bot.clock import Clock, EventClock, SystemClock
 from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
+from bot.config.slack import SlackSettings
 from bot.delivery import Deliverer, Platform
+from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
 from bot.incidents.groups import BIN
@@ -31,6 +36,9 @@ from bot.sources.webhook import WebhookSource
 from bot.workers import InlineScorer, PoolScorer, Scorer
 from handlers.console import ConsolePlatform
 from handlers.file_output import FilePlatform
+from handlers.slack.inbound import build_slack_app, slack_route
+from handlers.slack.platform import SlackPlatform, make_client
+from handlers.slack.responders import SlackResponders
 from storage.cursors import load_cursor
 from storage.incidents import list_incidents
 from storage.writer import Writer
@@ -82,6 +90,34 @@ class SourceState:
 
 
 @dataclass
+class SlackRuntime:
+    platform: SlackPlatform
+    app: AsyncApp
+    socket: AsyncSocketModeHandler | None
+
+
+def build_slack(
+    settings: SlackSettings, writer: Writer, desk: IncidentDesk, clock: Clock, names: dict[str, str]
+) -> SlackRuntime:
+    client = make_client(settings.bot_token.get_secret_value(), settings.api_url)
+    control = IncidentControl(writer, desk, clock)
+    responders = SlackResponders(settings.responders, client)
+    if responders.open_to_all:
+        logger.warning(
+            "platforms.slack.responders is empty: anyone who sees a card may acknowledge, "
+            "snooze, resolve or silence"
+        )
+    commands = ChatCommands(writer, control, names, responders.may_act, clock, settings.command)
+    app = build_slack_app(settings, client, control, commands, responders, names)
+    socket = (
+        AsyncSocketModeHandler(app, settings.app_token.get_secret_value())
+        if settings.app_token is not None
+        else None
+    )
+    return SlackRuntime(SlackPlatform(client), app, socket)
+
+
+@dataclass
 class Service:
     config: AppConfig
     clock: Clock
@@ -92,6 +128,7 @@ class Service:
     desk: IncidentDesk
     deliverer: Deliverer
     sources: dict[str, SourceState] = field(default_factory=dict)
+    slack: SlackRuntime | None = None
     http_port: int | None = None
 
     def health(self) -> dict[str, Any]:
@@ -134,6 +171,11 @@ def build(config: AppConfig, console: Console) -> Service:
     if config.platforms.file is not None:
         platforms["file"] = FilePlatform(config.platforms.file.path)
         pace["file"] = config.platforms.file.pace_seconds
+    slack = None
+    if config.platforms.slack is not None:
+        slack = build_slack(config.platforms.slack, writer, desk, clock, names)
+        platforms["slack"] = slack.platform
+        pace["slack"] = config.delivery.pace_seconds
     deliverer = Deliverer(
         writer,
         platforms,
@@ -155,7 +197,9 @@ def build(config: AppConfig, console: Console) -> Service:
     )
     context = SourceContext(clock, metrics)
     sources = {s.name: SourceState(build_source(s, context)) for s in config.sources}
-    return Service(config, clock, metrics, writer, intake, platform, desk, deliverer, sources)
+    return Service(
+        config, clock, metrics, writer, intake, platform, desk, deliverer, sources, slack
+    )
 
 
 async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) -> bool:
@@ -171,6 +215,9 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     if not service.desk.event_time:
         background.append(asyncio.create_task(_tick(service), name="incident-clock"))
     runner = await _start_http(service) if service.config.http.enabled else None
+    if service.slack is not None and service.slack.socket is not None:
+        await service.slack.socket.connect_async()  # type: ignore[no-untyped-call]
+        logger.info("connected to Slack in Socket Mode")
     tasks = {
         name: asyncio.create_task(_run_source(service, state), name=f"source:{name}")
         for name, state in service.sources.items()
@@ -257,7 +304,8 @@ async def _start_http(service: Service) -> web.AppRunner:
         [s.max_body_bytes for s in service.config.sources if isinstance(s, WebhookSourceSettings)],
         default=1_048_576,
     )
-    app = build_http_app(webhooks, service.metrics, service.health, max_body)
+    routes = {"/slack/events": slack_route(service.slack.app)} if service.slack else {}
+    app = build_http_app(webhooks, service.metrics, service.health, max_body, routes)
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_STEP_SECONDS
     )
@@ -288,6 +336,8 @@ async def _shutdown(
     for task in tasks.values():
         task.cancel()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
+    if service.slack is not None and service.slack.socket is not None:
+        await service.slack.socket.close_async()  # type: ignore[no-untyped-call]
     if runner is not None:
         await runner.cleanup()
     if not intake_task.done():

@@ -51,7 +51,7 @@ class Platform(Protocol):
         """
         ...
 
-    async def find(self, intent: Intent) -> str | None:
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
         """After a crash mid-delivery: the id of this intent if the platform already has it,
         None if it does not (or cannot tell, in which case it is delivered again)."""
         ...
@@ -160,19 +160,19 @@ class Deliverer:
             await self.writer.run(lambda db: mark_failed(db, item.id, error))
             self._count(item, "failed")
             return None
-        if item.state == "sending":
-            try:
-                found = await platform.find(intent)
-            except Exception as error:  # cannot tell whether it went out: try again later
-                return await self._failed(item, error)
-            if found is not None:
-                await self.writer.run(lambda db: mark_sent(db, item, found))
-                return None
         ref = None
         if intent.kind is not IntentKind.OPEN:
             ref = await self.writer.run(
                 lambda db: card_ref(db, intent.incident_id, intent.platform, intent.channel)
             )
+        if item.state == "sending":
+            try:
+                found = await platform.find(intent, ref)
+            except Exception as error:  # cannot tell whether it went out: try again later
+                return await self._failed(item, error)
+            if found is not None:
+                await self.writer.run(lambda db: mark_sent(db, item, found))
+                return None
         await self.writer.run(lambda db: mark_sending(db, item.id))
         await self._pace((intent.platform, intent.channel))
         try:

@@ -1,8 +1,8 @@
-"""The HTTP face of Vigie: health, metrics and signed webhooks, on one aiohttp application."""
+"""The HTTP face of Vigie: health, metrics, webhooks and chat platforms, on one aiohttp app."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -14,9 +14,17 @@ from bot.sources.webhook import WebhookSource
 Health = Callable[[], dict[str, Any]]
 
 
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 def build_http_app(
-    webhooks: Mapping[str, WebhookSource], metrics: Metrics, health: Health, max_body: int
+    webhooks: Mapping[str, WebhookSource],
+    metrics: Metrics,
+    health: Health,
+    max_body: int,
+    posts: Mapping[str, Route] | None = None,
 ) -> web.Application:
+    """Health, metrics, signed webhooks, and the chat platforms' endpoints (``posts``)."""
     app = web.Application(client_max_size=max_body)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -39,4 +47,6 @@ def build_http_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus)
     app.router.add_post("/webhooks/{name}", webhook)
+    for path, handler in (posts or {}).items():
+        app.router.add_post(path, handler)
     return app

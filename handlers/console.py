@@ -117,7 +117,7 @@ class ConsolePlatform:
         self.console.print(render_intent(intent), highlight=False)
         return card_ref or intent.key
 
-    async def find(self, intent: Intent) -> str | None:
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
         return None  # a terminal keeps no record: after a crash, a line may print twice
 
     def summary(self, incidents: Sequence[Incident] = ()) -> None:

@@ -24,7 +24,7 @@ class FilePlatform:
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
         return await asyncio.to_thread(self._append, intent, card_ref)
 
-    async def find(self, intent: Intent) -> str | None:
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
         return await asyncio.to_thread(self._find, intent.key)
 
     def _find(self, key: str) -> str | None:

@@ -77,6 +77,8 @@ def incident_from_json(text: str, policies: dict[str, IncidentPolicy] | None = N
             chain[name] = None if chain[name] is None else datetime.fromisoformat(chain[name])
         data["chain"] = Chain(**chain)
     data["channels"] = tuple((platform, channel) for platform, channel in data["channels"])
+    data["trend"] = tuple(data.get("trend", ()))
+    data["examples"] = tuple(data.get("examples", ()))
     return Incident(**data)
 
 

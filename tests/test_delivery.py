@@ -83,7 +83,7 @@ class Recorder:
         self.delivered.append((intent.key, card_ref))
         return f"ref-{intent.key}"
 
-    async def find(self, intent: Intent) -> str | None:
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
         self.finds.append(intent.key)
         return self.found.get(intent.key)
 
@@ -427,7 +427,7 @@ async def test_file_delivery_after_a_crash_is_exactly_once(writer: Writer, tmp_p
 
 async def test_an_error_while_looking_an_item_up_does_not_stop_delivery(writer: Writer) -> None:
     class Unreachable(Recorder):
-        async def find(self, intent: Intent) -> str | None:
+        async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
             raise DeliveryError("connection reset")
 
     await put(writer, intent("a-open", OPEN, channel="#a"), intent("b-open", OPEN, channel="#b"))

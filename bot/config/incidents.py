@@ -66,7 +66,7 @@ class Policy(BaseModel):
 class Target(Policy):
     """Where a notify step posts: a channel (or a person) on one chat platform."""
 
-    platform: Literal["console", "file"] = Field(
+    platform: Literal["console", "file", "slack"] = Field(
         "console", description="Which configured platform delivers it."
     )
     channel: str = Field(min_length=1, description="Channel name or id ('#social-care').")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from bot.complaints import CUE_GROUPS
 from bot.config.incidents import IncidentPolicy
+from bot.config.slack import SlackSettings
 from bot.records import MENTION_FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -200,6 +201,7 @@ class PlatformSettings(Settings):
     file: FileOutputSettings | None = Field(
         None, description="Write notifications to a file (audits, pipes, tests)."
     )
+    slack: SlackSettings | None = Field(None, description="Deliver to Slack; buttons, /vigie.")
 
 
 class DeliverySettings(Settings):
@@ -230,6 +232,17 @@ class AppConfig(Settings):
     )
     platforms: PlatformSettings = PlatformSettings()
     delivery: DeliverySettings = DeliverySettings()
+
+    @model_validator(mode="after")
+    def _slack_can_hear(self) -> AppConfig:
+        slack = self.platforms.slack
+        if slack is not None and not slack.socket_mode and slack.signing_secret is None:
+            raise ValueError(
+                "platforms.slack needs signing_secret (HTTP mode) or app_token (Socket Mode)"
+            )
+        if slack is not None and not slack.socket_mode and not self.http.enabled:
+            raise ValueError("platforms.slack in HTTP mode needs http.enabled (POST /slack/events)")
+        return self
 
     @model_validator(mode="after")
     def _targets_have_platforms(self) -> AppConfig:

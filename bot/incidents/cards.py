@@ -30,6 +30,8 @@ def card_of(incident: Incident, brand_name: str) -> dict[str, Any]:
         "snoozed_until": incident.snoozed_until.isoformat() if incident.snoozed_until else None,
         "resolved_by": incident.resolved_by,
         "merged_into": incident.merged_into,
+        "trend": list(incident.trend),
+        "examples": [dict(example) for example in incident.examples],
     }
 
 

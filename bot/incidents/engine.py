@@ -24,6 +24,7 @@ from bot.incidents.groups import (
     STORM,
     GroupReading,
     GroupRisk,
+    example_of,
     themes_of,
     topic_keys,
 )
@@ -37,6 +38,7 @@ MAX_CATCH_UP = timedelta(days=2)
 """A longer jump of time (a replay with a gap, a clock fixed after weeks) skips the bins between
 instead of closing them one by one; two days is long enough for every timer of a policy."""
 LATE = timedelta(hours=1)  # older mentions are filed, but no longer count as this hour's volume
+MAX_EXAMPLES = 3
 IDLE_TOPIC = timedelta(hours=1)
 """A topic group with no incident and no negative mention for this long is forgotten: most
 hashtags and links are never shared again, and each group costs a detector update per bin."""
@@ -184,6 +186,9 @@ class IncidentEngine:
             themes = dict(incident.themes)
             for theme in themes_of(scored):
                 themes[theme] = themes.get(theme, 0) + 1
+            examples = sorted(
+                [*incident.examples, example_of(scored)], key=lambda e: -int(e["followers"])
+            )[:MAX_EXAMPLES]
             effects.journal.attach(incident_id, [mention.key])
             self._store(
                 replace(
@@ -192,6 +197,7 @@ class IncidentEngine:
                     last_mention_at=mention.created_at,
                     themes=themes,
                     theme=_dominant(themes) or incident.theme,
+                    examples=tuple(examples),
                 )
             )
 
@@ -219,7 +225,7 @@ class IncidentEngine:
         incident = self.incidents[incident_id]
         if (incident.brand, incident.topic) != key:
             return  # merged into another incident: that one's own group drives it
-        self._store(self._on_update(effects, incident, reading))
+        self._store(self._on_update(effects, incident, reading, group.trend()))
 
     def _open(
         self, effects: Effects, key: GroupKey, group: GroupRisk, reading: GroupReading, level: int
@@ -263,15 +269,20 @@ class IncidentEngine:
             last_mention_at=group.last_mention_at,
             themes=themes,
             theme=_dominant(themes),
+            trend=group.trend(),
+            examples=tuple(group.top_examples(MAX_EXAMPLES)),
         )
         self.live[key] = incident.id
         effects.audit(incident, at, "opened", f"at {name}: risk {risk.explanation}")
         self._store(incident)
 
-    def _on_update(self, effects: Effects, incident: Incident, reading: GroupReading) -> Incident:
+    def _on_update(
+        self, effects: Effects, incident: Incident, reading: GroupReading, trend: tuple[int, ...]
+    ) -> Incident:
         at, risk = reading.at, reading.risk
         incident = replace(
             incident,
+            trend=trend,
             risk=risk.score,
             peak_risk=max(incident.peak_risk, risk.score),
             explanation=risk.explanation,

@@ -59,6 +59,25 @@ def canonical_links(text: str) -> list[str]:
     return links
 
 
+EXAMPLE_TEXT = 280
+
+
+def example_of(scored: ScoredMention) -> dict[str, Any]:
+    """A mention as a card shows it: who, how far they reach, what they said, where."""
+    mention = scored.mention
+    text = " ".join(mention.text.split())
+    if len(text) > EXAMPLE_TEXT:
+        text = text[: EXAMPLE_TEXT - 1].rsplit(" ", 1)[0] + "…"
+    return {
+        "key": list(mention.key),
+        "author": mention.author.handle,
+        "followers": mention.author.followers,
+        "text": text,
+        "url": mention.url,
+        "negativity": scored.negativity.score,
+    }
+
+
 def themes_of(scored: ScoredMention) -> list[str]:
     """Complaint themes named by the scorer's reasons ("cancelled: “cancelled”" → cancelled)."""
     themes = []
@@ -77,6 +96,7 @@ class BinSummary:
     count: int = 0
     negativity: float = 0.0
     top_author: str = ""
+    top_example: dict[str, Any] = field(default_factory=dict)
     top_followers: int = 0
     top_influencer: bool = False
     reposts: int = 0
@@ -115,6 +135,7 @@ class GroupRisk:
         audience = (influencer, mention.author.followers)
         if summary.count == 1 or audience > (summary.top_influencer, summary.top_followers):
             summary.top_author = mention.author.handle
+            summary.top_example = example_of(scored)
             summary.top_followers = mention.author.followers
             summary.top_influencer = influencer
         if len(summary.refs) < MAX_REFS_PER_BIN:
@@ -158,6 +179,14 @@ class GroupRisk:
 
     def recent_refs(self) -> list[MentionRef]:
         return [ref for b in (*self.closed, self.current) for ref in b.refs]
+
+    def trend(self) -> tuple[int, ...]:
+        """Negative mentions per bin over the last hour, oldest first."""
+        return tuple(b.count for b in self.closed)
+
+    def top_examples(self, count: int = 3) -> list[dict[str, Any]]:
+        examples = [b.top_example for b in (*self.closed, self.current) if b.top_example]
+        return sorted(examples, key=lambda e: -int(e["followers"]))[:count]
 
     def recent_themes(self) -> dict[str, int]:
         counts: dict[str, int] = {}

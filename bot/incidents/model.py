@@ -75,6 +75,8 @@ class Incident:
     intents: int = 0  # intents issued so far: the next idempotency key's sequence number
     channels: tuple[tuple[str, str], ...] = ()  # (platform, channel) where its card was posted
     themes: dict[str, int] = field(default_factory=dict)
+    trend: tuple[int, ...] = ()  # negative mentions per 5 minutes over the last hour
+    examples: tuple[dict[str, Any], ...] = ()  # the farthest-reaching mentions (cards show them)
 
     @property
     def level_name(self) -> str:

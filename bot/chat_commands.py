@@ -1,0 +1,242 @@
+"""The chat command (``/vigie …`` in Slack, a message to the bot in Teams), platform-neutral.
+
+``ChatCommands.answer(text, user)`` parses a command line and answers with lines of lightly
+marked-up text (``*bold*``, ``code``) that each platform renders. Queries read storage on the
+writer thread; ``silence`` goes through the same actions and permission check as the buttons.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from bot.clock import Clock
+from bot.durations import parse_duration, parse_since
+from bot.incidents.control import IncidentControl
+from storage.incidents import audit_of, get_incident, list_incidents
+from storage.mentions import find_mentions
+from storage.stats import brand_stats
+from storage.writer import Writer
+
+PAGE = 10
+MAX_TEXT = 160
+MayAct = Callable[[str, str], Awaitable[bool]]  # (user, brand slug) -> allowed
+
+HELP = """\
+*{command} mentions* [brand] [--negative] [--since 24h] [page N]: recent mentions
+*{command} incidents* [open|all] [page N]: incidents and their levels
+*{command} incident* ID: one incident's timeline
+*{command} stats* [brand] [--since 7d]: volume, negative share, top themes and authors
+*{command} silence* MATCHER… DURATION [reason]: mute for a while, matchers `brand:acme`, \
+`topic:#recall`, `author:@someone`, `source:reddit`
+*{command} help*: this list"""
+
+
+class CommandError(ValueError):
+    """A command line that cannot be run; the message says how to write it."""
+
+
+@dataclass(frozen=True)
+class Page:
+    lines: list[str]
+    number: int
+
+    def render(self, title: str, command: str) -> str:
+        total = len(self.lines)
+        if total == 0:
+            return f"{title}: none."
+        start = (self.number - 1) * PAGE
+        shown = self.lines[start : start + PAGE]
+        if not shown:
+            return f"{title}: page {self.number} is past the end ({total} in all)."
+        head = f"{title} ({start + 1} to {start + len(shown)} of {total}):"
+        more = f"\nNext: `{command} page {self.number + 1}`" if start + PAGE < total else ""
+        return "\n".join([head, *shown]) + more
+
+
+class ChatCommands:
+    def __init__(
+        self,
+        writer: Writer,
+        control: IncidentControl,
+        brands: dict[str, str],
+        may_act: MayAct,
+        clock: Clock,
+        command: str = "/vigie",
+    ) -> None:
+        self.writer = writer
+        self.control = control
+        self.brands = brands  # slug -> display name
+        self.may_act = may_act
+        self.clock = clock
+        self.command = command
+
+    async def answer(self, text: str, user: str) -> str:
+        try:
+            words = shlex.split(text)
+        except ValueError as error:
+            return f"Cannot read that: {error}. Try `{self.command} help`."
+        if not words or words[0] == "help":
+            return HELP.format(command=self.command)
+        handler = {
+            "mentions": self._mentions,
+            "incidents": self._incidents,
+            "incident": self._incident,
+            "stats": self._stats,
+            "silence": self._silence,
+        }.get(words[0])
+        if handler is None:
+            return f"Unknown command `{words[0]}`.\n" + HELP.format(command=self.command)
+        try:
+            return await handler(words[1:], user)
+        except CommandError as error:
+            return f"{error}\nSee `{self.command} help`."
+
+    # -- subcommands ------------------------------------------------------------------------
+
+    async def _mentions(self, words: list[str], user: str) -> str:
+        options = _Options(words, flags=frozenset({"--negative"}), values=frozenset({"--since"}))
+        brand = self._brand(options.rest[0]) if options.rest else None
+        since = self._since(options.values.get("--since", "24h"))
+        rows = await self.writer.run(
+            partial(find_mentions, brand=brand, since=since, negative="--negative" in options.flags)
+        )
+        lines = [_mention_line(row) for row in rows]
+        title = f"Mentions since {since:%Y-%m-%d %H:%M} UTC"
+        return Page(lines, options.page).render(title, f"{self.command} {' '.join(words)}")
+
+    async def _incidents(self, words: list[str], user: str) -> str:
+        options = _Options(words)
+        which = options.rest[0] if options.rest else "open"
+        if which not in ("open", "all"):
+            raise CommandError(f"`incidents {which}`: say `open` or `all`")
+        incidents = await self.writer.run(partial(list_incidents, only_open=which == "open"))
+        lines = [
+            f"*#{i.id}* {self.brands.get(i.brand, i.brand)} {i.topic}: {i.status.value}, "
+            f"{i.level_name}, peak risk {i.peak_risk}, {i.mention_count} mentions, "
+            + " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in i.levels)
+            for i in reversed(incidents)
+        ]
+        return Page(lines, options.page).render(f"Incidents ({which})", self.command)
+
+    async def _incident(self, words: list[str], user: str) -> str:
+        if not words or not words[0].lstrip("#").isdigit():
+            raise CommandError("`incident ID`: which incident? For example `incident 12`")
+        number = int(words[0].lstrip("#"))
+        incident = await self.writer.run(partial(get_incident, incident_id=number))
+        if incident is None:
+            return f"No incident #{number}."
+        audit = await self.writer.run(partial(audit_of, incident_id=number))
+        head = (
+            f"*#{incident.id} {self.brands.get(incident.brand, incident.brand)} "
+            f"{incident.topic}*: {incident.status.value}, {incident.level_name}, "
+            f"peak risk {incident.peak_risk}, {incident.mention_count} mentions\n"
+            f"{incident.explanation}"
+        )
+        lines = [f"`{e.at:%d %b %H:%M}` {e.actor}: {e.action} {e.detail}".rstrip() for e in audit]
+        return head + "\n" + "\n".join(lines[-30:])
+
+    async def _stats(self, words: list[str], user: str) -> str:
+        options = _Options(words, values=frozenset({"--since"}))
+        since = self._since(options.values.get("--since", "7d"))
+        brands = [self._brand(options.rest[0])] if options.rest else list(self.brands)
+        parts = []
+        for brand in brands:
+            stats = await self.writer.run(partial(brand_stats, brand=brand, since=since))
+            themes = ", ".join(f"{t.replace('_', ' ')} ({n})" for t, n in stats.top_themes)
+            authors = ", ".join(f"@{a} ({n})" for a, n in stats.top_authors)
+            parts.append(
+                f"*{self.brands.get(brand, brand)}* since {since:%Y-%m-%d %H:%M} UTC: "
+                f"{stats.mentions} mentions, {stats.negative} negative "
+                f"({stats.negative_share:.0%}), {stats.incidents} incidents\n"
+                f"  top themes: {themes or 'none'}\n  top authors: {authors or 'none'}"
+            )
+        return "\n".join(parts)
+
+    async def _silence(self, words: list[str], user: str) -> str:
+        if len(words) < 2:
+            raise CommandError("`silence MATCHER… DURATION`, for example `silence author:@x 24h`")
+        matcher: dict[str, str] = {}
+        duration: timedelta | None = None
+        reason: list[str] = []
+        for word in words:
+            name, colon, value = word.partition(":")
+            if colon and name in ("brand", "topic", "author", "source"):
+                matcher[name] = self._brand(value) if name == "brand" else value
+            elif duration is None and _is_duration(word):
+                duration = parse_duration(word)
+            else:
+                reason.append(word)
+        if duration is None:
+            raise CommandError("`silence`: for how long? End with a duration such as 2h or 7d")
+        brand = matcher.get("brand", "*")
+        if not await self.may_act(user, brand):
+            return "You are not one of the responders allowed to silence this."
+        result = await self.control.silence(user, duration, reason=" ".join(reason), **matcher)
+        return result.message
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _brand(self, wanted: str) -> str:
+        for slug, name in self.brands.items():
+            if wanted.casefold() in (slug, name.casefold()):
+                return slug
+        known = ", ".join(self.brands)
+        raise CommandError(f"no brand {wanted!r}; brands: {known}")
+
+    def _since(self, text: str) -> datetime:
+        try:
+            return parse_since(text, self.clock.now())
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+
+
+class _Options:
+    """``--flag``, ``--name value``, ``page N`` and the rest, from a list of words."""
+
+    def __init__(
+        self,
+        words: list[str],
+        flags: frozenset[str] = frozenset(),
+        values: frozenset[str] = frozenset(),
+    ) -> None:
+        self.flags: set[str] = set()
+        self.values: dict[str, str] = {}
+        self.rest: list[str] = []
+        self.page = 1
+        items = iter(words)
+        for word in items:
+            if word in flags:
+                self.flags.add(word)
+            elif word in values:
+                self.values[word] = next(items, "")
+            elif word == "page":
+                number = next(items, "")
+                if not number.isdigit() or int(number) < 1:
+                    raise CommandError("`page N`: N is a page number from 1")
+                self.page = int(number)
+            elif word.startswith("--"):
+                raise CommandError(f"unknown option {word}")
+            else:
+                self.rest.append(word)
+
+
+def _is_duration(word: str) -> bool:
+    try:
+        parse_duration(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _mention_line(row: dict[str, Any]) -> str:
+    text = " ".join(str(row["text"]).split())
+    if len(text) > MAX_TEXT:
+        text = text[: MAX_TEXT - 1] + "…"
+    author = f" @{row['author_handle']}" if row.get("author_handle") else ""
+    when = str(row["created_at"])[5:16].replace("T", " ")
+    return f"`{when}` {row['sentiment'][:3]} {row['negativity']:.2f}{author}: {text}"

@@ -1,0 +1,144 @@
+"""What comes from Slack: button clicks, the slash command and mentions of the bot, through
+slack-bolt's AsyncApp (signatures checked by Bolt in HTTP mode). Every listener acks first,
+then works; answers to one person are ephemeral."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond, AsyncSay
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat_commands import ChatCommands
+from bot.config.slack import SlackSettings
+from bot.incidents.actions import ActionResult
+from bot.incidents.control import IncidentControl
+from handlers.slack.render import ACK, REOPEN, RESOLVE, SILENCE, SILENCE_HOURS, SNOOZE, cut
+from handlers.slack.responders import SlackResponders
+
+logger = logging.getLogger(__name__)
+
+ANSWER_TEXT = 3900
+SEEN_EVENTS = 2048
+
+
+def build_slack_app(
+    settings: SlackSettings,
+    client: AsyncWebClient,
+    control: IncidentControl,
+    commands: ChatCommands,
+    responders: SlackResponders,
+    brand_names: dict[str, str],
+) -> AsyncApp:
+    secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        request_verification_enabled=secret is not None and not settings.socket_mode,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    seen: OrderedDict[str, None] = OrderedDict()
+
+    @app.middleware
+    async def once_per_event(
+        body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        """Slack retries an event it thinks was lost; handle each event id once."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str):
+            if event_id in seen:
+                return BoltResponse(status=200, body="")
+            seen[event_id] = None
+            while len(seen) > SEEN_EVENTS:
+                seen.popitem(last=False)
+        return await next()
+
+    clicks = _Clicks(control, responders, brand_names)
+    app.action(re.compile(r"^vigie_"))(clicks.handle)
+
+    @app.command(settings.command)
+    async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        answer = await commands.answer(str(command.get("text", "")), str(command["user_id"]))
+        await respond(text=cut(answer, ANSWER_TEXT), response_type="ephemeral")
+
+    @app.event("app_mention")
+    async def mentioned(event: dict[str, Any], say: AsyncSay) -> None:
+        text = re.sub(r"<@[A-Z0-9]+>", "", str(event.get("text", ""))).strip()
+        answer = await commands.answer(text, str(event.get("user", "")))
+        await say(text=cut(answer, ANSWER_TEXT), thread_ts=event.get("thread_ts") or event["ts"])
+
+    return app
+
+
+class _Clicks:
+    """A button or menu on an incident card: reload, check permission, act, say why not."""
+
+    def __init__(
+        self, control: IncidentControl, responders: SlackResponders, brand_names: dict[str, str]
+    ) -> None:
+        self.control = control
+        self.responders = responders
+        self.brand_names = brand_names
+
+    async def handle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = body["actions"][0]
+        user = str(body["user"]["id"])
+        value = str(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
+        number, _, argument = value.partition(":")
+        if not number.isdigit():
+            await self._say(respond, "That button is not from Vigie, or is too old to use.")
+            return
+        incident_id = int(number)
+        brand = await self.control.brand_of(incident_id)
+        if brand is None:
+            await self._say(respond, f"Incident #{incident_id} no longer exists.")
+            return
+        if not await self.responders.may_act(user, brand):
+            name = self.brand_names.get(brand, brand)
+            await self._say(respond, f"Only {name}'s responders can do that (see app.yaml).")
+            logger.info("slack: %s may not act on incident #%d (%s)", user, incident_id, brand)
+            return
+        result = await self._act(str(action["action_id"]), incident_id, user, argument)
+        if not result.ok:
+            await self._say(respond, result.message)
+
+    async def _act(
+        self, action_id: str, incident_id: int, user: str, argument: str
+    ) -> ActionResult:
+        control = self.control
+        if action_id == ACK:
+            return await control.acknowledge(incident_id, user)
+        if action_id == RESOLVE:
+            return await control.resolve(incident_id, user)
+        if action_id == REOPEN:
+            return await control.reopen(incident_id, user)
+        if action_id == SNOOZE and argument.isdigit():
+            return await control.snooze(incident_id, user, int(argument))
+        if action_id == SILENCE:
+            return await control.silence_topic(incident_id, user, SILENCE_HOURS)
+        return ActionResult(False, "Vigie does not know that button; update the card.")
+
+    @staticmethod
+    async def _say(respond: AsyncRespond, text: str) -> None:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def slack_route(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``POST /slack/events`` on Vigie's own aiohttp application."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        bolt_request: AsyncBoltRequest = await to_bolt_request(request)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+
+    return handle

@@ -1,0 +1,169 @@
+"""Incident notifications into Slack: post the card once, edit it in place, thread the rest.
+
+Each message carries its idempotency key in Slack message metadata, so after a crash between
+"sent to Slack" and "recorded as sent" ``find`` reads it back and nothing is posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery import DeliveryError
+from bot.incidents.model import Intent, IntentKind
+from handlers.slack.render import card_blocks, check_blocks, cut, escape, mention_markup
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPE = "vigie_notification"
+MESSAGE_TEXT = 3900  # Slack truncates message text past 40,000; keep thread lines readable
+LOOK_BACK = 100  # messages searched for an idempotency key after a crash
+RETRYABLE = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+
+
+def make_client(token: str, api_url: str) -> AsyncWebClient:
+    """A Web API client that honours 429 Retry-After and retries 5xx and dropped connections
+    a little; beyond that the outbox retries with its own backoff."""
+    return AsyncWebClient(
+        token=token,
+        base_url=api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+class SlackPlatform:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        try:
+            return await self._deliver(intent, card_ref)
+        except SlackApiError as error:
+            raise _delivery_error(error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(f"Slack unreachable: {error}") from error
+
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
+        try:
+            return await self._find(intent, card_ref)
+        except SlackApiError as error:
+            if error.response.get("error") in ("channel_not_found", "thread_not_found"):
+                return None
+            raise _delivery_error(error) from error
+
+    async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
+        channel, ts = _split(card_ref)
+        if intent.kind is IntentKind.OPEN:
+            response = await self.client.chat_postMessage(
+                channel=intent.channel,
+                text=_text(intent),
+                blocks=self._blocks(intent),
+                metadata=_metadata(intent),
+                unfurl_links=False,
+            )
+            return f"{response['channel']} {response['ts']}"
+        if intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE) and channel and ts:
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=_text(intent), blocks=self._blocks(intent)
+            )
+            if intent.kind is IntentKind.UPDATE:
+                return card_ref or ""
+        elif intent.kind is IntentKind.UPDATE:
+            return ""  # the card was never posted in that channel: nothing to edit
+        response = await self.client.chat_postMessage(
+            channel=channel or intent.channel,
+            thread_ts=ts or None,
+            text=cut(_line(intent), MESSAGE_TEXT),
+            metadata=_metadata(intent),
+            unfurl_links=False,
+        )
+        return card_ref or f"{response['channel']} {response['ts']}"
+
+    def _blocks(self, intent: Intent) -> list[dict[str, Any]]:
+        blocks = card_blocks(intent.card, intent.key)
+        if intent.kind is IntentKind.OPEN and intent.mention:
+            ping = f"{mention_markup(intent.mention)} new incident"
+            blocks.insert(
+                1, SectionBlock(block_id=f"ping-{intent.key}", text=MarkdownTextObject(text=ping))
+            )
+        return check_blocks(blocks)
+
+    async def _find(self, intent: Intent, card_ref: str | None) -> str | None:
+        """Look the intent's key up in the channel (a card) or the card's thread (a message)."""
+        if intent.kind is IntentKind.UPDATE:
+            return None  # an edit is idempotent: doing it again is harmless
+        channel, ts = _split(card_ref)
+        if intent.kind is IntentKind.OPEN or not ts:
+            response = await self.client.conversations_history(
+                channel=channel or intent.channel, limit=LOOK_BACK, include_all_metadata=True
+            )
+        else:
+            response = await self.client.conversations_replies(
+                channel=channel, ts=ts, limit=LOOK_BACK, include_all_metadata=True
+            )
+        messages: list[dict[str, Any]] = response.get("messages", [])
+        for message in messages:
+            if _key_of(message) == intent.key:
+                return card_ref or f"{response.get('channel', intent.channel)} {message['ts']}"
+        return None
+
+
+def _split(ref: str | None) -> tuple[str, str]:
+    if not ref or " " not in ref:
+        return "", ""
+    channel, ts = ref.split(" ", 1)
+    return channel, ts
+
+
+def _metadata(intent: Intent) -> dict[str, Any]:
+    return {
+        "event_type": EVENT_TYPE,
+        "event_payload": {"key": intent.key, "incident": intent.incident_id},
+    }
+
+
+def _key_of(message: dict[str, Any]) -> str | None:
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != EVENT_TYPE:
+        return None
+    key = (metadata.get("event_payload") or {}).get("key")
+    return str(key) if key is not None else None
+
+
+def _text(intent: Intent) -> str:
+    """The notification and screen-reader text of a card."""
+    return cut(escape(intent.text), MESSAGE_TEXT)
+
+
+def _line(intent: Intent) -> str:
+    mention = mention_markup(intent.mention) if intent.mention else ""
+    return f"{mention} {escape(intent.text)}".strip()
+
+
+def _delivery_error(error: SlackApiError) -> DeliveryError:
+    response = error.response
+    code = str(response.get("error", "")) if isinstance(response.data, dict) else ""
+    status = response.status_code
+    retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+    retryable = status == 429 or status >= 500 or code in RETRYABLE
+    return DeliveryError(
+        f"Slack answered {status} {code or 'error'}",
+        retryable=retryable,
+        retry_after=float(retry_after) if retry_after else None,
+    )

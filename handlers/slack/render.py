@@ -1,0 +1,212 @@
+"""Incident cards and messages as Block Kit, from the platform-neutral card (pure functions).
+
+Every block is built from slack_sdk's models, whose ``to_dict`` validates lengths; on top of that
+``check_blocks`` enforces what the models do not (50 blocks, unique block ids). Buttons carry the
+incident number only: a click reloads the incident from storage.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+FIELD_TEXT = 2000
+SNOOZE_MINUTES = (30, 60, 240, 1440)
+SILENCE_HOURS = 24
+SPARKS = "▁▂▃▄▅▆▇█"
+
+ACK, SNOOZE, RESOLVE, REOPEN, SILENCE = (
+    "vigie_ack", "vigie_snooze", "vigie_resolve", "vigie_reopen", "vigie_silence",
+)  # fmt: skip
+
+
+def cut(text: str, limit: int) -> str:
+    """Text cut to ``limit`` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else head) + "…"
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters in mrkdwn and plain message text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention_markup(who: str) -> str:
+    """A configured mention as Slack markup: a user id, a user group id, @here or @channel."""
+    name = who.strip().lstrip("@")
+    if not name:
+        return ""
+    if name in ("here", "channel", "everyone"):
+        return f"<!{name}>"
+    if name[:1] in ("U", "W") and name[1:].isalnum() and name.isupper():
+        return f"<@{name}>"
+    if name[:1] == "S" and name[1:].isalnum() and name.isupper():
+        return f"<!subteam^{name}>"
+    return escape(who)
+
+
+def person(who: str) -> str:
+    """Who did something: a Slack user id becomes a mention that does not notify (in context)."""
+    return f"<@{who}>" if who[:1] in ("U", "W") and who.isalnum() and who.isupper() else escape(who)
+
+
+def sparkline(counts: list[int]) -> str:
+    if not counts:
+        return "-"
+    top = max(counts) or 1
+    return "".join(SPARKS[min(len(SPARKS) - 1, round(c / top * (len(SPARKS) - 1)))] for c in counts)
+
+
+def _level_mark(card: dict[str, Any]) -> str:
+    if card["status"] == "resolved":
+        return "✅"
+    if card["status"] == "merged":
+        return "↪️"
+    return "🔴" if card["top_level"] else "🟠" if card["level"] != "watch" else "🟡"
+
+
+def card_blocks(card: dict[str, Any], version: str) -> list[Block]:
+    """The incident's message. ``version`` makes block ids new at every edit, as Slack asks."""
+    number = card["incident"]
+    status = card["status"]
+    title = f"{_level_mark(card)} {str(card['level']).upper()} · {card['brand']}"
+    if card["topic"] != "storm":
+        title += f" · {card['topic']}"
+    explanation = str(card["explanation"]).split(": ", 1)[-1]
+    blocks: list[Block] = [
+        HeaderBlock(block_id=f"h-{version}", text=PlainTextObject(text=cut(title, HEADER_TEXT))),
+        SectionBlock(
+            block_id=f"risk-{version}",
+            text=MarkdownTextObject(
+                text=cut(
+                    f"*Risk {card['risk']}* (peak {card['peak_risk']}): {escape(explanation)}",
+                    SECTION_TEXT,
+                )
+            ),
+            fields=[
+                MarkdownTextObject(text=cut(f"*{name}*\n{value}", FIELD_TEXT))
+                for name, value in (
+                    ("Incident", f"#{number} · {status}"),
+                    ("Theme", escape(str(card["theme"]).replace("_", " ") or "-")),
+                    ("Negative mentions", str(card["mentions"])),
+                    ("Last hour (5 min)", f"`{sparkline(list(card.get('trend', [])))}`"),
+                )
+            ],
+        ),
+    ]
+    for index, example in enumerate(card.get("examples", [])[:3]):
+        blocks.append(_example(example, f"m{index}-{version}"))
+    blocks.append(
+        ContextBlock(
+            block_id=f"ctx-{version}", elements=[MarkdownTextObject(text=_status_line(card))]
+        )
+    )
+    actions = _actions(card, version)
+    if actions is not None:
+        blocks.append(actions)
+    return blocks
+
+
+def _example(example: dict[str, Any], block_id: str) -> SectionBlock:
+    followers = int(example.get("followers") or 0)
+    reach = f" ({_compact(followers)} followers)" if followers else ""
+    author = f"*@{escape(str(example.get('author') or 'someone'))}*{reach}"
+    link = f" <{example['url']}|open>" if example.get("url") else ""
+    text = f"{author}: {escape(str(example.get('text', '')))}"
+    return SectionBlock(block_id=block_id, text=MarkdownTextObject(text=cut(text, 2900) + link))
+
+
+def _status_line(card: dict[str, Any]) -> str:
+    opened = datetime.fromisoformat(card["opened_at"])
+    parts = [f"Opened {_date(opened, '{date_short_pretty} {time}', '%Y-%m-%d %H:%M UTC')}"]
+    if card["acknowledged_by"]:
+        parts.append(f"acknowledged by {person(card['acknowledged_by'])}")
+    if card.get("snoozed_until"):
+        until = datetime.fromisoformat(card["snoozed_until"])
+        parts.append(f"snoozed until {_date(until, '{time}', '%H:%M UTC')}")
+    if card["status"] == "resolved":
+        parts.append(f"resolved by {person(card['resolved_by'] or 'vigie')}")
+    if card.get("merged_into"):
+        parts.append(f"merged into #{card['merged_into']}")
+    return cut(" · ".join(parts), SECTION_TEXT)
+
+
+def _date(moment: datetime, slack_format: str, fallback: str) -> str:
+    """A time each reader sees in their own time zone (the fallback for old clients is UTC)."""
+    return f"<!date^{int(moment.timestamp())}^{slack_format}|{moment:{fallback}}>"
+
+
+def _actions(card: dict[str, Any], version: str) -> ActionsBlock | None:
+    number = str(card["incident"])
+    status = card["status"]
+    if status == "merged":
+        return None
+    if status == "resolved":
+        elements: list[Any] = [_button("Reopen", REOPEN, number)]
+    else:
+        elements = []
+        if status != "acknowledged":
+            elements.append(_button("Acknowledge", ACK, number, style="primary"))
+        elements += [
+            StaticSelectElement(
+                action_id=SNOOZE,
+                placeholder=PlainTextObject(text="Snooze…"),
+                options=[
+                    Option(text=PlainTextObject(text=_span(m)), value=f"{number}:{m}")
+                    for m in SNOOZE_MINUTES
+                ],
+            ),
+            _button("Resolve", RESOLVE, number),
+            _button(f"Silence topic {SILENCE_HOURS} h", SILENCE, number, style="danger"),
+        ]
+    return ActionsBlock(block_id=f"act-{version}", elements=elements)
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=text), action_id=action_id, value=value, style=style
+    )
+
+
+def _span(minutes: int) -> str:
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
+
+
+def _compact(number: int) -> str:
+    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if number >= limit:
+            return f"{number / limit:.1f}".rstrip("0").rstrip(".") + suffix
+    return str(number)
+
+
+class InvalidBlocks(ValueError):
+    """A message Slack would refuse."""
+
+
+def check_blocks(blocks: list[Block]) -> list[dict[str, Any]]:
+    """The blocks as Slack JSON, validated: the models' limits, 50 blocks, unique block ids."""
+    if len(blocks) > MAX_BLOCKS:
+        raise InvalidBlocks(f"{len(blocks)} blocks; Slack takes at most {MAX_BLOCKS}")
+    as_json = [block.to_dict() for block in blocks]  # raises on a model's limit
+    ids = [block.get("block_id") for block in as_json if block.get("block_id")]
+    if len(ids) != len(set(ids)):
+        raise InvalidBlocks(f"block ids are not unique: {ids}")
+    return as_json
