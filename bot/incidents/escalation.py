@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from bot.config.incidents import EscalateStep, NotifyStep, Step, WaitStep
+from bot.config.incidents import EscalateStep, IncidentPolicy, NotifyStep, Step, WaitStep
 from bot.incidents.cards import signature
 from bot.incidents.effects import Effects
 from bot.incidents.groups import BIN
@@ -79,7 +79,21 @@ class Escalation:
         incident = replace(incident, chain=Chain(level, started_at=at, start_risk=incident.risk))
         if incident.channels:
             incident = self.effects.update_cards(incident, at)
+        notified = self._notified_channels(incident.policy, level)
+        for channel in incident.channels:
+            if channel not in notified:  # its notify step will say so there, with its mention
+                text = f"Escalated to {name}: {why}"
+                incident = self.effects.emit(incident, IntentKind.THREAD, channel, at, text)
         return self.run(incident, at)
+
+    @staticmethod
+    def _notified_channels(policy: IncidentPolicy, level: int) -> set[tuple[str, str]]:
+        targets = [
+            policy.targets[step.notify]
+            for step in policy.levels[level].steps
+            if isinstance(step, NotifyStep)
+        ]
+        return {(target.platform, target.channel) for target in targets}
 
     def remind(self, incident: Incident, at: datetime) -> Incident:
         """Reminders while open: every level's ``remind_every`` when nobody acknowledged, and the
