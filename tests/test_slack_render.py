@@ -1,0 +1,130 @@
+"""Block Kit cards: within Slack's limits whatever the incident holds, and the right buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from slack_sdk.models.blocks import DividerBlock
+
+from handlers.slack.render import (
+    InvalidBlocks,
+    card_blocks,
+    check_blocks,
+    cut,
+    escape,
+    mention_markup,
+    sparkline,
+)
+
+
+def card(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "incident": 7,
+        "brand": "Kestrel Mobile",
+        "topic": "storm",
+        "theme": "not_working",
+        "status": "open",
+        "level": "alert",
+        "top_level": False,
+        "risk": 55,
+        "peak_risk": 61,
+        "explanation": "55: 30 negative mentions in 1 h, 6x the usual",
+        "mentions": 30,
+        "opened_at": "2026-03-10T09:05:00+00:00",
+        "acknowledged_by": "",
+        "snoozed_until": None,
+        "resolved_by": "",
+        "merged_into": None,
+        "trend": [0, 1, 2, 8, 13],
+        "examples": [
+            {
+                "author": "pix",
+                "followers": 248_300,
+                "text": "no signal <again> & again",
+                "url": "https://x/1",
+            }
+        ],
+    }
+    base.update(changes)
+    return base
+
+
+def buttons(blocks: list[dict[str, Any]]) -> list[str]:
+    return [
+        element["action_id"]
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def test_a_card_is_valid_block_kit_with_escaped_text() -> None:
+    blocks = check_blocks(card_blocks(card(), "v1"))
+    assert blocks[0]["type"] == "header"
+    example = next(b for b in blocks if b.get("block_id") == "m0-v1")
+    assert "no signal &lt;again&gt; &amp; again" in example["text"]["text"]
+    assert "(248.3k followers)" in example["text"]["text"]
+    assert buttons(blocks) == ["vigie_ack", "vigie_snooze", "vigie_resolve", "vigie_silence"]
+
+
+def test_huge_contents_are_cut_to_slacks_limits() -> None:
+    huge = card(
+        brand="B" * 400,
+        topic="#" + "t" * 400,
+        explanation="99: " + "word " * 3000,
+        examples=[{"author": "a" * 200, "followers": 1, "text": "x " * 4000, "url": "https://x"}]
+        * 3,
+    )
+    blocks = check_blocks(card_blocks(huge, "v2"))  # raises if any model limit is broken
+    assert len(blocks[0]["text"]["text"]) <= 150
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
+    assert blocks[1]["text"]["text"].endswith("…")
+
+
+def test_buttons_follow_the_status() -> None:
+    acked = check_blocks(card_blocks(card(status="acknowledged", acknowledged_by="U123"), "a"))
+    assert "vigie_ack" not in buttons(acked)
+    assert any("<@U123>" in str(block) for block in acked)
+    resolved = check_blocks(card_blocks(card(status="resolved", resolved_by="U123"), "r"))
+    assert buttons(resolved) == ["vigie_reopen"]
+    merged = check_blocks(card_blocks(card(status="merged", merged_into=3), "m"))
+    assert buttons(merged) == []
+
+
+def test_block_ids_change_with_every_version() -> None:
+    first = {b["block_id"] for b in check_blocks(card_blocks(card(), "k-1"))}
+    second = {b["block_id"] for b in check_blocks(card_blocks(card(), "k-2"))}
+    assert not first & second
+
+
+def test_what_slack_would_refuse_is_refused_before_sending() -> None:
+    with pytest.raises(InvalidBlocks, match="at most 50"):
+        check_blocks([DividerBlock(block_id=str(i)) for i in range(51)])
+    with pytest.raises(InvalidBlocks, match="not unique"):
+        check_blocks([DividerBlock(block_id="same"), DividerBlock(block_id="same")])
+
+
+@pytest.mark.parametrize(
+    ("who", "markup"),
+    [
+        ("S0TEAM", "<!subteam^S0TEAM>"),
+        ("@U0LEAD", "<@U0LEAD>"),
+        ("W0ENT", "<@W0ENT>"),
+        ("@here", "<!here>"),
+        ("channel", "<!channel>"),
+        ("@social-oncall", "@social-oncall"),
+        ("<script>", "&lt;script&gt;"),
+        ("", ""),
+    ],
+)
+def test_mentions_become_slack_markup(who: str, markup: str) -> None:
+    assert mention_markup(who) == markup
+
+
+def test_small_helpers() -> None:
+    assert sparkline([0, 1, 2, 4]) == "▁▃▅█"
+    assert sparkline([]) == "-"
+    assert cut("short", 10) == "short"
+    assert cut("a few words here", 10) == "a few…"
+    assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
