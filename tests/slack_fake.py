@@ -84,6 +84,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.messages: dict[str, list[Body]] = {}  # channel (as given) -> messages, oldest first
         self.socket_acks: list[Body] = []
+        self.usergroups: dict[str, list[str]] = {}  # user group id -> member user ids
         self.url = ""
         self._failures: dict[str, list[tuple[int, int | None, str]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -98,6 +99,7 @@ class FakeSlack:
             "conversations.history": self._history,
             "conversations.replies": self._replies,
             "apps.connections.open": self._connections_open,
+            "usergroups.users.list": self._usergroup_users,
         }
 
     async def __aenter__(self) -> Self:
@@ -360,6 +362,12 @@ class FakeSlack:
         if not thread:
             return _error("thread_not_found")
         return {"ok": True, "messages": [self._shown(m, body) for m in thread], "has_more": False}
+
+    def _usergroup_users(self, body: Body) -> Body:
+        group = str(body.get("usergroup", ""))
+        if group not in self.usergroups:
+            return _error("no_such_subteam")
+        return {"ok": True, "users": list(self.usergroups[group])}
 
     def _connections_open(self, body: Body) -> Body:
         ws_url = self.url.replace("http://", "ws://")

@@ -1,0 +1,44 @@
+"""Who may act on a brand's incidents: listed users, members of listed user groups, nobody else."""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.slack.responders import SlackResponders
+from tests.slack_fake import FakeSlack
+
+
+async def test_users_and_user_group_members_may_act_per_brand() -> None:
+    async with FakeSlack() as slack:
+        slack.usergroups = {"S0COMMS": ["U0MEMBER"]}
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+        now = [0.0]
+        responders = SlackResponders(
+            {"*": ["S0COMMS"], "acme": ["U0ACME"]}, client, clock=lambda: now[0]
+        )
+        assert await responders.may_act("U0MEMBER", "acme")
+        assert await responders.may_act("U0MEMBER", "other")
+        assert await responders.may_act("U0ACME", "acme")
+        assert not await responders.may_act("U0ACME", "other")
+        assert not await responders.may_act("U0STRANGER", "acme")
+        lookups = len(slack.calls_to("usergroups.users.list"))
+        await responders.may_act("U0STRANGER", "acme")
+        assert len(slack.calls_to("usergroups.users.list")) == lookups  # cached
+        slack.usergroups["S0COMMS"].append("U0NEW")
+        now[0] += 301  # the cache expires: a new member counts
+        assert await responders.may_act("U0NEW", "acme")
+
+
+async def test_nobody_listed_means_everyone_may_act() -> None:
+    async with FakeSlack() as slack:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+        responders = SlackResponders({}, client)
+        assert responders.open_to_all
+        assert await responders.may_act("U0ANYONE", "acme")
+
+
+async def test_an_unreadable_group_grants_nothing() -> None:
+    async with FakeSlack() as slack:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+        responders = SlackResponders({"*": ["S0GONE"]}, client)
+        assert not await responders.may_act("U0MEMBER", "acme")
