@@ -132,7 +132,7 @@ class Service:
     http_port: int | None = None
 
     def health(self) -> dict[str, Any]:
-        failing = [name for name, s in self.sources.items() if s.state == "failed"]
+        failing = [name for name, s in self.sources.items() if s.state in ("failed", "degraded")]
         status = "degraded" if failing or self.intake.storage_error else "ok"
         return {
             "status": status,
@@ -195,8 +195,17 @@ def build(config: AppConfig, console: Console) -> Service:
         on_event_time=clock.advance if isinstance(clock, EventClock) else None,
         store=lambda db, scored, positions: desk.store(db, scored, positions, clock.now()),
     )
-    context = SourceContext(clock, metrics)
-    sources = {s.name: SourceState(build_source(s, context)) for s in config.sources}
+    states: dict[str, SourceState] = {}
+
+    def report(name: str, trouble: str | None) -> None:
+        state = states[name]
+        state.state, state.error = ("degraded", trouble) if trouble else ("running", "")
+        metrics.source_up.labels(name).set(0 if trouble else 1)
+
+    context = SourceContext(clock, metrics, report)
+    for settings in config.sources:
+        states[settings.name] = SourceState(build_source(settings, context))
+    sources = states
     return Service(
         config, clock, metrics, writer, intake, platform, desk, deliverer, sources, slack
     )

@@ -57,6 +57,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.source_up = Gauge(
+            "vigie_source_up",
+            "1 while a source works, 0 while it is in trouble (retrying).",
+            ["source"],
+            registry=self.registry,
+        )
         self.notifications = Counter(
             "vigie_notifications",
             "Outbox deliveries by platform and outcome (sent, retried, failed, superseded).",

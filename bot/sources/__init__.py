@@ -9,6 +9,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import ReplaySourceSettings, SourceSettings, WebhookSourceSettings
 from bot.metrics import Metrics
 from bot.sources.base import Inbox, Source
+from bot.sources.polling import Report, no_report
 from bot.sources.replay import ReplaySource
 from bot.sources.webhook import WebhookSource
 
@@ -19,6 +20,8 @@ __all__ = ["SOURCE_TYPES", "Inbox", "Source", "SourceContext", "build_source"]
 class SourceContext:
     clock: Clock
     metrics: Metrics
+    report: Report = no_report
+    """A live source says it is in trouble (a message) or fine again (None)."""
 
 
 def _replay(settings: SourceSettings, context: SourceContext) -> Source:

@@ -1,0 +1,86 @@
+"""A source that asks an API every so often (search, listings, feeds) and resumes from a cursor.
+
+Subclasses say how to ask (``poll``); this loop handles the rest: the cursor stored with each
+batch (a restart resumes where the stored mentions end), backoff with jitter on failure,
+``Retry-After`` honoured, trouble reported once rather than in a loop, and recovery reported too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from bot.intake import Envelope
+from bot.model import Mention
+from bot.sources.base import Inbox
+from bot.sources.polite import Backoff, SourceError, client_session, pause
+
+logger = logging.getLogger(__name__)
+
+Cursor = dict[str, Any]
+Report = Callable[[str, str | None], None]  # (source name, trouble or None when fine again)
+
+
+def no_report(name: str, trouble: str | None) -> None:
+    """Default: trouble is only logged."""
+
+
+class PollingSource(ABC):
+    finite = False
+
+    def __init__(
+        self, name: str, every: float, *, max_backoff: float = 300.0, report: Report = no_report
+    ) -> None:
+        self.name = name
+        self.every = every
+        self.backoff = Backoff(cap=max_backoff)
+        self.report = report
+        self._trouble: str | None = None
+
+    @abstractmethod
+    async def poll(
+        self, session: aiohttp.ClientSession, cursor: Cursor
+    ) -> tuple[list[Mention], Cursor]:
+        """New mentions since ``cursor`` (oldest first), and the cursor after them."""
+
+    def session(self) -> aiohttp.ClientSession:
+        return client_session()
+
+    async def run(self, inbox: Inbox, position: str | None) -> None:
+        cursor: Cursor = json.loads(position) if position else {}
+        async with self.session() as session:
+            while True:
+                try:
+                    mentions, cursor_after = await self.poll(session, cursor)
+                except SourceError as error:
+                    await pause(self._failed(error))
+                    continue
+                self._fine()
+                if mentions or cursor_after != cursor:
+                    position_after = json.dumps(cursor_after, sort_keys=True)
+                    await inbox.submit(Envelope(self.name, tuple(mentions), position_after))
+                cursor = cursor_after
+                await pause(self.every)
+
+    def _failed(self, error: SourceError) -> float:
+        delay = self.backoff.next_delay(error.wait)
+        if not error.retryable:
+            delay = max(delay, self.backoff.cap)  # a refusal will not mend itself soon
+        message = str(error)
+        if message != self._trouble:
+            logger.warning("source %s: %s; trying again in %.0fs", self.name, message, delay)
+            self.report(self.name, message)
+        self._trouble = message
+        return delay
+
+    def _fine(self) -> None:
+        self.backoff.reset()
+        if self._trouble is not None:
+            logger.info("source %s: working again", self.name)
+            self.report(self.name, None)
+            self._trouble = None
