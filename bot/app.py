@@ -202,7 +202,7 @@ def build(config: AppConfig, console: Console) -> Service:
         state.state, state.error = ("degraded", trouble) if trouble else ("running", "")
         metrics.source_up.labels(name).set(0 if trouble else 1)
 
-    context = SourceContext(clock, metrics, report)
+    context = SourceContext(clock, metrics, report, tuple(brands_from(config)))
     for settings in config.sources:
         states[settings.name] = SourceState(build_source(settings, context))
     sources = states

@@ -329,10 +329,10 @@ def test_load_yaml_does_not_substitute_in_comments() -> None:
         ),
         pytest.param(
             "type: replay",
-            "type: rss",
+            "type: telepathy",
             "sources[0]",
-            "type: rss",
-            ["'rss'", "replay", "webhook"],
+            "type: telepathy",
+            ["'telepathy'", "replay", "webhook", "mastodon", "rss"],
             id="unknown-source-type",
         ),
         pytest.param(

@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from bot.complaints import CUE_GROUPS
 from bot.config.incidents import IncidentPolicy
 from bot.config.slack import SlackSettings
+from bot.config.source_bluesky import BlueskySourceSettings
+from bot.config.source_hackernews import HackerNewsSourceSettings
+from bot.config.source_mastodon import MastodonSourceSettings
+from bot.config.source_reddit import RedditSourceSettings
+from bot.config.source_rss import RssSourceSettings
 from bot.records import MENTION_FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -184,7 +189,14 @@ class WebhookSourceSettings(Settings):
 
 
 SourceSettings = Annotated[
-    ReplaySourceSettings | WebhookSourceSettings, Field(discriminator="type")
+    ReplaySourceSettings
+    | WebhookSourceSettings
+    | MastodonSourceSettings
+    | BlueskySourceSettings
+    | RedditSourceSettings
+    | HackerNewsSourceSettings
+    | RssSourceSettings,
+    Field(discriminator="type"),
 ]
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.config import ReplaySourceSettings, SourceSettings, WebhookSourceSettings
 from bot.metrics import Metrics
+from bot.model import Brand
+from bot.sources import bluesky, hackernews, mastodon, reddit, rss
 from bot.sources.base import Inbox, Source
 from bot.sources.polling import Report, no_report
 from bot.sources.replay import ReplaySource
@@ -22,6 +25,8 @@ class SourceContext:
     metrics: Metrics
     report: Report = no_report
     """A live source says it is in trouble (a message) or fine again (None)."""
+    brands: tuple[Brand, ...] = field(default_factory=tuple)
+    """What the service listens for (a firehose source filters on it before queueing)."""
 
 
 def _replay(settings: SourceSettings, context: SourceContext) -> Source:
@@ -44,9 +49,14 @@ def _webhook(settings: SourceSettings, context: SourceContext) -> Source:
     )
 
 
-SOURCE_TYPES: dict[str, Callable[[SourceSettings, SourceContext], Source]] = {
+SOURCE_TYPES: dict[str, Callable[[Any, SourceContext], Source]] = {
     "replay": _replay,
     "webhook": _webhook,
+    "mastodon": mastodon.build,
+    "bluesky": bluesky.build,
+    "reddit": reddit.build,
+    "hackernews": hackernews.build,
+    "rss": rss.build,
 }
 
 
