@@ -225,8 +225,9 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
         background.append(asyncio.create_task(_tick(service), name="incident-clock"))
     runner = await _start_http(service) if service.config.http.enabled else None
     if service.slack is not None and service.slack.socket is not None:
-        await service.slack.socket.connect_async()  # type: ignore[no-untyped-call]
-        logger.info("connected to Slack in Socket Mode")
+        # in the background: the SDK retries a connection for ever, start-up must not wait
+        socket = service.slack.socket.connect_async()  # type: ignore[no-untyped-call]
+        background.append(asyncio.create_task(socket, name="slack-socket-mode"))
     tasks = {
         name: asyncio.create_task(_run_source(service, state), name=f"source:{name}")
         for name, state in service.sources.items()
@@ -313,7 +314,9 @@ async def _start_http(service: Service) -> web.AppRunner:
         [s.max_body_bytes for s in service.config.sources if isinstance(s, WebhookSourceSettings)],
         default=1_048_576,
     )
-    routes = {"/slack/events": slack_route(service.slack.app)} if service.slack else {}
+    slack = service.slack
+    http_mode = slack is not None and slack.socket is None  # Socket Mode: no way in over HTTP
+    routes = {"/slack/events": slack_route(slack.app)} if slack is not None and http_mode else {}
     app = build_http_app(webhooks, service.metrics, service.health, max_body, routes)
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_STEP_SECONDS
@@ -360,8 +363,8 @@ async def _shutdown(
                 SHUTDOWN_STEP_SECONDS,
             )
     await asyncio.to_thread(service.intake.scorer.close)
-    if background[1:]:
-        background[1].cancel()
+    for task in background[1:]:  # the incident clock, the Slack socket: not the deliverer
+        task.cancel()
     left = await service.deliverer.flush(SHUTDOWN_STEP_SECONDS)
     if left:
         logger.warning("%d notifications left in the outbox; delivered at the next start", left)

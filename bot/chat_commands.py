@@ -23,6 +23,7 @@ from storage.stats import brand_stats
 from storage.writer import Writer
 
 PAGE = 10
+MAX_ROWS = 500  # a query never reads more (the storage writer serves everyone)
 MAX_TEXT = 160
 MayAct = Callable[[str, str], Awaitable[bool]]  # (user, brand slug) -> allowed
 
@@ -55,6 +56,8 @@ class Page:
             return f"{title}: page {self.number} is past the end ({total} in all)."
         head = f"{title} ({start + 1} to {start + len(shown)} of {total}):"
         more = f"\nNext: `{command} page {self.number + 1}`" if start + PAGE < total else ""
+        if total >= MAX_ROWS and not more:
+            more = f"\n(only the newest {MAX_ROWS}; narrow it with a brand or --since)"
         return "\n".join([head, *shown]) + more
 
 
@@ -102,12 +105,14 @@ class ChatCommands:
         options = _Options(words, flags=frozenset({"--negative"}), values=frozenset({"--since"}))
         brand = self._brand(options.rest[0]) if options.rest else None
         since = self._since(options.values.get("--since", "24h"))
+        negative = "--negative" in options.flags
         rows = await self.writer.run(
-            partial(find_mentions, brand=brand, since=since, negative="--negative" in options.flags)
+            partial(find_mentions, brand=brand, since=since, negative=negative, limit=MAX_ROWS)
         )
         lines = [_mention_line(row) for row in rows]
         title = f"Mentions since {since:%Y-%m-%d %H:%M} UTC"
-        return Page(lines, options.page).render(title, f"{self.command} {' '.join(words)}")
+        again = f"{self.command} mentions {' '.join(options.without_page)}".rstrip()
+        return Page(lines, options.page).render(title, again)
 
     async def _incidents(self, words: list[str], user: str) -> str:
         options = _Options(words)
@@ -116,12 +121,13 @@ class ChatCommands:
             raise CommandError(f"`incidents {which}`: say `open` or `all`")
         incidents = await self.writer.run(partial(list_incidents, only_open=which == "open"))
         lines = [
-            f"*#{i.id}* {self.brands.get(i.brand, i.brand)} {i.topic}: {i.status.value}, "
+            f"*#{i.id}* {self.brands.get(i.brand, i.brand)} {escape(i.topic)}: {i.status.value}, "
             f"{i.level_name}, peak risk {i.peak_risk}, {i.mention_count} mentions, "
             + " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in i.levels)
             for i in reversed(incidents)
         ]
-        return Page(lines, options.page).render(f"Incidents ({which})", self.command)
+        again = f"{self.command} incidents {which}"
+        return Page(lines, options.page).render(f"Incidents ({which})", again)
 
     async def _incident(self, words: list[str], user: str) -> str:
         if not words or not words[0].lstrip("#").isdigit():
@@ -133,11 +139,14 @@ class ChatCommands:
         audit = await self.writer.run(partial(audit_of, incident_id=number))
         head = (
             f"*#{incident.id} {self.brands.get(incident.brand, incident.brand)} "
-            f"{incident.topic}*: {incident.status.value}, {incident.level_name}, "
+            f"{escape(incident.topic)}*: {incident.status.value}, {incident.level_name}, "
             f"peak risk {incident.peak_risk}, {incident.mention_count} mentions\n"
-            f"{incident.explanation}"
+            f"{escape(incident.explanation)}"
         )
-        lines = [f"`{e.at:%d %b %H:%M}` {e.actor}: {e.action} {e.detail}".rstrip() for e in audit]
+        lines = [
+            f"`{e.at:%d %b %H:%M}` {escape(e.actor)}: {e.action} {escape(e.detail)}".rstrip()
+            for e in audit
+        ]
         return head + "\n" + "\n".join(lines[-30:])
 
     async def _stats(self, words: list[str], user: str) -> str:
@@ -148,7 +157,7 @@ class ChatCommands:
         for brand in brands:
             stats = await self.writer.run(partial(brand_stats, brand=brand, since=since))
             themes = ", ".join(f"{t.replace('_', ' ')} ({n})" for t, n in stats.top_themes)
-            authors = ", ".join(f"@{a} ({n})" for a, n in stats.top_authors)
+            authors = ", ".join(f"@{escape(a)} ({n})" for a, n in stats.top_authors)
             parts.append(
                 f"*{self.brands.get(brand, brand)}* since {since:%Y-%m-%d %H:%M} UTC: "
                 f"{stats.mentions} mentions, {stats.negative} negative "
@@ -177,7 +186,7 @@ class ChatCommands:
         if not await self.may_act(user, brand):
             return "You are not one of the responders allowed to silence this."
         result = await self.control.silence(user, duration, reason=" ".join(reason), **matcher)
-        return result.message
+        return escape(result.message)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -207,13 +216,17 @@ class _Options:
         self.flags: set[str] = set()
         self.values: dict[str, str] = {}
         self.rest: list[str] = []
+        self.without_page: list[str] = []  # the words again, less ``page N``
         self.page = 1
         items = iter(words)
         for word in items:
+            if word != "page":
+                self.without_page.append(word)
             if word in flags:
                 self.flags.add(word)
             elif word in values:
                 self.values[word] = next(items, "")
+                self.without_page.append(self.values[word])
             elif word == "page":
                 number = next(items, "")
                 if not number.isdigit() or int(number) < 1:
@@ -237,6 +250,11 @@ def _mention_line(row: dict[str, Any]) -> str:
     text = " ".join(str(row["text"]).split())
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 1] + "…"
-    author = f" @{row['author_handle']}" if row.get("author_handle") else ""
+    author = f" @{escape(row['author_handle'])}" if row.get("author_handle") else ""
     when = str(row["created_at"])[5:16].replace("T", " ")
-    return f"`{when}` {row['sentiment'][:3]} {row['negativity']:.2f}{author}: {text}"
+    return f"`{when}` {row['sentiment'][:3]} {row['negativity']:.2f}{author}: {escape(text)}"
+
+
+def escape(text: str) -> str:
+    """What people and sources wrote never becomes markup (no @channel, no disguised link)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

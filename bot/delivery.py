@@ -64,7 +64,7 @@ class Deliverer:
         platforms: Mapping[str, Platform],
         *,
         pace_seconds: Mapping[str, float] | None = None,
-        max_attempts: int = 8,
+        max_attempts: int | None = None,
         max_backoff_seconds: float = 300.0,
         wall: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
@@ -187,7 +187,7 @@ class Deliverer:
     async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
         retryable = not isinstance(error, DeliveryError) or error.retryable
         attempts = item.attempts + 1
-        if not retryable or attempts >= self.max_attempts:
+        if not retryable or (self.max_attempts is not None and attempts >= self.max_attempts):
             logger.error(
                 "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, error
             )

@@ -109,8 +109,10 @@ def mark_sent(db: sqlite_utils.Database, item: OutboxItem, ref: str) -> None:
 
 
 def mark_retry(db: sqlite_utils.Database, item_id: int, error: str, at: float) -> None:
+    """Try again at ``at``. The item stays 'sending': a timeout or a 5xx may have delivered it,
+    so the next attempt asks the platform first."""
     db.execute(
-        "UPDATE outbox SET state = 'pending', last_error = ?, next_attempt_at = ? WHERE id = ?",
+        "UPDATE outbox SET last_error = ?, next_attempt_at = ? WHERE id = ?",
         [error[:500], at, item_id],
     )
 

@@ -163,14 +163,19 @@ async def test_an_incident_lives_in_its_channel_from_card_to_resolution(tmp_path
 async def test_a_click_by_someone_not_allowed_is_refused(tmp_path: Path) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
         await wait_for(lambda: len(cards(slack, "C1")) == 1, timeout=20)
+        await delivered(service)
         card = cards(slack, "C1")[0]
         updates = len(slack.calls_to("chat.update"))
         assert (await click(service, slack, "vigie_resolve", "1", STRANGER, card))[0] == 200
         await wait_for(lambda: bool(slack.responses))
         assert "Only Kestrel Mobile's responders" in slack.responses[0]["text"]
         assert slack.responses[0]["response_type"] == "ephemeral"
+        await asyncio.sleep(0.5)
         assert "resolved" not in context_text(slack.message("C1", card["ts"]))
-        assert len(slack.calls_to("chat.update")) >= updates
+        assert len(slack.calls_to("chat.update")) == updates  # nothing changed
+        await click(service, slack, "vigie_silence", "1", RESPONDER, card)
+        await wait_for(lambda: len(slack.responses) == 2)
+        assert "silenced brand kestrel-mobile, topic storm" in slack.responses[1]["text"]
 
 
 async def test_forged_or_stale_requests_get_401(tmp_path: Path) -> None:
@@ -186,6 +191,7 @@ async def test_every_slash_subcommand_answers_privately(tmp_path: Path) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
         await wait_for(lambda: len(cards(slack, "C1")) == 1, timeout=20)
         commands = {
+            "mentions --since 30d": "Next: `/vigie mentions --since 30d page 2`",
             "help": "incidents",
             "": "mentions",
             "incidents all": "#1",
@@ -247,10 +253,12 @@ async def test_a_retried_event_is_handled_once(tmp_path: Path) -> None:
                 extra_headers=extra,
             )
             assert status == 200
-        await wait_for(lambda: bool(slack.messages.get("C9")))
+        await slack.wait_for("chat.postEphemeral")
         await asyncio.sleep(0.5)
-        assert len(slack.messages["C9"]) == 1
-        assert slack.messages["C9"][0]["thread_ts"] == "1700000000.000100"
+        answers = slack.calls_to("chat.postEphemeral")
+        assert len(answers) == 1
+        assert (answers[0].body["channel"], answers[0].body["user"]) == ("C9", RESPONDER)
+        assert not slack.messages.get("C9")  # nothing public
 
 
 async def test_a_429_storm_delays_but_loses_nothing(tmp_path: Path) -> None:
@@ -277,6 +285,10 @@ async def test_socket_mode_answers_a_slash_command(tmp_path: Path) -> None:
             await slack.wait_for_ack(envelope_id)
             await wait_for(lambda: bool(slack.responses), timeout=10)
             assert "incidents" in slack.responses[0]["text"]
+            # no way in over HTTP in Socket Mode: an unsigned click finds no door
+            body = block_action_body("vigie_resolve", "1", RESPONDER, "C1", "1.2", "http://x")
+            status, _ = await post_signed(events_url(service), body, "anything")
+            assert status == 404
 
 
 async def delivered(service: Service) -> None:

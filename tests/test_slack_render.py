@@ -82,6 +82,31 @@ def test_huge_contents_are_cut_to_slacks_limits() -> None:
     assert blocks[1]["text"]["text"].endswith("…")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x|open> <!channel> <https://evil.example",
+        "javascript:alert(1)",
+        "https://" + "a" * 600,
+    ],
+)
+def test_a_mention_link_cannot_smuggle_markup(url: str) -> None:
+    blocks = check_blocks(
+        card_blocks(card(examples=[{"author": "a", "text": "t", "url": url}]), "u")
+    )
+    text = next(b for b in blocks if b.get("block_id") == "m0-u")["text"]["text"]
+    assert "<!channel>" not in text
+    assert text.count("<") <= 1  # at most our own link
+    assert text.count("|") <= 1
+    assert "javascript:" not in text
+
+
+def test_a_new_post_names_people_without_pinging_them() -> None:
+    posted = check_blocks(card_blocks(card(acknowledged_by="U123"), "p", new_post=True))
+    assert "<@U123>" not in str(posted)
+    assert "acknowledged by U123" in str(posted)
+
+
 def test_buttons_follow_the_status() -> None:
     acked = check_blocks(card_blocks(card(status="acknowledged", acknowledged_by="U123"), "a"))
     assert "vigie_ack" not in buttons(acked)

@@ -220,7 +220,12 @@ class DeliverySettings(Settings):
     pace_seconds: float = Field(
         1.0, ge=0, description="Chat platforms: at most one message per channel this often."
     )
-    max_attempts: int = Field(8, ge=1, description="Tries per notification before giving up.")
+    max_attempts: int | None = Field(
+        None,
+        ge=1,
+        description="Tries per notification before giving up; none: keep trying (an outage "
+        "ends), refusals such as an unknown channel still fail at once.",
+    )
     max_backoff_seconds: float = Field(300, ge=0, description="Longest wait between tries.")
     tick_seconds: float = Field(5.0, gt=0, description="Live mode: how often timers are checked.")
 

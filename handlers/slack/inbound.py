@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond, AsyncSay
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -42,7 +42,7 @@ def build_slack_app(
     app = AsyncApp(
         client=client,
         signing_secret=secret,
-        request_verification_enabled=secret is not None and not settings.socket_mode,
+        request_verification_enabled=secret is not None,  # Bolt skips it for Socket Mode
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
@@ -68,14 +68,25 @@ def build_slack_app(
     @app.command(settings.command)
     async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        answer = await commands.answer(str(command.get("text", "")), str(command["user_id"]))
+        try:
+            answer = await commands.answer(str(command.get("text", "")), str(command["user_id"]))
+        except Exception:
+            logger.exception("slack: %s %s failed", settings.command, command.get("text", ""))
+            answer = "Sorry, that did not work. Try again, or see the logs."
         await respond(text=cut(answer, ANSWER_TEXT), response_type="ephemeral")
 
     @app.event("app_mention")
-    async def mentioned(event: dict[str, Any], say: AsyncSay) -> None:
+    async def mentioned(event: dict[str, Any], client: AsyncWebClient) -> None:
+        """``@Vigie incidents`` in a channel: answered to the asker only, like the command."""
         text = re.sub(r"<@[A-Z0-9]+>", "", str(event.get("text", ""))).strip()
-        answer = await commands.answer(text, str(event.get("user", "")))
-        await say(text=cut(answer, ANSWER_TEXT), thread_ts=event.get("thread_ts") or event["ts"])
+        user = str(event.get("user", ""))
+        answer = await commands.answer(text, user)
+        await client.chat_postEphemeral(
+            channel=str(event["channel"]),
+            user=user,
+            text=cut(answer, ANSWER_TEXT),
+            thread_ts=event.get("thread_ts"),
+        )
 
     return app
 
@@ -109,8 +120,14 @@ class _Clicks:
             await self._say(respond, f"Only {name}'s responders can do that (see app.yaml).")
             logger.info("slack: %s may not act on incident #%d (%s)", user, incident_id, brand)
             return
-        result = await self._act(str(action["action_id"]), incident_id, user, argument)
-        if not result.ok:
+        action_id = str(action["action_id"])
+        try:
+            result = await self._act(action_id, incident_id, user, argument)
+        except Exception:
+            logger.exception("slack: %s on incident #%d failed", action_id, incident_id)
+            await self._say(respond, "Sorry, that did not work; nothing was changed. Try again.")
+            return
+        if not result.ok or action_id == SILENCE:  # a silence changes no card: say it worked
             await self._say(respond, result.message)
 
     async def _act(

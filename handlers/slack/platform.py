@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -21,7 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import DeliveryError
 from bot.incidents.model import Intent, IntentKind
-from handlers.slack.render import card_blocks, check_blocks, cut, escape, mention_markup
+from handlers.slack.render import (
+    InvalidBlocks,
+    card_blocks,
+    check_blocks,
+    cut,
+    escape,
+    mention_markup,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +103,18 @@ class SlackPlatform:
         return card_ref or f"{response['channel']} {response['ts']}"
 
     def _blocks(self, intent: Intent) -> list[dict[str, Any]]:
-        blocks = card_blocks(intent.card, intent.key)
+        blocks = card_blocks(intent.card, intent.key, new_post=intent.kind is IntentKind.OPEN)
         if intent.kind is IntentKind.OPEN and intent.mention:
             ping = f"{mention_markup(intent.mention)} new incident"
             blocks.insert(
                 1, SectionBlock(block_id=f"ping-{intent.key}", text=MarkdownTextObject(text=ping))
             )
-        return check_blocks(blocks)
+        try:
+            return check_blocks(blocks)
+        except (InvalidBlocks, SlackObjectFormationError) as error:
+            raise DeliveryError(
+                f"the card is not valid Block Kit: {error}", retryable=False
+            ) from None
 
     async def _find(self, intent: Intent, card_ref: str | None) -> str | None:
         """Look the intent's key up in the channel (a card) or the card's thread (a message)."""

@@ -63,9 +63,23 @@ def mention_markup(who: str) -> str:
     return escape(who)
 
 
-def person(who: str) -> str:
-    """Who did something: a Slack user id becomes a mention that does not notify (in context)."""
-    return f"<@{who}>" if who[:1] in ("U", "W") and who.isalnum() and who.isupper() else escape(who)
+def person(who: str, notify_safe: bool = True) -> str:
+    """Who did something. A Slack user id shows as the person's name, which notifies them when
+    a message is posted (an edit does not): ``notify_safe=False`` for new posts keeps it plain."""
+    is_user = who[:1] in ("U", "W") and who.isalnum() and who.isupper()
+    return f"<@{who}>" if is_user and notify_safe else escape(who)
+
+
+MAX_URL = 500
+
+
+def safe_url(url: str) -> str:
+    """A link fit for mrkdwn: http(s) only, no characters that end or split Slack's link syntax,
+    not absurdly long; "" when it is not one."""
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")) or len(url) > MAX_URL:
+        return ""
+    return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
 
 
 def sparkline(counts: list[int]) -> str:
@@ -83,8 +97,9 @@ def _level_mark(card: dict[str, Any]) -> str:
     return "🔴" if card["top_level"] else "🟠" if card["level"] != "watch" else "🟡"
 
 
-def card_blocks(card: dict[str, Any], version: str) -> list[Block]:
-    """The incident's message. ``version`` makes block ids new at every edit, as Slack asks."""
+def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -> list[Block]:
+    """The incident's message. ``version`` makes block ids new at every edit, as Slack asks;
+    ``new_post``: it is posted, not edited, so naming people must not notify them."""
     number = card["incident"]
     status = card["status"]
     title = f"{_level_mark(card)} {str(card['level']).upper()} · {card['brand']}"
@@ -116,7 +131,8 @@ def card_blocks(card: dict[str, Any], version: str) -> list[Block]:
         blocks.append(_example(example, f"m{index}-{version}"))
     blocks.append(
         ContextBlock(
-            block_id=f"ctx-{version}", elements=[MarkdownTextObject(text=_status_line(card))]
+            block_id=f"ctx-{version}",
+            elements=[MarkdownTextObject(text=_status_line(card, not new_post))],
         )
     )
     actions = _actions(card, version)
@@ -129,21 +145,22 @@ def _example(example: dict[str, Any], block_id: str) -> SectionBlock:
     followers = int(example.get("followers") or 0)
     reach = f" ({_compact(followers)} followers)" if followers else ""
     author = f"*@{escape(str(example.get('author') or 'someone'))}*{reach}"
-    link = f" <{example['url']}|open>" if example.get("url") else ""
+    url = safe_url(str(example.get("url") or ""))
+    link = f" <{url}|open>" if url else ""
     text = f"{author}: {escape(str(example.get('text', '')))}"
     return SectionBlock(block_id=block_id, text=MarkdownTextObject(text=cut(text, 2900) + link))
 
 
-def _status_line(card: dict[str, Any]) -> str:
+def _status_line(card: dict[str, Any], notify_safe: bool) -> str:
     opened = datetime.fromisoformat(card["opened_at"])
     parts = [f"Opened {_date(opened, '{date_short_pretty} {time}', '%Y-%m-%d %H:%M UTC')}"]
     if card["acknowledged_by"]:
-        parts.append(f"acknowledged by {person(card['acknowledged_by'])}")
+        parts.append(f"acknowledged by {person(card['acknowledged_by'], notify_safe)}")
     if card.get("snoozed_until"):
         until = datetime.fromisoformat(card["snoozed_until"])
         parts.append(f"snoozed until {_date(until, '{time}', '%H:%M UTC')}")
     if card["status"] == "resolved":
-        parts.append(f"resolved by {person(card['resolved_by'] or 'vigie')}")
+        parts.append(f"resolved by {person(card['resolved_by'] or 'vigie', notify_safe)}")
     if card.get("merged_into"):
         parts.append(f"merged into #{card['merged_into']}")
     return cut(" · ".join(parts), SECTION_TEXT)
