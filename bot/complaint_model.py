@@ -10,10 +10,11 @@ regression trained by ``bench/train_negativity.py`` on labelled customer mention
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 import re
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,16 @@ _FUNCTION_WORDS = (
 FUNCTION_WORDS = tuple(_FUNCTION_WORDS.split())
 _FUNCTION_INDEX = {word: index for index, word in enumerate(FUNCTION_WORDS)}
 _WORDS = re.compile(r"[a-z']+")
+# words (as _WORDS finds them) ending in "n't", and of three letters or more: counted at C speed
+_ENDS_IN_NT = re.compile(r"n't(?![a-z'])")
+_LONG_WORDS = re.compile(r"[a-z']{3,}")
 _NEGATIONS = frozenset(("not", "no", "never", "cannot", "nothing", "nobody", "none"))
-_SHOUT = re.compile(r"\b[A-Z]{3,}\b")
+_COUNTED = frozenset(_NEGATIONS | _FUNCTION_INDEX.keys())
+# a word of three capitals or more: r"\b[A-Z]{3,}\b", written to start with a capital so that
+# the regex engine skips ahead to capitals instead of trying every position
+_SHOUT = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]{2,}\b")
 _CAP = 3  # counts above this say nothing more
+_CAPS = itertools.repeat(_CAP)
 
 Polarity = Callable[[str], Mapping[str, float]]
 
@@ -45,12 +53,16 @@ class Judgement:
     reasons: tuple[str, ...]
 
 
-def class_probabilities(logits: Sequence[float]) -> dict[str, float]:
-    """Softmax over the three classes' logits."""
+Chances = tuple[float, float, float]  # P(negative), P(neutral), P(positive)
+
+
+def softmax(logits: Sequence[float]) -> Chances:
+    """The three classes' probabilities from their logits."""
+    first, second, third = logits
     top = max(logits)
-    exps = [math.exp(logit - top) for logit in logits]
-    total = sum(exps)
-    return {name: e / total for name, e in zip(CLASSES, exps, strict=True)}
+    first, second, third = math.exp(first - top), math.exp(second - top), math.exp(third - top)
+    total = first + second + third
+    return first / total, second / total, third / total
 
 
 def feature_names(matcher: CueMatcher) -> list[str]:
@@ -64,51 +76,57 @@ def feature_names(matcher: CueMatcher) -> list[str]:
     ]  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _Measured:
-    head: list[float]  # every feature before the function words, dense
-    words: dict[int, float]  # function-word features that are not zero, by position
-    compound: float
-    examples: tuple[str, ...]
+# (dense head: every feature before the function words; the function-word features that are
+# not zero, by position, in the order the words first appear; VADER's compound; cue phrases)
+_Measured = tuple[list[float], dict[int, float], float, tuple[str, ...]]
 
 
 def _measure(text: str, polarity: Polarity, matcher: CueMatcher) -> _Measured:
+    """The features of ``text``, as cheaply as they come: every mention goes through here.
+
+    Counts may stay ints and flags bools: a weight times 3 is the same float as times 3.0.
+    """
     cleaned = clean(text)
     hits = matcher.find(cleaned)
     vader = polarity(hits.literal)
-    cues = [float(count if count < _CAP else _CAP) for count in hits.counts]
-    problems = sum(cues[index] for index in matcher.problem_indices)
-    question = float("?" in text)
-    compound = float(vader["compound"])
+    cues = list(map(min, hits.counts, _CAPS))
+    problems = sum(matcher.problem_counts(cues))
+    question = "?" in text
+    compound = vader["compound"]
+    tokens = _WORDS.findall(cleaned)
     words: dict[int, float] = {}
-    negations = long_words = 0
-    for word, count in Counter(_WORDS.findall(cleaned)).items():
-        index = _FUNCTION_INDEX.get(word)
-        if index is not None:
-            words[index] = 2.0 if count > 1 else 1.0
-        if word in _NEGATIONS or word.endswith("n't"):
-            negations += count
-        if len(word) >= 3:
-            long_words += count
+    negations = 0
+    if present := _COUNTED.intersection(tokens):
+        # in text order, so the weights are added in the same order for the same text
+        for word in sorted(present, key=tokens.index) if len(present) > 1 else present:
+            count = tokens.count(word)
+            if word in _NEGATIONS:
+                negations += count
+            if (index := _FUNCTION_INDEX.get(word)) is not None:
+                words[index] = 2.0 if count > 1 else 1.0
+    if "n't" in cleaned:
+        negations += len(_ENDS_IN_NT.findall(cleaned))
+    shouting = 0.0
+    if shouts := len(_SHOUT.findall(text)):
+        shouting = shouts / (len(_LONG_WORDS.findall(cleaned)) or 1)
     head = [
-        float(vader["neg"]), float(vader["neu"]), float(vader["pos"]), compound, compound**2,
-        question, float("!" in text), min(len(cleaned), 560) / 140,
-        float(min(negations, _CAP)),
-        len(_SHOUT.findall(text)) / (long_words or 1), float(min(problems, 5)), float(problems > 0),
-        float(problems > 0) * cues[matcher.gratitude_index], float(problems == 0) * question,
-        float(problems == 0 and compound > 0.3),
+        vader["neg"], vader["neu"], vader["pos"], compound, compound**2,
+        question, "!" in text, min(len(cleaned), 560) / 140, min(negations, _CAP),
+        shouting, min(problems, 5), problems > 0,
+        (problems > 0) * cues[matcher.gratitude_index], problems == 0 and question,
+        problems == 0 and compound > 0.3,
         *cues,
     ]  # fmt: skip
-    return _Measured(head, words, compound, hits.examples)
+    return head, words, compound, hits.examples
 
 
 def features(
     text: str, polarity: Polarity, matcher: CueMatcher
 ) -> tuple[list[float], float, tuple[str, ...]]:
     """The feature vector of ``text``, VADER's compound, and the cue phrases found."""
-    measured = _measure(text, polarity, matcher)
-    words = [measured.words.get(index, 0.0) for index in range(len(FUNCTION_WORDS))]
-    return measured.head + words, measured.compound, measured.examples
+    head, words, compound, examples = _measure(text, polarity, matcher)
+    vector = head + [words.get(index, 0.0) for index in range(len(FUNCTION_WORDS))]
+    return [float(value) for value in vector], float(compound), examples
 
 
 class ComplaintModel:
@@ -128,33 +146,44 @@ class ComplaintModel:
             raise ValueError(f"complaint model classes {self.classes} are not {CLASSES}")
         self.coefficients = [list(map(float, row)) for row in data["coefficients"]]
         self.intercepts = list(map(float, data["intercepts"]))
-        # one (negative, neutral, positive) weight triple per feature, for a sparse dot product
-        self._by_feature = list(zip(*self.coefficients, strict=True))
+        head = len(self.names) - len(FUNCTION_WORDS)
+        # the dense head is a dot product per class; a function word adds its weight triple,
+        # precomputed for both values it takes (x2.0 is exact, so the sums are the same)
+        self._head = [row[:head] for row in self.coefficients]
+        self._words = [
+            (weights, tuple(2.0 * weight for weight in weights))
+            for weights in zip(*(row[head:] for row in self.coefficients), strict=True)
+        ]
+        self._labels = [
+            (index, f"{group.replace('_', ' ')}: \u201c")
+            for index, group in enumerate(matcher.groups)
+            if group in PROBLEM_GROUPS
+        ]
 
     def judge(self, text: str, matcher: CueMatcher | None = None) -> Judgement:
         """``matcher``: the brand's own cues, when it adds some to the shared groups."""
-        measured = _measure(text, self.polarity, matcher or self.matcher)
-        first, second, third = self.intercepts
-        for value, (w1, w2, w3) in zip(measured.head, self._by_feature, strict=False):
-            if value:  # most features are zero for any one text
-                first += w1 * value
-                second += w2 * value
-                third += w3 * value
-        words = self._by_feature[len(measured.head) :]
-        for index, value in measured.words.items():
-            w1, w2, w3 = words[index]
-            first += w1 * value
-            second += w2 * value
-            third += w3 * value
-        logits = (first, second, third)
-        probabilities = class_probabilities(logits)
-        return Judgement(probabilities, measured.compound, self._reasons(measured.examples))
+        chances, compound, reasons = self.chances(text, matcher)
+        return Judgement(dict(zip(CLASSES, chances, strict=True)), compound, reasons)
+
+    def chances(
+        self, text: str, matcher: CueMatcher | None = None
+    ) -> tuple[Chances, float, tuple[str, ...]]:
+        """``judge`` without building a Judgement: the class probabilities, compound, reasons."""
+        head, words, compound, examples = _measure(text, self.polarity, matcher or self.matcher)
+        (first_row, second_row, third_row), (first, second, third) = self._head, self.intercepts
+        first = sum(map(operator.mul, first_row, head), first)
+        second = sum(map(operator.mul, second_row, head), second)
+        third = sum(map(operator.mul, third_row, head), third)
+        for index, value in words.items():
+            w1, w2, w3 = self._words[index][value > 1.0]
+            first += w1
+            second += w2
+            third += w3
+        return softmax((first, second, third)), compound, self._reasons(examples)
 
     def _reasons(self, examples: Sequence[str]) -> tuple[str, ...]:
         """The complaint cues found, with the phrase: what a person checks first."""
-        found = [
-            f"{group.replace('_', ' ')}: \u201c{example}\u201d"
-            for group, example in zip(self.matcher.groups, examples, strict=True)
-            if example and group in PROBLEM_GROUPS
-        ]
+        if not any(examples):
+            return ()
+        found = [f"{label}{examples[i]}\u201d" for i, label in self._labels if examples[i]]
         return tuple(found[:3])

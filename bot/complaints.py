@@ -8,13 +8,12 @@ each group a mention has. Groups are about customer care in general, not one ind
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
-
-from bot.text import is_word_char
 
 CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "waiting": (
@@ -174,9 +173,10 @@ def clean(text: str) -> str:
 
 _QUANTIFIERS = "?*{"
 _METACHARACTERS = "\\()[]{}?*+|.^$"
-
-
-_LOOKBEHIND = re.compile(r"^\(\?<[!=][^)]*\)")
+# lookbehinds and a look-ahead for a digit: the compiled cue checks them where a prefix is found
+_LOOKAROUND = re.compile(r"^\(\?(?:<[!=][^)]*|=\\d)\)")
+_ASCII_DIGITS = "0123456789"
+_DIGIT = re.compile(r"\d")
 
 
 def _literal_prefix(body: str) -> str:
@@ -198,16 +198,22 @@ def _literal_prefix(body: str) -> str:
     return prefix
 
 
+def _without_lookarounds(pattern: str) -> str:
+    while match := _LOOKAROUND.match(pattern):
+        pattern = pattern[match.end() :]
+    return pattern
+
+
 def _literal_prefixes(pattern: str) -> list[str]:
     """Texts one of which starts every match; [] when some match could start otherwise.
 
-    Lookbehinds and a leading word boundary are skipped (the compiled regex still checks them),
-    and a leading alternation '(?:great|awesome)' gives one prefix per alternative.
+    Lookarounds and a leading word boundary are skipped (the compiled regex still checks them),
+    a leading alternation '(?:great|awesome)' gives one prefix per alternative, and a leading
+    digit gives the ten ASCII digits (rare enough in mentions to be cheap).
     """
-    body = pattern
-    while match := _LOOKBEHIND.match(body):
-        body = body[match.end() :]
-    body = body.removeprefix(r"\b")
+    body = _without_lookarounds(pattern).removeprefix(r"\b")
+    if body.startswith(r"\d"):
+        return list(_ASCII_DIGITS)  # and the other decimal digits: see _Scanner
     if body.startswith("(?:"):
         close = body.find(")")
         alternatives = body[3:close].split("|")
@@ -219,55 +225,96 @@ def _literal_prefixes(pattern: str) -> list[str]:
     return [prefix] if len(prefix) >= 2 else []
 
 
+# a cue: group index, compiled regex, starts at a word boundary, set apart
+_Cue = tuple[int, re.Pattern[str], bool, bool]
+# a candidate cue: (start, -end, group index, matched text); sorted, leftmost then longest first
+_Candidate = tuple[int, int, int, str]
+
+
 class _Scanner:
     """Finds every group's cues in one pass of an Aho-Corasick automaton over literal prefixes.
 
     A regex alternation of ~150 cues tries each one at every word boundary; here the automaton
-    (C speed) finds where a cue could start and only that cue's regex is tried there. Cues with
-    no literal prefix (digits, punctuation, start of text) go through one small regex.
+    (C speed) finds where a cue could start and only that cue's regex is tried there. A cue
+    anchored at the start of the text is tried there once; the few with no literal prefix go
+    through one small regex. Groups in ``apart`` (sarcasm) are found in the same pass but kept in
+    a list of their own, since the other groups are looked for in the text without them.
     """
 
-    def __init__(self, patterns: Mapping[str, list[str]], order: Sequence[str]) -> None:
+    def __init__(
+        self, patterns: Mapping[str, list[str]], order: Sequence[str], apart: Sequence[str] = ()
+    ) -> None:
         self._automaton = ahocorasick.Automaton()
-        by_prefix: dict[str, list[tuple[int, re.Pattern[str], bool]]] = {}
-        others: list[str] = []
+        by_prefix: dict[str, list[_Cue]] = {}
+        others: tuple[list[str], list[str]] = ([], [])
+        self._anchored: list[tuple[int, re.Pattern[str], bool]] = []
+        self._digit_led: tuple[_Cue, ...] = ()
         for index, group in enumerate(order):
+            set_apart = group in apart
             for pattern in patterns.get(group, ()):
+                if pattern.startswith("^"):
+                    self._anchored.append((index, re.compile(pattern), set_apart))
+                    continue
                 prefixes = _literal_prefixes(pattern)
                 if not prefixes:
-                    others.append(f"(?P<g{index}_{len(others)}>{pattern})")
+                    kind = others[set_apart]
+                    kind.append(f"(?P<g{index}_{len(kind)}>{pattern})")
                     continue
+                # a word boundary where the cue starts is checked before its regex is tried
+                body = _without_lookarounds(pattern)
+                bounded = body.startswith(r"\b")
                 compiled = re.compile(pattern.removeprefix(r"\b"))
-                bounded = pattern.startswith(r"\b")
+                cue = (index, compiled, bounded, set_apart)
                 for prefix in dict.fromkeys(prefixes):
-                    by_prefix.setdefault(prefix, []).append((index, compiled, bounded))
+                    by_prefix.setdefault(prefix, []).append(cue)
+                if body.removeprefix(r"\b").startswith(r"\d"):
+                    self._digit_led += (cue,)
         for prefix, cues in by_prefix.items():
             self._automaton.add_word(prefix, (len(prefix), tuple(cues)))
         self._automaton.make_automaton()
-        self._others = re.compile("|".join(others)) if others else None
+        self._others = tuple(
+            (set_apart, re.compile("|".join(kind))) for set_apart, kind in enumerate(others) if kind
+        )
 
-    def scan(self, text: str) -> list[tuple[int, str]]:
-        """(group index, matched text) of non-overlapping cues, leftmost first, then longest."""
-        found: list[tuple[int, int, int, str]] = []
-        for last, (length, cues) in self._automaton.iter(text):
-            start = last - length + 1
-            for group, compiled, bounded in cues:
-                if bounded and start > 0 and is_word_char(text[start - 1]):
-                    continue
+    def candidates(self, text: str) -> tuple[list[_Candidate], list[_Candidate]]:
+        """Every cue match, overlaps included: the groups' own, then those set apart."""
+        found: tuple[list[_Candidate], list[_Candidate]] = ([], [])
+        starts = [(last - length + 1, cues) for last, (length, cues) in self._automaton.iter(text)]
+        if self._digit_led and not text.isascii():
+            # the automaton knows the ASCII digits; '\d' also matches the other decimal digits
+            digits = _DIGIT.finditer(text)
+            starts += [(m.start(), self._digit_led) for m in digits if not m.group().isascii()]
+        for start, cues in starts:
+            for group, compiled, bounded, set_apart in cues:
+                if bounded and start > 0:
+                    before = text[start - 1]
+                    if before.isalnum() or before == "_":  # no word boundary before the cue
+                        continue
                 match = compiled.match(text, start)
                 if match:
-                    found.append((start, -match.end(), group, match.group(0)))
-        if self._others is not None:
-            for match in self._others.finditer(text):
+                    found[set_apart].append((start, -match.end(), group, match.group(0)))
+        for group, compiled, set_apart in self._anchored:
+            match = compiled.match(text)
+            if match:
+                found[set_apart].append((0, -match.end(), group, match.group(0)))
+        for set_apart, others in self._others:
+            for match in others.finditer(text):
                 group = int(str(match.lastgroup)[1:].split("_")[0])
-                found.append((match.start(), -match.end(), group, match.group(0)))
-        found.sort()
-        kept, reached = [], 0
-        for start, negative_end, group, matched in found:
-            if start >= reached:
-                kept.append((group, matched))
-                reached = -negative_end
-        return kept
+                found[set_apart].append((match.start(), -match.end(), group, match.group(0)))
+        return found
+
+
+def _kept(candidates: list[_Candidate]) -> list[tuple[int, str]]:
+    """(group index, matched text) of non-overlapping cues, leftmost first, then longest."""
+    if len(candidates) == 1:
+        return [(candidates[0][2], candidates[0][3])]
+    candidates.sort()
+    kept, reached = [], 0
+    for start, negative_end, group, matched in candidates:
+        if start >= reached:
+            kept.append((group, matched))
+            reached = -negative_end
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +325,7 @@ class CueHits:
 
 
 class CueMatcher:
-    """One compiled alternation per group; ``extra`` adds phrases to groups (from app.yaml)."""
+    """Every group's cues, found in one scan; ``extra`` adds phrases to groups (from app.yaml)."""
 
     def __init__(self, extra: Mapping[str, Sequence[str]] | None = None) -> None:
         self.groups = tuple(CUE_GROUPS)
@@ -287,23 +334,32 @@ class CueMatcher:
             if group not in patterns:
                 raise ValueError(f"unknown cue group {group!r}; known: {', '.join(self.groups)}")
             patterns[group] += [rf"\b{re.escape(phrase.lower())}\b" for phrase in phrases]
-        self._sarcasm = _Scanner({"sarcasm": patterns["sarcasm"]}, ["sarcasm"])
         self._kind_words = {self.groups.index("gratitude"), self.groups.index("praise")}
         self.problem_indices = tuple(self.groups.index(group) for group in PROBLEM_GROUPS)
+        # per-group values -> those of the problem groups
+        self.problem_counts: Callable[[Sequence[int]], tuple[int, ...]] = operator.itemgetter(
+            *self.problem_indices
+        )
         self.gratitude_index = self.groups.index("gratitude")
-        self._scanner = _Scanner({g: p for g, p in patterns.items() if g != "sarcasm"}, self.groups)
+        self._sarcasm_index = self.groups.index("sarcasm")
+        self._scanner = _Scanner(patterns, self.groups, apart=("sarcasm",))
 
     def find(self, cleaned: str) -> CueHits:
-        sarcastic = [matched for _, matched in self._sarcasm.scan(cleaned)]
-        literal = cleaned
-        for matched in sarcastic:
-            literal = literal.replace(matched, " ")
+        """Sarcasm first; the other groups in the text without the sarcastic phrases."""
+        found, sarcasm = self._scanner.candidates(cleaned)
         counts = [0] * len(self.groups)
         examples = [""] * len(self.groups)
-        sarcasm = self.groups.index("sarcasm")
-        counts[sarcasm] = len(sarcastic)
-        examples[sarcasm] = sarcastic[0].strip() if sarcastic else ""
-        for index, matched in self._scanner.scan(literal):
+        literal = cleaned
+        sarcastic = [matched for _, matched in _kept(sarcasm)] if sarcasm else []
+        if sarcastic:
+            for matched in sarcastic:
+                literal = literal.replace(matched, " ")
+            found, _ = self._scanner.candidates(literal)
+            counts[self._sarcasm_index] = len(sarcastic)
+            examples[self._sarcasm_index] = sarcastic[0].strip()
+        if not found:
+            return CueHits(tuple(counts), tuple(examples), literal)
+        for index, matched in _kept(found):
             if sarcastic and index in self._kind_words:
                 # beside "so much for next-day delivery", "thanks a lot" is not thanks
                 literal = literal.replace(matched, " ")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.complaint_model import CLASSES, Judgement, class_probabilities
+from bot.complaint_model import CLASSES, Chances, Judgement, softmax
 
 MODEL_PATH = Path(__file__).parent / "data" / "french_model.json"
 _FUNCTION_WORDS = (
@@ -75,9 +75,14 @@ class FrenchModel:
         self.intercepts = list(map(float, data["intercepts"]))
 
     def judge(self, text: str) -> Judgement:
+        chances, compound, reasons = self.chances(text)
+        return Judgement(dict(zip(CLASSES, chances, strict=True)), compound, reasons)
+
+    def chances(self, text: str) -> tuple[Chances, float, tuple[str, ...]]:
+        """``judge`` without building a Judgement: the class probabilities, compound, reasons."""
         vector, compound = features(text, self.polarity)
         logits = [
             intercept + sum(w * x for w, x in zip(row, vector, strict=True) if x)
             for row, intercept in zip(self.coefficients, self.intercepts, strict=True)
         ]
-        return Judgement(class_probabilities(logits), compound, ())
+        return softmax(logits), compound, ()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+_ASCII_LETTER = re.compile("[A-Za-z]")
 
 
 def fold(text: str) -> str:
@@ -16,3 +19,10 @@ def fold(text: str) -> str:
 
 def is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
+
+
+def has_letter(text: str) -> bool:
+    """Whether any character is a letter; ASCII text (most of it) is searched at C speed."""
+    if text.isascii():
+        return _ASCII_LETTER.search(text) is not None
+    return any(char.isalpha() for char in text)

@@ -129,3 +129,36 @@ def test_a_brands_own_cues_raise_negativity_and_explain_it() -> None:
     assert after is not None
     assert after.negativity.score > before.negativity.score + 0.1
     assert after.negativity.reasons[0] == "not working: \u201czero bars\u201d"
+
+
+@pytest.mark.parametrize(
+    ("text", "group", "example"),
+    [
+        ("waited 3 hours at the gate", "duration", "3 hours"),
+        ("waited ٣ hours at the gate", "duration", "٣ hours"),  # any decimal digit, as '\\d'
+        ("sorted in 10 min", "duration", ""),
+        ("gate b12 hours", "duration", ""),  # a number starts a word
+        ("  can you help", "request", "  can"),  # only at the start of the text
+        ("i can you", "request", ""),
+        ("why??", "exasperation", "why"),
+    ],
+)
+def test_cue_positions(text: str, group: str, example: str) -> None:
+    matcher = CueMatcher()
+    assert matcher.find(text).examples[matcher.groups.index(group)] == example.strip()
+
+
+def test_sarcasm_is_found_before_the_other_cues() -> None:
+    matcher = CueMatcher()
+    hits = matcher.find("thanks for nothing, still waiting, thanks a lot")
+    assert hits.counts[matcher.groups.index("sarcasm")] == 1
+    assert hits.counts[matcher.groups.index("gratitude")] == 0  # "thanks a lot" beside sarcasm
+    assert hits.counts[matcher.groups.index("waiting")] == 1
+    assert "thanks for nothing" not in hits.literal
+
+
+def test_a_brands_one_letter_and_digit_cues() -> None:
+    matcher = CueMatcher({"not_working": ["x"], "duration": ["٣ days"], "sarcasm": ["yay"]})
+    hits = matcher.find("x marks it, ٣ days and yay")
+    for group in ("not_working", "duration", "sarcasm"):
+        assert hits.counts[matcher.groups.index(group)] == 1, group

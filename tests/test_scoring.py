@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
+import csv
+import random
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SPECIAL_CASES
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as LibraryVader
+
+from bot.complaints import CueMatcher, clean
 from bot.language import UNDETERMINED, LanguageDetector
 from bot.model import LanguageGuess, Sentiment
-from bot.negativity import NegativityScorer, label_for
+from bot.negativity import NegativityScorer, Vader, label_for
+from bot.text import has_letter
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+AIRLINE_TWEETS = SHARED_DATA / "airline_tweets" / "Tweets.csv"
+GROUND_TRUTH = SHARED_DATA / "vader_groundtruth"
 
 ENGLISH_COMPLAINT = "My flight was cancelled and nobody helped, worst service ever"
 FRENCH_COMPLAINT = "Je suis furieux, mon vol est annulé et personne ne répond. C'est nul."
@@ -88,6 +101,20 @@ def test_supported_languages_come_from_the_constructor() -> None:
     guess = english_only.detect("Mon vol a été annulé et personne ne veut m'aider")
     assert guess.code == "fr"
     assert guess.supported is False
+
+
+def test_detect_many_is_detect_for_each(detector: LanguageDetector) -> None:
+    texts = [ENGLISH_COMPLAINT, FRENCH_COMPLAINT, MIXED_SHORT, "😡😡😡", ""]
+    for preferred in ((), ("fr",), ("en", "fr")):
+        expected = [detector.detect(text, preferred) for text in texts]
+        assert detector.detect_many(texts, preferred) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", " ", "12 !!", "abc", "@x", "😡", "😡 é", "½ ²", "Ⅻ", "日本", "\u00aa", "ǅ"]
+)
+def test_has_letter_is_any_letter(text: str) -> None:
+    assert has_letter(text) is any(char.isalpha() for char in text)
 
 
 def test_declared_language(detector: LanguageDetector) -> None:
@@ -186,3 +213,64 @@ def test_scorer_languages(scorer: NegativityScorer) -> None:
 )
 def test_label_thresholds(compound: float, label: Sentiment) -> None:
     assert label_for(compound) is label
+
+
+# VADER, reimplemented for speed: every score must be the library's, to the bit
+
+
+@pytest.fixture(scope="module")
+def library() -> LibraryVader:
+    return LibraryVader()
+
+
+def _assert_same_scores(library: LibraryVader, texts: list[str]) -> None:
+    vader = Vader(library)
+    for text in texts:
+        expected, got = library.polarity_scores(text), vader(text)
+        # repr: the same floats, down to the sign of a zero
+        assert repr(got) == repr(expected), text
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_vader_scores_are_the_librarys_on_the_airline_tweets(library: LibraryVader) -> None:
+    if not AIRLINE_TWEETS.exists():
+        pytest.skip(f"shared data set not present: {AIRLINE_TWEETS}")
+    with AIRLINE_TWEETS.open(encoding="utf-8", newline="") as file:
+        texts = [row["text"] for row in csv.DictReader(file)]
+    matcher = CueMatcher()
+    # as written, and as the complaint model reads them: cleaned, sarcasm blanked
+    _assert_same_scores(library, texts + [matcher.find(clean(text)).literal for text in texts])
+
+
+def _ground_truth() -> Iterator[str]:
+    for path in sorted(GROUND_TRUTH.glob("*_GroundTruth.txt")):
+        with path.open(encoding="utf-8-sig") as file:
+            for line in file:
+                row = line.rstrip("\r\n").split("\t")
+                if len(row) >= 3:
+                    yield row[2]
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_vader_scores_are_the_librarys_on_vaders_ground_truth(library: LibraryVader) -> None:
+    texts = list(_ground_truth())
+    if len(texts) < 10_000:
+        pytest.skip(f"shared data set not present: {GROUND_TRUTH}")
+    _assert_same_scores(library, texts + [clean(text) for text in texts])
+
+
+def test_vader_scores_are_the_librarys_where_its_rules_meet(library: LibraryVader) -> None:
+    """Random sentences dense in what VADER's rules look at: boosters, negations, "no", "but",
+    "least", "kind of", idioms, capitals, punctuation, emoticons and emoji."""
+    rules = [
+        *BOOSTER_DICT, *NEGATE, *(word for phrase in SPECIAL_CASES for word in phrase.split()),
+        "but", "BUT", "least", "at", "very", "no", "No", "or", "nor", "kind", "of", "so", "this",
+        "without", "doubt", "never", "GOOD", "Bad", "great", "HATE", "love", "LOVE", "good.",
+        "bad!!", "!", "?", "??", "!!!!", ":)", ":-(", ":D", "😡", "🙂", "x😍y", "plane", "the",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    words = rules + rng.sample(sorted(library.lexicon), 200)
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(20_000)]
+    _assert_same_scores(library, texts)
