@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot.language import LanguageDetector
 from bot.negativity import NegativityScorer
 
 ADDED_COLUMNS = ("lang", "negativity", "sentiment")
+CHUNK = 1000
 
 
 class ScoreFileError(ValueError):
@@ -51,17 +53,20 @@ def score_file(
             )
             writer.writeheader()
             rows = 0
-            for row in reader:
-                text = row.get(text_column) or ""
-                language = detector.detect(text, languages)
-                negativity = scorer.score(text, language)
-                row.update(
-                    lang=language.code,
-                    negativity=f"{negativity.score:.4f}",
-                    sentiment=negativity.sentiment.value,
-                )
-                writer.writerow(row)
-                rows += 1
+            # languages a chunk at a time: fastText is twice as fast when its tables stay in
+            # the CPU cache, rather than alternating with the scorer (bench/eval_scoring.py)
+            while chunk := list(itertools.islice(reader, CHUNK)):
+                texts = [row.get(text_column) or "" for row in chunk]
+                guesses = detector.detect_many(texts, languages)
+                for row, text, language in zip(chunk, texts, guesses, strict=True):
+                    negativity = scorer.score(text, language)
+                    row.update(
+                        lang=language.code,
+                        negativity=f"{negativity.score:.4f}",
+                        sentiment=negativity.sentiment.value,
+                    )
+                    writer.writerow(row)
+                rows += len(chunk)
     return rows
 
 
