@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -14,3 +15,28 @@ class RssSourceSettings(BaseModel):
 
     type: Literal["rss"]
     name: str = Field(pattern=_NAME, description="Unique source name, stored with each mention.")
+    feeds: list[str] = Field(
+        min_length=1,
+        description="RSS or Atom feed URLs (Google Alerts, news searches, blogs), http or https.",
+    )
+    poll_seconds: float = Field(
+        600, ge=60, description="How often each feed is asked (a conditional GET), at least 60."
+    )
+    max_entries: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Newest entries read from each feed per poll; older ones are left alone.",
+    )
+
+    @field_validator("feeds")
+    @classmethod
+    def _http_urls(cls, feeds: list[str]) -> list[str]:
+        feeds = [feed.strip() for feed in feeds]
+        for feed in feeds:
+            parts = urlsplit(feed)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"{feed!r} is not an http(s) URL")
+        if len(set(feeds)) != len(feeds):
+            raise ValueError("a feed is listed twice")
+        return feeds
