@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -14,3 +14,30 @@ class HackerNewsSourceSettings(BaseModel):
 
     type: Literal["hackernews"]
     name: str = Field(pattern=_NAME, description="Unique source name, stored with each mention.")
+    queries: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Search queries, one request each; default: the brands' names, keywords "
+        "and aliases.",
+    )
+    tags: str = Field(
+        "(story,comment)",
+        min_length=1,
+        description="Algolia tags filter: (story,comment) is either; story,front_page is both.",
+    )
+    poll_seconds: float = Field(60.0, gt=0, description="How often Hacker News is asked.")
+    lookback_seconds: float = Field(
+        60.0, ge=0, description="Also read this far behind the newest item heard (late indexing)."
+    )
+    base_url: str = Field(
+        "https://hn.algolia.com/api/v1/",
+        pattern=r"^https?://",
+        description="The Algolia Hacker News Search API.",
+    )
+
+    @field_validator("queries")
+    @classmethod
+    def _queries(cls, queries: list[str] | None) -> list[str] | None:
+        if queries is not None and any(not query.strip() for query in queries):
+            raise ValueError("queries must not be empty")
+        return None if queries is None else [query.strip() for query in queries]

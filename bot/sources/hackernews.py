@@ -1,15 +1,125 @@
-"""The ``hackernews`` source (being written)."""
+"""The ``hackernews`` source: stories and comments from the Algolia Hacker News Search API.
+
+Every poll asks ``GET {base_url}search_by_date?query=…&tags=(story,comment)`` for each query,
+newest first, 100 hits a page, with ``numericFilters=created_at_i>=T`` where T is a little
+behind the newest item heard (see bot/sources/searching.py: the ids heard since T keep an item
+from being heard twice, and the lookback catches comments indexed late). A first poll takes only
+the newest page. Algolia stops at 1,000 hits a query, so a poll reads 10 pages at most.
+
+Hacker News has no API for posting, so this source has no ``reply`` method: a publisher finds
+no way to answer here, and a drafted answer to a Hacker News mention is for a person to post.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable
+from math import floor
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
 
 from bot.config.source_hackernews import HackerNewsSourceSettings
+from bot.model import Author, Brand, Engagement, Mention
+from bot.records import MalformedRecord, parse_count, parse_text, parse_time
 from bot.sources.base import Source
+from bot.sources.html_text import html_to_text
+from bot.sources.polite import SourceError, get_json
+from bot.sources.polling import Report, no_report
+from bot.sources.searching import Horizon, SearchingSource, search_terms
 
 if TYPE_CHECKING:
     from bot.sources import SourceContext
 
+logger = logging.getLogger(__name__)
+
+ITEM_URL = "https://news.ycombinator.com/item?id={}"
+PAGE = 100
+MAX_PAGES = 10  # Algolia answers at most 1,000 hits for one query
+
 
 def build(settings: HackerNewsSourceSettings, context: SourceContext) -> Source:
-    raise NotImplementedError("the hackernews source is not written yet")
+    malformed = context.metrics.malformed.labels(settings.name)
+    return HackerNewsSource(
+        settings, context.brands, report=context.report, on_malformed=malformed.inc
+    )
+
+
+class HackerNewsSource(SearchingSource):
+    def __init__(
+        self,
+        settings: HackerNewsSourceSettings,
+        brands: tuple[Brand, ...],
+        *,
+        report: Report = no_report,
+        on_malformed: Callable[[], None] = lambda: None,
+    ) -> None:
+        queries = search_terms(brands) if settings.queries is None else settings.queries
+        if not queries:
+            raise ValueError(f"hackernews source {settings.name}: no brand term to search for")
+        super().__init__(
+            settings.name,
+            settings.poll_seconds,
+            queries,
+            lookback=settings.lookback_seconds,
+            report=report,
+        )
+        self.settings = settings
+        self.url = settings.base_url.rstrip("/") + "/search_by_date"
+        self.on_malformed = on_malformed
+
+    async def fetch(
+        self, session: aiohttp.ClientSession, key: str, horizon: Horizon
+    ) -> list[Mention]:
+        params = {"query": key, "tags": self.settings.tags, "hitsPerPage": str(PAGE)}
+        if horizon.started:
+            params["numericFilters"] = f"created_at_i>={floor(horizon.floor(self.lookback))}"
+        heard: list[Mention] = []
+        for page in range(MAX_PAGES if horizon.started else 1):
+            answer = await get_json(session, self.url, params={**params, "page": str(page)})
+            if not isinstance(answer, dict) or not isinstance(answer.get("hits"), list):
+                raise SourceError(f"{self.url}: not a search answer: {str(answer)[:200]}")
+            for hit in answer["hits"]:
+                try:
+                    heard.append(to_mention(self.name, hit))
+                except MalformedRecord as error:
+                    logger.debug("hackernews %s: skipped: %s", self.name, error)
+                    self.on_malformed()
+            pages = answer.get("nbPages")
+            if not isinstance(pages, int) or page + 1 >= pages:
+                return heard
+        if horizon.started:
+            logger.warning(
+                "hackernews %s: over %d new hits for %r; older ones skipped",
+                self.name,
+                PAGE * MAX_PAGES,
+                key,
+            )
+        return heard
+
+
+def to_mention(source: str, hit: Any) -> Mention:
+    """One search hit (a story or a comment); :class:`MalformedRecord` when it is not one."""
+    if not isinstance(hit, dict):
+        raise MalformedRecord(f"not a hit: {str(hit)[:100]}")
+    object_id = hit.get("objectID")
+    if not isinstance(object_id, str | int) or isinstance(object_id, bool) or not object_id:
+        raise MalformedRecord("a hit without an objectID")
+    if hit.get("comment_text") is not None:
+        text = html_to_text(parse_text(hit.get("comment_text")))
+    else:  # a story: its title is plain text, an Ask HN body is HTML
+        parts = (parse_text(hit.get("title")), html_to_text(parse_text(hit.get("story_text"))))
+        text = "\n\n".join(part for part in parts if part)
+    return Mention(
+        source=source,
+        native_id=str(object_id),
+        text=text,
+        created_at=parse_time(hit.get("created_at_i")),
+        url=ITEM_URL.format(object_id),
+        author=Author(handle=parse_text(hit.get("author"))),
+        engagement=Engagement(
+            likes=parse_count(hit.get("points")), replies=parse_count(hit.get("num_comments"))
+        ),
+        parent_id=parse_text(hit.get("parent_id")),
+        raw={key: value for key, value in hit.items() if key != "_highlightResult"},
+    )

@@ -1,0 +1,477 @@
+"""The Reddit source against a fake Reddit on 127.0.0.1: tokens, pages, cursors, quotas, replies."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config.source_reddit import RedditSourceSettings
+from bot.model import Brand, Mention
+from bot.sources.polite import SourceError
+from bot.sources.polling import Cursor
+from bot.sources.reddit import CannotReply, RedditSource
+from bot.sources.reddit_things import default_queries, to_mention
+from storage.database import open_database
+from storage.mentions import find_mentions
+from tests.conftest import SHARED_DATA, running_service, wait_for, write_config
+from tests.fake_reddit import FakeReddit, comment, load_listing, post
+
+PAYLOADS = SHARED_DATA / "payloads" / "reddit"
+KESTREL = Brand(
+    name="Kestrel Mobile", slug="kestrel-mobile", keywords=("kestrel mobile", "kestrel")
+)
+USER_AGENT = "test:vigie-tests:1.0 (by /u/vigie-test)"
+T = 1_790_000_000  # a second in 2026
+
+
+def settings_for(reddit: FakeReddit, **overrides: Any) -> RedditSourceSettings:
+    return RedditSourceSettings.model_validate(
+        {
+            "type": "reddit",
+            "name": "reddit",
+            "client_id": reddit.client_id,
+            "client_secret": reddit.client_secret,
+            "user_agent": USER_AGENT,
+            "auth_url": reddit.auth_url,
+            "base_url": reddit.url,
+            **overrides,
+        }
+    )
+
+
+def source_for(reddit: FakeReddit, **overrides: Any) -> RedditSource:
+    return RedditSource(settings_for(reddit, **overrides), (KESTREL,))
+
+
+async def poll(source: RedditSource, cursor: Cursor) -> tuple[list[Mention], Cursor]:
+    """One poll; the cursor goes through JSON, as it does through storage."""
+    async with source.session() as session:
+        mentions, after = await source.poll(session, cursor)
+    return mentions, json.loads(json.dumps(after))
+
+
+def posts(first: int, count: int, start: float) -> list[dict[str, Any]]:
+    return [
+        post(n, start + n, f"Kestrel Mobile down again ({n})") for n in range(first, first + count)
+    ]
+
+
+# --- reading Reddit's objects ------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_every_child_of_the_real_listings_becomes_a_mention() -> None:
+    if not PAYLOADS.exists():
+        pytest.skip(f"shared data set not present: {PAYLOADS}")
+    for path in sorted(PAYLOADS.glob("*.json")):
+        mentions = [to_mention("reddit", child) for child in load_listing(path)]
+        assert mentions, path
+        assert all(m.native_id.startswith(("t1_", "t3_")) and m.text for m in mentions)
+        assert all(m.url.startswith("https://www.reddit.com/r/") for m in mentions)
+
+
+@pytest.mark.shared_data
+def test_a_real_post_and_a_real_comment_read_as_reddit_shows_them() -> None:
+    if not PAYLOADS.exists():
+        pytest.skip(f"shared data set not present: {PAYLOADS}")
+    new = load_listing(PAYLOADS / "listing_r_askreddit_new.json")
+    first = to_mention("reddit", new[0])
+    assert first.native_id == "t3_48fbm9"
+    assert first.text.startswith("[Serious] Parents of Reddit, what's the biggest lie")
+    assert first.url == (
+        "https://www.reddit.com/r/AskReddit/comments/48fbm9/"
+        "serious_parents_of_reddit_whats_the_biggest_lie/"
+    )
+    assert first.author.handle == "RedHeadQc"
+    assert (first.engagement.likes, first.engagement.replies) == (1, 1)
+    assert first.created_at == datetime.fromtimestamp(1456821458, UTC)
+    assert first.parent_id == ""
+
+    found = load_listing(PAYLOADS / "listing_search_all.json")
+    searched = to_mention("reddit", found[1])
+    assert searched.url.endswith("/praw_is_there_an_easy_way_of_getting_a_list_of/")  # no ?ref=
+    assert searched.text.startswith("[PRAW] Is there an easy way")
+    assert "\n\nAs the title says." in searched.text  # title, then the self text
+    assert (searched.engagement.likes, searched.engagement.replies) == (2, 5)
+
+    comments = load_listing(PAYLOADS / "listing_r_askreddit_comments.json")
+    remark = to_mention("reddit", comments[1])
+    assert remark.native_id == "t1_d4y8bdo"
+    assert remark.text.startswith("People believe that the soul entered the body")
+    assert 'it\'s "possible"' in remark.text
+    assert remark.parent_id == "t3_4r4jmt"  # the post the comment is under
+    assert remark.url == "https://www.reddit.com/r/AskReddit/comments/4r4jmt/_/d4y8bdo/"
+    assert remark.author.handle == "Hankko"
+
+
+def test_deleted_authors_and_downvoted_posts() -> None:
+    child = post(1, T, "Kestrel", author="[deleted]", score=-7, num_comments=3)
+    mention = to_mention("reddit", child)
+    assert mention.author.handle == ""
+    assert (mention.engagement.likes, mention.engagement.replies) == (0, 3)
+
+
+def test_default_queries_or_the_brands_terms_within_reddits_length_limit() -> None:
+    assert default_queries((KESTREL,)) == ["kestrel"]  # "kestrel mobile" is found by "kestrel"
+    acme = Brand(name="Acme Corp", slug="acme", aliases=("ACME corp", "acme-widgets"))
+    assert default_queries((KESTREL, acme)) == ['kestrel OR "Acme Corp" OR "acme-widgets"']
+    many = Brand(name="Brand", slug="b", keywords=tuple(f"term{n:03d}" for n in range(100)))
+    queries = default_queries((many,))
+    assert len(queries) > 1
+    assert all(len(query) <= 512 for query in queries)
+    assert sum(query.count(" OR ") + 1 for query in queries) == 101
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+async def test_one_app_token_serves_every_poll_and_reddit_sees_the_user_agent() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(*posts(1, 3, T))
+        source = source_for(reddit, subreddits=["kestrelmobile"])
+        cursor: Cursor = {}
+        for _ in range(3):
+            _, cursor = await poll(source, cursor)
+    token_calls = [c for c in reddit.calls if c.path == "/api/v1/access_token"]
+    assert [c.form for c in token_calls] == [{"grant_type": "client_credentials"}]
+    assert token_calls[0].headers["Authorization"].startswith("Basic ")
+    api = reddit.api_calls()
+    assert len(api) == 9  # search, new and comments, three times
+    assert {c.headers["Authorization"] for c in api} == {"bearer token-1"}
+    assert {c.headers["User-Agent"] for c in reddit.calls} == {USER_AGENT}
+    search = reddit.api_calls("/search")[0].query
+    assert search == {
+        "q": "kestrel",
+        "sort": "new",
+        "type": "link",
+        "limit": "100",
+        "raw_json": "1",
+    }
+
+
+async def test_a_token_close_to_expiry_is_replaced_before_use() -> None:
+    async with FakeReddit(expires_in=30) as reddit:  # less than the one-minute margin
+        source = source_for(reddit)
+        await poll(source, {})
+        await poll(source, {})
+    assert [t.value for t in reddit.tokens] == ["token-1", "token-2"]
+    assert [c.headers["Authorization"] for c in reddit.api_calls()] == [
+        "bearer token-1",
+        "bearer token-2",
+    ]
+
+
+async def test_a_revoked_token_fails_one_poll_and_the_next_one_gets_a_new_token() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(*posts(1, 2, T))
+        source = source_for(reddit)
+        _, cursor = await poll(source, {})
+        reddit.tokens[0].revoked = True
+        with pytest.raises(SourceError, match="HTTP 401") as refused:
+            await poll(source, cursor)
+        assert not refused.value.retryable
+        reddit.add(*posts(3, 1, T))
+        mentions, _ = await poll(source, cursor)
+    assert [m.native_id for m in mentions] == ["t3_p00003"]
+    assert len(reddit.tokens) == 2
+
+
+async def test_a_script_app_logs_in_with_its_password() -> None:
+    async with FakeReddit(username="kestrel_care", password="hunter2") as reddit:
+        source = source_for(reddit, username="kestrel_care", password="hunter2")
+        await poll(source, {})
+    assert reddit.tokens[0].grant == "password"
+    login = reddit.calls[0].form
+    assert login == {"grant_type": "password", "username": "kestrel_care", "password": "hunter2"}
+
+
+@pytest.mark.parametrize(
+    ("fake", "configured", "says"),
+    [
+        pytest.param({}, {"client_secret": "wrong"}, "HTTP 401", id="wrong-secret"),
+        pytest.param(
+            {"username": "a", "password": "right"},
+            {"username": "a", "password": "wrong"},
+            "reddit refused the app's credentials: invalid_grant",
+            id="wrong-password",
+        ),
+    ],
+)
+async def test_wrong_credentials_are_a_refusal_that_says_why(
+    fake: dict[str, str], configured: dict[str, str], says: str
+) -> None:
+    async with FakeReddit(**fake) as reddit:  # type: ignore[arg-type]
+        source = source_for(reddit, **configured)
+        with pytest.raises(SourceError, match=says) as refused:
+            await poll(source, {})
+    assert not refused.value.retryable
+    assert reddit.api_calls() == []
+
+
+# --- paging and the cursor ---------------------------------------------------------------------
+
+
+async def test_a_first_poll_takes_the_newest_page_then_polls_page_back_to_the_cursor() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(*posts(1, 250, T))
+        source = source_for(reddit, lookback_seconds=0)  # a post a second: no overlap wanted
+        first, cursor = await poll(source, {})
+        assert len(reddit.api_calls()) == 1
+        assert [m.native_id for m in first] == [f"t3_p{n:05d}" for n in range(151, 251)]
+
+        reddit.add(*posts(251, 150, T))
+        second, cursor = await poll(source, cursor)
+        calls = reddit.api_calls()[1:]
+        assert [c.query.get("after") for c in calls] == [None, "t3_p00301"]
+        assert [m.native_id for m in second] == [f"t3_p{n:05d}" for n in range(251, 401)]
+
+        third, cursor = await poll(source, cursor)
+    assert third == []
+    assert len(reddit.api_calls()) == 4  # a quiet poll is one request
+    assert list(cursor) == ["search:kestrel"]
+    assert cursor["search:kestrel"]["newest"] == T + 400
+
+
+async def test_a_post_in_the_same_second_or_indexed_late_is_heard_once() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(post(1, T, "Kestrel one"), post(2, T, "Kestrel two"))
+        source = source_for(reddit, lookback_seconds=60)
+        first, cursor = await poll(source, {})
+        reddit.add(
+            post(3, T, "Kestrel three, same second"),
+            post(4, T - 30, "Kestrel four, indexed 30 s late"),
+            post(5, T - 600, "Kestrel five, ten minutes late: beyond the lookback"),
+        )
+        second, cursor = await poll(source, cursor)
+        third, _ = await poll(source, cursor)
+    assert [m.native_id for m in first] == ["t3_p00001", "t3_p00002"]
+    assert [m.native_id for m in second] == ["t3_p00004", "t3_p00003"]  # oldest first
+    assert third == []
+
+
+async def test_subreddit_listings_read_posts_and_comments() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(post(1, T, "Which carrier?", sub="phones"))
+        source = source_for(reddit, queries=[], subreddits=["r/Phones"])
+        _, cursor = await poll(source, {})
+        reddit.add(
+            comment(1, T + 1, "Kestrel has had no signal all week", link="t3_p00001", sub="phones"),
+            post(2, T + 2, "Kestrel outage map?", sub="phones"),
+            post(3, T + 3, "Elsewhere", sub="otherplace"),
+        )
+        mentions, cursor = await poll(source, cursor)
+    assert {c.path for c in reddit.api_calls()} == {"/r/Phones/new", "/r/Phones/comments"}
+    assert [m.native_id for m in mentions] == ["t1_c00001", "t3_p00002"]
+    assert mentions[0].parent_id == "t3_p00001"
+    assert mentions[0].url == "https://www.reddit.com/r/phones/comments/p00001/a_title/c00001/"
+    assert sorted(cursor) == ["comments:Phones", "new:Phones"]
+
+
+async def test_a_post_found_by_two_listings_in_one_poll_is_heard_once() -> None:
+    async with FakeReddit() as reddit:
+        source = source_for(reddit, subreddits=["kestrelmobile"])
+        _, cursor = await poll(source, {})
+        reddit.add(post(1, T, "Kestrel Mobile down"))
+        mentions, _ = await poll(source, cursor)
+    assert [m.native_id for m in mentions] == ["t3_p00001"]
+
+
+async def test_a_malformed_child_is_counted_and_skipped() -> None:
+    skipped: list[str] = []
+    async with FakeReddit() as reddit:
+        broken = post(2, T + 1, "Kestrel")
+        del broken["data"]["name"]
+        reddit.add(post(1, T, "Kestrel fine"), broken)
+        settings = settings_for(reddit)
+        source = RedditSource(settings, (KESTREL,), on_malformed=lambda: skipped.append("x"))
+        mentions, _ = await poll(source, {})
+    assert [m.native_id for m in mentions] == ["t3_p00001"]
+    assert skipped == ["x"]
+
+
+# --- quotas ------------------------------------------------------------------------------------
+
+
+async def test_near_the_end_of_the_quota_requests_are_spread_over_the_window() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with FakeReddit(quota=4, reset=120) as reddit:
+        settings = settings_for(reddit, subreddits=["kestrelmobile"])
+        source = RedditSource(settings, (KESTREL,), sleep=sleep)
+        await poll(source, {})
+    # remaining 3 after the first answer: 120 s / 3 apart; then 120 s / 2
+    assert waits == [pytest.approx(40, abs=1), pytest.approx(60, abs=1)]
+
+
+async def test_a_429_carries_the_wait_reddit_asks_for() -> None:
+    async with FakeReddit() as reddit:
+        reddit.fail(429, headers={"X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Reset": "42"})
+        source = source_for(reddit)
+        with pytest.raises(SourceError) as limited:
+            await poll(source, {})
+    assert limited.value.retryable
+    assert limited.value.wait == 42
+
+
+# --- replies -----------------------------------------------------------------------------------
+
+
+async def test_a_script_app_replies_under_a_post_it_heard() -> None:
+    async with FakeReddit(username="kestrel_care", password="hunter2") as reddit:
+        reddit.add(post(1, T, "Kestrel Mobile no signal for 3 days"))
+        source = source_for(reddit, username="kestrel_care", password="hunter2")
+        [mention], _ = await poll(source, {})
+        posted = await source.reply(mention, "Sorry! We're on it: DM us your area.")
+    text = "Sorry! We're on it: DM us your area."
+    assert reddit.replies == [{"api_type": "json", "thing_id": "t3_p00001", "text": text}]
+    assert posted.native_id.startswith("t1_")
+    assert posted.url.startswith("https://www.reddit.com/r/kestrelmobile/comments/p00001/")
+
+
+async def test_a_reply_whose_answer_was_lost_is_not_posted_twice() -> None:
+    async with FakeReddit(username="kestrel_care", password="hunter2") as reddit:
+        reddit.add(post(1, T, "Kestrel Mobile no signal"), post(2, T + 1, "Kestrel again"))
+        source = source_for(reddit, username="kestrel_care", password="hunter2")
+        first, second = (await poll(source, {}))[0]
+        await source.reply(second, "Sorry!")  # the same words under another post do not count
+        reddit.lose_reply_answers = True
+        with pytest.raises(SourceError) as lost:
+            await source.reply(first, "Sorry!")
+        assert lost.value.retryable
+        reddit.lose_reply_answers = False
+        posted = await source.reply(first, "Sorry!")  # the outbox tries again
+    assert [form["thing_id"] for form in reddit.replies] == ["t3_p00002", "t3_p00001"]
+    mine = [c for c in reddit.children if c["data"].get("parent_id") == "t3_p00001"]
+    assert len(mine) == 1
+    assert posted.native_id == mine[0]["data"]["name"]
+    assert reddit.api_calls("/user/kestrel_care/comments")
+
+
+async def test_without_a_password_reply_refuses_clearly_and_sends_nothing() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(post(1, T, "Kestrel down"))
+        source = source_for(reddit)
+        [mention], _ = await poll(source, {})
+        assert not source.can_reply
+        with pytest.raises(CannotReply, match="needs a script app with username and password"):
+            await source.reply(mention, "hello")
+    assert reddit.api_calls("/api/comment") == []
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable", "wait"),
+    [
+        (["RATELIMIT", "you are doing that too much. try again in 9 minutes.", "x"], True, 540),
+        (["THREAD_LOCKED", "that thread is locked", "parent"], False, None),
+    ],
+)
+async def test_a_reply_reddit_refuses_says_whether_to_try_again(
+    error: list[str], retryable: bool, wait: float | None
+) -> None:
+    async with FakeReddit(username="care", password="pw") as reddit:
+        reddit.add(post(1, T, "Kestrel down"))
+        source = source_for(reddit, username="care", password="pw")
+        [mention], _ = await poll(source, {})
+        reddit.reply_errors.append(error)
+        with pytest.raises(SourceError, match=error[0] if not retryable else "too much") as refused:
+            await source.reply(mention, "hello")
+    assert (refused.value.retryable, refused.value.wait) == (retryable, wait)
+
+
+async def test_reply_refuses_a_mention_from_elsewhere() -> None:
+    async with FakeReddit(username="care", password="pw") as reddit:
+        source = source_for(reddit, username="care", password="pw")
+        stranger = Mention("hn", "123", "Kestrel", datetime.now(UTC))
+        with pytest.raises(CannotReply, match="was not heard on reddit"):
+            await source.reply(stranger, "hello")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"username": "care"}, "username and password go together"),
+        ({"password": "pw"}, "username and password go together"),
+        ({"queries": []}, "nothing to read"),
+        ({"subreddits": ["no spaces"]}, "is not a subreddit name"),
+        ({"user_agent": "  "}, "descriptive user agent"),
+        ({"queries": ["x" * 513]}, "1 to 512 characters"),
+    ],
+)
+def test_settings_refuse_what_cannot_work(change: dict[str, Any], says: str) -> None:
+    base = {
+        "type": "reddit",
+        "name": "reddit",
+        "client_id": "id",
+        "client_secret": "secret",
+        "user_agent": USER_AGENT,
+    }
+    with pytest.raises(ValidationError, match=says):
+        RedditSourceSettings.model_validate({**base, **change})
+
+
+def test_an_empty_password_from_the_environment_means_read_only() -> None:
+    settings = RedditSourceSettings.model_validate(
+        {
+            "type": "reddit",
+            "name": "reddit",
+            "client_id": "id",
+            "client_secret": "secret",
+            "user_agent": USER_AGENT,
+            "username": "",
+            "password": "",
+            "subreddits": ["/r/KestrelMobile/", "a_b+cd"],
+        }
+    )
+    assert not settings.can_reply
+    assert settings.subreddits == ["KestrelMobile", "a_b+cd"]
+
+
+# --- the whole service -------------------------------------------------------------------------
+
+
+async def test_the_service_stores_reddit_mentions_and_resumes_after_restart(tmp_path: Path) -> None:
+    now = int(time.time())
+    async with FakeReddit() as reddit:
+        source = {
+            "type": "reddit",
+            "name": "reddit",
+            "client_id": reddit.client_id,
+            "client_secret": reddit.client_secret,
+            "user_agent": USER_AGENT,
+            "auth_url": reddit.auth_url,
+            "base_url": reddit.url,
+            "poll_seconds": 0.05,
+        }
+        config = write_config(tmp_path, [source])
+        reddit.add(*posts(1, 3, now - 3000))
+        async with running_service(config):
+            await wait_for(lambda: len(stored(config)) == 3)
+        reddit.add(*posts(4, 150, now - 1000))  # more than a page: only a resumed poll gets all
+        async with running_service(config):
+            await wait_for(lambda: len(stored(config)) == 153)
+            await wait_for(lambda: len(reddit.api_calls()) >= 6)
+    rows = {row["native_id"]: row for row in stored(config)}
+    assert len(rows) == 153
+    row = rows["t3_p00001"]
+    assert row["url"] == "https://www.reddit.com/r/kestrelmobile/comments/p00001/a_title/"
+    assert row["brands"] == ["kestrel-mobile"]
+
+
+def stored(config: Path) -> list[dict[str, Any]]:
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        return find_mentions(db)
+    finally:
+        db.close()
