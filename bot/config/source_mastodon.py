@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from bot.config.incidents import Duration
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
+_HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
 
 
 class MastodonSourceSettings(BaseModel):
@@ -14,3 +19,83 @@ class MastodonSourceSettings(BaseModel):
 
     type: Literal["mastodon"]
     name: str = Field(pattern=_NAME, description="Unique source name, stored with each mention.")
+    base_url: str = Field(description="The instance, e.g. https://mastodon.social.")
+    access_token: SecretStr | None = Field(
+        None,
+        description="Token of an account there (scopes read, and write:statuses to reply); use "
+        "${MASTODON_TOKEN}. Streaming (Mastodon 4.2+) and search need one.",
+    )
+    hashtags: list[str] | None = Field(
+        None, description="Hashtags to follow, with or without #; default: the brands' hashtags."
+    )
+    search: list[str] | None = Field(
+        None,
+        description="Full-text searches, run every poll_seconds; default with a token: each "
+        "brand's name and keywords, none without.",
+    )
+    public: Literal["off", "local", "remote", "all"] = Field(
+        "off",
+        description="Also follow the public timeline (this instance's, remote or all), keeping "
+        "only posts that name a brand.",
+    )
+    local_only: bool = Field(False, description="Hashtags: only posts from this instance.")
+    stream: bool = Field(
+        True,
+        description="Stream hashtags and public when there is a token; false (or no token): "
+        "poll their timelines every poll_seconds.",
+    )
+    streaming_url: str | None = Field(
+        None,
+        description="Streaming server; default: the one /api/v2/instance names, else base_url.",
+    )
+    poll_seconds: float = Field(
+        60.0, gt=0, description="How often searches (and timelines not streamed) are polled."
+    )
+    backfill: Duration = Field(
+        timedelta(hours=1),
+        description="At the very first start, hear posts up to this old (0s: only new ones).",
+    )
+    max_pages: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="Pages of 40 fetched per catch-up at most; a longer gap is skipped, and said.",
+    )
+    idle_seconds: float = Field(
+        60.0, gt=0, description="Reconnect a stream silent this long (heartbeats come every 15s)."
+    )
+    max_backoff: float = Field(300.0, ge=1, description="Longest wait between retries.")
+    reply_visibility: Literal["public", "unlisted"] = Field(
+        "unlisted", description="Visibility of the replies Vigie posts."
+    )
+
+    @field_validator("base_url", "streaming_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        if not re.match(_HTTP_URL, url.strip()):
+            raise ValueError(f"{url!r} is not an http(s) address such as https://mastodon.social")
+        return url.strip().rstrip("/")
+
+    @field_validator("access_token")
+    @classmethod
+    def _token(cls, token: SecretStr | None) -> SecretStr | None:
+        return token if token is not None and token.get_secret_value().strip() else None
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, tags: list[str] | None) -> list[str] | None:
+        if tags is None:
+            return None
+        cleaned = [tag.strip().lstrip("#").strip() for tag in tags]
+        if any(not tag or any(c.isspace() for c in tag) for tag in cleaned):
+            raise ValueError("a hashtag is one word, such as kestreldown")
+        return cleaned
+
+    @field_validator("search")
+    @classmethod
+    def _queries(cls, queries: list[str] | None) -> list[str] | None:
+        if queries is not None and any(not query.strip() for query in queries):
+            raise ValueError("search queries must not be empty")
+        return [query.strip() for query in queries] if queries is not None else None

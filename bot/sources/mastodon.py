@@ -1,15 +1,329 @@
-"""The ``mastodon`` source (being written)."""
+"""The ``mastodon`` source: hashtags (and the public timeline) streamed, keywords searched.
+
+One class runs each feed (bot/sources/mastodon_api.py) as a task of its own inside ``run``: a
+stream per hashtag and for the public timeline, a poll loop per search (and per timeline when
+there is no token to stream with). It is not a PollingSource beside a streaming task because a
+source has one stored position and both halves move it: here one owner of the cursor (the newest
+id heard per feed) hands every batch over with the whole cursor, so a restart resumes each feed
+where its stored mentions end.
+
+Streams cannot resume. On each (re)connection the stream is opened first, then the feed's
+timeline is read from its cursor to fill the gap, then the stream is read (what arrived meanwhile
+waited in the socket; repeats are dropped). A stream silent for ``idle_seconds`` (heartbeats come
+every 15 s) is reconnected. Retries back off with jitter; trouble is reported once, for /healthz.
+
+Stream events: ``update`` is a status (a boost counts as the status it boosts); ``status.update``
+an edit, heard again (storage keeps the first version); ``delete`` is logged, since Vigie keeps
+what it heard; anything else is ignored.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+import aiohttp
+
+from bot.config.loader import ConfigError
 from bot.config.source_mastodon import MastodonSourceSettings
-from bot.sources.base import Source
+from bot.intake import Envelope
+from bot.matching import BrandMatcher
+from bot.model import Mention
+from bot.sources.base import Inbox, Source
+from bot.sources.mastodon_api import PAGE_SIZE, Feed, MastodonApi, plan_feeds
+from bot.sources.mastodon_sse import SseError, SseParser
+from bot.sources.mastodon_status import StatusReader, addressed, is_newer, newest
+from bot.sources.polite import Backoff, SourceError, client_session, pause
+from bot.sources.polling import Report
 
 if TYPE_CHECKING:
     from bot.sources import SourceContext
 
+logger = logging.getLogger(__name__)
+
+_Handler = Callable[[Inbox, Feed, str], Awaitable[None]]
+
+
+class MastodonSource:
+    finite = False
+
+    def __init__(
+        self,
+        settings: MastodonSourceSettings,
+        context: SourceContext,
+        *,
+        backoff_base: float = 1.0,
+        stable_seconds: float = 30.0,
+    ) -> None:
+        self.name = settings.name
+        self.settings = settings
+        self.context = context
+        self.feeds = plan_feeds(settings, context.brands)
+        self.streams = settings.stream and settings.access_token is not None
+        self.backoff_base = backoff_base
+        self.stable_seconds = stable_seconds
+        """A stream that lived this long and dropped is reconnected at once, quietly."""
+        self._host = urlsplit(settings.base_url).netloc
+        matcher = BrandMatcher(context.brands)
+        self._reader = StatusReader(self.name, self._host, matcher, self._malformed)
+        self._health = Health(settings.name, context.report)
+        self._cursor: dict[str, str] = {}
+        self._started = context.clock.now()
+        self._handing_over = asyncio.Lock()
+        self._events: dict[str, _Handler] = {
+            "update": self._on_update,
+            "status.update": self._on_edit,
+            "delete": self._on_delete,
+        }
+
+    def streamed(self, feed: Feed) -> bool:
+        return self.streams and not feed.search
+
+    async def run(self, inbox: Inbox, position: str | None) -> None:
+        self._cursor = _load_cursor(position, self.name)
+        self._started = self.context.clock.now()
+        polled = [feed for feed in self.feeds if not self.streamed(feed)]
+        async with client_session() as session, asyncio.TaskGroup() as tasks:
+            api = MastodonApi(session, self.settings)
+            for feed in self.feeds:
+                if self.streamed(feed):
+                    tasks.create_task(
+                        self._follow(api, inbox, feed), name=f"{self.name}:{feed.key}"
+                    )
+                else:  # spread the polls over the period rather than all at once
+                    first = self.settings.poll_seconds * polled.index(feed) / len(polled)
+                    tasks.create_task(self._poll(api, inbox, feed, first), name=feed.key)
+
+    async def reply(
+        self, mention: Mention, text: str, *, idempotency_key: str | None = None
+    ) -> str:
+        """Post ``text`` in reply to ``mention`` (its author addressed); the new status's URL.
+
+        Raises :class:`SourceError` (``retryable`` when worth trying again); the same
+        ``idempotency_key`` never posts twice.
+        """
+        if self.settings.access_token is None:
+            raise SourceError(
+                f"source {self.name}: replying needs an access_token with the write:statuses scope",
+                retryable=False,
+            )
+        if mention.source != self.name:
+            raise SourceError(
+                f"mention {mention.native_id} was heard by source {mention.source}, not "
+                f"{self.name}: its id means nothing on {self._host}",
+                retryable=False,
+            )
+        body = addressed(text, mention.author.handle)
+        async with client_session() as session:
+            api = MastodonApi(session, self.settings)
+            status = await api.post_status(body, mention.native_id, idempotency_key)
+        url = status.get("url") or status.get("uri")
+        if not url:
+            raise SourceError(f"{self._host}: posted status {status['id']} has no URL")
+        return url
+
+    # -- following a feed ---------------------------------------------------------------------
+
+    async def _poll(self, api: MastodonApi, inbox: Inbox, feed: Feed, first: float) -> None:
+        backoff = self._backoff()
+        await pause(first)
+        while True:
+            try:
+                await self._catch_up(api, inbox, feed)
+            except SourceError as error:
+                delay = max(self._trouble(feed, error, backoff), self.settings.poll_seconds)
+            else:
+                backoff.reset()
+                self._health.fine(feed.label)
+                delay = self.settings.poll_seconds
+            await pause(delay)
+
+    async def _follow(self, api: MastodonApi, inbox: Inbox, feed: Feed) -> None:
+        backoff = self._backoff()
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            try:
+                await self._listen(api, inbox, feed)
+                error = SourceError("the server ended the stream")
+            except SourceError as failure:
+                error = failure
+            if error.retryable and loop.time() - began >= self.stable_seconds:
+                backoff.reset()  # streams drop now and then (a server restarts): not trouble
+                delay = backoff.next_delay()
+                logger.info("source %s: %s: %s; reconnecting", self.name, feed.label, error)
+            else:
+                delay = self._trouble(feed, error, backoff)
+            await pause(delay)
+
+    async def _listen(self, api: MastodonApi, inbox: Inbox, feed: Feed) -> None:
+        response = await api.open_stream(feed)
+        try:
+            await self._catch_up(api, inbox, feed)
+            self._health.fine(feed.label)
+            parser = SseParser()
+            while chunk := await self._read(response):
+                for event in parser.feed(chunk):
+                    handler = self._events.get(event.event, self._on_other)
+                    await handler(inbox, feed, event.data)
+        except SseError as error:
+            raise SourceError(f"not an event stream: {error}") from error
+        finally:
+            response.close()  # release() would wait for the end of an endless body
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The next bytes of a stream; b'' when the server ended it."""
+        try:
+            async with asyncio.timeout(self.settings.idle_seconds):
+                return await response.content.readany()
+        except TimeoutError:
+            silent = self.settings.idle_seconds
+            raise SourceError(f"the stream was silent for {silent:g}s") from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise SourceError(f"the stream broke: {error or type(error).__name__}") from error
+
+    async def _catch_up(self, api: MastodonApi, inbox: Inbox, feed: Feed) -> None:
+        since = self._cursor.get(feed.key)
+        async for page in api.since(feed, since):
+            self._malformed(page.malformed)
+            # never heard of yet: what is younger than backfill (counted from the start, so a
+            # feed empty then still gets what is posted before it is next read)
+            oldest = self._started - self.settings.backfill if since is None else None
+            heard = self._reader.read(page.statuses, firehose=feed.firehose, not_before=oldest)
+            page_newest = newest(status["id"] for status in page.statuses)
+            await self._hand_over(inbox, feed, heard, page_newest, save=True)
+            if page.more:
+                most = self.settings.max_pages * PAGE_SIZE
+                if feed.search or self.streamed(feed):
+                    logger.warning(
+                        "source %s: %s: more than %d posts to catch up; the %s are skipped "
+                        "(raise max_pages to read more)",
+                        *(self.name, feed.label, most, "oldest" if feed.search else "newest"),
+                    )
+
+    def _trouble(self, feed: Feed, error: SourceError, backoff: Backoff) -> float:
+        delay = backoff.next_delay(error.wait)
+        if not error.retryable:
+            delay = max(delay, backoff.cap)  # a refusal will not mend itself soon
+        self._health.trouble(feed.label, str(error), delay)
+        return delay
+
+    def _backoff(self) -> Backoff:
+        return Backoff(base=self.backoff_base, cap=self.settings.max_backoff)
+
+    # -- what was heard -----------------------------------------------------------------------
+
+    async def _on_update(self, inbox: Inbox, feed: Feed, data: str) -> None:
+        status = self._reader.decode(data)
+        if status is not None:
+            mentions = self._reader.read([status], firehose=feed.firehose)
+            await self._hand_over(inbox, feed, mentions, status["id"])
+
+    async def _on_edit(self, inbox: Inbox, feed: Feed, data: str) -> None:
+        status = self._reader.decode(data)
+        mention = self._reader.mention(status) if status is not None else None
+        if mention is not None and self._reader.wanted(mention, firehose=feed.firehose):
+            await self._hand_over(inbox, feed, [mention], None)
+
+    async def _on_delete(self, inbox: Inbox, feed: Feed, data: str) -> None:
+        logger.debug("source %s: status %s was deleted (what was heard is kept)", self.name, data)
+
+    async def _on_other(self, inbox: Inbox, feed: Feed, data: str) -> None:
+        """filters_changed, announcement, notification...: not about what people post."""
+
+    def _malformed(self, count: int) -> None:
+        if count:
+            self.context.metrics.malformed.labels(self.name).inc(count)
+
+    async def _hand_over(
+        self,
+        inbox: Inbox,
+        feed: Feed,
+        mentions: list[Mention],
+        newest_id: str | None,
+        *,
+        save: bool = False,
+    ) -> None:
+        """Queue ``mentions`` with the cursor moved to ``newest_id``. With nothing to queue the
+        cursor moves in memory only, unless ``save``: it goes out with the next batch."""
+        moved = newest_id is not None and is_newer(newest_id, self._cursor.get(feed.key))
+        if not mentions and not (moved and save):
+            if moved and newest_id is not None:
+                self._cursor[feed.key] = newest_id
+            return
+        # One hand-over at a time, the cursor moved only once queued: a stored position never
+        # runs ahead of the mentions stored before it.
+        async with self._handing_over:
+            cursor = {**self._cursor, feed.key: newest_id} if moved else dict(self._cursor)
+            position = json.dumps(cursor, sort_keys=True)
+            await inbox.submit(Envelope(self.name, tuple(mentions), position))
+            if moved and newest_id is not None:
+                self._cursor[feed.key] = newest_id
+
+
+class Health:
+    """Trouble per feed, told as one message when it changes (and once more when all is well)."""
+
+    def __init__(self, name: str, report: Report) -> None:
+        self.name = name
+        self.report = report
+        self.troubles: dict[str, str] = {}
+        self._told: str | None = None
+
+    def trouble(self, part: str, message: str, retry_in: float) -> None:
+        if self.troubles.get(part) != message:
+            logger.warning(
+                "source %s: %s: %s; trying again in %.0fs", self.name, part, message, retry_in
+            )
+        self.troubles[part] = message
+        self._tell()
+
+    def fine(self, part: str) -> None:
+        if self.troubles.pop(part, None) is not None:
+            logger.info("source %s: %s works again", self.name, part)
+            self._tell()
+
+    def _tell(self) -> None:
+        told = "; ".join(f"{part}: {text}" for part, text in sorted(self.troubles.items()))
+        if (told or None) != self._told:
+            self._told = told or None
+            self.report(self.name, self._told)
+
+
+def _load_cursor(position: str | None, name: str) -> dict[str, str]:
+    if not position:
+        return {}
+    try:
+        loaded = json.loads(position)
+    except ValueError:
+        loaded = None
+    if not isinstance(loaded, dict):
+        logger.warning("source %s: stored position %r unreadable; starting afresh", name, position)
+        return {}
+    return {key: value for key, value in loaded.items() if isinstance(value, str)}
+
 
 def build(settings: MastodonSourceSettings, context: SourceContext) -> Source:
-    raise NotImplementedError("the mastodon source is not written yet")
+    source = MastodonSource(settings, context)
+    if not source.feeds:
+        raise ConfigError(
+            f"sources: {settings.name}: nothing to follow; set hashtags, search or public, "
+            "or give the brands hashtags"
+        )
+    token = settings.access_token is not None
+    if settings.stream and not token and any(not feed.search for feed in source.feeds):
+        logger.info(
+            "source %s: no access_token, so hashtags are polled every %gs rather than streamed "
+            "(Mastodon 4.2+ streams only to a token)",
+            *(settings.name, settings.poll_seconds),
+        )
+    if not token and any(feed.search for feed in source.feeds):
+        logger.warning(
+            "source %s: no access_token; most instances search posts only for a logged-in account",
+            settings.name,
+        )
+    return source

@@ -1,0 +1,262 @@
+"""What the Mastodon source asks an instance, and how it walks the answers (thin I/O).
+
+A *feed* is one thing followed: a hashtag, the public timeline or a search. Each has its own
+entry in the cursor, the newest status id heard from it. Catching up a feed from its cursor:
+
+- timelines (``/api/v1/timelines/tag/{tag}``, ``/api/v1/timelines/public``) walk forward with
+  ``min_id``, which Mastodon documents as "the page immediately newer than this id";
+- search (``/api/v2/search``) answers newest first and turns ``min_id``/``max_id`` into
+  ``after:``/``before:`` times to the second (StatusesSearchService), so paging down with
+  ``max_id`` would skip posts of the same second as a page's last. It is walked backwards with
+  ``offset`` down to the cursor instead (``min_id`` only narrows it), and ids at or below the
+  cursor are dropped here.
+
+At the very first start (no cursor) only the newest page is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from bot.config.source_mastodon import MastodonSourceSettings
+from bot.model import Brand
+from bot.sources.mastodon_status import MalformedStatus, Status, as_status, id_order, is_newer
+from bot.sources.polite import SourceError, get_json, request, retry_after
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 40  # the most Mastodon gives per page
+CONNECT_SECONDS = 30.0
+_PUBLIC_STREAMS = {"all": "public", "local": "public/local", "remote": "public/remote"}
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    key: str
+    """Its entry in the cursor: ``tag:kestreldown``, ``public:local``, ``search:kestrel``."""
+    label: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    stream_path: str = ""
+    """Where its events stream (``/api/v1/streaming/...``); empty for a search."""
+    search: bool = False
+    firehose: bool = False
+    """Everything posted, not only what names a brand: filtered before queueing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    statuses: list[Status]
+    """Oldest first, each newer than the cursor the walk started from."""
+    more: bool = False
+    """The walk stopped at ``max_pages``: newer (timelines) or older (search) posts remain."""
+    malformed: int = 0
+
+
+def plan_feeds(settings: MastodonSourceSettings, brands: Sequence[Brand]) -> list[Feed]:
+    """The feeds a source follows: its hashtags, the public timeline, its searches."""
+    tags = settings.hashtags
+    if tags is None:
+        tags = [tag.lstrip("#") for brand in brands for tag in brand.hashtags]
+    queries = settings.search
+    if queries is None:
+        has_token = settings.access_token is not None
+        queries = [term for brand in brands for term in (brand.name, *brand.keywords)]
+        queries = queries if has_token else []
+    local = "/local" if settings.local_only else ""
+    feeds = [
+        Feed(
+            key=f"tag:{tag}",
+            label=f"#{tag}",
+            path=f"/api/v1/timelines/tag/{quote(tag, safe='')}",
+            params=(("local", "true"),) if local else (),
+            stream_path=f"/api/v1/streaming/hashtag{local}?tag={quote(tag, safe='')}",
+        )
+        for tag in _unique(tag.lower() for tag in tags)
+    ]
+    if settings.public != "off":
+        scope = settings.public
+        feeds.append(
+            Feed(
+                key=f"public:{scope}",
+                label=f"the {scope} public timeline",
+                path="/api/v1/timelines/public",
+                params=((scope, "true"),) if scope != "all" else (),
+                stream_path=f"/api/v1/streaming/{_PUBLIC_STREAMS[scope]}",
+                firehose=True,
+            )
+        )
+    feeds += [
+        Feed(
+            key=f"search:{query}",
+            label=f"search {query!r}",
+            path="/api/v2/search",
+            params=(("q", query),),
+            search=True,
+        )
+        for query in _unique(queries, key=str.casefold)
+    ]
+    return feeds
+
+
+def _unique(items: Iterable[str], key: Callable[[str], str] = str) -> list[str]:
+    """In order, the first of each (by ``key``)."""
+    first: dict[str, str] = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())
+
+
+@dataclass
+class MastodonApi:
+    session: aiohttp.ClientSession
+    settings: MastodonSourceSettings
+    _streaming: str | None = None
+    _discovery: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        token = self.settings.access_token
+        return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url + path
+
+    async def since(self, feed: Feed, since: str | None) -> AsyncIterator[Page]:
+        """The feed's statuses newer than ``since``, a page at a time, oldest first."""
+        if feed.search:
+            yield await self._search_since(feed, since)
+            return
+        for number in range(self.settings.max_pages):
+            params = {**dict(feed.params), "limit": str(PAGE_SIZE)}
+            if since is not None:
+                params["min_id"] = since
+            answer = await get_json(
+                self.session, self.url(feed.path), params=params, headers=self.headers
+            )
+            if not isinstance(answer, list):
+                raise SourceError(f"{feed.path}: expected a list of statuses")
+            page = _page(answer, since)
+            go_on = since is not None and len(answer) >= PAGE_SIZE and bool(page.statuses)
+            last = number == self.settings.max_pages - 1
+            yield Page(page.statuses, go_on and last, page.malformed)
+            if not go_on:
+                return
+            since = page.statuses[-1]["id"]
+
+    async def _search_since(self, feed: Feed, since: str | None) -> Page:
+        found: list[Any] = []
+        for number in range(self.settings.max_pages):
+            params = {**dict(feed.params), "type": "statuses", "resolve": "false"}
+            params |= {"limit": str(PAGE_SIZE), "offset": str(number * PAGE_SIZE)}
+            if since is not None:
+                params["min_id"] = since
+            answer = await get_json(
+                self.session, self.url(feed.path), params=params, headers=self.headers
+            )
+            statuses = answer.get("statuses") if isinstance(answer, dict) else None
+            if not isinstance(statuses, list):
+                raise SourceError(f"{feed.path}: expected {{statuses: [...]}}")
+            found += statuses
+            reached = len(_page(statuses, since).statuses) < len(statuses)  # the cursor, or junk
+            if since is None or len(statuses) < PAGE_SIZE or reached:
+                return _page(found, since)
+        page = _page(found, since)
+        return Page(page.statuses, more=True, malformed=page.malformed)
+
+    async def open_stream(self, feed: Feed) -> aiohttp.ClientResponse:
+        """The feed's event stream, connected (the caller reads and releases it)."""
+        url = await self.streaming_base() + feed.stream_path
+        headers = {**self.headers, "Accept": "text/event-stream"}
+        try:
+            async with asyncio.timeout(CONNECT_SECONDS):
+                response = await self.session.get(
+                    url,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_SECONDS),
+                )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise SourceError(f"{url}: {error or type(error).__name__}") from error
+        if response.status >= 400:
+            raise await _refusal(response, url)
+        return response
+
+    async def streaming_base(self) -> str:
+        """Where streams are served: ``streaming_url``, else what the instance says (often a
+        host of its own, such as streaming.mastodon.social), else ``base_url``."""
+        async with self._discovery:
+            if self._streaming is None:
+                self._streaming = self.settings.streaming_url or await self._discover()
+        return self._streaming or self.settings.base_url
+
+    async def _discover(self) -> str | None:
+        """None when the instance could not be asked (asked again at the next connection)."""
+        for path, keys in (
+            ("/api/v2/instance", ("configuration", "urls", "streaming")),
+            ("/api/v1/instance", ("urls", "streaming_api")),
+        ):
+            try:
+                found: Any = await get_json(self.session, self.url(path), headers=self.headers)
+            except SourceError as error:
+                logger.debug("%s: %s", path, error)
+                continue
+            for key in keys:
+                found = found.get(key) if isinstance(found, dict) else None
+            if isinstance(found, str) and found.startswith(("ws", "http")):
+                parts = urlsplit(found)
+                scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
+                return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+            return self.settings.base_url  # it answered without naming one: streams are here
+        return None
+
+    async def post_status(
+        self, text: str, in_reply_to_id: str, idempotency_key: str | None = None
+    ) -> Status:
+        headers = self.headers
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key  # a retried post is posted once
+        form = {
+            "status": text,
+            "in_reply_to_id": in_reply_to_id,
+            "visibility": self.settings.reply_visibility,
+        }
+        url = self.url("/api/v1/statuses")
+        response = await request(self.session, "POST", url, data=form, headers=headers)
+        try:
+            return as_status(await response.json(content_type=None))
+        except (ValueError, aiohttp.ContentTypeError) as error:  # MalformedStatus too
+            raise SourceError(f"{url}: the answer is not a status ({error})") from error
+        finally:
+            response.release()
+
+
+def _page(answer: list[Any], since: str | None) -> Page:
+    statuses: dict[str, Status] = {}
+    malformed = 0
+    for item in answer:
+        try:
+            status = as_status(item)
+        except MalformedStatus:
+            malformed += 1
+            continue
+        if is_newer(status["id"], since):
+            statuses[status["id"]] = status
+    ordered = sorted(statuses.values(), key=lambda status: id_order(status["id"]))
+    return Page(ordered, malformed=malformed)
+
+
+async def _refusal(response: aiohttp.ClientResponse, url: str) -> SourceError:
+    wait = retry_after(response.headers)
+    body = (await response.text(errors="replace"))[:200].strip()
+    response.release()
+    status = response.status
+    hint = " (streaming needs an access_token since Mastodon 4.2)" if status == 401 else ""
+    retryable = status in (408, 425, 429) or status >= 500
+    return SourceError(f"{url}: HTTP {status} {body}{hint}".strip(), retryable=retryable, wait=wait)

@@ -1,0 +1,705 @@
+"""The Mastodon source: statuses read right (recorded payloads), then the real client against a
+fake instance (tests/fake_mastodon.py): streams with their gaps filled, searches paginated and
+resumed, trouble reported once, replies posted; and through the whole service, a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from bot.clock import SystemClock
+from bot.config import ConfigError, load_config
+from bot.config.source_mastodon import MastodonSourceSettings
+from bot.intake import Envelope
+from bot.metrics import Metrics
+from bot.model import Author, Brand, Mention
+from bot.sources import SourceContext, build_source
+from bot.sources.mastodon import MastodonSource
+from bot.sources.mastodon_api import plan_feeds
+from bot.sources.mastodon_sse import SseError, SseEvent, SseParser
+from bot.sources.mastodon_status import (
+    MalformedStatus,
+    RecentIds,
+    addressed,
+    as_status,
+    is_newer,
+    newest,
+    to_mention,
+)
+from bot.sources.mastodon_text import content_text
+from bot.sources.polite import SourceError
+from storage.database import open_database
+from storage.mentions import find_mentions
+from tests.conftest import SHARED_DATA, running_service, wait_for, write_config
+from tests.fake_mastodon import FakeMastodon
+
+PAYLOADS = SHARED_DATA / "payloads" / "mastodon"
+KESTREL = Brand(
+    name="Kestrel Mobile",
+    slug="kestrel-mobile",
+    keywords=("kestrel mobile", "kestrel"),
+    hashtags=("#kestreldown",),
+)
+TOKEN = "test-token"
+
+
+def payload(name: str) -> Any:
+    path = PAYLOADS / name
+    if not path.exists():
+        pytest.skip(f"shared payload not present: {path}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- HTML to text -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>Kestrel is down</p><p>again</p>", "Kestrel is down\n\nagain"),
+        ("<p>first line<br>second<br />third</p>", "first line\nsecond\nthird"),
+        ("<p>you can&#39;t &amp; won&apos;t &lt;3 &quot;x&quot;</p>", "you can't & won't <3 \"x\""),
+        (
+            '<p><a href="https://k.example/x" rel="nofollow"><span class="invisible">https://'
+            '</span><span class="ellipsis">kestrel.example/outage-map-of-e</span><span '
+            'class="invisible">urope</span></a></p>',
+            "https://kestrel.example/outage-map-of-europe",
+        ),
+        (
+            '<p><span class="h-card"><a href="https://m.example/@kestrel" class="u-url mention">'
+            '@<span>kestrel</span></a></span> <a href="https://m.example/tags/down" '
+            'class="mention hashtag" rel="tag">#<span>down</span></a> again</p>',
+            "@kestrel #down again",
+        ),
+        ("<p>spread\n   over\tlines</p>", "spread over lines"),
+        ("<ul><li>one</li><li>two</li></ul><p>after</p>", "one\ntwo\n\nafter"),
+        ("<p>a</p><script>alert(1)</script><p>b</p>", "a\n\nb"),
+        ("no tags at all", "no tags at all"),
+        ("", ""),
+    ],
+)
+def test_content_becomes_plain_text(html: str, text: str) -> None:
+    assert content_text(html) == text
+
+
+def test_recorded_timeline_reads_as_people_wrote_it() -> None:
+    texts = [content_text(status["content"]) for status in payload("timeline_public.json")]
+    assert "you can't say that on television" in texts
+    assert "@mastodonpy_test beep beep I'm a jeep" in texts
+    assert all("<" not in text and "&#" not in text for text in texts)
+
+
+# -- statuses to mentions -----------------------------------------------------------------------
+
+
+def test_a_status_becomes_a_mention() -> None:
+    status = as_status(payload("status_get.json"))
+    mention = to_mention("masto", status, "localhost:3000")
+    assert mention.source == "masto"
+    assert mention.native_id == "117020583223442465"
+    assert mention.url == "http://localhost:3000/@mastodonpy_test/117020583223442465"
+    assert mention.created_at == datetime(2026, 8, 1, 13, 53, 15, 378000, tzinfo=UTC)
+    assert mention.text == "Toot!"
+    assert mention.author == Author("mastodonpy_test@localhost:3000", "John Lennon", 0)
+    assert mention.language == "en"
+    assert mention.parent_id == ""
+    assert mention.raw["id"] == status["id"]
+
+
+def test_a_boost_counts_as_the_status_it_boosts() -> None:
+    boost = as_status(payload("status_reblog.json"))
+    mention = to_mention("masto", boost, "localhost:3000")
+    original = boost["reblog"]
+    assert original is not None
+    assert mention.native_id == original["id"] == "117020574416668515"
+    assert mention.url == original["url"]
+    assert mention.text == "Toot!"
+    assert mention.engagement.reposts == 1
+    assert mention.raw["id"] == boost["id"]  # who boosted is kept
+
+
+def test_spoiler_counts_and_engagement_replies_language() -> None:
+    status = as_status(payload("status_get.json"))
+    status = {
+        **status,
+        "spoiler_text": "rant about Kestrel",
+        "content": "<p>no signal</p>",
+        "reblogs_count": 4,
+        "favourites_count": 7,
+        "replies_count": 2,
+        "quotes_count": 1,
+        "language": None,
+        "in_reply_to_id": "42",
+        "account": {**status["account"], "acct": "bob@other.example", "followers_count": 900},
+    }
+    mention = to_mention("masto", as_status(status), "localhost:3000")
+    assert mention.text == "rant about Kestrel\n\nno signal"
+    assert (mention.engagement.reposts, mention.engagement.likes) == (4, 7)
+    assert (mention.engagement.replies, mention.engagement.quotes) == (2, 1)
+    assert mention.language == ""
+    assert mention.parent_id == "42"
+    assert mention.author.handle == "bob@other.example"
+    assert mention.author.followers == 900
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"account": None},
+        {"created_at": "yesterday-ish"},
+        {"account": {"username": "no-acct"}},
+    ],
+)
+def test_a_broken_status_is_malformed(change: dict[str, Any]) -> None:
+    status = {**payload("status_get.json"), **change}
+    with pytest.raises(MalformedStatus):
+        to_mention("masto", as_status(status), "localhost:3000")
+
+
+@pytest.mark.parametrize("value", [None, [], {"id": 5}, "117020583223442465"])
+def test_something_else_is_not_a_status(value: Any) -> None:
+    with pytest.raises(MalformedStatus):
+        as_status(value)
+
+
+def test_ids_order_as_numbers_and_as_fixed_width_text() -> None:
+    assert is_newer("100", "99")
+    assert not is_newer("99", "100")
+    assert is_newer("1", None)
+    assert newest(["108914327388663283", "99", "117020583223442465"]) == "117020583223442465"
+    assert newest([]) is None
+    assert is_newer("AbCdEf9", "AbCdEf1")  # Pleroma flake ids
+
+
+def test_recent_ids_forget_the_oldest() -> None:
+    seen = RecentIds(size=2)
+    assert seen.add("1")
+    assert seen.add("2")
+    assert not seen.add("1")
+    assert seen.add("3")  # evicts 2, the least recently heard
+    assert seen.add("2")
+    assert not seen.add("3")
+
+
+@pytest.mark.parametrize(
+    ("text", "handle", "expected"),
+    [
+        ("Sorry!", "bob@other.example", "@bob@other.example Sorry!"),
+        ("@Bob sorry!", "bob@other.example", "@Bob sorry!"),
+        ("Hi @bob@other.example.", "bob@other.example", "Hi @bob@other.example."),
+        ("Hi @bobby", "bob@other.example", "@bob@other.example Hi @bobby"),
+        ("Hello", "", "Hello"),
+    ],
+)
+def test_a_reply_addresses_its_author_once(text: str, handle: str, expected: str) -> None:
+    assert addressed(text, handle) == expected
+
+
+# -- server-sent events -------------------------------------------------------------------------
+
+
+def docs_stream() -> bytes:
+    path = PAYLOADS / "streaming_events_from_docs.sse"
+    if not path.exists():
+        pytest.skip(f"shared payload not present: {path}")
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_documented_stream_parses_in_any_chunking(seed: int) -> None:
+    data = b":)\n" + docs_stream() + b":thump\n"
+    rng = random.Random(seed)
+    parser, events, start = SseParser(), [], 0
+    while start < len(data):
+        end = start + rng.randint(1, 700)
+        events += parser.feed(data[start:end])
+        start = end
+    assert events == SseParser().feed(data)
+    kinds = [event.event for event in events]
+    assert kinds.count("update") == 4
+    assert kinds.count("status.update") == 4
+    assert kinds.count("delete") == 3
+    assert {"notification", "filters_changed", "announcement", "conversation"} <= set(kinds)
+    for event in events:
+        if event.event in ("update", "status.update"):
+            to_mention("masto", as_status(json.loads(event.data)), "mastodon.social")
+    assert next(e.data for e in events if e.event == "delete") == "107214471804101576"
+
+
+def test_sse_comments_crlf_and_multiline_data() -> None:
+    parser = SseParser()
+    assert parser.feed(b":thump\r\n\r\n:thump\n") == []
+    assert parser.feed(b'event: update\r\ndata: {"a":\r\ndata: 1}\r\n') == []
+    assert parser.feed(b"\r\n") == [SseEvent("update", '{"a":\n1}')]
+    assert parser.feed(b"data: no event name\n\n") == [SseEvent("message", "no event name")]
+    assert parser.feed(b"event: delete\n\n") == []  # no data: nothing to dispatch
+
+
+def test_an_endless_line_is_refused() -> None:
+    parser = SseParser(max_line=100)
+    with pytest.raises(SseError):
+        parser.feed(b"data: " + b"x" * 200)
+
+
+def test_websocket_frames_carry_the_same_statuses() -> None:
+    path = PAYLOADS / "streaming_websocket_messages_from_docs.jsonl"
+    if not path.exists():
+        pytest.skip(f"shared payload not present: {path}")
+    frames = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    updates = [frame for frame in frames if frame["event"] == "update"]
+    assert updates
+    for frame in updates:
+        mention = to_mention("masto", as_status(json.loads(frame["payload"])), "mastodon.social")
+        assert mention.text
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+def settings(**fields: Any) -> MastodonSourceSettings:
+    return MastodonSourceSettings.model_validate(
+        {"type": "mastodon", "name": "masto", "base_url": "https://mastodon.example", **fields}
+    )
+
+
+def test_settings_clean_what_people_type() -> None:
+    chosen = settings(
+        base_url="https://mastodon.example/",
+        hashtags=["#KestrelDown", " kestrel "],
+        search=["  kestrel mobile "],
+        access_token="  ",
+    )
+    assert chosen.base_url == "https://mastodon.example"
+    assert chosen.hashtags == ["KestrelDown", "kestrel"]
+    assert chosen.search == ["kestrel mobile"]
+    assert chosen.access_token is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"base_url": "mastodon.example"},
+        {"hashtags": ["two words"]},
+        {"hashtags": ["#"]},
+        {"search": [" "]},
+        {"poll_seconds": 0},
+        {"backfill": "-1h"},
+        {"reply_visibility": "direct"},
+        {"max_pages": 0},
+    ],
+)
+def test_settings_refuse_what_cannot_work(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        settings(**fields)
+
+
+def test_feeds_default_to_the_brands() -> None:
+    with_token = plan_feeds(settings(access_token=TOKEN), [KESTREL])
+    assert [feed.key for feed in with_token] == [
+        "tag:kestreldown",
+        "search:Kestrel Mobile",
+        "search:kestrel",
+    ]
+    assert with_token[0].stream_path == "/api/v1/streaming/hashtag?tag=kestreldown"
+    assert with_token[0].path == "/api/v1/timelines/tag/kestreldown"
+    without = plan_feeds(settings(), [KESTREL])
+    assert [feed.key for feed in without] == ["tag:kestreldown"]  # search needs a token
+
+
+def test_feeds_local_public_and_explicit_lists() -> None:
+    feeds = plan_feeds(
+        settings(hashtags=["A", "a", "b"], search=[], public="local", local_only=True), [KESTREL]
+    )
+    assert [feed.key for feed in feeds] == ["tag:a", "tag:b", "public:local"]
+    assert feeds[0].stream_path == "/api/v1/streaming/hashtag/local?tag=a"
+    assert dict(feeds[0].params) == {"local": "true"}
+    assert feeds[2].stream_path == "/api/v1/streaming/public/local"
+    assert feeds[2].firehose
+
+
+def test_a_source_with_nothing_to_follow_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="nothing to follow"):
+        build_source(settings(hashtags=[], search=[]), context([]))
+
+
+def test_app_yaml_takes_a_mastodon_source(tmp_path: Path) -> None:
+    source = {
+        "type": "mastodon",
+        "name": "masto",
+        "base_url": "https://mastodon.example",
+        "access_token": "${MASTODON_TOKEN}",
+        "backfill": "30m",
+    }
+    path = write_config(tmp_path, [source])
+    config = load_config(path, environ={"MASTODON_TOKEN": "secret"})
+    loaded = config.sources[0]
+    assert isinstance(loaded, MastodonSourceSettings)
+    assert loaded.access_token is not None
+    assert loaded.access_token.get_secret_value() == "secret"
+    assert loaded.backfill == timedelta(minutes=30)
+
+
+# -- against a fake instance --------------------------------------------------------------------
+
+
+class Inbox:
+    """Collects what a source queues, as the intake would."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def submit(self, envelope: Envelope) -> None:
+        self.envelopes.append(envelope)
+
+    def offer(self, envelope: Envelope) -> bool:
+        self.envelopes.append(envelope)
+        return True
+
+    @property
+    def mentions(self) -> list[Mention]:
+        return [mention for envelope in self.envelopes for mention in envelope.mentions]
+
+    @property
+    def ids(self) -> list[str]:
+        return [mention.native_id for mention in self.mentions]
+
+    @property
+    def cursor(self) -> dict[str, str]:
+        positions = [e.position for e in self.envelopes if e.position]
+        return json.loads(positions[-1]) if positions else {}
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.said: list[str | None] = []
+
+    def __call__(self, name: str, trouble: str | None) -> None:
+        self.said.append(trouble)
+
+
+def context(brands: list[Brand], report: Callable[[str, str | None], None] | None = None) -> Any:
+    return SourceContext(SystemClock(), Metrics(), report or Reports(), tuple(brands))
+
+
+def source_for(fake: FakeMastodon, reports: Reports | None = None, **fields: Any) -> MastodonSource:
+    fields = {"access_token": TOKEN, "search": [], "idle_seconds": 2, "max_backoff": 1, **fields}
+    chosen = MastodonSourceSettings.model_validate(
+        {"type": "mastodon", "name": "masto", "base_url": fake.url, **fields}
+    )
+    return MastodonSource(chosen, context([KESTREL], reports), backoff_base=0.05)
+
+
+@asynccontextmanager
+async def running(source: MastodonSource, position: str | None = None) -> AsyncIterator[Inbox]:
+    inbox = Inbox()
+    task = asyncio.create_task(source.run(inbox, position))
+    try:
+        yield inbox
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeMastodon]:
+    async with FakeMastodon(token=TOKEN, heartbeat=0.05) as instance:
+        yield instance
+
+
+async def test_a_hashtag_stream_is_heard_with_its_cursor(fake: FakeMastodon) -> None:
+    async with running(source_for(fake)) as inbox:
+        await fake.wait_for_streams(1)
+        fake.post("Kestrel down again #kestreldown", tags=("kestreldown",), followers=321)
+        fake.post("lovely weather #sunny", tags=("sunny",))
+        tagged = fake.post("still no signal", tags=("KestrelDown",))
+        await wait_for(lambda: len(inbox.mentions) == 2)
+        await asyncio.sleep(0.2)  # heartbeats come and go; nothing else arrives
+    assert [m.text for m in inbox.mentions] == [
+        "Kestrel down again #kestreldown",
+        "still no signal",
+    ]
+    first = inbox.mentions[0]
+    assert first.author.handle == f"alice@{fake.host}"
+    assert first.author.followers == 321
+    assert inbox.cursor == {"tag:kestreldown": tagged["id"]}
+    stream = fake.calls_to("/api/v1/streaming/hashtag")[0]
+    assert stream.query == {"tag": "kestreldown"}
+    assert stream.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_the_first_start_hears_only_the_backfill_window(fake: FakeMastodon) -> None:
+    fake.post("old news", tags=("kestreldown",), ago=timedelta(hours=3))
+    recent = fake.post("recent trouble", tags=("kestreldown",), ago=timedelta(minutes=10))
+    async with running(source_for(fake, backfill="1h")) as inbox:
+        await fake.wait_for_streams(1)
+        await wait_for(lambda: bool(inbox.envelopes))
+    assert inbox.ids == [recent["id"]]
+    assert inbox.cursor == {"tag:kestreldown": recent["id"]}
+
+
+async def test_a_dropped_stream_reconnects_and_fills_the_gap_once(fake: FakeMastodon) -> None:
+    reports = Reports()
+    async with running(source_for(fake, reports, backfill="0s")) as inbox:
+        await fake.wait_for_streams(1)
+        first = fake.post("one", tags=("kestreldown",))
+        await wait_for(lambda: len(inbox.mentions) == 1)
+        fake.drop_streams()
+        missed = [fake.post(f"missed {n}", tags=("kestreldown",)) for n in range(3)]
+        await fake.wait_for_streams(1)
+        await wait_for(lambda: len(inbox.mentions) == 4)
+        fake.publish("update", missed[1])  # streamed again after the catch-up read it
+        after = fake.post("after", tags=("kestreldown",))
+        await wait_for(lambda: len(inbox.mentions) == 5)
+        await asyncio.sleep(0.1)
+    assert inbox.ids == [first["id"], *(s["id"] for s in missed), after["id"]]
+    assert fake.stream_connections == 2
+    fill = fake.calls_to("/api/v1/timelines/tag/kestreldown")[-1]
+    assert fill.query["min_id"] == first["id"]
+    assert inbox.cursor == {"tag:kestreldown": after["id"]}
+    assert "ended the stream" in str(reports.said[0])
+    assert reports.said[-1] is None
+
+
+async def test_a_silent_stream_is_reconnected(fake: FakeMastodon) -> None:
+    async with running(source_for(fake, idle_seconds=0.3)):
+        await fake.wait_for_streams(1)
+        fake.hang_streams()
+        await wait_for(lambda: fake.stream_connections == 2, timeout=5)
+
+
+async def test_edits_deletes_boosts_and_odd_events(fake: FakeMastodon) -> None:
+    source = source_for(fake, backfill="0s")
+    async with running(source) as inbox:
+        await fake.wait_for_streams(1)
+        first = fake.post("Kestrel slow", tags=("kestreldown",))
+        await wait_for(lambda: len(inbox.mentions) == 1)
+        fake.edit(first["id"], "Kestrel slow, now down")
+        fake.delete(first["id"])
+        fake.push("filters_changed", "undefined")
+        fake.push("notification", '{"id": "1", "type": "mention"}')
+        fake.push("update", "not json")
+        fake.push("update", '{"id": "7", "content": "<p>no account</p>"}')
+        boosted = fake.post("boost me", tags=("elsewhere",))
+        boost = {**boosted, "id": "999999999999999999", "reblog": boosted, "content": ""}
+        fake.push("update", json.dumps({k: v for k, v in boost.items() if k != "_local"}))
+        fake.push("update", json.dumps({k: v for k, v in boost.items() if k != "_local"}))
+        await wait_for(lambda: len(inbox.mentions) == 3)
+        await asyncio.sleep(0.2)
+    assert [m.text for m in inbox.mentions] == [
+        "Kestrel slow",
+        "Kestrel slow, now down",
+        "boost me",
+    ]
+    assert inbox.mentions[1].native_id == first["id"]  # an edit is the same post
+    assert inbox.mentions[2].native_id == boosted["id"]  # a boost counts as the original
+    malformed = source.context.metrics.malformed.labels("masto")._value.get()
+    assert malformed == 2
+
+
+async def test_without_a_token_hashtags_are_polled(fake: FakeMastodon) -> None:
+    source = source_for(fake, access_token=None, poll_seconds=0.1, backfill="0s")
+    assert not source.streams
+    async with running(source) as inbox:
+        await wait_for(lambda: bool(fake.calls_to("/api/v1/timelines/tag/kestreldown")))
+        posted = fake.post("Kestrel is down", tags=("kestreldown",))
+        await wait_for(lambda: inbox.ids == [posted["id"]])
+    assert not fake.calls_to("/api/v1/streaming")
+    assert all("Authorization" not in call.headers for call in fake.calls)
+
+
+async def test_a_long_gap_is_read_forward_a_few_pages_per_poll(fake: FakeMastodon) -> None:
+    start = fake.post("Kestrel before", tags=("kestreldown",), ago=timedelta(minutes=20))
+    gap = [
+        fake.post(f"Kestrel {n}", tags=("kestreldown",), ago=timedelta(minutes=10 - n / 20))
+        for n in range(100)
+    ]
+    source = source_for(fake, access_token=None, poll_seconds=0.1, max_pages=2)
+    async with running(source, json.dumps({"tag:kestreldown": start["id"]})) as inbox:
+        await wait_for(lambda: len(inbox.mentions) == 100)
+    assert inbox.ids == [s["id"] for s in gap]
+    asked = [call.query["min_id"] for call in fake.calls_to("/api/v1/timelines/tag/")]
+    assert asked[:3] == [start["id"], gap[39]["id"], gap[79]["id"]]  # two pages, then the rest
+
+
+async def test_a_search_gap_beyond_max_pages_is_said(
+    fake: FakeMastodon, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = fake.post("Kestrel before", ago=timedelta(minutes=20))
+    gap = [fake.post(f"Kestrel {n}", ago=timedelta(minutes=10 - n / 20)) for n in range(50)]
+    source = source_for(fake, search=["kestrel"], max_pages=1)
+    async with running(source, json.dumps({"search:kestrel": start["id"]})) as inbox:
+        await wait_for(lambda: len(inbox.mentions) == 40)
+    assert inbox.ids == [s["id"] for s in gap[10:]]  # the newest, the oldest skipped
+    assert "more than 40 posts to catch up; the oldest are skipped" in caplog.text
+
+
+async def test_a_refused_stream_is_reported_once(fake: FakeMastodon) -> None:
+    reports = Reports()
+    async with running(source_for(fake, reports, access_token="wrong")):
+        await wait_for(lambda: len(fake.calls_to("/api/v1/streaming")) >= 2, timeout=5)
+    assert len(reports.said) == 1
+    trouble = reports.said[0]
+    assert trouble is not None
+    for words in ("#kestreldown", "HTTP 401", "access_token"):
+        assert words in trouble
+
+
+async def test_the_streaming_server_is_found_through_the_instance() -> None:
+    async with (
+        FakeMastodon(token=TOKEN, heartbeat=0.05) as web,
+        FakeMastodon(token=TOKEN, heartbeat=0.05) as streaming,
+    ):
+        web.streaming_url = f"wss://{streaming.host}".replace("wss://", "ws://")
+        async with running(source_for(web)) as inbox:
+            await streaming.wait_for_streams(1)
+            streaming.post("Kestrel down", tags=("kestreldown",))
+            await wait_for(lambda: len(inbox.mentions) == 1)
+        assert not web.calls_to("/api/v1/streaming")
+        assert web.calls_to("/api/v1/timelines/tag/kestreldown")
+
+
+async def test_search_walks_every_page_since_the_cursor_then_resumes(fake: FakeMastodon) -> None:
+    posts = [
+        fake.post(f"Kestrel outage {n}", ago=timedelta(minutes=30 - n / 10)) for n in range(100)
+    ]
+    fake.post("nothing to see", ago=timedelta(minutes=1))
+    source = source_for(fake, search=["kestrel"], poll_seconds=0.2)
+    position = json.dumps({"search:kestrel": posts[9]["id"]})
+    async with running(source, position) as inbox:
+        await wait_for(lambda: len(inbox.mentions) == 90)
+        later = [fake.post("Kestrel again"), fake.post("kestrel AGAIN")]
+        await wait_for(lambda: len(inbox.mentions) == 92)
+        await asyncio.sleep(0.3)
+    assert inbox.ids == [s["id"] for s in posts[10:] + later]
+    searches = fake.calls_to("/api/v2/search")
+    assert [call.query["offset"] for call in searches[:3]] == ["0", "40", "80"]
+    assert all(call.query["type"] == "statuses" for call in searches)
+    assert all(call.query["resolve"] == "false" for call in searches)
+    assert searches[0].query["min_id"] == posts[9]["id"]
+    assert inbox.cursor == {"search:kestrel": later[-1]["id"]}
+
+
+async def test_a_first_search_reads_one_page_of_recent_posts(fake: FakeMastodon) -> None:
+    fake.post("Kestrel outage long ago", ago=timedelta(days=2))
+    recent = [fake.post(f"Kestrel outage {n}", ago=timedelta(minutes=5)) for n in range(3)]
+    async with running(source_for(fake, search=["kestrel"], backfill="1h")) as inbox:
+        await wait_for(lambda: len(inbox.mentions) == 3)
+    assert inbox.ids == [s["id"] for s in recent]
+    assert len(fake.calls_to("/api/v2/search")) == 1
+
+
+async def test_a_rate_limited_search_waits_then_recovers(fake: FakeMastodon) -> None:
+    reports = Reports()
+    fake.fail("/api/v2/search", 429, retry_after=0.3)
+    posted = fake.post("Kestrel down", ago=timedelta(minutes=1))
+    source = source_for(fake, reports, search=["kestrel"], poll_seconds=0.05)
+    async with running(source) as inbox:
+        await wait_for(lambda: inbox.ids == [posted["id"]])
+    assert len(reports.said) == 2
+    assert "HTTP 429" in str(reports.said[0])
+    assert reports.said[1] is None
+    first, second = fake.calls_to("/api/v2/search")[:2]
+    assert (first.status, second.status) == (429, 200)
+
+
+async def test_the_public_timeline_keeps_only_posts_naming_a_brand(fake: FakeMastodon) -> None:
+    source = source_for(fake, hashtags=[], public="local", backfill="0s")
+    async with running(source) as inbox:
+        await fake.wait_for_streams(1)
+        fake.post("from afar: Kestrel Mobile is down", local=False)
+        named = fake.post("Kestrel Mobile is down here")
+        fake.post("lovely weather")
+        await wait_for(lambda: len(inbox.mentions) == 1)
+        await asyncio.sleep(0.2)
+    assert inbox.ids == [named["id"]]
+    assert fake.calls_to("/api/v1/streaming/public/local")
+
+
+async def test_a_reply_is_posted_in_the_thread(fake: FakeMastodon) -> None:
+    source = source_for(fake, reply_visibility="unlisted")
+    status = fake.post("Kestrel down", acct="bob@other.example")
+    mention = to_mention("masto", as_status(status), fake.host)
+    url = await source.reply(mention, "Sorry, we are on it.", idempotency_key="incident-7")
+    again = await source.reply(mention, "Sorry, we are on it.", idempotency_key="incident-7")
+    assert url == again
+    assert len(fake.posted) == 1
+    reply = fake.posted[0]
+    assert url == reply["url"]
+    assert reply["in_reply_to_id"] == status["id"]
+    assert reply["visibility"] == "unlisted"
+    assert reply["content"] == "<p>@bob@other.example Sorry, we are on it.</p>"
+    call = fake.calls_to("/api/v1/statuses")[0]
+    assert call.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert call.headers["Idempotency-Key"] == "incident-7"
+
+
+async def test_a_reply_says_clearly_why_it_cannot_be_posted(fake: FakeMastodon) -> None:
+    status = fake.post("Kestrel down")
+    mention = to_mention("masto", as_status(status), fake.host)
+    with pytest.raises(SourceError, match="access_token") as no_token:
+        await source_for(fake, access_token=None).reply(mention, "Sorry")
+    assert not no_token.value.retryable
+    elsewhere = to_mention("other", as_status(status), fake.host)
+    with pytest.raises(SourceError, match="heard by source other"):
+        await source_for(fake).reply(elsewhere, "Sorry")
+    with pytest.raises(SourceError, match="HTTP 422") as too_long:
+        await source_for(fake).reply(mention, "x" * 600)
+    assert not too_long.value.retryable
+    fake.fail("/api/v1/statuses", 503)
+    with pytest.raises(SourceError, match="HTTP 503") as down:
+        await source_for(fake).reply(mention, "Sorry")
+    assert down.value.retryable
+    assert not fake.posted
+
+
+# -- through the whole service ------------------------------------------------------------------
+
+
+def stored(config: Path) -> list[dict[str, Any]]:
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        return find_mentions(db)
+    finally:
+        db.close()
+
+
+async def test_the_service_stores_what_it_hears_and_resumes_after_a_restart(
+    tmp_path: Path, fake: FakeMastodon
+) -> None:
+    source = {
+        "type": "mastodon",
+        "name": "masto",
+        "base_url": fake.url,
+        "access_token": TOKEN,
+        "hashtags": ["kestreldown"],
+        "search": [],
+        "backfill": "0s",
+    }
+    config = write_config(tmp_path, [source])
+    async with running_service(config) as service:
+        await fake.wait_for_streams(1)
+        first = fake.post("Kestrel Mobile outage, no signal at all", tags=("kestreldown",))
+        await wait_for(lambda: len(stored(config)) == 1)
+        assert service.sources["masto"].state == "running"
+    await wait_for(lambda: not fake.streams)
+    while_down = [
+        fake.post(f"Kestrel Mobile still down, day {n}", tags=("kestreldown",)) for n in range(3)
+    ]
+    async with running_service(config):
+        await wait_for(lambda: len(stored(config)) == 4)
+        await fake.wait_for_streams(1)
+    assert sorted(row["native_id"] for row in stored(config)) == sorted(
+        s["id"] for s in [first, *while_down]
+    )
+    fill = fake.calls_to("/api/v1/timelines/tag/kestreldown")[-1]
+    assert fill.query["min_id"] == first["id"]
