@@ -16,6 +16,8 @@ from rich.console import Console
 
 from bot.app import Service, build, serve
 from bot.config import load_config
+from storage.database import open_database
+from storage.mentions import find_mentions
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 AIRLINE_TWEETS = SHARED_DATA / "airline_tweets" / "Tweets.csv"
@@ -87,6 +89,15 @@ async def running_service(config_path: Path) -> AsyncIterator[Service]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+def stored_mentions(config_path: Path) -> list[dict[str, Any]]:
+    """Every mention stored by the service configured at ``config_path``, newest first."""
+    db = open_database(config_path.parent / "vigie.db", read_only=True)
+    try:
+        return find_mentions(db)
+    finally:
+        db.close()
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109

@@ -20,6 +20,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.loopback import serve_loopback
+
 Hit = dict[str, Any]
 MAX_HITS = 1_000  # Algolia's paginationLimitedTo for this index
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -96,11 +98,7 @@ class FakeHackerNews:
     async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_get("/api/v1/search_by_date", self._search_by_date)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_loopback(app)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -19,6 +19,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.loopback import serve_loopback
+
 Child = dict[str, Any]
 
 
@@ -117,11 +119,7 @@ class FakeReddit:
         app.router.add_get("/r/{sub}/comments", self._comments)
         app.router.add_get("/user/{name}/comments", self._user_comments)
         app.router.add_post("/api/comment", self._comment)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_loopback(app)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -18,9 +18,7 @@ from bot.sources.hackernews import HackerNewsSource, to_mention
 from bot.sources.polite import SourceError
 from bot.sources.polling import Cursor
 from bot.sources.searching import search_terms
-from storage.database import open_database
-from storage.mentions import find_mentions
-from tests.conftest import running_service, wait_for, write_config
+from tests.conftest import running_service, stored_mentions, wait_for, write_config
 from tests.fake_hackernews import FakeHackerNews, comment, story
 
 KESTREL = Brand(
@@ -210,18 +208,10 @@ async def test_the_service_stores_hn_mentions_and_resumes_after_a_restart(tmp_pa
         config = write_config(tmp_path, [source])
         hn.add(*stories(1, 3, now - 3000))
         async with running_service(config):
-            await wait_for(lambda: len(stored(config)) == 3)
+            await wait_for(lambda: len(stored_mentions(config)) == 3)
         hn.add(*stories(4, 150, now - 1000))  # more than a page: only a resumed poll gets all
         async with running_service(config):
-            await wait_for(lambda: len(stored(config)) == 153)
-    rows = {row["native_id"]: row for row in stored(config)}
+            await wait_for(lambda: len(stored_mentions(config)) == 153)
+    rows = {row["native_id"]: row for row in stored_mentions(config)}
     assert rows["1"]["url"] == "https://news.ycombinator.com/item?id=1"
     assert rows["1"]["brands"] == ["kestrel-mobile"]
-
-
-def stored(config: Path) -> list[dict[str, Any]]:
-    db = open_database(config.parent / "vigie.db", read_only=True)
-    try:
-        return find_mentions(db)
-    finally:
-        db.close()

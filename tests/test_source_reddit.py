@@ -17,9 +17,7 @@ from bot.sources.polite import SourceError
 from bot.sources.polling import Cursor
 from bot.sources.reddit import CannotReply, RedditSource
 from bot.sources.reddit_things import default_queries, to_mention
-from storage.database import open_database
-from storage.mentions import find_mentions
-from tests.conftest import SHARED_DATA, running_service, wait_for, write_config
+from tests.conftest import SHARED_DATA, running_service, stored_mentions, wait_for, write_config
 from tests.fake_reddit import FakeReddit, comment, load_listing, post
 
 PAYLOADS = SHARED_DATA / "payloads" / "reddit"
@@ -457,21 +455,13 @@ async def test_the_service_stores_reddit_mentions_and_resumes_after_restart(tmp_
         config = write_config(tmp_path, [source])
         reddit.add(*posts(1, 3, now - 3000))
         async with running_service(config):
-            await wait_for(lambda: len(stored(config)) == 3)
+            await wait_for(lambda: len(stored_mentions(config)) == 3)
         reddit.add(*posts(4, 150, now - 1000))  # more than a page: only a resumed poll gets all
         async with running_service(config):
-            await wait_for(lambda: len(stored(config)) == 153)
+            await wait_for(lambda: len(stored_mentions(config)) == 153)
             await wait_for(lambda: len(reddit.api_calls()) >= 6)
-    rows = {row["native_id"]: row for row in stored(config)}
+    rows = {row["native_id"]: row for row in stored_mentions(config)}
     assert len(rows) == 153
     row = rows["t3_p00001"]
     assert row["url"] == "https://www.reddit.com/r/kestrelmobile/comments/p00001/a_title/"
     assert row["brands"] == ["kestrel-mobile"]
-
-
-def stored(config: Path) -> list[dict[str, Any]]:
-    db = open_database(config.parent / "vigie.db", read_only=True)
-    try:
-        return find_mentions(db)
-    finally:
-        db.close()

@@ -29,9 +29,7 @@ from bot.sources.rss import (
     to_mention,
     unwrap,
 )
-from storage.database import open_database
-from storage.mentions import find_mentions
-from tests.conftest import running_service, wait_for, write_config
+from tests.conftest import running_service, stored_mentions, wait_for, write_config
 from tests.fake_feeds import (
     RSS,
     FakeFeeds,
@@ -515,14 +513,6 @@ def test_settings_defaults_and_checks(tmp_path: Path) -> None:
 # The whole service
 
 
-def stored(config: Path) -> list[dict[str, Any]]:
-    db = open_database(config.parent / "vigie.db", read_only=True)
-    try:
-        return find_mentions(db)
-    finally:
-        db.close()
-
-
 async def test_the_service_stores_feed_mentions_once_across_a_restart(tmp_path: Path) -> None:
     async with FakeFeeds() as feeds:
         feeds.publish("alerts", alerts(1, 2))
@@ -531,17 +521,17 @@ async def test_the_service_stores_feed_mentions_once_across_a_restart(tmp_path: 
         async with running_service(config) as service:
             await wait_for(lambda: len(feeds.hits) >= 1)
             await service.intake.drained()
-            await wait_for(lambda: len(stored(config)) == 2)
+            await wait_for(lambda: len(stored_mentions(config)) == 2)
             assert service.health()["sources"]["news"]["state"] == "running"
 
         feeds.publish("alerts", alerts(1, 2, 3))
         async with running_service(config):
-            await wait_for(lambda: len(stored(config)) == 3)
+            await wait_for(lambda: len(stored_mentions(config)) == 3)
 
     assert len(feeds.hits) == 2  # the first poll is at once, the next ten minutes later
     assert feeds.hits[1].headers["If-None-Match"] == '"v1"'
 
-    rows = stored(config)
+    rows = stored_mentions(config)
     assert [row["native_id"] for row in rows] == [alert_id(3), alert_id(2), alert_id(1)]
     assert rows[0]["url"] == f"{ARTICLE}-3?page=1"
     assert rows[0]["brands"] == ["kestrel-mobile"]
