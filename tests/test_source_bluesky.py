@@ -1,0 +1,571 @@
+"""The Bluesky source against a fake Jetstream and a fake XRPC on 127.0.0.1.
+
+Pure translation of real Jetstream frames first, then the source over a real WebSocket (batching,
+cursor, reconnection, silence, malformed frames, backpressure, profiles), the whole service
+storing and resuming, and replies published through XRPC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from bot.clock import SystemClock
+from bot.config.source_bluesky import BlueskySourceSettings
+from bot.intake import Envelope
+from bot.matching import BrandMatcher
+from bot.metrics import Metrics
+from bot.model import Brand, Mention
+from bot.sources import SourceContext, build_source
+from bot.sources.bluesky import BlueskySource, decode_position, encode_position, subscribe_url
+from bot.sources.bluesky_events import JetstreamReader, MalformedEvent
+from bot.sources.bluesky_reply import BlueskyReplier, new_tid
+from bot.sources.polite import Backoff, SourceError, client_session
+from storage.cursors import load_cursor
+from storage.database import open_database
+from tests.conftest import running_service, stored_mentions, wait_for, write_config
+from tests.fake_bluesky import SAMPLES, FakeBluesky, load_samples, post_event
+
+KESTREL = Brand("Kestrel Mobile", "kestrel-mobile", ("kestrel mobile", "kestrel"))
+T0 = 1_783_175_888_000_000  # 2026-07-04T14:38:08Z, when the samples were captured
+ALICE = "did:plc:alice"
+
+
+def reader() -> JetstreamReader:
+    return JetstreamReader("bsky", BrandMatcher([KESTREL]))
+
+
+def frame(event: dict[str, Any]) -> bytes:
+    return json.dumps(event).encode()
+
+
+@pytest.fixture
+def samples() -> list[dict[str, Any]]:
+    if not SAMPLES.exists():
+        pytest.skip(f"shared data set not present: {SAMPLES}")
+    return load_samples()
+
+
+# -- frames -> mentions (pure) -------------------------------------------------------------------
+
+
+@pytest.mark.shared_data
+def test_real_events_are_read_and_only_posts_naming_a_brand_become_mentions(
+    samples: list[dict[str, Any]],
+) -> None:
+    heard = [reader().read(frame(event)) for event in samples]
+    assert [h.time_us for h in heard] == [e["time_us"] for e in samples]
+    assert all(h.mention is None for h in heard)  # the capture names no brand of ours
+
+    planted = copy.deepcopy(samples)
+    posts = [
+        e
+        for e in planted
+        if e["kind"] == "commit"
+        and e["commit"]["operation"] == "create"
+        and e["commit"]["collection"] == "app.bsky.feed.post"
+    ]
+    for event in posts:
+        event["commit"]["record"]["text"] += " Kestrel Mobile"
+    mentions = [m for e in planted if (m := reader().read(frame(e)).mention) is not None]
+    assert len(mentions) == len(posts) == 17
+
+
+@pytest.mark.shared_data
+def test_a_real_reply_post_maps_to_every_mention_field(samples: list[dict[str, Any]]) -> None:
+    event = next(
+        e for e in samples if e.get("commit", {}).get("record", {}).get("reply") is not None
+    )
+    event = copy.deepcopy(event)
+    event["commit"]["record"]["text"] = "Kestrel has had no signal since noon"
+    did, commit = event["did"], event["commit"]
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    rkey = commit["rkey"]
+    assert mention.native_id == f"at://{did}/app.bsky.feed.post/{rkey}"
+    assert mention.url == f"https://bsky.app/profile/{did}/post/{rkey}"
+    assert mention.author.handle == did
+    assert mention.parent_id == commit["record"]["reply"]["parent"]["uri"]
+    assert mention.language == commit["record"]["langs"][0]
+    assert mention.created_at == datetime.fromisoformat(commit["record"]["createdAt"])
+    assert mention.raw["commit"]["cid"] == commit["cid"]  # kept for reply refs
+    assert mention.source == "bsky"
+
+
+def test_other_collections_deletes_and_identity_events_only_move_the_cursor() -> None:
+    like = {
+        "did": ALICE,
+        "time_us": T0,
+        "kind": "commit",
+        "commit": {"operation": "create", "collection": "app.bsky.feed.like", "rkey": "3k"},
+    }
+    delete = {
+        "did": ALICE,
+        "time_us": T0 + 1,
+        "kind": "commit",
+        "commit": {"operation": "delete", "collection": "app.bsky.feed.post", "rkey": "3k"},
+    }
+    identity = {"did": ALICE, "time_us": T0 + 2, "kind": "identity", "identity": {"did": ALICE}}
+    for event in (like, delete, identity):
+        heard = reader().read(frame(event))
+        assert (heard.time_us, heard.mention) == (event["time_us"], None)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'{"kind": "commit"}', "time_us"),
+        (frame({"time_us": "soon", "kind": "identity"}), "time_us"),
+        (frame({"time_us": T0, "kind": "commit", "commit": "x"}), "without a commit object"),
+        (
+            frame(
+                {
+                    "time_us": T0,
+                    "kind": "commit",
+                    "commit": {"operation": "create", "collection": "app.bsky.feed.post"},
+                }
+            ),
+            "without a record text",
+        ),
+        (frame(post_event("not-a-did", "3k", "kestrel down", T0)), "did is"),
+        (frame(post_event(ALICE, "", "kestrel down", T0)), "rkey is"),
+    ],
+)
+def test_malformed_frames_are_refused_saying_why(data: bytes, message: str) -> None:
+    with pytest.raises(MalformedEvent, match=message):
+        reader().read(data)
+
+
+@pytest.mark.parametrize(
+    ("claimed", "expected"),
+    [
+        ("2026-07-04T14:38:02+00:00", datetime(2026, 7, 4, 14, 38, 2, tzinfo=UTC)),
+        ("2026-07-04T14:37:59.500Z", datetime(2026, 7, 4, 14, 37, 59, 500_000, tzinfo=UTC)),
+        ("2015-02-16T23:36:05Z", None),  # an imported archive: placed when the network saw it
+        ("2027-01-01T00:00:00Z", None),  # a clock far ahead
+        ("yesterday-ish", None),
+    ],
+)
+def test_created_at_is_the_claimed_time_when_plausible(
+    claimed: str, expected: datetime | None
+) -> None:
+    event = post_event(ALICE, "3k", "kestrel down", T0, created_at=claimed)
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    assert mention.created_at == (expected or datetime.fromtimestamp(T0 / 1e6, UTC))
+
+
+def test_hashtags_outside_the_text_count_and_are_kept_in_the_text() -> None:
+    event = post_event(ALICE, "3k", "no signal all day", T0, tags=["kestrel", "outage"])
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    assert mention.text == "no signal all day\n#kestrel #outage"
+
+
+def test_the_position_round_trips_and_the_url_asks_for_posts_only() -> None:
+    assert decode_position(encode_position(T0)) == T0
+    assert decode_position(None) is None
+    assert decode_position("garbage") is None
+    url = subscribe_url("wss://jet.example/subscribe?compress=false", T0)
+    assert url.query["wantedCollections"] == "app.bsky.feed.post"
+    assert url.query["cursor"] == str(T0)
+    assert url.query["compress"] == "false"
+    assert "cursor" not in subscribe_url("wss://jet.example/subscribe", None).query
+
+
+def test_settings_need_both_handle_and_app_password_or_neither() -> None:
+    base = {"type": "bluesky", "name": "bsky"}
+    assert BlueskySourceSettings.model_validate(base).jetstream_url.startswith("wss://jetstream")
+    with pytest.raises(ValidationError, match="both handle and app_password"):
+        BlueskySourceSettings.model_validate({**base, "handle": "brand.com"})
+    with pytest.raises(ValidationError, match="jetstream_url"):
+        BlueskySourceSettings.model_validate({**base, "jetstream_url": "https://x/subscribe"})
+
+
+# -- the source over a real WebSocket -------------------------------------------------------------
+
+
+class CountingInbox:
+    """An inbox that keeps what it is given; ``blocked`` makes ``submit`` wait."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.open = asyncio.Event()
+        self.open.set()
+
+    async def submit(self, envelope: Envelope) -> None:
+        await self.open.wait()
+        self.envelopes.append(envelope)
+
+    def offer(self, envelope: Envelope) -> bool:
+        self.envelopes.append(envelope)
+        return True
+
+    @property
+    def mentions(self) -> list[Mention]:
+        return [m for e in self.envelopes for m in e.mentions]
+
+    @property
+    def positions(self) -> list[int]:
+        return [p for e in self.envelopes if (p := decode_position(e.position)) is not None]
+
+
+class Running:
+    def __init__(self, source: BlueskySource, inbox: CountingInbox, fake: FakeBluesky) -> None:
+        self.source, self.inbox, self.fake = source, inbox, fake
+        self.reports: list[str | None] = []
+
+
+@pytest.fixture
+async def bsky() -> AsyncIterator[FakeBluesky]:
+    async with FakeBluesky() as fake:
+        yield fake
+
+
+def settings(fake: FakeBluesky, **overrides: Any) -> BlueskySourceSettings:
+    values: dict[str, Any] = {
+        "type": "bluesky",
+        "name": "bsky",
+        "jetstream_url": fake.jetstream_url,
+        "appview_url": fake.xrpc_url,
+        "pds_url": fake.xrpc_url,
+        "batch_seconds": 0.05,
+    }
+    values.update(overrides)
+    return BlueskySourceSettings.model_validate(values)
+
+
+@asynccontextmanager
+async def start(
+    fake: FakeBluesky, position: str | None = None, **overrides: Any
+) -> AsyncIterator[Running]:
+    inbox = CountingInbox()
+    reports: list[str | None] = []
+    source = BlueskySource(
+        settings(fake, **overrides),
+        reader(),
+        report=lambda name, trouble: reports.append(trouble),
+        backoff=Backoff(base=0.02, cap=0.1),
+        cursor_every=0.2,
+    )
+    running = Running(source, inbox, fake)
+    running.reports = reports
+    task = asyncio.create_task(source.run(inbox, position))
+    try:
+        await wait_for(lambda: bool(fake.open_connections) or task.done())
+        yield running
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+async def running(bsky: FakeBluesky) -> AsyncIterator[Running]:
+    async with start(bsky) as item:
+        yield item
+
+
+async def test_matched_posts_are_queued_with_the_position_after_them(running: Running) -> None:
+    fake = running.fake
+    fake.add_profile(ALICE, "alice.example", "Alice", followers=1_200)
+    fake.publish(
+        post_event(ALICE, "3ka", "Kestrel Mobile is down again", T0, langs=["en"]),
+        post_event("did:plc:bob", "3kb", "lovely weather", T0 + 1),
+        post_event("did:plc:carol", "3kc", "kestrel support never answers", T0 + 2),
+        {"did": ALICE, "time_us": T0 + 3, "kind": "account", "account": {"active": True}},
+    )
+    await wait_for(lambda: len(running.inbox.mentions) == 2)
+    first, second = running.inbox.mentions
+    assert first.native_id == f"at://{ALICE}/app.bsky.feed.post/3ka"
+    assert (first.author.handle, first.author.name, first.author.followers) == (
+        "alice.example",
+        "Alice",
+        1_200,
+    )
+    assert second.author.handle == "did:plc:carol"  # unknown to the AppView: stays a DID
+    await wait_for(lambda: running.inbox.positions[-1:] == [T0 + 3])
+    assert fake.connections[0].query == {"wantedCollections": ["app.bsky.feed.post"]}
+    assert len(fake.calls_to("app.bsky.actor.getProfiles")) == 1  # one batch, one look-up
+
+
+async def test_batches_hold_at_most_batch_size_and_positions_never_go_back(
+    bsky: FakeBluesky,
+) -> None:
+    async with start(bsky, batch_size=50) as running:
+        bsky.publish(*[post_event(ALICE, f"3k{i}", f"kestrel #{i}", T0 + i) for i in range(230)])
+        await wait_for(lambda: len(running.inbox.mentions) == 230)
+        sizes = [len(e.mentions) for e in running.inbox.envelopes if e.mentions]
+        assert max(sizes) == 50
+        assert running.inbox.positions == sorted(running.inbox.positions)
+        ids = [m.native_id.rsplit("/", 1)[1] for m in running.inbox.mentions]
+        assert ids == [f"3k{i}" for i in range(230)]
+
+
+async def test_with_nothing_matching_the_position_alone_is_queued_now_and_then(
+    running: Running,
+) -> None:
+    running.fake.publish(*[post_event(ALICE, f"3k{i}", "weather", T0 + i) for i in range(5)])
+    await wait_for(lambda: T0 + 4 in running.inbox.positions)
+    assert running.inbox.mentions == []
+    count = len(running.inbox.envelopes)
+    await asyncio.sleep(0.5)
+    assert len(running.inbox.envelopes) == count  # an unchanged position is not queued again
+
+
+async def test_a_dropped_socket_reconnects_from_the_last_event_minus_the_overlap(
+    running: Running,
+) -> None:
+    fake = running.fake
+    fake.publish(post_event(ALICE, "3ka", "kestrel down", T0))
+    await wait_for(lambda: len(running.inbox.mentions) == 1)
+    await fake.drop()
+    fake.publish(post_event(ALICE, "3kb", "kestrel still down", T0 + 10_000_000))
+    await wait_for(lambda: {m.native_id[-3:] for m in running.inbox.mentions} == {"3ka", "3kb"})
+    assert fake.connections[1].cursor == T0 - 5_000_000
+    assert running.reports == ["Jetstream closed the connection", None]
+
+
+async def test_refused_handshakes_back_off_honour_retry_after_and_are_reported_once(
+    bsky: FakeBluesky,
+) -> None:
+    bsky.refuse(503, times=3)
+    bsky.refuse(429, headers={"Retry-After": "0.5"})
+    started = time.monotonic()
+    async with start(bsky) as running:
+        assert time.monotonic() - started >= 0.5
+        assert running.reports[-1] is not None  # connected, but nothing heard yet
+        bsky.publish(post_event(ALICE, "3ka", "kestrel", T0))
+        await wait_for(lambda: len(running.inbox.mentions) == 1)
+        assert running.reports == [
+            "Jetstream refused the connection: HTTP 503 Service Unavailable",
+            "Jetstream refused the connection: HTTP 429 Too Many Requests",
+            None,
+        ]
+
+
+async def test_a_silent_stream_is_reconnected(bsky: FakeBluesky) -> None:
+    async with start(bsky, idle_seconds=0.3) as running:
+        bsky.publish(post_event(ALICE, "3ka", "kestrel", T0))
+        await wait_for(lambda: len(bsky.connections) >= 2)
+        assert running.reports[0] == "no event for 0.3s"
+        assert bsky.connections[1].cursor == T0 - 5_000_000
+
+
+async def test_malformed_frames_are_skipped_counted_and_the_stream_goes_on(
+    bsky: FakeBluesky,
+) -> None:
+    metrics = Metrics()
+    context = SourceContext(SystemClock(), metrics, brands=(KESTREL,))
+    source = build_source(settings(bsky), context)
+    assert isinstance(source, BlueskySource)
+    inbox = CountingInbox()
+    task = asyncio.create_task(source.run(inbox, None))
+    try:
+        await wait_for(lambda: bool(bsky.open_connections))
+        bsky.publish_raw("{oops")
+        bsky.publish_raw('{"kind": "commit"}')
+        bsky.publish(post_event(ALICE, "3ka", "kestrel", T0))
+        await wait_for(lambda: len(inbox.mentions) == 1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert source.malformed == 2
+    assert metrics.malformed.labels("bsky")._value.get() == 2
+    assert len(bsky.connections) == 1
+
+
+async def test_a_full_inbox_stops_the_reader_and_nothing_is_lost(bsky: FakeBluesky) -> None:
+    async with start(bsky, batch_size=20, idle_seconds=0.2) as running:
+        running.inbox.open.clear()
+        bsky.publish(*[post_event(ALICE, f"3k{i}", f"kestrel {i}", T0 + i) for i in range(500)])
+        await wait_for(lambda: running.source.frames >= 40)
+        await asyncio.sleep(0.3)
+        stopped_at = running.source.frames
+        await asyncio.sleep(0.3)
+        assert running.source.frames == stopped_at
+        assert stopped_at <= 20 * 4  # one envelope being queued, two waiting, one pending
+        running.inbox.open.set()
+        await wait_for(lambda: len(running.inbox.mentions) == 500)
+        assert len(bsky.connections) == 1  # the wait was not taken for a silent stream
+
+
+async def test_a_failing_appview_keeps_dids_and_pauses_look_ups(bsky: FakeBluesky) -> None:
+    bsky.add_profile(ALICE, "alice.example")
+    bsky.fail_next("app.bsky.actor.getProfiles", 503)
+    async with start(bsky) as running:
+        bsky.publish(post_event(ALICE, "3ka", "kestrel", T0))
+        await wait_for(lambda: len(running.inbox.mentions) == 1)
+        bsky.publish(post_event(ALICE, "3kb", "kestrel", T0 + 1))
+        await wait_for(lambda: len(running.inbox.mentions) == 2)
+        assert [m.author.handle for m in running.inbox.mentions] == [ALICE, ALICE]
+        assert len(bsky.calls_to("app.bsky.actor.getProfiles")) == 1
+
+
+# -- the whole service ----------------------------------------------------------------------------
+
+
+async def test_the_service_stores_matched_posts_and_resumes_from_the_stored_cursor(
+    tmp_path: Path, bsky: FakeBluesky
+) -> None:
+    source = {
+        "type": "bluesky",
+        "name": "bsky",
+        "jetstream_url": bsky.jetstream_url,
+        "appview_url": bsky.xrpc_url,
+        "batch_seconds": 0.05,
+    }
+    config = write_config(tmp_path, [source])
+    bsky.add_profile(ALICE, "alice.example", "Alice", 5_000)
+    reply_to = (f"at://{ALICE}/app.bsky.feed.post/3root", "bafyroot")
+    async with running_service(config) as service:
+        await wait_for(lambda: bool(bsky.open_connections))
+        bsky.publish(
+            post_event(ALICE, "3ka", "Kestrel Mobile has no signal again, awful", T0, langs=["en"]),
+            post_event(ALICE, "3kb", "nice day", T0 + 1),
+            post_event(ALICE, "3kc", "@kestrel help", T0 + 2, reply_to=reply_to, langs=["en"]),
+        )
+        await wait_for(lambda: len(stored_mentions(config)) == 2)
+        await wait_for(lambda: cursor(config) == T0 + 2)
+        assert service.sources["bsky"].state == "running"
+    bsky.publish(post_event(ALICE, "3kd", "kestrel outage while we slept", T0 + 60_000_000))
+    async with running_service(config):
+        await wait_for(lambda: len(stored_mentions(config)) == 3)
+        await asyncio.sleep(0.2)
+    assert bsky.connections[-1].cursor == T0 + 2 - 5_000_000
+    rows = {row["native_id"].rsplit("/", 1)[1]: row for row in stored_mentions(config)}
+    assert set(rows) == {"3ka", "3kc", "3kd"}
+    assert rows["3ka"]["author_handle"] == "alice.example"
+    assert rows["3ka"]["author_followers"] == 5_000
+    assert rows["3ka"]["url"] == f"https://bsky.app/profile/{ALICE}/post/3ka"
+    assert rows["3ka"]["sentiment"] == "negative"
+    assert rows["3kc"]["parent_id"] == reply_to[0]
+
+
+def cursor(config: Path) -> int | None:
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        return decode_position(load_cursor(db, "bsky"))
+    finally:
+        db.close()
+
+
+# -- replies through XRPC -------------------------------------------------------------------------
+
+BRAND = "did:plc:brand"
+
+
+@pytest.fixture
+async def replier(bsky: FakeBluesky) -> AsyncIterator[BlueskyReplier]:
+    bsky.add_account("brand.example", "app-pass-1234", BRAND)
+    s = settings(bsky, handle="brand.example", app_password="app-pass-1234")
+    async with client_session() as session:
+        replier = BlueskyReplier.from_settings(session, s)
+        assert replier is not None
+        yield replier
+
+
+def mention_of(event: dict[str, Any]) -> Mention:
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    return mention
+
+
+async def test_a_reply_to_a_post_points_root_and_parent_at_it(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    published = await replier.reply(mention, "Sorry about that, we are on it.")
+    assert published.url.startswith(f"https://bsky.app/profile/{BRAND}/post/")
+    (body,) = bsky.records
+    assert body["repo"] == BRAND
+    assert body["collection"] == "app.bsky.feed.post"
+    parent = {"uri": mention.native_id, "cid": "bafyrei3ka"}
+    assert body["record"]["reply"] == {"root": parent, "parent": parent}
+    assert body["record"]["text"] == "Sorry about that, we are on it."
+    login = bsky.calls_to("com.atproto.server.createSession")[0]
+    assert login.body == {"identifier": "brand.example", "password": "app-pass-1234"}
+
+
+async def test_a_reply_in_a_thread_keeps_the_thread_root(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    root = (f"at://{ALICE}/app.bsky.feed.post/3root", "bafyroot")
+    mention = mention_of(post_event("did:plc:bob", "3kb", "kestrel?", T0, reply_to=root))
+    await replier.reply(mention, "We are looking into it.")
+    reply = bsky.records[0]["record"]["reply"]
+    assert reply["root"] == {"uri": root[0], "cid": root[1]}
+    assert reply["parent"] == {"uri": mention.native_id, "cid": "bafyrei3kb"}
+
+
+async def test_a_mention_without_its_event_gets_its_refs_from_the_appview(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    uri = f"at://{ALICE}/app.bsky.feed.post/3ka"
+    bsky.posts[uri] = {"uri": uri, "cid": "bafyfromappview", "record": {"text": "kestrel"}}
+    mention = Mention("bsky", uri, "kestrel", datetime.now(UTC))
+    await replier.reply(mention, "Hello")
+    parent = {"uri": uri, "cid": "bafyfromappview"}
+    assert bsky.records[0]["record"]["reply"] == {"root": parent, "parent": parent}
+
+
+async def test_an_expired_session_logs_in_again_once(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    await replier.reply(mention, "First")
+    bsky.expire_sessions()
+    await replier.reply(mention, "Second")
+    assert len(bsky.calls_to("com.atproto.server.createSession")) == 2
+    assert [r["record"]["text"] for r in bsky.records] == ["First", "Second"]
+
+
+async def test_the_same_rkey_never_publishes_twice(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    rkey = new_tid()
+    first = await replier.reply(mention, "Once", rkey=rkey)
+    again = await replier.reply(mention, "Once", rkey=rkey)
+    assert first == again
+    assert first.uri == f"at://{BRAND}/app.bsky.feed.post/{rkey}"
+    assert len(bsky.records) == 1
+
+
+async def test_reply_errors_say_whether_to_try_again(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    with pytest.raises(SourceError, match="300 characters") as too_long:
+        await replier.reply(mention, "x" * 301)
+    assert not too_long.value.retryable
+    bsky.fail_next(
+        "com.atproto.repo.createRecord", 429, "RateLimitExceeded", **{"Retry-After": "7"}
+    )
+    with pytest.raises(SourceError, match="RateLimitExceeded") as limited:
+        await replier.reply(mention, "Hello")
+    assert (limited.value.retryable, limited.value.wait) == (True, 7.0)
+    bsky.accounts["brand.example"].password = "changed"
+    bsky.expire_sessions()
+    with pytest.raises(SourceError, match=r"login as brand\.example") as refused:
+        await replier.reply(mention, "Hello")
+    assert not refused.value.retryable
+
+
+def test_record_keys_are_sortable_tids() -> None:
+    earlier, later = new_tid(1_000_000, 0), new_tid(2_000_000, 0)
+    assert len(earlier) == 13
+    assert earlier < later
+    assert set(earlier) <= set("234567abcdefghijklmnopqrstuvwxyz")
