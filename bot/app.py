@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -21,12 +22,14 @@ from slack_bolt.async_app import AsyncApp
 from bot.chat_commands import ChatCommands
 from bot.clock import Clock, EventClock, SystemClock
 from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
+from bot.config.incidents import IncidentPolicy
 from bot.config.slack import SlackSettings
 from bot.delivery import Deliverer, Platform
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
 from bot.incidents.groups import BIN
+from bot.incidents.model import Intent, IntentKind
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
@@ -41,6 +44,7 @@ from handlers.slack.platform import SlackPlatform, make_client
 from handlers.slack.responders import SlackResponders
 from storage.cursors import load_cursor
 from storage.incidents import list_incidents
+from storage.outbox import enqueue
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -87,6 +91,38 @@ class SourceState:
     source: Source
     state: str = "starting"
     error: str = ""
+
+
+class Notices:
+    """Messages about Vigie itself (a source in trouble), through the outbox to the channel of
+    the policy's first target, so they are delivered like everything else."""
+
+    def __init__(self, writer: Writer, policy: IncidentPolicy, deliverer: Deliverer) -> None:
+        first = next(iter(policy.targets.values()), None)
+        self.channel = (first.platform, first.channel) if first else ("console", "")
+        self.writer = writer
+        self.deliverer = deliverer
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def say(self, text: str) -> None:
+        now = datetime.now(UTC)
+        intent = Intent(
+            key=f"notice-{now.timestamp():.6f}",
+            incident_id=0,
+            kind=IntentKind.NOTICE,
+            platform=self.channel[0],
+            channel=self.channel[1],
+            created_at=now,
+            text=text,
+            card={},
+        )
+        task = asyncio.get_running_loop().create_task(self._send(intent))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, intent: Intent) -> None:
+        await self.writer.run(partial(enqueue, intent=intent))
+        self.deliverer.wake()
 
 
 @dataclass
@@ -196,11 +232,20 @@ def build(config: AppConfig, console: Console) -> Service:
         store=lambda db, scored, positions: desk.store(db, scored, positions, clock.now()),
     )
     states: dict[str, SourceState] = {}
+    notices = Notices(writer, config.incidents, deliverer)
 
     def report(name: str, trouble: str | None) -> None:
         state = states[name]
+        was_fine = state.state != "degraded"
         state.state, state.error = ("degraded", trouble) if trouble else ("running", "")
         metrics.source_up.labels(name).set(0 if trouble else 1)
+        if was_fine == bool(trouble):  # into trouble, or out of it: say so once in the chat
+            text = (
+                f"Source {name} is in trouble ({trouble}); Vigie keeps retrying."
+                if trouble
+                else f"Source {name} works again."
+            )
+            notices.say(text)
 
     context = SourceContext(clock, metrics, report, tuple(brands_from(config)))
     for settings in config.sources:

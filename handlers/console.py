@@ -58,6 +58,7 @@ _BADGE = {
     IntentKind.UPDATE: ("UPDATE", "bold black on yellow"),
     IntentKind.THREAD: ("  ↳", "bold"),
     IntentKind.RESOLVE: ("RESOLVED", "bold white on green"),
+    IntentKind.NOTICE: ("NOTICE", "bold black on cyan"),
 }
 
 
@@ -70,6 +71,9 @@ def render_intent(intent: Intent) -> Text:
     line.append(f" {intent.channel}", style="cyan")
     if intent.mention:
         line.append(f" {intent.mention}", style="yellow")
+    if intent.kind is IntentKind.NOTICE:
+        line.append(f"  {intent.text}")
+        return line
     if intent.kind is IntentKind.THREAD or intent.kind is IntentKind.RESOLVE:
         line.append(f"  #{card['incident']} {intent.text}")
         return line

@@ -92,6 +92,7 @@ class IntentKind(StrEnum):
     UPDATE = "update"  # edit that card in place
     THREAD = "thread"  # a message in the card's thread
     RESOLVE = "resolve"  # edit the card to resolved, and say so in its thread
+    NOTICE = "notice"  # a message about Vigie itself (a source in trouble), in no incident
 
 
 @dataclass(frozen=True, slots=True)

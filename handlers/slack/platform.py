@@ -77,7 +77,7 @@ class SlackPlatform:
     async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
         channel, ts = _split(card_ref)
         if intent.kind is IntentKind.OPEN:
-            response = await self.client.chat_postMessage(
+            response = await self.client.chat_postMessage(  # the card
                 channel=intent.channel,
                 text=_text(intent),
                 blocks=self._blocks(intent),
