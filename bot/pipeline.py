@@ -11,7 +11,7 @@ from datetime import datetime
 
 from bot.complaints import CueMatcher
 from bot.language import LanguageDetector
-from bot.matching import BrandMatcher
+from bot.matching import BrandMatch, BrandMatcher
 from bot.model import Brand, LanguageGuess, Mention, ScoredMention, Verdict
 from bot.negativity import NegativityScorer
 
@@ -40,11 +40,44 @@ class Pipeline:
 
     def judge(self, text: str, declared_language: str = "") -> Verdict | None:
         """The verdict on one text, or None when it mentions none of the brands."""
-        matches = self.matcher.match(text)
-        if not matches:
-            return None
+        outcome = self.judge_many([(text, declared_language)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def judge_many(self, tasks: Sequence[tuple[str, str]]) -> list[Verdict | Exception | None]:
+        """Verdicts on many texts (text, declared language), in order; a text that fails gives
+        its exception. Stage by stage (match all, then detect all languages, then score), since
+        fastText runs twice as fast when its tables stay in the CPU cache between calls."""
+        outcomes: list[Verdict | Exception | None] = [None] * len(tasks)
+        matched: list[tuple[int, list[BrandMatch]]] = []
+        for index, (text, _) in enumerate(tasks):
+            try:
+                matches = self.matcher.match(text)
+            except Exception as error:
+                outcomes[index] = error
+                continue
+            if matches:
+                matched.append((index, matches))
+        languages: dict[int, LanguageGuess] = {}
+        for index, matches in matched:
+            text, declared = tasks[index]
+            try:
+                brands = tuple(match.brand for match in matches)
+                languages[index] = self._language(text, declared, brands)
+            except Exception as error:
+                outcomes[index] = error
+        for index, matches in matched:
+            if index not in languages:
+                continue
+            try:
+                outcomes[index] = self._verdict(tasks[index][0], matches, languages[index])
+            except Exception as error:
+                outcomes[index] = error
+        return outcomes
+
+    def _verdict(self, text: str, matches: list[BrandMatch], language: LanguageGuess) -> Verdict:
         brands = tuple(match.brand for match in matches)
-        language = self._language(text, declared_language, brands)
         # the first matched brand that adds its own complaint phrases lends them
         cues = next((self._cues[slug] for slug in brands if slug in self._cues), None)
         return Verdict(

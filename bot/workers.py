@@ -39,13 +39,13 @@ Task = tuple[str, str]  # text, language declared by the source
 
 
 def judge_all(pipeline: Pipeline, tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
-    verdicts: list[Verdict | Failure | None] = []
-    for text, language in tasks:
-        try:
-            verdicts.append(pipeline.judge(text, language))
-        except Exception as error:  # one bad mention never stops the stream
-            verdicts.append(Failure(f"{type(error).__name__}: {error}"))
-    return verdicts
+    """One bad mention never stops the stream: its failure is reported in its place."""
+    return [
+        Failure(f"{type(outcome).__name__}: {outcome}")
+        if isinstance(outcome, Exception)
+        else outcome
+        for outcome in pipeline.judge_many(tasks)
+    ]
 
 
 def _outcomes(
