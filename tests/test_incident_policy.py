@@ -78,6 +78,10 @@ def levels(*steps_per_level: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {"targets": {"team": {"platform": "file", "channel": "#a"}}},
             "uses platform 'file', which is not configured",
         ),
+        (
+            {"targets": {"team": {"platform": "slack", "channel": "C1"}}},
+            "uses platform 'slack', which is not configured",
+        ),
     ],
 )
 def test_a_malformed_policy_is_refused_with_the_reason(
@@ -113,3 +117,15 @@ def test_a_policy_snapshot_round_trips_through_json() -> None:
     )
     again = IncidentPolicy.model_validate(policy.model_dump(mode="json"))
     assert again == policy
+
+
+def test_slack_responders_must_name_known_brands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.jsonl").write_text("", encoding="utf-8")
+    slack = {"bot_token": "xoxb-1", "signing_secret": "s" * 32, "responders": {"kestrel": ["U0ANN"]}}
+    config = write_config(tmp_path, [SOURCE], platforms={"slack": slack})
+    assert main(["check-config", "-c", str(config)]) == 2
+    error = ANSI.sub("", capsys.readouterr().err).replace("\n", " ")
+    assert "responders names unknown brand(s) kestrel" in error
+    assert "kestrel-mobile" in error

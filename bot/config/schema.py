@@ -259,6 +259,13 @@ class AppConfig(Settings):
             )
         if slack is not None and not slack.socket_mode and not self.http.enabled:
             raise ValueError("platforms.slack in HTTP mode needs http.enabled (POST /slack/events)")
+        slugs = {brand.brand_slug for brand in self.brands}
+        unknown = sorted(set(slack.responders) - slugs - {"*"}) if slack is not None else []
+        if unknown:
+            raise ValueError(
+                f"platforms.slack.responders names unknown brand(s) {', '.join(unknown)}; "
+                f"brand slugs: {', '.join(sorted(slugs))}, or * for all"
+            )
         return self
 
     @model_validator(mode="after")
