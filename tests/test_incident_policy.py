@@ -123,7 +123,11 @@ def test_slack_responders_must_name_known_brands(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "m.jsonl").write_text("", encoding="utf-8")
-    slack = {"bot_token": "xoxb-1", "signing_secret": "s" * 32, "responders": {"kestrel": ["U0ANN"]}}
+    slack = {
+        "bot_token": "xoxb-1",
+        "signing_secret": "s" * 32,
+        "responders": {"kestrel": ["U0ANN"]},
+    }
     config = write_config(tmp_path, [SOURCE], platforms={"slack": slack})
     assert main(["check-config", "-c", str(config)]) == 2
     error = ANSI.sub("", capsys.readouterr().err).replace("\n", " ")
