@@ -25,6 +25,7 @@ from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
 from bot.config.incidents import IncidentPolicy
 from bot.config.slack import SlackSettings
 from bot.delivery import Deliverer, Platform
+from bot.engagement import EngagementRefresher
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
@@ -35,6 +36,7 @@ from bot.metrics import Metrics
 from bot.model import Brand
 from bot.server import build_http_app
 from bot.sources import Source, SourceContext, build_source
+from bot.sources.base import EngagementReader
 from bot.sources.webhook import WebhookSource
 from bot.workers import InlineScorer, PoolScorer, Scorer
 from handlers.console import ConsolePlatform
@@ -268,6 +270,22 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
     if not service.desk.event_time:
         background.append(asyncio.create_task(_tick(service), name="incident-clock"))
+        readers = {
+            name: state.source
+            for name, state in service.sources.items()
+            if isinstance(state.source, EngagementReader)
+        }
+        if readers:
+            settings = service.config.engagement
+            refresher = EngagementRefresher(
+                service.writer,
+                service.desk,
+                readers,
+                service.clock,
+                every=settings.refresh_seconds,
+                limit=settings.max_posts,
+            )
+            background.append(asyncio.create_task(refresher.run(), name="engagement"))
     runner = await _start_http(service) if service.config.http.enabled else None
     if service.slack is not None and service.slack.socket is not None:
         # in the background: the SDK retries a connection for ever, start-up must not wait

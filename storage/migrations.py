@@ -112,12 +112,27 @@ def _v2_incidents(db: sqlite_utils.Database) -> None:
     db.table("engine_meta").create({"name": str, "value": str}, pk="name")
 
 
+def _v3_observations(db: sqlite_utils.Database) -> None:
+    db.table("observations").create(
+        {
+            "source": str,
+            "native_id": str,
+            "at": str,
+            "reposts": int,
+            "likes": int,
+            "replies": int,
+            "quotes": int,
+        },
+        pk=("source", "native_id", "at"),
+    )
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
 
 Migration = Callable[[sqlite_utils.Database], None]
-MIGRATIONS: list[Migration] = [_v1_mentions, _v2_incidents]
+MIGRATIONS: list[Migration] = [_v1_mentions, _v2_incidents, _v3_observations]
 
 
 def current_version(db: sqlite_utils.Database) -> int:

@@ -230,6 +230,13 @@ class DeliverySettings(Settings):
     tick_seconds: float = Field(5.0, gt=0, description="Live mode: how often timers are checked.")
 
 
+class EngagementSettings(Settings):
+    refresh_seconds: float = Field(
+        300, ge=10, description="Live mode: re-read the counts of open incidents' posts this often."
+    )
+    max_posts: int = Field(200, ge=1, description="Posts re-read per round, newest first.")
+
+
 class AppConfig(Settings):
     storage: StorageSettings = StorageSettings()
     http: HttpSettings = HttpSettings()
@@ -249,6 +256,7 @@ class AppConfig(Settings):
     )
     platforms: PlatformSettings = PlatformSettings()
     delivery: DeliverySettings = DeliverySettings()
+    engagement: EngagementSettings = EngagementSettings()
 
     @model_validator(mode="after")
     def _slack_can_hear(self) -> AppConfig:

@@ -53,6 +53,11 @@ class IncidentDesk:
         """Let time pass (live mode): bins close, waits end, reminders fall due."""
         self._atomic(db, lambda journal: self.engine.advance(journal, now))
 
+    def note_spread(
+        self, db: sqlite_utils.Database, predicted: dict[tuple[str, str], float]
+    ) -> None:
+        self._atomic(db, lambda journal: self.engine.note_spread(journal, predicted))
+
     def act(self, db: sqlite_utils.Database, action: Callable[[SqliteJournal], T]) -> T:
         """Run a person's action (bot.incidents.actions) in one transaction."""
         return self._atomic(db, action)

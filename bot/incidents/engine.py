@@ -401,6 +401,16 @@ class IncidentEngine:
     def flush(self, journal: Journal) -> None:
         self._flush(journal)
 
+    def note_spread(self, journal: Journal, predicted: dict[GroupKey, float]) -> None:
+        """Where the groups' posts are heading (predicted final reposts, from engagement
+        refreshes); the next bin's risk counts it as virality."""
+        for key, reposts in predicted.items():
+            group = self.groups.get(key)
+            if group is not None:
+                group.predicted_reposts = reposts
+                self._dirty_groups.add(key)
+        self._flush(journal)
+
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def _live(self) -> list[Incident]:

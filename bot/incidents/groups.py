@@ -125,6 +125,7 @@ class GroupRisk:
         self.closed: deque[BinSummary] = deque(maxlen=WINDOW_BINS)
         self.last_mention_at = start
         self.last: GroupReading | None = None
+        self.predicted_reposts = 0.0  # from engagement refreshes of the group's posts
 
     def add(self, scored: ScoredMention, influencer: bool) -> None:
         mention = scored.mention
@@ -147,6 +148,8 @@ class GroupRisk:
     def close(self) -> GroupReading:
         """Close the current bin (its end is ``bin_start + BIN``) and read the last hour."""
         reading = self.detector.update(self.current.count)
+        if self.negative_last_hour == 0:
+            self.predicted_reposts = 0.0  # the posts it was about have left the hour
         self.closed.append(self.current)
         self.current = BinSummary()
         self.bin_start += BIN
@@ -163,6 +166,7 @@ class GroupRisk:
             top_followers=top.top_followers,
             top_is_influencer=top.top_influencer,
             reposts=max(b.reposts for b in hour),
+            predicted_reposts=self.predicted_reposts,
         )
         self.last = GroupReading(self.bin_start, assess(inputs), reading.burst, negative)
         return self.last
@@ -206,6 +210,7 @@ class GroupRisk:
             "current": asdict(self.current),
             "closed": [asdict(b) for b in self.closed],
             "last_mention_at": self.last_mention_at.isoformat(),
+            "predicted_reposts": self.predicted_reposts,
         }
 
     @classmethod
@@ -216,6 +221,7 @@ class GroupRisk:
         group.current = _summary(state["current"])
         group.closed.extend(_summary(b) for b in state["closed"])
         group.last_mention_at = datetime.fromisoformat(state["last_mention_at"])
+        group.predicted_reposts = float(state.get("predicted_reposts", 0.0))
         return group
 
 

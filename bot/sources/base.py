@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from bot.intake import Envelope
+from bot.model import Engagement, Mention
 
 
 class Inbox(Protocol):
@@ -24,4 +26,13 @@ class Source(Protocol):
 
     async def run(self, inbox: Inbox, position: str | None) -> None:
         """Hear mentions until done or cancelled, resuming after ``position`` (None: start)."""
+        ...
+
+
+@runtime_checkable
+class EngagementReader(Protocol):
+    """A source that can re-read how far its posts travel (for mentions in open incidents)."""
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        """Current counts by native id; posts it cannot see (deleted) are left out."""
         ...

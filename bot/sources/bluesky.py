@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -33,11 +33,11 @@ import yarl
 from bot.config.source_bluesky import BlueskySourceSettings
 from bot.intake import Envelope
 from bot.matching import BrandMatcher
-from bot.model import Mention
+from bot.model import Engagement, Mention
 from bot.sources.base import Inbox
 from bot.sources.bluesky_events import POST, JetstreamReader, MalformedEvent
 from bot.sources.bluesky_profiles import ProfileCache
-from bot.sources.polite import Backoff, client_session, pause, retry_after
+from bot.sources.polite import Backoff, client_session, get_json, pause, retry_after
 from bot.sources.polling import Report, no_report
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ def subscribe_url(base: str, cursor_us: int | None) -> yarl.URL:
     if cursor_us is not None:
         query["cursor"] = cursor_us
     return yarl.URL(base).update_query(query)
+
+
+GET_POSTS_BATCH = 25  # the AppView takes at most 25 uris per getPosts
 
 
 class BlueskySource:
@@ -109,6 +112,24 @@ class BlueskySource:
         self._room.set()
         self._idle: asyncio.Timeout | None = None
         self._trouble: str | None = None
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        """Counts from the AppView's ``app.bsky.feed.getPosts``, 25 posts a request."""
+        uris = [m.native_id for m in mentions if m.native_id.startswith("at://")]
+        counts: dict[str, Engagement] = {}
+        url = self.settings.appview_url.rstrip("/") + "/xrpc/app.bsky.feed.getPosts"
+        async with self.session() as session:
+            for start in range(0, len(uris), GET_POSTS_BATCH):
+                params = [("uris", uri) for uri in uris[start : start + GET_POSTS_BATCH]]
+                answer = await get_json(session, url, params=params)
+                for post in answer.get("posts", []) if isinstance(answer, dict) else []:
+                    counts[str(post.get("uri"))] = Engagement(
+                        reposts=int(post.get("repostCount") or 0),
+                        likes=int(post.get("likeCount") or 0),
+                        replies=int(post.get("replyCount") or 0),
+                        quotes=int(post.get("quoteCount") or 0),
+                    )
+        return counts
 
     async def run(self, inbox: Inbox, position: str | None) -> None:
         self._seen_us = self._cut_us = decode_position(position)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -80,7 +80,7 @@ async def get_json(
     session: aiohttp.ClientSession,
     url: str,
     *,
-    params: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
     seconds: float = 30.0,
 ) -> Any:

@@ -1,0 +1,96 @@
+"""Engagement refresh: posts of open incidents are re-read, stored, and raise their risk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from bot.engagement import EngagementRefresher
+from bot.incidents.groups import STORM, GroupRisk
+from bot.model import Engagement, Mention
+from bot.sources.base import EngagementReader
+from bot.sources.bluesky import BlueskySource
+from storage.engagement import mentions_to_refresh, observations_of
+from storage.writer import Writer
+from tests.fake_bluesky import FakeBluesky
+from tests.test_incident_engine import MIN, T0, Desk, policy
+from tests.test_source_bluesky import reader, settings
+
+URI = "at://did:plc:abc/app.bsky.feed.post/3kx"
+
+
+async def test_bluesky_reads_counts_from_get_posts() -> None:
+    async with FakeBluesky() as fake:
+        fake.posts[URI] = {
+            "uri": URI,
+            "repostCount": 12,
+            "likeCount": 40,
+            "replyCount": 3,
+            "quoteCount": 2,
+        }
+        source = BlueskySource(settings(fake), reader())
+        assert isinstance(source, EngagementReader)
+        gone = "at://did:plc:abc/app.bsky.feed.post/deleted"
+        counts = await source.engagement([Mention("bsky", uri, "", T0) for uri in (URI, gone)])
+    assert counts == {URI: Engagement(reposts=12, likes=40, replies=3, quotes=2)}
+
+
+class GrowingReader:
+    """A source whose posts gain 50 reposts at each reading."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        self.readings += 1
+        return {m.native_id: Engagement(reposts=50 * self.readings) for m in mentions}
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.at = T0
+
+    def now(self) -> datetime:
+        return self.at
+
+
+async def test_refreshed_posts_raise_the_incidents_risk(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    before = desk.desk.engine.groups[("acme", "storm")].last
+    assert before is not None
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        clock = ManualClock()
+        clock.at = T0 + 12 * MIN
+        refresher = EngagementRefresher(
+            writer, desk.desk, {"test": GrowingReader()}, clock, every=60
+        )
+        first = await refresher.refresh()
+        clock.at = T0 + 14 * MIN
+        second = await refresher.refresh()
+        assert second[("acme", "storm")] > first[("acme", "storm")] > 0
+        tracked = await writer.run(lambda db: mentions_to_refresh(db, limit=500))
+        assert len(tracked) == 30
+        assert all(item.engagement.reposts == 100 for item in tracked)  # stored as current
+        history = await writer.run(lambda db: observations_of(db, "test", [tracked[0].native_id]))
+        assert [e.reposts for _, e in history[tracked[0].native_id]] == [50, 100]
+        await writer.run(lambda db: desk.desk.tick(db, T0 + 15 * MIN))
+        after = desk.desk.engine.groups[("acme", "storm")].last
+        assert after is not None
+        assert after.risk.parts["virality"] > before.risk.parts.get("virality", 0.0)
+        assert "predicted to reach" in after.risk.explanation
+    finally:
+        writer.close()
+
+
+def test_no_engagement_older_than_the_hour_lingers() -> None:
+    group = GroupRisk(("acme", STORM), T0)
+    group.predicted_reposts = 900.0
+    for _ in range(3):
+        group.close()
+    assert group.predicted_reposts == 0.0
+    assert group.close().risk.score == 0
