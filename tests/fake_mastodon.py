@@ -112,6 +112,7 @@ class FakeMastodon:
         app.router.add_get("/api/v1/timelines/public", self._public_timeline)
         app.router.add_get("/api/v2/search", self._search)
         app.router.add_post("/api/v1/statuses", self._post_status)
+        app.router.add_get("/api/v1/statuses/{id}", self._get_status)
         app.router.add_get("/api/v1/streaming/{stream:.+}", self._stream)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -306,6 +307,12 @@ class FakeMastodon:
         return web.json_response(
             {"accounts": [], "statuses": [_public(s) for s in page], "hashtags": []}
         )
+
+    async def _get_status(self, request: web.Request) -> web.Response:
+        status = self.statuses.get(request.match_info["id"])
+        if status is None:
+            return web.json_response({"error": "Record not found"}, status=404)
+        return web.json_response(_public(status))
 
     async def _post_status(self, request: web.Request) -> web.Response:
         if not self._authorised(request):

@@ -14,8 +14,10 @@ from bot.sources.bluesky import BlueskySource
 from storage.engagement import mentions_to_refresh, observations_of
 from storage.writer import Writer
 from tests.fake_bluesky import FakeBluesky
+from tests.fake_mastodon import FakeMastodon
 from tests.test_incident_engine import MIN, T0, Desk, policy
 from tests.test_source_bluesky import reader, settings
+from tests.test_source_mastodon import source_for
 
 URI = "at://did:plc:abc/app.bsky.feed.post/3kx"
 
@@ -94,3 +96,14 @@ def test_no_engagement_older_than_the_hour_lingers() -> None:
         group.close()
     assert group.predicted_reposts == 0.0
     assert group.close().risk.score == 0
+
+
+async def test_mastodon_reads_counts_of_each_status() -> None:
+    async with FakeMastodon() as fake:
+        status = fake.post("Kestrel Mobile down again", reblogs_count=7, favourites_count=30)
+        source = source_for(fake)
+        assert isinstance(source, EngagementReader)
+        counts = await source.engagement(
+            [Mention("masto", status["id"], "", T0), Mention("masto", "999999", "", T0)]
+        )
+    assert counts == {status["id"]: Engagement(reposts=7, likes=30, replies=0, quotes=0)}

@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -32,12 +32,19 @@ from bot.config.loader import ConfigError
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.intake import Envelope
 from bot.matching import BrandMatcher
-from bot.model import Mention
+from bot.model import Engagement, Mention
 from bot.sources.base import Inbox, Source
 from bot.sources.mastodon_api import PAGE_SIZE, Feed, MastodonApi, plan_feeds
 from bot.sources.mastodon_sse import SseError, SseParser
-from bot.sources.mastodon_status import StatusReader, addressed, is_newer, newest
-from bot.sources.polite import Backoff, SourceError, client_session, pause
+from bot.sources.mastodon_status import (
+    Status,
+    StatusReader,
+    addressed,
+    is_newer,
+    newest,
+    to_mention,
+)
+from bot.sources.polite import Backoff, SourceError, client_session, get_json, pause
 from bot.sources.polling import Report
 
 if TYPE_CHECKING:
@@ -125,6 +132,24 @@ class MastodonSource:
         if not url:
             raise SourceError(f"{self._host}: posted status {status['id']} has no URL")
         return url
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        """Counts from ``GET /api/v1/statuses/:id`` (a deleted status is left out)."""
+        counts: dict[str, Engagement] = {}
+        async with client_session() as session:
+            api = MastodonApi(session, self.settings)
+            for mention in mentions:
+                url = api.url(f"/api/v1/statuses/{mention.native_id}")
+                try:
+                    status = await get_json(session, url, headers=api.headers)
+                except SourceError as error:
+                    if not error.retryable:  # 404: deleted, 403: hidden
+                        continue
+                    raise
+                if isinstance(status, dict) and "id" in status:
+                    post = cast(Status, status)
+                    counts[mention.native_id] = to_mention(self.name, post, self._host).engagement
+        return counts
 
     # -- following a feed ---------------------------------------------------------------------
 
