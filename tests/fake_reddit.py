@@ -118,6 +118,7 @@ class FakeReddit:
         app.router.add_get("/r/{sub}/new", self._new)
         app.router.add_get("/r/{sub}/comments", self._comments)
         app.router.add_get("/user/{name}/comments", self._user_comments)
+        app.router.add_get("/api/info", self._info)
         app.router.add_post("/api/comment", self._comment)
         self._runner, self.url = await serve_loopback(app)
         return self
@@ -192,6 +193,12 @@ class FakeReddit:
         return await self._listing(
             request, lambda c: c["kind"] == "t1" and str(c["data"]["author"]).casefold() == name
         )
+
+    async def _info(self, request: web.Request) -> web.Response:
+        wanted = set(request.query.get("id", "").split(","))
+        if len(wanted) > 100:
+            return web.json_response({"message": "Bad Request", "error": 400}, status=400)
+        return await self._listing(request, lambda c: c["data"]["name"] in wanted)
 
     @staticmethod
     def _in_sub(request: web.Request, kind: str) -> Any:

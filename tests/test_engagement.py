@@ -15,9 +15,11 @@ from storage.engagement import mentions_to_refresh, observations_of
 from storage.writer import Writer
 from tests.fake_bluesky import FakeBluesky
 from tests.fake_mastodon import FakeMastodon
+from tests.fake_reddit import FakeReddit, post
 from tests.test_incident_engine import MIN, T0, Desk, policy
 from tests.test_source_bluesky import reader, settings
 from tests.test_source_mastodon import source_for
+from tests.test_source_reddit import source_for as source_for_reddit
 
 URI = "at://did:plc:abc/app.bsky.feed.post/3kx"
 
@@ -107,3 +109,14 @@ async def test_mastodon_reads_counts_of_each_status() -> None:
             [Mention("masto", status["id"], "", T0), Mention("masto", "999999", "", T0)]
         )
     assert counts == {status["id"]: Engagement(reposts=7, likes=30, replies=0, quotes=0)}
+
+
+async def test_reddit_reads_counts_from_api_info() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(post(1, 1_700_000_000, "Kestrel Mobile outage", score=250, num_comments=40))
+        source = source_for_reddit(reddit)
+        assert isinstance(source, EngagementReader)
+        counts = await source.engagement(
+            [Mention("reddit", "t3_p00001", "", T0), Mention("reddit", "t3_gone", "", T0)]
+        )
+    assert counts == {"t3_p00001": Engagement(likes=250, replies=40)}

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from bot.config.source_reddit import RedditSourceSettings
-from bot.model import Brand, Mention
+from bot.model import Brand, Engagement, Mention
 from bot.records import MalformedRecord
 from bot.sources.base import Source
 from bot.sources.polite import SourceError, client_session, pause, request
@@ -62,6 +62,9 @@ def listings(settings: RedditSourceSettings, brands: tuple[Brand, ...]) -> dict[
     for sub in settings.subreddits:
         wanted |= {f"new:{sub}": f"/r/{sub}/new", f"comments:{sub}": f"/r/{sub}/comments"}
     return wanted
+
+
+INFO_BATCH = 100  # things per /api/info request
 
 
 class RedditSource(SearchingSource):
@@ -155,6 +158,18 @@ class RedditSource(SearchingSource):
             if earlier.raw.get("parent_id") == parent and earlier.text == text.strip():
                 return Posted(earlier.native_id, earlier.url)
         return None
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        """Counts from ``/api/info`` (100 things a request); removed things are left out."""
+        names = [m.native_id for m in mentions if m.native_id[:3] in ("t1_", "t3_")]
+        counts: dict[str, Engagement] = {}
+        async with self.session() as session:
+            for start in range(0, len(names), INFO_BATCH):
+                chunk = ",".join(names[start : start + INFO_BATCH])
+                listing = await self._call(session, "GET", "/api/info", params={"id": chunk})
+                page, _ = self._read(listing)
+                counts.update((m.native_id, m.engagement) for m in page)
+        return counts
 
     def _read(self, listing: Any) -> tuple[list[Mention], str | None]:
         data = listing.get("data") if isinstance(listing, dict) else None
