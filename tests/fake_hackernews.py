@@ -98,6 +98,7 @@ class FakeHackerNews:
     async def __aenter__(self) -> Self:
         app = web.Application()
         app.router.add_get("/api/v1/search_by_date", self._search_by_date)
+        app.router.add_get("/api/v1/items/{id}", self._item)
         self._runner, self.url = await serve_loopback(app)
         return self
 
@@ -116,6 +117,16 @@ class FakeHackerNews:
         self, status: int = 429, *, times: int = 1, headers: dict[str, str] | None = None
     ) -> None:
         self._failures.extend([(status, headers or {})] * times)
+
+    async def _item(self, request: web.Request) -> web.Response:
+        wanted = request.match_info["id"]
+        hit = next((h for h in self.hits if h["objectID"] == wanted), None)
+        if hit is None:
+            return web.json_response({"status": 404, "error": "Not Found"}, status=404)
+        children = [{"id": n} for n in range(int(hit.get("num_comments") or 0))]
+        return web.json_response(
+            {"id": int(wanted), "points": hit.get("points"), "children": children}
+        )
 
     async def _search_by_date(self, request: web.Request) -> web.Response:
         query = dict(request.query)

@@ -14,10 +14,12 @@ from bot.sources.bluesky import BlueskySource
 from storage.engagement import mentions_to_refresh, observations_of
 from storage.writer import Writer
 from tests.fake_bluesky import FakeBluesky
+from tests.fake_hackernews import FakeHackerNews, story
 from tests.fake_mastodon import FakeMastodon
 from tests.fake_reddit import FakeReddit, post
 from tests.test_incident_engine import MIN, T0, Desk, policy
 from tests.test_source_bluesky import reader, settings
+from tests.test_source_hackernews import source_for as source_for_hn
 from tests.test_source_mastodon import source_for
 from tests.test_source_reddit import source_for as source_for_reddit
 
@@ -120,3 +122,12 @@ async def test_reddit_reads_counts_from_api_info() -> None:
             [Mention("reddit", "t3_p00001", "", T0), Mention("reddit", "t3_gone", "", T0)]
         )
     assert counts == {"t3_p00001": Engagement(likes=250, replies=40)}
+
+
+async def test_hacker_news_reads_points_and_comments() -> None:
+    async with FakeHackerNews() as hn:
+        hn.add(story(41, 1_700_000_000, "Kestrel Mobile outage", points=320, num_comments=3))
+        source = source_for_hn(hn)
+        assert isinstance(source, EngagementReader)
+        counts = await source.engagement([Mention("hn", "41", "", T0), Mention("hn", "7", "", T0)])
+    assert counts == {"41": Engagement(likes=320, replies=3)}

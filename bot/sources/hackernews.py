@@ -13,7 +13,7 @@ no way to answer here, and a drafted answer to a Hacker News mention is for a pe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from math import floor
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,25 @@ class HackerNewsSource(SearchingSource):
         self.settings = settings
         self.url = settings.base_url.rstrip("/") + "/search_by_date"
         self.on_malformed = on_malformed
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        """Points and comments from ``GET {base_url}items/{id}``; gone items are left out."""
+        counts: dict[str, Engagement] = {}
+        base = self.settings.base_url.rstrip("/")
+        async with self.session() as session:
+            for mention in mentions:
+                try:
+                    item = await get_json(session, f"{base}/items/{mention.native_id}")
+                except SourceError as error:
+                    if not error.retryable:  # 404: deleted
+                        continue
+                    raise
+                if isinstance(item, dict) and "id" in item:
+                    counts[mention.native_id] = Engagement(
+                        likes=max(0, int(item.get("points") or 0)),
+                        replies=len(item.get("children") or []),
+                    )
+        return counts
 
     async def fetch(
         self, session: aiohttp.ClientSession, key: str, horizon: Horizon
