@@ -73,7 +73,7 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
     problems = []
     for item in error.errors(include_url=False):
         # Discriminated unions add the tag ('replay') to the location; it is not a key in the file.
-        tags = ("replay", "webhook", "mastodon", "bluesky", "reddit", "hackernews", "rss")
+        tags = ("replay", "webhook", "mastodon", "bluesky", "reddit", "hackernews", "rss", "x")
         path = tuple(part for part in item["loc"] if part not in tags)
         # so do tagged unions keyed by their field (steps: wait.wait -> wait)
         path = tuple(p for i, p in enumerate(path) if i == 0 or p != path[i - 1])

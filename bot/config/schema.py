@@ -18,6 +18,7 @@ from bot.config.source_hackernews import HackerNewsSourceSettings
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.config.source_reddit import RedditSourceSettings
 from bot.config.source_rss import RssSourceSettings
+from bot.config.source_x import XSourceSettings
 from bot.records import MENTION_FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -195,7 +196,8 @@ SourceSettings = Annotated[
     | BlueskySourceSettings
     | RedditSourceSettings
     | HackerNewsSourceSettings
-    | RssSourceSettings,
+    | RssSourceSettings
+    | XSourceSettings,
     Field(discriminator="type"),
 ]
 

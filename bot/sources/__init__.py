@@ -10,7 +10,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import ReplaySourceSettings, SourceSettings, WebhookSourceSettings
 from bot.metrics import Metrics
 from bot.model import Brand
-from bot.sources import bluesky, hackernews, mastodon, reddit, rss
+from bot.sources import bluesky, hackernews, mastodon, reddit, rss, x
 from bot.sources.base import Inbox, Source
 from bot.sources.polling import Report, no_report
 from bot.sources.replay import ReplaySource
@@ -57,6 +57,7 @@ SOURCE_TYPES: dict[str, Callable[[Any, SourceContext], Source]] = {
     "reddit": reddit.build,
     "hackernews": hackernews.build,
     "rss": rss.build,
+    "x": x.build,
 }
 
 
