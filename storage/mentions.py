@@ -11,6 +11,7 @@ import orjson
 import sqlite_utils
 
 from bot.model import ScoredMention, Sentiment
+from bot.urls import canonical_url
 from storage.cursors import save_cursors
 
 _KEYS_PER_LOOKUP = 400  # two SQL variables each, well under SQLite's limit
@@ -25,6 +26,7 @@ _MENTION_COLUMNS = (
     "source", "native_id", "url", "author_handle", "author_name", "author_followers", "text",
     "language", "language_confidence", "created_at", "reposts", "likes", "replies", "quotes",
     "parent_id", "negativity", "sentiment", "compound", "matched_terms", "received_at", "raw",
+    "canonical_url",
 )  # fmt: skip
 # The hot path: a prepared statement run by executemany is several times cheaper per row than
 # building dicts for sqlite-utils' insert_all (see bench/pipeline.py).
@@ -45,16 +47,22 @@ def save_batch(
 ) -> list[ScoredMention]:
     """Store the mentions not stored yet and the sources' positions, in one transaction.
 
-    Returns the mentions that were new; repeats (same source and native id) are left alone.
+    Returns the mentions that were new. Repeats are left alone: the same source and native id,
+    or the same link heard through another source (a boost, an article in two feeds).
     """
     with db.atomic():
         known = _existing_keys(db, {scored.mention.key for scored in batch})
+        links = {scored.mention.key: canonical_url(scored.mention.url) for scored in batch}
+        known_links = _existing_links(db, {link for link in links.values() if link})
         fresh: list[ScoredMention] = []
         for scored in batch:
-            if scored.mention.key not in known:
-                known.add(scored.mention.key)
+            key, link = scored.mention.key, links[scored.mention.key]
+            if key not in known and not (link and link in known_links):
+                known.add(key)
+                if link:
+                    known_links.add(link)
                 fresh.append(scored)
-        rows = [_row(scored) for scored in fresh]
+        rows = [(*_row(scored), links[scored.mention.key]) for scored in fresh]
         db.conn.executemany(_INSERT_MENTION, rows)
         db.conn.executemany(
             _INSERT_BRAND,
@@ -80,6 +88,18 @@ def _existing_keys(db: sqlite_utils.Database, keys: set[tuple[str, str]]) -> set
             marks = ",".join("?" * len(chunk))
             sql = f"SELECT native_id FROM mentions WHERE source = ? AND native_id IN ({marks})"
             found.update((source, str(row[0])) for row in db.execute(sql, [source, *chunk]))
+    return found
+
+
+def _existing_links(db: sqlite_utils.Database, links: set[str]) -> set[str]:
+    """Which of these canonical links a stored mention already has."""
+    found: set[str] = set()
+    ordered = sorted(links)
+    for start in range(0, len(ordered), _KEYS_PER_LOOKUP):
+        chunk = ordered[start : start + _KEYS_PER_LOOKUP]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT canonical_url FROM mentions WHERE canonical_url IN ({marks})"
+        found.update(str(row[0]) for row in db.execute(sql, chunk))
     return found
 
 

@@ -127,12 +127,22 @@ def _v3_observations(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_canonical_urls(db: sqlite_utils.Database) -> None:
+    db.table("mentions").add_column("canonical_url", str, not_null_default="")
+    db.table("mentions").create_index(["canonical_url"])
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
 
 Migration = Callable[[sqlite_utils.Database], None]
-MIGRATIONS: list[Migration] = [_v1_mentions, _v2_incidents, _v3_observations]
+MIGRATIONS: list[Migration] = [
+    _v1_mentions,
+    _v2_incidents,
+    _v3_observations,
+    _v4_canonical_urls,
+]
 
 
 def current_version(db: sqlite_utils.Database) -> int:

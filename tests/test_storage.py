@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bot.model import (
     ScoredMention,
     Sentiment,
 )
+from bot.urls import canonical_url
 from storage.cursors import load_cursor, save_cursors
 from storage.database import StorageError, open_database
 from storage.mentions import count_mentions, find_mentions, save_batch, timestamp
@@ -197,7 +199,9 @@ def test_partly_known_batch_stores_only_the_new(db: sqlite_utils.Database) -> No
 def test_same_native_id_from_another_source_is_a_different_mention(
     db: sqlite_utils.Database,
 ) -> None:
-    assert len(save_batch(db, [scored(1, source="replay"), scored(1, source="hook")])) == 2
+    hooked = scored(1, source="hook")
+    hooked = replace(hooked, mention=replace(hooked.mention, url="https://other.example/1"))
+    assert len(save_batch(db, [scored(1, source="replay"), hooked])) == 2  # another post
     assert sorted(row["source"] for row in find_mentions(db)) == ["hook", "replay"]
 
 
@@ -452,3 +456,20 @@ async def test_run_after_close_fails_instead_of_hanging(db_path: Path) -> None:
     writer.close()
     with pytest.raises((RuntimeError, StorageError)):
         await asyncio.wait_for(writer.run(count_mentions), 0.3)
+
+
+def test_the_same_link_heard_through_two_sources_is_stored_once(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "links.db")
+
+    def at(item: ScoredMention, url: str) -> ScoredMention:
+        return replace(item, mention=replace(item.mention, url=url))
+
+    first = at(scored(1, source="alerts"), "https://www.news.example/story/?utm_source=x#top")
+    again = at(scored(2, source="news"), "http://news.example/story")
+    other = at(scored(3, source="alerts"), "https://news.example/other")
+    assert [s.mention.native_id for s in save_batch(db, [first])] == ["m-1"]
+    assert [s.mention.native_id for s in save_batch(db, [again, other])] == ["m-3"]
+    assert canonical_url("https://WWW.News.example/story/?utm_source=x&id=3#top") == (
+        "news.example/story?id=3"
+    )
+    assert canonical_url("mailto:x@example.com") == ""

@@ -17,11 +17,11 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.model import ScoredMention
 from bot.spread.burst import BurstDetector, BurstSettings
 from bot.spread.risk import Risk, RiskInputs, assess
+from bot.urls import canonical_url
 
 STORM = "storm"
 BIN = timedelta(minutes=5)
@@ -30,7 +30,6 @@ MAX_REFS_PER_BIN = 200
 NOT_THEMES = frozenset({"duration", "repetition", "sarcasm", "exasperation"})
 _HASHTAG = re.compile(r"(?<![\w#])#(\w{2,60})")
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")
-_TRACKING = re.compile(r"^(utm_|fbclid|gclid|igshid|ref_?src)")
 
 MentionRef = tuple[str, str]
 
@@ -46,17 +45,8 @@ def topic_keys(scored: ScoredMention, own_hashtags: frozenset[str]) -> list[str]
 
 
 def canonical_links(text: str) -> list[str]:
-    """Links as ``host/path``: no scheme, ``www.``, tracking parameters, fragment or end slash."""
-    links = []
-    for raw in _LINK.findall(text):
-        parts = urlsplit(raw.rstrip(".,;:!?"))
-        host = parts.netloc.lower().removeprefix("www.")
-        query = "&".join(
-            pair for pair in parts.query.split("&") if pair and not _TRACKING.match(pair)
-        )
-        path = parts.path.rstrip("/")
-        links.append(f"{host}{path}" + (f"?{query}" if query else ""))
-    return links
+    """The links in a text, each in its canonical spelling (``bot.urls``)."""
+    return [link for raw in _LINK.findall(text) if (link := canonical_url(raw))]
 
 
 EXAMPLE_TEXT = 280
