@@ -1,12 +1,16 @@
-"""Settings of the ``x`` source (see bot/sources/x.py)."""
+"""Settings of the ``x`` source (see bot/sources/x.py): X API v2 filtered stream, paid access."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
+_HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
+MAX_RULE = 512
+"""Characters in one filtered-stream rule that every access tier accepts (some allow more)."""
 
 
 class XSourceSettings(BaseModel):
@@ -14,3 +18,55 @@ class XSourceSettings(BaseModel):
 
     type: Literal["x"]
     name: str = Field(pattern=_NAME, description="Unique source name, stored with each mention.")
+    bearer_token: SecretStr = Field(
+        description="App-only bearer token of an X developer App whose project has "
+        "filtered-stream access (Pro or Enterprise when written); use ${X_BEARER_TOKEN}."
+    )
+    api_url: str = Field("https://api.x.com", description="X API root (a test fake in tests).")
+    rules: list[str] | None = Field(
+        None,
+        description="Filtered-stream rule values, each at most 512 characters; default: built "
+        "from the brands' names, keywords, handles and hashtags, without retweets, in their "
+        "languages.",
+    )
+    idle_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Reconnect when the stream sent nothing, not even its keep-alive newline "
+        "(every ~20s), for this long.",
+    )
+    max_backoff: float = Field(300.0, ge=1, description="Longest wait between reconnections.")
+    backfill_minutes: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="On reconnecting, ask X for up to this many minutes missed (0-5; the "
+        "stream's backfill_minutes, Academic/Enterprise access only).",
+    )
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(_HTTP_URL, url.strip()):
+            raise ValueError(f"{url!r} is not an http(s) address such as https://api.x.com")
+        return url.strip().rstrip("/")
+
+    @field_validator("bearer_token")
+    @classmethod
+    def _token(cls, token: SecretStr) -> SecretStr:
+        if not token.get_secret_value().strip():
+            raise ValueError("bearer_token is empty; set it to ${X_BEARER_TOKEN}")
+        return SecretStr(token.get_secret_value().strip())
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, rules: list[str] | None) -> list[str] | None:
+        if rules is None:
+            return None
+        cleaned = [rule.strip() for rule in rules]
+        if not cleaned or any(not rule for rule in cleaned):
+            raise ValueError("rules must not be empty (leave rules out to build them from brands)")
+        too_long = [rule for rule in cleaned if len(rule) > MAX_RULE]
+        if too_long:
+            raise ValueError(f"a rule is longer than {MAX_RULE} characters: {too_long[0][:60]}...")
+        return list(dict.fromkeys(cleaned))
