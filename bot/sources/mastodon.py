@@ -44,7 +44,7 @@ from bot.sources.mastodon_status import (
     newest,
     to_mention,
 )
-from bot.sources.polite import Backoff, SourceError, client_session, get_json, pause
+from bot.sources.polite import Backoff, SourceError, client_session, get_json, pause, read_stream
 from bot.sources.polling import Report
 
 if TYPE_CHECKING:
@@ -202,14 +202,7 @@ class MastodonSource:
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         """The next bytes of a stream; b'' when the server ended it."""
-        try:
-            async with asyncio.timeout(self.settings.idle_seconds):
-                return await response.content.readany()
-        except TimeoutError:
-            silent = self.settings.idle_seconds
-            raise SourceError(f"the stream was silent for {silent:g}s") from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise SourceError(f"the stream broke: {error or type(error).__name__}") from error
+        return await read_stream(response, self.settings.idle_seconds)
 
     async def _catch_up(self, api: MastodonApi, inbox: Inbox, feed: Feed) -> None:
         since = self._cursor.get(feed.key)

@@ -120,6 +120,18 @@ async def request(
     )
 
 
+async def read_stream(response: aiohttp.ClientResponse, idle_seconds: float) -> bytes:
+    """The next bytes of an endless stream (SSE, NDJSON); b'' when the server ended it. Silence
+    longer than ``idle_seconds`` or a broken connection is a retryable :class:`SourceError`."""
+    try:
+        async with asyncio.timeout(idle_seconds):
+            return await response.content.readany()
+    except TimeoutError:
+        raise SourceError(f"the stream was silent for {idle_seconds:g}s") from None
+    except (aiohttp.ClientError, OSError) as error:
+        raise SourceError(f"the stream broke: {error or type(error).__name__}") from error
+
+
 def client_session(headers: Mapping[str, str] | None = None) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(headers={"User-Agent": USER_AGENT, **(headers or {})})
 

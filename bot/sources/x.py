@@ -36,7 +36,7 @@ from bot.config.source_x import XSourceSettings
 from bot.intake import Envelope
 from bot.model import Engagement, Mention
 from bot.sources.base import Inbox
-from bot.sources.polite import Backoff, SourceError, client_session, pause
+from bot.sources.polite import Backoff, SourceError, client_session, pause, read_stream
 from bot.sources.polling import Report, no_report
 from bot.sources.x_api import XApi
 from bot.sources.x_wire import (
@@ -165,14 +165,7 @@ class XSource:
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         """The next bytes of the stream; b'' when X ended it."""
-        try:
-            async with asyncio.timeout(self.settings.idle_seconds):
-                return await response.content.readany()
-        except TimeoutError:
-            silent = self.settings.idle_seconds
-            raise SourceError(f"the stream was silent for {silent:g}s") from None
-        except (aiohttp.ClientError, OSError) as error:
-            raise SourceError(f"the stream broke: {error or type(error).__name__}") from error
+        return await read_stream(response, self.settings.idle_seconds)
 
     async def _take(self, inbox: Inbox, lines: list[bytes]) -> None:
         """Queue the tweets of one read (with the newest id) before any error it ends with."""
