@@ -24,7 +24,16 @@ from bot.clock import Clock, EventClock, SystemClock
 from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
 from bot.config.incidents import IncidentPolicy
 from bot.config.slack import SlackSettings
+from bot.config.source_mastodon import MastodonSourceSettings
 from bot.delivery import Deliverer, Platform
+from bot.drafts.compose import banned_phrases, check
+from bot.drafts.control import DraftControl
+from bot.drafts.enrich import DraftEnricher
+from bot.drafts.limits import limit_for, platform_of_url
+from bot.drafts.model import Draft, DraftSet
+from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
+from bot.drafts.publishing import PREFIX as PUBLISH_PREFIX
+from bot.drafts.publishing import DraftSettler, SourcePublisher
 from bot.engagement import EngagementRefresher
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
@@ -36,11 +45,12 @@ from bot.metrics import Metrics
 from bot.model import Brand
 from bot.server import build_http_app
 from bot.sources import Source, SourceContext, build_source
-from bot.sources.base import EngagementReader
+from bot.sources.base import EngagementReader, Replier
 from bot.sources.webhook import WebhookSource
 from bot.workers import InlineScorer, PoolScorer, Scorer
 from handlers.console import ConsolePlatform
 from handlers.file_output import FilePlatform
+from handlers.slack.draft_actions import SlackDraftActions
 from handlers.slack.inbound import build_slack_app, slack_route
 from handlers.slack.platform import SlackPlatform, make_client
 from handlers.slack.responders import SlackResponders
@@ -135,7 +145,12 @@ class SlackRuntime:
 
 
 def build_slack(
-    settings: SlackSettings, writer: Writer, desk: IncidentDesk, clock: Clock, names: dict[str, str]
+    settings: SlackSettings,
+    writer: Writer,
+    desk: IncidentDesk,
+    clock: Clock,
+    names: dict[str, str],
+    drafts: DraftControl,
 ) -> SlackRuntime:
     client = make_client(settings.bot_token.get_secret_value(), settings.api_url)
     control = IncidentControl(writer, desk, clock)
@@ -146,13 +161,61 @@ def build_slack(
             "snooze, resolve or silence"
         )
     commands = ChatCommands(writer, control, names, responders.may_act, clock, settings.command)
-    app = build_slack_app(settings, client, control, commands, responders, names)
+    approvers = SlackResponders(settings.approvers, client, open_when_empty=False)
+    if not any(settings.approvers.values()):
+        logger.warning(
+            "platforms.slack.approvers is empty: reply drafts are shown, but nobody can approve "
+            "them until approvers are set per brand"
+        )
+    draft_actions = SlackDraftActions(drafts, approvers, names)
+    app = build_slack_app(settings, client, control, commands, responders, names, draft_actions)
     socket = (
         AsyncSocketModeHandler(app, settings.app_token.get_secret_value())
         if settings.app_token is not None
         else None
     )
     return SlackRuntime(SlackPlatform(client), app, socket)
+
+
+def voices_of(config: AppConfig) -> dict[str, BrandVoice]:
+    return {b.brand_slug: BrandVoice(b.name, b.playbook, tuple(b.languages)) for b in config.brands}
+
+
+_REACH_OF_TYPE = {
+    "mastodon": "mastodon",
+    "bluesky": "bluesky",
+    "reddit": "reddit",
+    "x": "x",
+    "hackernews": "hackernews",
+}
+
+
+def reaches_of(config: AppConfig, publishers: set[str]) -> dict[str, Reach]:
+    """Where each source's mentions are answered; replays, feeds and webhooks carry posts from
+    anywhere, so their URL decides."""
+    reaches = {}
+    for settings in config.sources:
+        platform = _REACH_OF_TYPE.get(settings.type, "")
+        limit = settings.max_characters if isinstance(settings, MastodonSourceSettings) else None
+        reaches[settings.name] = Reach(platform, limit, settings.name in publishers)
+    return reaches
+
+
+def build_drafts(
+    config: AppConfig, writer: Writer, clock: Clock, names: dict[str, str]
+) -> DraftControl:
+    playbooks = {b.brand_slug: b.playbook for b in config.brands}
+
+    def check_text(drafts: DraftSet, draft: Draft, text: str) -> list[str]:
+        limit = limit_for(drafts.target.platform, drafts.target.limit)
+        return check(
+            text,
+            limit=limit,
+            language=draft.language,
+            banned=banned_phrases(playbooks[drafts.brand]) if drafts.brand in playbooks else (),
+        )
+
+    return DraftControl(writer, clock, config.replies, names, check_text)
 
 
 @dataclass
@@ -167,6 +230,7 @@ class Service:
     deliverer: Deliverer
     sources: dict[str, SourceState] = field(default_factory=dict)
     slack: SlackRuntime | None = None
+    enricher: DraftEnricher | None = None
     http_port: int | None = None
 
     def health(self) -> dict[str, Any]:
@@ -209,9 +273,10 @@ def build(config: AppConfig, console: Console) -> Service:
     if config.platforms.file is not None:
         platforms["file"] = FilePlatform(config.platforms.file.path)
         pace["file"] = config.platforms.file.pace_seconds
+    drafts = build_drafts(config, writer, clock, names)
     slack = None
     if config.platforms.slack is not None:
-        slack = build_slack(config.platforms.slack, writer, desk, clock, names)
+        slack = build_slack(config.platforms.slack, writer, desk, clock, names, drafts)
         platforms["slack"] = slack.platform
         pace["slack"] = config.delivery.pace_seconds
     deliverer = Deliverer(
@@ -221,7 +286,9 @@ def build(config: AppConfig, console: Console) -> Service:
         max_attempts=config.delivery.max_attempts,
         max_backoff_seconds=config.delivery.max_backoff_seconds,
         metrics=metrics,
+        settle=DraftSettler(names, clock.now),
     )
+    drafts.wake = deliverer.wake
     intake = Intake(
         build_scorer(config),
         writer,
@@ -252,9 +319,29 @@ def build(config: AppConfig, console: Console) -> Service:
     context = SourceContext(clock, metrics, report, tuple(brands_from(config)))
     for settings in config.sources:
         states[settings.name] = SourceState(build_source(settings, context))
+    publishers = {
+        name: state.source
+        for name, state in states.items()
+        if isinstance(state.source, Replier) and state.source.can_reply
+    }
+    for name, source in publishers.items():
+        deliverer.platforms[PUBLISH_PREFIX + name] = SourcePublisher(source, writer)
+        deliverer.max_attempts_for[PUBLISH_PREFIX + name] = config.replies.publish_attempts
+    enricher = None
+    if config.replies.generator.enabled:
+        enricher = DraftEnricher(
+            writer, config.replies.generator, voices_of(config), wake=deliverer.wake
+        )
+    planner = DraftPlanner(
+        config.replies,
+        voices_of(config),
+        TargetRules(reaches_of(config, set(publishers)), platform_of_url),
+        on_new_set=enricher.wanted if enricher is not None else lambda set_id: None,
+    )
+    desk.after_step = planner.plan
     sources = states
     return Service(
-        config, clock, metrics, writer, intake, platform, desk, deliverer, sources, slack
+        config, clock, metrics, writer, intake, platform, desk, deliverer, sources, slack, enricher
     )
 
 
@@ -265,6 +352,8 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     """
     loop = asyncio.get_running_loop()
     service.desk.on_intents = partial(loop.call_soon_threadsafe, service.deliverer.wake)
+    if service.enricher is not None:
+        service.enricher.bind(loop)
     await service.writer.run(service.desk.load)
     intake_task = asyncio.create_task(service.intake.run(), name="intake")
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
@@ -428,6 +517,8 @@ async def _shutdown(
     await asyncio.to_thread(service.intake.scorer.close)
     for task in background[1:]:  # the incident clock, the Slack socket: not the deliverer
         task.cancel()
+    if service.enricher is not None:
+        await service.enricher.close()  # variants not yet generated are not waited for
     left = await service.deliverer.flush(SHUTDOWN_STEP_SECONDS)
     if left:
         logger.warning("%d notifications left in the outbox; delivered at the next start", left)

@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     incident.add_argument("id", type=lambda text: int(text.lstrip("#")), help="Incident number.")
     incident.add_argument("--json", action="store_true", help="As one JSON document.")
 
+    audit = command("audit", _audit, "The decision log of reply drafts: who, when, what text.")
+    audit.add_argument(
+        "--incident", type=lambda text: int(text.lstrip("#")), help="Only this incident."
+    )
+    audit.add_argument("--json", action="store_true", help="JSON lines, one decision each.")
+
     mentions = command("mentions", _mentions, "List stored mentions, newest first.")
     mentions.add_argument("--brand", help="Brand name or slug.")
     mentions.add_argument("--since", help="Only mentions posted since: 30m, 24h, 7d or a time.")
@@ -216,6 +222,12 @@ def _incident(args: argparse.Namespace, stdout: Console, stderr: Console) -> int
     from bot.incident_commands import show_command
 
     return show_command(_config(args), args, stdout, stderr)
+
+
+def _audit(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.audit_command import audit_command
+
+    return audit_command(_config(args), args, stdout, stderr)
 
 
 def _brand_slug(config: AppConfig, wanted: str) -> str:

@@ -15,17 +15,19 @@ from contextlib import suppress
 from functools import partial
 from typing import Protocol
 
+import sqlite_utils
+
 from bot.incidents.model import Intent, IntentKind
 from bot.metrics import Metrics
 from storage.outbox import (
     OutboxItem,
-    card_ref,
     live_items,
     mark_failed,
     mark_retry,
     mark_sending,
     mark_sent,
     mark_superseded,
+    ref_for,
 )
 from storage.writer import Writer
 
@@ -57,6 +59,12 @@ class Platform(Protocol):
         ...
 
 
+Settle = Callable[[sqlite_utils.Database, OutboxItem, str, str | None], None]
+"""Called in the transaction that records an item's end: (db, item, platform's ref, error);
+error is None when it was delivered. Domain state that waits on a delivery (a published reply)
+moves on here, so it can never disagree with the outbox."""
+
+
 class Deliverer:
     def __init__(
         self,
@@ -68,11 +76,15 @@ class Deliverer:
         max_backoff_seconds: float = 300.0,
         wall: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        max_attempts_for: Mapping[str, int] | None = None,
+        settle: Settle | None = None,
     ) -> None:
         self.writer = writer
         self.platforms = dict(platforms)
         self.pace_seconds = dict(pace_seconds or {})  # per platform; none: no pause
         self.max_attempts = max_attempts
+        self.max_attempts_for = dict(max_attempts_for or {})  # per platform, over max_attempts
+        self.settle = settle
         self.max_backoff_seconds = max_backoff_seconds
         self.wall = wall
         self.metrics = metrics or Metrics()
@@ -148,6 +160,7 @@ class Deliverer:
         return any(
             other.intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE)
             and other.intent.incident_id == item.intent.incident_id
+            and other.intent.part == item.intent.part
             for other in later
         )
 
@@ -157,21 +170,17 @@ class Deliverer:
         if platform is None:
             error = f"platform {intent.platform!r} is not configured"
             logger.error("outbox %s: %s; not delivered", intent.key, error)
-            await self.writer.run(lambda db: mark_failed(db, item.id, error))
+            await self._finish(item, "", error)
             self._count(item, "failed")
             return None
-        ref = None
-        if intent.kind is not IntentKind.OPEN:
-            ref = await self.writer.run(
-                lambda db: card_ref(db, intent.incident_id, intent.platform, intent.channel)
-            )
+        ref = await self.writer.run(lambda db: ref_for(db, intent))
         if item.state == "sending":
             try:
                 found = await platform.find(intent, ref)
             except Exception as error:  # cannot tell whether it went out: try again later
                 return await self._failed(item, error)
             if found is not None:
-                await self.writer.run(lambda db: mark_sent(db, item, found))
+                await self._finish(item, found, None)
                 return None
         await self.writer.run(lambda db: mark_sending(db, item.id))
         await self._pace((intent.platform, intent.channel))
@@ -179,7 +188,7 @@ class Deliverer:
             posted = await platform.deliver(intent, ref)
         except Exception as error:
             return await self._failed(item, error)
-        await self.writer.run(lambda db: mark_sent(db, item, posted))
+        await self._finish(item, posted, None)
         self.delivered += 1
         self._count(item, "sent")
         return None
@@ -187,11 +196,12 @@ class Deliverer:
     async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
         retryable = not isinstance(error, DeliveryError) or error.retryable
         attempts = item.attempts + 1
-        if not retryable or (self.max_attempts is not None and attempts >= self.max_attempts):
+        limit = self.max_attempts_for.get(item.intent.platform, self.max_attempts)
+        if not retryable or (limit is not None and attempts >= limit):
             logger.error(
                 "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, error
             )
-            await self.writer.run(lambda db: mark_failed(db, item.id, str(error)))
+            await self._finish(item, "", str(error))
             self._count(item, "failed")
             return None
         backoff = min(self.max_backoff_seconds, 2.0 ** (attempts - 1))
@@ -208,6 +218,23 @@ class Deliverer:
         await self.writer.run(lambda db: mark_retry(db, item.id, str(error), retry_at))
         self._count(item, "retried")
         return retry_at
+
+    async def _finish(self, item: OutboxItem, ref: str, error: str | None) -> None:
+        await self.writer.run(lambda db: self._end(db, item, ref, error))
+        if self.settle is not None:
+            self._wake.set()  # settling may have queued more (a card showing the outcome)
+
+    def _end(
+        self, db: sqlite_utils.Database, item: OutboxItem, ref: str, error: str | None
+    ) -> None:
+        """Record that an item went out (or never will), with what waited on it."""
+        with db.atomic():
+            if error is None:
+                mark_sent(db, item, ref)
+            else:
+                mark_failed(db, item.id, error)
+            if self.settle is not None:
+                self.settle(db, item, ref, error)
 
     def _count(self, item: OutboxItem, outcome: str) -> None:
         if outcome == "failed":

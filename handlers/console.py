@@ -91,6 +91,21 @@ def render_intent(intent: Intent) -> Text:
     return line
 
 
+def render_drafts(intent: Intent) -> Text:
+    """A set of reply drafts: what they answer, and the first variant's text."""
+    card = intent.card
+    line = Text()
+    line.append("DRAFTS ", style="bold black on white")
+    line.append(f" {intent.channel}", style="cyan")
+    line.append(f"  {intent.text}")
+    drafts = card.get("drafts") or []
+    if drafts:
+        first = drafts[0]
+        more = f" (+{len(drafts) - 1} more)" if len(drafts) > 1 else ""
+        line.append(f"\n    [{first['variant']}, {first['language']}] {first['text']}{more}")
+    return line
+
+
 class ConsolePlatform:
     """Prints the mentions worth a look as they are stored, and a summary at the end."""
 
@@ -114,6 +129,10 @@ class ConsolePlatform:
         """Print a notification. A terminal cannot edit a card, so an update prints only when
         the level or status changed; counts and risk are in the next line that does print."""
         card = intent.card
+        if intent.part:  # reply drafts: shown once; deciding on them takes Slack or Teams
+            if intent.kind is IntentKind.OPEN:
+                self.console.print(render_drafts(intent), highlight=False)
+            return card_ref or intent.key
         state = (card["level"], card["status"], card["acknowledged_by"], card["snoozed_until"])
         if intent.kind is IntentKind.UPDATE and self._shown.get(card["incident"]) == state:
             return card_ref or intent.key

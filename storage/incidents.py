@@ -87,6 +87,7 @@ class SqliteJournal:
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        self.enqueued: list[Intent] = []  # this transaction's intents, for what follows cards
 
     def next_incident_id(self) -> int:
         row = self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents").fetchone()
@@ -128,6 +129,7 @@ class SqliteJournal:
 
     def enqueue(self, intent: Intent) -> None:
         enqueue(self.db, intent)
+        self.enqueued.append(intent)
 
     def attach(self, incident_id: int, refs: Sequence[tuple[str, str]]) -> None:
         self.db.conn.executemany(

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import sqlite_utils
 
-from bot.model import ScoredMention, Sentiment
+from bot.model import Author, Engagement, Mention, ScoredMention, Sentiment
 from bot.urls import canonical_url
 from storage.cursors import save_cursors
 
@@ -176,3 +176,29 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 def count_mentions(db: sqlite_utils.Database) -> int:
     return int(db.execute("SELECT COUNT(*) FROM mentions").fetchone()[0])
+
+
+def load_mention(db: sqlite_utils.Database, source: str, native_id: str) -> Mention | None:
+    """A stored mention as its source heard it (raw payload included), or None."""
+    row = db.execute(
+        "SELECT url, author_handle, author_name, author_followers, text, language, created_at, "
+        "reposts, likes, replies, quotes, parent_id, raw FROM mentions "
+        "WHERE source = ? AND native_id = ?",
+        [source, native_id],
+    ).fetchone()
+    if row is None:
+        return None
+    (url, handle, name, followers, text, language, created_at, reposts, likes, replies, quotes,
+     parent_id, raw) = row  # fmt: skip
+    return Mention(
+        source=source,
+        native_id=native_id,
+        text=text,
+        created_at=datetime.fromisoformat(created_at),
+        url=url or "",
+        author=Author(handle or "", name or "", followers or 0),
+        engagement=Engagement(reposts or 0, likes or 0, replies or 0, quotes or 0),
+        language=language or "",
+        parent_id=parent_id or "",
+        raw=json.loads(raw) if raw else {},
+    )

@@ -132,6 +132,40 @@ def _v4_canonical_urls(db: sqlite_utils.Database) -> None:
     db.table("mentions").create_index(["canonical_url"])
 
 
+def _v5_drafts(db: sqlite_utils.Database) -> None:
+    db.table("draft_sets").create(
+        {"id": int, "incident_id": int, "kind": str, "source": str, "native_id": str, "data": str},
+        pk="id",
+    )
+    db.table("draft_sets").create_index(["incident_id", "kind", "source", "native_id"], unique=True)
+    db.table("drafts").create(
+        {"id": int, "set_id": int, "incident_id": int, "state": str, "data": str}, pk="id"
+    )
+    db.table("drafts").create_index(["set_id"])
+    # where each set's message was posted, and the platform's id of every thread part
+    db.table("draft_posts").create(
+        {"set_id": int, "platform": str, "channel": str}, pk=("set_id", "platform", "channel")
+    )
+    db.table("message_parts").create(
+        {"incident_id": int, "platform": str, "channel": str, "part": str, "ref": str},
+        pk=("incident_id", "platform", "channel", "part"),
+    )
+    db.table("decisions").create(
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "incident_id": int,
+            "draft_id": int,
+            "text": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db.table("decisions").create_index(["incident_id", "id"])
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
@@ -142,6 +176,7 @@ MIGRATIONS: list[Migration] = [
     _v2_incidents,
     _v3_observations,
     _v4_canonical_urls,
+    _v5_drafts,
 ]
 
 

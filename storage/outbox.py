@@ -31,6 +31,8 @@ class OutboxItem:
 
 def enqueue(db: sqlite_utils.Database, intent: Intent) -> None:
     payload = {"text": intent.text, "card": intent.card, "mention": intent.mention}
+    if intent.part:
+        payload["part"] = intent.part
     db.execute(
         "INSERT OR IGNORE INTO outbox (key, incident_id, kind, platform, channel, created_at, "
         "payload, state, attempts, next_attempt_at, last_error, sent_at, ref) "
@@ -61,6 +63,7 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
         text=data["text"],
         card=data["card"],
         mention=data.get("mention", ""),
+        part=data.get("part", ""),
     )
     return OutboxItem(item_id, intent, state, attempts, float(next_attempt_at or 0))
 
@@ -94,7 +97,13 @@ def mark_sent(db: sqlite_utils.Database, item: OutboxItem, ref: str) -> None:
             [timestamp(datetime.now(UTC)), ref, item.id],
         )
         intent = item.intent
-        if intent.kind is IntentKind.OPEN and ref:
+        if intent.kind is IntentKind.OPEN and ref and intent.part:
+            db.execute(
+                "INSERT OR REPLACE INTO message_parts (incident_id, platform, channel, part, ref) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [intent.incident_id, intent.platform, intent.channel, intent.part, ref],
+            )
+        elif intent.kind is IntentKind.OPEN and ref:
             db.execute(
                 "INSERT OR REPLACE INTO alerts (incident_id, platform, channel, ref, posted_at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -136,6 +145,30 @@ def card_ref(
         [incident_id, platform, channel],
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def part_ref(
+    db: sqlite_utils.Database, incident_id: int, platform: str, channel: str, part: str
+) -> str | None:
+    """The platform's id of a message of the card's thread (``Intent.part``), once posted."""
+    row = db.execute(
+        "SELECT ref FROM message_parts "
+        "WHERE incident_id = ? AND platform = ? AND channel = ? AND part = ?",
+        [incident_id, platform, channel, part],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def ref_for(db: sqlite_utils.Database, intent: Intent) -> str | None:
+    """What a delivery of ``intent`` builds on: the card (to edit it, or to post in its thread),
+    or the thread message it edits; nothing for a new card or a published reply."""
+    if intent.kind in (IntentKind.PUBLISH, IntentKind.NOTICE):
+        return None
+    if intent.part and intent.kind is not IntentKind.OPEN:
+        return part_ref(db, intent.incident_id, intent.platform, intent.channel, intent.part)
+    if intent.kind is IntentKind.OPEN and not intent.part:
+        return None
+    return card_ref(db, intent.incident_id, intent.platform, intent.channel)
 
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -100,7 +100,10 @@ class FakeSlack:
             "conversations.replies": self._replies,
             "apps.connections.open": self._connections_open,
             "usergroups.users.list": self._usergroup_users,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
         }
+        self.views: dict[str, Body] = {}  # view id -> the modal as last opened or updated
 
     async def __aenter__(self) -> Self:
         app = web.Application()
@@ -363,6 +366,34 @@ class FakeSlack:
             return _error("thread_not_found")
         return {"ok": True, "messages": [self._shown(m, body) for m in thread], "has_more": False}
 
+    def _views_open(self, body: Body) -> Body:
+        if not body.get("trigger_id"):
+            return _error("invalid_arguments")
+        return self._show_view(f"V{len(self.views) + 1:08d}", body.get("view"))
+
+    def _views_update(self, body: Body) -> Body:
+        view_id = str(body.get("view_id", ""))
+        if view_id not in self.views:
+            return _error("not_found")
+        if body.get("hash") and body["hash"] != self.views[view_id]["hash"]:
+            return _error("hash_conflict")
+        return self._show_view(view_id, body.get("view"))
+
+    def _show_view(self, view_id: str, raw: Any) -> Body:
+        """Slack's own checks on a modal: its type, title and metadata limits, 1-100 blocks."""
+        view = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return _error("invalid_arguments")
+        blocks = view.get("blocks")
+        title = (view.get("title") or {}).get("text", "")
+        if not isinstance(blocks, list) or not 1 <= len(blocks) <= 100 or not 0 < len(title) <= 24:
+            return _error("invalid_arguments")
+        if len(str(view.get("private_metadata", ""))) > 3000:
+            return _error("invalid_arguments")
+        shown = {**view, "id": view_id, "hash": uuid.uuid4().hex[:16]}
+        self.views[view_id] = shown
+        return {"ok": True, "view": shown}
+
     def _usergroup_users(self, body: Body) -> Body:
         group = str(body.get("usergroup", ""))
         if group not in self.usergroups:
@@ -488,6 +519,55 @@ def block_action_body(
     payload = block_action_payload(
         action_id, value, user_id, channel_id, message_ts, response_url, block_id, team_id
     )
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(view: Body, values: dict[str, dict[str, str]], user_id: str) -> str:
+    """Form-encoded ``view_submission`` of a modal: ``values`` maps block id -> action id ->
+    the typed text, as Slack puts it in ``view.state.values``."""
+    state = {
+        block: {action: {"type": "plain_text_input", "value": text}}
+        for block, actions in values.items()
+        for action, text in actions.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T1", "domain": "test"},
+        "user": {"id": user_id, "username": "alice", "name": "alice", "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "verification-token",
+        "trigger_id": _trigger_id(),
+        "view": {**view, "state": {"values": state}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_action_body(view: Body, action_id: str, block_id: str, value: str, user_id: str) -> str:
+    """A ``block_actions`` from inside a modal (an input with ``dispatch_action``)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": "alice", "name": "alice", "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "verification-token",
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": _trigger_id(),
+        "team": {"id": "T1", "domain": "test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+        "actions": [
+            {
+                "type": "plain_text_input",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
     return urlencode({"payload": json.dumps(payload)})
 
 

@@ -61,8 +61,13 @@ async def test_the_airline_week_in_slack_matches_the_incident_list(tmp_path: Pat
         db.close()
     assert pending == 0
     notified = [i for i in incidents if i["notified_at"]]
-    cards = [m for m in slack.messages.get("CAIR", []) if m.get("blocks")]
+    messages = slack.messages.get("CAIR", [])
+    cards = [m for m in messages if m.get("blocks") and m["blocks"][0]["type"] == "header"]
     assert len(cards) == len(notified) > 0
+    card_ts = {card["ts"] for card in cards}
+    drafts = [m for m in messages if "Reply drafts" in str(m.get("blocks"))]
+    assert drafts, "reply drafts were proposed under the cards"
+    assert all(m.get("thread_ts") in card_ts for m in drafts)  # in the cards' threads
     for incident, card in zip(notified, cards, strict=True):
         header = card["blocks"][0]["text"]["text"]
         assert f"{incident['level'].upper()} · " in header, (incident, header)

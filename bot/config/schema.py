@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from bot.complaints import CUE_GROUPS
 from bot.config.incidents import IncidentPolicy
+from bot.config.playbook import Playbook
+from bot.config.replies import ReplySettings
 from bot.config.slack import SlackSettings
 from bot.config.source_bluesky import BlueskySourceSettings
 from bot.config.source_hackernews import HackerNewsSourceSettings
@@ -89,6 +91,10 @@ class BrandSettings(Settings):
     cues: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Complaint phrases to add, by cue group: {not_working: [no signal]}.",
+    )
+    playbook: Playbook = Field(
+        default_factory=Playbook,
+        description="How reply drafts speak for the brand: tone, sign-off, contact, templates.",
     )
 
     @field_validator("keywords", "aliases", "exclude")
@@ -259,6 +265,7 @@ class AppConfig(Settings):
     platforms: PlatformSettings = PlatformSettings()
     delivery: DeliverySettings = DeliverySettings()
     engagement: EngagementSettings = EngagementSettings()
+    replies: ReplySettings = ReplySettings()
 
     @model_validator(mode="after")
     def _slack_can_hear(self) -> AppConfig:
@@ -270,11 +277,24 @@ class AppConfig(Settings):
         if slack is not None and not slack.socket_mode and not self.http.enabled:
             raise ValueError("platforms.slack in HTTP mode needs http.enabled (POST /slack/events)")
         slugs = {brand.brand_slug for brand in self.brands}
-        unknown = sorted(set(slack.responders) - slugs - {"*"}) if slack is not None else []
+        for field in ("responders", "approvers"):
+            named = getattr(slack, field) if slack is not None else {}
+            unknown = sorted(set(named) - slugs - {"*"})
+            if unknown:
+                raise ValueError(
+                    f"platforms.slack.{field} names unknown brand(s) {', '.join(unknown)}; "
+                    f"brand slugs: {', '.join(sorted(slugs))}, or * for all"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _two_person_levels_exist(self) -> AppConfig:
+        levels = {level.name for level in self.incidents.levels}
+        unknown = sorted(set(self.replies.two_person_levels) - levels)
         if unknown:
             raise ValueError(
-                f"platforms.slack.responders names unknown brand(s) {', '.join(unknown)}; "
-                f"brand slugs: {', '.join(sorted(slugs))}, or * for all"
+                f"replies.two_person_levels names unknown level(s) {', '.join(unknown)}; "
+                f"levels: {', '.join(sorted(levels))}"
             )
         return self
 

@@ -27,6 +27,12 @@ class SlackSettings(BaseModel):
         "(U…, W…) or user group ids (S…).",
     )
 
+    approvers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Who may approve, edit or reject reply drafts, per brand slug ('*' for all "
+        "brands): user ids or user group ids. Nobody may approve a brand's drafts until set.",
+    )
+
     @field_validator("bot_token")
     @classmethod
     def _bot_token(cls, token: SecretStr) -> SecretStr:
@@ -48,7 +54,7 @@ class SlackSettings(BaseModel):
     def _secret(cls, secret: SecretStr | None) -> SecretStr | None:
         return secret if secret is not None and secret.get_secret_value() else None
 
-    @field_validator("responders")
+    @field_validator("responders", "approvers")
     @classmethod
     def _principals(cls, responders: dict[str, list[str]]) -> dict[str, list[str]]:
         for brand, principals in responders.items():

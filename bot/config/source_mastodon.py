@@ -25,6 +25,12 @@ class MastodonSourceSettings(BaseModel):
         description="Token of an account there (scopes read, and write:statuses to reply); use "
         "${MASTODON_TOKEN}. Streaming (Mastodon 4.2+) and search need one.",
     )
+    max_characters: int = Field(
+        500,
+        ge=1,
+        description="The instance's post length limit (its /api/v2/instance says; 500 on most): "
+        "reply drafts fit it.",
+    )
     hashtags: list[str] | None = Field(
         None, description="Hashtags to follow, with or without #; default: the brands' hashtags."
     )

@@ -14,6 +14,7 @@ from typing import TypeVar
 import sqlite_utils
 
 from bot.incidents.engine import EngineSetup, IncidentEngine
+from bot.incidents.model import Intent
 from bot.model import ScoredMention
 from storage.incidents import SqliteJournal, load_engine_state
 from storage.mentions import save_batch
@@ -26,6 +27,8 @@ class IncidentDesk:
         self.engine = IncidentEngine(setup)
         self.event_time = event_time
         self.on_intents: Callable[[], object] = lambda: None
+        # what follows the cards of each step, in its transaction (reply drafts)
+        self.after_step: Callable[[sqlite_utils.Database, list[Intent]], None] | None = None
         self._loaded = False
 
     def load(self, db: sqlite_utils.Database) -> None:
@@ -70,6 +73,8 @@ class IncidentDesk:
         try:
             with db.atomic():
                 result = work(journal)
+                if self.after_step is not None and journal.enqueued:
+                    self.after_step(db, journal.enqueued)
         except BaseException:
             self._loaded = False  # reload from storage before the next step
             raise

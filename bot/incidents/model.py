@@ -93,6 +93,7 @@ class IntentKind(StrEnum):
     THREAD = "thread"  # a message in the card's thread
     RESOLVE = "resolve"  # edit the card to resolved, and say so in its thread
     NOTICE = "notice"  # a message about Vigie itself (a source in trouble), in no incident
+    PUBLISH = "publish"  # an approved reply, to its source (platform "source:NAME")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,8 @@ class Intent:
     text: str  # the one-line message (thread text, or the card's fallback text)
     card: dict[str, Any]  # platform-neutral card snapshot (see bot.incidents.cards)
     mention: str = ""
+    part: str = ""  # "" for the card; else a message of its own in the card's thread
+    # (OPEN posts it there, UPDATE edits it), such as a set of reply drafts
 
 
 @dataclass(frozen=True, slots=True)

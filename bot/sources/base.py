@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from bot.intake import Envelope
@@ -35,4 +36,22 @@ class EngagementReader(Protocol):
 
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
         """Current counts by native id; posts it cannot see (deleted) are left out."""
+        ...
+
+
+@runtime_checkable
+class Replier(Protocol):
+    """A source that can post an approved reply under a mention it heard."""
+
+    @property
+    def can_reply(self) -> bool:
+        """Whether it is set up to post (an account and its credentials)."""
+        ...
+
+    async def publish_reply(self, mention: Mention, text: str, *, key: str, at: datetime) -> str:
+        """Post ``text`` under ``mention``; the reply's URL. Raises ``SourceError``.
+
+        ``key`` and ``at`` (when it was approved) are the same on every attempt, so a retry after
+        a lost answer finds the reply already there instead of posting it twice.
+        """
         ...

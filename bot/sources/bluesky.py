@@ -22,8 +22,10 @@ import contextlib
 import json
 import logging
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -37,7 +39,15 @@ from bot.model import Engagement, Mention
 from bot.sources.base import Inbox
 from bot.sources.bluesky_events import POST, JetstreamReader, MalformedEvent
 from bot.sources.bluesky_profiles import ProfileCache
-from bot.sources.polite import Backoff, client_session, get_json, pause, retry_after
+from bot.sources.bluesky_reply import BlueskyReplier, new_tid
+from bot.sources.polite import (
+    Backoff,
+    SourceError,
+    client_session,
+    get_json,
+    pause,
+    retry_after,
+)
 from bot.sources.polling import Report, no_report
 
 if TYPE_CHECKING:
@@ -112,6 +122,22 @@ class BlueskySource:
         self._room.set()
         self._idle: asyncio.Timeout | None = None
         self._trouble: str | None = None
+
+    @property
+    def can_reply(self) -> bool:
+        return self.settings.handle is not None and self.settings.app_password is not None
+
+    async def publish_reply(self, mention: Mention, text: str, *, key: str, at: datetime) -> str:
+        """Reply as the configured account, under a record key made from ``at`` and ``key``:
+        a retry finds the post an earlier attempt wrote instead of writing a second one."""
+        async with self.session() as session:
+            replier = BlueskyReplier.from_settings(session, self.settings)
+            if replier is None:
+                raise SourceError(
+                    f"bluesky {self.name}: replying needs handle and app_password", retryable=False
+                )
+            rkey = new_tid(int(at.timestamp() * 1_000_000), zlib.crc32(key.encode()) % 1024)
+            return (await replier.reply(mention, text, rkey=rkey)).url
 
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
         """Counts from the AppView's ``app.bsky.feed.getPosts``, 25 posts a request."""

@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
@@ -104,6 +105,13 @@ class MastodonSource:
                 else:  # spread the polls over the period rather than all at once
                     first = self.settings.poll_seconds * polled.index(feed) / len(polled)
                     tasks.create_task(self._poll(api, inbox, feed, first), name=feed.key)
+
+    @property
+    def can_reply(self) -> bool:
+        return self.settings.access_token is not None
+
+    async def publish_reply(self, mention: Mention, text: str, *, key: str, at: datetime) -> str:
+        return await self.reply(mention, text, idempotency_key=key)
 
     async def reply(
         self, mention: Mention, text: str, *, idempotency_key: str | None = None

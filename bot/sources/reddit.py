@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -126,6 +127,10 @@ class RedditSource(SearchingSource):
     @property
     def can_reply(self) -> bool:
         return self.settings.can_reply
+
+    async def publish_reply(self, mention: Mention, text: str, *, key: str, at: datetime) -> str:
+        """Reddit takes no idempotency key: :meth:`reply` looks for the same words first."""
+        return (await self.reply(mention, text)).url
 
     async def reply(self, mention: Mention, text: str) -> Posted:
         """Post ``text`` as a comment under ``mention`` (a post or a comment heard here)."""

@@ -21,6 +21,7 @@ from bot.chat_commands import ChatCommands
 from bot.config.slack import SlackSettings
 from bot.incidents.actions import ActionResult
 from bot.incidents.control import IncidentControl
+from handlers.slack.draft_actions import SlackDraftActions
 from handlers.slack.render import ACK, REOPEN, RESOLVE, SILENCE, SILENCE_HOURS, SNOOZE, cut
 from handlers.slack.responders import SlackResponders
 
@@ -37,6 +38,7 @@ def build_slack_app(
     commands: ChatCommands,
     responders: SlackResponders,
     brand_names: dict[str, str],
+    drafts: SlackDraftActions | None = None,
 ) -> AsyncApp:
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
     app = AsyncApp(
@@ -63,7 +65,9 @@ def build_slack_app(
         return await next()
 
     clicks = _Clicks(control, responders, brand_names)
-    app.action(re.compile(r"^vigie_"))(clicks.handle)
+    app.action(re.compile(r"^vigie_(?!draft_)"))(clicks.handle)
+    if drafts is not None:
+        drafts.register(app)
 
     @app.command(settings.command)
     async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import DeliveryError
+from bot.drafts.cards import KIND as DRAFTS
 from bot.incidents.model import Intent, IntentKind
 from handlers.slack.render import (
     InvalidBlocks,
@@ -29,6 +30,7 @@ from handlers.slack.render import (
     escape,
     mention_markup,
 )
+from handlers.slack.render_drafts import draft_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ class SlackPlatform:
 
     async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
         channel, ts = _split(card_ref)
+        if intent.part:
+            return await self._deliver_part(intent, channel, ts)
         if intent.kind is IntentKind.OPEN:
             response = await self.client.chat_postMessage(  # the card
                 channel=intent.channel,
@@ -102,13 +106,41 @@ class SlackPlatform:
         )
         return card_ref or f"{response['channel']} {response['ts']}"
 
+    async def _deliver_part(self, intent: Intent, channel: str, ts: str) -> str:
+        """A message of its own in the card's thread (reply drafts): posted under the card
+        (``ref`` is the card's), then edited in place (``ref`` is its own)."""
+        if intent.kind is IntentKind.OPEN:
+            response = await self.client.chat_postMessage(
+                channel=channel or intent.channel,
+                thread_ts=ts or None,
+                text=_text(intent),
+                blocks=self._blocks(intent),
+                metadata=_metadata(intent),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return f"{response['channel']} {response['ts']}"
+        if not (channel and ts):
+            return ""  # never posted in that channel: nothing to edit
+        await self.client.chat_update(
+            channel=channel, ts=ts, text=_text(intent), blocks=self._blocks(intent)
+        )
+        return f"{channel} {ts}"
+
     def _blocks(self, intent: Intent) -> list[dict[str, Any]]:
-        blocks = card_blocks(intent.card, intent.key, new_post=intent.kind is IntentKind.OPEN)
+        new_post = intent.kind is IntentKind.OPEN
+        if intent.card.get("type") == DRAFTS:
+            return self._checked(draft_blocks(intent.card, intent.key, new_post=new_post))
+        blocks = card_blocks(intent.card, intent.key, new_post=new_post)
         if intent.kind is IntentKind.OPEN and intent.mention:
             ping = f"{mention_markup(intent.mention)} new incident"
             blocks.insert(
                 1, SectionBlock(block_id=f"ping-{intent.key}", text=MarkdownTextObject(text=ping))
             )
+        return self._checked(blocks)
+
+    @staticmethod
+    def _checked(blocks: list[Any]) -> list[dict[str, Any]]:
         try:
             return check_blocks(blocks)
         except (InvalidBlocks, SlackObjectFormationError) as error:
@@ -121,7 +153,7 @@ class SlackPlatform:
         if intent.kind is IntentKind.UPDATE:
             return None  # an edit is idempotent: doing it again is harmless
         channel, ts = _split(card_ref)
-        if intent.kind is IntentKind.OPEN or not ts:
+        if (intent.kind is IntentKind.OPEN and not intent.part) or not ts:
             response = await self.client.conversations_history(
                 channel=channel or intent.channel, limit=LOOK_BACK, include_all_metadata=True
             )
@@ -132,7 +164,8 @@ class SlackPlatform:
         messages: list[dict[str, Any]] = response.get("messages", [])
         for message in messages:
             if _key_of(message) == intent.key:
-                return card_ref or f"{response.get('channel', intent.channel)} {message['ts']}"
+                own = f"{channel or response.get('channel', intent.channel)} {message['ts']}"
+                return own if intent.part else card_ref or own
         return None
 
 

@@ -16,23 +16,26 @@ GROUP_TTL_SECONDS = 300.0
 
 class SlackResponders:
     """``may_act(user, brand)``: listed for that brand or for every brand (``*``), directly or
-    through a user group. With no responders configured at all, everyone who sees a card may act
-    (a warning says so at start-up)."""
+    through a user group. With nobody configured at all, everyone who sees a card may act (a
+    warning says so at start-up) unless ``open_when_empty`` is False (approving replies)."""
 
     def __init__(
         self,
         responders: dict[str, list[str]],
         client: AsyncWebClient,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        open_when_empty: bool = True,
     ) -> None:
         self.responders = responders
+        self.open_when_empty = open_when_empty
         self.client = client
         self.clock = clock
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
 
     @property
     def open_to_all(self) -> bool:
-        return not any(self.responders.values())
+        return self.open_when_empty and not any(self.responders.values())
 
     async def may_act(self, user: str, brand: str) -> bool:
         if self.open_to_all:

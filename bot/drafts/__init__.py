@@ -1,0 +1,1 @@
+"""Reply drafts: composed from a brand's playbook, approved by people, published to the source."""

@@ -1,0 +1,378 @@
+"""Reply drafts composed from a brand's playbook, in the mention's language, within a limit.
+
+One mention gives one draft per variant of its theme (``VARIANTS`` in ``templates.py``):
+complaints get ``apologetic``, ``informative`` and ``dm`` (take it to private messages),
+misinformation ``informative`` and ``dm``, praise ``thanks`` and ``pass_on``; a crisis gets a
+holding ``statement``. Every draft fits the platform's limit and holds no banned phrase; a
+variant that cannot is left out, with the reason in :class:`Composed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bot.config.playbook import Playbook
+from bot.drafts.limits import Limit, fit
+from bot.drafts.specifics import Specifics, specifics_of
+from bot.drafts.templates import (
+    ANONYMOUS_GREETINGS,
+    DEFAULTS,
+    GREETINGS,
+    ISSUES,
+    LANGUAGE_NAMES,
+    MASTODON_GREETINGS,
+    REFERENCE_NOUNS,
+    STATEMENTS,
+    VARIANTS,
+    Segment,
+    filled,
+    formal_english,
+    parse,
+    render,
+)
+from bot.drafts.themes import THEMES, theme_of
+from bot.text import fold
+
+if TYPE_CHECKING:
+    from bot.model import LanguageGuess
+
+logger = logging.getLogger(__name__)
+
+# What no draft may say, whatever the brand: clichés that read as a brush-off, telling an upset
+# customer to calm down, and admissions or guarantees that only the legal team may give.
+BUILT_IN_BANNED = (
+    "apologize for any inconvenience",
+    "apologise for any inconvenience",
+    "sorry for any inconvenience",
+    "your call is important to us",
+    "calm down",
+    "we are liable",
+    "we accept liability",
+    "we guarantee",
+    "la gêne occasionnée",
+    "calmez-vous",
+    "nous reconnaissons notre responsabilité",
+    "nous garantissons",
+)
+MIN_DETECTABLE = 20  # shorter texts are not checked for their language: too few words to tell
+_HANDLE_OR_LINK = re.compile(r"https?://\S+|(?<!\w)[@#][\w.@-]+|\bu/\w+")
+_PLACEHOLDER = re.compile(r"\{\w*\}")
+
+
+@dataclass(frozen=True)
+class DraftText:
+    variant: str
+    language: str
+    theme: str
+    text: str
+    notes: tuple[str, ...] = ()  # what a reviewer should know: a fallback language, a cut
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A variant that could not be made valid, and why."""
+
+    variant: str
+    language: str
+    theme: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Composed:
+    drafts: tuple[DraftText, ...]
+    left_out: tuple[LeftOut, ...] = ()
+
+
+class DraftError(ValueError):
+    """A draft that cannot be made to fit or to avoid the banned phrases."""
+
+
+class _Detector(Protocol):
+    def detect(self, text: str, preferred: Sequence[str] = ()) -> LanguageGuess: ...
+
+
+def detect_with(detector: _Detector, preferred: Sequence[str] = ()) -> Callable[[str], str]:
+    """``check``'s ``detect_language`` from a ``bot.language.LanguageDetector``."""
+    return lambda text: detector.detect(text, preferred).code
+
+
+def banned_phrases(playbook: Playbook) -> tuple[str, ...]:
+    """The built-in banned phrases and the brand's own."""
+    return tuple(dict.fromkeys([*BUILT_IN_BANNED, *playbook.banned_phrases]))
+
+
+def _normal(text: str) -> str:
+    return " ".join(fold(text.replace("\u2019", "'")).split())
+
+
+def _banned_in(text: str, banned: Sequence[str]) -> list[str]:
+    normal = _normal(text)
+    return [
+        phrase
+        for phrase in banned
+        if phrase.strip()
+        and re.search(rf"(?<!\w){re.escape(_normal(phrase))}(?!\w)", normal) is not None
+    ]
+
+
+def _base(code: str) -> str:
+    return re.split(r"[-_]", code.strip().lower())[0]
+
+
+def _name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def check(
+    text: str,
+    *,
+    limit: Limit,
+    language: str,
+    banned: Sequence[str],
+    detect_language: Callable[[str], str] | None = None,
+) -> list[str]:
+    """What is wrong with a draft, in words a reviewer reads; [] when nothing is."""
+    if not text.strip():
+        return ["is empty"]
+    problems = limit.problems(text)
+    problems += [f"contains the banned phrase “{phrase}”" for phrase in _banned_in(text, banned)]
+    problems += [f"still has the placeholder {name}" for name in _PLACEHOLDER.findall(text)]
+    prose = " ".join(_HANDLE_OR_LINK.sub(" ", text).split())
+    if detect_language is not None and len(prose) > MIN_DETECTABLE:
+        found = _base(detect_language(prose))
+        if found not in ("", "und") and found != _base(language):
+            problems.append(f"is in {found}, not {_base(language)}")
+    return problems
+
+
+def _reference(specifics: Specifics, language: str) -> str:
+    if not specifics.order:
+        return ""
+    noun = REFERENCE_NOUNS.get(language, {}).get(specifics.order_kind, "")
+    return f"{noun} {specifics.order}" if noun else specifics.order
+
+
+def addressee_of(author: str, platform: str) -> str:
+    """How a reply names its author: '@ana', or 'u/ana' on Reddit; "" when unknown."""
+    handle = author.strip().lstrip("@")
+    if not handle:
+        return ""
+    return f"u/{handle}" if platform == "reddit" else f"@{handle}"
+
+
+def _greeting(playbook: Playbook, language: str, addressee: str, platform: str) -> str:
+    if not addressee:
+        return ANONYMOUS_GREETINGS.get(language, {}).get(playbook.tone, "")
+    greetings = MASTODON_GREETINGS if platform == "mastodon" else GREETINGS
+    greeting = greetings.get(language, {}).get(playbook.tone, "{author}")
+    return greeting.replace("{author}", addressee)
+
+
+def _values(
+    playbook: Playbook,
+    brand_name: str,
+    *,
+    language: str,
+    author: str,
+    specifics: Specifics,
+    platform: str,
+) -> dict[str, str]:
+    addressee = addressee_of(author, platform)
+    return {
+        "greeting": _greeting(playbook, language, addressee, platform),
+        "author": addressee,
+        "brand": brand_name,
+        "order": _reference(specifics, language),
+        "flight": specifics.flight,
+        "product": specifics.product,
+        "contact": playbook.contact,
+        "status_page": playbook.status_page or "",
+        "sign_off": playbook.sign_off_in(language),
+    }
+
+
+def _template(
+    playbook: Playbook, theme: str, variant: str, wanted: str
+) -> tuple[str, str, tuple[str, ...]] | None:
+    """(language, template, notes): the mention's language, else the default, else English."""
+    for language in dict.fromkeys([wanted, playbook.default_language, "en"]):
+        template = playbook.templates.get(theme, {}).get(language, {}).get(variant)
+        if template is None:
+            template = DEFAULTS.get(language, {}).get(theme, {}).get(variant)
+            if template is not None and language == "en" and playbook.tone == "formal":
+                template = formal_english(template)
+        if template is None:
+            continue
+        if language == wanted:
+            return language, template, ()
+        if wanted in ("", "und"):
+            return language, template, (f"language unknown: drafted in {_name(language)}",)
+        note = f"no {_name(wanted)} template for '{theme}': drafted in {_name(language)}"
+        return language, template, (note,)
+    return None
+
+
+def addressed(text: str, addressee: str, platform: str) -> str:
+    """Mastodon notifies only the accounts a post names: name the author first if not yet."""
+    if platform != "mastodon" or not addressee or addressee.lower() in text.lower():
+        return text
+    return f"{addressee} {text}"
+
+
+def _shaped(
+    segments: tuple[Segment, ...], values: dict[str, str], limit: Limit
+) -> tuple[str, tuple[str, ...]]:
+    """The filled template within ``limit``: sign-off dropped first, then optional segments
+    from the last, then words cut by :func:`fit` ("" when even that fails)."""
+    kept = list(filled(segments, values))
+    addressee = values.get("author", "")
+
+    def text_of(parts: list[Segment]) -> str:
+        return addressed(render(tuple(parts), values), addressee, limit.platform)
+
+    text = text_of(kept)
+    optional = [index for index in reversed(range(len(kept))) if kept[index].optional]
+    signs = [index for index in optional if "sign_off" in kept[index].names]
+    droppable = signs + [index for index in optional if index not in signs]
+    notes: list[str] = []
+    dropped: list[Segment] = []
+    while not limit.fits(text) and droppable:
+        dropped.append(kept[droppable.pop(0)])
+        gone = (
+            set(range(len(kept)))
+            - set(droppable)
+            - {index for index, segment in enumerate(kept) if not segment.optional}
+        )
+        text = text_of([segment for index, segment in enumerate(kept) if index not in gone])
+    if any("sign_off" in segment.names for segment in dropped):
+        notes.append(f"dropped the sign-off to fit {limit.describe()}")
+    others = sum("sign_off" not in segment.names for segment in dropped)
+    if others:
+        notes.append(f"left out {others} optional part(s) to fit {limit.describe()}")
+    if not limit.fits(text):
+        text = fit(text, limit)
+        if text:
+            notes.append(f"shortened to fit {limit.describe()}")
+    return text, tuple(notes)
+
+
+def compose(
+    playbook: Playbook,
+    brand_name: str,
+    *,
+    text: str,
+    author: str,
+    language: str,
+    limit: Limit,
+    theme: str | None = None,
+    negative: bool = True,
+) -> Composed:
+    """Every variant of the mention's theme, and those left out with the reason."""
+    theme = theme or theme_of(text, language, negative)
+    if theme not in THEMES:
+        raise ValueError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+    specifics = specifics_of(text, playbook.products)
+    wanted = _base(language)
+    banned = banned_phrases(playbook)
+    drafts: list[DraftText] = []
+    left_out: list[LeftOut] = []
+    for variant in VARIANTS[theme]:
+        if variant == "apologetic" and theme == "general" and not negative:
+            continue  # a question or a neutral remark calls for no apology
+        chosen = _template(playbook, theme, variant, wanted)
+        if chosen is None:
+            continue
+        draft_language, template, notes = chosen
+        values = _values(
+            playbook,
+            brand_name,
+            language=draft_language,
+            author=author,
+            specifics=specifics,
+            platform=limit.platform,
+        )
+        body, shaping = _shaped(parse(template), values, limit)
+        problems = check(body, limit=limit, language=draft_language, banned=banned)
+        if not body:
+            problems = [f"does not fit {limit.describe()} even shortened"]
+        if problems:
+            left_out.append(LeftOut(variant, draft_language, theme, "; ".join(problems)))
+        else:
+            drafts.append(DraftText(variant, draft_language, theme, body, notes + shaping))
+    return Composed(tuple(drafts), tuple(left_out))
+
+
+def compose_replies(
+    playbook: Playbook,
+    brand_name: str,
+    *,
+    text: str,
+    author: str,
+    language: str,
+    limit: Limit,
+    theme: str | None = None,
+    negative: bool = True,
+) -> list[DraftText]:
+    """The reply drafts of :func:`compose`; variants left out are logged."""
+    composed = compose(
+        playbook,
+        brand_name,
+        text=text,
+        author=author,
+        language=language,
+        limit=limit,
+        theme=theme,
+        negative=negative,
+    )
+    for item in composed.left_out:
+        logger.info(
+            "%s: draft %s/%s (%s) left out: %s",
+            brand_name,
+            item.theme,
+            item.variant,
+            item.language,
+            item.reason,
+        )
+    return list(composed.drafts)
+
+
+def compose_statement(
+    playbook: Playbook, brand_name: str, *, language: str, theme: str, limit: Limit
+) -> DraftText:
+    """A public holding statement for a crisis about ``theme``; :class:`DraftError` when the
+    brand's template cannot be made valid."""
+    if theme not in THEMES:
+        raise ValueError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+    notes: list[str] = []
+    issue_theme = theme if theme in ISSUES["en"] else "general"
+    if issue_theme != theme:
+        notes.append(f"no holding statement for '{theme}': worded as a general problem")
+    wanted = _base(language)
+    for draft_language in dict.fromkeys([wanted, playbook.default_language, "en"]):
+        template = playbook.statement.get(draft_language)
+        if template is None and draft_language in STATEMENTS:
+            template = STATEMENTS[draft_language]
+            if draft_language == "en" and playbook.tone == "formal":
+                template = formal_english(template)
+        if template is not None:
+            break
+    assert template is not None  # English is built in
+    if draft_language != wanted:
+        notes.append(f"no {_name(wanted)} statement: drafted in {_name(draft_language)}")
+    values = {
+        "brand": brand_name,
+        "issue": ISSUES.get(draft_language, {}).get(issue_theme, ""),
+        "contact": playbook.contact,
+        "status_page": playbook.status_page or "",
+        "sign_off": playbook.sign_off_in(draft_language),
+    }
+    text, shaping = _shaped(parse(template), values, limit)
+    problems = check(text, limit=limit, language=draft_language, banned=banned_phrases(playbook))
+    if problems:
+        raise DraftError(f"the {draft_language} holding statement " + "; ".join(problems))
+    return DraftText("statement", draft_language, theme, text, (*notes, *shaping))

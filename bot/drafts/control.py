@@ -1,0 +1,169 @@
+"""People's decisions on drafts, as chat platforms call them: async, one transaction each.
+
+A decision reloads the draft, applies the rules (bot.drafts.rules), stores the drafts that
+changed with their decision-log rows, queues the edit of the set's message everywhere it was
+posted and, for an approval, the publication itself: all in one transaction, so a click is
+never half done and a double click finds the draft already decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.clock import Clock
+from bot.config.replies import ReplySettings
+from bot.drafts import rules
+from bot.drafts.model import Decision, Draft, DraftSet
+from bot.drafts.planner import refresh_messages
+from bot.drafts.publishing import publish_intent
+from bot.drafts.rules import Name, Outcome
+from storage import drafts as store
+from storage.incidents import get_incident
+from storage.outbox import enqueue
+from storage.writer import Writer
+
+TextCheck = Callable[[DraftSet, Draft, str], Sequence[str]]
+
+
+def _plain(user: str) -> str:
+    return user
+
+
+class DraftControl:
+    def __init__(
+        self,
+        writer: Writer,
+        clock: Clock,
+        settings: ReplySettings,
+        brand_names: Mapping[str, str],
+        check_text: TextCheck,
+        wake: Callable[[], object] = lambda: None,
+    ) -> None:
+        self.writer = writer
+        self.clock = clock
+        self.settings = settings
+        self.brand_names = dict(brand_names)
+        self.check_text = check_text
+        self.wake = wake
+
+    async def find(self, draft_id: int) -> tuple[Draft, DraftSet] | None:
+        def read(db: sqlite_utils.Database) -> tuple[Draft, DraftSet] | None:
+            draft = store.get_draft(db, draft_id)
+            drafts = store.get_set(db, draft.set_id) if draft else None
+            return (draft, drafts) if draft and drafts else None
+
+        return await self.writer.run(read)
+
+    async def problems(self, draft_id: int, text: str) -> list[str]:
+        """What is wrong with ``text`` as the new text of a draft (empty: nothing)."""
+        found = await self.find(draft_id)
+        if found is None:
+            return [f"draft {draft_id} no longer exists"]
+        draft, drafts = found
+        return list(self.check_text(drafts, draft, text))
+
+    async def approve(
+        self, draft_id: int, version: int | None, user: str, name: Name = _plain
+    ) -> Outcome:
+        def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
+            incident = get_incident(db, draft.incident_id)
+            level = incident.level_name if incident else ""
+            return rules.approve(
+                draft,
+                store.drafts_in(db, draft.set_id),
+                user=user,
+                at=self.clock.now(),
+                version=version,
+                two_person=level in self.settings.two_person_levels,
+                can_publish=drafts.target.can_publish,
+                name=name,
+            )
+
+        return await self._decide(draft_id, decide)
+
+    async def edit(
+        self, draft_id: int, version: int | None, user: str, text: str, name: Name = _plain
+    ) -> Outcome:
+        def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
+            problems = self.check_text(drafts, draft, text)
+            if problems:
+                return Outcome(False, "Not saved: the text " + "; ".join(problems) + ".")
+            return rules.edit(
+                draft, user=user, at=self.clock.now(), version=version, text=text, name=name
+            )
+
+        return await self._decide(draft_id, decide)
+
+    async def reject(
+        self, draft_id: int, version: int | None, user: str, reason: str, name: Name = _plain
+    ) -> Outcome:
+        def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
+            return rules.reject(
+                draft, user=user, at=self.clock.now(), version=version, reason=reason, name=name
+            )
+
+        return await self._decide(draft_id, decide)
+
+    async def retry(self, draft_id: int, user: str, name: Name = _plain) -> Outcome:
+        def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
+            return rules.retry(draft, user=user, at=self.clock.now(), name=name)
+
+        return await self._decide(draft_id, decide)
+
+    async def refused(self, draft_id: int, user: str, action: str, why: str) -> None:
+        """Keep in the decision log that someone tried a decision they may not make."""
+
+        def work(db: sqlite_utils.Database) -> None:
+            draft = store.get_draft(db, draft_id)
+            if draft is not None:
+                at = self.clock.now()
+                store.record(
+                    db,
+                    Decision(at, user, f"refused {action}", draft.incident_id, draft.id, "", why),
+                )
+
+        await self.writer.run(work)
+
+    async def _decide(
+        self,
+        draft_id: int,
+        decide: Callable[[sqlite_utils.Database, Draft, DraftSet], Outcome],
+    ) -> Outcome:
+        def work(db: sqlite_utils.Database) -> Outcome:
+            with db.atomic():
+                draft = store.get_draft(db, draft_id)
+                drafts = store.get_set(db, draft.set_id) if draft else None
+                if draft is None or drafts is None:
+                    return Outcome(False, f"Draft {draft_id} no longer exists.")
+                outcome = decide(db, draft, drafts)
+                apply(db, outcome, drafts, self.brand_names.get(drafts.brand, drafts.brand))
+                return outcome
+
+        outcome = await self.writer.run(work)
+        if outcome.changed:
+            self.wake()
+        return outcome
+
+
+def apply(db: sqlite_utils.Database, outcome: Outcome, drafts: DraftSet, brand_name: str) -> None:
+    """Store what a decision changed, queue its publication and the edit of its message."""
+    if not outcome.changed:
+        return
+    changed = list(outcome.changed)
+    if outcome.publish is not None:
+        publish = replace(outcome.publish, publish_attempts=outcome.publish.publish_attempts + 1)
+        changed = [publish if d.id == publish.id else d for d in changed]
+        enqueue(db, publish_intent(publish, drafts.target, _now(outcome)))
+    for draft in changed:
+        store.save_draft(db, draft)
+    for decision in outcome.decisions:
+        store.record(db, decision)
+    refresh_messages(db, drafts, brand_name, _now(outcome))
+
+
+def _now(outcome: Outcome) -> datetime:
+    return max(decision.at for decision in outcome.decisions)

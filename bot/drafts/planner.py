@@ -1,0 +1,292 @@
+"""Proposing drafts as incidents are posted: for each of an incident's farthest-reaching
+mentions a set of reply variants, and a holding statement once it reaches the top level.
+
+The planner runs in the transaction of the engine step whose card intents it reads, so drafts
+and their messages are stored and queued together with the card they belong under. Each set's
+message goes into the card's thread in every channel the card is in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from bot.config.playbook import Playbook
+from bot.config.replies import ReplySettings
+from bot.drafts.cards import drafts_card, drafts_title
+from bot.drafts.compose import DraftError, DraftText, compose_replies, compose_statement
+from bot.drafts.limits import limit_for
+from bot.drafts.model import Decision, Draft, DraftKind, DraftSet, DraftState, Target
+from bot.drafts.themes import THEME_OF_COMPLAINT
+from bot.incidents.model import Intent, IntentKind
+from storage import drafts as store
+from storage.outbox import enqueue
+
+logger = logging.getLogger(__name__)
+
+LIVE = ("pending", "open", "acknowledged")
+EXCERPT = 280
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Where a source's mentions live and whether Vigie can answer them there."""
+
+    platform: str  # "" when the post's URL decides (replayed or forwarded posts)
+    limit: int | None = None  # the instance's own limit, when it has one (Mastodon)
+    can_publish: bool = False
+
+
+class TargetRules:
+    """Which platform (and length limit) a mention is answered on, by the source that heard it."""
+
+    def __init__(self, reaches: Mapping[str, Reach], platform_of_url: Callable[[str], str]):
+        self.reaches = dict(reaches)
+        self.platform_of_url = platform_of_url
+
+    def target(self, source: str, native_id: str, url: str, author: str, text: str) -> Target:
+        reach = self.reaches.get(source, Reach(""))
+        platform = reach.platform or self.platform_of_url(url)
+        limit = limit_for(platform, reach.limit)
+        excerpt = " ".join(text.split())
+        if len(excerpt) > EXCERPT:
+            excerpt = excerpt[: EXCERPT - 1].rsplit(" ", 1)[0] + "…"
+        return Target(
+            platform=platform,
+            limit=limit.maximum,
+            unit=limit.unit,
+            source=source,
+            native_id=native_id,
+            url=url,
+            author=author,
+            excerpt=excerpt,
+            can_publish=reach.can_publish,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BrandVoice:
+    name: str
+    playbook: Playbook
+    languages: tuple[str, ...]
+    handles: frozenset[str] = frozenset()  # the brand's own accounts (lower case, no @)
+
+    def own(self, author: str) -> bool:
+        """A post by the brand itself: never answered."""
+        return author.lower().lstrip("@").split("@")[0] in self.handles
+
+
+class DraftPlanner:
+    def __init__(
+        self,
+        settings: ReplySettings,
+        voices: Mapping[str, BrandVoice],
+        rules: TargetRules,
+        on_new_set: Callable[[int], object] = lambda set_id: None,
+    ) -> None:
+        self.settings = settings
+        self.voices = dict(voices)
+        self.rules = rules
+        self.on_new_set = on_new_set  # e.g. ask a language model for more variants, later
+
+    def plan(self, db: sqlite_utils.Database, intents: Sequence[Intent]) -> None:
+        """Propose drafts for the incidents these card intents show, and post every set of
+        theirs where their cards are."""
+        if not self.settings.enabled or not intents:
+            return
+        now = max(intent.created_at for intent in intents)
+        cards: dict[int, dict[str, Any]] = {}
+        channels: dict[int, set[tuple[str, str]]] = {}
+        for intent in intents:
+            if intent.part or intent.kind not in (IntentKind.OPEN, IntentKind.UPDATE):
+                continue
+            if intent.card.get("status") not in LIVE or intent.card.get("brand") is None:
+                continue
+            cards[intent.incident_id] = intent.card
+            channels.setdefault(intent.incident_id, set()).add((intent.platform, intent.channel))
+        for incident_id, card in cards.items():
+            brand = _brand_of(db, incident_id)
+            voice = self.voices.get(brand)
+            if voice is None:
+                continue
+            self._propose(db, incident_id, brand, voice, card, now)
+            self._post(db, incident_id, voice, sorted(channels[incident_id]), now)
+
+    def _propose(
+        self,
+        db: sqlite_utils.Database,
+        incident_id: int,
+        brand: str,
+        voice: BrandVoice,
+        card: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        have = {(s.target.source, s.target.native_id) for s in store.sets_of(db, incident_id)}
+        statement = ("", "") in have
+        room = self.settings.max_mentions - len(have - {("", "")})
+        examples = card.get("examples", [])
+        languages: list[str] = []
+        for example in examples:
+            source, native_id = example["key"]
+            row = db.execute(
+                "SELECT text, language, author_handle, url FROM mentions "
+                "WHERE source = ? AND native_id = ?",
+                [source, native_id],
+            ).fetchone()
+            if row is None:
+                continue
+            text, language, author, url = row
+            languages.append(language)
+            if (source, native_id) in have or room <= 0 or voice.own(author or ""):
+                continue
+            room -= 1
+            target = self.rules.target(source, native_id, url or "", author or "", text)
+            limit = limit_for(target.platform, target.limit)
+            theme = THEME_OF_COMPLAINT.get(str(card.get("theme") or ""))
+            texts = compose_replies(
+                voice.playbook,
+                voice.name,
+                text=text,
+                author=author or "",
+                language=language or voice.languages[0],
+                limit=limit,
+                theme=theme if theme and theme != "general" else None,
+            )
+            self._save(db, incident_id, brand, DraftKind.REPLY, target, texts, now)
+        if card.get("top_level") and not statement:
+            language = _most_common(languages, voice.languages)
+            platform = _narrowest(db, incident_id)
+            limit = limit_for(platform)
+            try:
+                text = compose_statement(
+                    voice.playbook,
+                    voice.name,
+                    language=language,
+                    theme=THEME_OF_COMPLAINT.get(str(card.get("theme") or ""), "general"),
+                    limit=limit,
+                )
+            except DraftError as error:
+                logger.warning("incident #%d: no holding statement: %s", incident_id, error)
+                return
+            target = Target(platform=platform, limit=limit.maximum, unit=limit.unit)
+            self._save(db, incident_id, brand, DraftKind.STATEMENT, target, [text], now)
+
+    def _save(
+        self,
+        db: sqlite_utils.Database,
+        incident_id: int,
+        brand: str,
+        kind: DraftKind,
+        target: Target,
+        texts: Iterable[DraftText],
+        now: datetime,
+    ) -> None:
+        texts = [t for t in texts if t.text]
+        if not texts:
+            return
+        drafts = DraftSet(store.next_id(db, "draft_sets"), incident_id, brand, kind, target, now)
+        store.save_set(db, drafts)
+        expires = now + timedelta(hours=self.settings.expire_after_hours)
+        first = store.next_id(db, "drafts")
+        for offset, composed in enumerate(texts):
+            draft = Draft(
+                id=first + offset,
+                set_id=drafts.id,
+                incident_id=incident_id,
+                brand=brand,
+                variant=composed.variant,
+                language=composed.language,
+                theme=composed.theme,
+                text=composed.text,
+                state=DraftState.PROPOSED,
+                created_at=now,
+                expires_at=expires,
+                notes=composed.notes,
+            )
+            store.save_draft(db, draft)
+            store.record(
+                db,
+                Decision(
+                    now, "vigie", "proposed", incident_id, draft.id, draft.text, draft.variant
+                ),
+            )
+        self.on_new_set(drafts.id)
+
+    def _post(
+        self,
+        db: sqlite_utils.Database,
+        incident_id: int,
+        voice: BrandVoice,
+        channels: Sequence[tuple[str, str]],
+        now: datetime,
+    ) -> None:
+        for drafts in store.sets_of(db, incident_id):
+            new = [c for c in channels if store.note_posted(db, drafts.id, *c)]
+            if new:
+                card = drafts_card(drafts, store.drafts_in(db, drafts.id), voice.name)
+                for platform, channel in new:
+                    enqueue(db, set_intent(db, drafts, card, platform, channel, now, post=True))
+
+
+def set_intent(
+    db: sqlite_utils.Database,
+    drafts: DraftSet,
+    card: dict[str, Any],
+    platform: str,
+    channel: str,
+    at: datetime,
+    *,
+    post: bool,
+) -> Intent:
+    """The message of a set of drafts: posted in the card's thread, or edited in place."""
+    prefix = f"{drafts.part}-{platform}:{channel}-"
+    count = db.execute(
+        "SELECT COUNT(*) FROM outbox WHERE key >= ? AND key < ?", [prefix, prefix + "\uffff"]
+    ).fetchone()[0]
+    return Intent(
+        key=f"{prefix}{count + 1}",
+        incident_id=drafts.incident_id,
+        kind=IntentKind.OPEN if post else IntentKind.UPDATE,
+        platform=platform,
+        channel=channel,
+        created_at=at,
+        text=drafts_title(card),
+        card=card,
+        part=drafts.part,
+    )
+
+
+def refresh_messages(
+    db: sqlite_utils.Database, drafts: DraftSet, brand_name: str, at: datetime
+) -> None:
+    """Edit the set's message wherever it was posted (after a decision or a publication)."""
+    card = drafts_card(drafts, store.drafts_in(db, drafts.id), brand_name)
+    for platform, channel in store.posted_in(db, drafts.id):
+        enqueue(db, set_intent(db, drafts, card, platform, channel, at, post=False))
+
+
+def _brand_of(db: sqlite_utils.Database, incident_id: int) -> str:
+    row = db.execute("SELECT brand FROM incidents WHERE id = ?", [incident_id]).fetchone()
+    return "" if row is None else str(row[0])
+
+
+def _most_common(languages: Sequence[str], brand_languages: Sequence[str]) -> str:
+    known = [code for code in languages if code in brand_languages]
+    if not known:
+        return brand_languages[0]
+    return max(brand_languages, key=known.count)
+
+
+def _narrowest(db: sqlite_utils.Database, incident_id: int) -> str:
+    """A statement is posted from the brand's accounts by hand; fit the tightest platform its
+    replies go to, so it can be pasted anywhere the incident is discussed."""
+    sets = store.sets_of(db, incident_id)
+    platforms = {s.target.platform for s in sets if s.kind is DraftKind.REPLY}
+    if not platforms:
+        return "x"
+    return min(platforms, key=lambda p: limit_for(p).maximum)

@@ -1,0 +1,178 @@
+"""What people may decide about a draft, as pure functions: approve, edit, reject, retry.
+
+Each returns an :class:`Outcome`: whether it happened, what to tell the person, the drafts that
+changed and the decision-log rows. Who may decide at all (approvers per brand) is the chat
+platform's to check; these rules are about the draft itself: it must still be open, be the
+version the person saw, not have expired, and under the two-person rule not be their own edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.drafts.model import Decision, Draft, DraftState
+
+Name = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    message: str
+    changed: tuple[Draft, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    publish: Draft | None = None  # approved and to be published by the source
+
+
+def _plain(user: str) -> str:
+    return user
+
+
+def _hhmm(moment: datetime | None) -> str:
+    return f"{moment:%H:%M} UTC" if moment else "earlier"
+
+
+def already(draft: Draft, name: Name = _plain) -> str:
+    """Why a draft that is no longer open cannot be decided again."""
+    who = name(draft.decided_by) if draft.decided_by else "Vigie"
+    when = _hhmm(draft.decided_at)
+    match draft.state:
+        case DraftState.PUBLISHING | DraftState.APPROVED:
+            return f"Already approved by {who} at {when}."
+        case DraftState.PUBLISHED:
+            return f"Already approved by {who} and published at {_hhmm(draft.published_at)}."
+        case DraftState.FAILED:
+            return f"Already approved by {who}; publishing failed ({draft.reason}). Use Retry."
+        case DraftState.REJECTED:
+            return f"Already rejected by {who} at {when}: {draft.reason or 'no reason given'}."
+        case DraftState.EXPIRED:
+            return f"This draft expired at {_hhmm(draft.expires_at)}."
+        case DraftState.WITHDRAWN:
+            return f"{who} approved another draft for this post at {when}."
+    return "This draft can no longer be decided."
+
+
+def _refusal(draft: Draft, version: int | None, at: datetime, name: Name) -> Outcome | None:
+    """Why a decision on ``draft`` cannot be made now, if it cannot; an expired draft is
+    marked so (the caller stores the change)."""
+    if not draft.state.open:
+        return Outcome(False, already(draft, name))
+    if at >= draft.expires_at:
+        expired = replace(draft, state=DraftState.EXPIRED, decided_at=at)
+        log = Decision(at, "vigie", "expired", draft.incident_id, draft.id, draft.text)
+        return Outcome(
+            False,
+            f"This draft expired at {_hhmm(draft.expires_at)}; it can no longer be approved.",
+            (expired,),
+            (log,),
+        )
+    if version is not None and version != draft.version:
+        editor = name(draft.edited_by) if draft.edited_by else "someone"
+        return Outcome(
+            False,
+            f"{editor} edited this draft after you opened it; read the new text and decide again.",
+        )
+    return None
+
+
+def approve(
+    draft: Draft,
+    siblings: Sequence[Draft],
+    *,
+    user: str,
+    at: datetime,
+    version: int | None,
+    two_person: bool,
+    can_publish: bool,
+    name: Name = _plain,
+) -> Outcome:
+    """Approve one variant: it is published (or handed to a person to post), and the other
+    variants for the same post are withdrawn: a post gets one answer."""
+    refused = _refusal(draft, version, at, name)
+    if refused is not None:
+        return refused
+    if two_person and draft.edited_by == user:
+        return Outcome(
+            False,
+            "Two-person rule: you edited this draft, so someone else must approve it.",
+        )
+    state = DraftState.PUBLISHING if can_publish else DraftState.APPROVED
+    approved = replace(draft, state=state, decided_by=user, decided_at=at)
+    withdrawn = tuple(
+        replace(other, state=DraftState.WITHDRAWN, decided_by=user, decided_at=at)
+        for other in siblings
+        if other.id != draft.id and other.state.open
+    )
+    logs = (
+        Decision(at, user, "approved", draft.incident_id, draft.id, draft.text, draft.variant),
+        *(
+            Decision(at, user, "withdrawn", o.incident_id, o.id, o.text, f"draft {draft.id}")
+            for o in withdrawn
+        ),
+    )
+    message = "Approved; publishing." if can_publish else "Approved; copy the text and post it."
+    return Outcome(True, message, (approved, *withdrawn), logs, approved if can_publish else None)
+
+
+def edit(
+    draft: Draft,
+    *,
+    user: str,
+    at: datetime,
+    version: int | None,
+    text: str,
+    name: Name = _plain,
+) -> Outcome:
+    """Replace the text (already checked against the platform's limit and the playbook)."""
+    refused = _refusal(draft, version, at, name)
+    if refused is not None:
+        return refused
+    text = text.strip()
+    if text == draft.text:
+        return Outcome(True, "No change.")
+    edited = replace(draft, text=text, version=draft.version + 1, edited_by=user, edited_at=at)
+    log = Decision(at, user, "edited", draft.incident_id, draft.id, text, f"v{edited.version}")
+    return Outcome(True, "Edited.", (edited,), (log,))
+
+
+def reject(
+    draft: Draft,
+    *,
+    user: str,
+    at: datetime,
+    version: int | None,
+    reason: str,
+    name: Name = _plain,
+) -> Outcome:
+    refused = _refusal(draft, version, at, name)
+    if refused is not None:
+        return refused
+    reason = " ".join(reason.split())
+    rejected = replace(
+        draft, state=DraftState.REJECTED, decided_by=user, decided_at=at, reason=reason
+    )
+    log = Decision(at, user, "rejected", draft.incident_id, draft.id, draft.text, reason)
+    return Outcome(True, "Rejected.", (rejected,), (log,))
+
+
+def retry(draft: Draft, *, user: str, at: datetime, name: Name = _plain) -> Outcome:
+    """Publish again an approved draft whose publishing failed."""
+    if draft.state is not DraftState.FAILED:
+        return Outcome(False, already(draft, name) if not draft.state.open else "Not approved.")
+    again = replace(draft, state=DraftState.PUBLISHING, reason="")
+    log = Decision(at, user, "retried", draft.incident_id, draft.id, draft.text)
+    return Outcome(True, "Publishing again.", (again,), (log,), again)
+
+
+def published(draft: Draft, *, url: str, at: datetime) -> Outcome:
+    done = replace(draft, state=DraftState.PUBLISHED, published_url=url, published_at=at)
+    log = Decision(at, "vigie", "published", draft.incident_id, draft.id, draft.text, url)
+    return Outcome(True, "Published.", (done,), (log,))
+
+
+def publish_failed(draft: Draft, *, error: str, at: datetime) -> Outcome:
+    failed = replace(draft, state=DraftState.FAILED, reason=error[:300])
+    log = Decision(at, "vigie", "publish_failed", draft.incident_id, draft.id, draft.text, error)
+    return Outcome(False, "Publishing failed.", (failed,), (log,))

@@ -1,0 +1,140 @@
+"""The specifics a reply can name: an order or case reference, a flight, a product.
+
+Each is read only where the text makes it plain, since a wrong number in a public reply is
+worse than none: a reference follows a word such as "order", "booking", "case", "commande" or
+"dossier" and holds a digit (or is an upper-case code after "ref", "#" or "n°"); a flight is an
+upper-case two-character airline code and 1-4 digits, near "flight"/"vol" or written as one
+code ("AF1234"), and never a time, an amount or a duration; a product is one the brand lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_HANDLE_OR_LINK = re.compile(r"https?://\S+|@[\w.]+")
+
+# reference word (any case) -> kind of reference
+_KINDS = {
+    "order": "order",
+    "purchase": "order",
+    "commande": "order",
+    "booking": "booking",
+    "reservation": "booking",
+    "réservation": "booking",
+    "confirmation": "booking",
+    "pnr": "booking",
+    "case": "case",
+    "ticket": "case",
+    "claim": "case",
+    "complaint": "case",
+    "incident": "case",
+    "dossier": "case",
+    "réclamation": "case",
+    "reclamation": "case",
+    "ref": "reference",
+    "réf": "reference",
+    "reference": "reference",
+    "référence": "reference",
+    "tracking": "parcel",
+    "parcel": "parcel",
+    "package": "parcel",
+    "shipment": "parcel",
+    "colis": "parcel",
+    "suivi": "parcel",
+}
+_KIND_WORDS = "|".join(sorted(_KINDS, key=len, reverse=True))
+_REFERENCE = re.compile(
+    rf"(?<!\w)(?P<kind>{_KIND_WORDS})\.?"
+    r"(?:\s+(?P<word>number|num|nr|no\.?|id|code|ref(?:erence)?\.?|numéro|numero|de suivi"
+    r"|de (?:commande|réservation|reservation|dossier)))?"
+    r"\s*(?P<marker>n°|nº|no\.|#|:)?\s*#?\s*"
+    r"(?P<id>[A-Za-z0-9][A-Za-z0-9-]{2,19})(?![\w-])",
+    re.IGNORECASE,
+)
+_DATE = re.compile(r"^(?:\d{4}-\d{1,2}(?:-\d{1,2})?|\d{1,2}-\d{1,2}-\d{2,4})$")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+
+_CODE = r"(?P<code>[A-Z][A-Z0-9]|[0-9][A-Z])"
+_NUMBER = r"(?P<number>\d{1,4})"
+# not the start of a time, an amount, a size or a duration: "UA 12:30", "LA 2 hours", "X1 5 kg"
+_NOT_A_QUANTITY = (
+    r"(?![\w:.,/]\d|\s*(?:h\b|hrs?\b|hours?\b|heures?\b|min\w*|days?\b|jours?\b|weeks?\b"
+    r"|am\b|pm\b|kg\b|gb\b|go\b|mb\b|%|€|\$|£|x\b|inch|pouces?\b))"
+)
+_FLIGHT_NEAR_WORD = re.compile(
+    r"(?<!\w)(?:[Ff]light|FLIGHT|[Vv]ol|VOL|[Ff]lt)\b"
+    r"(?:\s+(?:number|no\.?|n°|numéro|#))?[^.!?\n]{0,30}?"
+    rf"(?<![\w-]){_CODE}\s?{_NUMBER}\b{_NOT_A_QUANTITY}"
+)
+_FLIGHT_CODE = re.compile(rf"(?<![\w-]){_CODE}(?P<number>\d{{3,4}})\b{_NOT_A_QUANTITY}")
+# two characters that are never an airline in everyday text
+_NOT_AIRLINES = frozenset(
+    {"AM", "PM", "UK", "US", "EU", "TV", "PC", "ID", "OK", "NO", "GB", "MB", "KB", "TB", "HD",
+     "PS", "MP", "CO", "ST", "RT", "NR", "FY", "NY", "LA"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Specifics:
+    """What a mention names; "" for what it does not."""
+
+    order: str = ""  # the reference itself: "A1234"
+    order_kind: str = ""  # order, booking, case, reference or parcel
+    flight: str = ""  # "UA1234"
+    product: str = ""  # as the brand spells it
+
+
+_CODES = frozenset({"ref", "réf", "reference", "référence", "pnr", "confirmation"})
+
+
+def _reference(text: str) -> re.Match[str] | None:
+    for match in _REFERENCE.finditer(text):
+        ref, marked = match["id"], bool(match["marker"] or match["word"])
+        has_digit = any(char.isdigit() for char in ref)
+        if not has_digit and not (
+            ref.isupper() and 5 <= len(ref) <= 8 and (marked or match["kind"].lower() in _CODES)
+        ):
+            continue  # "order status", "booking confirmation"
+        if _DATE.match(ref) or (_YEAR.match(ref) and not marked):
+            continue  # "booking 2026-03-01", "case 2024"
+        if has_digit and len(ref) < 4:
+            continue  # "ticket 20 minutes ago"
+        return match
+    return None
+
+
+def _flight(text: str) -> str:
+    for pattern in (_FLIGHT_NEAR_WORD, _FLIGHT_CODE):
+        for match in pattern.finditer(text):
+            if match["code"] in _NOT_AIRLINES:
+                continue
+            if pattern is _FLIGHT_CODE and _YEAR.match(match["number"]):
+                continue  # "FY2026", "Q2026"
+            return f"{match['code']}{int(match['number'])}"
+    return ""
+
+
+def _product(text: str, products: Sequence[str]) -> str:
+    found: tuple[int, int, str] | None = None  # (start, -length, name): leftmost, then longest
+    for name in products:
+        if not name.strip():
+            continue
+        match = re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE)
+        if match and (found is None or (match.start(), -len(name)) < found[:2]):
+            found = (match.start(), -len(name), name.strip())
+    return found[2] if found else ""
+
+
+def specifics_of(text: str, products: Sequence[str] = ()) -> Specifics:
+    """The order reference, flight and product ``text`` names, without links or @handles."""
+    plain = _HANDLE_OR_LINK.sub(" ", text)
+    reference = _reference(plain)
+    if reference is None:
+        order = kind = ""
+    else:
+        order, kind = reference["id"], _KINDS[reference["kind"].lower()]
+        # "order AB1234" is not also a flight
+        plain = plain[: reference.start()] + " " + plain[reference.end() :]
+    return Specifics(order, kind, _flight(plain), _product(plain, products))

@@ -1,0 +1,219 @@
+"""Slack listeners for reply drafts: Approve, Edit (a modal with a live count), Reject (a modal
+asking why) and Retry. Every click acks first, reloads the draft, checks that the clicker is
+one of the brand's approvers, then calls the platform-neutral :class:`DraftControl`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.drafts.cards import drafts_card
+from bot.drafts.control import DraftControl
+from bot.drafts.rules import Outcome
+from handlers.slack.render import person
+from handlers.slack.render_drafts import (
+    APPROVE,
+    EDIT,
+    EDIT_VIEW,
+    REASON_BLOCK,
+    REASON_INPUT,
+    REJECT,
+    REJECT_VIEW,
+    RETRY,
+    TEXT_BLOCK,
+    TEXT_INPUT,
+    edit_view,
+    reject_view,
+)
+from handlers.slack.responders import SlackResponders
+
+logger = logging.getLogger(__name__)
+
+_VALUE = re.compile(r"^(\d+):(\d+)$")
+_METADATA = re.compile(r"^(\d+):(\d+):([A-Z0-9]*)$")
+
+
+def _name(user: str) -> str:
+    return person(user, notify_safe=True)  # in an answer to one person: no notification
+
+
+class SlackDraftActions:
+    def __init__(
+        self, control: DraftControl, approvers: SlackResponders, brand_names: dict[str, str]
+    ) -> None:
+        self.control = control
+        self.approvers = approvers
+        self.brand_names = brand_names
+
+    def register(self, app: AsyncApp) -> None:
+        app.action(re.compile(f"^({APPROVE}|{EDIT}|{REJECT}|{RETRY})$"))(self.click)
+        app.action(TEXT_INPUT)(self.typed)
+        app.view(EDIT_VIEW)(self.edited)
+        app.view(REJECT_VIEW)(self.rejected)
+
+    async def click(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        action = body["actions"][0]
+        user = str(body["user"]["id"])
+        parsed = _VALUE.match(str(action.get("value", "")))
+        if parsed is None:
+            await _say(respond, "That button is not from Vigie, or is too old to use.")
+            return
+        draft_id, version = int(parsed[1]), int(parsed[2])
+        action_id = str(action["action_id"])
+        if not await self._allowed(draft_id, user, action_id, respond):
+            return
+        channel = str((body.get("channel") or {}).get("id") or "")
+        metadata = f"{draft_id}:{version}:{channel}"
+        try:
+            if action_id == APPROVE:
+                outcome = await self.control.approve(draft_id, version, user, _name)
+            elif action_id == RETRY:
+                outcome = await self.control.retry(draft_id, user, _name)
+            elif action_id == EDIT:
+                await self._open_edit(client, body["trigger_id"], draft_id, metadata, respond)
+                return
+            else:
+                await client.views_open(trigger_id=body["trigger_id"], view=reject_view(metadata))
+                return
+        except Exception:
+            logger.exception("slack: %s on draft %d failed", action_id, draft_id)
+            await _say(respond, "Sorry, that did not work; nothing was changed. Try again.")
+            return
+        if not outcome.ok:
+            await _say(respond, outcome.message)
+
+    async def typed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A character typed in the Edit modal: refresh the count against the limit."""
+        await ack()
+        view = body.get("view") or {}
+        parsed = _METADATA.match(str(view.get("private_metadata", "")))
+        if parsed is None:
+            return
+        card = await self._card(int(parsed[1]))
+        if card is None:
+            return
+        draft, target = card
+        text = str(body["actions"][0].get("value") or "")
+        await client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=edit_view(draft, target, view["private_metadata"], text=text),
+        )
+
+    async def edited(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        parsed = _METADATA.match(str(view.get("private_metadata", "")))
+        user = str(body["user"]["id"])
+        if parsed is None:
+            await ack()
+            return
+        draft_id, version, channel = int(parsed[1]), int(parsed[2]), parsed[3]
+        text = str(view["state"]["values"][TEXT_BLOCK][TEXT_INPUT].get("value") or "")
+        problems = await self.control.problems(draft_id, text)
+        if problems:
+            await ack(response_action="errors", errors={TEXT_BLOCK: "; ".join(problems)[:150]})
+            return
+        await ack()
+        if not await self._may(draft_id, user, "edit"):
+            await _tell(client, channel, user, self._refusal_text())
+            return
+        outcome = await self.control.edit(draft_id, version, user, text, _name)
+        await self._report(client, channel, user, outcome)
+
+    async def rejected(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        parsed = _METADATA.match(str(view.get("private_metadata", "")))
+        if parsed is None:
+            return
+        draft_id, version, channel = int(parsed[1]), int(parsed[2]), parsed[3]
+        user = str(body["user"]["id"])
+        reason = str(view["state"]["values"][REASON_BLOCK][REASON_INPUT].get("value") or "")
+        if not await self._may(draft_id, user, "reject"):
+            await _tell(client, channel, user, self._refusal_text())
+            return
+        outcome = await self.control.reject(draft_id, version, user, reason, _name)
+        await self._report(client, channel, user, outcome)
+
+    async def _open_edit(
+        self,
+        client: AsyncWebClient,
+        trigger_id: str,
+        draft_id: int,
+        metadata: str,
+        respond: AsyncRespond,
+    ) -> None:
+        card = await self._card(draft_id)
+        if card is None:
+            await _say(respond, f"Draft {draft_id} no longer exists.")
+            return
+        draft, target = card
+        if draft["state"] != "proposed":
+            await _say(respond, "This draft was already decided; see its message.")
+            return
+        await client.views_open(trigger_id=trigger_id, view=edit_view(draft, target, metadata))
+
+    async def _card(self, draft_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The draft and its target as the drafts message shows them."""
+        found = await self.control.find(draft_id)
+        if found is None:
+            return None
+        draft, drafts = found
+        card = drafts_card(drafts, [draft], self.brand_names.get(drafts.brand, drafts.brand))
+        return card["drafts"][0], card["target"]
+
+    async def _allowed(self, draft_id: int, user: str, action: str, respond: AsyncRespond) -> bool:
+        found = await self.control.find(draft_id)
+        if found is None:
+            await _say(respond, f"Draft {draft_id} no longer exists.")
+            return False
+        if not await self._may(draft_id, user, action.rsplit("_", 1)[-1], found[0].brand):
+            await _say(respond, self._refusal_text(found[0].brand))
+            return False
+        return True
+
+    async def _may(self, draft_id: int, user: str, action: str, brand: str | None = None) -> bool:
+        if brand is None:
+            found = await self.control.find(draft_id)
+            if found is None:
+                return False
+            brand = found[0].brand
+        if await self.approvers.may_act(user, brand):
+            return True
+        logger.info("slack: %s may not %s draft %d (%s)", user, action, draft_id, brand)
+        await self.control.refused(draft_id, user, action, "not an approver of " + brand)
+        return False
+
+    def _refusal_text(self, brand: str | None = None) -> str:
+        name = self.brand_names.get(brand, brand) if brand else "this brand"
+        return (
+            f"Only {name}'s approvers can decide on reply drafts "
+            "(platforms.slack.approvers in app.yaml)."
+        )
+
+    async def _report(
+        self, client: AsyncWebClient, channel: str, user: str, outcome: Outcome
+    ) -> None:
+        if not outcome.ok:
+            await _tell(client, channel, user, outcome.message)
+
+
+async def _say(respond: AsyncRespond, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def _tell(client: AsyncWebClient, channel: str, user: str, text: str) -> None:
+    """Answer one person after a modal (which has no response URL)."""
+    if channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    else:
+        logger.info("slack: %s: %s", user, text)

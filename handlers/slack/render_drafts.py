@@ -1,0 +1,201 @@
+"""Reply drafts as Block Kit (pure functions): the drafts message in an incident's thread, and
+the Edit and Reject modals. Buttons carry ``draft id:version`` only; a click reloads the draft."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.drafts.limits import limit_for
+from handlers.slack.render import SECTION_TEXT, cut, escape, person, safe_url
+
+APPROVE, EDIT, REJECT, RETRY = (
+    "vigie_draft_approve", "vigie_draft_edit", "vigie_draft_reject", "vigie_draft_retry",
+)  # fmt: skip
+EDIT_VIEW, REJECT_VIEW = "vigie_draft_edit_view", "vigie_draft_reject_view"
+TEXT_INPUT, REASON_INPUT = "vigie_draft_text", "vigie_draft_reason"
+TEXT_BLOCK, REASON_BLOCK, COUNT_BLOCK = "text", "reason", "count"
+MAX_DRAFTS = 12  # 3 blocks each, with the header well within Slack's 50
+VARIANT_NAMES = {
+    "apologetic": "Apologetic",
+    "informative": "Informative",
+    "dm": "Move to private messages",
+    "thanks": "Thanks",
+    "statement": "Holding statement",
+}
+
+
+def draft_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -> list[Block]:
+    """The drafts message: what is answered, then each variant with its state and buttons."""
+    target = card["target"]
+    blocks: list[Block] = [SectionBlock(block_id=f"dh-{version}", text=_heading(card))]
+    for draft in card["drafts"][:MAX_DRAFTS]:
+        blocks += _draft(draft, target, f"{draft['id']}-{version}", not new_post)
+    return blocks
+
+
+def _heading(card: dict[str, Any]) -> MarkdownTextObject:
+    target = card["target"]
+    limit = f"{target['limit']:,} {target['unit']}"
+    if card["kind"] == "statement":
+        text = (
+            f"*📣 Holding statement* for #{card['incident']} ({limit}, fits "
+            f"{target['platform_name']}). Approve it, then post it from {escape(card['brand'])}'s "
+            "accounts."
+        )
+        return MarkdownTextObject(text=text)
+    author = f"*@{escape(target['author'])}*" if target["author"] else "this post"
+    url = safe_url(str(target.get("url") or ""))
+    link = f" <{url}|open post>" if url else ""
+    excerpt = cut(escape(" ".join(str(target["excerpt"]).split())), 600)
+    where = f"{target['platform_name']}, {limit}"
+    how = "" if target["can_publish"] else " · Vigie cannot post there: copy the approved text"
+    text = f"*💬 Reply drafts* for {author} ({where}{how}){link}\n> {excerpt}"
+    return MarkdownTextObject(text=cut(text, SECTION_TEXT))
+
+
+def _draft(
+    draft: dict[str, Any], target: dict[str, Any], block_id: str, notify_safe: bool
+) -> list[Block]:
+    name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
+    count = f"{draft['length']}/{target['limit']}"
+    quoted = "\n".join(f"> {line}" if line else ">" for line in escape(draft["text"]).split("\n"))
+    text = cut(f"*{escape(name)}* · {escape(draft['language'])} · {count}\n{quoted}", SECTION_TEXT)
+    blocks: list[Block] = [
+        SectionBlock(block_id=f"d-{block_id}", text=MarkdownTextObject(text=text)),
+        ContextBlock(
+            block_id=f"ds-{block_id}",
+            elements=[MarkdownTextObject(text=cut(_state(draft, target, notify_safe), 2000))],
+        ),
+    ]
+    value = f"{draft['id']}:{draft['version']}"
+    if draft["state"] == "proposed":
+        buttons = [
+            _button("Approve", APPROVE, value, "primary"),
+            _button("Edit", EDIT, value),
+            _button("Reject", REJECT, value, "danger"),
+        ]
+        blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
+    elif draft["state"] == "failed":
+        blocks.append(
+            ActionsBlock(block_id=f"da-{block_id}", elements=[_button("Retry", RETRY, value)])
+        )
+    return blocks
+
+
+def _state(draft: dict[str, Any], target: dict[str, Any], notify_safe: bool) -> str:
+    who = person(draft["decided_by"] or "vigie", notify_safe)
+    when = _time(draft["decided_at"])
+    state = draft["state"]
+    if state == "proposed":
+        line = f"Proposed · expires {_time(draft['expires_at'])}"
+        if draft["edited_by"]:
+            line += f" · edited by {person(draft['edited_by'], notify_safe)}"
+        notes = "; ".join(escape(note) for note in draft.get("notes", []))
+        return f"{line} · {notes}" if notes else line
+    if state == "publishing":
+        return f"✅ Approved by {who} at {when} · publishing…"
+    if state == "published":
+        url = safe_url(str(draft["published_url"]))
+        link = f" — <{url}|view reply>" if url else ""
+        return f"✅ Approved by {who}, published {_time(draft['published_at'])}{link}"
+    if state == "approved":
+        url = safe_url(str(target.get("url") or ""))
+        post = f"<{url}|open the post>" if url else "open the post"
+        return f"✅ Approved by {who} at {when} · copy the text and {post} to reply"
+    if state == "failed":
+        return f"⚠️ Approved by {who}; publishing failed: {escape(draft['reason'])}"
+    if state == "rejected":
+        return f"❌ Rejected by {who} at {when}: {escape(draft['reason'] or 'no reason given')}"
+    if state == "expired":
+        return f"⌛ Expired at {_time(draft['expires_at'])}"
+    if state == "withdrawn":
+        return f"Withdrawn: {who} approved another draft at {when}"
+    return escape(state)
+
+
+def _time(value: str | None) -> str:
+    if not value:
+        return "-"
+    moment = datetime.fromisoformat(value)
+    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:%H:%M UTC}>"
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=text), action_id=action_id, value=value, style=style
+    )
+
+
+def edit_view(
+    draft: dict[str, Any], target: dict[str, Any], metadata: str, text: str | None = None
+) -> View:
+    """The Edit modal: the draft's text, and its length against the platform's limit, which
+    Slack refreshes as the person types (``on_character_entered``)."""
+    current = draft["text"] if text is None else text
+    return View(
+        type="modal",
+        callback_id=EDIT_VIEW,
+        private_metadata=metadata,
+        title=PlainTextObject(text="Edit reply"),
+        submit=PlainTextObject(text="Save"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            InputBlock(
+                block_id=TEXT_BLOCK,
+                label=PlainTextObject(text=f"Reply to @{target['author'] or 'the post'}"[:2000]),
+                dispatch_action=True,
+                element=PlainTextInputElement(
+                    action_id=TEXT_INPUT,
+                    multiline=True,
+                    initial_value=draft["text"],
+                    dispatch_action_config={"trigger_actions_on": ["on_character_entered"]},
+                ),
+            ),
+            count_block(current, target),
+        ],
+    )
+
+
+def count_block(text: str, target: dict[str, Any]) -> ContextBlock:
+    limit = limit_for(target["platform"], target["limit"])
+    length = limit.length(text)
+    over = length > limit.maximum
+    mark = "⛔" if over else "✏️"
+    line = f"{mark} {length}/{limit.maximum} {limit.unit} on {target['platform_name']}"
+    if over:
+        line += f": {length - limit.maximum} too many"
+    return ContextBlock(block_id=COUNT_BLOCK, elements=[PlainTextObject(text=line)])
+
+
+def reject_view(metadata: str) -> View:
+    return View(
+        type="modal",
+        callback_id=REJECT_VIEW,
+        private_metadata=metadata,
+        title=PlainTextObject(text="Reject draft"),
+        submit=PlainTextObject(text="Reject"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            InputBlock(
+                block_id=REASON_BLOCK,
+                label=PlainTextObject(text="Why? (kept in the audit trail)"),
+                element=PlainTextInputElement(
+                    action_id=REASON_INPUT, multiline=True, min_length=3, max_length=500
+                ),
+            )
+        ],
+    )

@@ -1,0 +1,116 @@
+"""Drafts follow the incident's cards: proposed for its farthest-reaching mentions when the card
+is posted, a holding statement at the top level, every set posted wherever the card is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.config.playbook import Playbook
+from bot.config.replies import ReplySettings
+from bot.drafts.limits import limit_for, platform_of_url
+from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
+from storage.drafts import drafts_in, posted_in, sets_of
+from tests.test_incident_engine import MIN, T0, Desk, policy
+
+
+def planned_desk(tmp_path: Path, reach: Reach, **settings: object) -> Desk:
+    desk = Desk(tmp_path, policy())
+    planner = DraftPlanner(
+        ReplySettings(**settings),  # type: ignore[arg-type]
+        {"acme": BrandVoice("Acme", Playbook(), ("en", "fr"))},
+        TargetRules({"test": reach}, platform_of_url),
+    )
+    desk.desk.after_step = planner.plan
+    return desk
+
+
+def part_intents(desk: Desk) -> list[dict[str, object]]:
+    rows = desk.db.execute(
+        "SELECT kind, channel, payload FROM outbox WHERE key LIKE 'drafts-%' ORDER BY id"
+    ).fetchall()
+    return [{"kind": k, "channel": c, **json.loads(p)} for k, c, p in rows]
+
+
+def test_a_posted_card_gets_reply_drafts_for_its_top_mentions(tmp_path: Path) -> None:
+    desk = planned_desk(tmp_path, Reach("mastodon", 500, True))
+    for number in range(12):
+        desk.post(T0 + number * MIN, 1, text=f"Acme cancelled my flight AB{100 + number}!",
+                  handle=f"user{number}", followers=100 * number)  # fmt: skip
+    desk.tick(T0 + 20 * MIN)
+    sets = sets_of(desk.db, 1)
+    authors = [s.target.author for s in sets]
+    assert {"user11", "user10", "user9"} <= set(authors)  # what the card shows gets drafts
+    assert len(authors) == len(set(authors)) <= 10
+    for drafts in sets:
+        assert drafts.target.platform == "mastodon"
+        assert drafts.target.can_publish
+        variants = drafts_in(desk.db, drafts.id)
+        assert len(variants) >= 2
+        assert len({d.text for d in variants}) == len(variants)
+        limit = limit_for("mastodon", 500)
+        assert all(limit.length(d.text) <= 500 and d.language == "en" for d in variants)
+        assert all(d.text.startswith(f"@{drafts.target.author}") for d in variants)
+    posts = [i for i in part_intents(desk) if i["kind"] == "open"]
+    assert sorted(p["part"] for p in posts) == sorted(s.part for s in sets)
+    assert all(p["channel"] == "#team" for p in posts)
+    # later card updates do not draft or post the same mentions again
+    desk.post(T0 + 21 * MIN, 3, text="Acme cancelled again")
+    desk.tick(T0 + 40 * MIN)
+    again = [
+        i
+        for i in part_intents(desk)
+        if i["kind"] == "open" and i["channel"] == "#team" and i["card"]["kind"] == "reply"  # type: ignore[index]
+    ]
+    assert len(again) == len(posts)
+
+
+def test_the_top_level_adds_a_statement_and_every_set_follows_the_card(tmp_path: Path) -> None:
+    desk = planned_desk(tmp_path, Reach("", None, False))  # a replay: the URL decides
+    desk.storm(T0, 30, per_minute=4)
+    desk.tick(T0 + 80 * MIN)
+    statements = [s for s in sets_of(desk.db, 1) if s.kind.value == "statement"]
+    assert len(statements) == 1
+    [statement] = drafts_in(desk.db, statements[0].id)
+    assert statement.variant == "statement"
+    assert statement.text
+    for drafts in sets_of(desk.db, 1):
+        assert {channel for _, channel in posted_in(desk.db, drafts.id)} == {"#team", "#lead"}
+        assert not drafts.target.can_publish
+
+
+def test_the_brands_own_posts_get_no_drafts(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    voice = BrandVoice("Acme", Playbook(), ("en",), frozenset({"acmecare"}))
+    planner = DraftPlanner(ReplySettings(), {"acme": voice}, TargetRules({}, platform_of_url))
+    desk.desk.after_step = planner.plan
+    desk.post(T0, 1, text="Acme flights cancelled today", handle="acmecare", followers=50_000)
+    for number in range(10):
+        desk.post(T0 + number * MIN, 1, text="Acme cancelled my flight", handle=f"u{number}",
+                  followers=number)  # fmt: skip
+    desk.tick(T0 + 20 * MIN)
+    shown = {
+        example["author"]
+        for (payload,) in desk.db.execute("SELECT payload FROM outbox WHERE key LIKE 'incident-%'")
+        for example in json.loads(payload)["card"].get("examples", [])
+    }
+    assert "acmecare" in shown  # the card shows the brand's own post…
+    authors = {s.target.author for s in sets_of(desk.db, 1)}
+    assert authors
+    assert "acmecare" not in authors  # …but nobody is asked to answer it
+
+
+def test_drafts_stop_at_the_incidents_maximum(tmp_path: Path) -> None:
+    desk = planned_desk(tmp_path, Reach("mastodon", 500, True), max_mentions=2)
+    for number in range(12):
+        desk.post(T0 + number * MIN, 1, text="Acme cancelled my flight", followers=100 * number)
+    desk.tick(T0 + 20 * MIN)
+    assert len(sets_of(desk.db, 1)) == 2
+
+
+def test_drafts_can_be_turned_off(tmp_path: Path) -> None:
+    desk = planned_desk(tmp_path, Reach("mastodon", 500, True), enabled=False)
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    assert sets_of(desk.db, 1) == []
+    assert part_intents(desk) == []

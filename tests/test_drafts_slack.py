@@ -1,0 +1,326 @@
+"""Reply drafts end to end: real slack-bolt and slack_sdk against the fake Slack API, real
+Mastodon and Bluesky sources against their fakes, real SQLite. A storm of mentions opens an
+incident; its card gets reply drafts in its thread; a person edits one in the modal, another
+approves it; the source publishes it once, in reply to the mention; the card shows the link;
+the decision log has every step."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, redirect_stdout
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import Service
+from bot.cli import main
+from handlers.slack.render_drafts import APPROVE, EDIT, REJECT, TEXT_INPUT
+from tests.conftest import running_service, wait_for, write_config
+from tests.fake_bluesky import FakeBluesky, post_event
+from tests.fake_mastodon import FakeMastodon
+from tests.slack_fake import (
+    FakeSlack,
+    block_action_body,
+    post_signed,
+    view_action_body,
+    view_submission_body,
+)
+from tests.test_slack import SECRET, cards, events_url
+
+APPROVER, EDITOR, STRANGER = "UANA", "UBEN", "UEVE"
+POLICY: dict[str, Any] = {
+    "group_wait": "1m",
+    "targets": {"team": {"platform": "slack", "channel": "C1"}},
+    "levels": [
+        {"name": "watch", "min_risk": 20, "steps": [{"notify": "team"}]},
+        {"name": "crisis", "min_risk": 99, "steps": [{"notify": "team"}]},
+    ],
+}
+TOKEN = "masto-token"
+CARE_DID = "did:plc:kestrelcare"
+
+
+def config_for(tmp_path: Path, slack: FakeSlack, source: dict[str, Any], **replies: Any) -> Path:
+    return write_config(
+        tmp_path,
+        [source],
+        clock="event",
+        incidents=POLICY,
+        platforms={
+            "slack": {
+                "bot_token": "xoxb-test",
+                "signing_secret": SECRET,
+                "api_url": slack.api_url,
+                "approvers": {"kestrel-mobile": [APPROVER, EDITOR]},
+            }
+        },
+        delivery={"pace_seconds": 0},
+        replies=replies,
+    )
+
+
+@asynccontextmanager
+async def mastodon_storm(
+    tmp_path: Path, **replies: Any
+) -> AsyncIterator[tuple[Service, FakeSlack, FakeMastodon, Path]]:
+    async with FakeSlack() as slack, FakeMastodon(token=TOKEN) as masto:
+        for n in range(16):
+            masto.post(
+                f"Kestrel Mobile down again, no signal since this morning #{n}",
+                tags=("kestreldown",),
+                acct=f"user{n}",
+                followers=1000 if n == 5 else 10 + n,
+                ago=timedelta(minutes=40 - 2 * n),
+            )
+        source = {
+            "type": "mastodon",
+            "name": "masto",
+            "base_url": masto.url,
+            "access_token": TOKEN,
+            "hashtags": ["kestreldown"],
+            "search": [],
+            "backfill": "2h",
+        }
+        config = config_for(tmp_path, slack, source, **replies)
+        async with running_service(config) as service:
+            yield service, slack, masto, config
+
+
+def drafts_messages(slack: FakeSlack, channel: str = "C1") -> list[dict[str, Any]]:
+    return [
+        m
+        for m in slack.messages.get(channel, [])
+        if m.get("thread_ts") and "Reply drafts" in json.dumps(m.get("blocks", []))
+    ]
+
+
+def buttons(message: dict[str, Any], action: str) -> list[str]:
+    return [
+        element["value"]
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == action
+    ]
+
+
+def shown(slack: FakeSlack, message: dict[str, Any]) -> str:
+    current = slack.message("C1", message["ts"])
+    assert current is not None
+    return json.dumps(current["blocks"], ensure_ascii=False)
+
+
+async def click(
+    service: Service, slack: FakeSlack, action: str, value: str, user: str, ts: str
+) -> tuple[int, str]:
+    body = block_action_body(action, value, user, "C1", ts, slack.response_url(f"{action}{user}"))
+    return await post_signed(events_url(service), body, SECRET)
+
+
+def draft_for(message: dict[str, Any], author: str) -> str:
+    text = json.dumps(message["blocks"])
+    assert f"@{author}" in text
+    return buttons(message, APPROVE)[0]
+
+
+def audit(config: Path) -> list[dict[str, Any]]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["audit", "-c", str(config), "--json"]) == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_it(
+    tmp_path: Path,
+) -> None:
+    async with mastodon_storm(tmp_path) as (service, slack, masto, config):
+        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        card = cards(slack, "C1")[0]
+        message = next(m for m in drafts_messages(slack) if "@user5" in json.dumps(m["blocks"]))
+        assert message["thread_ts"] == card["ts"]  # in the card's thread
+        assert "500 characters" in json.dumps(message["blocks"])
+        value = buttons(message, EDIT)[0]
+        assert value.endswith(":1")
+
+        # Edit: the modal opens with the text, counts as the person types, refuses too long
+        await click(service, slack, EDIT, value, EDITOR, message["ts"])
+        await slack.wait_for("views.open")
+        view = next(iter(slack.views.values()))
+        await post_signed(
+            events_url(service),
+            view_action_body(view, TEXT_INPUT, "text", "x" * 520, EDITOR),
+            SECRET,
+        )
+        await slack.wait_for("views.update")
+        assert "520/500 characters" in json.dumps(slack.views[view["id"]]["blocks"])
+        status, answer = await post_signed(
+            events_url(service),
+            view_submission_body(view, {"text": {TEXT_INPUT: "x" * 520}}, EDITOR),
+            SECRET,
+        )
+        assert status == 200
+        assert json.loads(answer)["response_action"] == "errors"
+        edited = "@user5 So sorry about the outage. Engineers are restoring the signal now."
+        status, _ = await post_signed(
+            events_url(service),
+            view_submission_body(view, {"text": {TEXT_INPUT: edited}}, EDITOR),
+            SECRET,
+        )
+        assert status == 200
+        await wait_for(lambda: "Engineers are restoring" in shown(slack, message))
+        draft_id = value.split(":")[0]
+        assert f"{draft_id}:2" in json.dumps(slack.message("C1", message["ts"]))
+
+        # someone who is not an approver is refused, and it is logged
+        await click(service, slack, APPROVE, f"{draft_id}:2", STRANGER, message["ts"])
+        await wait_for(lambda: bool(slack.responses))
+        assert "Only Kestrel Mobile's approvers" in slack.responses[-1]["text"]
+        # approving the version before the edit is refused
+        await click(service, slack, APPROVE, f"{draft_id}:1", APPROVER, message["ts"])
+        await wait_for(lambda: len(slack.responses) == 2)
+        assert "edited this draft after you opened it" in slack.responses[-1]["text"]
+
+        # Approve, twice (a double click): published once, in reply to the mention
+        for _ in range(2):
+            await click(service, slack, APPROVE, f"{draft_id}:2", APPROVER, message["ts"])
+        await wait_for(lambda: len(masto.posted) == 1, timeout=10)
+        await wait_for(lambda: "view reply" in shown(slack, message), timeout=10)
+        await asyncio.sleep(0.3)
+        assert len(masto.posted) == 1
+        reply = masto.posted[0]
+        target = next(s for s in masto.statuses.values() if s["account"]["acct"] == "user5")
+        assert reply["in_reply_to_id"] == target["id"]
+        assert edited in reply["content"] or "restoring the signal" in reply["content"]
+        assert reply["url"] in shown(slack, message)
+        assert "Already approved by" in slack.responses[-1]["text"]
+        assert buttons(slack.message("C1", message["ts"]) or {}, APPROVE) == []  # all decided
+
+    log = audit(config)
+    mine = [row for row in log if str(row["draft"]) == draft_id]
+    actions = [row["action"] for row in mine]
+    assert actions[:2] == ["proposed", "edited"]
+    assert "refused approve" in actions
+    assert actions[-2:] == ["approved", "published"]
+    approved = next(row for row in mine if row["action"] == "approved")
+    assert (approved["actor"], approved["text"]) == (APPROVER, edited)
+    assert next(row for row in mine if row["action"] == "published")["detail"] == reply["url"]
+    assert any(row["action"] == "withdrawn" for row in log)  # the other variants
+
+
+async def test_reject_asks_why_and_keeps_it(tmp_path: Path) -> None:
+    async with mastodon_storm(tmp_path) as (service, slack, masto, config):
+        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        message = drafts_messages(slack)[0]
+        value = buttons(message, REJECT)[0]
+        await click(service, slack, REJECT, value, APPROVER, message["ts"])
+        await slack.wait_for("views.open")
+        view = next(iter(slack.views.values()))
+        assert view["callback_id"] == "vigie_draft_reject_view"
+        await post_signed(
+            events_url(service),
+            view_submission_body(view, {"reason": {"vigie_draft_reason": "too casual"}}, APPROVER),
+            SECRET,
+        )
+        await wait_for(lambda: "Rejected by" in shown(slack, message))
+        assert "too casual" in shown(slack, message)
+        assert not masto.posted
+    rejected = [row for row in audit(config) if row["action"] == "rejected"]
+    assert [(row["actor"], row["detail"]) for row in rejected] == [(APPROVER, "too casual")]
+
+
+async def test_two_person_rule_needs_another_approver_at_that_level(tmp_path: Path) -> None:
+    async with mastodon_storm(tmp_path, two_person_levels=["watch"]) as (
+        service, slack, masto, _config,
+    ):  # fmt: skip
+        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        message = drafts_messages(slack)[0]
+        value = buttons(message, EDIT)[0]
+        draft_id = value.split(":")[0]
+        await click(service, slack, EDIT, value, EDITOR, message["ts"])
+        await slack.wait_for("views.open")
+        view = next(iter(slack.views.values()))
+        text = "Sorry for the trouble today; we're on it and will update you here."
+        await post_signed(
+            events_url(service),
+            view_submission_body(view, {"text": {TEXT_INPUT: text}}, EDITOR),
+            SECRET,
+        )
+        await wait_for(lambda: f"{draft_id}:2" in json.dumps(slack.message("C1", message["ts"])))
+        await click(service, slack, APPROVE, f"{draft_id}:2", EDITOR, message["ts"])
+        await wait_for(lambda: bool(slack.responses))
+        assert "someone else must approve" in slack.responses[-1]["text"]
+        await click(service, slack, APPROVE, f"{draft_id}:2", APPROVER, message["ts"])
+        await wait_for(lambda: len(masto.posted) == 1, timeout=10)
+
+
+async def test_a_failed_publication_shows_on_the_card_and_retry_publishes(
+    tmp_path: Path,
+) -> None:
+    async with mastodon_storm(tmp_path, publish_attempts=1) as (service, slack, masto, _):
+        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        message = drafts_messages(slack)[0]
+        value = buttons(message, APPROVE)[0]
+        masto.fail("/api/v1/statuses", 429, retry_after=1)
+        await click(service, slack, APPROVE, value, APPROVER, message["ts"])
+        await wait_for(lambda: "publishing failed" in shown(slack, message), timeout=10)
+        assert not masto.posted
+        [retry] = buttons(slack.message("C1", message["ts"]) or {}, "vigie_draft_retry")
+        await click(service, slack, "vigie_draft_retry", retry, APPROVER, message["ts"])
+        await wait_for(lambda: len(masto.posted) == 1, timeout=10)
+        await wait_for(lambda: "view reply" in shown(slack, message), timeout=10)
+
+
+@pytest.fixture
+async def bsky() -> AsyncIterator[FakeBluesky]:
+    async with FakeBluesky() as fake:
+        yield fake
+
+
+async def test_approve_publishes_a_bluesky_reply_with_thread_refs(
+    tmp_path: Path, bsky: FakeBluesky
+) -> None:
+    bsky.add_account("care.kestrel.example", "app-pass", CARE_DID)
+    async with FakeSlack() as slack:
+        source = {
+            "type": "bluesky",
+            "name": "bsky",
+            "jetstream_url": bsky.jetstream_url,
+            "appview_url": bsky.xrpc_url,
+            "pds_url": bsky.xrpc_url,
+            "handle": "care.kestrel.example",
+            "app_password": "app-pass",
+            "batch_seconds": 0.05,
+        }
+        config = config_for(tmp_path, slack, source)
+        async with running_service(config) as service:
+            await wait_for(lambda: bool(bsky.open_connections))
+            start = 1_780_000_000_000_000
+            bsky.publish(
+                *(
+                    post_event(
+                        f"did:plc:user{n}",
+                        f"3k{n:03d}",
+                        f"Kestrel Mobile has no signal again, awful #{n}",
+                        start + n * 120_000_000,
+                        langs=["en"],
+                    )
+                    for n in range(16)
+                )
+            )
+            await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+            message = drafts_messages(slack)[0]
+            assert "300 graphemes" in json.dumps(message["blocks"])
+            value = buttons(message, APPROVE)[0]
+            await click(service, slack, APPROVE, value, APPROVER, message["ts"])
+            await wait_for(lambda: len(bsky.records) == 1, timeout=10)
+            await wait_for(lambda: "view reply" in shown(slack, message), timeout=10)
+    record = bsky.records[0]
+    parent = record["record"]["reply"]["parent"]
+    assert parent["uri"].startswith("at://did:plc:user")
+    assert record["record"]["reply"]["root"] == parent
+    assert record["repo"] == CARE_DID
