@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.drafts.cards import drafts_card
@@ -101,11 +102,14 @@ class SlackDraftActions:
             return
         draft, target = card
         text = str(body["actions"][0].get("value") or "")
-        await client.views_update(
-            view_id=view["id"],
-            hash=view.get("hash"),
-            view=edit_view(draft, target, view["private_metadata"], text=text),
-        )
+        try:
+            await client.views_update(
+                view_id=view["id"],
+                hash=view.get("hash"),
+                view=edit_view(draft, target, view["private_metadata"], text=text),
+            )
+        except SlackApiError as error:  # typing faster than Slack updates: the next key counts
+            logger.debug("slack: count not refreshed: %s", error.response.get("error"))
 
     async def edited(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
