@@ -15,6 +15,10 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
+from botbuilder.integration.aiohttp import (  # type: ignore[import-untyped]
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
 from rich.console import Console
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -25,6 +29,7 @@ from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
 from bot.config.incidents import IncidentPolicy
 from bot.config.slack import SlackSettings
 from bot.config.source_mastodon import MastodonSourceSettings
+from bot.config.teams import TeamsSettings
 from bot.delivery import Deliverer, Platform
 from bot.drafts.compose import banned_phrases, check
 from bot.drafts.control import DraftControl
@@ -54,6 +59,9 @@ from handlers.slack.draft_actions import SlackDraftActions
 from handlers.slack.inbound import build_slack_app, slack_route
 from handlers.slack.platform import SlackPlatform, make_client
 from handlers.slack.responders import SlackResponders
+from handlers.teams.inbound import TeamsPeople, VigieTeamsBot, teams_route
+from handlers.teams.platform import TeamsPlatform
+from storage.conversations import load_reference
 from storage.cursors import load_cursor
 from storage.incidents import list_incidents
 from storage.outbox import enqueue
@@ -219,6 +227,59 @@ def build_drafts(
 
 
 @dataclass
+class TeamsRuntime:
+    platform: TeamsPlatform
+    adapter: Any
+    bot: VigieTeamsBot
+
+
+class _TeamsConfig:
+    """What botbuilder's ConfigurationBotFrameworkAuthentication reads, by attribute."""
+
+    def __init__(self, settings: TeamsSettings) -> None:
+        self.APP_ID = settings.app_id
+        self.APP_PASSWORD = (
+            settings.app_password.get_secret_value() if settings.app_password else ""
+        )
+        self.APP_TENANTID = settings.tenant_id
+        self.APP_TYPE = settings.app_type
+        if settings.openid_metadata_url:
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.openid_metadata_url
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = settings.openid_metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = "https://api.botframework.com"
+
+
+def build_teams(
+    settings: TeamsSettings,
+    writer: Writer,
+    desk: IncidentDesk,
+    clock: Clock,
+    names: dict[str, str],
+    drafts: DraftControl,
+    credentials: Any = None,
+) -> TeamsRuntime:
+    auth = ConfigurationBotFrameworkAuthentication(
+        _TeamsConfig(settings), credentials_factory=credentials
+    )
+    adapter = CloudAdapter(auth)
+    control = IncidentControl(writer, desk, clock)
+    responders = TeamsPeople(settings.responders, open_when_empty=True)
+    approvers = TeamsPeople(settings.approvers, open_when_empty=False)
+    if not any(settings.responders.values()):
+        logger.warning(
+            "platforms.teams.responders is empty: anyone who sees a card may acknowledge, "
+            "snooze, resolve or silence"
+        )
+    commands = ChatCommands(writer, control, names, responders.may_act, clock, "@Vigie")
+    bot = VigieTeamsBot(writer, control, drafts, commands, responders, approvers, names)
+
+    async def reference(channel: str) -> dict[str, Any] | None:
+        return await writer.run(lambda db: load_reference(db, "teams", channel))
+
+    return TeamsRuntime(TeamsPlatform(adapter, settings.app_id, reference), adapter, bot)
+
+
+@dataclass
 class Service:
     config: AppConfig
     clock: Clock
@@ -231,6 +292,7 @@ class Service:
     sources: dict[str, SourceState] = field(default_factory=dict)
     slack: SlackRuntime | None = None
     enricher: DraftEnricher | None = None
+    teams: TeamsRuntime | None = None
     http_port: int | None = None
 
     def health(self) -> dict[str, Any]:
@@ -279,6 +341,11 @@ def build(config: AppConfig, console: Console) -> Service:
         slack = build_slack(config.platforms.slack, writer, desk, clock, names, drafts)
         platforms["slack"] = slack.platform
         pace["slack"] = config.delivery.pace_seconds
+    teams = None
+    if config.platforms.teams is not None:
+        teams = build_teams(config.platforms.teams, writer, desk, clock, names, drafts)
+        platforms["teams"] = teams.platform
+        pace["teams"] = config.delivery.pace_seconds
     deliverer = Deliverer(
         writer,
         platforms,
@@ -341,7 +408,18 @@ def build(config: AppConfig, console: Console) -> Service:
     desk.after_step = planner.plan
     sources = states
     return Service(
-        config, clock, metrics, writer, intake, platform, desk, deliverer, sources, slack, enricher
+        config,
+        clock,
+        metrics,
+        writer,
+        intake,
+        platform,
+        desk,
+        deliverer,
+        sources,
+        slack,
+        enricher,
+        teams,
     )
 
 
@@ -469,6 +547,8 @@ async def _start_http(service: Service) -> web.AppRunner:
     slack = service.slack
     http_mode = slack is not None and slack.socket is None  # Socket Mode: no way in over HTTP
     routes = {"/slack/events": slack_route(slack.app)} if slack is not None and http_mode else {}
+    if service.teams is not None:
+        routes["/api/messages"] = teams_route(service.teams.adapter, service.teams.bot)
     app = build_http_app(webhooks, service.metrics, service.health, max_body, routes)
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_STEP_SECONDS

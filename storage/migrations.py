@@ -166,6 +166,14 @@ def _v5_drafts(db: sqlite_utils.Database) -> None:
     db.table("decisions").create_index(["incident_id", "id"])
 
 
+def _v6_conversations(db: sqlite_utils.Database) -> None:
+    # Teams: where the bot may post, by channel key (a channel id, or a name bound by "watch")
+    db.table("conversations").create(
+        {"channel": str, "platform": str, "reference": str, "name": str, "updated_at": str},
+        pk=("platform", "channel"),
+    )
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
@@ -177,6 +185,7 @@ MIGRATIONS: list[Migration] = [
     _v3_observations,
     _v4_canonical_urls,
     _v5_drafts,
+    _v6_conversations,
 ]
 
 

@@ -66,10 +66,14 @@ class Policy(BaseModel):
 class Target(Policy):
     """Where a notify step posts: a channel (or a person) on one chat platform."""
 
-    platform: Literal["console", "file", "slack"] = Field(
+    platform: Literal["console", "file", "slack", "teams"] = Field(
         "console", description="Which configured platform delivers it."
     )
-    channel: str = Field(min_length=1, description="Channel name or id ('#social-care').")
+    channel: str = Field(
+        min_length=1,
+        description="Channel name or id ('#social-care'; Slack: C…; Teams: the channel id "
+        "19:…@thread.tacv2, or a name bound with '@Vigie watch NAME here').",
+    )
     mention: str = Field("", description="Who to mention with it ('@social-oncall').")
 
 

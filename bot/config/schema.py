@@ -21,6 +21,7 @@ from bot.config.source_mastodon import MastodonSourceSettings
 from bot.config.source_reddit import RedditSourceSettings
 from bot.config.source_rss import RssSourceSettings
 from bot.config.source_x import XSourceSettings
+from bot.config.teams import TeamsSettings
 from bot.records import MENTION_FIELDS
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -222,6 +223,7 @@ class PlatformSettings(Settings):
         None, description="Write notifications to a file (audits, pipes, tests)."
     )
     slack: SlackSettings | None = Field(None, description="Deliver to Slack; buttons, /vigie.")
+    teams: TeamsSettings | None = Field(None, description="Deliver to Microsoft Teams.")
 
 
 class DeliverySettings(Settings):
@@ -276,15 +278,20 @@ class AppConfig(Settings):
             )
         if slack is not None and not slack.socket_mode and not self.http.enabled:
             raise ValueError("platforms.slack in HTTP mode needs http.enabled (POST /slack/events)")
+        if self.platforms.teams is not None and not self.http.enabled:
+            raise ValueError("platforms.teams needs http.enabled (POST /api/messages)")
         slugs = {brand.brand_slug for brand in self.brands}
-        for field in ("responders", "approvers"):
-            named = getattr(slack, field) if slack is not None else {}
-            unknown = sorted(set(named) - slugs - {"*"})
-            if unknown:
-                raise ValueError(
-                    f"platforms.slack.{field} names unknown brand(s) {', '.join(unknown)}; "
-                    f"brand slugs: {', '.join(sorted(slugs))}, or * for all"
-                )
+        for platform in ("slack", "teams"):
+            settings = getattr(self.platforms, platform)
+            for field in ("responders", "approvers"):
+                named = getattr(settings, field) if settings is not None else {}
+                unknown = sorted(set(named) - slugs - {"*"})
+                if unknown:
+                    raise ValueError(
+                        f"platforms.{platform}.{field} names unknown brand(s) "
+                        f"{', '.join(unknown)}; brand slugs: {', '.join(sorted(slugs))}, "
+                        "or * for all"
+                    )
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,61 @@
+"""The ``platforms.teams`` section: the bot's Azure identity, and who may act per brand."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+_AAD_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+
+class TeamsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    app_id: str = Field(
+        description="The bot's Microsoft App ID (Azure Bot resource); use ${TEAMS_APP_ID}. Empty "
+        "only for local tests: every request is then accepted unauthenticated."
+    )
+    app_password: SecretStr | None = Field(
+        None, description="Its client secret; use ${TEAMS_APP_PASSWORD}."
+    )
+    tenant_id: str = Field("", description="Directory (tenant) id; required for SingleTenant.")
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        "MultiTenant", description="How the Azure Bot resource was created."
+    )
+    openid_metadata_url: str | None = Field(
+        None,
+        description="Where the Bot Connector's signing keys are described; default: the public "
+        "cloud's. Set for a sovereign cloud.",
+    )
+    responders: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Who may acknowledge, snooze, resolve and silence, per brand slug ('*' for "
+        "all): Microsoft Entra (AAD) object ids. Empty: anyone who sees a card.",
+    )
+    approvers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Who may approve, edit or reject reply drafts, per brand slug ('*' for all): "
+        "Entra object ids. Empty: nobody.",
+    )
+
+    @field_validator("responders", "approvers")
+    @classmethod
+    def _object_ids(cls, people: dict[str, list[str]]) -> dict[str, list[str]]:
+        for brand, ids in people.items():
+            for object_id in ids:
+                if not _AAD_ID.match(object_id):
+                    raise ValueError(
+                        f"{brand}: {object_id!r} is not a Microsoft Entra object id "
+                        "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, in the user's Entra profile)"
+                    )
+        return {brand: [i.lower() for i in ids] for brand, ids in people.items()}
+
+    @model_validator(mode="after")
+    def _credentials(self) -> TeamsSettings:
+        if self.app_id and self.app_type != "UserAssignedMSI" and self.app_password is None:
+            raise ValueError("platforms.teams needs app_password with app_id")
+        if self.app_type == "SingleTenant" and not self.tenant_id:
+            raise ValueError("platforms.teams: SingleTenant needs tenant_id")
+        return self

@@ -1,0 +1,1 @@
+"""Microsoft Teams: Adaptive Card rendering (pure), card-action parsing (pure), and transport."""

@@ -1,0 +1,299 @@
+"""What comes from Teams: installations (conversation references kept), messages to the bot
+(commands), and card buttons (``adaptiveCard/action`` invokes), through botbuilder's
+``CloudAdapter`` on ``POST /api/messages``.
+
+A click is answered in the invoke's HTTP response with the refreshed card, so everyone sees the
+new state at once; the outbox edits the card in other channels. Permissions are checked per
+Microsoft Entra object id. Two upstream bugs are designed around: an Action.Execute answer is
+returned as the model (botbuilder serialises a dict twice, giving HTTP 500), and a bad or
+expired token is answered 401 rather than botbuilder's 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar
+
+import jwt
+import sqlite_utils
+from aiohttp import web
+from botbuilder.core import InvokeResponse, TurnContext  # type: ignore[import-untyped]
+from botbuilder.core.teams import TeamsActivityHandler  # type: ignore[import-untyped]
+from botbuilder.integration.aiohttp import CloudAdapter  # type: ignore[import-untyped]
+from botbuilder.schema import (  # type: ignore[import-untyped]
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+)
+
+from bot.chat_commands import ChatCommands
+from bot.drafts.cards import drafts_card
+from bot.drafts.control import DraftControl
+from bot.incidents.actions import ActionResult
+from bot.incidents.cards import card_of
+from bot.incidents.control import IncidentControl
+from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
+from handlers.teams.render import CONTENT_TYPE, drafts_adaptive_card, incident_adaptive_card
+from storage import drafts as store
+from storage.conversations import save_reference
+from storage.incidents import get_incident
+from storage.writer import Writer
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "teams"
+MESSAGE = "application/vnd.microsoft.activity.message"
+WATCH_HELP = "*@Vigie watch* NAME *here*: incident targets with channel NAME post in this channel"
+_WATCH = re.compile(r"^watch\s+(\S+)\s+here$", re.IGNORECASE)
+
+
+class TeamsPeople:
+    """Who may act (responders) or decide on drafts (approvers), by Entra object id per brand.
+    Responders: nobody listed means everyone; approvers: nobody listed means nobody."""
+
+    def __init__(self, people: Mapping[str, Sequence[str]], *, open_when_empty: bool) -> None:
+        self.people = {brand: {i.lower() for i in ids} for brand, ids in people.items()}
+        self.open_when_empty = open_when_empty
+
+    async def may_act(self, user: str, brand: str) -> bool:
+        if self.open_when_empty and not any(self.people.values()):
+            return True
+        return user.lower() in self.people.get(brand, set()) | self.people.get("*", set())
+
+
+class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
+    def __init__(
+        self,
+        writer: Writer,
+        incidents: IncidentControl,
+        drafts: DraftControl,
+        commands: ChatCommands,
+        responders: TeamsPeople,
+        approvers: TeamsPeople,
+        brand_names: dict[str, str],
+    ) -> None:
+        super().__init__()
+        self.writer = writer
+        self.incidents = incidents
+        self.drafts = drafts
+        self.commands = commands
+        self.responders = responders
+        self.approvers = approvers
+        self.brand_names = brand_names
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await self._remember(turn_context.activity)
+        await super().on_turn(turn_context)
+
+    async def _remember(self, activity: Activity, name: str = "") -> None:
+        """Keep where this conversation is, under its channel's id (or a bound ``name``)."""
+        if activity.conversation is None or not activity.service_url:
+            return
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        channel = _channel_of(activity)
+        await self.writer.run(
+            lambda db: _save(db, name or channel, reference, _channel_name(activity))
+        )
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.value:  # an Action.Submit fallback (older clients)
+            try:
+                action = parse_submit(activity.value)
+            except InvalidAction as error:
+                await turn_context.send_activity(f"That button is not from Vigie: {error}")
+                return
+            message, _ = await self._act(action, _user(activity))
+            await turn_context.send_activity(message)
+            return
+        text = TurnContext.remove_recipient_mention(activity) or ""
+        text = " ".join(text.split())
+        watch = _WATCH.match(text)
+        if watch:
+            await self._remember(activity, watch[1])
+            await turn_context.send_activity(
+                f"This channel is now '{watch[1]}': incident targets naming it post here."
+            )
+            return
+        try:
+            answer = await self.commands.answer(text, _user(activity))
+        except Exception:
+            logger.exception("teams: %r failed", text)
+            answer = "Sorry, that did not work. Try again, or see the logs."
+        if text.split(" ", 1)[0] in ("", "help"):
+            answer += f"\n{WATCH_HELP}"
+        await turn_context.send_activity(Activity(type=ActivityTypes.message, text=answer))
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        try:
+            action = parse_invoke(activity.value)
+        except InvalidAction as error:
+            return _message(f"That button is not from Vigie, or is too old to use: {error}")
+        try:
+            message, card = await self._act(action, _user(activity))
+        except Exception:
+            logger.exception("teams: %s failed", action.verb)
+            return _message("Sorry, that did not work; nothing was changed. Try again.")
+        if card is None:
+            return _message(message)
+        # the model, not a dict: botbuilder would serialise a dict twice (HTTP 500)
+        body = AdaptiveCardInvokeResponse(status_code=200, type=CONTENT_TYPE, value=card)
+        return InvokeResponse(status=200, body=body)
+
+    async def _act(self, action: TeamsAction, user: str) -> tuple[str, dict[str, Any] | None]:
+        """Do what the click asks; what to tell the clicker, and the card to show (None when
+        the click changed nothing, so the card stays as it is)."""
+        if action.verb.on_draft:
+            return await self._decide(action, user)
+        incident_id = action.incident or 0
+        brand = await self.incidents.brand_of(incident_id)
+        if brand is None:
+            return f"Incident #{incident_id} no longer exists.", None
+        if not await self.responders.may_act(user, brand):
+            name = self.brand_names.get(brand, brand)
+            return f"Only {name}'s responders can do that (platforms.teams.responders).", None
+        result = await self._incident_action(action, incident_id, user)
+        if not result.ok or action.verb is Verb.SILENCE:
+            return result.message, None
+        return result.message, await self._incident_card(incident_id)
+
+    async def _incident_action(
+        self, action: TeamsAction, incident_id: int, user: str
+    ) -> ActionResult:
+        control = self.incidents
+        match action.verb:
+            case Verb.ACK:
+                return await control.acknowledge(incident_id, user)
+            case Verb.SNOOZE:
+                return await control.snooze(incident_id, user, action.minutes or 60)
+            case Verb.RESOLVE:
+                return await control.resolve(incident_id, user)
+            case Verb.REOPEN:
+                return await control.reopen(incident_id, user)
+            case Verb.SILENCE:
+                return await control.silence_topic(incident_id, user, 24)
+        return ActionResult(False, "Vigie does not know that button.")
+
+    async def _decide(self, action: TeamsAction, user: str) -> tuple[str, dict[str, Any] | None]:
+        draft_id = action.draft or 0
+        found = await self.drafts.find(draft_id)
+        if found is None:
+            return f"Draft {draft_id} no longer exists.", None
+        brand = found[0].brand
+        verb = action.verb.value.rsplit(".", 1)[-1]
+        if not await self.approvers.may_act(user, brand):
+            await self.drafts.refused(draft_id, user, verb, "not an approver of " + brand)
+            name = self.brand_names.get(brand, brand)
+            return (
+                f"Only {name}'s approvers can decide on drafts (platforms.teams.approvers).",
+                None,
+            )
+        control = self.drafts
+        if action.verb is Verb.EDIT:
+            outcome = await control.edit(draft_id, action.version, user, action.text or "")
+        elif action.verb is Verb.REJECT:
+            outcome = await control.reject(draft_id, action.version, user, action.reason or "")
+        elif action.verb is Verb.RETRY:
+            outcome = await control.retry(draft_id, user)
+        else:
+            if action.text is not None and action.text.strip() != found[0].text.strip():
+                return "The text box was changed: save it with Edit first, then approve.", None
+            outcome = await control.approve(draft_id, action.version, user)
+        if not outcome.ok:
+            return outcome.message, None
+        return outcome.message, await self._drafts_card(found[0].set_id)
+
+    async def _incident_card(self, incident_id: int) -> dict[str, Any] | None:
+        incident = await self.writer.run(partial(get_incident, incident_id=incident_id))
+        if incident is None:
+            return None
+        card = card_of(incident, self.brand_names.get(incident.brand, incident.brand))
+        return incident_adaptive_card(card)
+
+    async def _drafts_card(self, set_id: int) -> dict[str, Any] | None:
+        def read(db: sqlite_utils.Database) -> dict[str, Any] | None:
+            drafts = store.get_set(db, set_id)
+            if drafts is None:
+                return None
+            name = self.brand_names.get(drafts.brand, drafts.brand)
+            return drafts_card(drafts, store.drafts_in(db, set_id), name)
+
+        card = await self.writer.run(read)
+        return drafts_adaptive_card(card) if card is not None else None
+
+
+def _save(db: sqlite_utils.Database, channel: str, reference: dict[str, Any], name: str) -> None:
+    save_reference(db, PLATFORM, channel, reference, name)
+
+
+def _channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    channel = data.get("channel")
+    return channel if isinstance(channel, dict) else {}
+
+
+def _channel_of(activity: Activity) -> str:
+    """The channel's id for a channel conversation ("19:…@thread.tacv2", without a thread's
+    ";messageid="), else the conversation's own id (a group chat or a personal chat)."""
+    channel = _channel_data(activity).get("id")
+    return str(channel or activity.conversation.id).split(";")[0]
+
+
+def _channel_name(activity: Activity) -> str:
+    return str(_channel_data(activity).get("name") or activity.conversation.name or "")
+
+
+def _user(activity: Activity) -> str:
+    sender = activity.from_property
+    return str(getattr(sender, "aad_object_id", None) or getattr(sender, "id", "") or "").lower()
+
+
+class _MessageInvokeResponse(AdaptiveCardInvokeResponse):  # type: ignore[misc]
+    """An Action.Execute answer that is a text for the clicker: botbuilder's model types
+    ``value`` as an object, which msrest cannot serialise from a string."""
+
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+        **AdaptiveCardInvokeResponse._attribute_map,
+        "value": {"key": "value", "type": "str"},
+    }
+
+
+def _message(text: str) -> InvokeResponse:
+    body = _MessageInvokeResponse(status_code=200, type=MESSAGE, value=text)
+    return InvokeResponse(status=200, body=body)
+
+
+def teams_route(
+    adapter: CloudAdapter, bot: VigieTeamsBot
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``POST /api/messages``: botbuilder's processing, with every token problem answered 401
+    (botbuilder lets an expired or badly signed token escape as a 500)."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            response = await adapter.process(request, bot)
+        except Exception as error:
+            if not _refused_token(error):
+                raise
+            logger.info("teams: request refused: %s", type(error).__name__)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return response if response is not None else web.Response(status=201)
+
+    return handle
+
+
+def _refused_token(error: Exception) -> bool:
+    """Whether ``error`` is botbuilder refusing the request's token: a PermissionError or a JWT
+    error, or anything else its token validation raised (an unknown key: IndexError; ``alg:
+    none``: a bare Exception; no header: AttributeError)."""
+    if isinstance(error, PermissionError | jwt.PyJWTError):
+        return True
+    frames = traceback.extract_tb(error.__traceback__)
+    return any("botframework/connector/auth" in f.filename.replace("\\", "/") for f in frames)

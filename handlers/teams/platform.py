@@ -1,0 +1,180 @@
+"""Incident notifications into Microsoft Teams through the Bot Connector: each incident's card
+starts a thread in its channel, is updated in place, and escalations, drafts and the resolution
+are replies in that thread.
+
+Posting unprompted needs the channel's conversation reference, stored when Vigie was installed
+in the team (or bound with "@Vigie watch NAME here"). The Bot Connector client does not retry:
+429, 412, 502, 503 and 504 become retryable delivery errors with the answer's ``Retry-After``,
+and the outbox backs off. Teams has no way to look a message up by key after a crash, so an
+item that was being sent when Vigie died is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from botbuilder.core import TurnContext  # type: ignore[import-untyped]
+from botbuilder.integration.aiohttp import CloudAdapter  # type: ignore[import-untyped]
+from botbuilder.schema import (  # type: ignore[import-untyped]
+    Activity,
+    ActivityTypes,
+    ConversationParameters,
+    ConversationReference,
+)
+
+from bot.delivery import DeliveryError
+from bot.incidents.model import Intent, IntentKind
+from handlers.teams.render import InvalidCard, card_attachment, escape
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = frozenset({412, 429, 500, 502, 503, 504})
+MAX_TEXT = 4000
+References = Callable[[str], Awaitable[dict[str, Any] | None]]
+
+
+class TeamsPlatform:
+    def __init__(self, adapter: CloudAdapter, app_id: str, references: References) -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self.references = references  # channel key -> the stored conversation reference
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        try:
+            return await self._deliver(intent, card_ref)
+        except DeliveryError:
+            raise
+        except InvalidCard as error:
+            raise DeliveryError(
+                f"the card is not a valid Adaptive Card: {error}", retryable=False
+            ) from error
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise DeliveryError(f"Bot Connector unreachable: {error}") from error
+        except Exception as error:
+            raise _delivery_error(error) from error
+
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
+        return None  # the Bot Connector cannot be searched by key: send again
+
+    async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
+        thread, root = _split(card_ref)
+        if intent.kind is IntentKind.OPEN and not intent.part:
+            return await self._new_thread(intent.channel, self._card(intent), _text(intent))
+        if intent.kind is IntentKind.NOTICE or (not thread and intent.kind is IntentKind.THREAD):
+            return await self._new_thread(intent.channel, None, _text(intent))
+        if not thread:
+            return ""  # the card was never posted in that channel: nothing to edit or answer
+        if intent.part:
+            if intent.kind is IntentKind.OPEN:
+                posted = await self._reply(intent.channel, thread, self._card(intent), "")
+                return f"{thread} {posted}"
+            await self._update(intent.channel, thread, root, self._card(intent))
+            return f"{thread} {root}"
+        if intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE):
+            await self._update(intent.channel, thread, root, self._card(intent))
+        if intent.kind in (IntentKind.THREAD, IntentKind.RESOLVE):
+            await self._reply(intent.channel, thread, None, _text(intent))
+        return card_ref or ""
+
+    @staticmethod
+    def _card(intent: Intent) -> dict[str, Any]:
+        return card_attachment(intent.card)
+
+    async def _reference(self, channel: str) -> ConversationReference:
+        stored = await self.references(channel)
+        if stored is None:
+            raise DeliveryError(
+                f"Vigie has no conversation in Teams channel {channel!r} yet: add the Vigie app "
+                f"to that team (or type '@Vigie watch {channel} here' in the channel)",
+                retryable=True,
+                retry_after=300,
+            )
+        return ConversationReference().deserialize(stored)
+
+    async def _new_thread(self, channel: str, attachment: dict[str, Any] | None, text: str) -> str:
+        """Start a thread in the channel; its id and the first message's, as the card's ref."""
+        reference = await self._reference(channel)
+        channel_id = reference.conversation.id.split(";")[0]
+        activity = Activity(
+            type=ActivityTypes.message,
+            text=text,
+            attachments=[attachment] if attachment else None,
+        )
+        parameters = ConversationParameters(
+            is_group=True,
+            channel_data={"channel": {"id": channel_id}},
+            activity=activity,
+            tenant_id=reference.conversation.tenant_id,
+            bot=reference.bot,
+        )
+        created: list[str] = []
+
+        async def took(turn: TurnContext) -> None:
+            created.append(f"{turn.activity.conversation.id} {turn.activity.id}")
+
+        await self.adapter.create_conversation(
+            self.app_id, took, parameters, "msteams", reference.service_url, None
+        )
+        return created[0]
+
+    async def _reply(
+        self, channel: str, thread: str, attachment: dict[str, Any] | None, text: str
+    ) -> str:
+        reference = await self._reference(channel)
+        reference.conversation.id = thread
+        activity = Activity(
+            type=ActivityTypes.message, text=text, attachments=[attachment] if attachment else None
+        )
+        sent: list[str] = []
+
+        async def send(turn: TurnContext) -> None:
+            answer = await turn.send_activity(activity)
+            sent.append(str(answer.id) if answer is not None else "")
+
+        await self.adapter.continue_conversation(reference, send, bot_app_id=self.app_id)
+        return sent[0]
+
+    async def _update(
+        self, channel: str, thread: str, activity_id: str, attachment: dict[str, Any]
+    ) -> None:
+        reference = await self._reference(channel)
+        reference.conversation.id = thread
+        activity = Activity(type=ActivityTypes.message, id=activity_id, attachments=[attachment])
+
+        async def update(turn: TurnContext) -> None:
+            await turn.update_activity(activity)
+
+        await self.adapter.continue_conversation(reference, update, bot_app_id=self.app_id)
+
+
+def _split(ref: str | None) -> tuple[str, str]:
+    if not ref or " " not in ref:
+        return "", ""
+    thread, activity_id = ref.rsplit(" ", 1)
+    return thread, activity_id
+
+
+def _text(intent: Intent) -> str:
+    """Message text, markdown made inert (Teams reads it in messages), the mention named."""
+    mention = f"{intent.mention} " if intent.mention else ""
+    return escape(f"{mention}{intent.text}", MAX_TEXT)
+
+
+def _delivery_error(error: Exception) -> DeliveryError:
+    """What the Bot Connector's answer means for trying again."""
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    if not isinstance(status, int):
+        return DeliveryError(f"Teams delivery failed: {error}")
+    headers = getattr(response, "headers", None) or {}
+    retry_after = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        wait = float(retry_after) if retry_after else None
+    except ValueError:
+        wait = None
+    return DeliveryError(
+        f"the Bot Connector answered {status}", retryable=status in RETRYABLE, retry_after=wait
+    )

@@ -1,0 +1,293 @@
+"""Microsoft Teams end to end: the real botbuilder CloudAdapter inside Vigie on /api/messages,
+against a fake Bot Connector on 127.0.0.1 (auth disabled for the flows), a real Mastodon source
+against its fake, real SQLite. Install → reference stored → incident → card in a new thread →
+updated in place → Acknowledge answered with the refreshed card → a draft approved → the reply
+published once. Then the auth cases, offline, with locally signed tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import Service
+from handlers.teams.render import CONTENT_TYPE, check_card
+from storage.conversations import load_reference
+from storage.database import open_database
+from tests.conftest import SHARED_DATA, running_service, wait_for, write_config
+from tests.fake_connector import (
+    APP_ID,
+    CHANNEL,
+    USER,
+    FakeConnector,
+    bot_added_activity,
+    installation_activity,
+    invoke_activity,
+    message_activity,
+    post_activity,
+)
+from tests.fake_mastodon import FakeMastodon
+from tests.teams_auth import OpenIdServer, bad_tokens, bearer, sign
+
+RESPONDER = USER["aadObjectId"]
+STRANGER = {
+    "id": "29:stranger",
+    "name": "Eve",
+    "aadObjectId": "0badc0de-0000-4000-8000-00000000e7e0",
+}
+TOKEN = "masto-token"
+SCHEMA = SHARED_DATA / "schemas" / "adaptive-card-1.5.json"
+POLICY: dict[str, Any] = {
+    "group_wait": "1m",
+    "targets": {"team": {"platform": "teams", "channel": CHANNEL}},
+    "levels": [
+        {"name": "watch", "min_risk": 20, "steps": [{"notify": "team"}]},
+        {"name": "crisis", "min_risk": 99, "steps": [{"notify": "team"}]},
+    ],
+}
+
+
+def api(service: Service) -> str:
+    return f"http://127.0.0.1:{service.http_port}/api/messages"
+
+
+@asynccontextmanager
+async def vigie_in_teams(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[Service, FakeConnector, FakeMastodon, Path]]:
+    async with FakeConnector() as teams, FakeMastodon(token=TOKEN) as masto:
+        source = {
+            "type": "mastodon",
+            "name": "masto",
+            "base_url": masto.url,
+            "access_token": TOKEN,
+            "hashtags": ["kestreldown"],
+            "search": [],
+            "backfill": "0s",
+        }
+        config = write_config(
+            tmp_path,
+            [source],
+            clock="event",
+            incidents=POLICY,
+            platforms={
+                "teams": {
+                    "app_id": "",
+                    "responders": {"*": [RESPONDER]},
+                    "approvers": {"kestrel-mobile": [RESPONDER]},
+                }
+            },
+            delivery={"pace_seconds": 0, "max_backoff_seconds": 2},
+        )
+        async with running_service(config) as service:
+            await masto.wait_for_streams(1)
+            yield service, teams, masto, config
+
+
+def storm(masto: FakeMastodon) -> None:
+    """Negative posts over the last 40 minutes, streamed now (event time follows them)."""
+    for n in range(16):
+        status = masto.post(
+            f"Kestrel Mobile down again, no signal since this morning #{n}",
+            tags=("kestreldown",),
+            acct=f"user{n}",
+            followers=1000 if n == 5 else 10 + n,
+            ago=timedelta(minutes=40 - 2 * n),
+        )
+        masto.publish("update", status)
+
+
+def valid(card: dict[str, Any]) -> None:
+    if SCHEMA.exists():
+        check_card(card, SCHEMA)
+
+
+def root_card(teams: FakeConnector) -> tuple[str, dict[str, Any]]:
+    """The first card posted in the channel (a new thread's first message): id and content."""
+    create = teams.calls_to("create")[0]
+    activity_id = str(create.answer["activityId"])
+    activity = teams.activity(activity_id)
+    assert activity is not None
+    return activity_id, activity["attachments"][0]["content"]
+
+
+def drafts_activity(teams: FakeConnector) -> dict[str, Any] | None:
+    for activity in teams.activities(CHANNEL):
+        text = json.dumps(activity.get("attachments") or [])
+        if "vigie.draft.approve" in text and "user5" in text:
+            return activity
+    return None
+
+
+def action_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
+    """The data of the first Action.Execute with ``verb`` anywhere in ``card``."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute" and node.get("verb") == verb:
+                found.append(node["data"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    assert found, f"no {verb} button"
+    return found[0]
+
+
+async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
+    async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
+        status, _ = await post_activity(api(service), installation_activity(teams.url))
+        assert status in (200, 201)
+        db = open_database(config.parent / "vigie.db", read_only=True)
+        try:
+            reference = load_reference(db, "teams", CHANNEL)
+        finally:
+            db.close()
+        assert reference is not None
+        assert reference["serviceUrl"] == teams.url
+
+        storm(masto)
+        await teams.wait_for("create", timeout=30)
+        root, card = root_card(teams)
+        valid(card)
+        create = teams.calls_to("create")[0]
+        assert create.body["channelData"]["channel"]["id"] == CHANNEL
+        assert create.body["isGroup"] is True
+        await wait_for(lambda: len(teams.versions(root)) >= 2, timeout=20)  # updated in place
+        for version in teams.versions(root):
+            valid(version["attachments"][0]["content"])
+
+        # Acknowledge: answered in the invoke's response with the refreshed card
+        data = action_data(card, "vigie.ack")
+        status, answer = await post_activity(
+            api(service), invoke_activity(teams.url, "vigie.ack", data, card_activity_id=root)
+        )
+        assert status == 200
+        assert answer["statusCode"] == 200
+        assert answer["type"] == CONTENT_TYPE
+        assert "acknowledged by" in json.dumps(answer["value"]).lower()
+        valid(answer["value"])
+
+        # a stranger's click changes nothing and says why
+        status, refused = await post_activity(
+            api(service),
+            invoke_activity(
+                teams.url, "vigie.resolve", data, card_activity_id=root, sender=STRANGER
+            ),
+        )
+        assert status == 200
+        assert refused["type"] == "application/vnd.microsoft.activity.message"
+        assert "responders" in refused["value"]
+
+        # the drafts for the farthest-reaching post, in the card's thread; approve one
+        await wait_for(lambda: drafts_activity(teams) is not None, timeout=20)
+        drafts = drafts_activity(teams)
+        assert drafts is not None
+        drafts_card = drafts["attachments"][0]["content"]
+        valid(drafts_card)
+        approve = action_data(drafts_card, "vigie.draft.approve")
+        status, refused = await post_activity(
+            api(service),
+            invoke_activity(
+                teams.url,
+                "vigie.draft.approve",
+                approve,
+                card_activity_id=drafts["id"],
+                sender=STRANGER,
+            ),
+        )
+        assert "approvers" in refused["value"]
+        assert not masto.posted
+        for _ in range(2):  # a double click publishes once
+            status, answer = await post_activity(
+                api(service),
+                invoke_activity(
+                    teams.url, "vigie.draft.approve", approve, card_activity_id=drafts["id"]
+                ),
+            )
+            assert status == 200
+        await wait_for(lambda: len(masto.posted) == 1, timeout=10)
+        target = next(s for s in masto.statuses.values() if s["account"]["acct"] == "user5")
+        assert masto.posted[0]["in_reply_to_id"] == target["id"]
+        await wait_for(
+            lambda: "published" in json.dumps(teams.activity(drafts["id"])).lower(), timeout=10
+        )
+        await asyncio.sleep(0.3)
+        assert len(masto.posted) == 1
+
+        # bot commands, answered in the conversation
+        await post_activity(api(service), message_activity(teams.url, "incidents all"))
+        await wait_for(
+            lambda: any("#1" in str(a.get("text")) for a in teams.activities(CHANNEL)), timeout=10
+        )
+
+
+async def test_a_429_from_the_connector_delays_but_loses_nothing(tmp_path: Path) -> None:
+    async with vigie_in_teams(tmp_path) as (service, teams, masto, _):
+        await post_activity(api(service), bot_added_activity(teams.url))
+        teams.fail(r"^/v3/conversations$", 429, times=2, retry_after=1)
+        storm(masto)
+        await teams.wait_for("create", timeout=30)
+        statuses = [c.status for c in teams.calls if c.route == "create"]
+        assert statuses[:2] == [429, 429]
+        assert statuses.count(201) + statuses.count(200) == 1  # posted once, after waiting
+
+
+async def test_a_channel_vigie_was_never_added_to_is_reported(tmp_path: Path) -> None:
+    async with vigie_in_teams(tmp_path) as (_, teams, masto, config):
+        storm(masto)
+
+        def waiting() -> str:
+            db = open_database(config.parent / "vigie.db", read_only=True)
+            try:
+                row = db.execute(
+                    "SELECT last_error FROM outbox WHERE platform = 'teams' AND last_error != ''"
+                ).fetchone()
+            finally:
+                db.close()
+            return str(row[0]) if row else ""
+
+        await wait_for(lambda: bool(waiting()), timeout=30)
+        assert "add the Vigie app to that team" in waiting()
+        assert not teams.calls_to("create")
+
+
+@pytest.fixture(scope="module")
+def openid() -> Any:
+    with OpenIdServer() as server:
+        yield server
+
+
+async def test_tokens_are_checked_and_every_bad_one_is_401(tmp_path: Path, openid: Any) -> None:
+    async with FakeConnector() as teams:
+        config = write_config(
+            tmp_path,
+            [{"type": "webhook", "name": "in", "secret": "s" * 32}],
+            platforms={
+                "teams": {
+                    "app_id": APP_ID,
+                    "app_password": "app-password",
+                    "openid_metadata_url": openid.metadata_url,
+                }
+            },
+        )
+        async with running_service(config) as service:
+            activity = bot_added_activity(teams.url)
+            good = sign(openid.key, openid.kid, app_id=APP_ID, service_url=teams.url)
+            status, _ = await post_activity(api(service), activity, bearer(good))
+            assert status in (200, 201)
+            for name, token in bad_tokens(openid, app_id=APP_ID, service_url=teams.url).items():
+                status, _ = await post_activity(api(service), activity, bearer(token))
+                assert status == 401, name
+            status, _ = await post_activity(api(service), activity)  # no token at all
+            assert status == 401
