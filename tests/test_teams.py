@@ -61,7 +61,8 @@ def api(service: Service) -> str:
 async def vigie_in_teams(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[Service, FakeConnector, FakeMastodon, Path]]:
-    async with FakeConnector() as teams, FakeMastodon(token=TOKEN) as masto:
+    schema = SCHEMA if SCHEMA.exists() else None  # the fake refuses any card not valid against it
+    async with FakeConnector(schema_path=schema) as teams, FakeMastodon(token=TOKEN) as masto:
         source = {
             "type": "mastodon",
             "name": "masto",
@@ -208,6 +209,24 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
         )
         assert "approvers" in refused["value"]
         assert not masto.posted
+        # Edit: the text box's new text is saved, and the card comes back with it
+        edited = "@user5 So sorry about the outage. Engineers are restoring the signal now."
+        box = f"text-{approve['draft']}"
+        status, answer = await post_activity(
+            api(service),
+            invoke_activity(
+                teams.url,
+                "vigie.draft.edit",
+                {**action_data(drafts_card, "vigie.draft.edit"), box: edited},
+                card_activity_id=drafts["id"],
+            ),
+        )
+        assert status == 200
+        assert answer["type"] == CONTENT_TYPE
+        assert edited in json.dumps(answer["value"], ensure_ascii=False)
+        valid(answer["value"])
+        approve = {**action_data(answer["value"], "vigie.draft.approve"), box: edited}
+        assert approve["version"] == 2
         for _ in range(2):  # a double click publishes once
             status, answer = await post_activity(
                 api(service),
@@ -219,6 +238,7 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
         await wait_for(lambda: len(masto.posted) == 1, timeout=10)
         target = next(s for s in masto.statuses.values() if s["account"]["acct"] == "user5")
         assert masto.posted[0]["in_reply_to_id"] == target["id"]
+        assert "restoring the signal" in masto.posted[0]["content"]
         await wait_for(
             lambda: "published" in json.dumps(teams.activity(drafts["id"])).lower(), timeout=10
         )
