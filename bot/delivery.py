@@ -118,7 +118,7 @@ class Deliverer:
             if next_due is None:
                 return 0
             await asyncio.sleep(min(max(0.05, next_due - self.wall()), deadline - self.wall()))
-        return len(await self.writer.run(live_items))
+        return len(await self.writer.run(live_items, urgent=True))
 
     async def deliver_due(self) -> float | None:
         """One round: every channel's due items, channels in parallel, items in order.
@@ -129,7 +129,7 @@ class Deliverer:
             return await self._deliver_due()
 
     async def _deliver_due(self) -> float | None:
-        items = await self.writer.run(live_items)
+        items = await self.writer.run(live_items, urgent=True)
         channels: dict[tuple[str, str], list[OutboxItem]] = {}
         for item in items:
             channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
@@ -144,7 +144,7 @@ class Deliverer:
             if item.next_attempt_at > self.wall():
                 return item.next_attempt_at
             if self._superseded(item, queue[index + 1 :]):
-                await self.writer.run(partial(mark_superseded, item_id=item.id))
+                await self.writer.run(partial(mark_superseded, item_id=item.id), urgent=True)
                 self._count(item, "superseded")
                 continue
             retry_at = await self._one(item)
@@ -173,7 +173,7 @@ class Deliverer:
             await self._finish(item, "", error)
             self._count(item, "failed")
             return None
-        ref = await self.writer.run(lambda db: ref_for(db, intent))
+        ref = await self.writer.run(lambda db: ref_for(db, intent), urgent=True)
         if item.state == "sending":
             try:
                 found = await platform.find(intent, ref)
@@ -182,7 +182,7 @@ class Deliverer:
             if found is not None:
                 await self._finish(item, found, None)
                 return None
-        await self.writer.run(lambda db: mark_sending(db, item.id))
+        await self.writer.run(lambda db: mark_sending(db, item.id), urgent=True)
         await self._pace((intent.platform, intent.channel))
         try:
             posted = await platform.deliver(intent, ref)
@@ -215,12 +215,12 @@ class Deliverer:
             error,
             backoff,
         )
-        await self.writer.run(lambda db: mark_retry(db, item.id, str(error), retry_at))
+        await self.writer.run(lambda db: mark_retry(db, item.id, str(error), retry_at), urgent=True)
         self._count(item, "retried")
         return retry_at
 
     async def _finish(self, item: OutboxItem, ref: str, error: str | None) -> None:
-        await self.writer.run(lambda db: self._end(db, item, ref, error))
+        await self.writer.run(lambda db: self._end(db, item, ref, error), urgent=True)
         if self.settle is not None:
             self._wake.set()  # settling may have queued more (a card showing the outcome)
 

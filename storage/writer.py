@@ -1,12 +1,15 @@
 """The one thread that writes to SQLite, fed by a queue (the pattern of datasette's database.py).
 
 Async code hands it a function of the database and awaits the result; functions run one at a time,
-in submission order, each usually inside ``db.atomic()``.
+in submission order, each usually inside ``db.atomic()``. Small, latency-sensitive work (delivery
+bookkeeping, a person's click) is ``urgent``: it runs before bulk work already waiting (a batch
+of mentions), so a storm being stored does not delay the cards about it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import queue
 import threading
 from collections.abc import Callable
@@ -19,43 +22,45 @@ import sqlite_utils
 from storage.database import StorageError, open_database
 
 T = TypeVar("T")
-_STOP = object()
+_URGENT, _NORMAL, _LAST = 0, 1, 2
 
 
 class Writer:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._tasks: queue.Queue[Any] = queue.Queue()
+        self._tasks: queue.PriorityQueue[tuple[int, int, Any, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
         self._db = open_database(path)  # opened here so a bad path fails at start-up
         self._thread = threading.Thread(target=self._loop, name="vigie-sqlite-writer", daemon=True)
         self._thread.start()
 
-    async def run(self, work: Callable[[sqlite_utils.Database], T]) -> T:
-        """Run ``work(db)`` on the writer thread and return its result."""
-        return await asyncio.wrap_future(self._submit(work))
+    async def run(self, work: Callable[[sqlite_utils.Database], T], *, urgent: bool = False) -> T:
+        """Run ``work(db)`` on the writer thread and return its result; ``urgent`` work goes
+        ahead of the bulk work waiting."""
+        return await asyncio.wrap_future(self._submit(work, _URGENT if urgent else _NORMAL))
 
     def close(self) -> None:
         """Finish the queued work, then close the database."""
         with self._lock:
             self._closed = True
         if self._thread.is_alive():
-            self._tasks.put(_STOP)
+            self._tasks.put((_LAST, next(self._order), None, None))
             self._thread.join()
 
-    def _submit(self, work: Callable[[sqlite_utils.Database], T]) -> Future[T]:
+    def _submit(self, work: Callable[[sqlite_utils.Database], T], priority: int) -> Future[T]:
         future: Future[T] = Future()
         with self._lock:
             if self._closed:
                 raise StorageError(f"{self.path}: the database is closed")
-            self._tasks.put((work, future))
+            self._tasks.put((priority, next(self._order), work, future))
         return future
 
     def _loop(self) -> None:
         try:
-            while (task := self._tasks.get()) is not _STOP:
-                work, future = task
+            while (task := self._tasks.get())[0] != _LAST:
+                _, _, work, future = task
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:

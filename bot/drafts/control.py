@@ -143,7 +143,7 @@ class DraftControl:
                 apply(db, outcome, drafts, self.brand_names.get(drafts.brand, drafts.brand))
                 return outcome
 
-        outcome = await self.writer.run(work)
+        outcome = await self.writer.run(work, urgent=True)
         if outcome.changed:
             self.wake()
         return outcome

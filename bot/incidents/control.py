@@ -97,4 +97,4 @@ class IncidentControl:
         def work(db: sqlite_utils.Database) -> ActionResult:
             return self.desk.act(db, lambda journal: action(engine, journal, at))
 
-        return await self.writer.run(work)
+        return await self.writer.run(work, urgent=True)

@@ -73,6 +73,7 @@ class IncidentDesk:
         try:
             with db.atomic():
                 result = work(journal)
+                journal.flush()
                 if self.after_step is not None and journal.enqueued:
                     self.after_step(db, journal.enqueued)
         except BaseException:

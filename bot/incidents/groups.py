@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -197,8 +197,8 @@ class GroupRisk:
             "key": list(self.key),
             "detector": self.detector.state(),
             "bin_start": self.bin_start.isoformat(),
-            "current": asdict(self.current),
-            "closed": [asdict(b) for b in self.closed],
+            "current": _summary_state(self.current),
+            "closed": [_summary_state(b) for b in self.closed],
             "last_mention_at": self.last_mention_at.isoformat(),
             "predicted_reposts": self.predicted_reposts,
         }
@@ -213,6 +213,22 @@ class GroupRisk:
         group.last_mention_at = datetime.fromisoformat(state["last_mention_at"])
         group.predicted_reposts = float(state.get("predicted_reposts", 0.0))
         return group
+
+
+def _summary_state(summary: BinSummary) -> dict[str, Any]:
+    """A bin as JSON-able values (what ``asdict`` gives, without its deep copies: the state is
+    serialised at once, on every batch, so this is on the hot path)."""
+    return {
+        "count": summary.count,
+        "negativity": summary.negativity,
+        "top_author": summary.top_author,
+        "top_example": dict(summary.top_example),
+        "top_followers": summary.top_followers,
+        "top_influencer": summary.top_influencer,
+        "reposts": summary.reposts,
+        "refs": list(summary.refs),
+        "themes": dict(summary.themes),
+    }
 
 
 def _summary(data: dict[str, Any]) -> BinSummary:

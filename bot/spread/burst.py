@@ -50,6 +50,7 @@ usual, a threefold hour or a twentyfold single bin goes unflagged for two to fou
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -347,13 +348,19 @@ class BurstDetector:
         """Everything needed to resume, as plain JSON-able values."""
         return {
             "version": STATE_VERSION,
-            "settings": asdict(self.settings),
+            "settings": _settings_state(self.settings),
             "index": self._index,
             "burst_bins": self._burst_bins,
             "recent": list(self._recent),
             "before": [list(pair) for pair in self._before],
-            "scales": {name: asdict(scale) for name, scale in self._scales().items()},
-            "swings": {name: asdict(swing) for name, swing in self._swings().items()},
+            "scales": {
+                name: {"level": s.level, "deviation": s.deviation, "weight": s.weight}
+                for name, s in self._scales().items()
+            },
+            "swings": {
+                name: {"level": w.level, "square": w.square, "weight": w.weight, "cap": w.cap}
+                for name, w in self._swings().items()
+            },
         }
 
     def _scales(self) -> dict[str, _Scale]:
@@ -392,3 +399,13 @@ class BurstDetector:
         detector._shadow_swing_bin = _Swing(**swings["shadow_bin"])
         detector._shadow_swing_window = _Swing(**swings["shadow_window"])
         return detector
+
+
+@functools.cache
+def _settings_dict(settings: BurstSettings) -> tuple[tuple[str, Any], ...]:
+    return tuple(asdict(settings).items())
+
+
+def _settings_state(settings: BurstSettings) -> dict[str, Any]:
+    """The settings as a dict, made once per settings (they are saved with every state)."""
+    return dict(_settings_dict(settings))
