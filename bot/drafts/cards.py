@@ -3,7 +3,8 @@ in the incident card's thread (the outbox stores it as the intent's card)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.drafts.limits import limit_for
@@ -71,3 +72,45 @@ def drafts_title(card: dict[str, Any]) -> str:
         return f"#{card['incident']} holding statement draft for {card['brand']}"
     who = f"@{target['author']}" if target["author"] else "a post"
     return f"#{card['incident']} reply drafts for {who} on {target['platform_name']}"
+
+
+@dataclass(frozen=True, slots=True)
+class Markup:
+    """How a chat platform writes the parts of a draft's state line."""
+
+    person: Callable[[str], str]  # a user id as the platform shows a person
+    time: Callable[[str | None], str]  # an ISO time as the reader should see it
+    link: Callable[[str, str], str]  # (url, label) as a link; "" when the url is not safe
+    text: Callable[[str], str]  # user-made text, made inert
+
+
+def state_line(draft: Mapping[str, Any], target: Mapping[str, Any], markup: Markup) -> str:
+    """What happened to a draft, in one line: who decided, when, and where it went."""
+    who = markup.person(draft["decided_by"] or "vigie")
+    at = markup.time(draft["decided_at"])
+    reason = markup.text(draft["reason"] or "no reason given")
+    state = draft["state"]
+    if state == "proposed":
+        line = f"Proposed · expires {markup.time(draft['expires_at'])}"
+        if draft["edited_by"]:
+            line += f" · edited by {markup.person(draft['edited_by'])}"
+        notes = "; ".join(markup.text(note) for note in list(draft.get("notes") or [])[:5])
+        return f"{line} · {notes}" if notes else line
+    if state == "publishing":
+        return f"✅ Approved by {who} at {at} · publishing…"
+    if state == "published":
+        link = markup.link(str(draft["published_url"] or ""), "view reply")
+        published = markup.time(draft["published_at"])
+        return f"✅ Approved by {who}, published {published}" + (f" — {link}" if link else "")
+    if state == "approved":
+        post = markup.link(str(target.get("url") or ""), "open the post") or "open the post"
+        return f"✅ Approved by {who} at {at} · copy the text and {post} to reply"
+    if state == "failed":
+        return f"⚠️ Approved by {who}; publishing failed: {reason}"
+    if state == "rejected":
+        return f"❌ Rejected by {who} at {at}: {reason}"
+    if state == "expired":
+        return f"⌛ Expired at {markup.time(draft['expires_at'])}"
+    if state == "withdrawn":
+        return f"Withdrawn: {who} approved another draft at {at}"
+    return markup.text(str(state))

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
 from handlers.slack.render import SECTION_TEXT, cut, escape, person, safe_url
 
@@ -97,34 +98,13 @@ def _draft(
 
 
 def _state(draft: dict[str, Any], target: dict[str, Any], notify_safe: bool) -> str:
-    who = person(draft["decided_by"] or "vigie", notify_safe)
-    when = _time(draft["decided_at"])
-    state = draft["state"]
-    if state == "proposed":
-        line = f"Proposed · expires {_time(draft['expires_at'])}"
-        if draft["edited_by"]:
-            line += f" · edited by {person(draft['edited_by'], notify_safe)}"
-        notes = "; ".join(escape(note) for note in draft.get("notes", []))
-        return f"{line} · {notes}" if notes else line
-    if state == "publishing":
-        return f"✅ Approved by {who} at {when} · publishing…"
-    if state == "published":
-        url = safe_url(str(draft["published_url"]))
-        link = f" — <{url}|view reply>" if url else ""
-        return f"✅ Approved by {who}, published {_time(draft['published_at'])}{link}"
-    if state == "approved":
-        url = safe_url(str(target.get("url") or ""))
-        post = f"<{url}|open the post>" if url else "open the post"
-        return f"✅ Approved by {who} at {when} · copy the text and {post} to reply"
-    if state == "failed":
-        return f"⚠️ Approved by {who}; publishing failed: {escape(draft['reason'])}"
-    if state == "rejected":
-        return f"❌ Rejected by {who} at {when}: {escape(draft['reason'] or 'no reason given')}"
-    if state == "expired":
-        return f"⌛ Expired at {_time(draft['expires_at'])}"
-    if state == "withdrawn":
-        return f"Withdrawn: {who} approved another draft at {when}"
-    return escape(state)
+    markup = Markup(
+        person=lambda who: person(who, notify_safe),
+        time=_time,
+        link=lambda url, label: f"<{safe}|{label}>" if (safe := safe_url(url)) else "",
+        text=escape,
+    )
+    return state_line(draft, target, markup)
 
 
 def _time(value: str | None) -> str:

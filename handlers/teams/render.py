@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
 from handlers.teams.actions import (
     SNOOZE_INPUT,
@@ -431,35 +432,14 @@ def _draft_actions(draft: Mapping[str, Any], *, editable: bool, whole: bool) -> 
 
 
 def _state(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit) -> str:
-    who = escape(draft["decided_by"] or "vigie")
-    reason = escape(draft["reason"] or "no reason given", min(fit.text, REASON_MAX))
-    at = when(draft["decided_at"])
-    state = draft["state"]
-    if state == "proposed":
-        line = f"Proposed · expires {when(draft['expires_at'])}"
-        if draft["edited_by"]:
-            line += f" · edited by {escape(draft['edited_by'])}"
-        notes = "; ".join(escape(note, min(fit.text, REASON_MAX)) for note in draft["notes"][:5])
-        return f"{line} · {notes}" if notes else line
-    if state == "publishing":
-        return f"✅ Approved by {who} at {at} · publishing…"
-    if state == "published":
-        url = safe_url(str(draft["published_url"] or ""))
-        link = f" — [view reply]({url})" if url else ""
-        return f"✅ Approved by {who}, published {when(draft['published_at'])}{link}"
-    if state == "approved":
-        url = safe_url(str(target.get("url") or ""))
-        post = f"[open the post]({url})" if url else "open the post"
-        return f"✅ Approved by {who} at {at} · copy the text and {post} to reply"
-    if state == "failed":
-        return f"⚠️ Approved by {who}; publishing failed: {reason}"
-    if state == "rejected":
-        return f"❌ Rejected by {who} at {at}: {reason}"
-    if state == "expired":
-        return f"⌛ Expired at {when(draft['expires_at'])}"
-    if state == "withdrawn":
-        return f"Withdrawn: {who} approved another draft at {at}"
-    return escape(state)
+    limit = min(fit.text, REASON_MAX)
+    markup = Markup(
+        person=lambda who: escape(who),
+        time=when,
+        link=lambda url, label: f"[{label}]({safe})" if (safe := safe_url(url)) else "",
+        text=lambda text: escape(text, limit),
+    )
+    return state_line(draft, target, markup)
 
 
 # --- attachments, size and checks ------------------------------------------------------------
