@@ -356,6 +356,8 @@ def build(config: AppConfig, console: Console) -> Service:
         settle=DraftSettler(names, clock.now),
     )
     drafts.wake = deliverer.wake
+    if teams is not None:
+        teams.bot.on_reference = partial(deliverer.retry_now, "teams")
     intake = Intake(
         build_scorer(config),
         writer,

@@ -21,6 +21,7 @@ from bot.incidents.model import Intent, IntentKind
 from bot.metrics import Metrics
 from storage.outbox import (
     OutboxItem,
+    due_now,
     live_items,
     mark_failed,
     mark_retry,
@@ -97,6 +98,12 @@ class Deliverer:
     def wake(self) -> None:
         """New intents were committed."""
         self._wake.set()
+
+    async def retry_now(self, platform: str) -> None:
+        """Try a platform's waiting items again now (e.g. Teams: Vigie was just added to a
+        channel they were waiting for)."""
+        if await self.writer.run(partial(due_now, platform=platform), urgent=True):
+            self.wake()
 
     async def run(self) -> None:
         while True:

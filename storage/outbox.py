@@ -136,6 +136,16 @@ def mark_superseded(db: sqlite_utils.Database, item_id: int) -> None:
     db.execute("UPDATE outbox SET state = 'superseded' WHERE id = ?", [item_id])
 
 
+def due_now(db: sqlite_utils.Database, platform: str) -> int:
+    """Make a platform's waiting items due at once (what they waited for has arrived)."""
+    cursor = db.execute(
+        "UPDATE outbox SET next_attempt_at = 0 WHERE platform = ? AND state IN ('pending', "
+        "'sending') AND next_attempt_at > 0",
+        [platform],
+    )
+    return max(0, cursor.rowcount)
+
+
 def card_ref(
     db: sqlite_utils.Database, incident_id: int, platform: str, channel: str
 ) -> str | None:

@@ -263,8 +263,10 @@ async def test_a_429_from_the_connector_delays_but_loses_nothing(tmp_path: Path)
         assert statuses.count(201) + statuses.count(200) == 1  # posted once, after waiting
 
 
-async def test_a_channel_vigie_was_never_added_to_is_reported(tmp_path: Path) -> None:
-    async with vigie_in_teams(tmp_path) as (_, teams, masto, config):
+async def test_a_channel_vigie_was_never_added_to_is_reported_then_served(
+    tmp_path: Path,
+) -> None:
+    async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
         storm(masto)
 
         def waiting() -> str:
@@ -280,6 +282,9 @@ async def test_a_channel_vigie_was_never_added_to_is_reported(tmp_path: Path) ->
         await wait_for(lambda: bool(waiting()), timeout=30)
         assert "add the Vigie app to that team" in waiting()
         assert not teams.calls_to("create")
+        # adding the app to the team makes the waiting card go out now, not minutes later
+        await post_activity(api(service), installation_activity(teams.url))
+        await teams.wait_for("create", timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from bot.incidents.control import IncidentControl
 from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
 from handlers.teams.render import CONTENT_TYPE, drafts_adaptive_card, incident_adaptive_card
 from storage import drafts as store
-from storage.conversations import save_reference
+from storage.conversations import load_reference, save_reference
 from storage.incidents import get_incident
 from storage.writer import Writer
 
@@ -75,8 +75,10 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         responders: TeamsPeople,
         approvers: TeamsPeople,
         brand_names: dict[str, str],
+        on_reference: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__()
+        self.on_reference = on_reference  # a channel became reachable: retry what waits
         self.writer = writer
         self.incidents = incidents
         self.drafts = drafts
@@ -95,9 +97,11 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return
         reference = TurnContext.get_conversation_reference(activity).serialize()
         channel = _channel_of(activity)
-        await self.writer.run(
-            lambda db: _save(db, name or channel, reference, _channel_name(activity))
+        new = await self.writer.run(
+            lambda db: _save(db, name or channel, reference, _channel_name(activity)), urgent=True
         )
+        if new and self.on_reference is not None:
+            await self.on_reference()
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -229,8 +233,11 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return drafts_adaptive_card(card) if card is not None else None
 
 
-def _save(db: sqlite_utils.Database, channel: str, reference: dict[str, Any], name: str) -> None:
+def _save(db: sqlite_utils.Database, channel: str, reference: dict[str, Any], name: str) -> bool:
+    """Keep the reference; True when Vigie could not post there before."""
+    known = load_reference(db, PLATFORM, channel) is not None
     save_reference(db, PLATFORM, channel, reference, name)
+    return not known
 
 
 def _channel_data(activity: Activity) -> dict[str, Any]:
