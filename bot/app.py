@@ -64,6 +64,7 @@ from handlers.teams.platform import TeamsPlatform
 from storage.conversations import load_reference
 from storage.cursors import load_cursor
 from storage.incidents import list_incidents
+from storage.mentions import latest_post_time
 from storage.outbox import enqueue
 from storage.writer import Writer
 
@@ -297,6 +298,8 @@ class Service:
 
     def health(self) -> dict[str, Any]:
         failing = [name for name, s in self.sources.items() if s.state in ("failed", "degraded")]
+        # a chat platform down is reported, not "degraded": /healthz must keep taking traffic
+        trouble = self.deliverer.errors
         status = "degraded" if failing or self.intake.storage_error else "ok"
         return {
             "status": status,
@@ -305,6 +308,7 @@ class Service:
             "notifications": {
                 "delivered": self.deliverer.delivered,
                 "failed": self.deliverer.failed,
+                **({"errors": dict(trouble)} if trouble else {}),
             },
             "sources": {
                 name: {"state": s.state, **({"error": s.error} if s.error else {})}
@@ -435,6 +439,12 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     if service.enricher is not None:
         service.enricher.bind(loop)
     await service.writer.run(service.desk.load)
+    if isinstance(service.clock, EventClock):
+        # resume event time where the stored story ends, so a run that hears nothing new
+        # (a replay already consumed) judges the same moment again rather than "now"
+        latest = await service.writer.run(latest_post_time)
+        if latest is not None:
+            service.clock.advance(latest)
     intake_task = asyncio.create_task(service.intake.run(), name="intake")
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
     if not service.desk.event_time:

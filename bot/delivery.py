@@ -90,6 +90,7 @@ class Deliverer:
         self.wall = wall
         self.metrics = metrics or Metrics()
         self.failed = 0
+        self.errors: dict[str, str] = {}  # per platform: why its last delivery failed, if it did
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
         self._last_sent: dict[tuple[str, str], float] = {}
@@ -196,11 +197,13 @@ class Deliverer:
         except Exception as error:
             return await self._failed(item, error)
         await self._finish(item, posted, None)
+        self.errors.pop(intent.platform, None)
         self.delivered += 1
         self._count(item, "sent")
         return None
 
     async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
+        self.errors[item.intent.platform] = str(error)[:300]
         retryable = not isinstance(error, DeliveryError) or error.retryable
         attempts = item.attempts + 1
         limit = self.max_attempts_for.get(item.intent.platform, self.max_attempts)

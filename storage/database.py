@@ -35,6 +35,10 @@ def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Databa
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA foreign_keys = ON")
+        # SQLite opens a file it may not write read-only without a word; writing a header
+        # field to its own value says so now (BEGIN IMMEDIATE does not)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.execute(f"PRAGMA user_version = {int(version)}")
         migrate(db)
         return db
     except SchemaTooNew as error:
@@ -42,6 +46,11 @@ def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Databa
         raise StorageError(f"{path}: {error}") from None
     except sqlite3.DatabaseError as error:
         conn.close()
+        if "readonly" in str(error):
+            raise StorageError(
+                f"{path}: the database is read-only ({error}); Vigie needs to write it and its "
+                "folder (for the -wal and -shm files)"
+            ) from error
         raise StorageError(f"{path}: cannot open the database: {error}") from error
     except OSError as error:
         raise StorageError(f"{path}: cannot create the database: {error}") from error

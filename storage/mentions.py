@@ -202,3 +202,9 @@ def load_mention(db: sqlite_utils.Database, source: str, native_id: str) -> Ment
         parent_id=parent_id or "",
         raw=json.loads(raw) if raw else {},
     )
+
+
+def latest_post_time(db: sqlite_utils.Database) -> datetime | None:
+    """When the newest stored mention was posted (where event time resumes after a restart)."""
+    row = db.execute("SELECT MAX(created_at) FROM mentions").fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None

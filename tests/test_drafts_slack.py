@@ -139,9 +139,13 @@ async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_i
     tmp_path: Path,
 ) -> None:
     async with mastodon_storm(tmp_path) as (service, slack, masto, config):
-        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+
+        def for_user5() -> list[dict[str, Any]]:
+            return [m for m in drafts_messages(slack) if "@user5" in json.dumps(m["blocks"])]
+
+        await wait_for(lambda: bool(for_user5()), timeout=30)
         card = cards(slack, "C1")[0]
-        message = next(m for m in drafts_messages(slack) if "@user5" in json.dumps(m["blocks"]))
+        message = for_user5()[0]
         assert message["thread_ts"] == card["ts"]  # in the card's thread
         assert "500 characters" in json.dumps(message["blocks"])
         value = buttons(message, EDIT)[0]

@@ -100,22 +100,25 @@ class DraftPlanner:
         if not self.settings.enabled or not intents:
             return
         now = max(intent.created_at for intent in intents)
-        cards: dict[int, dict[str, Any]] = {}
         channels: dict[int, set[tuple[str, str]]] = {}
-        for intent in intents:
+        brands: dict[int, str] = {}
+        for intent in intents:  # every card of the step, in order: the drafts do not depend
+            # on how mentions were batched into steps
             if intent.part or intent.kind not in (IntentKind.OPEN, IntentKind.UPDATE):
                 continue
             if intent.card.get("status") not in LIVE or intent.card.get("brand") is None:
                 continue
-            cards[intent.incident_id] = intent.card
-            channels.setdefault(intent.incident_id, set()).add((intent.platform, intent.channel))
-        for incident_id, card in cards.items():
-            brand = _brand_of(db, incident_id)
-            voice = self.voices.get(brand)
+            incident_id = intent.incident_id
+            if incident_id not in brands:
+                brands[incident_id] = _brand_of(db, incident_id)
+            voice = self.voices.get(brands[incident_id])
             if voice is None:
                 continue
-            self._propose(db, incident_id, brand, voice, card, now)
-            self._post(db, incident_id, voice, sorted(channels[incident_id]), now)
+            self._propose(db, incident_id, brands[incident_id], voice, intent.card, now)
+            channels.setdefault(incident_id, set()).add((intent.platform, intent.channel))
+        for incident_id, where in channels.items():
+            voice = self.voices[brands[incident_id]]
+            self._post(db, incident_id, voice, sorted(where), now)
 
     def _propose(
         self,

@@ -28,7 +28,10 @@ def quiet_until(hours: QuietHours, now: datetime) -> datetime | None:
         end_day = local.date() + timedelta(days=1) if today >= start else local.date()
     if not quiet:
         return None
-    return _wall(end_day, end, zone).astimezone(now.tzinfo)
+    until = _wall(end_day, end, zone)
+    if until <= now:  # the end falls in the hour repeated by an autumn change: its second time
+        until = until.replace(fold=1)
+    return until.astimezone(now.tzinfo)
 
 
 def _wall(day: date, at: time, zone: ZoneInfo) -> datetime:

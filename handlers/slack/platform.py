@@ -11,11 +11,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackObjectFormationError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -43,16 +39,13 @@ RETRYABLE = frozenset(
 
 
 def make_client(token: str, api_url: str) -> AsyncWebClient:
-    """A Web API client that honours 429 Retry-After and retries 5xx and dropped connections
-    a little; beyond that the outbox retries with its own backoff."""
+    """A Web API client that honours 429 Retry-After (Slack did nothing: safe to resend).
+    A dropped connection or a 5xx may have posted the message, so those are left to the
+    outbox, which looks the message up by its key before sending it again."""
     return AsyncWebClient(
         token=token,
         base_url=api_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
-        ],
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
 
 
