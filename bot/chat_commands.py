@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.durations import parse_duration, parse_since
+from bot.ids import parse_id
 from bot.incidents.control import IncidentControl
 from storage.incidents import audit_of, get_incident, list_incidents
 from storage.mentions import find_mentions
@@ -130,9 +131,9 @@ class ChatCommands:
         return Page(lines, options.page).render(f"Incidents ({which})", again)
 
     async def _incident(self, words: list[str], user: str) -> str:
-        if not words or not words[0].lstrip("#").isdigit():
+        number = parse_id(words[0].lstrip("#")) if words else None
+        if number is None:
             raise CommandError("`incident ID`: which incident? For example `incident 12`")
-        number = int(words[0].lstrip("#"))
         incident = await self.writer.run(partial(get_incident, incident_id=number))
         if incident is None:
             return f"No incident #{number}."
@@ -228,10 +229,10 @@ class _Options:
                 self.values[word] = next(items, "")
                 self.without_page.append(self.values[word])
             elif word == "page":
-                number = next(items, "")
-                if not number.isdigit() or int(number) < 1:
+                page = parse_id(next(items, ""))
+                if page is None or page > 100_000:
                     raise CommandError("`page N`: N is a page number from 1")
-                self.page = int(number)
+                self.page = page
             elif word.startswith("--"):
                 raise CommandError(f"unknown option {word}")
             else:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from bot.records import MalformedRecord, parse_time
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw])\s*$")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -16,7 +16,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"{text!r} is not a duration such as 30m, 24h, 7d or 2w")
     amount, unit = match.groups()
-    return timedelta(**{_UNITS[unit]: float(amount)})
+    try:
+        return timedelta(**{_UNITS[unit]: float(amount)})
+    except OverflowError:
+        raise ValueError(f"{text!r} is longer than any duration this service handles") from None
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -25,6 +28,8 @@ def parse_since(text: str, now: datetime) -> datetime:
         return now - parse_duration(text)
     except ValueError:
         pass
+    except OverflowError:
+        raise ValueError(f"{text!r} goes back further than any date") from None
     try:
         return parse_time(text)
     except MalformedRecord:

@@ -49,10 +49,11 @@ def parse_time(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip())
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:59-01:00 is past the last instant Python has
+            raise MalformedRecord(f"{value!r} is out of range") from None
         except ValueError:
             pass
-        else:
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     try:
         seconds = float(value)
         if abs(seconds) >= _MILLISECONDS_FROM:

@@ -133,6 +133,9 @@ class ConsolePlatform:
             if intent.kind is IntentKind.OPEN:
                 self.console.print(render_drafts(intent), highlight=False)
             return card_ref or intent.key
+        if intent.kind is IntentKind.NOTICE:  # about Vigie itself: no incident, no card
+            self.console.print(render_intent(intent), highlight=False)
+            return intent.key
         state = (card["level"], card["status"], card["acknowledged_by"], card["snoozed_until"])
         if intent.kind is IntentKind.UPDATE and self._shown.get(card["incident"]) == state:
             return card_ref or intent.key

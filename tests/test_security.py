@@ -327,15 +327,6 @@ async def test_a_button_payload_replayed_after_the_draft_was_decided_changes_not
 # -- a post anyone can write ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Bluesky post naming the brand with createdAt '9999-12-31T23:59:59-01:00' (any "
-    "account can write one) makes bot/records.py:55 raise OverflowError inside "
-    "JetstreamReader.read (bluesky_events.py:_created_at catches MalformedRecord only); "
-    "bot/sources/bluesky.py:220 catches MalformedEvent only, so the whole source fails "
-    "(logged as 'unhandled errors in a TaskGroup', hiding the cause) and hears nothing more "
-    "until Vigie restarts",
-)
 async def test_a_bluesky_post_with_an_impossible_date_does_not_stop_the_source(
     tmp_path: Path,
 ) -> None:
@@ -529,17 +520,6 @@ async def test_an_oversized_body_is_refused_413_before_it_is_read(
     assert status_line.startswith(b"HTTP/1.1 413"), status_line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="unauthenticated requests get 500 and an ERROR traceback in the log: "
-    "bot/sources/webhook.py:66 and slack_sdk's SignatureVerifier compare a non-ASCII "
-    "signature header with hmac.compare_digest(str, str) (TypeError); slack-bolt parses the "
-    "body (payload=<bad JSON>) before checking the signature and handlers/slack/inbound.py:162 "
-    "does not catch it; botbuilder's CloudAdapter.process parses the body before the token "
-    "and handlers/teams/inbound.py:288-291 re-raises the JSONDecodeError/AttributeError. "
-    "Fix: check signatures on bytes (or refuse non-ASCII headers with 401) and turn a body "
-    "that does not parse into 400 in slack_route and teams_route",
-)
 async def test_a_malformed_unauthenticated_request_gets_a_4xx_never_a_500(tmp_path: Path) -> None:
     config = write_config(
         tmp_path,

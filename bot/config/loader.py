@@ -75,24 +75,56 @@ def _make_loader(environ: Mapping[str, str]) -> type[yaml.SafeLoader]:
     return EnvLoader
 
 
-def _index_lines(node: yaml.Node, path: Path, lines: dict[Path, int]) -> None:
+MAX_VALUES = 100_000  # what a configuration may expand to (aliases included)
+
+
+def _index_lines(
+    node: yaml.Node, path: Path, lines: dict[Path, int], seen: set[int] | None = None
+) -> None:
+    """Where each setting is written; a node reached again through an alias is not walked
+    again (its lines are those of its first place)."""
+    seen = set() if seen is None else seen
     lines[path] = node.start_mark.line + 1
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
-                _index_lines(value_node, (*path, str(key_node.value)), lines)
+                _index_lines(value_node, (*path, str(key_node.value)), lines, seen)
                 lines[(*path, str(key_node.value))] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, (*path, index), lines)
+            _index_lines(item, (*path, index), lines, seen)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the document holds once aliases are expanded (memoised: linear)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, sizes) for item in node.value)
+    sizes[id(node)] = min(size, MAX_VALUES + 1)
+    return sizes[id(node)]
 
 
 def load_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) -> LoadedYaml:
     """Parse YAML text, substituting environment variables; errors name the line."""
-    loader = _make_loader(os.environ if environ is None else environ)(text)
+    loader = None
     try:
+        loader = _make_loader(os.environ if environ is None else environ)(text)
         node = loader.get_single_node()
+        if node is not None and _expanded_size(node, {}) > MAX_VALUES:
+            raise ConfigError(
+                f"the file expands to more than {MAX_VALUES:,} values (YAML aliases?)"
+            )
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a configuration") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -102,7 +134,8 @@ def load_yaml(text: str, source: str, environ: Mapping[str, str] | None = None) 
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[Path, int] = {}
     if node is not None:
         _index_lines(node, (), lines)

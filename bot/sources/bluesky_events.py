@@ -102,7 +102,10 @@ def _with_tags(text: str, tags: Any) -> str:
 
 
 def _created_at(claimed: Any, time_us: int) -> datetime:
-    seen = datetime.fromtimestamp(time_us / 1_000_000, UTC)
+    try:
+        seen = datetime.fromtimestamp(time_us / 1_000_000, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedEvent(f"time_us {time_us} is not a time") from None
     try:
         created = parse_time(claimed) if isinstance(claimed, str) else None
     except MalformedRecord:

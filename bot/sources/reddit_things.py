@@ -82,17 +82,21 @@ def posted(answer: Any) -> Posted:
         raise SourceError(f"reddit: unexpected answer to a reply: {str(answer)[:200]}")
     errors = body.get("errors") or []
     if errors:  # [["RATELIMIT", "you are doing that too much…", "ratelimit"]]
-        code, message = [*errors[0], "", ""][:2]
+        first = errors[0] if isinstance(errors, list) and isinstance(errors[0], list) else []
+        code, message = [*first, "", ""][:2]
         if code == "RATELIMIT":
             raise SourceError(f"reddit: {message}", wait=_wait_from(str(message)))
         raise SourceError(f"reddit refused the reply: {code}: {message}", retryable=False)
-    things = (body.get("data") or {}).get("things") or [{}]
-    comment = things[0].get("data") or {}
-    permalink = comment.get("permalink")
-    return Posted(
-        native_id=str(comment.get("name", "")),
-        url=REDDIT + permalink if isinstance(permalink, str) else "",
-    )
+    try:
+        things = (body.get("data") or {}).get("things") or [{}]
+        comment = things[0].get("data") or {}
+        permalink = comment.get("permalink")
+        return Posted(
+            native_id=str(comment.get("name", "")),
+            url=REDDIT + permalink if isinstance(permalink, str) else "",
+        )
+    except (AttributeError, TypeError, KeyError, IndexError) as error:
+        raise SourceError(f"reddit: unexpected answer to a reply: {str(answer)[:200]}") from error
 
 
 def _url(data: Mapping[str, Any]) -> str:

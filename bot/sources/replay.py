@@ -148,6 +148,8 @@ def _jsonl_rows(file: Any) -> Iterator[tuple[str, dict[str, Any] | MalformedReco
             yield where, json.loads(line)
         except json.JSONDecodeError as error:
             yield where, MalformedRecord(f"invalid JSON: {error.msg} at column {error.colno}")
+        except (ValueError, RecursionError) as error:  # 5,000-digit numbers, deep nesting
+            yield where, MalformedRecord(f"JSON this service does not read: {error}"[:300])
 
 
 def _shifted(mention: Mention, offset_seconds: float) -> Mention:

@@ -63,7 +63,8 @@ def verify(secret: str, headers: Any, body: bytes, now: float, max_skew: int) ->
         raise Rejected(
             401, f"stale request: timestamp is {int(now - sent)} s from now, limit {max_skew} s"
         )
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+    given = signature.encode("utf-8", "replace")  # a non-ASCII header is just wrong
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), given):
         raise Rejected(401, "signature does not match")
 
 
@@ -77,6 +78,8 @@ def parse_mentions(body: bytes, mapper: RecordMapper, max_batch: int) -> list[Me
         raise Rejected(
             400, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
+    except (ValueError, RecursionError) as error:  # a number of 5,000 digits, deep nesting
+        raise Rejected(400, f"JSON this service does not read: {error}"[:300]) from None
     if isinstance(data, dict) and isinstance(data.get("mentions"), list):
         data = data["mentions"]
     items = data if isinstance(data, list) else [data]

@@ -137,6 +137,16 @@ def read_line(source: str, line: bytes) -> Heard:
     """One non-blank stream line: a tweet, or :class:`StreamFailed` for an error object;
     :class:`MalformedTweet` says why anything else is not read."""
     try:
+        return _read_line(source, line)
+    except (StreamFailed, MalformedTweet):
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError) as error:
+        # a shape the API never sends: skip the line, keep the stream
+        raise MalformedTweet(f"unreadable tweet: {type(error).__name__}: {error}"[:200]) from None
+
+
+def _read_line(source: str, line: bytes) -> Heard:
+    try:
         item = json.loads(line)
     except ValueError as error:
         raise MalformedTweet(f"not JSON: {line[:80]!r}") from error
@@ -218,7 +228,8 @@ def engagement_of(data: Mapping[str, Any]) -> Engagement:
 def _created_at(value: Any, tweet_id: str) -> datetime:
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
         except ValueError:
             pass
     return datetime.fromtimestamp(((int(tweet_id) >> 22) + _TWITTER_EPOCH_MS) / 1000, UTC)

@@ -34,8 +34,8 @@ from handlers.slack.responders import SlackResponders
 
 logger = logging.getLogger(__name__)
 
-_VALUE = re.compile(r"^(\d+):(\d+)$")
-_METADATA = re.compile(r"^(\d+):(\d+):([A-Z0-9]*)$")
+_VALUE = re.compile(r"^([0-9]{1,15}):([0-9]{1,9})$")
+_METADATA = re.compile(r"^([0-9]{1,15}):([0-9]{1,9}):([A-Z0-9]*)$")
 
 
 def _name(user: str) -> str:

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat_commands import ChatCommands
 from bot.config.slack import SlackSettings
+from bot.ids import parse_id
 from bot.incidents.actions import ActionResult
 from bot.incidents.control import IncidentControl
 from handlers.slack.draft_actions import SlackDraftActions
@@ -111,10 +112,11 @@ class _Clicks:
         user = str(body["user"]["id"])
         value = str(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
         number, _, argument = value.partition(":")
-        if not number.isdigit():
+        parsed = parse_id(number)
+        if parsed is None:
             await self._say(respond, "That button is not from Vigie, or is too old to use.")
             return
-        incident_id = int(number)
+        incident_id = parsed
         brand = await self.control.brand_of(incident_id)
         if brand is None:
             await self._say(respond, f"Incident #{incident_id} no longer exists.")
@@ -144,8 +146,9 @@ class _Clicks:
             return await control.resolve(incident_id, user)
         if action_id == REOPEN:
             return await control.reopen(incident_id, user)
-        if action_id == SNOOZE and argument.isdigit():
-            return await control.snooze(incident_id, user, int(argument))
+        minutes = parse_id(argument)
+        if action_id == SNOOZE and minutes is not None and minutes <= 7 * 24 * 60:
+            return await control.snooze(incident_id, user, minutes)
         if action_id == SILENCE:
             return await control.silence_topic(incident_id, user, SILENCE_HOURS)
         return ActionResult(False, "Vigie does not know that button; update the card.")
@@ -159,7 +162,13 @@ def slack_route(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.StreamRe
     """``POST /slack/events`` on Vigie's own aiohttp application."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        bolt_request: AsyncBoltRequest = await to_bolt_request(request)
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not signature.isascii():  # slack_sdk's verifier raises on these: refuse them here
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request: AsyncBoltRequest = await to_bolt_request(request)
+            return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        except ValueError:  # Bolt reads the payload before checking the signature
+            return web.json_response({"error": "malformed request"}, status=400)
 
     return handle

@@ -285,6 +285,12 @@ def teams_route(
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
+            activity = await request.json()
+        except ValueError:
+            activity = None
+        if not isinstance(activity, dict):  # botbuilder would fail on it before the token
+            return web.json_response({"error": "the body is not a JSON activity"}, status=400)
+        try:
             response = await adapter.process(request, bot)
         except Exception as error:
             if not _refused_token(error):
