@@ -111,7 +111,7 @@ def valid(card: dict[str, Any]) -> None:
 
 def root_card(teams: FakeConnector) -> tuple[str, dict[str, Any]]:
     """The first card posted in the channel (a new thread's first message): id and content."""
-    create = teams.calls_to("create")[0]
+    create = next(c for c in teams.calls_to("create") if c.status < 300)
     activity_id = str(create.answer["activityId"])
     activity = teams.activity(activity_id)
     assert activity is not None
@@ -261,6 +261,37 @@ async def test_a_429_from_the_connector_delays_but_loses_nothing(tmp_path: Path)
         statuses = [c.status for c in teams.calls if c.route == "create"]
         assert statuses[:2] == [429, 429]
         assert statuses.count(201) + statuses.count(200) == 1  # posted once, after waiting
+
+
+async def test_connector_errors_and_timeouts_are_retried_and_lose_nothing(tmp_path: Path) -> None:
+    async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
+        await post_activity(api(service), installation_activity(teams.url))
+        teams.fail(r"^/v3/conversations$", 500, times=1)
+        teams.fail(r"^/v3/conversations$", 502, times=1)
+        teams.fail(r"/activities/", 412, times=2, method="PUT")
+        teams.fail(r"/activities/", 504, times=1, method="POST")
+        storm(masto)
+        await teams.wait_for("create", timeout=30)
+        root, _ = root_card(teams)
+        await wait_for(lambda: len(teams.versions(root)) >= 2, timeout=30)
+
+        def undelivered() -> list[tuple[str, str]]:
+            db = open_database(config.parent / "vigie.db", read_only=True)
+            try:
+                return [
+                    (str(k), str(s))
+                    for k, s in db.execute(
+                        "SELECT key, state FROM outbox WHERE platform = 'teams' "
+                        "AND state NOT IN ('sent', 'superseded')"
+                    )
+                ]
+            finally:
+                db.close()
+
+        await wait_for(lambda: not undelivered(), timeout=60)
+        statuses = [c.status for c in teams.calls]
+        assert {500, 502, 412} <= set(statuses)
+        assert len([c for c in teams.calls_to("create") if c.status < 300]) == 1  # one thread
 
 
 async def test_a_channel_vigie_was_never_added_to_is_reported_then_served(
