@@ -169,10 +169,15 @@ class Intake:
         finally:
             await self._release(batch)
         self._notify(fresh)
-        fresh_keys = {item.mention.key for item in fresh}
+        unclaimed = {item.mention.key for item in fresh}  # each new mention counts once: for
+        # the first envelope carrying it (two identical requests in one batch: one stored it)
         for envelope, group in zip(batch, groups, strict=True):
+            stored = 0
+            for item in group:
+                if item.mention.key in unclaimed:
+                    unclaimed.discard(item.mention.key)
+                    stored += 1
             if envelope.done is not None and not envelope.done.done():
-                stored = sum(1 for item in group if item.mention.key in fresh_keys)
                 envelope.done.set_result(Receipt(len(envelope.mentions), len(group), stored))
 
     async def _score(self, batch: list[Envelope]) -> list[list[ScoredMention]]:

@@ -216,13 +216,6 @@ async def test_a_replayed_webhook_request_is_stored_once_even_when_sent_concurre
     assert ids == [(f"m-{n}",) for n in range(1, 6)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/intake.py:171-176 counts a stored mention in the receipt of every envelope of "
-    "the batch that carries its key: identical requests stored in one batch each answer "
-    "stored 5, duplicates 0 (the database is right; the answers are not). Fix: count each "
-    "fresh key for the first envelope that carries it only",
-)
 async def test_concurrent_replays_of_a_webhook_request_report_the_duplicates(
     tmp_path: Path,
 ) -> None:
@@ -439,13 +432,6 @@ async def test_markup_in_a_mention_is_inert_in_the_card_the_drafts_and_answers(
         assert "&lt;https://evil.example|click&gt;" in where
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/slack/render.py:150 (_example) and render_drafts.py:64 (excerpt) only "
-    "escape &, < and >: a post's *bold*, _italic_ and ~strike~ become Slack formatting in the "
-    "card and the drafts message (mrkdwn has no escape; plain_text objects, or a zero-width "
-    "space after each *, _ and ~, would keep it literal)",
-)
 async def test_emphasis_in_a_mention_stays_literal_in_the_card(tmp_path: Path) -> None:
     records = storm("Osprey Air cancelled my flight again, stuck for hours *bold*")
     async with vigie_with_drafts(tmp_path, records) as (_, slack, _):

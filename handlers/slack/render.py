@@ -49,6 +49,15 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_EMPHASIS = str.maketrans({mark: mark + "\u200b" for mark in "*_~`"})
+
+
+def inert(text: str) -> str:
+    """Someone else's words for mrkdwn: escaped, and their *, _, ~ and ` followed by a
+    zero-width space, so a post's "*bold*" stays as written instead of turning bold."""
+    return escape(text).translate(_EMPHASIS)
+
+
 def mention_markup(who: str) -> str:
     """A configured mention as Slack markup: a user id, a user group id, @here or @channel."""
     name = who.strip().lstrip("@")
@@ -112,7 +121,7 @@ def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -
             block_id=f"risk-{version}",
             text=MarkdownTextObject(
                 text=cut(
-                    f"*Risk {card['risk']}* (peak {card['peak_risk']}): {escape(explanation)}",
+                    f"*Risk {card['risk']}* (peak {card['peak_risk']}): {inert(explanation)}",
                     SECTION_TEXT,
                 )
             ),
@@ -144,10 +153,10 @@ def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -
 def _example(example: dict[str, Any], block_id: str) -> SectionBlock:
     followers = int(example.get("followers") or 0)
     reach = f" ({_compact(followers)} followers)" if followers else ""
-    author = f"*@{escape(str(example.get('author') or 'someone'))}*{reach}"
+    author = f"*@{inert(str(example.get('author') or 'someone'))}*{reach}"
     url = safe_url(str(example.get("url") or ""))
     link = f" <{url}|open>" if url else ""
-    text = f"{author}: {escape(str(example.get('text', '')))}"
+    text = f"{author}: {inert(str(example.get('text', '')))}"
     return SectionBlock(block_id=block_id, text=MarkdownTextObject(text=cut(text, 2900) + link))
 
 

@@ -21,7 +21,7 @@ from slack_sdk.models.views import View
 
 from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
-from handlers.slack.render import SECTION_TEXT, cut, escape, person, safe_url
+from handlers.slack.render import SECTION_TEXT, cut, escape, inert, person, safe_url
 
 APPROVE, EDIT, REJECT, RETRY = (
     "vigie_draft_approve", "vigie_draft_edit", "vigie_draft_reject", "vigie_draft_retry",
@@ -58,10 +58,10 @@ def _heading(card: dict[str, Any]) -> MarkdownTextObject:
             "accounts."
         )
         return MarkdownTextObject(text=text)
-    author = f"*@{escape(target['author'])}*" if target["author"] else "this post"
+    author = f"*@{inert(target['author'])}*" if target["author"] else "this post"
     url = safe_url(str(target.get("url") or ""))
     link = f" <{url}|open post>" if url else ""
-    excerpt = cut(escape(" ".join(str(target["excerpt"]).split())), 600)
+    excerpt = cut(inert(" ".join(str(target["excerpt"]).split())), 600)
     where = f"{target['platform_name']}, {limit}"
     how = "" if target["can_publish"] else " · Vigie cannot post there: copy the approved text"
     text = f"*💬 Reply drafts* for {author} ({where}{how}){link}\n> {excerpt}"
