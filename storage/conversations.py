@@ -38,11 +38,3 @@ def load_reference(db: sqlite_utils.Database, platform: str, channel: str) -> di
         [platform, channel],
     ).fetchone()
     return None if row is None else dict(json.loads(row[0]))
-
-
-def known_channels(db: sqlite_utils.Database, platform: str) -> list[tuple[str, str]]:
-    """(channel key, name) of every conversation Vigie may post in on ``platform``."""
-    rows = db.execute(
-        "SELECT channel, name FROM conversations WHERE platform = ? ORDER BY channel", [platform]
-    )
-    return [(str(channel), str(name)) for channel, name in rows.fetchall()]

@@ -4,7 +4,7 @@ log. Every function runs inside the caller's transaction (the storage writer).""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -113,11 +113,6 @@ def drafts_in(db: sqlite_utils.Database, set_id: int) -> list[Draft]:
     return [_draft(row[0]) for row in rows.fetchall()]
 
 
-def drafts_of_incident(db: sqlite_utils.Database, incident_id: int) -> list[Draft]:
-    rows = db.execute("SELECT data FROM drafts WHERE incident_id = ? ORDER BY id", [incident_id])
-    return [_draft(row[0]) for row in rows.fetchall()]
-
-
 def note_posted(db: sqlite_utils.Database, set_id: int, platform: str, channel: str) -> bool:
     """Remember that a set's message goes to a channel; False if it already did."""
     cursor = db.execute(
@@ -163,7 +158,3 @@ def decisions(db: sqlite_utils.Database, incident_id: int | None = None) -> list
         Decision(datetime.fromisoformat(at), actor, action, incident, draft, text, detail)
         for at, actor, action, incident, draft, text, detail in rows
     ]
-
-
-def with_state(draft: Draft, state: DraftState, **changes: Any) -> Draft:
-    return replace(draft, state=state, **changes)
