@@ -7,6 +7,7 @@ decisions it would have had live.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,14 +33,16 @@ class SystemClock:
         self.wall = wall
         self.monotonic = monotonic
         self._last: tuple[datetime, float] | None = None
+        self._lock = threading.Lock()  # read from the event loop and the storage thread
 
     def now(self) -> datetime:
-        wall, steady = self.wall(), self.monotonic()
-        if self._last is not None:
-            last, at = self._last
-            wall = max(wall, last + timedelta(seconds=steady - at))
-        self._last = (wall, steady)
-        return wall
+        with self._lock:
+            wall, steady = self.wall(), self.monotonic()
+            if self._last is not None:
+                last, at = self._last
+                wall = max(wall, last + timedelta(seconds=steady - at))
+            self._last = (wall, steady)
+            return wall
 
 
 class EventClock:

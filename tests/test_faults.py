@@ -677,3 +677,15 @@ def test_quiet_hours_ending_in_the_repeated_hour_hold_until_the_second_pass_ends
     assert quiet_until(hours, second_pass) == end  # ... but not what quiet_until says
     held = [detail for action, detail in desk.actions() if action == "held"]
     assert held == ["quiet hours, until 2026-10-25 01:30 UTC"]
+
+
+def test_the_live_clock_follows_the_wall_clock_forward_and_never_steps_back() -> None:
+    wall, steady = [T0], [0.0]
+    clock = SystemClock(wall=lambda: wall[0], monotonic=lambda: steady[0])
+    assert clock.now() == T0
+    wall[0], steady[0] = T0 + 3 * HOUR, 60.0  # a forward step is taken as it is
+    assert clock.now() == T0 + 3 * HOUR
+    wall[0], steady[0] = T0, 120.0  # set back three hours: time goes on from where it was
+    assert clock.now() == T0 + 3 * HOUR + MIN
+    wall[0], steady[0] = T0 + 5 * HOUR, 180.0  # wall time overtakes: followed again
+    assert clock.now() == T0 + 5 * HOUR
