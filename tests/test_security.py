@@ -60,6 +60,7 @@ from tests.slack_fake import (
 )
 from tests.teams_auth import OpenIdServer, bad_tokens, bearer
 from tests.teams_auth import sign as sign_token
+from tests.test_drafts_slack import buttons, drafts_messages, shown
 from tests.test_slack import SECRET, cards, delivered, events_url, vigie_with_slack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,30 +119,6 @@ async def vigie_with_drafts(
         )
         async with running_service(config) as service:
             yield service, slack, config
-
-
-def drafts_messages(slack: FakeSlack) -> list[dict[str, Any]]:
-    return [
-        m
-        for m in slack.messages.get("C1", [])
-        if m.get("thread_ts") and "Reply drafts" in json.dumps(m.get("blocks", []))
-    ]
-
-
-def button_values(message: dict[str, Any], action: str) -> list[str]:
-    return [
-        element["value"]
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element.get("action_id") == action
-    ]
-
-
-def shown(slack: FakeSlack, message: dict[str, Any]) -> str:
-    current = slack.message("C1", message["ts"])
-    assert current is not None
-    return json.dumps(current["blocks"], ensure_ascii=False)
 
 
 def rows(database: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -234,7 +211,7 @@ async def test_an_approver_of_one_brand_cannot_decide_another_brands_drafts(
     async with vigie_with_drafts(tmp_path, records) as (service, slack, config):
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
         message = drafts_messages(slack)[0]
-        value = button_values(message, APPROVE)[0]
+        value = buttons(message, APPROVE)[0]
         draft_id, version = value.split(":")
         before = shown(slack, message)
 
@@ -283,7 +260,7 @@ async def test_a_button_payload_replayed_after_the_draft_was_decided_changes_not
     async with vigie_with_drafts(tmp_path, records) as (service, slack, config):
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
         message = drafts_messages(slack)[0]
-        approve, reject = button_values(message, APPROVE)[0], button_values(message, REJECT)[0]
+        approve, reject = buttons(message, APPROVE)[0], buttons(message, REJECT)[0]
         body = block_action_body(
             APPROVE, approve, BOB, "C1", message["ts"], slack.response_url("approve")
         )
