@@ -4,16 +4,20 @@
 
 Scoring (shared/data/SOURCES.md section 7): a detection (a bin flagged ``burst``) inside a labelled
 window is a hit, a window counts once; detections outside every window less than one hour apart
-form one episode, and each episode is a false alarm. Reported per series and overall: window
+form one episode (adjacent bins always do, whatever their width), and each episode is a false
+alarm. Reported per series and overall: window
 recall, false alarms per series-day, and the median detection delay from each window's centre
 (NAB windows are wide and centred on the labelled anomaly).
 
-Parameters are chosen by leave-one-series-out over a small grid (the two bars of the size
-criterion, magnitude x bin magnitude; everything else at its documented default): tuned on four
+Parameters are chosen by leave-one-series-out over a small grid (the three bars of the size
+criterion: hour x bin x long window; everything else at its documented default): tuned on four
 series, scored on the fifth. Those held-out figures are the honest ones; the final parameters
 are chosen the same way on all five. The suddenness bar was taken out of the grid after seeing
 that 2, 3 and 4 find the same windows in-sample; with it in the grid (27 settings) the held-out
-figure was 11/15 windows at 0.073 false alarms per day, not 12/15 at 0.069.
+figure was 11/15 windows at 0.073 false alarms per day, not 12/15 at 0.069 (before the long
+window). An hour bar of 8 is not in the grid: on a constructed series it leaves a fivefold hour
+unflagged for four days after a huge incident (``tests/test_burst.py``), whatever it scores
+here (with it, folds pick it and the held-out figure is 11/15 at 0.080).
 Selection rule: the highest recall within the product's false-alarm budget
 (``BUDGET_FA_PER_DAY``), then the fewest false alarms; if nothing fits the budget, the fewest
 false alarms. Every bin is scored from the first one, cold start included: each series' first
@@ -43,8 +47,9 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mention_volume
 BUDGET_FA_PER_DAY = 0.10
 EPISODE_GAP_S = 3600.0
 BIN_S = 300.0
-MAGNITUDES = (4.0, 6.0, 8.0)
+MAGNITUDES = (4.0, 6.0)
 BIN_MAGNITUDES = (12.0, 16.0, 20.0)
+LONG_MAGNITUDES = (3.0, 3.5, 4.0)
 HOUR_BINS = 12
 BASELINE_Z = 8.0
 BASELINE_ALPHA = 0.02
@@ -117,7 +122,7 @@ def score(series: Series, detections: Sequence[bool], bin_s: float = BIN_S) -> S
     episodes, last = 0, -math.inf
     for t, d in zip(series.times, detections, strict=True):
         if d and not any(start <= t <= end for start, end in series.windows):
-            episodes += t - last >= EPISODE_GAP_S
+            episodes += t - last >= max(EPISODE_GAP_S, 2 * bin_s)
             last = t
     days = (series.times[-1] - series.times[0] + bin_s) / 86400.0
     return Score(hits, len(series.windows), episodes, days, tuple(delays))
@@ -144,8 +149,8 @@ def ewma_z(values: Sequence[float]) -> list[bool]:
 def grid() -> list[BurstSettings]:
     base = BurstSettings()
     return [
-        replace(base, magnitude=m, bin_magnitude=b)
-        for m, b in itertools.product(MAGNITUDES, BIN_MAGNITUDES)
+        replace(base, magnitude=m, bin_magnitude=b, long_magnitude=n)
+        for m, b, n in itertools.product(MAGNITUDES, BIN_MAGNITUDES, LONG_MAGNITUDES)
     ]
 
 
@@ -182,13 +187,13 @@ def _params(settings: BurstSettings) -> dict[str, Any]:
         "suddenness": settings.suddenness,
         "magnitude": settings.magnitude,
         "bin_magnitude": settings.bin_magnitude,
+        "long_magnitude": settings.long_magnitude,
     }
 
 
 def _label(params: dict[str, Any]) -> str:
-    return (
-        f"sudden {params['suddenness']:g}, size {params['magnitude']:g}/{params['bin_magnitude']:g}"
-    )
+    sizes = f"{params['magnitude']:g}/{params['bin_magnitude']:g}/{params['long_magnitude']:g}"
+    return f"sudden {params['suddenness']:g}, size {sizes}"
 
 
 def evaluate(data_dir: Path = DATA) -> dict[str, Any]:

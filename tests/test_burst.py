@@ -162,6 +162,61 @@ def test_a_lone_five_minute_spike_must_be_larger_than_a_lasting_one() -> None:
     assert any(r.burst for r in lasting)
 
 
+def rising(start: float, end: float, hours: int, seed: int = 3) -> list[float]:
+    """Poisson counts whose mean goes from ``start`` to ``end`` over ``hours``."""
+    bins = hours * 12
+    means = [start + (end - start) * i / bins for i in range(bins)]
+    return [float(v) for v in np.random.default_rng(seed).poisson(means)]
+
+
+def daily_cycle(mean: float, bins: int, seed: int = 7) -> list[float]:
+    """Overdispersed counts whose mean swings between 0.4 and 1.6 times ``mean`` over a day."""
+    rng = np.random.default_rng(seed)
+    means = mean * (1.0 + 0.6 * np.sin(2 * np.pi * np.arange(bins) / DAY))
+    return [float(v) for v in rng.poisson(rng.gamma(10.0, means / 10.0))]
+
+
+@pytest.mark.parametrize("mean", [2.0, 20.0, 200.0])
+def test_a_threefold_rise_over_an_afternoon_registers(mean: float) -> None:
+    detector = BurstDetector()
+    feed(detector, overdispersed(mean, 7 * DAY))
+    assert any(r.burst for r in feed(detector, rising(mean, 3 * mean, 6)))
+
+
+def test_the_slow_rise_is_caught_by_the_long_window() -> None:
+    # no hour of the rise is sudden enough for the bin and the hour alone
+    past, rise = overdispersed(200.0, 7 * DAY), rising(200.0, 600.0, 6)
+    without = BurstDetector(replace(BurstSettings(), long_magnitude=1e9))
+    feed(without, past)
+    assert not any(r.burst for r in feed(without, rise))
+
+
+@pytest.mark.parametrize("mean", [2.0, 20.0, 200.0])
+def test_a_daily_cycle_is_not_a_burst(mean: float) -> None:
+    settings = BurstSettings(prior_rate_per_hour=mean * 12)
+    readings = feed(BurstDetector(settings), daily_cycle(mean, 14 * DAY))
+    assert episodes(readings[DAY:]) == 0
+
+
+def test_a_short_spike_does_not_hold_the_long_window_in_a_burst() -> None:
+    detector = BurstDetector()
+    feed(detector, overdispersed(20.0, 4 * DAY))
+    readings = feed(detector, [600.0] * 3 + overdispersed(20.0, 12 * 12, seed=9))
+    assert readings[0].burst
+    assert not any(r.burst for r in readings[24:])  # over within two hours, not six
+
+
+def test_a_version_2_state_is_upgraded_without_a_cold_start() -> None:
+    detector = BurstDetector()
+    feed(detector, overdispersed(50.0, 3 * DAY))
+    state = json.loads(json.dumps(detector.state()))
+    del state["swings"]["long"], state["swings"]["shadow_long"]
+    state["version"], state["recent"] = 2, state["recent"][-12:]
+    upgraded = BurstDetector.from_state(state)
+    assert not any(r.burst for r in feed(upgraded, overdispersed(50.0, DAY, seed=5)))
+    assert any(r.burst for r in feed(upgraded, [500.0] * 12))
+
+
 def test_a_huge_incident_raises_the_bar_for_a_while_not_for_weeks() -> None:
     detector = BurstDetector()
     feed(detector, poisson(20.0, 2 * DAY))
@@ -288,6 +343,6 @@ def test_default_settings_figures_on_the_labelled_series() -> None:
     hits = sum(s.hits for s in scores)
     false_alarms = sum(s.false_alarms for s in scores)
     days = sum(s.days for s in scores)
-    # bench/eval_bursts.py, final parameters: 12/15 windows, 17 false alarms in 275 series-days
-    assert hits >= 12
-    assert false_alarms / days <= 0.065
+    # bench/eval_bursts.py, defaults: 13/15 windows, 23 false alarms in 275 series-days
+    assert hits >= 13
+    assert false_alarms / days <= 0.085

@@ -29,18 +29,28 @@ threshold model of the brand's past sudden peaks (held-out 9/15 windows at 0.069
 
 Both criteria are taken at two time scales, the bin and the sum of the last hour; a single
 5-minute bin must be far beyond its usual swings to count (``bin_magnitude``). Each criterion
-is divided by its bar; the smaller ratio is what a time scale says, the larger of the two scales
+is divided by its bar; the smaller ratio is what a time scale says, the larger of the scales
 is the surprise, in units where ``threshold`` (5) is the alarm level ``bot.spread.risk`` assumes.
+
+A third, **long** time scale catches what is never sudden: a story that triples a brand's
+volume over an afternoon, no hour of it far above the one before. The last six hours (without
+their two busiest hours, so a spike does not pass for six busy hours) are judged on size alone
+against the brand's usual six hours and their swings over about a week, daily cycle included:
+``long_magnitude`` (3) swings above the usual is a day far busier than the brand's usual days.
+It judges only after a day of data (a new brand has not shown its daily cycle yet).
 
 Figures (``bench/eval_bursts.py``; 5 series, 15 windows, 275 series-days, each series' cold
 start counted as one false alarm): bars chosen left-one-series-out find 12/15 windows (0.80) at
-0.069 false alarms per series-day, median delay 5 min before the window centre; the defaults,
-chosen the same way on all five, 12/15 at 0.062. The EWMA z >= 8 baseline: 14/15 at 0.45.
-Lower bars trade: 13/15 at 0.14 to 0.17. The three windows missed (a lone 5-minute bin at
-three times the level on a busy day; a window with nothing above the brand's ordinary spikes; a
-one-hour surge at night, modest against a one-day mean) are not larger than those brands'
-routine, unlabelled spikes by any measure tried (time-of-day baselines included). Hourly bins
-(the same series summed, ``hourly()``, untuned): 8/15 at 0.16; the previous rule 2/15 at 0.13.
+0.080 false alarms per series-day, median delay 5 min before the window centre; the defaults,
+chosen the same way on all five, 13/15 at 0.084. The EWMA z >= 8 baseline: 14/15 at 0.45.
+Without the long scale: 12/15 at 0.069 left-one-series-out, 12/15 at 0.062 in-sample; it found
+one more labelled window (a day of Amazon far busier than its week) and is there for the slow
+rises the tests construct, which the bin and the hour miss. Lower bars trade: 14/15 at 0.17 to
+0.19. The two windows still missed (a lone 5-minute bin at three times the level on a busy day;
+a window with nothing above the brand's ordinary spikes, an ordinary Sunday by its daily total)
+are not larger than those brands' routine, unlabelled spikes by any measure tried (ratios and
+Poisson scores against the last hour or day, time-of-day baselines, six-hour to daily sums).
+Hourly bins (the same series summed, ``hourly()``, untuned): 9/15 at 0.058.
 
 Costs of the choice: on a brand with Twitter-like overdispersion a single 5-minute bin must be
 about eight times its usual volume to alarm on its own (a fivefold surge alarms after 10 to 25
@@ -51,6 +61,7 @@ usual, a threefold hour or a twentyfold single bin goes unflagged for two to fou
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -85,7 +96,16 @@ NOISE_BAR = 5.0
 noise (a quiet brand): the single bar of the previous detector. 4, 5 and 6 gave the same figures
 on the labelled series, whose counts are far above Poisson noise."""
 
-STATE_VERSION = 2
+LONG_SPIKE_WINDOWS = 2
+"""The long window leaves out its busiest two windows (hours): a spike, even one straddling two
+hours, does not make six busy hours (it would hold a burst for the whole six). The median of
+the six hours did the same but is too coarse at a few mentions an hour (alarms on Poisson noise)."""
+
+LONG_WARMUP_HOURS = 24.0
+"""The long window judges only after a day of data: its swings include the daily cycle, which a
+new brand has not shown yet (the bin and the hour alarm from the first bin, cold-start prior)."""
+
+STATE_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +137,14 @@ class BurstSettings:
     """Memory of the brand's swings (bursts included): how long a large incident raises the bar."""
     window_hours: float = 1.0
     """Second time scale: the sum of the last hour (ignored when a bin is that long)."""
+    long_window_hours: float = 6.0
+    """Third time scale: the sum of the last six hours, judged on size alone against the brand's
+    usual six hours and their swings over about a week (the daily cycle included), so a day far
+    busier than the brand's usual days registers even when no hour of it is sudden."""
+    long_magnitude: float = 3.0
+    """Bar of the size criterion for the long window, in units of its swings."""
+    long_half_life_hours: float = 168.0
+    """Memory of the long window's usual volume and swings: about a week."""
     exit_fraction: float = 0.5
     """A burst lasts while the surprise stays above this fraction of ``threshold``."""
     max_burst_hours: float = 6.0
@@ -133,6 +161,7 @@ class BurstSettings:
             *("bin_minutes", "threshold", "suddenness", "magnitude", "bin_magnitude"),
             *("level_half_life_hours", "spread_half_life_hours", "usual_half_life_hours"),
             *("swing_half_life_hours", "window_hours", "max_burst_hours"),
+            *("long_window_hours", "long_magnitude", "long_half_life_hours"),
             *("prior_rate_per_hour", "clip"),
         )
         for name in positive:
@@ -262,7 +291,15 @@ class BurstDetector:
         self._shadow_window = _Scale(self._window.level, deviation, 0.0)
         self._shadow_swing_bin = _Swing(prior, self._swing_bin.square, 0.0, bin_cap)
         self._shadow_swing_window = _Swing(window_prior, self._swing_window.square, 0.0, window_cap)
-        self._recent: deque[float] = deque(maxlen=self._span)
+        # the long window is made of whole windows (hours), see _long_sum
+        self._blocks = max(1, round(s.long_window_hours / (self._span * s.bin_minutes / 60.0)))
+        long_prior = prior * self._span * self._blocks
+        long_cap = SWING_CAP * s.long_magnitude
+        self._long_alphas = (s.alpha(s.long_half_life_hours),) * 2
+        self._swing_long = _Swing(long_prior, long_prior + NOISE_FLOOR, weight, long_cap)
+        self._shadow_swing_long = _Swing(long_prior, self._swing_long.square, 0.0, long_cap)
+        self._long_warmup = s.bins(LONG_WARMUP_HOURS)
+        self._recent: deque[float] = deque(maxlen=self._span * self._blocks)
         # the window's sudden level and deviation as they were before each bin of the window
         self._before: deque[tuple[float, float]] = deque(maxlen=self._span)
         self._index = 0
@@ -281,9 +318,12 @@ class BurstDetector:
         """Score one bin against earlier bins, then learn from it unless it is a burst."""
         if not (math.isfinite(count) and count >= 0):
             raise ValueError(f"a bin count must be a finite number >= 0, not {count!r}")
+        s = self.settings
         baseline = unstabilise(self._bin.level)
         self._recent.append(count)
-        window = sum(self._recent) * self._span / len(self._recent)
+        window = self._window_sum(0)
+        long = self._long_sum() if self._blocks > 1 else None
+        judged = long is not None and self._index >= self._long_warmup
         at_bin, at_window = stabilise(count), stabilise(window)
         surprise = self._score(
             self._bin.z(at_bin), self._swing_bin.ratio(count, self._bin_magnitude)
@@ -294,24 +334,41 @@ class BurstDetector:
             self._before.append((self._window.level, self._window.deviation))
             level, deviation = self._before[0]
             sudden = (at_window - level) / max(deviation * MAD_TO_SD, MIN_SPREAD)
-            on_window = self._score(
-                sudden, self._swing_window.ratio(window, self.settings.magnitude)
-            )
+            on_window = self._score(sudden, self._swing_window.ratio(window, s.magnitude))
             surprise = max(surprise, on_window)
+        if long is not None and judged:
+            surprise = max(surprise, s.threshold * self._swing_long.ratio(long, s.long_magnitude))
         surprise = max(0.0, surprise)
         was_burst = self.in_burst
-        self._decide(surprise)
+        self._decide(surprise, long)
         burst = self.in_burst
-        self._learn(count, window, at_bin, at_window, ended=was_burst and not burst)
+        self._learn(count, window, long, at_bin, at_window, ended=was_burst and not burst)
         self._index += 1
         return BurstReading(surprise=surprise, burst=burst, baseline=baseline)
+
+    def _window_sum(self, block: int) -> float:
+        """The sum of one window of the last bins, ``block`` windows back (0: the latest); a
+        window not yet full counts as its mean times its length."""
+        span, recent = self._span, self._recent
+        end = len(recent) - block * span
+        if end <= 0:
+            return math.nan
+        start = max(0, end - span)
+        return sum(itertools.islice(recent, start, end)) * span / (end - start)
+
+    def _long_sum(self) -> float:
+        """The long window's volume: the mean of its windows (hours) without the busiest
+        ``LONG_SPIKE_WINDOWS``, times the number of windows."""
+        sums = sorted(v for b in range(self._blocks) if not math.isnan(v := self._window_sum(b)))
+        quiet = sums[: max(1, len(sums) - LONG_SPIKE_WINDOWS)]
+        return sum(quiet) / len(quiet) * self._blocks
 
     def _score(self, sudden: float, large: float) -> float:
         """Both criteria must hold: the lesser ratio to its bar, in surprise units."""
         s = self.settings
         return s.threshold * min(sudden / s.suddenness, large)
 
-    def _decide(self, surprise: float) -> None:
+    def _decide(self, surprise: float, long: float | None) -> None:
         s = self.settings
         if self.in_burst:
             going_on = surprise >= s.exit_fraction * s.threshold
@@ -324,25 +381,40 @@ class BurstDetector:
             self._window = _Scale(**asdict(self._shadow_window))
             self._swing_bin = _Swing(**asdict(self._shadow_swing_bin))
             self._swing_window = _Swing(**asdict(self._shadow_swing_window))
+            self._swing_long = _Swing(**asdict(self._shadow_swing_long))
+            if long is not None:
+                # a week's memory is too slow for a new level: the long window now holds it
+                self._swing_long.level = self._shadow_swing_long.level = long
             self._burst_bins = 0
 
     def _learn(
-        self, count: float, window: float, at_bin: float, at_window: float, ended: bool
+        self,
+        count: float,
+        window: float,
+        long: float | None,
+        at_bin: float,
+        at_window: float,
+        ended: bool,
     ) -> None:
         s = self.settings
         if ended:
             # the burst's swings count from now on: the next one must be as large
             self._swing_bin.square = self._shadow_swing_bin.square
             self._swing_window.square = self._shadow_swing_window.square
+            self._swing_long.square = self._shadow_swing_long.square
         self._shadow_bin.learn(at_bin, self._alphas, None)
         self._shadow_window.learn(at_window, self._alphas, None)
         self._shadow_swing_bin.learn(count, self._swing_alphas)
         self._shadow_swing_window.learn(window, self._swing_alphas)
+        if long is not None:
+            self._shadow_swing_long.learn(long, self._long_alphas)
         if not self.in_burst:
             self._bin.learn(at_bin, self._alphas, s.clip)
             self._window.learn(at_window, self._alphas, s.clip)
             self._swing_bin.learn(count, self._swing_alphas)
             self._swing_window.learn(window, self._swing_alphas)
+            if long is not None:
+                self._swing_long.learn(long, self._long_alphas)
 
     def state(self) -> dict[str, Any]:
         """Everything needed to resume, as plain JSON-able values."""
@@ -375,15 +447,19 @@ class BurstDetector:
         return {
             "bin": self._swing_bin,
             "window": self._swing_window,
+            "long": self._swing_long,
             "shadow_bin": self._shadow_swing_bin,
             "shadow_window": self._shadow_swing_window,
+            "shadow_long": self._shadow_swing_long,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BurstDetector:
-        """A detector that continues exactly where ``state()`` was taken."""
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"unknown burst detector state version {state.get('version')!r}")
+        """A detector that continues exactly where ``state()`` was taken (or, from a version 2
+        state, which had no long window, with the long window's swings seeded from the hour's)."""
+        version = state.get("version")
+        if version not in (2, STATE_VERSION):
+            raise ValueError(f"unknown burst detector state version {version!r}")
         detector = cls(BurstSettings(**state["settings"]))
         detector._index = int(state["index"])
         detector._burst_bins = int(state["burst_bins"])
@@ -398,7 +474,24 @@ class BurstDetector:
         detector._swing_window = _Swing(**swings["window"])
         detector._shadow_swing_bin = _Swing(**swings["shadow_bin"])
         detector._shadow_swing_window = _Swing(**swings["shadow_window"])
+        if version == 2:
+            swings = {
+                **swings,
+                **_long_from_hour(swings, detector._blocks, detector._swing_long.cap),
+            }
+        detector._swing_long = _Swing(**swings["long"])
+        detector._shadow_swing_long = _Swing(**swings["shadow_long"])
         return detector
+
+
+def _long_from_hour(swings: dict[str, Any], blocks: int, cap: float) -> dict[str, Any]:
+    """The long window's swings for a version 2 state, which had none: the hour's, as if the
+    hours of the long window were perfectly correlated (larger swings: fewer alarms)."""
+    seeded = {}
+    for name, hour in (("long", swings["window"]), ("shadow_long", swings["shadow_window"])):
+        level, square = hour["level"] * blocks, hour["square"] * blocks * blocks
+        seeded[name] = {**hour, "level": level, "square": square, "cap": cap}
+    return seeded
 
 
 @functools.cache
