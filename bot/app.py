@@ -23,6 +23,7 @@ from rich.console import Console
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot.accounts import own_accounts
 from bot.chat_commands import ChatCommands
 from bot.clock import Clock, EventClock, SystemClock
 from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
@@ -187,7 +188,10 @@ def build_slack(
 
 
 def voices_of(config: AppConfig) -> dict[str, BrandVoice]:
-    return {b.brand_slug: BrandVoice(b.name, b.playbook, tuple(b.languages)) for b in config.brands}
+    return {
+        b.brand_slug: BrandVoice(b.name, b.playbook, tuple(b.languages), own_accounts(b.handles))
+        for b in config.brands
+    }
 
 
 _REACH_OF_TYPE = {
@@ -331,6 +335,7 @@ def build(config: AppConfig, console: Console) -> Service:
                 b.brand_slug: frozenset(t.lower() for t in b.hashtags) for b in config.brands
             },
             influencers=frozenset(h.lower().lstrip("@") for h in config.influencers),
+            own_accounts={b.brand_slug: own_accounts(b.handles) for b in config.brands},
         ),
         event_time=isinstance(clock, EventClock),
     )

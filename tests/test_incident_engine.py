@@ -49,7 +49,9 @@ def policy(**overrides: Any) -> IncidentPolicy:
 class Desk:
     def __init__(self, path: Path, chosen: IncidentPolicy) -> None:
         self.db = open_database(path / "vigie.db")
-        setup = EngineSetup(chosen, {"acme": "Acme"})
+        setup = EngineSetup(
+            chosen, {"acme": "Acme"}, own_accounts={"acme": frozenset({"acmecare"})}
+        )
         self.desk = IncidentDesk(setup, event_time=True)
         self.count = 0
 
@@ -215,6 +217,16 @@ def test_a_silenced_author_does_not_feed_incidents(desk: Desk) -> None:
     desk.storm(T0 + MIN, 10, handle="troll")
     desk.tick(T0 + 30 * MIN)
     assert get_incident(desk.db, 1) is None
+
+
+def test_the_brands_own_posts_do_not_feed_incidents(desk: Desk) -> None:
+    # "sorry, flights are cancelled today" from the brand's own account is not a complaint
+    desk.storm(T0, 10, handle="@AcmeCare@social.example", followers=500_000)
+    desk.tick(T0 + 30 * MIN)
+    assert get_incident(desk.db, 1) is None
+    desk.storm(T0 + 30 * MIN, 10, handle="acme_fan")
+    desk.tick(T0 + 60 * MIN)
+    assert get_incident(desk.db, 1) is not None
 
 
 def test_auto_resolve_after_the_calm_period(desk: Desk) -> None:

@@ -84,7 +84,10 @@ class BrandSettings(Settings):
     keywords: list[str] = Field(default_factory=list, description="Phrases meaning the brand.")
     aliases: list[str] = Field(default_factory=list, description="Other names, products, typos.")
     hashtags: list[str] = Field(default_factory=list, description="Hashtags, with or without #.")
-    handles: list[str] = Field(default_factory=list, description="Accounts, with or without @.")
+    handles: list[str] = Field(
+        default_factory=list,
+        description="The brand's own accounts, with or without @: never complaints.",
+    )
     exclude: list[str] = Field(
         default_factory=list, description="Phrases that are not the brand ('apple pie')."
     )

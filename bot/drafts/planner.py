@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.accounts import is_own
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts.cards import drafts_card, drafts_title
@@ -74,11 +75,11 @@ class BrandVoice:
     name: str
     playbook: Playbook
     languages: tuple[str, ...]
-    handles: frozenset[str] = frozenset()  # the brand's own accounts (lower case, no @)
+    accounts: frozenset[str] = frozenset()  # the brand's own, from bot.accounts.own_accounts
 
     def own(self, author: str) -> bool:
         """A post by the brand itself: never answered."""
-        return author.lower().lstrip("@").split("@")[0] in self.handles
+        return is_own(author, self.accounts)
 
 
 class DraftPlanner:

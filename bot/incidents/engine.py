@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from bot.accounts import is_own
 from bot.config.incidents import IncidentPolicy
 from bot.incidents.cards import signature
 from bot.incidents.effects import Effects, Journal
@@ -50,6 +51,9 @@ class EngineSetup:
     brand_names: dict[str, str]  # slug -> display name
     own_hashtags: dict[str, frozenset[str]] = field(default_factory=dict)  # slug -> {"#tag"}
     influencers: frozenset[str] = frozenset()  # handles, lower case, without @
+    own_accounts: dict[str, frozenset[str]] = field(default_factory=dict)
+    """slug -> the brand's own accounts (``bot.accounts.own_accounts``): their posts are not
+    complaints, however negative ("sorry, flights are cancelled today")."""
 
 
 @dataclass
@@ -168,6 +172,8 @@ class IncidentEngine:
     def _file(self, effects: Effects, scored: ScoredMention, brand: str) -> None:
         mention = scored.mention
         assert self.now is not None
+        if is_own(mention.author.handle, self.setup.own_accounts.get(brand, frozenset())):
+            return
         if any(
             s.mutes_mention(brand, mention.author.handle, mention.source, self.now)
             for s in self.silences
