@@ -1,8 +1,10 @@
 """The chat command (``/vigie …`` in Slack, a message to the bot in Teams), platform-neutral.
 
-``ChatCommands.answer(text, user)`` parses a command line and answers with lines of lightly
-marked-up text (``*bold*``, ``code``) that each platform renders. Queries read storage on the
-writer thread; ``silence`` goes through the same actions and permission check as the buttons.
+``ChatCommands.answer(text, user, style)`` parses a command line and answers with lines of text
+marked up in the platform's ``AnswerStyle`` (Slack mrkdwn, Teams markdown): bold, others' words
+made inert, people as the platform shows them; ``code`` spans read the same in both. Queries
+read storage on the writer thread; ``silence`` goes through the same actions and permission
+check as the buttons.
 """
 
 from __future__ import annotations
@@ -28,14 +30,47 @@ MAX_ROWS = 500  # a query never reads more (the storage writer serves everyone)
 MAX_TEXT = 160
 MayAct = Callable[[str, str], Awaitable[bool]]  # (user, brand slug) -> allowed
 
-HELP = """\
-*{command} mentions* [brand] [--negative] [--since 24h] [page N]: recent mentions
-*{command} incidents* [open|all] [page N]: incidents and their levels
-*{command} incident* ID: one incident's timeline
-*{command} stats* [brand] [--since 7d]: volume, negative share, top themes and authors
-*{command} silence* MATCHER… DURATION [reason]: mute for a while, matchers `brand:acme`, \
-`topic:#recall`, `author:@someone`, `source:reddit`
-*{command} help*: this list"""
+HELP = (
+    ("mentions", "[brand] [--negative] [--since 24h] [page N]: recent mentions"),
+    ("incidents", "[open|all] [page N]: incidents and their levels"),
+    ("incident", "ID: one incident's timeline"),
+    ("stats", "[brand] [--since 7d]: volume, negative share, top themes and authors"),
+    (
+        "silence",
+        "MATCHER… DURATION [reason]: mute for a while, matchers `brand:acme`, "
+        "`topic:#recall`, `author:@someone`, `source:reddit`",
+    ),
+    ("help", ": this list"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerStyle:
+    """How a chat platform writes the parts of an answer."""
+
+    bold: Callable[[str], str]
+    text: Callable[[str], str]
+    """Words people and sources wrote (topics, handles, reasons): never markup."""
+    person: Callable[[str], str]
+    """Someone who acted, from their platform id."""
+    command: str = ""
+    """How people call the bot on this platform (``@Vigie``), when not the slash command."""
+
+
+def escape(text: str) -> str:
+    """What people and sources wrote never becomes markup (no @channel, no disguised link)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+MRKDWN = AnswerStyle(bold=lambda text: f"*{text}*", text=escape, person=escape)
+"""Slack-like markup without Slack's people: the default, and what tests read."""
+
+
+def help_text(command: str, style: AnswerStyle) -> str:
+    return "\n".join(
+        f"{style.bold(f'{command} {name}')}{'' if usage.startswith(':') else ' '}{usage}"
+        for name, usage in HELP
+    )
 
 
 class CommandError(ValueError):
@@ -79,13 +114,13 @@ class ChatCommands:
         self.clock = clock
         self.command = command
 
-    async def answer(self, text: str, user: str) -> str:
+    async def answer(self, text: str, user: str, style: AnswerStyle = MRKDWN) -> str:
         try:
             words = shlex.split(text)
         except ValueError as error:
-            return f"Cannot read that: {error}. Try `{self.command} help`."
+            return f"Cannot read that: {error}. Try `{style.command or self.command} help`."
         if not words or words[0] == "help":
-            return HELP.format(command=self.command)
+            return help_text(style.command or self.command, style)
         handler = {
             "mentions": self._mentions,
             "incidents": self._incidents,
@@ -94,15 +129,16 @@ class ChatCommands:
             "silence": self._silence,
         }.get(words[0])
         if handler is None:
-            return f"Unknown command `{words[0]}`.\n" + HELP.format(command=self.command)
+            command = style.command or self.command
+            return f"Unknown command `{words[0]}`.\n" + help_text(command, style)
         try:
-            return await handler(words[1:], user)
+            return await handler(words[1:], user, style)
         except CommandError as error:
-            return f"{error}\nSee `{self.command} help`."
+            return f"{error}\nSee `{style.command or self.command} help`."
 
     # -- subcommands ------------------------------------------------------------------------
 
-    async def _mentions(self, words: list[str], user: str) -> str:
+    async def _mentions(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words, flags=frozenset({"--negative"}), values=frozenset({"--since"}))
         brand = self._brand(options.rest[0]) if options.rest else None
         since = self._since(options.values.get("--since", "24h"))
@@ -110,27 +146,29 @@ class ChatCommands:
         rows = await self.writer.run(
             partial(find_mentions, brand=brand, since=since, negative=negative, limit=MAX_ROWS)
         )
-        lines = [_mention_line(row) for row in rows]
+        lines = [_mention_line(row, style) for row in rows]
         title = f"Mentions since {since:%Y-%m-%d %H:%M} UTC"
-        again = f"{self.command} mentions {' '.join(options.without_page)}".rstrip()
+        again = f"{style.command or self.command} mentions {' '.join(options.without_page)}"
+        again = again.rstrip()
         return Page(lines, options.page).render(title, again)
 
-    async def _incidents(self, words: list[str], user: str) -> str:
+    async def _incidents(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words)
         which = options.rest[0] if options.rest else "open"
         if which not in ("open", "all"):
             raise CommandError(f"`incidents {which}`: say `open` or `all`")
         incidents = await self.writer.run(partial(list_incidents, only_open=which == "open"))
         lines = [
-            f"*#{i.id}* {self.brands.get(i.brand, i.brand)} {escape(i.topic)}: {i.status.value}, "
+            f"{style.bold(f'#{i.id}')} {self.brands.get(i.brand, i.brand)} {style.text(i.topic)}: "
+            f"{i.status.value}, "
             f"{i.level_name}, peak risk {i.peak_risk}, {i.mention_count} mentions, "
             + " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in i.levels)
             for i in reversed(incidents)
         ]
-        again = f"{self.command} incidents {which}"
+        again = f"{style.command or self.command} incidents {which}"
         return Page(lines, options.page).render(f"Incidents ({which})", again)
 
-    async def _incident(self, words: list[str], user: str) -> str:
+    async def _incident(self, words: list[str], user: str, style: AnswerStyle) -> str:
         number = parse_id(words[0].lstrip("#")) if words else None
         if number is None:
             raise CommandError("`incident ID`: which incident? For example `incident 12`")
@@ -138,19 +176,20 @@ class ChatCommands:
         if incident is None:
             return f"No incident #{number}."
         audit = await self.writer.run(partial(audit_of, incident_id=number))
+        name = self.brands.get(incident.brand, incident.brand)
         head = (
-            f"*#{incident.id} {self.brands.get(incident.brand, incident.brand)} "
-            f"{escape(incident.topic)}*: {incident.status.value}, {incident.level_name}, "
+            f"{style.bold(f'#{incident.id} {name} {style.text(incident.topic)}')}: "
+            f"{incident.status.value}, {incident.level_name}, "
             f"peak risk {incident.peak_risk}, {incident.mention_count} mentions\n"
-            f"{escape(incident.explanation)}"
+            f"{style.text(incident.explanation)}"
         )
         lines = [
-            f"`{e.at:%d %b %H:%M}` {escape(e.actor)}: {e.action} {escape(e.detail)}".rstrip()
+            f"`{e.at:%d %b %H:%M}` {style.person(e.actor)}: {e.action} {style.text(e.detail)}"
             for e in audit
         ]
-        return head + "\n" + "\n".join(lines[-30:])
+        return head + "\n" + "\n".join(line.rstrip() for line in lines[-30:])
 
-    async def _stats(self, words: list[str], user: str) -> str:
+    async def _stats(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words, values=frozenset({"--since"}))
         since = self._since(options.values.get("--since", "7d"))
         brands = [self._brand(options.rest[0])] if options.rest else list(self.brands)
@@ -158,16 +197,16 @@ class ChatCommands:
         for brand in brands:
             stats = await self.writer.run(partial(brand_stats, brand=brand, since=since))
             themes = ", ".join(f"{t.replace('_', ' ')} ({n})" for t, n in stats.top_themes)
-            authors = ", ".join(f"@{escape(a)} ({n})" for a, n in stats.top_authors)
+            authors = ", ".join(f"@{style.text(a)} ({n})" for a, n in stats.top_authors)
             parts.append(
-                f"*{self.brands.get(brand, brand)}* since {since:%Y-%m-%d %H:%M} UTC: "
+                f"{style.bold(self.brands.get(brand, brand))} since {since:%Y-%m-%d %H:%M} UTC: "
                 f"{stats.mentions} mentions, {stats.negative} negative "
                 f"({stats.negative_share:.0%}), {stats.incidents} incidents\n"
                 f"  top themes: {themes or 'none'}\n  top authors: {authors or 'none'}"
             )
         return "\n".join(parts)
 
-    async def _silence(self, words: list[str], user: str) -> str:
+    async def _silence(self, words: list[str], user: str, style: AnswerStyle) -> str:
         if len(words) < 2:
             raise CommandError("`silence MATCHER… DURATION`, for example `silence author:@x 24h`")
         matcher: dict[str, str] = {}
@@ -187,7 +226,7 @@ class ChatCommands:
         if not await self.may_act(user, brand):
             return "You are not one of the responders allowed to silence this."
         result = await self.control.silence(user, duration, reason=" ".join(reason), **matcher)
-        return escape(result.message)
+        return style.text(result.message)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -247,15 +286,10 @@ def _is_duration(word: str) -> bool:
     return True
 
 
-def _mention_line(row: dict[str, Any]) -> str:
+def _mention_line(row: dict[str, Any], style: AnswerStyle) -> str:
     text = " ".join(str(row["text"]).split())
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 1] + "…"
-    author = f" @{escape(row['author_handle'])}" if row.get("author_handle") else ""
+    author = f" @{style.text(row['author_handle'])}" if row.get("author_handle") else ""
     when = str(row["created_at"])[5:16].replace("T", " ")
-    return f"`{when}` {row['sentiment'][:3]} {row['negativity']:.2f}{author}: {escape(text)}"
-
-
-def escape(text: str) -> str:
-    """What people and sources wrote never becomes markup (no @channel, no disguised link)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"`{when}` {row['sentiment'][:3]} {row['negativity']:.2f}{author}: {style.text(text)}"

@@ -192,7 +192,7 @@ async def test_every_slash_subcommand_answers_privately(tmp_path: Path) -> None:
         await wait_for(lambda: len(cards(slack, "C1")) == 1, timeout=20)
         commands = {
             "mentions --since 30d": "Next: `/vigie mentions --since 30d page 2`",
-            "help": "incidents",
+            "help": "*/vigie incidents* [open|all]",
             "": "mentions",
             "incidents all": "#1",
             "incident 1": "opened",

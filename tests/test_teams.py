@@ -250,6 +250,17 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
         await wait_for(
             lambda: any("#1" in str(a.get("text")) for a in teams.activities(CHANNEL)), timeout=10
         )
+        answer = next(a["text"] for a in teams.activities(CHANNEL) if "#1" in str(a.get("text")))
+        assert "**#1**" in answer  # Teams markdown: ** is bold, a single * would be italics
+        await post_activity(api(service), message_activity(teams.url, "help"))
+        await wait_for(
+            lambda: any("**@Vigie watch**" in str(a.get("text")) for a in teams.activities(CHANNEL))
+        )
+        helped = next(
+            a["text"] for a in teams.activities(CHANNEL) if "**@Vigie watch**" in str(a.get("text"))
+        )
+        assert "**@Vigie incidents** [open|all]" in helped
+        assert "/vigie" not in helped
 
 
 async def test_a_429_from_the_connector_delays_but_loses_nothing(tmp_path: Path) -> None:

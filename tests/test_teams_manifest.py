@@ -29,6 +29,6 @@ def test_the_manifest_names_the_bot_and_its_icons() -> None:
     assert len(manifest["name"]["short"]) <= 30
     assert len(manifest["description"]["short"]) <= 80
     commands = [c["title"] for c in bot["commandLists"][0]["commands"]]
-    assert all(command in HELP or command == "watch" for command in commands)
+    assert all(command in dict(HELP) or command == "watch" for command in commands)
     assert png_size(APP / manifest["icons"]["color"]) == (192, 192)
     assert png_size(APP / manifest["icons"]["outline"]) == (32, 32)

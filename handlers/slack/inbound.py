@@ -17,16 +17,28 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat_commands import ChatCommands
+from bot.chat_commands import AnswerStyle, ChatCommands
 from bot.config.slack import SlackSettings
 from bot.ids import parse_id
 from bot.incidents.actions import ActionResult
 from bot.incidents.control import IncidentControl
 from handlers.slack.draft_actions import SlackDraftActions
-from handlers.slack.render import ACK, REOPEN, RESOLVE, SILENCE, SILENCE_HOURS, SNOOZE, cut
+from handlers.slack.render import (
+    ACK,
+    REOPEN,
+    RESOLVE,
+    SILENCE,
+    SILENCE_HOURS,
+    SNOOZE,
+    cut,
+    inert,
+    person,
+)
 from handlers.slack.responders import SlackResponders
 
 logger = logging.getLogger(__name__)
+SLACK_STYLE = AnswerStyle(bold=lambda text: f"*{text}*", text=inert, person=person)
+"""Answers are ephemeral: naming a person as ``<@U…>`` shows their name and pings nobody."""
 
 ANSWER_TEXT = 3900
 SEEN_EVENTS = 2048
@@ -74,7 +86,8 @@ def build_slack_app(
     async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         try:
-            answer = await commands.answer(str(command.get("text", "")), str(command["user_id"]))
+            text, user = str(command.get("text", "")), str(command["user_id"])
+            answer = await commands.answer(text, user, SLACK_STYLE)
         except Exception:
             logger.exception("slack: %s %s failed", settings.command, command.get("text", ""))
             answer = "Sorry, that did not work. Try again, or see the logs."
@@ -85,7 +98,7 @@ def build_slack_app(
         """``@Vigie incidents`` in a channel: answered to the asker only, like the command."""
         text = re.sub(r"<@[A-Z0-9]+>", "", str(event.get("text", ""))).strip()
         user = str(event.get("user", ""))
-        answer = await commands.answer(text, user)
+        answer = await commands.answer(text, user, SLACK_STYLE)
         await client.chat_postEphemeral(
             channel=str(event["channel"]),
             user=user,

@@ -30,14 +30,19 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
     AdaptiveCardInvokeResponse,
 )
 
-from bot.chat_commands import ChatCommands
+from bot.chat_commands import AnswerStyle, ChatCommands
 from bot.drafts.cards import drafts_card
 from bot.drafts.control import DraftControl
 from bot.incidents.actions import ActionResult
 from bot.incidents.cards import card_of
 from bot.incidents.control import IncidentControl
 from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
-from handlers.teams.render import CONTENT_TYPE, drafts_adaptive_card, incident_adaptive_card
+from handlers.teams.render import (
+    CONTENT_TYPE,
+    drafts_adaptive_card,
+    escape,
+    incident_adaptive_card,
+)
 from storage import drafts as store
 from storage.conversations import load_reference, save_reference
 from storage.incidents import get_incident
@@ -47,7 +52,16 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 MESSAGE = "application/vnd.microsoft.activity.message"
-WATCH_HELP = "*@Vigie watch* NAME *here*: incident targets with channel NAME post in this channel"
+WATCH_HELP = (
+    "**@Vigie watch** NAME **here**: incident targets with channel NAME post in this channel"
+)
+TEAMS_STYLE = AnswerStyle(
+    bold=lambda text: f"**{text}**",
+    text=lambda text: escape(text, 1000),
+    person=lambda who: escape(who, 200),
+    command="@Vigie",
+)
+"""Teams reads markdown: ``**`` is bold (``*`` would be italics)."""
 _WATCH = re.compile(r"^watch\s+(\S+)\s+here$", re.IGNORECASE)
 
 
@@ -124,7 +138,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             )
             return
         try:
-            answer = await self.commands.answer(text, _user(activity))
+            answer = await self.commands.answer(text, _user(activity), TEAMS_STYLE)
         except Exception:
             logger.exception("teams: %r failed", text)
             answer = "Sorry, that did not work. Try again, or see the logs."
