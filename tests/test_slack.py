@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.app import Service
 from tests.conftest import mention_record, running_service, wait_for, write_config, write_jsonl
@@ -178,13 +181,20 @@ async def test_a_click_by_someone_not_allowed_is_refused(tmp_path: Path) -> None
         assert "silenced brand kestrel-mobile, topic storm" in slack.responses[1]["text"]
 
 
-async def test_forged_or_stale_requests_get_401(tmp_path: Path) -> None:
+async def test_forged_or_stale_requests_get_401(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     async with vigie_with_slack(tmp_path) as (service, slack):
-        body = slash_command_body("/vigie", "help", RESPONDER, "C1", slack.response_url("x"))
+        words = "help private-words\n2026-01-01 ERROR fake log line"
+        body = slash_command_body("/vigie", words, RESPONDER, "C1", slack.response_url("x"))
         assert (await post_signed(events_url(service), body, "not-the-secret"))[0] == 401
         stale = int(time.time()) - 600
         assert (await post_signed(events_url(service), body, SECRET, timestamp=stale))[0] == 401
         assert not slack.responses
+    refused = [r for r in caplog.records if "request refused" in r.getMessage()]
+    assert len(refused) == 2
+    assert "private-words" not in caplog.text  # the body is not logged
 
 
 async def test_every_slash_subcommand_answers_privately(tmp_path: Path) -> None:

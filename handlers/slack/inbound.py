@@ -44,6 +44,21 @@ ANSWER_TEXT = 3900
 SEEN_EVENTS = 2048
 
 
+class _WithholdBody(logging.Filter):
+    """Bolt logs a refused request's signature and whole body at INFO: someone else's words
+    (a forger's, or a real user's when the secret is wrong) and a multi-line body that can fake
+    log lines. Keep the fact, drop the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Invalid request signature detected"):
+            record.msg, record.args = "Slack request refused: invalid or stale signature", None
+        return True
+
+
+_BOLT_VERIFICATION = logging.getLogger("slack_bolt.RequestVerification")
+_BOLT_VERIFICATION.addFilter(_WithholdBody())
+
+
 def build_slack_app(
     settings: SlackSettings,
     client: AsyncWebClient,
