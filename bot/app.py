@@ -61,6 +61,7 @@ from handlers.slack.inbound import build_slack_app, slack_route
 from handlers.slack.platform import SlackPlatform, make_client
 from handlers.slack.responders import SlackResponders
 from handlers.teams.inbound import TeamsPeople, VigieTeamsBot, teams_route
+from handlers.teams.people import TeamsDirectory
 from handlers.teams.platform import TeamsPlatform
 from storage.conversations import load_reference
 from storage.cursors import load_cursor
@@ -276,12 +277,14 @@ def build_teams(
             "snooze, resolve or silence"
         )
     commands = ChatCommands(writer, control, names, responders.may_act, clock, "@Vigie")
-    bot = VigieTeamsBot(writer, control, drafts, commands, responders, approvers, names)
+    people = TeamsDirectory(writer)  # display names; ids stay what is checked and audited
+    bot = VigieTeamsBot(writer, control, drafts, commands, responders, approvers, names, people)
 
     async def reference(channel: str) -> dict[str, Any] | None:
         return await writer.run(lambda db: load_reference(db, "teams", channel))
 
-    return TeamsRuntime(TeamsPlatform(adapter, settings.app_id, reference), adapter, bot)
+    platform = TeamsPlatform(adapter, settings.app_id, reference, people)
+    return TeamsRuntime(platform, adapter, bot)
 
 
 @dataclass

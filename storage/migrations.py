@@ -174,6 +174,13 @@ def _v6_conversations(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_people(db: sqlite_utils.Database) -> None:
+    # Teams: people's display names by their platform id (the audit keeps the ids)
+    db.table("people").create(
+        {"platform": str, "id": str, "name": str, "updated_at": str}, pk=("platform", "id")
+    )
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
@@ -186,6 +193,7 @@ MIGRATIONS: list[Migration] = [
     _v4_canonical_urls,
     _v5_drafts,
     _v6_conversations,
+    _v7_people,
 ]
 
 

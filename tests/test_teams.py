@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -59,7 +59,7 @@ def api(service: Service) -> str:
 
 @asynccontextmanager
 async def vigie_in_teams(
-    tmp_path: Path,
+    tmp_path: Path, responders: Sequence[str] = (RESPONDER,)
 ) -> AsyncIterator[tuple[Service, FakeConnector, FakeMastodon, Path]]:
     schema = SCHEMA if SCHEMA.exists() else None  # the fake refuses any card not valid against it
     async with FakeConnector(schema_path=schema) as teams, FakeMastodon(token=TOKEN) as masto:
@@ -80,7 +80,7 @@ async def vigie_in_teams(
             platforms={
                 "teams": {
                     "app_id": "",
-                    "responders": {"*": [RESPONDER]},
+                    "responders": {"*": list(responders)},
                     "approvers": {"kestrel-mobile": [RESPONDER]},
                 }
             },
@@ -242,6 +242,9 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
         await wait_for(
             lambda: "published" in json.dumps(teams.activity(drafts["id"])).lower(), timeout=10
         )
+        decided = json.dumps(teams.activity(drafts["id"])["attachments"], ensure_ascii=False)
+        assert "Approved by Megan Bowen" in decided  # by Teams display name: the id is audited
+        assert RESPONDER not in decided
         await asyncio.sleep(0.3)
         assert len(masto.posted) == 1
 

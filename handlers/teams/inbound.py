@@ -4,9 +4,10 @@
 
 A click is answered in the invoke's HTTP response with the refreshed card, so everyone sees the
 new state at once; the outbox edits the card in other channels. Permissions are checked per
-Microsoft Entra object id. Two upstream bugs are designed around: an Action.Execute answer is
-returned as the model (botbuilder serialises a dict twice, giving HTTP 500), and a bad or
-expired token is answered 401 rather than botbuilder's 500.
+Microsoft Entra object id, which is also what the audit records; people are shown by their
+Teams display name (handlers.teams.people). Two upstream bugs are designed around: an
+Action.Execute answer is returned as the model (botbuilder serialises a dict twice, giving HTTP
+500), and a bad or expired token is answered 401 rather than botbuilder's 500.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from bot.incidents.actions import ActionResult
 from bot.incidents.cards import card_of
 from bot.incidents.control import IncidentControl
 from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
+from handlers.teams.people import TeamsDirectory, user_of
 from handlers.teams.render import (
     CONTENT_TYPE,
     drafts_adaptive_card,
@@ -55,13 +57,20 @@ MESSAGE = "application/vnd.microsoft.activity.message"
 WATCH_HELP = (
     "**@Vigie watch** NAME **here**: incident targets with channel NAME post in this channel"
 )
-TEAMS_STYLE = AnswerStyle(
-    bold=lambda text: f"**{text}**",
-    text=lambda text: escape(text, 1000),
-    person=lambda who: escape(who, 200),
-    command="@Vigie",
-)
-"""Teams reads markdown: ``**`` is bold (``*`` would be italics)."""
+MAX_ANSWER = 1000
+
+
+def teams_style(people: TeamsDirectory) -> AnswerStyle:
+    """Teams reads markdown: ``**`` is bold (``*`` would be italics); people by name, and the
+    ids in audit details (``by 5b1c…``) too."""
+    return AnswerStyle(
+        bold=lambda text: f"**{text}**",
+        text=lambda text: escape(people.named(text), MAX_ANSWER),
+        person=lambda who: escape(people.name(who), 200),
+        command="@Vigie",
+    )
+
+
 _WATCH = re.compile(r"^watch\s+(\S+)\s+here$", re.IGNORECASE)
 
 
@@ -89,6 +98,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         responders: TeamsPeople,
         approvers: TeamsPeople,
         brand_names: dict[str, str],
+        people: TeamsDirectory,
         on_reference: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__()
@@ -100,8 +110,11 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         self.responders = responders
         self.approvers = approvers
         self.brand_names = brand_names
+        self.people = people  # display names, learnt from every activity's sender
+        self.style = teams_style(people)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        await self.people.learn(turn_context.activity)
         await self._remember(turn_context.activity)
         await super().on_turn(turn_context)
 
@@ -125,8 +138,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             except InvalidAction as error:
                 await turn_context.send_activity(f"That button is not from Vigie: {error}")
                 return
-            message, _ = await self._act(action, _user(activity))
-            await turn_context.send_activity(message)
+            message, _ = await self._act(action, user_of(activity))
+            await turn_context.send_activity(escape(message, MAX_ANSWER))  # a message: markdown
             return
         text = TurnContext.remove_recipient_mention(activity) or ""
         text = " ".join(text.split())
@@ -138,7 +151,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             )
             return
         try:
-            answer = await self.commands.answer(text, _user(activity), TEAMS_STYLE)
+            answer = await self.commands.answer(text, user_of(activity), self.style)
         except Exception:
             logger.exception("teams: %r failed", text)
             answer = "Sorry, that did not work. Try again, or see the logs."
@@ -155,7 +168,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except InvalidAction as error:
             return _message(f"That button is not from Vigie, or is too old to use: {error}")
         try:
-            message, card = await self._act(action, _user(activity))
+            message, card = await self._act(action, user_of(activity))
         except Exception:
             logger.exception("teams: %s failed", action.verb)
             return _message("Sorry, that did not work; nothing was changed. Try again.")
@@ -166,8 +179,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return InvokeResponse(status=200, body=body)
 
     async def _act(self, action: TeamsAction, user: str) -> tuple[str, dict[str, Any] | None]:
-        """Do what the click asks; what to tell the clicker, and the card to show (None when
-        the click changed nothing, so the card stays as it is)."""
+        """Do what the click asks; what to tell the clicker (plain text, people named), and the
+        card to show (None when the click changed nothing, so the card stays as it is)."""
         if action.verb.on_draft:
             return await self._decide(action, user)
         incident_id = action.incident or 0
@@ -178,9 +191,10 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             name = self.brand_names.get(brand, brand)
             return f"Only {name}'s responders can do that (platforms.teams.responders).", None
         result = await self._incident_action(action, incident_id, user)
+        message = self.people.named(result.message)  # written with ids ("acknowledged by 5b1c…")
         if not result.ok or action.verb is Verb.SILENCE:
-            return result.message, None
-        return result.message, await self._incident_card(incident_id)
+            return message, None
+        return message, await self._incident_card(incident_id)
 
     async def _incident_action(
         self, action: TeamsAction, incident_id: int, user: str
@@ -213,17 +227,18 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 f"Only {name}'s approvers can decide on drafts (platforms.teams.approvers).",
                 None,
             )
-        control = self.drafts
+        control, person = self.drafts, self.people.name
         if action.verb is Verb.EDIT:
-            outcome = await control.edit(draft_id, action.version, user, action.text or "")
+            outcome = await control.edit(draft_id, action.version, user, action.text or "", person)
         elif action.verb is Verb.REJECT:
-            outcome = await control.reject(draft_id, action.version, user, action.reason or "")
+            reason = action.reason or ""
+            outcome = await control.reject(draft_id, action.version, user, reason, person)
         elif action.verb is Verb.RETRY:
-            outcome = await control.retry(draft_id, user)
+            outcome = await control.retry(draft_id, user, person)
         else:
             if action.text is not None and action.text.strip() != found[0].text.strip():
                 return "The text box was changed: save it with Edit first, then approve.", None
-            outcome = await control.approve(draft_id, action.version, user)
+            outcome = await control.approve(draft_id, action.version, user, person)
         if not outcome.ok:
             return outcome.message, None
         return outcome.message, await self._drafts_card(found[0].set_id)
@@ -233,7 +248,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if incident is None:
             return None
         card = card_of(incident, self.brand_names.get(incident.brand, incident.brand))
-        return incident_adaptive_card(card)
+        return incident_adaptive_card(card, self.people.name)
 
     async def _drafts_card(self, set_id: int) -> dict[str, Any] | None:
         def read(db: sqlite_utils.Database) -> dict[str, Any] | None:
@@ -244,7 +259,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return drafts_card(drafts, store.drafts_in(db, set_id), name)
 
         card = await self.writer.run(read)
-        return drafts_adaptive_card(card) if card is not None else None
+        return drafts_adaptive_card(card, self.people.name) if card is not None else None
 
 
 def _save(db: sqlite_utils.Database, channel: str, reference: dict[str, Any], name: str) -> bool:
@@ -269,11 +284,6 @@ def _channel_of(activity: Activity) -> str:
 
 def _channel_name(activity: Activity) -> str:
     return str(_channel_data(activity).get("name") or activity.conversation.name or "")
-
-
-def _user(activity: Activity) -> str:
-    sender = activity.from_property
-    return str(getattr(sender, "aad_object_id", None) or getattr(sender, "id", "") or "").lower()
 
 
 class _MessageInvokeResponse(AdaptiveCardInvokeResponse):  # type: ignore[misc]

@@ -27,6 +27,7 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
 
 from bot.delivery import DeliveryError
 from bot.incidents.model import Intent, IntentKind
+from handlers.teams.people import TeamsDirectory
 from handlers.teams.render import InvalidCard, card_attachment, escape
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,13 @@ References = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 class TeamsPlatform:
-    def __init__(self, adapter: CloudAdapter, app_id: str, references: References) -> None:
+    def __init__(
+        self, adapter: CloudAdapter, app_id: str, references: References, people: TeamsDirectory
+    ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.references = references  # channel key -> the stored conversation reference
+        self.people = people  # who acted, shown by name
 
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
         try:
@@ -60,11 +64,12 @@ class TeamsPlatform:
         return None  # the Bot Connector cannot be searched by key: send again
 
     async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
+        await self.people.load()
         thread, root = _split(card_ref)
         if intent.kind is IntentKind.OPEN and not intent.part:
-            return await self._new_thread(intent.channel, self._card(intent), _text(intent))
+            return await self._new_thread(intent.channel, self._card(intent), self._text(intent))
         if intent.kind is IntentKind.NOTICE or (not thread and intent.kind is IntentKind.THREAD):
-            return await self._new_thread(intent.channel, None, _text(intent))
+            return await self._new_thread(intent.channel, None, self._text(intent))
         if not thread:
             return ""  # the card was never posted in that channel: nothing to edit or answer
         if intent.part:
@@ -76,12 +81,16 @@ class TeamsPlatform:
         if intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE):
             await self._update(intent.channel, thread, root, self._card(intent))
         if intent.kind in (IntentKind.THREAD, IntentKind.RESOLVE):
-            await self._reply(intent.channel, thread, None, _text(intent))
+            await self._reply(intent.channel, thread, None, self._text(intent))
         return card_ref or ""
 
-    @staticmethod
-    def _card(intent: Intent) -> dict[str, Any]:
-        return card_attachment(intent.card)
+    def _card(self, intent: Intent) -> dict[str, Any]:
+        return card_attachment(intent.card, self.people.name)
+
+    def _text(self, intent: Intent) -> str:
+        """Message text, markdown made inert (Teams reads it in messages), people named."""
+        mention = f"{intent.mention} " if intent.mention else ""
+        return escape(self.people.named(f"{mention}{intent.text}"), MAX_TEXT)
 
     async def _reference(self, channel: str) -> ConversationReference:
         stored = await self.references(channel)
@@ -155,12 +164,6 @@ def _split(ref: str | None) -> tuple[str, str]:
         return "", ""
     thread, activity_id = ref.rsplit(" ", 1)
     return thread, activity_id
-
-
-def _text(intent: Intent) -> str:
-    """Message text, markdown made inert (Teams reads it in messages), the mention named."""
-    mention = f"{intent.mention} " if intent.mention else ""
-    return escape(f"{mention}{intent.text}", MAX_TEXT)
 
 
 def _delivery_error(error: Exception) -> DeliveryError:

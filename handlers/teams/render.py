@@ -8,8 +8,9 @@ only: a click reloads it from storage (verbs and data shapes in handlers.teams.a
 
 Text people wrote (mentions, excerpts, drafts) goes in TextRuns, which Teams never reads as
 markdown; short user-made fragments inside our own markdown (handles, names, reasons, topics)
-are escaped. Links are http(s) only. Teams refuses messages over about 28 KB: a card that would
-be bigger is rendered again with shorter texts, then fewer parts, until it fits.
+are escaped, and so are people's display names (``name_of``: ids are audited, names shown).
+Links are http(s) only. Teams refuses messages over about 28 KB: a card that would be bigger is
+rendered again with shorter texts, then fewer parts, until it fits.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from handlers.teams.actions import (
 )
 
 Json = dict[str, Any]
+NameOf = Callable[[str], str]
+"""A person's platform id as the reader should see them (plain text: escaped where used)."""
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -85,6 +88,11 @@ class InvalidCard(ValueError):
 
 
 # --- text ------------------------------------------------------------------------------------
+
+
+def same(user: str) -> str:
+    """Show a person as their id (what renderers do when given no names)."""
+    return user
 
 
 def cut(text: str, limit: int) -> str:
@@ -200,12 +208,12 @@ def adaptive_card(body: list[Json], actions: list[Json], fallback_text: str) -> 
 # --- the incident card -----------------------------------------------------------------------
 
 
-def incident_adaptive_card(card: Mapping[str, Any]) -> Json:
+def incident_adaptive_card(card: Mapping[str, Any], name_of: NameOf = same) -> Json:
     """The incident's Adaptive Card, as big as fits in a Teams message."""
-    return _fitted(lambda fit: incident_content(card, fit))
+    return _fitted(lambda fit: incident_content(card, fit, name_of))
 
 
-def incident_content(card: Mapping[str, Any], fit: Fit = FITS[0]) -> Json:
+def incident_content(card: Mapping[str, Any], fit: Fit = FITS[0], name_of: NameOf = same) -> Json:
     number, status = card["incident"], card["status"]
     explanation = str(card["explanation"]).split(": ", 1)[-1]
     body = [
@@ -225,7 +233,9 @@ def incident_content(card: Mapping[str, Any], fit: Fit = FITS[0]) -> Json:
         },
     ]
     body += [_example(e, fit) for e in list(card.get("examples", []))[: fit.examples]]
-    body.append(text_block(_status_line(card), isSubtle=True, size="small", separator=True))
+    body.append(
+        text_block(_status_line(card, name_of), isSubtle=True, size="small", separator=True)
+    )
     return adaptive_card(body, _incident_actions(card), _title(card))
 
 
@@ -266,14 +276,14 @@ def _example(example: Mapping[str, Any], fit: Fit) -> Json:
     return {"type": "Container", "separator": True, "items": items}
 
 
-def _status_line(card: Mapping[str, Any]) -> str:
+def _status_line(card: Mapping[str, Any], name_of: NameOf) -> str:
     parts = [f"Opened {when(card['opened_at'], date=True)}"]
     if card["acknowledged_by"]:
-        parts.append(f"acknowledged by {escape(card['acknowledged_by'])}")
+        parts.append(f"acknowledged by {escape(name_of(card['acknowledged_by']))}")
     if card.get("snoozed_until"):
         parts.append(f"snoozed until {when(card['snoozed_until'])}")
     if card["status"] == "resolved":
-        parts.append(f"resolved by {escape(card['resolved_by'] or 'vigie')}")
+        parts.append(f"resolved by {escape(name_of(card['resolved_by'] or 'vigie'))}")
     if card.get("merged_into"):
         parts.append(f"merged into #{card['merged_into']}")
     return " · ".join(parts)
@@ -313,12 +323,12 @@ def _snooze_choice() -> Json:
 # --- the drafts card -------------------------------------------------------------------------
 
 
-def drafts_adaptive_card(card: Mapping[str, Any]) -> Json:
+def drafts_adaptive_card(card: Mapping[str, Any], name_of: NameOf = same) -> Json:
     """The drafts message, as big as fits in a Teams message."""
-    return _fitted(lambda fit: drafts_content(card, fit))
+    return _fitted(lambda fit: drafts_content(card, fit, name_of))
 
 
-def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0]) -> Json:
+def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0], name_of: NameOf = same) -> Json:
     drafts = list(card["drafts"])
     shown = drafts[: min(fit.drafts, MAX_DRAFTS)]
     body = _drafts_heading(card, fit)
@@ -330,7 +340,7 @@ def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0]) -> Json:
                 size="small",
             )
         )
-    body += [_draft(d, card["target"], fit) for d in shown]
+    body += [_draft(d, card["target"], fit, name_of) for d in shown]
     if len(drafts) > len(shown):
         body.append(text_block(f"{len(drafts) - len(shown)} more drafts are not shown here."))
     return adaptive_card(body, [], _drafts_title(card))
@@ -367,7 +377,7 @@ def _drafts_heading(card: Mapping[str, Any], fit: Fit) -> list[Json]:
     ]
 
 
-def _draft(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit) -> Json:
+def _draft(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_of: NameOf) -> Json:
     name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
     count = f"{draft['length']}/{target['limit']} {target['unit']}"
     items = [text_block(f"**{escape(name)}** · {escape(draft['language'])} · {count}")]
@@ -377,7 +387,7 @@ def _draft(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit) -> Jso
         items.append(_text_box(draft, target))
     else:
         items.append(rich(run(cut(draft["text"], fit.text))))
-    items.append(text_block(_state(draft, target, fit), isSubtle=True, size="small"))
+    items.append(text_block(_state(draft, target, fit, name_of), isSubtle=True, size="small"))
     whole = len(draft["text"]) <= fit.text
     if proposed and not editable and not whole:
         items.append(
@@ -431,10 +441,10 @@ def _draft_actions(draft: Mapping[str, Any], *, editable: bool, whole: bool) -> 
     return actions
 
 
-def _state(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit) -> str:
+def _state(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_of: NameOf) -> str:
     limit = min(fit.text, REASON_MAX)
     markup = Markup(
-        person=lambda who: escape(who),
+        person=lambda who: escape(name_of(who)),
         time=when,
         link=lambda url, label: f"[{label}]({safe})" if (safe := safe_url(url)) else "",
         text=lambda text: escape(text, limit),
@@ -445,11 +455,12 @@ def _state(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit) -> str
 # --- attachments, size and checks ------------------------------------------------------------
 
 
-def card_attachment(card: Mapping[str, Any]) -> Json:
+def card_attachment(card: Mapping[str, Any], name_of: NameOf = same) -> Json:
     """The Bot Framework attachment for a platform-neutral card (incident or drafts)."""
-    content = (
-        drafts_adaptive_card(card) if card.get("type") == "drafts" else incident_adaptive_card(card)
-    )
+    if card.get("type") == "drafts":
+        content = drafts_adaptive_card(card, name_of)
+    else:
+        content = incident_adaptive_card(card, name_of)
     return {"contentType": CONTENT_TYPE, "content": content}
 
 
