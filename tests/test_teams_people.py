@@ -29,6 +29,7 @@ from tests.fake_connector import (
     post_activity,
     submit_activity,
 )
+from tests.test_security import rows
 from tests.test_teams import (
     RESPONDER,
     STRANGER,
@@ -245,14 +246,12 @@ async def test_a_teams_click_shows_the_name_audits_the_id_and_a_restart_remember
         assert "already acknowledged by Ana Lima" in replies_to(teams, submit)[0]
 
         # the audit keeps her Entra object id
-        db = open_database(config.parent / "vigie.db", read_only=True)
-        try:
-            rows = db.execute(
-                "SELECT actor, detail FROM audit WHERE action = 'acknowledged'"
-            ).fetchall()
-        finally:
-            db.close()
-        assert rows == [(ANA_ID, f"by {ANA_ID}")]
+        acks = rows(
+            config.parent / "vigie.db",
+            "SELECT actor, detail FROM audit WHERE action = ?",
+            "acknowledged",
+        )
+        assert acks == [(ANA_ID, f"by {ANA_ID}")]
         assert stored_people(config.parent / "vigie.db")[ANA_ID] == "Ana Lima"
 
         # someone else asks about the incident: her name, not her id
