@@ -59,7 +59,7 @@ def api(service: Service) -> str:
 
 @asynccontextmanager
 async def vigie_in_teams(
-    tmp_path: Path, responders: Sequence[str] = (RESPONDER,)
+    tmp_path: Path, responders: Sequence[str] = (RESPONDER,), policy: dict[str, Any] | None = None
 ) -> AsyncIterator[tuple[Service, FakeConnector, FakeMastodon, Path]]:
     schema = SCHEMA if SCHEMA.exists() else None  # the fake refuses any card not valid against it
     async with FakeConnector(schema_path=schema) as teams, FakeMastodon(token=TOKEN) as masto:
@@ -76,7 +76,7 @@ async def vigie_in_teams(
             tmp_path,
             [source],
             clock="event",
-            incidents=POLICY,
+            incidents=policy or POLICY,
             platforms={
                 "teams": {
                     "app_id": "",

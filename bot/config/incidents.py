@@ -74,7 +74,11 @@ class Target(Policy):
         description="Channel name or id ('#social-care'; Slack: C…; Teams: the channel id "
         "19:…@thread.tacv2, or a name bound with '@Vigie watch NAME here').",
     )
-    mention: str = Field("", description="Who to mention with it ('@social-oncall').")
+    mention: str = Field(
+        "",
+        description="Who to mention with it: Slack user id 'U123', group id 'S123' or '@here'; "
+        "Teams 'Name <Entra object id or UPN>' (anything else is plain text there).",
+    )
 
 
 class NotifyStep(Policy):

@@ -27,6 +27,7 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
 
 from bot.delivery import DeliveryError
 from bot.incidents.model import Intent, IntentKind
+from handlers.teams.mentions import teams_mention
 from handlers.teams.people import TeamsDirectory
 from handlers.teams.render import InvalidCard, card_attachment, escape
 
@@ -67,9 +68,9 @@ class TeamsPlatform:
         await self.people.load()
         thread, root = _split(card_ref)
         if intent.kind is IntentKind.OPEN and not intent.part:
-            return await self._new_thread(intent.channel, self._card(intent), self._text(intent))
+            return await self._new_thread(intent.channel, self._card(intent), *self._text(intent))
         if intent.kind is IntentKind.NOTICE or (not thread and intent.kind is IntentKind.THREAD):
-            return await self._new_thread(intent.channel, None, self._text(intent))
+            return await self._new_thread(intent.channel, None, *self._text(intent))
         if not thread:
             return ""  # the card was never posted in that channel: nothing to edit or answer
         if intent.part:
@@ -81,16 +82,21 @@ class TeamsPlatform:
         if intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE):
             await self._update(intent.channel, thread, root, self._card(intent))
         if intent.kind in (IntentKind.THREAD, IntentKind.RESOLVE):
-            await self._reply(intent.channel, thread, None, self._text(intent))
+            await self._reply(intent.channel, thread, None, *self._text(intent))
         return card_ref or ""
 
     def _card(self, intent: Intent) -> dict[str, Any]:
         return card_attachment(intent.card, self.people.name)
 
-    def _text(self, intent: Intent) -> str:
-        """Message text, markdown made inert (Teams reads it in messages), people named."""
-        mention = f"{intent.mention} " if intent.mention else ""
-        return escape(self.people.named(f"{mention}{intent.text}"), MAX_TEXT)
+    def _text(self, intent: Intent) -> tuple[str, list[Any]]:
+        """Message text, markdown made inert (Teams reads it in messages), people named, and
+        the entity of the on-call mention when it is a real one (``Name <id>``)."""
+        mention = teams_mention(intent.mention)
+        if mention is not None:
+            text = escape(self.people.named(intent.text), MAX_TEXT - len(mention.markup) - 1)
+            return f"{mention.markup} {text}", [mention.entity()]
+        plain = f"{intent.mention} " if intent.mention else ""
+        return escape(self.people.named(f"{plain}{intent.text}"), MAX_TEXT), []
 
     async def _reference(self, channel: str) -> ConversationReference:
         stored = await self.references(channel)
@@ -103,7 +109,13 @@ class TeamsPlatform:
             )
         return ConversationReference().deserialize(stored)
 
-    async def _new_thread(self, channel: str, attachment: dict[str, Any] | None, text: str) -> str:
+    async def _new_thread(
+        self,
+        channel: str,
+        attachment: dict[str, Any] | None,
+        text: str,
+        entities: list[Any] | None = None,
+    ) -> str:
         """Start a thread in the channel; its id and the first message's, as the card's ref."""
         reference = await self._reference(channel)
         channel_id = reference.conversation.id.split(";")[0]
@@ -111,6 +123,7 @@ class TeamsPlatform:
             type=ActivityTypes.message,
             text=text,
             attachments=[attachment] if attachment else None,
+            entities=entities or None,
         )
         parameters = ConversationParameters(
             is_group=True,
@@ -130,12 +143,20 @@ class TeamsPlatform:
         return created[0]
 
     async def _reply(
-        self, channel: str, thread: str, attachment: dict[str, Any] | None, text: str
+        self,
+        channel: str,
+        thread: str,
+        attachment: dict[str, Any] | None,
+        text: str,
+        entities: list[Any] | None = None,
     ) -> str:
         reference = await self._reference(channel)
         reference.conversation.id = thread
         activity = Activity(
-            type=ActivityTypes.message, text=text, attachments=[attachment] if attachment else None
+            type=ActivityTypes.message,
+            text=text,
+            attachments=[attachment] if attachment else None,
+            entities=entities or None,
         )
         sent: list[str] = []
 

@@ -1,0 +1,50 @@
+"""An escalation's on-call mention in Teams: a real @mention that notifies, when it can be one.
+
+Teams notifies a person only through a mention entity (``<at>Name</at>`` in the text and the
+person's id in ``entities``); an ``@name`` typed in text notifies nobody. A target's or step's
+``mention`` is therefore written ``Name <id>`` for Teams, the id being the person's Entra
+object id, their user principal name (``ana@contoso.com``) or their Teams id (``29:…``). Anything
+else stays plain text, as before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.schema import ChannelAccount, Mention  # type: ignore[import-untyped]
+
+_MENTION = re.compile(r"^\s*@?(?P<name>[^<>]{1,100}?)\s*<(?P<id>[^<>\s]{1,200})>\s*$")
+_ID = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # Entra object id
+    r"|[^@\s]+@[^@\s]+\.[^@\s]+"  # user principal name
+    r"|29:[\w-]+)$",  # Teams user id
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsMention:
+    name: str
+    id: str
+
+    @property
+    def markup(self) -> str:
+        """Where the mention stands in the message text."""
+        return f"<at>{self.name}</at>"
+
+    def entity(self) -> Any:
+        """The entity that makes Teams notify the person."""
+        return Mention(
+            mentioned=ChannelAccount(id=self.id, name=self.name), text=self.markup, type="mention"
+        )
+
+
+def teams_mention(text: str) -> TeamsMention | None:
+    """``Name <id>`` as a mention; None for anything else (shown as plain text)."""
+    found = _MENTION.match(text or "")
+    if found is None or not _ID.match(found["id"]):
+        return None
+    name = " ".join(found["name"].split())
+    return TeamsMention(name, found["id"]) if name else None

@@ -1,0 +1,77 @@
+"""The on-call mention in Teams: ``Name <id>`` becomes a mention entity that notifies; through
+the real botbuilder client against the fake Bot Connector on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handlers.teams.mentions import TeamsMention, teams_mention
+from tests.fake_connector import installation_activity, post_activity
+from tests.test_teams import POLICY, api, storm, vigie_in_teams
+
+ANA = "a11ce000-5b1c-4f7e-9d2a-00000000a7a1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"Ana Lima <{ANA}>", TeamsMention("Ana Lima", ANA)),
+        (
+            "@On-call  Ana <ana.lima@contoso.com>",
+            TeamsMention("On-call Ana", "ana.lima@contoso.com"),
+        ),
+        ("Ana <29:1AbC-dEf>", TeamsMention("Ana", "29:1AbC-dEf")),
+    ],
+)
+def test_a_named_id_is_a_mention(text: str, expected: TeamsMention) -> None:
+    assert teams_mention(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "@social-oncall",
+        "<ana@contoso.com>",
+        "Ana <not an id>",
+        "Ana <javascript:x>",
+        "A<b> <ana@c.com>",
+    ],
+)
+def test_anything_else_stays_plain_text(text: str) -> None:
+    assert teams_mention(text) is None
+
+
+async def test_the_card_mentions_the_on_call_person_so_teams_notifies_them(tmp_path: Path) -> None:
+    target = {"platform": "teams", "channel": POLICY["targets"]["team"]["channel"]}
+    policy = {
+        **POLICY,
+        "targets": {"team": {**target, "mention": "On-call Ana <ana.lima@contoso.com>"}},
+    }
+    async with vigie_in_teams(tmp_path, policy=policy) as (service, teams, masto, _):
+        await post_activity(api(service), installation_activity(teams.url))
+        storm(masto)
+        await teams.wait_for("create", timeout=30)
+        activity = teams.calls_to("create")[0].body["activity"]
+    assert activity["text"].startswith("<at>On-call Ana</at> ")
+    assert activity["entities"] == [
+        {
+            "type": "mention",
+            "text": "<at>On-call Ana</at>",
+            "mentioned": {"id": "ana.lima@contoso.com", "name": "On-call Ana"},
+        }
+    ]
+
+
+async def test_a_plain_mention_stays_text_without_an_entity(tmp_path: Path) -> None:
+    target = {"platform": "teams", "channel": POLICY["targets"]["team"]["channel"]}
+    policy = {**POLICY, "targets": {"team": {**target, "mention": "@social-oncall"}}}
+    async with vigie_in_teams(tmp_path, policy=policy) as (service, teams, masto, _):
+        await post_activity(api(service), installation_activity(teams.url))
+        storm(masto)
+        await teams.wait_for("create", timeout=30)
+        activity = teams.calls_to("create")[0].body["activity"]
+    assert "@social-oncall" in activity["text"]
+    assert not activity.get("entities")
