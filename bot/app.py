@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -26,8 +27,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.accounts import own_accounts
 from bot.chat_commands import ChatCommands
 from bot.clock import Clock, EventClock, SystemClock
-from bot.config import AppConfig, ReplaySourceSettings, WebhookSourceSettings
-from bot.config.incidents import IncidentPolicy
+from bot.config import AppConfig, ReplaySourceSettings
+from bot.config.incidents import IncidentPolicy, Target
 from bot.config.slack import SlackSettings
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.config.teams import TeamsSettings
@@ -262,6 +263,7 @@ def build_teams(
     clock: Clock,
     names: dict[str, str],
     drafts: DraftControl,
+    targets: Iterable[Target] = (),
     credentials: Any = None,
 ) -> TeamsRuntime:
     auth = ConfigurationBotFrameworkAuthentication(
@@ -276,9 +278,17 @@ def build_teams(
             "platforms.teams.responders is empty: anyone who sees a card may acknowledge, "
             "snooze, resolve or silence"
         )
+    if settings.app_id and not settings.tenant_id:
+        logger.warning(
+            "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation that "
+            "installs the app can query incidents; set it to your directory id"
+        )
     commands = ChatCommands(writer, control, names, responders.may_act, clock, "@Vigie")
     people = TeamsDirectory(writer)  # display names; ids stay what is checked and audited
-    bot = VigieTeamsBot(writer, control, drafts, commands, responders, approvers, names, people)
+    watchable = [t.channel for t in targets if t.platform == "teams" and ":" not in t.channel]
+    bot = VigieTeamsBot(
+        writer, control, drafts, commands, responders, approvers, names, people, watchable
+    )
 
     async def reference(channel: str) -> dict[str, Any] | None:
         return await writer.run(lambda db: load_reference(db, "teams", channel))
@@ -355,7 +365,8 @@ def build(config: AppConfig, console: Console) -> Service:
         pace["slack"] = config.delivery.pace_seconds
     teams = None
     if config.platforms.teams is not None:
-        teams = build_teams(config.platforms.teams, writer, desk, clock, names, drafts)
+        targets = config.incidents.targets.values()
+        teams = build_teams(config.platforms.teams, writer, desk, clock, names, drafts, targets)
         platforms["teams"] = teams.platform
         pace["teams"] = config.delivery.pace_seconds
     deliverer = Deliverer(
@@ -560,16 +571,14 @@ async def _start_http(service: Service) -> web.AppRunner:
         for state in service.sources.values()
         if isinstance(state.source, WebhookSource)
     }
-    max_body = max(
-        [s.max_body_bytes for s in service.config.sources if isinstance(s, WebhookSourceSettings)],
-        default=1_048_576,
-    )
     slack = service.slack
     http_mode = slack is not None and slack.socket is None  # Socket Mode: no way in over HTTP
     routes = {"/slack/events": slack_route(slack.app)} if slack is not None and http_mode else {}
     if service.teams is not None:
-        routes["/api/messages"] = teams_route(service.teams.adapter, service.teams.bot)
-    app = build_http_app(webhooks, service.metrics, service.health, max_body, routes)
+        teams_settings = service.config.platforms.teams
+        tenant = teams_settings.tenant_id if teams_settings else ""
+        routes["/api/messages"] = teams_route(service.teams.adapter, service.teams.bot, tenant)
+    app = build_http_app(webhooks, service.metrics, service.health, routes)
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_STEP_SECONDS
     )

@@ -16,16 +16,19 @@ Health = Callable[[], dict[str, Any]]
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+CHAT_MAX_BODY = 1_048_576
+"""Largest body the chat platforms' endpoints read (a Slack interaction or a Teams activity is
+tens of kilobytes at most). Webhook sources stream their bodies against their own limit."""
+
 
 def build_http_app(
     webhooks: Mapping[str, WebhookSource],
     metrics: Metrics,
     health: Health,
-    max_body: int,
     posts: Mapping[str, Route] | None = None,
 ) -> web.Application:
     """Health, metrics, signed webhooks, and the chat platforms' endpoints (``posts``)."""
-    app = web.Application(client_max_size=max_body)
+    app = web.Application(client_max_size=CHAT_MAX_BODY)
 
     async def healthz(request: web.Request) -> web.Response:
         report = health()

@@ -484,6 +484,29 @@ async def test_an_oversized_body_is_refused_413_before_it_is_read(
     assert status_line.startswith(b"HTTP/1.1 413"), status_line
 
 
+async def test_a_small_webhook_limit_does_not_cap_the_chat_platforms(tmp_path: Path) -> None:
+    """Each webhook streams its body against its own limit; a Slack click carrying a large
+    drafts message is still read whole."""
+    config = write_config(
+        tmp_path,
+        [{"type": "webhook", "name": "in", "secret": WEBHOOK_SECRET, "max_body_bytes": 2048}],
+        platforms={
+            "slack": {
+                "bot_token": "xoxb-test",
+                "signing_secret": SECRET,
+                "api_url": "http://127.0.0.1:9/api/",
+            }
+        },
+    )
+    challenge = "c" * 50_000
+    body = json.dumps({"type": "url_verification", "token": "t", "challenge": challenge})
+    async with running_service(config) as service:
+        url = f"http://127.0.0.1:{service.http_port}/slack/events"
+        status, text = await post_signed(url, body, SECRET, content_type="application/json")
+    assert status == 200
+    assert challenge in text
+
+
 async def test_a_malformed_unauthenticated_request_gets_a_4xx_never_a_500(tmp_path: Path) -> None:
     config = write_config(
         tmp_path,

@@ -24,6 +24,7 @@ from tests.conftest import SHARED_DATA, running_service, wait_for, write_config
 from tests.fake_connector import (
     APP_ID,
     CHANNEL,
+    TENANT,
     USER,
     FakeConnector,
     bot_added_activity,
@@ -330,6 +331,69 @@ async def test_a_channel_vigie_was_never_added_to_is_reported_then_served(
         # adding the app to the team makes the waiting card go out now, not minutes later
         await post_activity(api(service), installation_activity(teams.url))
         await teams.wait_for("create", timeout=10)
+
+
+async def test_only_a_responder_binds_a_configured_channel_name(tmp_path: Path) -> None:
+    """``@Vigie watch NAME here`` would redirect a target's cards: only responders may, only for
+    a name a Teams target uses, never for a channel id (that would hijack a known channel)."""
+    policy = {**POLICY, "targets": {"team": {"platform": "teams", "channel": "social"}}}
+    elsewhere = "19:aaaabbbbccccddddeeeeffff00001111@thread.tacv2"
+    async with vigie_in_teams(tmp_path, policy=policy) as (service, teams, masto, config):
+
+        async def say(text: str, sender: dict[str, Any] = USER, channel: str = CHANNEL) -> str:
+            before = len(teams.activities(channel))
+            activity = message_activity(teams.url, text, sender=sender, channel=channel)
+            await post_activity(api(service), activity)
+            await wait_for(lambda: len(teams.activities(channel)) > before)
+            return str(teams.activities(channel)[-1]["text"])
+
+        def bound(name: str) -> str | None:
+            db = open_database(config.parent / "vigie.db", read_only=True)
+            try:
+                reference = load_reference(db, "teams", name)
+            finally:
+                db.close()
+            return None if reference is None else str(reference["conversation"]["id"])
+
+        assert "Only responders" in await say("watch social here", sender=STRANGER)
+        assert bound("social") is None
+        assert "is a channel id" in await say(f"watch {CHANNEL} here", channel=elsewhere)
+        assert bound(CHANNEL) is not None
+        assert elsewhere not in str(bound(CHANNEL))
+        assert "Teams channel names there: social" in await say("watch socail here")
+        assert bound("socail") is None
+        assert "now 'social'" in await say("watch social here")
+        assert CHANNEL in str(bound("social"))
+
+        storm(masto)
+        create = (await teams.wait_for("create", timeout=30))[0]
+        assert CHANNEL in json.dumps(create.body)
+
+
+async def test_activities_from_another_tenant_are_refused(tmp_path: Path) -> None:
+    async with FakeConnector() as teams:
+        config = write_config(
+            tmp_path,
+            [{"type": "webhook", "name": "in", "secret": "s" * 32}],
+            platforms={"teams": {"app_id": "", "tenant_id": TENANT.upper()}},
+        )
+        async with running_service(config) as service:
+            foreign = bot_added_activity(teams.url, channel="19:other@thread.tacv2")
+            foreign["channelData"]["tenant"]["id"] = "0badc0de-0000-4000-8000-000000000001"
+            status, answer = await post_activity(api(service), foreign)
+            assert status == 403
+            assert "another tenant" in answer["error"]
+            no_tenant = bot_added_activity(teams.url, channel="19:other@thread.tacv2")
+            del no_tenant["channelData"]["tenant"], no_tenant["conversation"]["tenantId"]
+            assert (await post_activity(api(service), no_tenant))[0] == 403
+            status, _ = await post_activity(api(service), bot_added_activity(teams.url))
+            assert status in (200, 201)
+        db = open_database(config.parent / "vigie.db", read_only=True)
+        try:
+            assert load_reference(db, "teams", "19:other@thread.tacv2") is None
+            assert load_reference(db, "teams", CHANNEL) is not None
+        finally:
+            db.close()
 
 
 @pytest.fixture(scope="module")

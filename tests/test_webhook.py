@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +153,24 @@ async def test_too_large_a_body_is_413(tmp_path: Path) -> None:
         status, answer = await post(service.http_port, many, signed(many))
     assert status == 413
     assert "limit is 5" in answer["error"]
+
+
+async def test_a_body_arriving_in_slow_pieces_is_read_whole(config: Path) -> None:
+    """A large batch sent chunked, a piece at a time: the signature covers all of it."""
+    records = [mention_record(n, text="Kestrel Mobile down " + "x" * 2000) for n in range(40)]
+    body = json.dumps(records).encode()
+    pieces = [body[i : i + 4096] for i in range(0, len(body), 4096)]
+
+    async def slowly() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+            await asyncio.sleep(0.005)
+
+    async with running_service(config) as service:
+        status, answer = await post(service.http_port, slowly(), signed(body))  # type: ignore[arg-type]
+    assert len(pieces) > 10
+    assert (status, answer["stored"]) == (200, 40)
+    assert len(stored(config)) == 40
 
 
 async def test_health_and_metrics_report_the_traffic(config: Path) -> None:

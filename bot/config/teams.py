@@ -20,7 +20,12 @@ class TeamsSettings(BaseModel):
     app_password: SecretStr | None = Field(
         None, description="Its client secret; use ${TEAMS_APP_PASSWORD}."
     )
-    tenant_id: str = Field("", description="Directory (tenant) id; required for SingleTenant.")
+    tenant_id: str = Field(
+        "",
+        description="Directory (tenant) id: activities from any other Microsoft 365 "
+        "organisation are refused (403). Required for SingleTenant; recommended always, since "
+        "anyone can install a multi-tenant app in their own organisation.",
+    )
     app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
         "MultiTenant", description="How the Azure Bot resource was created."
     )

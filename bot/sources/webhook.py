@@ -68,6 +68,18 @@ def verify(secret: str, headers: Any, body: bytes, now: float, max_skew: int) ->
         raise Rejected(401, "signature does not match")
 
 
+async def read_at_most(content: Any, limit: int) -> bytes:
+    """The body, or its first ``limit`` bytes when it is longer. One ``read(n)`` returns what
+    has arrived so far, which for a large body sent in several packets is only its start."""
+    body = bytearray()
+    while len(body) < limit:
+        chunk = await content.read(limit - len(body))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
+
+
 def parse_mentions(body: bytes, mapper: RecordMapper, max_batch: int) -> list[Mention]:
     """A JSON object, a list of them, or ``{"mentions": [...]}``; all valid or none."""
     try:
@@ -146,7 +158,7 @@ class WebhookSource:
             request.content_length > self.settings.max_body_bytes
         ):
             raise Rejected(413, f"body larger than {self.settings.max_body_bytes} bytes")
-        body = await request.content.read(self.settings.max_body_bytes + 1)
+        body = await read_at_most(request.content, self.settings.max_body_bytes + 1)
         if len(body) > self.settings.max_body_bytes:
             raise Rejected(413, f"body larger than {self.settings.max_body_bytes} bytes")
         secret = self.settings.secret.get_secret_value()

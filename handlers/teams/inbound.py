@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -87,6 +87,12 @@ class TeamsPeople:
             return True
         return user.lower() in self.people.get(brand, set()) | self.people.get("*", set())
 
+    async def may_act_somewhere(self, user: str) -> bool:
+        """Whether ``user`` may act for at least one brand."""
+        if self.open_when_empty and not any(self.people.values()):
+            return True
+        return any(user.lower() in ids for ids in self.people.values())
+
 
 class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     def __init__(
@@ -99,9 +105,11 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         approvers: TeamsPeople,
         brand_names: dict[str, str],
         people: TeamsDirectory,
+        watchable: Iterable[str] = (),
         on_reference: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__()
+        self.watchable = frozenset(watchable)  # Teams target channels given by name
         self.on_reference = on_reference  # a channel became reachable: retry what waits
         self.writer = writer
         self.incidents = incidents
@@ -145,10 +153,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         text = " ".join(text.split())
         watch = _WATCH.match(text)
         if watch:
-            await self._remember(activity, watch[1])
-            await turn_context.send_activity(
-                f"This channel is now '{watch[1]}': incident targets naming it post here."
-            )
+            await turn_context.send_activity(await self._watch(activity, watch[1]))
             return
         try:
             answer = await self.commands.answer(text, user_of(activity), self.style)
@@ -158,6 +163,31 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if text.split(" ", 1)[0] in ("", "help"):
             answer += f"\n{WATCH_HELP}"
         await turn_context.send_activity(Activity(type=ActivityTypes.message, text=answer))
+
+    async def _watch(self, activity: Activity, name: str) -> str:
+        """Bind a target's channel name to this conversation: only a responder, only a name
+        the configuration gives a Teams target (never a channel id, which would redirect the
+        cards of a channel Vigie already knows)."""
+        user = user_of(activity)
+        if not await self.responders.may_act_somewhere(user):
+            logger.warning("teams: %s may not bind channel name %r (not a responder)", user, name)
+            return (
+                "Only responders can choose where incident cards go (platforms.teams.responders)."
+            )
+        if ":" in name:
+            return (
+                f"'{name}' is a channel id, not a name: a target whose channel is an id "
+                "posts there as soon as Vigie is in that team, with no watch needed."
+            )
+        if name not in self.watchable:
+            known = ", ".join(sorted(self.watchable)) or "none"
+            return (
+                f"No Teams incident target has channel '{name}' (incidents.targets; Teams "
+                f"channel names there: {known})."
+            )
+        await self._remember(activity, name)
+        logger.info("teams: channel name %r bound to %s by %s", name, _channel_of(activity), user)
+        return f"This channel is now '{name}': incident targets naming it post here."
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -302,10 +332,12 @@ def _message(text: str) -> InvokeResponse:
 
 
 def teams_route(
-    adapter: CloudAdapter, bot: VigieTeamsBot
+    adapter: CloudAdapter, bot: VigieTeamsBot, tenant: str = ""
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """``POST /api/messages``: botbuilder's processing, with every token problem answered 401
-    (botbuilder lets an expired or badly signed token escape as a 500)."""
+    (botbuilder lets an expired or badly signed token escape as a 500). With ``tenant``, an
+    activity from any other Microsoft 365 organisation is refused (403): a multi-tenant app can
+    be installed anywhere, and its token proves only that Teams sent it."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -314,6 +346,9 @@ def teams_route(
             activity = None
         if not isinstance(activity, dict):  # botbuilder would fail on it before the token
             return web.json_response({"error": "the body is not a JSON activity"}, status=400)
+        if tenant and tenant_of(activity).lower() != tenant.lower():
+            logger.warning("teams: activity from tenant %r refused", tenant_of(activity)[:64])
+            return web.json_response({"error": "this bot serves another tenant"}, status=403)
         try:
             response = await adapter.process(request, bot)
         except Exception as error:
@@ -324,6 +359,18 @@ def teams_route(
         return response if response is not None else web.Response(status=201)
 
     return handle
+
+
+def tenant_of(activity: Mapping[str, Any]) -> str:
+    """The Microsoft 365 organisation an activity comes from (``channelData.tenant.id``, else
+    ``conversation.tenantId``), or ""."""
+    data, conversation = activity.get("channelData"), activity.get("conversation")
+    tenant = data.get("tenant") if isinstance(data, dict) else None
+    if isinstance(tenant, dict) and tenant.get("id"):
+        return str(tenant["id"])
+    if isinstance(conversation, dict) and conversation.get("tenantId"):
+        return str(conversation["tenantId"])
+    return ""
 
 
 def _refused_token(error: Exception) -> bool:
