@@ -82,6 +82,17 @@ def test_huge_contents_are_cut_to_slacks_limits() -> None:
     assert blocks[1]["text"]["text"].endswith("…")
 
 
+def test_a_huge_handle_and_a_long_link_still_make_a_card() -> None:
+    """A webhook or a replayed file may send any handle: it is cut, and the link kept whole."""
+    url = "https://social.example/" + "p" * 470
+    example = {"author": "h" * 2950, "followers": 1, "text": "down again " * 300, "url": url}
+    blocks = check_blocks(card_blocks(card(examples=[example]), "v3"))
+    text = next(b for b in blocks if b.get("block_id") == "m0-v3")["text"]["text"]
+    assert len(text) <= 3000
+    assert text.endswith(f"<{url}|open>")
+    assert "h" * 101 not in text
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -79,7 +79,13 @@ def person(who: str, notify_safe: bool = True) -> str:
     return f"<@{who}>" if is_user and notify_safe else escape(who)
 
 
+MAX_HANDLE = 100
 MAX_URL = 500
+
+
+def handle(author: str) -> str:
+    """An author's handle for mrkdwn: inert, and short (a webhook may send anything)."""
+    return inert(cut(author, MAX_HANDLE))
 
 
 def safe_url(url: str) -> str:
@@ -153,11 +159,13 @@ def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -
 def _example(example: dict[str, Any], block_id: str) -> SectionBlock:
     followers = int(example.get("followers") or 0)
     reach = f" ({_compact(followers)} followers)" if followers else ""
-    author = f"*@{inert(str(example.get('author') or 'someone'))}*{reach}"
+    author = f"*@{handle(str(example.get('author') or 'someone'))}*{reach}"
     url = safe_url(str(example.get("url") or ""))
     link = f" <{url}|open>" if url else ""
     text = f"{author}: {inert(str(example.get('text', '')))}"
-    return SectionBlock(block_id=block_id, text=MarkdownTextObject(text=cut(text, 2900) + link))
+    return SectionBlock(
+        block_id=block_id, text=MarkdownTextObject(text=cut(text, SECTION_TEXT - len(link)) + link)
+    )
 
 
 def _status_line(card: dict[str, Any], notify_safe: bool) -> str:

@@ -21,7 +21,7 @@ from slack_sdk.models.views import View
 
 from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
-from handlers.slack.render import SECTION_TEXT, cut, escape, inert, person, safe_url
+from handlers.slack.render import SECTION_TEXT, cut, escape, handle, inert, person, safe_url
 
 APPROVE, EDIT, REJECT, RETRY = (
     "vigie_draft_approve", "vigie_draft_edit", "vigie_draft_reject", "vigie_draft_retry",
@@ -30,6 +30,11 @@ EDIT_VIEW, REJECT_VIEW = "vigie_draft_edit_view", "vigie_draft_reject_view"
 TEXT_INPUT, REASON_INPUT = "vigie_draft_text", "vigie_draft_reason"
 TEXT_BLOCK, REASON_BLOCK, COUNT_BLOCK = "text", "reason", "count"
 MAX_DRAFTS = 12  # 3 blocks each, with the header well within Slack's 50
+EDITABLE = 3000  # the most a plain_text_input holds (the Edit modal)
+TOO_LONG = (
+    "⚠️ Shown cut: longer than Slack shows, so it cannot be approved or edited here; reject it "
+    "or decide it where it shows whole"
+)
 VARIANT_NAMES = {
     "apologetic": "Apologetic",
     "informative": "Informative",
@@ -58,7 +63,7 @@ def _heading(card: dict[str, Any]) -> MarkdownTextObject:
             "accounts."
         )
         return MarkdownTextObject(text=text)
-    author = f"*@{inert(target['author'])}*" if target["author"] else "this post"
+    author = f"*@{handle(target['author'])}*" if target["author"] else "this post"
     url = safe_url(str(target.get("url") or ""))
     link = f" <{url}|open post>" if url else ""
     excerpt = cut(inert(" ".join(str(target["excerpt"]).split())), 600)
@@ -74,12 +79,18 @@ def _draft(
     name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
     count = f"{draft['length']}/{target['limit']}"
     quoted = "\n".join(f"> {line}" if line else ">" for line in escape(draft["text"]).split("\n"))
-    text = cut(f"*{escape(name)}* · {escape(draft['language'])} · {count}\n{quoted}", SECTION_TEXT)
+    whole = f"*{escape(name)}* · {escape(draft['language'])} · {count}\n{quoted}"
+    shown = len(whole) <= SECTION_TEXT and len(draft["text"]) <= EDITABLE
+    state = _state(draft, target, notify_safe)
+    if draft["state"] == "proposed" and not shown:
+        state = f"{TOO_LONG} · {state}"
     blocks: list[Block] = [
-        SectionBlock(block_id=f"d-{block_id}", text=MarkdownTextObject(text=text)),
+        SectionBlock(
+            block_id=f"d-{block_id}", text=MarkdownTextObject(text=cut(whole, SECTION_TEXT))
+        ),
         ContextBlock(
             block_id=f"ds-{block_id}",
-            elements=[MarkdownTextObject(text=cut(_state(draft, target, notify_safe), 2000))],
+            elements=[MarkdownTextObject(text=cut(state, 2000))],
         ),
     ]
     value = f"{draft['id']}:{draft['version']}"
@@ -89,6 +100,8 @@ def _draft(
             _button("Edit", EDIT, value),
             _button("Reject", REJECT, value, "danger"),
         ]
+        if not shown:  # nobody approves a text they could not read whole
+            buttons = buttons[2:]
         blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
     elif draft["state"] == "failed":
         blocks.append(

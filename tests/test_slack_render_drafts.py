@@ -1,0 +1,52 @@
+"""The drafts message as Block Kit: what Slack can show whole may be approved, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.slack.render import SECTION_TEXT, check_blocks
+from handlers.slack.render_drafts import APPROVE, EDIT, REJECT, draft_blocks
+
+
+def card(text: str) -> dict[str, Any]:
+    draft = {
+        "id": 7, "version": 1, "variant": "apologetic", "language": "en", "text": text,
+        "length": len(text), "state": "proposed", "expires_at": "2026-03-10T12:00:00+00:00",
+        "edited_by": "", "decided_by": "", "decided_at": None, "reason": "",
+        "published_url": "", "published_at": None, "notes": [],
+    }  # fmt: skip
+    target = {
+        "platform": "reddit", "platform_name": "Reddit", "limit": 10_000, "unit": "characters",
+        "source": "reddit", "url": "https://www.reddit.com/r/x/comments/1/a/", "author": "pat",
+        "excerpt": "Kestrel Mobile down again", "can_publish": True,
+    }  # fmt: skip
+    return {
+        "type": "drafts", "incident": 1, "set": 3, "kind": "reply", "brand": "Kestrel Mobile",
+        "target": target, "drafts": [draft],
+    }  # fmt: skip
+
+
+def actions(blocks: list[Any]) -> list[str]:
+    return [e.action_id for b in blocks if b.type == "actions" for e in b.elements]
+
+
+def shown(blocks: list[Any]) -> str:
+    return "\n".join(b.text.text for b in blocks if b.type == "section")
+
+
+def test_a_draft_shown_whole_can_be_approved_edited_or_rejected() -> None:
+    text = "Hi Pat, we're sorry. " * 100  # 2,100 characters
+    blocks = draft_blocks(card(text), "v1")
+    check_blocks(blocks)
+    assert actions(blocks) == [APPROVE, EDIT, REJECT]
+    assert text.split()[-1] in shown(blocks)
+
+
+def test_a_draft_too_long_to_show_whole_cannot_be_approved_from_slack() -> None:
+    text = "Hi Pat, we're sorry about the outage and here is what happened. " * 70  # 4,480
+    blocks = draft_blocks(card(text), "v1")
+    check_blocks(blocks)
+    assert actions(blocks) == [REJECT]
+    assert len(shown(blocks).split("\n", 1)[0]) < SECTION_TEXT
+    context = " ".join(e.text for b in blocks if b.type == "context" for e in b.elements)
+    assert "Shown cut" in context
