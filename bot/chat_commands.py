@@ -28,6 +28,7 @@ from storage.writer import Writer
 PAGE = 10
 MAX_ROWS = 500  # a query never reads more (the storage writer serves everyone)
 MAX_TEXT = 160
+MAX_SILENCE = timedelta(days=90)
 MayAct = Callable[[str, str], Awaitable[bool]]  # (user, brand slug) -> allowed
 
 HELP = (
@@ -217,11 +218,19 @@ class ChatCommands:
             if colon and name in ("brand", "topic", "author", "source"):
                 matcher[name] = self._brand(value) if name == "brand" else value
             elif duration is None and _is_duration(word):
-                duration = parse_duration(word)
+                try:
+                    duration = parse_duration(word)
+                except ValueError as error:
+                    raise CommandError(f"`silence`: {error}") from None
             else:
                 reason.append(word)
         if duration is None:
             raise CommandError("`silence`: for how long? End with a duration such as 2h or 7d")
+        if duration > MAX_SILENCE:
+            raise CommandError(
+                f"`silence`: at most {MAX_SILENCE.days}d (a forgotten silence hides incidents); "
+                "silence again when it ends"
+            )
         brand = matcher.get("brand", "*")
         if not await self.may_act(user, brand):
             return "You are not one of the responders allowed to silence this."

@@ -1185,6 +1185,7 @@ def test_any_chat_command_line_gets_an_answer(vigie: ServiceThread, text: str) -
         "mentions --since 9999999d",
         "stats --since 99999999999w",
         "silence author:@troll 99999999999d",
+        "silence author:@troll 500000w",
     ],
 )
 def test_a_command_with_a_huge_or_odd_number_is_explained(vigie: ServiceThread, text: str) -> None:

@@ -209,6 +209,8 @@ async def test_every_slash_subcommand_answers_privately(tmp_path: Path) -> None:
             "mentions kestrel-mobile --negative --since 30d": "Mentions since",
             "stats --since 30d": "negative",
             "silence author:@troll 2h spam": "silenced author",
+            "silence author:@troll 500000w": "at most 90d",
+            "silence brand:kestrel-mobile 5000w": "at most 90d",
             "incident 99": "No incident #99",
             "frobnicate": "Unknown command",
         }

@@ -113,7 +113,11 @@ def build_slack_app(
         """``@Vigie incidents`` in a channel: answered to the asker only, like the command."""
         text = re.sub(r"<@[A-Z0-9]+>", "", str(event.get("text", ""))).strip()
         user = str(event.get("user", ""))
-        answer = await commands.answer(text, user, SLACK_STYLE)
+        try:
+            answer = await commands.answer(text, user, SLACK_STYLE)
+        except Exception:
+            logger.exception("slack: @mention %r failed", text)
+            answer = "Sorry, that did not work. Try again, or see the logs."
         await client.chat_postEphemeral(
             channel=str(event["channel"]),
             user=user,
