@@ -56,7 +56,7 @@ class DraftControl:
             drafts = store.get_set(db, draft.set_id) if draft else None
             return (draft, drafts) if draft and drafts else None
 
-        return await self.writer.run(read)
+        return await self.writer.run(read, urgent=True)  # a click waits on it
 
     async def problems(self, draft_id: int, text: str) -> list[str]:
         """What is wrong with ``text`` as the new text of a draft (empty: nothing)."""

@@ -30,7 +30,9 @@ class IncidentControl:
         self.clock = clock
 
     async def brand_of(self, incident_id: int) -> str | None:
-        incident = await self.writer.run(partial(get_incident, incident_id=incident_id))
+        incident = await self.writer.run(
+            partial(get_incident, incident_id=incident_id), urgent=True
+        )
         return incident.brand if incident else None
 
     async def acknowledge(self, incident_id: int, user: str) -> ActionResult:
@@ -51,7 +53,9 @@ class IncidentControl:
 
     async def silence_topic(self, incident_id: int, user: str, hours: int) -> ActionResult:
         """Silence what this incident is about (its brand and topic) for ``hours``."""
-        incident = await self.writer.run(partial(get_incident, incident_id=incident_id))
+        incident = await self.writer.run(
+            partial(get_incident, incident_id=incident_id), urgent=True
+        )
         if incident is None:
             return ActionResult(False, f"no incident #{incident_id}")
         return await self.silence(

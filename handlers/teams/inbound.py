@@ -274,7 +274,9 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return outcome.message, await self._drafts_card(found[0].set_id)
 
     async def _incident_card(self, incident_id: int) -> dict[str, Any] | None:
-        incident = await self.writer.run(partial(get_incident, incident_id=incident_id))
+        incident = await self.writer.run(
+            partial(get_incident, incident_id=incident_id), urgent=True
+        )
         if incident is None:
             return None
         card = card_of(incident, self.brand_names.get(incident.brand, incident.brand))
@@ -288,7 +290,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             name = self.brand_names.get(drafts.brand, drafts.brand)
             return drafts_card(drafts, store.drafts_in(db, set_id), name)
 
-        card = await self.writer.run(read)
+        card = await self.writer.run(read, urgent=True)
         return drafts_adaptive_card(card, self.people.name) if card is not None else None
 
 
