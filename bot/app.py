@@ -20,6 +20,11 @@ from botbuilder.integration.aiohttp import (  # type: ignore[import-untyped]
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
+from botbuilder.schema import CallerIdConstants  # type: ignore[import-untyped]
+from botframework.connector.auth import (  # type: ignore[import-untyped]
+    AuthenticationConstants,
+    GovernmentConstants,
+)
 from rich.console import Console
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -250,10 +255,24 @@ class _TeamsConfig:
         )
         self.APP_TENANTID = settings.tenant_id
         self.APP_TYPE = settings.app_type
+        government = settings.cloud == "us-government"
+        if government:
+            self.CHANNEL_SERVICE = GovernmentConstants.CHANNEL_SERVICE
         if settings.openid_metadata_url:
+            # any of these switches botbuilder to its "parameterized" cloud, which takes every
+            # value from here: the cloud's own, but for where the signing keys are described
+            cloud = GovernmentConstants if government else AuthenticationConstants
             self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.openid_metadata_url
             self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = settings.openid_metadata_url
-            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = "https://api.botframework.com"
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = cloud.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = cloud.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = cloud.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            self.OAUTH_URL = GovernmentConstants.OAUTH_URL_GOV if government else cloud.OAUTH_URL
+            self.CALLER_ID = (
+                CallerIdConstants.us_gov_channel
+                if government
+                else CallerIdConstants.public_azure_channel
+            )
 
 
 def build_teams(

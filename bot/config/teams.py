@@ -29,10 +29,15 @@ class TeamsSettings(BaseModel):
     app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
         "MultiTenant", description="How the Azure Bot resource was created."
     )
+    cloud: Literal["public", "us-government"] = Field(
+        "public",
+        description="Which Azure cloud the bot lives in: 'us-government' for Azure Government "
+        "(GCC High, DoD): its token issuer, login and connector audience.",
+    )
     openid_metadata_url: str | None = Field(
         None,
-        description="Where the Bot Connector's signing keys are described; default: the public "
-        "cloud's. Set for a sovereign cloud.",
+        description="Override where the Bot Connector's signing keys are described (a private "
+        "deployment, a test); everything else stays the cloud's.",
     )
     responders: dict[str, list[str]] = Field(
         default_factory=dict,
