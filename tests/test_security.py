@@ -160,7 +160,7 @@ async def test_a_replayed_slack_click_acts_once_and_says_it_was_already_done(
             assert (await post_raw(events_url(service), body.encode(), captured))[0] == 200
         await wait_for(lambda: len(slack.responses) == 2)
         await delivered(service)
-    assert all("already acknowledged by UOK1" in r["text"] for r in slack.responses)
+    assert all("already acknowledged by <@UOK1>" in r["text"] for r in slack.responses)
     assert all(r["response_type"] == "ephemeral" for r in slack.responses)
     acks = rows(
         service.config.storage.path, "SELECT actor FROM audit WHERE action = ?", "acknowledged"

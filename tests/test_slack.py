@@ -159,7 +159,7 @@ async def test_an_incident_lives_in_its_channel_from_card_to_resolution(tmp_path
 
         await click(service, slack, "vigie_ack", "1", RESPONDER, card)
         await wait_for(lambda: bool(slack.responses))
-        assert "already resolved by UOK1" in slack.responses[-1]["text"]
+        assert "already resolved by <@UOK1>" in slack.responses[-1]["text"]  # shown by name
         assert slack.responses[-1]["response_type"] == "ephemeral"
 
 

@@ -18,6 +18,8 @@ class ActionResult:
     ok: bool
     message: str
     incident: Incident | None = None
+    people: tuple[str, ...] = ()
+    """The user ids the message names as they are, for a platform to show as people."""
 
 
 def _live(engine: IncidentEngine, incident_id: int) -> Incident | ActionResult:
@@ -25,7 +27,8 @@ def _live(engine: IncidentEngine, incident_id: int) -> Incident | ActionResult:
     if incident is None:
         return ActionResult(False, f"incident #{incident_id} is not open (or no longer recent)")
     if incident.status is Status.RESOLVED:
-        return ActionResult(False, f"#{incident_id} was already resolved by {incident.resolved_by}")
+        who = incident.resolved_by
+        return ActionResult(False, f"#{incident_id} was already resolved by {who}", people=(who,))
     if incident.status is Status.MERGED:
         return ActionResult(False, f"#{incident_id} was merged into #{incident.merged_into}")
     return incident
@@ -39,8 +42,9 @@ def acknowledge(
         return incident
     if incident.status is Status.ACKNOWLEDGED:
         when = f"{incident.acknowledged_at:%H:%M}" if incident.acknowledged_at else ""
+        who = incident.acknowledged_by
         return ActionResult(
-            False, f"#{incident_id} was already acknowledged by {incident.acknowledged_by} {when}"
+            False, f"#{incident_id} was already acknowledged by {who} {when}", people=(who,)
         )
     changed = replace(
         incident,

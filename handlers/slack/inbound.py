@@ -166,7 +166,7 @@ class _Clicks:
             await self._say(respond, "Sorry, that did not work; nothing was changed. Try again.")
             return
         if not result.ok or action_id == SILENCE:  # a silence changes no card: say it worked
-            await self._say(respond, result.message)
+            await self._say(respond, _with_people(result))
 
     async def _act(
         self, action_id: str, incident_id: int, user: str, argument: str
@@ -188,6 +188,16 @@ class _Clicks:
     @staticmethod
     async def _say(respond: AsyncRespond, text: str) -> None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _with_people(result: ActionResult) -> str:
+    """The result's message as mrkdwn, the people it names shown by name (an ephemeral answer
+    notifies nobody)."""
+    text = inert(result.message)
+    for who in {p for p in result.people if p}:
+        shown = person(who)
+        text = re.sub(rf"\b{re.escape(who)}\b", lambda _: shown, text)  # noqa: B023
+    return text
 
 
 def slack_route(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
