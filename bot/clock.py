@@ -7,11 +7,14 @@ decisions it would have had live.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+logger = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -45,17 +48,39 @@ class SystemClock:
             return wall
 
 
-class EventClock:
-    """Time as the events say; never runs backwards. Before the first event it reads ``start``."""
+MAX_AHEAD = timedelta(hours=1)
+"""An event dated further than this after wall time has a wrong date: it does not move time."""
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(UTC)
+
+class EventClock:
+    """Time as the events say; never runs backwards. Before the first event it reads ``start``.
+
+    An event dated in the future (past wall time plus ``MAX_AHEAD``: a device's wrong clock, a
+    bad export) does not move it: one such row would otherwise make every later event old."""
+
+    def __init__(
+        self,
+        start: datetime | None = None,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._now = start or wall()
         self._started = start is not None
+        self.wall = wall
+        self.ignored = 0  # events dated in the future
 
     def now(self) -> datetime:
         return self._now
 
     def advance(self, when: datetime) -> None:
+        if when > self.wall() + MAX_AHEAD:
+            self.ignored += 1
+            if self.ignored in (1, 10, 100) or self.ignored % 1000 == 0:
+                logger.warning(
+                    "%d event(s) dated in the future (latest %s) did not move event time",
+                    self.ignored,
+                    when.isoformat(),
+                )
+            return
         if not self._started or when > self._now:
             self._now = when
             self._started = True

@@ -19,7 +19,7 @@ from bot.incidents.desk import IncidentDesk
 from bot.model import Mention
 from bot.sources.base import EngagementReader
 from bot.sources.polite import SourceError
-from bot.spread.velocity import expected_share_so_far
+from bot.spread.velocity import heading_to
 from storage.engagement import Tracked, mentions_to_refresh, record_observations
 from storage.writer import Writer
 
@@ -75,7 +75,7 @@ class EngagementRefresher:
                 if item.native_id not in counts:
                     continue
                 age = (now - item.created_at).total_seconds()
-                heading = counts[item.native_id].reposts / expected_share_so_far(age)
+                heading = heading_to(counts[item.native_id].reposts, age)
                 key = (item.brand, item.topic)
                 predicted[key] = max(predicted.get(key, 0.0), heading)
         if predicted:

@@ -13,13 +13,14 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from bot.metrics import Metrics
 from bot.model import Mention, ScoredMention
+from bot.sanitize import clean_mention
 from bot.workers import Failure, Outcome, Scorer
 from storage.mentions import save_batch
 from storage.writer import Writer
@@ -28,6 +29,12 @@ logger = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[ScoredMention]], None]
 Store = Callable[[Database, list[ScoredMention], dict[str, str]], list[ScoredMention]]
+
+
+def _one(store: Store, item: ScoredMention) -> Callable[[Database], list[ScoredMention]]:
+    return lambda db: store(db, [item], {})
+
+
 _CLOSED = object()
 _MAX_BACKOFF = 5.0
 
@@ -138,6 +145,9 @@ class Intake:
         return self._waiting == 0 or self._waiting + count <= self.capacity
 
     def _put(self, envelope: Envelope) -> None:
+        cleaned = tuple(clean_mention(mention) for mention in envelope.mentions)
+        if any(a is not b for a, b in zip(cleaned, envelope.mentions, strict=True)):
+            envelope = replace(envelope, mentions=cleaned)
         self._waiting += len(envelope.mentions)
         self.metrics.queue_depth.set(self._waiting)
         self._queue.put_nowait(envelope)
@@ -226,7 +236,7 @@ class Intake:
         while True:
             try:
                 with self.metrics.store_latency.time():
-                    fresh = await self.writer.run(lambda db: self.store(db, scored, positions))
+                    fresh = await self._store_batch(scored, positions)
             except sqlite3.Error as error:
                 self.storage_error = str(error)
                 logger.error(
@@ -239,6 +249,36 @@ class Intake:
             self.metrics.stored.inc(len(fresh))
             self.metrics.duplicates.inc(len(scored) - len(fresh))
             return fresh
+
+    async def _store_batch(
+        self, scored: list[ScoredMention], positions: dict[str, str]
+    ) -> list[ScoredMention]:
+        """One transaction; if something other than the database fails (a mention that cannot
+        be stored), mention by mention so that one bad mention does not stop the others."""
+        try:
+            return await self.writer.run(lambda db: self.store(db, scored, positions))
+        except sqlite3.Error:
+            raise
+        except Exception:
+            logger.exception("storing %d mentions failed; storing them one by one", len(scored))
+            return await self._store_each(scored, positions)
+
+    async def _store_each(
+        self, scored: list[ScoredMention], positions: dict[str, str]
+    ) -> list[ScoredMention]:
+        """Store mention by mention, skipping (and logging) those that fail, then the sources'
+        positions. A database error goes back to ``_store``'s retry."""
+        fresh: list[ScoredMention] = []
+        for item in scored:
+            try:
+                fresh += await self.writer.run(_one(self.store, item))
+            except sqlite3.Error:
+                raise
+            except Exception:
+                logger.exception("mention %s/%s cannot be stored; skipped", *item.mention.key)
+                self.metrics.failed.inc()
+        await self.writer.run(lambda db: self.store(db, [], positions))
+        return fresh
 
     async def _release(self, batch: list[Envelope]) -> None:
         self._waiting -= sum(len(envelope.mentions) for envelope in batch)

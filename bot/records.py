@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.model import Author, Engagement, Mention
+from bot.sanitize import MAX_COUNT
 
 MENTION_FIELDS = (
     "id",
@@ -37,6 +38,7 @@ class MalformedRecord(ValueError):
 
 
 _MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: such a number is milliseconds
+_EARLIEST = 946_684_800  # 2000-01-01 in Unix seconds: before it, a number is not a post's time
 
 
 def parse_time(value: Any) -> datetime:
@@ -58,11 +60,17 @@ def parse_time(value: Any) -> datetime:
         seconds = float(value)
         if abs(seconds) >= _MILLISECONDS_FROM:
             seconds /= 1000
-        return datetime.fromtimestamp(seconds, UTC)
+        moment = datetime.fromtimestamp(seconds, UTC)
     except (ValueError, OverflowError, OSError):
         raise MalformedRecord(
             f"{value!r} is not an ISO 8601 time or Unix seconds or milliseconds"
         ) from None
+    if seconds < _EARLIEST:  # "2024" or 12 would be read as 1970
+        raise MalformedRecord(
+            f"{value!r} is not a time: as Unix seconds it is before 2000 (write ISO 8601, "
+            "2024-03-10T09:00:00Z)"
+        )
+    return moment
 
 
 def parse_count(value: Any) -> int:
@@ -77,6 +85,8 @@ def parse_count(value: Any) -> int:
         raise MalformedRecord(f"{value!r} is not a count") from None
     if number < 0:
         raise MalformedRecord(f"{value!r} is negative")
+    if number > MAX_COUNT:
+        raise MalformedRecord(f"{value!r} is larger than any count")
     return number
 
 

@@ -126,8 +126,17 @@ def _row(scored: ScoredMention) -> tuple[Any, ...]:
         scored.negativity.compound,
         orjson.dumps(scored.matched_terms).decode(),
         timestamp(scored.received_at),
-        orjson.dumps(mention.raw, default=str).decode(),
+        _raw_json(mention.raw),
     )
+
+
+def _raw_json(raw: Any) -> str:
+    """The source's payload as JSON; the standard library's encoder where orjson refuses
+    (integers past 64 bits, lone surrogates: both escaped, nothing lost)."""
+    try:
+        return orjson.dumps(raw, default=str).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(raw, default=str)
 
 
 def find_mentions(

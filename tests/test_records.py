@@ -51,7 +51,6 @@ def airline_row(**fields: str) -> dict[str, str]:
         (1424130965, datetime(2015, 2, 16, 23, 56, 5, tzinfo=UTC)),
         (1424130965.5, datetime(2015, 2, 16, 23, 56, 5, 500_000, tzinfo=UTC)),
         ("1424130965", datetime(2015, 2, 16, 23, 56, 5, tzinfo=UTC)),
-        (0, datetime(1970, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_parse_time(value: object, expected: datetime) -> None:
@@ -69,6 +68,13 @@ def test_parse_time_rejects(value: object) -> None:
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**20, "1e400"])
 def test_parse_time_rejects_out_of_range_numbers(value: float) -> None:
     with pytest.raises(MalformedRecord):
+        parse_time(value)
+
+
+@pytest.mark.parametrize("value", [0, 12, "2024", -5])
+def test_a_number_before_2000_is_not_a_posts_time(value: object) -> None:
+    """ "2024" or a 0 default would otherwise be read as Unix seconds in 1970."""
+    with pytest.raises(MalformedRecord, match="before 2000"):
         parse_time(value)
 
 
@@ -97,6 +103,12 @@ def test_parse_count(value: object, expected: int) -> None:
 @pytest.mark.parametrize("value", [-1, "-2"])
 def test_parse_count_rejects_negative(value: object) -> None:
     with pytest.raises(MalformedRecord, match="negative"):
+        parse_count(value)
+
+
+@pytest.mark.parametrize("value", ["1e20", 2**63, 10**30])
+def test_parse_count_rejects_what_no_database_holds(value: object) -> None:
+    with pytest.raises(MalformedRecord, match="larger than any count"):
         parse_count(value)
 
 

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.model import Engagement
-from bot.spread.velocity import Observation, expected_share_so_far, velocity
+from bot.spread.velocity import (
+    MAX_PROJECTION,
+    Observation,
+    expected_share_so_far,
+    heading_to,
+    velocity,
+)
 
 POSTED = datetime(2026, 3, 10, 9, tzinfo=UTC)
 
@@ -53,3 +59,15 @@ def test_the_expected_share_grows_with_age() -> None:
     assert shares == sorted(shares)
     assert 0 < shares[0] < 0.2
     assert 0.5 < shares[2] < 0.6  # about 46% of reshares still to come after an hour
+
+
+@pytest.mark.parametrize("age_seconds", [-60.0, 0.0, 1.0, 30.0])
+def test_a_post_too_young_or_dated_in_the_future_is_not_projected(age_seconds: float) -> None:
+    """A wrong device clock (a Bluesky createdAt) or a first poll at one second must not turn
+    two reposts into millions."""
+    assert heading_to(2, age_seconds) == 2.0
+
+
+def test_a_projection_is_bounded() -> None:
+    assert heading_to(10, 60) <= 10 * MAX_PROJECTION
+    assert heading_to(10, 3600) == pytest.approx(10 / expected_share_so_far(3600))

@@ -173,6 +173,26 @@ async def test_a_body_arriving_in_slow_pieces_is_read_whole(config: Path) -> Non
     assert len(stored(config)) == 40
 
 
+async def test_what_json_allows_and_sqlite_does_not_is_stored_anyway(config: Path) -> None:
+    """A 100-bit integer in the payload and half an emoji (a lone surrogate) in the text once
+    stopped the whole service; both are stored now, and the service goes on."""
+    records = [
+        mention_record(1, ticket=123456789012345678901234567890),
+        mention_record(2, text="Kestrel Mobile outage again \ud83d", language="en"),
+        mention_record(3, author="\udc00x"),
+    ]
+    body = json.dumps(records).encode()
+    later = json.dumps([mention_record(4)]).encode()
+    async with running_service(config) as service:
+        status, answer = await post(service.http_port, body, signed(body))
+        assert (status, answer["stored"]) == (200, 3)
+        assert (await post(service.http_port, later, signed(later)))[0] == 200
+    rows = {row["native_id"]: row for row in stored(config)}
+    assert set(rows) == {"m-1", "m-2", "m-3", "m-4"}
+    assert rows["m-2"]["text"] == "Kestrel Mobile outage again \ufffd"
+    assert rows["m-3"]["author_handle"] == "\ufffdx"
+
+
 async def test_health_and_metrics_report_the_traffic(config: Path) -> None:
     body = json.dumps([mention_record(1)]).encode()
     async with running_service(config) as service:

@@ -19,6 +19,11 @@ from bot.model import Engagement
 from bot.spread.reach import memory_ccdf
 
 MIN_INTERVAL_SECONDS = 1.0
+MIN_PROJECTION_AGE_SECONDS = 60.0
+"""Younger than this, a count says too little to project (at one second the kernel would
+multiply it by 1,600)."""
+MAX_PROJECTION = 20.0
+"""A projection is at most this many times the count observed (the kernel gives 27 at a minute)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,15 @@ def expected_share_so_far(age_seconds: float) -> float:
     return min(1.0, max(1e-6, 1.0 - remaining))
 
 
+def heading_to(count: float, age_seconds: float) -> float:
+    """Where a count observed at ``age_seconds`` is heading: the count itself for a post younger
+    than ``MIN_PROJECTION_AGE_SECONDS`` (or dated in the future: a wrong clock), else the count
+    over the share expected so far, at most ``MAX_PROJECTION`` times it."""
+    if age_seconds < MIN_PROJECTION_AGE_SECONDS:
+        return float(count)
+    return float(count) * min(MAX_PROJECTION, 1.0 / expected_share_so_far(age_seconds))
+
+
 def velocity(posted: datetime, observations: Sequence[Observation]) -> Velocity | None:
     """Velocity from the last observations (in time order); None with fewer than two."""
     if len(observations) < 2:
@@ -55,8 +69,7 @@ def velocity(posted: datetime, observations: Sequence[Observation]) -> Velocity 
     minutes = _minutes(observations[-2], observations[-1])
     acceleration = (last[0] - previous[0]) / minutes if previous is not None else 0.0
     newest = observations[-1]
-    age = (newest.at - posted).total_seconds()
-    projected = newest.total / expected_share_so_far(age)
+    projected = heading_to(newest.total, (newest.at - posted).total_seconds())
     return Velocity(last[0], last[1], acceleration, max(float(newest.total), projected))
 
 

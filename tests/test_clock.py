@@ -1,0 +1,36 @@
+"""Injected clocks: event time follows the events, never backwards, never into the future."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.clock import MAX_AHEAD, EventClock, SystemClock
+
+WALL = datetime(2026, 11, 29, 12, tzinfo=UTC)
+
+
+def test_event_time_follows_the_events_and_never_runs_back() -> None:
+    clock = EventClock(wall=lambda: WALL)
+    clock.advance(datetime(2015, 2, 22, 9, tzinfo=UTC))
+    clock.advance(datetime(2015, 2, 22, 8, tzinfo=UTC))
+    assert clock.now() == datetime(2015, 2, 22, 9, tzinfo=UTC)
+
+
+def test_an_event_dated_in_the_future_does_not_move_event_time() -> None:
+    """One row dated 2099 would otherwise make every later event a century old."""
+    clock = EventClock(wall=lambda: WALL)
+    clock.advance(datetime(2015, 2, 22, 9, tzinfo=UTC))
+    clock.advance(datetime(2099, 1, 1, tzinfo=UTC))
+    clock.advance(datetime(2015, 2, 22, 9, 5, tzinfo=UTC))
+    assert clock.now() == datetime(2015, 2, 22, 9, 5, tzinfo=UTC)
+    assert clock.ignored == 1
+    clock.advance(WALL + MAX_AHEAD - timedelta(seconds=1))  # a live source a little ahead
+    assert clock.now() == WALL + MAX_AHEAD - timedelta(seconds=1)
+
+
+def test_system_time_does_not_step_back() -> None:
+    walls = iter([WALL, WALL - timedelta(minutes=5)])
+    steady = iter([100.0, 101.0])
+    clock = SystemClock(wall=lambda: next(walls), monotonic=lambda: next(steady))
+    first = clock.now()
+    assert clock.now() == first + timedelta(seconds=1)
