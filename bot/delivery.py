@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import replace
 from functools import partial
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from bot.metrics import Metrics
 from storage.outbox import (
     OutboxItem,
     due_now,
+    live_count,
     live_items,
     mark_failed,
     mark_retry,
@@ -126,7 +128,7 @@ class Deliverer:
             if next_due is None:
                 return 0
             await asyncio.sleep(min(max(0.05, next_due - self.wall()), deadline - self.wall()))
-        return len(await self.writer.run(live_items, urgent=True))
+        return await self.writer.run(live_count, urgent=True)
 
     async def deliver_due(self) -> float | None:
         """One round: every channel's due items, channels in parallel, items in order.
@@ -211,7 +213,7 @@ class Deliverer:
             logger.error(
                 "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, error
             )
-            await self._finish(item, "", str(error))
+            await self._finish(replace(item, attempts=attempts), "", str(error))
             self._count(item, "failed")
             return None
         backoff = min(self.max_backoff_seconds, 2.0 ** (attempts - 1))
@@ -225,7 +227,9 @@ class Deliverer:
             error,
             backoff,
         )
-        await self.writer.run(lambda db: mark_retry(db, item.id, str(error), retry_at), urgent=True)
+        await self.writer.run(
+            lambda db: mark_retry(db, item.id, str(error), retry_at, attempts), urgent=True
+        )
         self._count(item, "retried")
         return retry_at
 
@@ -242,7 +246,7 @@ class Deliverer:
             if error is None:
                 mark_sent(db, item, ref)
             else:
-                mark_failed(db, item.id, error)
+                mark_failed(db, item.id, error, item.attempts)
             if self.settle is not None:
                 self.settle(db, item, ref, error)
 

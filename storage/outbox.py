@@ -74,13 +74,23 @@ _COLUMNS = (
 )
 
 
-def live_items(db: sqlite_utils.Database, limit: int = 500) -> list[OutboxItem]:
-    """Undelivered items, oldest first."""
+def live_items(db: sqlite_utils.Database, per_channel: int = 100) -> list[OutboxItem]:
+    """Undelivered items, oldest first: at most ``per_channel`` of each channel, so a channel
+    that cannot be reached (its backlog waiting) never hides another channel's items."""
     rows = db.execute(
-        f"SELECT {_COLUMNS} FROM outbox WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?",
-        [limit],
+        f"SELECT {_COLUMNS} FROM ("
+        f"SELECT {_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY platform, channel ORDER BY id) AS n "
+        "FROM outbox WHERE state IN ('pending', 'sending')"
+        ") WHERE n <= ? ORDER BY id",
+        [per_channel],
     ).fetchall()
     return [_item(row) for row in rows]
+
+
+def live_count(db: sqlite_utils.Database) -> int:
+    """How many items are undelivered."""
+    row = db.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")
+    return int(row.fetchone()[0])
 
 
 def mark_sending(db: sqlite_utils.Database, item_id: int) -> None:
@@ -117,18 +127,23 @@ def mark_sent(db: sqlite_utils.Database, item: OutboxItem, ref: str) -> None:
             )
 
 
-def mark_retry(db: sqlite_utils.Database, item_id: int, error: str, at: float) -> None:
-    """Try again at ``at``. The item stays 'sending': a timeout or a 5xx may have delivered it,
-    so the next attempt asks the platform first."""
+def mark_retry(
+    db: sqlite_utils.Database, item_id: int, error: str, at: float, attempts: int
+) -> None:
+    """Try again at ``at``, after ``attempts`` attempts. The item stays 'sending': a timeout or
+    a 5xx may have delivered it, so the next attempt asks the platform first."""
     db.execute(
-        "UPDATE outbox SET last_error = ?, next_attempt_at = ? WHERE id = ?",
-        [error[:500], at, item_id],
+        "UPDATE outbox SET last_error = ?, next_attempt_at = ?, attempts = MAX(attempts, ?) "
+        "WHERE id = ?",
+        [error[:500], at, attempts, item_id],
     )
 
 
-def mark_failed(db: sqlite_utils.Database, item_id: int, error: str) -> None:
+def mark_failed(db: sqlite_utils.Database, item_id: int, error: str, attempts: int = 0) -> None:
     db.execute(
-        "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", [error[:500], item_id]
+        "UPDATE outbox SET state = 'failed', last_error = ?, attempts = MAX(attempts, ?) "
+        "WHERE id = ?",
+        [error[:500], attempts, item_id],
     )
 
 

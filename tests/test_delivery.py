@@ -442,6 +442,49 @@ async def test_an_error_while_looking_an_item_up_does_not_stop_delivery(writer: 
     assert (await states(writer))["a-open"] in ("pending", "sending")
 
 
+async def test_failed_lookups_back_off_and_count_towards_max_attempts(writer: Writer) -> None:
+    """A platform that cannot be reached after a crash: each failed lookup is an attempt, the
+    waits grow, and ``max_attempts`` gives up instead of retrying every second for ever."""
+
+    class Unreachable(Recorder):
+        async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
+            self.finds.append(intent.key)
+            raise DeliveryError("connection refused")
+
+    clock = FakeClock()
+    await put(writer, intent("k", OPEN))
+    await simulate_crash_mid_delivery(writer, "k")  # attempts = 1
+    platform = Unreachable()
+    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=4, wall=clock)
+    waits = []
+    while (due := await deliverer.deliver_due()) is not None:
+        waits.append(due - clock.now)
+        clock.now = due
+    assert waits == [2.0, 4.0]
+    row = (await rows(writer))["k"]
+    assert (row["state"], row["attempts"]) == ("failed", 4)
+    assert len(platform.finds) == 3
+
+
+async def test_a_channel_with_a_long_backlog_does_not_hide_another_channel(
+    writer: Writer,
+) -> None:
+    """Hundreds of items waiting for a channel Vigie cannot reach yet, then one for a channel
+    it can: that one goes out."""
+    clock = FakeClock()
+    platform = Recorder()
+    stuck = [intent(f"t{n}", channel="#unreachable", incident=n) for n in range(600)]
+    platform.errors["t0"] = [DeliveryError("no conversation yet", retry_after=300)]
+    await put(writer, *stuck)
+    await put(writer, intent("s1", OPEN, channel="#reachable", incident=999))
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock)
+
+    await deliverer.deliver_due()
+
+    assert platform.sent_keys() == ["s1"]
+    assert await deliverer.flush(0) == 600  # what is left counts the whole backlog
+
+
 # --- pacing and flush ------------------------------------------------------------------------
 
 
