@@ -375,3 +375,39 @@ def test_a_calming_incident_is_not_escalated(tmp_path: Path) -> None:
     desk.tick(T0 + 3 * 60 * MIN)
     assert not desk.when(1, "escalated", "to crisis")
     assert any("calming down" in detail for _, detail in desk.actions())
+
+
+def test_a_reminder_counts_from_when_its_level_began(tmp_path: Path) -> None:
+    """Notified at watch long ago, raised to alert now: alert's first reminder comes a full
+    ``remind_every`` later, not at the next tick."""
+    chosen = policy()
+    levels = [level.model_dump(mode="json") for level in chosen.levels]
+    levels[1]["steps"] = [{"notify": "team"}]
+    levels[1]["remind_every"] = "30m"
+    levels[1]["min_risk"] = 62
+    desk = Desk(tmp_path, policy(levels=levels, resolve_after="6h"))
+    desk.post(T0, 3)
+    desk.tick(T0 + 5 * MIN)
+    for minute in range(40, 130, 5):
+        desk.post(T0 + minute * MIN, 1)  # keeps it open, below alert
+        desk.tick(T0 + minute * MIN)
+    desk.storm(T0 + 130 * MIN, 10, per_minute=6, followers=2_000_000, handle="star")
+    desk.tick(T0 + 150 * MIN)
+    raised = desk.when(1, "escalated", "to alert")
+    assert raised, desk.actions()
+    desk.tick(T0 + 175 * MIN)
+    reminders = desk.when(1, "reminded")
+    assert all(r - raised[0] >= 30 * MIN for r in reminders), (raised, reminders)
+
+
+def test_a_step_with_mention_none_pages_nobody(tmp_path: Path) -> None:
+    chosen = policy()
+    levels = [level.model_dump(mode="json") for level in chosen.levels]
+    levels[0]["steps"] = [{"notify": "lead", "mention": "none"}]
+    levels[1]["min_risk"] = 98
+    desk = Desk(tmp_path, policy(levels=levels))
+    desk.storm(T0, 3, per_minute=2)
+    desk.tick(T0 + 10 * MIN)
+    opened = desk.intents("open")
+    assert opened
+    assert '"mention": ""' in opened[0][3]  # the target's @lead is not paged at watch

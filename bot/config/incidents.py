@@ -81,9 +81,23 @@ class Target(Policy):
     )
 
 
+NOBODY = "none"
+"""A step's ``mention`` that pages nobody (an empty one keeps the target's)."""
+
+
 class NotifyStep(Policy):
     notify: str = Field(description="A target name from incidents.targets.")
-    mention: str = Field("", description="Overrides the target's mention for this step.")
+    mention: str = Field(
+        "",
+        description="Overrides the target's mention for this step; 'none' pages nobody; "
+        "empty: the target's.",
+    )
+
+    def mention_for(self, target: Target) -> str:
+        """Who this step pages at ``target``: its own mention, nobody, or the target's."""
+        if self.mention.strip().lower() == NOBODY:
+            return ""
+        return self.mention or target.mention
 
 
 class WaitStep(Policy):

@@ -104,6 +104,8 @@ class Escalation:
             return incident
         if incident.status is Status.OPEN:
             every = policy.levels[incident.level].remind_every
+            if incident.levels:  # a new level's notification pages anew: its reminders count
+                since = max(since, incident.levels[-1].at)  # from there
             if every and at - since >= every:
                 text = f"Reminder: still {incident.level_name}, nobody has acknowledged"
                 return self._remind(incident, at, text, self._level_mention(incident))
@@ -125,7 +127,7 @@ class Escalation:
         if held is not None:
             return self._held(incident, at, held), False
         target = incident.policy.targets[step.notify]
-        mention = step.mention or target.mention
+        mention = step.mention_for(target)
         channel = (target.platform, target.channel)
         if channel not in incident.channels:
             incident = replace(incident, channels=(*incident.channels, channel))
@@ -216,7 +218,7 @@ class Escalation:
         policy = incident.policy
         for step in policy.levels[incident.level].steps:
             if isinstance(step, NotifyStep):
-                return step.mention or policy.targets[step.notify].mention
+                return step.mention_for(policy.targets[step.notify])
         return ""
 
 
