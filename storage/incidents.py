@@ -183,7 +183,8 @@ class SqliteJournal:
 
 
 def load_engine_state(db: sqlite_utils.Database, keep_resolved: timedelta) -> EngineState:
-    """Live incidents, those resolved recently enough to reopen, groups, silences, time."""
+    """Live incidents, those resolved recently enough to reopen, those merged into a live one,
+    groups, silences, time."""
     row = db.execute("SELECT value FROM engine_meta WHERE name = 'now'").fetchone()
     now = datetime.fromisoformat(row[0]) if row else None
     horizon = timestamp(now - keep_resolved) if now else ""
@@ -192,7 +193,10 @@ def load_engine_state(db: sqlite_utils.Database, keep_resolved: timedelta) -> En
         incident_from_json(data, policies)
         for (data,) in db.execute(
             "SELECT data FROM incidents WHERE status IN ('pending', 'open', 'acknowledged') "
-            "OR (status = 'resolved' AND resolved_at >= ?) ORDER BY id",
+            "OR (status = 'resolved' AND resolved_at >= ?) "
+            "OR (status = 'merged' AND json_extract(data, '$.merged_into') IN "  # its topic
+            "(SELECT id FROM incidents WHERE status IN ('pending', 'open', 'acknowledged'))) "
+            "ORDER BY id",  # still goes where it was merged
             [horizon],
         ).fetchall()
     ]

@@ -411,3 +411,55 @@ def test_a_step_with_mention_none_pages_nobody(tmp_path: Path) -> None:
     opened = desk.intents("open")
     assert opened
     assert '"mention": ""' in opened[0][3]  # the target's @lead is not paged at watch
+
+
+def incident_mentions(desk: Desk, incident_id: int) -> int:
+    row = desk.db.execute(
+        "SELECT COUNT(*) FROM incident_mentions WHERE incident_id = ?", [incident_id]
+    ).fetchone()
+    return int(row[0])
+
+
+def test_a_merge_outlives_a_restart(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.storm(T0 + 10 * MIN, 5, text="cancelled again #refundnow")
+    desk.tick(T0 + 20 * MIN)
+    assert desk.act(actions.merge, 2, 1, "ann", T0 + 21 * MIN).ok
+    desk.db.close()
+    later = Desk(tmp_path, policy())  # a restart
+    later.count = desk.count
+    later.storm(T0 + 22 * MIN, 10, text="still cancelled #refundnow")
+    later.tick(T0 + 40 * MIN)
+    assert get_incident(later.db, 3) is None  # no new incident for the merged topic
+    incident = get_incident(later.db, 1)
+    assert incident is not None
+    assert incident_mentions(later, 1) >= 60
+
+
+def test_an_incident_reopened_by_hand_still_resolves_when_calm(desk: Desk) -> None:
+    desk.storm(T0, 10, text="cancelled again #refundnow")
+    desk.tick(T0 + 4 * 60 * MIN)
+    resolved = [i for i in (get_incident(desk.db, n) for n in (1, 2)) if i is not None]
+    topic = next(i for i in resolved if i.topic == "#refundnow")
+    assert topic.status.value == "resolved"
+    assert desk.act(actions.reopen, topic.id, "bob", T0 + 4 * 60 * MIN + 2 * MIN).ok
+    desk.tick(T0 + 12 * 60 * MIN)  # nothing new for eight hours
+    again = get_incident(desk.db, topic.id)
+    assert again is not None
+    assert again.status.value == "resolved"
+
+
+def test_a_storm_that_reopens_an_incident_brings_its_mentions(desk: Desk) -> None:
+    desk.storm(T0, 20)
+    desk.tick(T0 + 4 * 60 * MIN)
+    before = get_incident(desk.db, 1)
+    assert before is not None
+    assert before.status.value == "resolved"
+    desk.storm(T0 + 250 * MIN, 10, per_minute=3)  # 30 new complaints within reopen_within
+    desk.tick(T0 + 262 * MIN)
+    after = get_incident(desk.db, 1)
+    assert after is not None
+    assert desk.when(1, "reopened")
+    assert incident_mentions(desk, 1) == before.mention_count + 30
+    assert after.mention_count == before.mention_count + 30

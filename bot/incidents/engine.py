@@ -79,11 +79,19 @@ class IncidentEngine:
         for incident in sorted(self.incidents.values(), key=lambda i: i.id):
             if incident.status.live:
                 self.live[(incident.brand, incident.topic)] = incident.id
+        for incident in self.incidents.values():  # a merge outlives a restart
+            target = self.incidents.get(incident.merged_into or 0)
+            key = (incident.brand, incident.topic)
+            if incident.status is Status.MERGED and target and target.status.live:
+                self.live.setdefault(key, target.id)
         self.groups = {group.key: group for group in state.groups}
         self.silences = list(state.silences)
         self._changed: set[int] = set()
         self._dirty_groups: set[GroupKey] = set()
         self._dropped_groups: set[GroupKey] = set()
+        if self.now is not None:
+            for key in self.live:  # a live incident's group closes its bins: it can calm down
+                self._group(key)  # and resolve even when its saved group could not be read
 
     # -- input ------------------------------------------------------------------------------
 
@@ -239,12 +247,32 @@ class IncidentEngine:
         at, risk = reading.at, reading.risk
         reopened = self._recently_resolved(key, at)
         if reopened is not None:
+            # the new storm's mentions (those heard since it was resolved) are the incident's
+            since = group.recent_since(reopened.resolved_at or at)
+            refs = [ref for b in since for ref in b.refs]
+            effects.journal.attach(reopened.id, refs)
+            themes = dict(reopened.themes)
+            for b in since:
+                for theme, count in b.themes.items():
+                    themes[theme] = themes.get(theme, 0) + count
+            examples = list(
+                {
+                    str(e.get("key")): e
+                    for e in (*(b.top_example for b in since if b.top_example), *reopened.examples)
+                }.values()
+            )
             reopened = replace(
                 reopened,
                 level=level,
                 risk=risk.score,
                 peak_risk=max(reopened.peak_risk, risk.score),
                 explanation=risk.explanation,
+                mention_count=reopened.mention_count + len(refs),
+                last_mention_at=group.last_mention_at,
+                themes=themes,
+                theme=_dominant(themes) or reopened.theme,
+                trend=group.trend(),
+                examples=tuple(sorted(examples, key=lambda e: -int(e["followers"]))[:MAX_EXAMPLES]),
             )
             self._reopen(effects, reopened, at, "vigie", f"risk {risk.explanation}")
             return
@@ -358,6 +386,7 @@ class IncidentEngine:
             chain=Chain(level, due=at, started_at=at, start_risk=incident.risk),
         )
         self.live[(incident.brand, incident.topic)] = incident.id
+        self._group((incident.brand, incident.topic))  # its bins close, so it can calm down
         effects.audit(incident, at, "reopened", why, actor=by)
         incident = effects.update_cards(incident, at, f"Reopened: {why}")
         self._store(incident)

@@ -174,6 +174,13 @@ class GroupRisk:
     def recent_refs(self) -> list[MentionRef]:
         return [ref for b in (*self.closed, self.current) for ref in b.refs]
 
+    def recent_since(self, moment: datetime) -> list[BinSummary]:
+        """The hour's bins that end after ``moment`` (the current one included)."""
+        bins = [*self.closed, self.current]
+        end = self.bin_start + BIN  # the current bin's end; each earlier one ends a bin before
+        ends = [end - (len(bins) - 1 - n) * BIN for n in range(len(bins))]
+        return [b for b, bin_end in zip(bins, ends, strict=True) if bin_end > moment]
+
     def trend(self) -> tuple[int, ...]:
         """Negative mentions per bin over the last hour, oldest first."""
         return tuple(b.count for b in self.closed)
