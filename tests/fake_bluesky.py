@@ -10,8 +10,9 @@ port 0 in the caller's loop:
   cuts every socket, ``refuse`` fails the next handshakes with an HTTP status.
 * ``/xrpc/{method}`` (``bsky.xrpc_url``), both AppView and PDS: ``app.bsky.actor.getProfiles``,
   ``app.bsky.feed.getPosts``, ``com.atproto.server.createSession``,
-  ``com.atproto.repo.createRecord``. ``fail_next`` scripts errors; ``expire_sessions`` makes
-  every issued token stale. Each request is recorded in ``calls``.
+  ``com.atproto.repo.createRecord``. ``fail_next`` scripts errors, ``break_next`` an answer
+  that breaks off (10 of the 100 bytes promised, then the connection closed);
+  ``expire_sessions`` makes every issued token stale. Each request is recorded in ``calls``.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ class FakeBluesky:
         self.records: list[Body] = []  # createRecord bodies accepted
         self.written: dict[str, Body] = {}  # uri -> record view (getRecord)
         self.failures: dict[str, list[tuple[int, Body, dict[str, str]]]] = {}
+        self.breaks: list[str] = []  # methods whose next answer breaks off
         self._tokens: dict[str, str] = {}  # access token -> did
         self._runner: web.AppRunner | None = None
         self.xrpc_url = ""
@@ -279,19 +281,25 @@ class FakeBluesky:
         answer = {"error": error, "message": f"scripted {status}"}
         self.failures.setdefault(method, []).append((status, answer, headers))
 
+    def break_next(self, method: str) -> None:
+        self.breaks.append(method)
+
     def expire_sessions(self) -> None:
         self._tokens.clear()
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
-    async def _xrpc(self, request: web.Request) -> web.Response:
+    async def _xrpc(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         body: Body = {key: request.query.getall(key) for key in request.query}
         if request.method == "POST" and request.can_read_body:
             body = await request.json()
         call = Call(method, body, dict(request.headers))
         self.calls.append(call)
+        if method in self.breaks:
+            self.breaks.remove(method)
+            return await _broken(request)
         handler = {
             "app.bsky.actor.getProfiles": self._get_profiles,
             "app.bsky.feed.getPosts": self._get_posts,
@@ -362,6 +370,17 @@ class FakeBluesky:
         if found is None:
             raise _XrpcError(400, "RecordNotFound")
         return found
+
+
+async def _broken(request: web.Request) -> web.StreamResponse:
+    """200 with ``Content-Length: 100``, 10 bytes of JSON, then the connection closed."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = 100
+    await response.prepare(request)
+    await response.write(b'{"profiles')
+    assert request.transport is not None
+    request.transport.close()
+    return response
 
 
 def _text_frame(payload: bytes) -> bytes:

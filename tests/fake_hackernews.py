@@ -4,11 +4,14 @@ Test support code, not a test module. ``async with FakeHackerNews() as hn:`` ser
 127.0.0.1 port 0; point the source's ``base_url`` at ``hn.base_url``. Hits are filtered the way
 Algolia does it for this API (every query word, tags AND-ed with OR groups in parentheses,
 ``created_at_i`` numeric filters), served newest first, with ``page``/``nbPages`` and the
-1,000-hit pagination cap.
+1,000-hit pagination cap. ``fail`` answers the next searches with an HTTP error, ``break_next``
+with an answer that breaks off (``cut``: 10 of the 100 bytes promised, then the connection
+closed; ``stall``: 10 bytes, then silence until the fake stops).
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import math
 import operator
@@ -16,13 +19,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from aiohttp import web
 
 from tests.loopback import serve_loopback
 
 Hit = dict[str, Any]
+Break = Literal["cut", "stall"]
 MAX_HITS = 1_000  # Algolia's paginationLimitedTo for this index
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -85,6 +89,7 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]
     status: int = 200
+    broken: Break | None = None
 
 
 @dataclass
@@ -93,6 +98,8 @@ class FakeHackerNews:
     calls: list[Call] = field(default_factory=list)
     url: str = ""
     _failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    _breaks: list[Break] = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
     async def __aenter__(self) -> Self:
@@ -103,6 +110,7 @@ class FakeHackerNews:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -118,6 +126,10 @@ class FakeHackerNews:
     ) -> None:
         self._failures.extend([(status, headers or {})] * times)
 
+    def break_next(self, how: Break = "cut", *, times: int = 1) -> None:
+        """Answer the next ``times`` searches with 200 and a body that breaks off."""
+        self._breaks.extend([how] * times)
+
     async def _item(self, request: web.Request) -> web.Response:
         wanted = request.match_info["id"]
         hit = next((h for h in self.hits if h["objectID"] == wanted), None)
@@ -128,10 +140,13 @@ class FakeHackerNews:
             {"id": int(wanted), "points": hit.get("points"), "children": children}
         )
 
-    async def _search_by_date(self, request: web.Request) -> web.Response:
+    async def _search_by_date(self, request: web.Request) -> web.StreamResponse:
         query = dict(request.query)
         call = Call(request.path, query, dict(request.headers))
         self.calls.append(call)
+        if self._breaks:
+            call.broken = self._breaks.pop(0)
+            return await _broken(request, call.broken, self._stopping)
         if self._failures:
             call.status, headers = self._failures.pop(0)
             body = {"message": "refused", "status": call.status}
@@ -162,6 +177,20 @@ class FakeHackerNews:
                 "processingTimeMS": 1,
             }
         )
+
+
+async def _broken(request: web.Request, how: Break, stopping: asyncio.Event) -> web.StreamResponse:
+    """200 with ``Content-Length: 100``, 10 bytes of JSON, then (``stall``: when the fake
+    stops) the connection closed."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = 100
+    await response.prepare(request)
+    await response.write(b'{"hits": [')
+    if how == "stall":
+        await stopping.wait()
+    assert request.transport is not None
+    request.transport.close()
+    return response
 
 
 def _has_words(hit: Hit, query: str) -> bool:

@@ -9,7 +9,9 @@ port 0 (``fake.url``). It behaves as Mastodon 4.x does where Vigie depends on it
   below; at most 40;
 - ``/api/v2/search`` needs a token for statuses (without one: none; ``offset`` refused with 401),
   orders by id, newest first, and reads ``min_id`` as ``after:`` a time to the second, so a page
-  may hold statuses at or below ``min_id`` from the same second;
+  may hold statuses at or below ``min_id`` from the same second; a status posted with
+  ``_filtered=True`` (a muted author, a deleted post) is dropped after LIMIT/OFFSET, so a page
+  can come back short while more remain;
 - streams (``/api/v1/streaming/hashtag[/local]?tag=``, ``/public[/local|/remote]``) need the
   token, write ``:)`` on connecting, ``:thump`` every ``heartbeat`` seconds, and
   ``event: update``/``status.update``/``delete``; ``drop_streams`` ends them, ``hang_streams``
@@ -17,8 +19,11 @@ port 0 (``fake.url``). It behaves as Mastodon 4.x does where Vigie depends on it
 - ``POST /api/v1/statuses`` needs the token, refuses an empty or >500-character text and an
   unknown visibility (422), and honours ``Idempotency-Key``.
 
+- every REST answer carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (an ISO 8601
+  time); set ``remaining`` to count requests down, and at 0 they get 429 without Retry-After.
+
 Every request is recorded in ``calls``; ``fail(path, 503, ...)`` answers the next requests to a
-path with those statuses.
+path with those statuses, ``break_next(path)`` with 10 of the 100 bytes promised, then hangs up.
 """
 
 from __future__ import annotations
@@ -91,7 +96,12 @@ class FakeMastodon:
         self.posted: list[Status] = []
         self.streaming_url: str | None = None
         """What /api/v2/instance names as the streaming server (default: this fake)."""
+        self.rate_limit = 300
+        self.remaining: int | None = None
+        """Requests left in the rate-limit window; None: never limited (the headers say 300)."""
+        self.reset_at = datetime.now(UTC) + timedelta(minutes=5)
         self._failures: dict[str, list[tuple[int, float | None]]] = {}
+        self._breaks: dict[str, int] = {}
         self._idempotent: dict[str, Status] = {}
         self._sequence = 0
         self._runner: web.AppRunner | None = None
@@ -213,6 +223,10 @@ class FakeMastodon:
     def fail(self, path: str, *statuses: int, retry_after: float | None = None) -> None:
         self._failures.setdefault(path, []).extend((status, retry_after) for status in statuses)
 
+    def break_next(self, path: str, times: int = 1) -> None:
+        """The next ``times`` requests to ``path`` answer 200 with a body that breaks off."""
+        self._breaks[path] = self._breaks.get(path, 0) + times
+
     async def wait_for_streams(self, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while len([s for s in self.streams if not s.silent]) < count:
@@ -228,6 +242,13 @@ class FakeMastodon:
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
         call = Call(request.method, request.path, dict(request.query), dict(request.headers))
         self.calls.append(call)
+        rest = not request.path.startswith("/api/v1/streaming")
+        if rest and self.remaining is not None:
+            if self.remaining <= 0:
+                call.status = 429
+                body = {"error": "Too many requests"}
+                return web.json_response(body, status=429, headers=self._quota())
+            self.remaining -= 1
         failures = self._failures.get(request.path)
         if failures:
             call.status, retry_after = failures.pop(0)
@@ -235,9 +256,23 @@ class FakeMastodon:
             return web.json_response(
                 {"error": "failing on purpose"}, status=call.status, headers=headers
             )
+        if self._breaks.get(request.path):
+            self._breaks[request.path] -= 1
+            return await _broken(request)
         response: web.StreamResponse = await handler(request)
         call.status = response.status
+        if rest and not response.prepared:
+            response.headers.update(self._quota())
         return response
+
+    def _quota(self) -> dict[str, str]:
+        left = self.rate_limit if self.remaining is None else max(self.remaining, 0)
+        reset = self.reset_at.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return {
+            "X-RateLimit-Limit": str(self.rate_limit),
+            "X-RateLimit-Remaining": str(left),
+            "X-RateLimit-Reset": reset,
+        }
 
     def _authorised(self, request: web.Request) -> bool:
         return (
@@ -303,7 +338,7 @@ class FakeMastodon:
             found = [s for s in found if snowflake_time(s["id"]) >= after]
         if "max_id" in query:
             found = [s for s in found if int(s["id"]) < int(query["max_id"])]
-        page = found[offset : offset + limit]
+        page = [s for s in found[offset : offset + limit] if not s.get("_filtered")]
         return web.json_response(
             {"accounts": [], "statuses": [_public(s) for s in page], "hashtags": []}
         )
@@ -371,6 +406,17 @@ class FakeMastodon:
 
     def _ordered(self) -> list[Status]:
         return sorted(self.statuses.values(), key=lambda s: int(s["id"]))
+
+
+async def _broken(request: web.Request) -> web.StreamResponse:
+    """200 with ``Content-Length: 100``, 10 bytes of JSON, then the connection closed."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = 100
+    await response.prepare(request)
+    await response.write(b'{"accounts')
+    assert request.transport is not None
+    request.transport.close()
+    return response
 
 
 def _public(status: Status) -> Status:

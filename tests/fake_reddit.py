@@ -4,7 +4,9 @@ Test support code, not a test module. ``async with FakeReddit() as reddit:`` ser
 127.0.0.1 port 0; point the source's ``auth_url`` at ``reddit.auth_url`` and ``base_url`` at
 ``reddit.url``. Posts and comments are listing children (``{"kind": "t3", "data": {...}}``),
 served newest first, 100 a page at most, with ``after`` fullnames, as Reddit does. Every API
-answer carries ``X-Ratelimit-*`` headers from a quota the test can lower.
+answer carries ``X-Ratelimit-*`` headers from a quota the test can lower. ``close`` makes a
+subreddit private (403) or banned (404), as Reddit answers its listings then; ``break_next``
+answers the next listings with 10 of the 100 bytes promised, then hangs up.
 """
 
 from __future__ import annotations
@@ -107,7 +109,9 @@ class FakeReddit:
     lose_reply_answers: bool = False  # post the reply, then drop the connection (a lost answer)
     reply_errors: list[list[str]] = field(default_factory=list)  # answered to the next replies
     url: str = ""
+    closed: dict[str, int] = field(default_factory=dict)  # folded subreddit name -> status
     _failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    _breaks: int = 0
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
@@ -139,6 +143,17 @@ class FakeReddit:
     ) -> None:
         """Answer the next ``times`` API requests with ``status`` and these headers."""
         self._failures.extend([(status, headers or {})] * times)
+
+    def close(self, sub: str, status: int = 403) -> None:
+        """Refuse the subreddit's listings: 403 (private) or 404 (banned)."""
+        self.closed[sub.casefold()] = status
+
+    def reopen(self, sub: str) -> None:
+        self.closed.pop(sub.casefold(), None)
+
+    def break_next(self, times: int = 1) -> None:
+        """The next ``times`` listings answer 200 with a body that breaks off."""
+        self._breaks += times
 
     def api_calls(self, path: str | None = None) -> list[Call]:
         return [
@@ -182,11 +197,16 @@ class FakeReddit:
 
         return await self._listing(request, found, facets=True)
 
-    async def _new(self, request: web.Request) -> web.Response:
-        return await self._listing(request, self._in_sub(request, "t3"))
+    async def _new(self, request: web.Request) -> web.StreamResponse:
+        return await self._sub_listing(request, "t3")
 
-    async def _comments(self, request: web.Request) -> web.Response:
-        return await self._listing(request, self._in_sub(request, "t1"))
+    async def _comments(self, request: web.Request) -> web.StreamResponse:
+        return await self._sub_listing(request, "t1")
+
+    async def _sub_listing(self, request: web.Request, kind: str) -> web.StreamResponse:
+        subs = request.match_info["sub"].casefold().split("+")
+        closed = next((self.closed[s] for s in subs if s in self.closed), 0)
+        return await self._listing(request, self._in_sub(request, kind), closed=closed)
 
     async def _user_comments(self, request: web.Request) -> web.Response:
         name = request.match_info["name"].casefold()
@@ -206,11 +226,14 @@ class FakeReddit:
         return lambda c: c["kind"] == kind and c["data"].get("subreddit", "").casefold() in subs
 
     async def _listing(
-        self, request: web.Request, wanted: Any, facets: bool = False
-    ) -> web.Response:
-        refused = self._refuse(request, {})
+        self, request: web.Request, wanted: Any, facets: bool = False, closed: int = 0
+    ) -> web.StreamResponse:
+        refused = self._refuse(request, {}, closed=closed)
         if refused is not None:
             return refused
+        if self._breaks:
+            self._breaks -= 1
+            return await _broken(request)
         # newest first; among equal times, the one added last first (Reddit ids grow with time)
         order = sorted(
             enumerate(c for c in self.children if wanted(c)),
@@ -261,7 +284,11 @@ class FakeReddit:
         return web.json_response(answer, headers=self._quota())
 
     def _refuse(
-        self, request: web.Request, form: dict[str, str], replying: bool = False
+        self,
+        request: web.Request,
+        form: dict[str, str],
+        replying: bool = False,
+        closed: int = 0,
     ) -> web.Response | None:
         """The answer to a request Reddit would not serve (recorded either way), or None."""
         call = self._record(request, form)
@@ -272,15 +299,21 @@ class FakeReddit:
             status, headers = self._failures.pop(0)
         elif token is None or token.revoked:
             status = 401
+        elif closed:
+            status, headers = closed, self._quota()
         elif replying and token.grant != "password":
             status = 403  # an app-only token has no account to post as
         elif self.quota <= 0:
             status, headers = 429, self._quota()
         if status:
             call.status = status
-            return web.json_response(
-                {"message": "refused", "error": status}, status=status, headers=headers
-            )
+            body: dict[str, Any] = {"message": "refused", "error": status}
+            if closed and status == closed:  # what Reddit says of a private or banned subreddit
+                reason, said = (
+                    ("private", "Forbidden") if status == 403 else ("banned", "Not Found")
+                )
+                body = {"reason": reason, "message": said, "error": status}
+            return web.json_response(body, status=status, headers=headers)
         self.quota -= 1
         return None
 
@@ -295,3 +328,14 @@ class FakeReddit:
         call = Call(request.method, request.path, dict(request.query), form, dict(request.headers))
         self.calls.append(call)
         return call
+
+
+async def _broken(request: web.Request) -> web.StreamResponse:
+    """200 with ``Content-Length: 100``, 10 bytes of a listing, then the connection closed."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = 100
+    await response.prepare(request)
+    await response.write(b'{"kind": "')
+    assert request.transport is not None
+    request.transport.close()
+    return response

@@ -19,7 +19,9 @@ Where Vigie depends on it, it answers as X documents:
 
 Scripting: ``post`` publishes a tweet, ``send_raw`` an arbitrary line, ``disconnect`` sends an
 operational-disconnect error object and ends the streams, ``drop`` cuts them, ``refuse`` answers
-the next stream requests with a status and headers. Every request is recorded in ``calls``.
+the next stream requests with a status and headers, ``break_next`` answers the next rules
+request with 10 of the 100 bytes promised, then (``cut``) hangs up or (``stall``) says nothing
+more until the fake stops. Every request is recorded in ``calls``.
 """
 
 from __future__ import annotations
@@ -119,6 +121,8 @@ class FakeX:
         self.connections: list[Stream] = []
         self.refusals: list[tuple[int, dict[str, str]]] = []
         self.calls: list[Call] = []
+        self.breaks: list[str] = []  # "cut" or "stall", for the next rules requests
+        self._stopping = asyncio.Event()
         self._next_rule = 1_500_000_000_000_000_000
         self._sequence = 0
         self._runner: web.AppRunner | None = None
@@ -133,6 +137,7 @@ class FakeX:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._stopping.set()
         await self.drop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -218,6 +223,9 @@ class FakeX:
     def refuse(self, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
         self.refusals.extend([(status, headers or {})] * times)
 
+    def break_next(self, how: str = "cut") -> None:
+        self.breaks.append(how)
+
     def calls_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if (c.method, c.path) == (method, path)]
 
@@ -236,8 +244,10 @@ class FakeX:
         call.status = status
         return web.json_response(body, status=status, headers=headers)
 
-    async def _rules(self, request: web.Request) -> web.Response:
+    async def _rules(self, request: web.Request) -> web.StreamResponse:
         call = await self._call(request)
+        if self.breaks:
+            return await self._broken(request, self.breaks.pop(0))
         if not self._authorised(request):
             return self._answer(call, _UNAUTHORIZED, 401)
         sent = datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
@@ -252,6 +262,17 @@ class FakeX:
         deleted = [rule_id for rule_id in ids if self.rules.pop(rule_id, None) is not None]
         summary = {"deleted": len(deleted), "not_deleted": len(ids) - len(deleted)}
         return self._answer(call, {"meta": {"sent": sent, "summary": summary}})
+
+    async def _broken(self, request: web.Request, how: str) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 100
+        await response.prepare(request)
+        await response.write(b'{"data": [')
+        if how == "stall":
+            await self._stopping.wait()
+        assert request.transport is not None
+        request.transport.close()
+        return response
 
     def _add(self, call: Call, wanted: list[Body], sent: str) -> web.Response:
         created, errors = [], []

@@ -120,7 +120,7 @@ async def click(
 
 async def test_an_incident_lives_in_its_channel_from_card_to_resolution(tmp_path: Path) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
-        await wait_for(lambda: len(cards(slack, "C2")) == 1, timeout=20)
+        await wait_for(lambda: len(cards(slack, "C2")) == 1, timeout=60)  # slow under load
         await delivered(service)
         card = cards(slack, "C1")[0]
         posted = slack.calls_to("chat.postMessage")[0].body

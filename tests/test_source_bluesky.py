@@ -402,9 +402,15 @@ async def test_a_full_inbox_stops_the_reader_and_nothing_is_lost(bsky: FakeBlues
         assert len(bsky.connections) == 1  # the wait was not taken for a silent stream
 
 
-async def test_a_failing_appview_keeps_dids_and_pauses_look_ups(bsky: FakeBluesky) -> None:
+@pytest.mark.parametrize("failure", ["HTTP 503", "cut short"])
+async def test_a_failing_appview_keeps_dids_and_pauses_look_ups(
+    bsky: FakeBluesky, failure: str
+) -> None:
     bsky.add_profile(ALICE, "alice.example")
-    bsky.fail_next("app.bsky.actor.getProfiles", 503)
+    if failure == "cut short":
+        bsky.break_next("app.bsky.actor.getProfiles")
+    else:
+        bsky.fail_next("app.bsky.actor.getProfiles", 503)
     async with start(bsky) as running:
         bsky.publish(post_event(ALICE, "3ka", "kestrel", T0))
         await wait_for(lambda: len(running.inbox.mentions) == 1)

@@ -15,11 +15,11 @@ from bot.config.source_hackernews import HackerNewsSourceSettings
 from bot.model import Brand, Mention
 from bot.sources import hackernews
 from bot.sources.hackernews import HackerNewsSource, to_mention
-from bot.sources.polite import SourceError
+from bot.sources.polite import SourceError, client_session, get_json
 from bot.sources.polling import Cursor
 from bot.sources.searching import search_terms
 from tests.conftest import running_service, stored_mentions, wait_for, write_config
-from tests.fake_hackernews import FakeHackerNews, comment, story
+from tests.fake_hackernews import Break, FakeHackerNews, comment, story
 
 KESTREL = Brand(
     name="Kestrel Mobile", slug="kestrel-mobile", keywords=("kestrel mobile", "kestrel")
@@ -177,6 +177,16 @@ async def test_a_429_carries_the_wait_algolia_asks_for() -> None:
     assert limited.value.wait == 30
 
 
+@pytest.mark.parametrize("how", ["cut", "stall"])
+async def test_an_answer_that_breaks_off_is_a_retryable_source_error(how: Break) -> None:
+    async with FakeHackerNews() as hn, client_session() as session:
+        hn.break_next(how)
+        url = hn.base_url + "search_by_date"
+        with pytest.raises(SourceError, match="the answer broke off") as broken:
+            await get_json(session, url, params={"query": "kestrel"}, seconds=0.5)
+    assert broken.value.retryable
+
+
 def test_there_is_no_way_to_reply_on_hacker_news() -> None:
     settings = HackerNewsSourceSettings(type="hackernews", name="hn")
     source = HackerNewsSource(settings, (KESTREL,))
@@ -215,3 +225,16 @@ async def test_the_service_stores_hn_mentions_and_resumes_after_a_restart(tmp_pa
     rows = {row["native_id"]: row for row in stored_mentions(config)}
     assert rows["1"]["url"] == "https://news.ycombinator.com/item?id=1"
     assert rows["1"]["brands"] == ["kestrel-mobile"]
+
+
+async def test_an_answer_cut_short_is_retried_and_the_source_goes_on(tmp_path: Path) -> None:
+    now = int(time.time())
+    async with FakeHackerNews() as hn:
+        source = {"type": "hackernews", "name": "hn", "base_url": hn.base_url, "poll_seconds": 0.05}
+        config = write_config(tmp_path, [source])
+        hn.add(*stories(1, 3, now - 3000))
+        hn.break_next("cut", times=2)
+        async with running_service(config) as service:
+            await wait_for(lambda: len(stored_mentions(config)) == 3)
+            assert service.sources["hn"].state == "running"  # trouble reported, then over
+    assert [call.broken for call in hn.calls[:3]] == ["cut", "cut", None]

@@ -24,7 +24,7 @@ from bot.metrics import Metrics
 from bot.model import Author, Brand, Mention
 from bot.sources import SourceContext, build_source
 from bot.sources.mastodon import MastodonSource
-from bot.sources.mastodon_api import plan_feeds
+from bot.sources.mastodon_api import MastodonApi, plan_feeds
 from bot.sources.mastodon_sse import SseError, SseEvent, SseParser
 from bot.sources.mastodon_status import (
     MalformedStatus,
@@ -36,7 +36,7 @@ from bot.sources.mastodon_status import (
     to_mention,
 )
 from bot.sources.mastodon_text import content_text
-from bot.sources.polite import SourceError
+from bot.sources.polite import Pacer, SourceError, client_session, retry_after
 from storage.database import open_database
 from storage.mentions import find_mentions
 from tests.conftest import SHARED_DATA, running_service, wait_for, write_config
@@ -50,6 +50,7 @@ KESTREL = Brand(
     hashtags=("#kestreldown",),
 )
 TOKEN = "test-token"
+NEW_YEAR = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 
 
 def payload(name: str) -> Any:
@@ -610,6 +611,117 @@ async def test_a_rate_limited_search_waits_then_recovers(fake: FakeMastodon) -> 
     assert reports.said[1] is None
     first, second = fake.calls_to("/api/v2/search")[:2]
     assert (first.status, second.status) == (429, 200)
+
+
+async def test_a_search_page_short_of_filtered_posts_does_not_end_the_walk(
+    fake: FakeMastodon,
+) -> None:
+    start = fake.post("Kestrel before", ago=timedelta(minutes=20))
+    posts = [
+        fake.post(f"Kestrel {n}", ago=timedelta(minutes=10 - n / 20), _filtered=n % 10 == 0)
+        for n in range(60)
+    ]
+    shown = [status["id"] for status in posts if not status["_filtered"]]
+    source = source_for(fake, search=["kestrel"])
+    async with running(source, json.dumps({"search:kestrel": start["id"]})) as inbox:
+        await wait_for(lambda: len(inbox.mentions) == len(shown))
+        await asyncio.sleep(0.1)
+    assert inbox.ids == shown
+    offsets = [call.query["offset"] for call in fake.calls_to("/api/v2/search")]
+    assert offsets == ["0", "40"]  # a short first page, then the page reaching the cursor
+
+
+async def test_a_search_answer_cut_short_is_retried_and_the_feed_goes_on(
+    fake: FakeMastodon,
+) -> None:
+    reports = Reports()
+    fake.break_next("/api/v2/search")
+    posted = fake.post("Kestrel down", ago=timedelta(minutes=1))
+    source = source_for(fake, reports, search=["kestrel"], poll_seconds=0.05)
+    async with running(source) as inbox:
+        await wait_for(lambda: inbox.ids == [posted["id"]])
+    assert len(reports.said) == 2
+    assert "the answer broke off" in str(reports.said[0])
+    assert reports.said[1] is None
+
+
+async def test_a_429_waits_until_the_iso_8601_reset_time(fake: FakeMastodon) -> None:
+    fake.remaining = 0  # Mastodon's 429 has no Retry-After: only X-RateLimit-Reset
+    fake.reset_at = datetime.now(UTC) + timedelta(hours=1)
+    chosen = settings(base_url=fake.url, access_token=TOKEN, search=["kestrel"], hashtags=[])
+    [feed] = plan_feeds(chosen, [KESTREL])
+    async with client_session() as session:
+        api = MastodonApi(session, chosen)
+        with pytest.raises(SourceError, match="HTTP 429") as limited:
+            await anext(api.since(feed, None))
+    assert limited.value.retryable
+    assert limited.value.wait is not None
+    assert 3500 < limited.value.wait <= 3600
+
+
+async def test_requests_are_spaced_out_when_the_rate_limit_runs_low(fake: FakeMastodon) -> None:
+    start = fake.post("Kestrel before", ago=timedelta(minutes=20))
+    for n in range(100):
+        fake.post(f"Kestrel {n}", ago=timedelta(minutes=10 - n / 20))
+    fake.remaining = 4
+    fake.reset_at = datetime.now(UTC) + timedelta(seconds=120)
+    waits: list[float] = []
+    clock = [1_000.0]
+
+    async def sleep(seconds: float) -> None:  # time passes as it would
+        waits.append(seconds)
+        clock[0] += seconds
+
+    chosen = settings(base_url=fake.url, access_token=TOKEN, search=["kestrel"], hashtags=[])
+    [feed] = plan_feeds(chosen, [KESTREL])
+    async with client_session() as session:
+        api = MastodonApi(session, chosen, Pacer(clock=lambda: clock[0], sleep=sleep))
+        page = await anext(api.since(feed, start["id"]))
+    assert len(page.statuses) == 100
+    # 3 left after the first answer: 120 s / 3 apart; then 120 s / 2
+    assert waits == [pytest.approx(40, abs=1), pytest.approx(60, abs=1)]
+    assert fake.remaining == 1
+
+
+async def test_a_spent_quota_holds_requests_until_the_reset_and_no_longer() -> None:
+    waits: list[float] = []
+    clock = [1_000.0]
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    pacer = Pacer(clock=lambda: clock[0], sleep=sleep, now=lambda: NEW_YEAR)
+    await pacer.wait()
+    pacer.note({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2026-01-01T00:00:30Z"})
+    for _ in range(3):  # three feeds of one account, each wanting its turn
+        await pacer.wait()
+    assert waits == [30]  # all go at the reset, when the quota is whole again
+    pacer.note({"X-RateLimit-Remaining": "299", "X-RateLimit-Reset": "2026-01-01T00:05:30Z"})
+    await pacer.wait()
+    assert waits == [30]
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "30"}, 30),
+        ({"Retry-After": "Thu, 01 Jan 2026 00:01:00 GMT"}, 60),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2026-01-01T00:05:00.000Z"}, 300),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2026-01-01T00:02:30.5+00:00"}, 150.5),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2025-12-31T23:59:00Z"}, 0),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2026-01-01T00:00:10"}, 10),
+        ({"X-Ratelimit-Remaining": "0.0", "X-Ratelimit-Reset": "42"}, 42),  # Reddit
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(NEW_YEAR + 20)}, 20),
+        ({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": "2026-01-01T00:05:00Z"}, None),
+        ({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_reads_seconds_dates_epochs_and_iso_8601_resets(
+    headers: dict[str, str], wait: float | None
+) -> None:
+    assert retry_after(headers, lambda: NEW_YEAR) == wait
 
 
 async def test_the_public_timeline_keeps_only_posts_naming_a_brand(fake: FakeMastodon) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config.source_reddit import RedditSourceSettings
+from bot.intake import Envelope
 from bot.model import Brand, Mention
 from bot.sources.polite import SourceError
 from bot.sources.polling import Cursor
@@ -52,6 +54,24 @@ async def poll(source: RedditSource, cursor: Cursor) -> tuple[list[Mention], Cur
     async with source.session() as session:
         mentions, after = await source.poll(session, cursor)
     return mentions, json.loads(json.dumps(after))
+
+
+class Inbox:
+    """Collects what a source queues, as the intake would."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def submit(self, envelope: Envelope) -> None:
+        self.envelopes.append(envelope)
+
+    def offer(self, envelope: Envelope) -> bool:
+        self.envelopes.append(envelope)
+        return True
+
+    @property
+    def mentions(self) -> list[Mention]:
+        return [mention for envelope in self.envelopes for mention in envelope.mentions]
 
 
 def posts(first: int, count: int, start: float) -> list[dict[str, Any]]:
@@ -293,18 +313,93 @@ async def test_a_malformed_child_is_counted_and_skipped() -> None:
     assert skipped == ["x"]
 
 
+@pytest.mark.parametrize("status", [403, 404])
+async def test_a_private_or_banned_subreddit_fails_alone_and_keeps_its_horizon(
+    status: int,
+) -> None:
+    async with FakeReddit() as reddit:
+        source = source_for(reddit, subreddits=["kestrelmobile", "secretsub"])
+        _, cursor = await poll(source, {})
+        reddit.close("secretsub", status)
+        reddit.add(
+            post(1, T, "Kestrel still down"),
+            comment(2, T + 1, "Kestrel, said in secret", sub="secretsub"),
+        )
+        heard, after = await poll(source, cursor)
+        assert [m.native_id for m in heard] == ["t3_p00001"]  # the other listings are read
+        assert after["comments:secretsub"] == cursor["comments:secretsub"]
+        trouble = source.trouble()
+        assert trouble is not None
+        assert "comments:secretsub" in trouble
+        assert f"HTTP {status}" in trouble
+        reddit.reopen("secretsub")
+        heard, _ = await poll(source, after)
+    assert [m.native_id for m in heard] == ["t1_c00002"]  # read from where it stopped
+    assert source.trouble() is None
+    assert len(reddit.tokens) == 1  # a refused listing is no refused token
+
+
+async def test_a_refused_subreddit_is_reported_once_while_the_rest_is_heard() -> None:
+    reports: list[str | None] = []
+    async with FakeReddit() as reddit:
+        reddit.close("secretsub")
+        settings = settings_for(reddit, subreddits=["secretsub"], poll_seconds=0.01)
+        source = RedditSource(
+            settings, (KESTREL,), report=lambda name, trouble: reports.append(trouble)
+        )
+        inbox = Inbox()
+        task = asyncio.create_task(source.run(inbox, None))
+        try:
+            await wait_for(lambda: len(reddit.api_calls("/r/secretsub/new")) >= 3)
+            reddit.add(post(1, T, "Kestrel down"))
+            await wait_for(lambda: bool(inbox.mentions))
+            reddit.reopen("secretsub")
+            await wait_for(lambda: reports[-1:] == [None])
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    assert [m.native_id for m in inbox.mentions] == ["t3_p00001"]
+    assert len(reports) == 2
+    assert "new:secretsub" in str(reports[0])
+    assert "comments:secretsub" in str(reports[0])
+
+
+async def test_when_every_listing_is_refused_the_poll_fails() -> None:
+    async with FakeReddit() as reddit:
+        reddit.close("secretsub", 404)
+        source = source_for(reddit, queries=[], subreddits=["secretsub"])
+        with pytest.raises(SourceError, match="HTTP 404") as refused:
+            await poll(source, {})
+    assert not refused.value.retryable  # the polling loop backs off to its longest wait
+
+
+async def test_a_listing_cut_short_fails_the_poll_for_a_retry_with_the_same_token() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(post(1, T, "Kestrel down"))
+        source = source_for(reddit)
+        reddit.break_next()
+        with pytest.raises(SourceError, match="the answer broke off") as broken:
+            await poll(source, {})
+        assert broken.value.retryable
+        heard, _ = await poll(source, {})
+    assert [m.native_id for m in heard] == ["t3_p00001"]
+    assert len(reddit.tokens) == 1
+
+
 # --- quotas ------------------------------------------------------------------------------------
 
 
 async def test_near_the_end_of_the_quota_requests_are_spread_over_the_window() -> None:
     waits: list[float] = []
+    clock = [1_000.0]
 
-    async def sleep(seconds: float) -> None:
+    async def sleep(seconds: float) -> None:  # time passes as it would
         waits.append(seconds)
+        clock[0] += seconds
 
     async with FakeReddit(quota=4, reset=120) as reddit:
         settings = settings_for(reddit, subreddits=["kestrelmobile"])
-        source = RedditSource(settings, (KESTREL,), sleep=sleep)
+        source = RedditSource(settings, (KESTREL,), sleep=sleep, clock=lambda: clock[0])
         await poll(source, {})
     # remaining 3 after the first answer: 120 s / 3 apart; then 120 s / 2
     assert waits == [pytest.approx(40, abs=1), pytest.approx(60, abs=1)]

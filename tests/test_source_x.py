@@ -27,9 +27,9 @@ from bot.intake import Envelope
 from bot.metrics import Metrics
 from bot.model import Brand, Mention
 from bot.sources import SourceContext, build_source
-from bot.sources.polite import Backoff
+from bot.sources.polite import Backoff, SourceError, client_session
 from bot.sources.x import XSource
-from bot.sources.x_api import rate_limit_wait
+from bot.sources.x_api import XApi, rate_limit_wait
 from bot.sources.x_wire import (
     LineSplitter,
     MalformedTweet,
@@ -408,6 +408,17 @@ async def test_a_429_waits_for_the_rate_limit_reset(fake: FakeX) -> None:
         assert "HTTP 429" in running.reports[0]
         assert "maximum allowed connection limit" in running.reports[0]
         assert running.reports[-1] is None
+
+
+@pytest.mark.parametrize("how", ["cut", "stall"])
+async def test_an_answer_that_breaks_off_is_a_retryable_source_error(fake: FakeX, how: str) -> None:
+    fake.break_next(how)
+    async with client_session() as session:
+        api = XApi(session, settings_for(fake), seconds=0.5)
+        with pytest.raises(SourceError, match="the answer broke off") as broken:
+            await api.rules()
+        assert broken.value.retryable
+        assert await api.rules() == []  # and the next request works
 
 
 async def test_engagement_is_read_100_ids_a_request_and_deleted_ones_left_out(

@@ -10,7 +10,8 @@ where its stored mentions end.
 Streams cannot resume. On each (re)connection the stream is opened first, then the feed's
 timeline is read from its cursor to fill the gap, then the stream is read (what arrived meanwhile
 waited in the socket; repeats are dropped). A stream silent for ``idle_seconds`` (heartbeats come
-every 15 s) is reconnected. Retries back off with jitter; trouble is reported once, for /healthz.
+every 15 s) is reconnected. Retries back off with jitter (a 429 waits for ``X-RateLimit-Reset``);
+trouble is reported once, for /healthz. Near the end of the rate limit, requests are spaced out.
 
 Stream events: ``update`` is a status (a boost counts as the status it boosts); ``status.update``
 an edit, heard again (storage keeps the first version); ``delete`` is logged, since Vigie keeps
@@ -45,7 +46,7 @@ from bot.sources.mastodon_status import (
     newest,
     to_mention,
 )
-from bot.sources.polite import Backoff, SourceError, client_session, get_json, pause, read_stream
+from bot.sources.polite import Backoff, Pacer, SourceError, client_session, pause, read_stream
 from bot.sources.polling import Report
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class MastodonSource:
         matcher = BrandMatcher(context.brands)
         self._reader = StatusReader(self.name, self._host, matcher, self._malformed)
         self._health = Health(settings.name, context.report)
+        self._pacer = Pacer()  # one rate limit for everything asked with the token
         self._cursor: dict[str, str] = {}
         self._started = context.clock.now()
         self._handing_over = asyncio.Lock()
@@ -96,7 +98,7 @@ class MastodonSource:
         self._started = self.context.clock.now()
         polled = [feed for feed in self.feeds if not self.streamed(feed)]
         async with client_session() as session, asyncio.TaskGroup() as tasks:
-            api = MastodonApi(session, self.settings)
+            api = MastodonApi(session, self.settings, self._pacer)
             for feed in self.feeds:
                 if self.streamed(feed):
                     tasks.create_task(
@@ -134,7 +136,7 @@ class MastodonSource:
             )
         body = addressed(text, mention.author.handle)
         async with client_session() as session:
-            api = MastodonApi(session, self.settings)
+            api = MastodonApi(session, self.settings, self._pacer)
             status = await api.post_status(body, mention.native_id, idempotency_key)
         url = status.get("url") or status.get("uri")
         if not url:
@@ -145,11 +147,10 @@ class MastodonSource:
         """Counts from ``GET /api/v1/statuses/:id`` (a deleted status is left out)."""
         counts: dict[str, Engagement] = {}
         async with client_session() as session:
-            api = MastodonApi(session, self.settings)
+            api = MastodonApi(session, self.settings, self._pacer)
             for mention in mentions:
-                url = api.url(f"/api/v1/statuses/{mention.native_id}")
                 try:
-                    status = await get_json(session, url, headers=api.headers)
+                    status = await api.get(f"/api/v1/statuses/{mention.native_id}")
                 except SourceError as error:
                     if not error.retryable:  # 404: deleted, 403: hidden
                         continue

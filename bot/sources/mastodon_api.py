@@ -9,7 +9,11 @@ entry in the cursor, the newest status id heard from it. Catching up a feed from
   ``after:``/``before:`` times to the second (StatusesSearchService), so paging down with
   ``max_id`` would skip posts of the same second as a page's last. It is walked backwards with
   ``offset`` down to the cursor instead (``min_id`` only narrows it), and ids at or below the
-  cursor are dropped here.
+  cursor are dropped here. A short page is no end: Mastodon drops deleted and filtered statuses
+  after LIMIT/OFFSET, so the walk goes on until a page is empty or reaches the cursor.
+
+Every REST request waits its turn with a :class:`Pacer`: when ``X-RateLimit-Remaining`` runs
+low, what is left is spread until ``X-RateLimit-Reset`` (an ISO 8601 time on Mastodon).
 
 At the very first start (no cursor) only the newest page is read.
 """
@@ -28,7 +32,7 @@ import aiohttp
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.model import Brand
 from bot.sources.mastodon_status import MalformedStatus, Status, as_status, id_order, is_newer
-from bot.sources.polite import SourceError, get_json, request, retry_after
+from bot.sources.polite import Pacer, SourceError, get_json, read_json, refusal, request
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +122,8 @@ def _unique(items: Iterable[str], key: Callable[[str], str] = str) -> list[str]:
 class MastodonApi:
     session: aiohttp.ClientSession
     settings: MastodonSourceSettings
+    pacer: Pacer = field(default_factory=Pacer)
+    """Shared by everything the source asks with one token: Mastodon counts per account."""
     _streaming: str | None = None
     _discovery: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -138,9 +144,7 @@ class MastodonApi:
             params = {**dict(feed.params), "limit": str(PAGE_SIZE)}
             if since is not None:
                 params["min_id"] = since
-            answer = await get_json(
-                self.session, self.url(feed.path), params=params, headers=self.headers
-            )
+            answer = await self.get(feed.path, params)
             if not isinstance(answer, list):
                 raise SourceError(f"{feed.path}: expected a list of statuses")
             page = _page(answer, since)
@@ -152,24 +156,30 @@ class MastodonApi:
             since = page.statuses[-1]["id"]
 
     async def _search_since(self, feed: Feed, since: str | None) -> Page:
+        """Pages down from the newest until one is empty or reaches ``since`` (the first time,
+        ``since`` None, only the newest page). A short page does not end the walk: Mastodon
+        drops deleted and filtered statuses after LIMIT/OFFSET, so more may follow."""
         found: list[Any] = []
         for number in range(self.settings.max_pages):
             params = {**dict(feed.params), "type": "statuses", "resolve": "false"}
             params |= {"limit": str(PAGE_SIZE), "offset": str(number * PAGE_SIZE)}
             if since is not None:
                 params["min_id"] = since
-            answer = await get_json(
-                self.session, self.url(feed.path), params=params, headers=self.headers
-            )
+            answer = await self.get(feed.path, params)
             statuses = answer.get("statuses") if isinstance(answer, dict) else None
             if not isinstance(statuses, list):
                 raise SourceError(f"{feed.path}: expected {{statuses: [...]}}")
             found += statuses
-            reached = len(_page(statuses, since).statuses) < len(statuses)  # the cursor, or junk
-            if since is None or len(statuses) < PAGE_SIZE or reached:
+            if since is None or not statuses or _reaches(statuses, since):
                 return _page(found, since)
         page = _page(found, since)
         return Page(page.statuses, more=True, malformed=page.malformed)
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """``GET`` a JSON answer from the instance, paced by its rate limit."""
+        return await get_json(
+            self.session, self.url(path), params=params, headers=self.headers, pacer=self.pacer
+        )
 
     async def open_stream(self, feed: Feed) -> aiohttp.ClientResponse:
         """The feed's event stream, connected (the caller reads and releases it)."""
@@ -185,7 +195,8 @@ class MastodonApi:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise SourceError(f"{url}: {error or type(error).__name__}") from error
         if response.status >= 400:
-            raise await _refusal(response, url)
+            hint = " (streaming needs an access_token since Mastodon 4.2)"
+            raise await refusal(response, url, hint if response.status == 401 else "")
         return response
 
     async def streaming_base(self) -> str:
@@ -203,7 +214,7 @@ class MastodonApi:
             ("/api/v1/instance", ("urls", "streaming_api")),
         ):
             try:
-                found: Any = await get_json(self.session, self.url(path), headers=self.headers)
+                found: Any = await self.get(path)
             except SourceError as error:
                 logger.debug("%s: %s", path, error)
                 continue
@@ -228,13 +239,14 @@ class MastodonApi:
             "visibility": self.settings.reply_visibility,
         }
         url = self.url("/api/v1/statuses")
-        response = await request(self.session, "POST", url, data=form, headers=headers)
+        response = await request(
+            self.session, "POST", url, data=form, headers=headers, pacer=self.pacer
+        )
+        answer = await read_json(response, url)
         try:
-            return as_status(await response.json(content_type=None))
-        except (ValueError, aiohttp.ContentTypeError) as error:  # MalformedStatus too
+            return as_status(answer)
+        except MalformedStatus as error:
             raise SourceError(f"{url}: the answer is not a status ({error})") from error
-        finally:
-            response.release()
 
 
 def _page(answer: list[Any], since: str | None) -> Page:
@@ -252,11 +264,11 @@ def _page(answer: list[Any], since: str | None) -> Page:
     return Page(ordered, malformed=malformed)
 
 
-async def _refusal(response: aiohttp.ClientResponse, url: str) -> SourceError:
-    wait = retry_after(response.headers)
-    body = (await response.text(errors="replace"))[:200].strip()
-    response.release()
-    status = response.status
-    hint = " (streaming needs an access_token since Mastodon 4.2)" if status == 401 else ""
-    retryable = status in (408, 425, 429) or status >= 500
-    return SourceError(f"{url}: HTTP {status} {body}{hint}".strip(), retryable=retryable, wait=wait)
+def _reaches(answer: list[Any], since: str) -> bool:
+    """Whether a search page goes back to ``since``: older pages hold nothing new."""
+    return any(
+        isinstance(item, dict)
+        and isinstance(item.get("id"), str)
+        and not is_newer(item["id"], since)
+        for item in answer
+    )

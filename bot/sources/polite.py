@@ -11,10 +11,11 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 
@@ -24,12 +25,21 @@ USER_AGENT = "Vigie/1 (brand-mention monitor; +https://github.com/vigie)"
 
 
 class SourceError(Exception):
-    """A request failed. ``retryable``: worth trying again later; ``wait``: how long at least."""
+    """A request failed. ``retryable``: worth trying again later; ``wait``: how long at least;
+    ``status``: the HTTP status the server answered with (None: no answer, or not an HTTP one)."""
 
-    def __init__(self, message: str, *, retryable: bool = True, wait: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        wait: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.wait = wait
+        self.status = status
 
 
 @dataclass
@@ -53,7 +63,7 @@ class Backoff:
 
 def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from ``Retry-After`` (seconds or an HTTP date) or, when the quota is
-    spent, from ``X-RateLimit-Reset`` (Reddit: seconds; GitHub style: epoch seconds)."""
+    spent, from ``X-RateLimit-Reset`` (see :func:`quota`)."""
     value = headers.get("Retry-After")
     if value:
         try:
@@ -63,17 +73,86 @@ def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time
                 return max(0.0, parsedate_to_datetime(value).timestamp() - now())
             except (TypeError, ValueError):
                 return None
+    left = quota(headers, now)
+    return left.reset_seconds if left is not None and left.remaining < 1 else None
+
+
+class Quota(NamedTuple):
+    """What is left of a rate-limit window: requests, and seconds until it starts afresh."""
+
+    remaining: float
+    reset_seconds: float
+
+
+def quota(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> Quota | None:
+    """Requests left and seconds until the window resets, from ``X-RateLimit-Remaining`` and
+    ``X-RateLimit-Reset``; None when either is missing or unreadable. The reset is seconds from
+    now (Reddit), epoch seconds (GitHub style) or an ISO 8601 time (Mastodon)."""
     remaining = headers.get("X-RateLimit-Remaining") or headers.get("X-Ratelimit-Remaining")
     reset = headers.get("X-RateLimit-Reset") or headers.get("X-Ratelimit-Reset")
-    if remaining is not None and reset is not None:
+    if remaining is None or reset is None:
+        return None
+    try:
+        left = float(remaining)
+    except ValueError:
+        return None
+    seconds = _seconds_until(reset, now)
+    return None if seconds is None else Quota(left, seconds)
+
+
+def _seconds_until(reset: str, now: Callable[[], float]) -> float | None:
+    """``X-RateLimit-Reset`` as seconds from now, never negative; None when unreadable."""
+    try:
+        seconds = float(reset)
+    except ValueError:
         try:
-            if float(remaining) >= 1:
-                return None
-            seconds = float(reset)
+            at = datetime.fromisoformat(reset.strip())
         except ValueError:
             return None
-        return max(0.0, seconds - now()) if seconds > 1e9 else seconds
-    return None
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        return max(0.0, at.timestamp() - now())
+    return max(0.0, seconds - now()) if seconds > 1e9 else max(0.0, seconds)
+
+
+@dataclass
+class Pacer:
+    """Spaces requests out near the end of a rate-limit window: with fewer than ``low``
+    requests left, what is left is spread over the rest of the window (no 429 needed).
+
+    :meth:`wait` before each request, :meth:`note` each answer's headers. Requests made
+    concurrently (several feeds of one account) take turns, but none waits past the end of
+    the window: the quota is whole again then.
+    """
+
+    low: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    now: Callable[[], float] = time.time
+    """Wall-clock time, for resets given as a time (epoch seconds or ISO 8601)."""
+    spacing: float = field(default=0.0, init=False)
+    """Seconds between requests for now (0: as fast as they come)."""
+    _last: float = field(default=float("-inf"), init=False, repr=False)
+    _window_end: float = field(default=float("inf"), init=False, repr=False)
+
+    async def wait(self) -> None:
+        """Until this request's turn."""
+        now = self.clock()
+        at = max(now, min(self._last + self.spacing, self._window_end))
+        self._last = at
+        if at > now:
+            await self.sleep(at - now)
+
+    def note(self, headers: Mapping[str, str]) -> None:
+        """Read the quota an answer reports (no ``X-RateLimit-*`` headers: nothing changes)."""
+        left = quota(headers, self.now)
+        if left is None:
+            return
+        low = left.remaining < self.low
+        spacing = left.reset_seconds / max(left.remaining, 1.0) if low else 0.0
+        if spacing and spacing != self.spacing:
+            logger.debug("%.0f requests left; one every %.1fs", left.remaining, spacing)
+        self.spacing = spacing
+        self._window_end = self.clock() + left.reset_seconds
 
 
 async def get_json(
@@ -83,13 +162,24 @@ async def get_json(
     params: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
     seconds: float = 30.0,
+    pacer: Pacer | None = None,
 ) -> Any:
     """GET a JSON document; failures become :class:`SourceError` saying whether to retry."""
-    response = await request(session, "GET", url, params=params, headers=headers, seconds=seconds)
+    response = await request(
+        session, "GET", url, params=params, headers=headers, seconds=seconds, pacer=pacer
+    )
+    return await read_json(response, url)
+
+
+async def read_json(response: aiohttp.ClientResponse, url: str) -> Any:
+    """The JSON body of ``response`` (released after). A body that is not JSON, breaks off or
+    is too slow (the request's timeout) is a retryable :class:`SourceError`."""
     try:
         return await response.json(content_type=None)
     except (ValueError, aiohttp.ContentTypeError) as error:
         raise SourceError(f"{url}: not JSON ({error})") from error
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise SourceError(f"{url}: the answer broke off: {_describe(error)}") from error
     finally:
         response.release()
 
@@ -100,24 +190,44 @@ async def request(
     url: str,
     *,
     seconds: float = 30.0,
+    pacer: Pacer | None = None,
     **kwargs: Any,
 ) -> aiohttp.ClientResponse:
-    """One HTTP request; a 2xx/3xx response is returned (the caller reads and releases it)."""
+    """One HTTP request; a 2xx/3xx response is returned (the caller reads and releases it).
+    With a ``pacer``, the request waits its turn and the answer's quota is noted."""
+    if pacer is not None:
+        await pacer.wait()
     try:
         response = await session.request(
             method, url, timeout=aiohttp.ClientTimeout(total=seconds), **kwargs
         )
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise SourceError(f"{url}: {error or type(error).__name__}") from error
+        raise SourceError(f"{url}: {_describe(error)}") from error
+    if pacer is not None:
+        pacer.note(response.headers)
     if response.status < 400:
         return response
+    raise await refusal(response, url)
+
+
+async def refusal(response: aiohttp.ClientResponse, url: str, hint: str = "") -> SourceError:
+    """The error an answer of 400 or more means (its body read, as far as it can be, and
+    released): retryable for 408, 425, 429 and 5xx, with the wait the server asked for."""
     wait = retry_after(response.headers)
-    body = (await response.text(errors="replace"))[:200]
-    response.release()
-    retryable = response.status in (408, 425, 429) or response.status >= 500
-    raise SourceError(
-        f"{url}: HTTP {response.status} {body.strip()}".strip(), retryable=retryable, wait=wait
-    )
+    try:
+        body = (await response.text(errors="replace"))[:200].strip()
+    except (aiohttp.ClientError, TimeoutError):
+        body = ""
+    finally:
+        response.release()
+    status = response.status
+    retryable = status in (408, 425, 429) or status >= 500
+    message = f"{url}: HTTP {status} {body}{hint}".strip()
+    return SourceError(message, retryable=retryable, wait=wait, status=status)
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) or type(error).__name__
 
 
 async def read_stream(response: aiohttp.ClientResponse, idle_seconds: float) -> bytes:
@@ -129,7 +239,7 @@ async def read_stream(response: aiohttp.ClientResponse, idle_seconds: float) -> 
     except TimeoutError:
         raise SourceError(f"the stream was silent for {idle_seconds:g}s") from None
     except (aiohttp.ClientError, OSError) as error:
-        raise SourceError(f"the stream broke: {error or type(error).__name__}") from error
+        raise SourceError(f"the stream broke: {_describe(error)}") from error
 
 
 def client_session(headers: Mapping[str, str] | None = None) -> aiohttp.ClientSession:

@@ -2,7 +2,8 @@
 
 Subclasses say how to ask (``poll``); this loop handles the rest: the cursor stored with each
 batch (a restart resumes where the stored mentions end), backoff with jitter on failure,
-``Retry-After`` honoured, trouble reported once rather than in a loop, and recovery reported too.
+``Retry-After`` honoured, trouble reported once rather than in a loop (a poll that worked may
+still report the part of it that did not: :meth:`PollingSource.trouble`), and recovery too.
 """
 
 from __future__ import annotations
@@ -78,9 +79,15 @@ class PollingSource(ABC):
         self._trouble = message
         return delay
 
+    def trouble(self) -> str | None:
+        """What still fails after a poll that worked (a part of it); None: nothing."""
+        return None
+
     def _fine(self) -> None:
         self.backoff.reset()
-        if self._trouble is not None:
-            logger.info("source %s: working again", self.name)
-            self.report(self.name, None)
-            self._trouble = None
+        trouble = self.trouble()
+        if trouble != self._trouble:
+            if trouble is None:
+                logger.info("source %s: working again", self.name)
+            self.report(self.name, trouble)
+            self._trouble = trouble

@@ -8,16 +8,17 @@ makes Reddit answer an empty page forever. A first poll takes only the newest pa
 
 Tokens come from ``POST {auth_url}`` with HTTP basic auth: ``client_credentials`` (read only)
 or, for a script app with a username and password, ``password``, which can also :meth:`reply`.
-A token is reused until shortly before it expires. Reddit's ``X-Ratelimit-Remaining`` and
-``X-Ratelimit-Reset`` are read after every answer: near the end of the quota the source spaces
-its requests over what is left of the window instead of running into 429s.
+A token is reused until shortly before it expires, and fetched afresh after a 401. Reddit's
+``X-Ratelimit-Remaining`` and ``X-Ratelimit-Reset`` are read after every answer: near the end of
+the quota the source spaces its requests over what is left of the window instead of running into
+429s. A private or banned subreddit (403, 404) fails alone: the other listings are still read.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ from bot.config.source_reddit import RedditSourceSettings
 from bot.model import Brand, Engagement, Mention
 from bot.records import MalformedRecord
 from bot.sources.base import Source
-from bot.sources.polite import SourceError, client_session, pause, request
+from bot.sources.polite import Pacer, SourceError, client_session, pause, read_json, request
 from bot.sources.polling import Report, no_report
 from bot.sources.reddit_things import Posted, default_queries, posted, to_mention
 from bot.sources.searching import Horizon, SearchingSource
@@ -91,11 +92,10 @@ class RedditSource(SearchingSource):
         )
         self.settings = settings
         self.on_malformed = on_malformed
-        self.sleep = sleep
         self.clock = clock
+        self.pacer = Pacer(LOW_REMAINING, clock=clock, sleep=sleep)
         self._token: str | None = None
         self._token_until = 0.0
-        self._next_request = 0.0
 
     def session(self) -> aiohttp.ClientSession:
         return client_session({"User-Agent": self.settings.user_agent})
@@ -193,38 +193,17 @@ class RedditSource(SearchingSource):
     async def _call(
         self, session: aiohttp.ClientSession, method: str, path: str, **kwargs: Any
     ) -> Any:
-        delay = self._next_request - self.clock()
-        if delay > 0:
-            await self.sleep(delay)
         headers = {"Authorization": f"bearer {await self._access_token(session)}"}
         url = self.settings.base_url.rstrip("/") + path
         try:
-            response = await request(session, method, url, headers=headers, **kwargs)
+            response = await request(
+                session, method, url, headers=headers, pacer=self.pacer, **kwargs
+            )
         except SourceError as error:
-            if not error.retryable:
+            if error.status == 401:
                 self._token = None  # a refused token (revoked, expired) is fetched afresh
             raise
-        try:
-            self._pace(response.headers)
-            return await response.json(content_type=None)
-        except (ValueError, aiohttp.ContentTypeError) as error:
-            raise SourceError(f"{url}: not JSON ({error})") from error
-        finally:
-            response.release()
-
-    def _pace(self, headers: Mapping[str, str]) -> None:
-        """Near the end of the quota, spread what is left over the rest of the window."""
-        try:
-            remaining = float(headers["X-Ratelimit-Remaining"])
-            reset = float(headers["X-Ratelimit-Reset"])
-        except (KeyError, ValueError):
-            return
-        if remaining < LOW_REMAINING:
-            spacing = reset / max(remaining, 1.0)
-            logger.debug(
-                "reddit %s: %.0f requests left; one every %.1fs", self.name, remaining, spacing
-            )
-            self._next_request = self.clock() + spacing
+        return await read_json(response, url)
 
     async def _access_token(self, session: aiohttp.ClientSession) -> str:
         if self._token is None or self.clock() >= self._token_until:
@@ -244,12 +223,7 @@ class RedditSource(SearchingSource):
         secret = settings.client_secret.get_secret_value()
         basic = {"Authorization": aiohttp.encode_basic_auth(settings.client_id, secret)}
         response = await request(session, "POST", settings.auth_url, data=form, headers=basic)
-        try:
-            answer = await response.json(content_type=None)
-        except (ValueError, aiohttp.ContentTypeError) as error:
-            raise SourceError(f"{settings.auth_url}: not JSON ({error})") from error
-        finally:
-            response.release()
+        answer = await read_json(response, settings.auth_url)
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             # Reddit answers 200 {"error": "invalid_grant"} to a wrong username or password

@@ -5,10 +5,15 @@ Each query keeps a :class:`Horizon` in the source's cursor: the newest creation 
 the ids heard shortly before it. A poll reads pages until it reaches the horizon, keeps what it
 has not heard, and moves the horizon. Looking a little behind the newest time (``lookback``)
 catches posts that reach a search index late, and the ids make sure they are not heard twice.
+
+A query the API will not show (a private or banned subreddit) fails alone: it keeps its horizon
+and is reported, and the other queries are still read. Any other failure fails the whole poll,
+as does every query failing: the polling loop then backs off.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,8 +23,11 @@ from typing import Any
 import aiohttp
 
 from bot.model import Brand, Mention
+from bot.sources.polite import SourceError
 from bot.sources.polling import Cursor, PollingSource, Report, no_report
 from bot.text import fold
+
+logger = logging.getLogger(__name__)
 
 MAX_SEEN = 1_000  # ids kept per query; more in one lookback only risks a mention heard twice
 
@@ -99,6 +107,7 @@ class SearchingSource(PollingSource):
         super().__init__(name, every, report=report)
         self.keys = tuple(keys)
         self.lookback = lookback
+        self._failing: dict[str, str] = {}  # key -> what went wrong, for the queries failing
 
     @abstractmethod
     async def fetch(
@@ -112,12 +121,45 @@ class SearchingSource(PollingSource):
     ) -> tuple[list[Mention], Cursor]:
         fresh: dict[str, Mention] = {}
         after: Cursor = {}
+        refused: list[SourceError] = []
         for key in self.keys:  # a query no longer configured leaves the cursor
             horizon = Horizon.load(cursor.get(key))
-            heard = await self.fetch(session, key, horizon)
+            try:
+                heard = await self.fetch(session, key, horizon)
+            except SourceError as error:
+                if not self.fails_alone(error):
+                    raise
+                refused.append(error)
+                self._key_failed(key, error)
+                if key in cursor:  # read from where it was once it works again
+                    after[key] = cursor[key]
+                continue
+            self._key_fine(key)
             fresh.update((m.native_id, m) for m in heard if horizon.is_new(m, self.lookback))
             after[key] = horizon.advance(heard, self.lookback).dump()
+        if len(refused) == len(self.keys):
+            raise refused[0]  # nothing is readable: the whole source backs off
         return sorted(fresh.values(), key=lambda m: (m.created_at, m.native_id)), after
+
+    def fails_alone(self, error: SourceError) -> bool:
+        """Whether ``error`` concerns only the query that met it, so the others are still read:
+        a listing the API will not show (403: private, 404: banned or gone). Anything else (a
+        rate limit, a refused token, a server down) fails the whole poll."""
+        return error.status in (403, 404)
+
+    def trouble(self) -> str | None:
+        return "; ".join(f"{key}: {said}" for key, said in self._failing.items()) or None
+
+    def _key_failed(self, key: str, error: SourceError) -> None:
+        if self._failing.get(key) != str(error):
+            logger.warning(
+                "source %s: %s: %s; the other queries are still read", self.name, key, error
+            )
+        self._failing[key] = str(error)
+
+    def _key_fine(self, key: str) -> None:
+        if self._failing.pop(key, None) is not None:
+            logger.info("source %s: %s works again", self.name, key)
 
     def reached(self, horizon: Horizon, page: Iterable[Mention]) -> bool:
         """Whether a page goes back past the horizon, so older pages hold nothing new."""

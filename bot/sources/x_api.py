@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from bot.config.source_x import XSourceSettings
-from bot.sources.polite import SourceError, retry_after
+from bot.sources.polite import SourceError, read_json, retry_after
 from bot.sources.x_wire import problem
 
 STREAM_PATH = "/2/tweets/search/stream"
@@ -23,6 +23,7 @@ STREAM_QUERY = {
     "expansions": "author_id",
     "user.fields": "username,name,public_metrics",
 }
+REQUEST_SECONDS = 30.0
 LOOKUP_BATCH = 100  # GET /2/tweets takes at most 100 ids
 TOO_MANY_CONNECTIONS_WAIT = 60.0  # X: back off from a 429 on the stream starting at a minute
 _AUTH_HINT = (
@@ -31,8 +32,16 @@ _AUTH_HINT = (
 
 
 class XApi:
-    def __init__(self, session: aiohttp.ClientSession, settings: XSourceSettings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: XSourceSettings,
+        *,
+        seconds: float = REQUEST_SECONDS,
+    ) -> None:
         self.session = session
+        self.seconds = seconds
+        """How long a request other than the stream may take, its answer read."""
         self.base = settings.api_url
         self.headers = {"Authorization": f"Bearer {settings.bearer_token.get_secret_value()}"}
 
@@ -82,14 +91,9 @@ class XApi:
         return found
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        timeout = aiohttp.ClientTimeout(total=30)
+        timeout = aiohttp.ClientTimeout(total=self.seconds)
         response = await self._send(method, path, timeout=timeout, **kwargs)
-        try:
-            answer = await response.json(content_type=None)
-        except (ValueError, aiohttp.ClientError) as error:
-            raise SourceError(f"{path}: not JSON ({error})") from error
-        finally:
-            response.release()
+        answer = await read_json(response, path)
         if not isinstance(answer, dict):
             raise SourceError(f"{path}: not a JSON object")
         return answer
@@ -105,7 +109,7 @@ class XApi:
             return response
         try:
             said = problem(await response.json(content_type=None))
-        except (ValueError, aiohttp.ClientError):
+        except (ValueError, aiohttp.ClientError, TimeoutError):  # not JSON, cut short, too slow
             said = ""
         finally:
             response.release()
@@ -117,7 +121,7 @@ class XApi:
         if response.status == 429 and wait is None:
             wait = TOO_MANY_CONNECTIONS_WAIT
         retryable = response.status in (408, 425, 429) or response.status >= 500
-        raise SourceError(message, retryable=retryable, wait=wait)
+        raise SourceError(message, retryable=retryable, wait=wait, status=response.status)
 
 
 def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> float | None:
