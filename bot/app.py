@@ -7,6 +7,7 @@ stop the sources, stop taking HTTP requests, drain the queue into storage, close
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 from collections.abc import Iterable
@@ -58,6 +59,7 @@ from bot.model import Brand
 from bot.server import build_http_app
 from bot.sources import Source, SourceContext, build_source
 from bot.sources.base import EngagementReader, Replier
+from bot.sources.replay import ReplaySource
 from bot.sources.webhook import WebhookSource
 from bot.workers import InlineScorer, PoolScorer, Scorer
 from handlers.console import ConsolePlatform
@@ -79,6 +81,9 @@ from storage.writer import Writer
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_STEP_SECONDS = 15.0
+RESTART_FIRST_SECONDS = 5.0
+RESTART_MAX_SECONDS = 600.0
+"""A live source that stopped on an unexpected error starts again after 5 s, 10 s, … 10 min."""
 
 
 class ServiceError(Exception):
@@ -530,18 +535,32 @@ async def _tick(service: Service) -> None:
 
 
 async def _run_source(service: Service, state: SourceState) -> None:
+    """Run one source from its stored position. A replay that fails has failed (its file is
+    wrong); a live source that stops on an unexpected error starts again from its stored
+    position after a growing pause, and is shown degraded meanwhile: listening never ends."""
     name = state.source.name
-    position = await service.writer.run(lambda db: load_cursor(db, name))
-    state.state = "running"
-    try:
-        await state.source.run(service.intake, position)
-    except asyncio.CancelledError:
-        state.state = "stopped"
-        raise
-    except Exception as error:
-        state.state, state.error = "failed", str(error)
-        logger.error("source %s failed: %s", name, error)
-        return
+    live = not isinstance(state.source, ReplaySource)
+    for restart in itertools.count():
+        position = await service.writer.run(lambda db: load_cursor(db, name))
+        state.state = "running"
+        try:
+            await state.source.run(service.intake, position)
+        except asyncio.CancelledError:
+            state.state = "stopped"
+            raise
+        except Exception as error:
+            state.error = str(error)
+            if not live:
+                state.state = "failed"
+                logger.error("source %s failed: %s", name, error)
+                return
+            pause = min(RESTART_MAX_SECONDS, RESTART_FIRST_SECONDS * 2**restart)
+            state.state = "degraded"
+            service.metrics.source_up.labels(name).set(0)
+            logger.exception("source %s stopped; starting it again in %.0fs", name, pause)
+            await asyncio.sleep(pause)
+            continue
+        break
     state.state = "finished"
     if all(s.state == "finished" for s in service.sources.values()) and service.desk.event_time:
         await _end_of_story(service)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 
+from bot.app import _run_source
 from tests.conftest import running_service, wait_for, write_config
 
 
@@ -52,3 +57,32 @@ async def test_a_failing_source_is_reported_in_health_metrics_and_once_in_the_ch
     assert len(said) == 1
     assert said[0]["channel"] == "#ops"
     assert "Source news is in trouble" in str(said[0]["text"])
+
+
+async def test_a_live_source_that_stops_on_an_unexpected_error_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met on a strange answer must not end listening: the source is degraded for a
+    moment, then runs again from its stored position."""
+    monkeypatch.setattr("bot.app.RESTART_FIRST_SECONDS", 0.05)
+    feed = f"http://127.0.0.1:{closed_port()}/feed.xml"
+    config = write_config(
+        tmp_path, [{"type": "rss", "name": "news", "feeds": [feed], "poll_seconds": 60}]
+    )
+    async with running_service(config) as service:
+        state = service.sources["news"]
+        real_run, runs = state.source.run, []
+
+        async def run_that_breaks_once(inbox: Any, position: str | None) -> None:
+            runs.append(position)
+            if len(runs) == 1:
+                raise KeyError("a field this version did not expect")
+            await real_run(inbox, position)
+
+        state.source.run = run_that_breaks_once  # type: ignore[method-assign]
+        task = asyncio.create_task(_run_source(service, state))
+        await wait_for(lambda: len(runs) == 2, timeout=10)
+        assert state.state in ("running", "degraded")  # degraded: the feed itself is down
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
