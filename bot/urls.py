@@ -8,13 +8,25 @@ from urllib.parse import urlsplit
 _TRACKING = re.compile(r"^(utm_|fbclid|gclid|igshid|ref_?src|mc_(cid|eid))")
 
 
-def canonical_url(url: str) -> str:
-    """``host/path?query``: no scheme, no ``www.``, no tracking parameters, no fragment, no
-    trailing slash, host in lower case; "" for what is not an http(s) link."""
+_PLACE = re.compile(r"^(:~:|top$|main$|content$|comments?$|respond$|reply$|share)", re.I)
+"""Fragments that say where to scroll, not which item: a text fragment, a page's sections."""
+
+
+def canonical_url(url: str, *, fragment: bool = True) -> str:
+    """``host/path?query#fragment``: no scheme, no ``www.``, no tracking parameters, no
+    trailing slash, host in lower case; "" for what is not an http(s) link. A fragment stays
+    when it names an item (``#comment-12``: each comment of a blog post is its own mention)
+    and goes when it only says where to scroll (``#comments``, ``#:~:text=``), or when
+    ``fragment`` is False (the page itself: what a topic is about)."""
     url = url.strip().rstrip(".,;:!?")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return ""
     host = parts.netloc.lower().removeprefix("www.")
     query = "&".join(pair for pair in parts.query.split("&") if pair and not _TRACKING.match(pair))
-    return f"{host}{parts.path.rstrip('/')}" + (f"?{query}" if query else "")
+    item = "" if not fragment or _PLACE.match(parts.fragment) else parts.fragment
+    return (
+        f"{host}{parts.path.rstrip('/')}"
+        + (f"?{query}" if query else "")
+        + (f"#{item}" if item else "")
+    )

@@ -473,3 +473,10 @@ def test_the_same_link_heard_through_two_sources_is_stored_once(tmp_path: Path) 
         "news.example/story?id=3"
     )
     assert canonical_url("mailto:x@example.com") == ""
+    # a fragment that names an item keeps it apart: each comment of a post is its own mention
+    comments = [
+        at(scored(n, source="comments"), f"https://blog.example/kestrel-review/#comment-{n}")
+        for n in (10, 11)
+    ]
+    assert [s.mention.native_id for s in save_batch(db, comments)] == ["m-10", "m-11"]
+    assert canonical_url("https://blog.example/a/#:~:text=down") == "blog.example/a"

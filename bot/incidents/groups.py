@@ -46,7 +46,7 @@ def topic_keys(scored: ScoredMention, own_hashtags: frozenset[str]) -> list[str]
 
 def canonical_links(text: str) -> list[str]:
     """The links in a text, each in its canonical spelling (``bot.urls``)."""
-    return [link for raw in _LINK.findall(text) if (link := canonical_url(raw))]
+    return [link for raw in _LINK.findall(text) if (link := canonical_url(raw, fragment=False))]
 
 
 EXAMPLE_TEXT = 280
