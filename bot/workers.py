@@ -11,6 +11,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -95,6 +96,9 @@ _PARENT_CHECK_SECONDS = 0.5
 
 def _start_worker(brands: tuple[Brand, ...], parent: int) -> None:
     global _worker_pipeline
+    # Ctrl-C reaches the whole process group: the parent stops the pool, a worker that took
+    # the interrupt itself would only print a KeyboardInterrupt traceback on its way out
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Watch first: the parent may die while the models load, and then getppid() is already init.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _worker_pipeline = Pipeline.for_brands(brands)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -304,3 +308,56 @@ def test_incidents_without_a_database_says_so(
     (tmp_path / "m.jsonl").write_text("", encoding="utf-8")
     assert main(["incidents", "-c", str(config)]) == 1
     assert "no database yet" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_a_run_with_workers_and_prints_no_traceback(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, scoring workers included."""
+    records = [mention_record(n, "Kestrel Mobile down again, awful") for n in range(2000)]
+    data = write_jsonl(tmp_path / "m.jsonl", records)
+    source = {"type": "replay", "name": "file", "path": str(data), "speed": 1}
+    config = write_config(tmp_path, [source], pipeline={"workers": 2}, http={"enabled": False})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "-c", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    try:
+        deadline = time.monotonic() + 90
+        database = tmp_path / "vigie.db"
+        while time.monotonic() < deadline and not _has_mentions(database):
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+
+
+def _has_mentions(database: Path) -> bool:
+    if not database.exists():
+        return False
+    with contextlib.suppress(sqlite3.Error), sqlite3.connect(database) as conn:
+        return bool(conn.execute("SELECT COUNT(*) FROM mentions").fetchone()[0])
+    return False
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    """`python -m bot mentions --json | head -1`: no BrokenPipeError traceback."""
+    config = replayed_config(tmp_path)
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "mentions", "-c", str(config), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        process.stdout.close()  # the reader is gone before the first line
+        _, stderr = process.communicate(timeout=60)
+    assert "Traceback" not in stderr, stderr
+    assert process.returncode == 0
