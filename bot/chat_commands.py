@@ -20,6 +20,7 @@ from bot.clock import Clock
 from bot.durations import parse_duration, parse_since
 from bot.ids import parse_id
 from bot.incidents.control import IncidentControl
+from bot.incidents.model import topic_label
 from storage.incidents import audit_of, get_incident, list_incidents
 from storage.mentions import find_mentions
 from storage.stats import brand_stats
@@ -160,7 +161,8 @@ class ChatCommands:
             raise CommandError(f"`incidents {which}`: say `open` or `all`")
         incidents = await self.writer.run(partial(list_incidents, only_open=which == "open"))
         lines = [
-            f"{style.bold(f'#{i.id}')} {self.brands.get(i.brand, i.brand)} {style.text(i.topic)}: "
+            f"{style.bold(f'#{i.id}')} {self.brands.get(i.brand, i.brand)} "
+            f"{style.text(topic_label(i.topic))}: "
             f"{i.status.value}, "
             f"{i.level_name}, peak risk {i.peak_risk}, {i.mention_count} mentions, "
             + " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in i.levels)
@@ -179,7 +181,7 @@ class ChatCommands:
         audit = await self.writer.run(partial(audit_of, incident_id=number))
         name = self.brands.get(incident.brand, incident.brand)
         head = (
-            f"{style.bold(f'#{incident.id} {name} {style.text(incident.topic)}')}: "
+            f"{style.bold(f'#{incident.id} {name} {style.text(topic_label(incident.topic))}')}: "
             f"{incident.status.value}, {incident.level_name}, "
             f"peak risk {incident.peak_risk}, {incident.mention_count} mentions\n"
             f"{style.text(incident.explanation)}"

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.config import AppConfig
-from bot.incidents.model import AuditEntry, Incident
+from bot.incidents.model import AuditEntry, Incident, topic_label
 from storage.database import StorageError, open_database
 from storage.incidents import audit_of, get_incident, list_incidents
 from storage.mentions import timestamp
@@ -85,7 +85,8 @@ def list_command(
         table.add_row(
             f"#{incident.id}",
             names.get(incident.brand, incident.brand),
-            incident.topic + (f" ({incident.theme.replace('_', ' ')})" if incident.theme else ""),
+            topic_label(incident.topic)
+            + (f" ({incident.theme.replace('_', ' ')})" if incident.theme else ""),
             incident.status.value,
             incident.level_name,
             history,
@@ -134,7 +135,7 @@ def show_command(
         sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
         return EXIT_OK
     name = next((b.name for b in config.brands if b.brand_slug == incident.brand), incident.brand)
-    title = f"#{incident.id} {escape(name)} {escape(incident.topic)}"
+    title = f"#{incident.id} {escape(name)} {escape(topic_label(incident.topic))}"
     stdout.print(
         f"[bold]{title}[/]: {incident.status.value}, {incident.level_name}, "
         f"peak risk {incident.peak_risk}, {incident.mention_count} mentions",

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.config.schema import ConsoleSettings
-from bot.incidents.model import Incident, Intent, IntentKind
+from bot.incidents.model import Incident, Intent, IntentKind, topic_label
 from bot.model import ScoredMention, Sentiment
 
 _STYLE = {
@@ -151,7 +151,8 @@ class ConsolePlatform:
             name = self.brand_names.get(incident.brand, incident.brand)
             history = " -> ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in incident.levels)
             self.console.print(
-                f"Incident #{incident.id} {name} {incident.topic}: {incident.status.value}, "
+                f"Incident #{incident.id} {name} {topic_label(incident.topic)}: "
+                f"{incident.status.value}, "
                 f"peak risk {incident.peak_risk}, {incident.mention_count} mentions ({history})",
                 highlight=False,
             )

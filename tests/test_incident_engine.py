@@ -17,6 +17,7 @@ from bot.config.incidents import IncidentPolicy
 from bot.incidents import actions
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
+from bot.incidents.model import topic_label
 from bot.incidents.quiet import quiet_until
 from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
 from storage.database import open_database
@@ -463,3 +464,10 @@ def test_a_storm_that_reopens_an_incident_brings_its_mentions(desk: Desk) -> Non
     assert desk.when(1, "reopened")
     assert incident_mentions(desk, 1) == before.mention_count + 30
     assert after.mention_count == before.mention_count + 30
+
+
+def test_a_topic_is_shown_as_people_read_it() -> None:
+    assert topic_label("thread:demo:kd-0051") == "reply thread"
+    assert topic_label("url:news.example/kestrel-outage") == "link news.example/kestrel-outage"
+    assert topic_label("#refundnow") == "#refundnow"
+    assert topic_label("storm") == "storm"

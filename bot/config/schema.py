@@ -156,7 +156,9 @@ class ReplaySourceSettings(Settings):
         description="Mention field -> column name; unnamed fields map to themselves.",
     )
     rebase_time: bool = Field(
-        False, description="Shift event times so the last row happens now (demos)."
+        False,
+        description="Shift event times so the last row happens in the last five minutes "
+        "(demos; by whole five-minute bins, so every run tells the same story).",
     )
     encoding: str = Field("utf-8-sig", description="Text encoding of the file.")
 

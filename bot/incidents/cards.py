@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.incidents.model import Incident
+from bot.incidents.model import Incident, topic_label
 
 
 def card_of(incident: Incident, brand_name: str) -> dict[str, Any]:
     return {
         "incident": incident.id,
         "brand": brand_name,
-        "topic": incident.topic,
+        "topic": topic_label(incident.topic),
         "theme": incident.theme,
         "status": incident.status.value,
         "level": incident.level_name,
@@ -36,7 +36,7 @@ def card_of(incident: Incident, brand_name: str) -> dict[str, Any]:
 
 
 def title_of(incident: Incident, brand_name: str) -> str:
-    about = "" if incident.topic == "storm" else f" {incident.topic}"
+    about = "" if incident.topic == "storm" else f" {topic_label(incident.topic)}"
     theme = f" ({incident.theme.replace('_', ' ')})" if incident.theme else ""
     return f"#{incident.id} {brand_name}{about}{theme}: {incident.level_name}, risk {incident.risk}"
 

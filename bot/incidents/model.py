@@ -41,6 +41,16 @@ class Chain:
     held: str = ""  # why the chain is paused ("quiet hours", "snoozed"), "" when not
 
 
+def topic_label(topic: str) -> str:
+    """A grouping key as people read it: 'storm', '#tag', 'link news.example/a', 'reply
+    thread' (the key of a thread names a source and a post id nobody needs to see)."""
+    if topic.startswith("url:"):
+        return f"link {topic[4:]}"
+    if topic.startswith("thread:"):
+        return "reply thread"
+    return topic
+
+
 @dataclass(frozen=True, slots=True)
 class Incident:
     id: int

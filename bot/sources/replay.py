@@ -27,6 +27,7 @@ from bot.sources.base import Inbox
 logger = logging.getLogger(__name__)
 
 CHUNK = 200  # records per envelope when replaying as fast as possible
+REBASE_STEP_SECONDS = 300.0  # rebase_time shifts by whole five-minute bins
 csv.field_size_limit(1_000_000)
 
 
@@ -99,9 +100,14 @@ class ReplaySource:
             logger.info("replay %s: finished after %d records", self.name, count)
 
     def _offset_to_now(self) -> float:
-        """The shift that makes the file's last event happen now (``rebase_time``)."""
+        """The shift that makes the file's last event happen in the last five minutes
+        (``rebase_time``): a whole number of five-minute bins, so every run of a demo bins
+        its events the same way and tells the same story."""
         times = [m.created_at for _, m in self._records(0, quiet=True) if m is not None]
-        return (self.clock.now() - max(times)).total_seconds() if times else 0.0
+        if not times:
+            return 0.0
+        shift = (self.clock.now() - max(times)).total_seconds()
+        return shift - shift % REBASE_STEP_SECONDS
 
     def _envelope(self, chunk: list[Mention], count: int, offset: float | None) -> Envelope:
         return Envelope(self.name, tuple(chunk), Position(count, offset).encode())
