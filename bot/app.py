@@ -39,11 +39,9 @@ from bot.config.slack import SlackSettings
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.config.teams import TeamsSettings
 from bot.delivery import Deliverer, Platform
-from bot.drafts.compose import banned_phrases, check
-from bot.drafts.control import DraftControl
+from bot.drafts.control import DraftControl, text_check
 from bot.drafts.enrich import DraftEnricher
-from bot.drafts.limits import limit_for, platform_of_url
-from bot.drafts.model import Draft, DraftSet
+from bot.drafts.limits import platform_of_url
 from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
 from bot.drafts.publishing import PREFIX as PUBLISH_PREFIX
 from bot.drafts.publishing import DraftSettler, SourcePublisher
@@ -230,17 +228,7 @@ def build_drafts(
     config: AppConfig, writer: Writer, clock: Clock, names: dict[str, str]
 ) -> DraftControl:
     playbooks = {b.brand_slug: b.playbook for b in config.brands}
-
-    def check_text(drafts: DraftSet, draft: Draft, text: str) -> list[str]:
-        limit = limit_for(drafts.target.platform, drafts.target.limit)
-        return check(
-            text,
-            limit=limit,
-            language=draft.language,
-            banned=banned_phrases(playbooks[drafts.brand]) if drafts.brand in playbooks else (),
-        )
-
-    return DraftControl(writer, clock, config.replies, names, check_text)
+    return DraftControl(writer, clock, config.replies, names, text_check(playbooks))
 
 
 @dataclass

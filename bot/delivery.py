@@ -36,6 +36,9 @@ from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
 
+PER_CHANNEL = 100
+"""Items of one channel read per round: a channel's backlog never hides another channel's."""
+
 
 class DeliveryError(Exception):
     """A platform refused or failed a delivery; ``retryable`` says whether trying again helps."""
@@ -139,7 +142,7 @@ class Deliverer:
             return await self._deliver_due()
 
     async def _deliver_due(self) -> float | None:
-        items = await self.writer.run(live_items, urgent=True)
+        items = await self.writer.run(partial(live_items, per_channel=PER_CHANNEL), urgent=True)
         channels: dict[tuple[str, str], list[OutboxItem]] = {}
         for item in items:
             channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
@@ -149,7 +152,8 @@ class Deliverer:
         return min(waiting) if waiting else None  # type: ignore[type-var]
 
     async def _channel(self, queue: list[OutboxItem]) -> float | None:
-        """Deliver one channel's items in order; stop at the first that must wait."""
+        """Deliver one channel's items in order; stop at the first that must wait. A full
+        queue (``PER_CHANNEL`` items) all delivered means more may wait: due now."""
         for index, item in enumerate(queue):
             if item.next_attempt_at > self.wall():
                 return item.next_attempt_at
@@ -160,7 +164,7 @@ class Deliverer:
             retry_at = await self._one(item)
             if retry_at is not None:
                 return retry_at
-        return None
+        return self.wall() if len(queue) >= PER_CHANNEL else None
 
     @staticmethod
     def _superseded(item: OutboxItem, later: list[OutboxItem]) -> bool:

@@ -34,12 +34,13 @@ def save_set(db: sqlite_utils.Database, drafts: DraftSet) -> None:
         "target": asdict(drafts.target),
     }
     db.execute(
-        "INSERT OR REPLACE INTO draft_sets (id, incident_id, kind, source, native_id, data) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO draft_sets (id, incident_id, kind, brand, source, native_id, data) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             drafts.id,
             drafts.incident_id,
             drafts.kind.value,
+            drafts.brand,
             drafts.target.source,
             drafts.target.native_id,
             json.dumps(data, ensure_ascii=False, sort_keys=True),
@@ -110,6 +111,16 @@ def get_draft(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
 
 def drafts_in(db: sqlite_utils.Database, set_id: int) -> list[Draft]:
     rows = db.execute("SELECT data FROM drafts WHERE set_id = ? ORDER BY id", [set_id])
+    return [_draft(row[0]) for row in rows.fetchall()]
+
+
+def post_drafts(db: sqlite_utils.Database, brand: str, source: str, native_id: str) -> list[Draft]:
+    """Every reply draft of ``brand`` to one post, whichever incident's set it is in."""
+    rows = db.execute(
+        "SELECT d.data FROM drafts d JOIN draft_sets s ON s.id = d.set_id "
+        "WHERE s.brand = ? AND s.source = ? AND s.native_id = ? AND s.kind = ? ORDER BY d.id",
+        [brand, source, native_id, DraftKind.REPLY.value],
+    )
     return [_draft(row[0]) for row in rows.fetchall()]
 
 

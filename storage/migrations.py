@@ -5,6 +5,7 @@ Append a function to ``MIGRATIONS`` to change the schema; never edit one that ha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -181,6 +182,26 @@ def _v7_people(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8_draft_set_brands(db: sqlite_utils.Database) -> None:
+    # A post gets one reply per brand whichever incidents count it: its sets are looked up by
+    # (brand, source, native_id). The per-incident unique index stays: a database may already
+    # hold a post's sets under two incidents, and the drafts decide which of them is live.
+    db.table("draft_sets").add_column("brand", str, not_null_default="")
+    rows = db.execute("SELECT id, data FROM draft_sets").fetchall()
+    for set_id, data in rows:
+        db.execute("UPDATE draft_sets SET brand = ? WHERE id = ?", [_brand_in(data), set_id])
+    db.table("draft_sets").create_index(["brand", "source", "native_id"])
+
+
+def _brand_in(data: str | None) -> str:
+    """The brand in a stored set's JSON; "" when it cannot be read (the row is kept)."""
+    try:
+        brand = json.loads(data or "{}").get("brand")
+    except (ValueError, TypeError, AttributeError):
+        return ""
+    return brand if isinstance(brand, str) else ""
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
@@ -194,6 +215,7 @@ MIGRATIONS: list[Migration] = [
     _v5_drafts,
     _v6_conversations,
     _v7_people,
+    _v8_draft_set_brands,
 ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import handlers.file_output as file_output
-from bot.delivery import Deliverer, DeliveryError
+from bot.delivery import PER_CHANNEL, Deliverer, DeliveryError
 from bot.incidents.model import Intent, IntentKind
 from handlers.file_output import FilePlatform
 from storage.outbox import card_ref, enqueue, mark_sending
@@ -483,6 +483,14 @@ async def test_a_channel_with_a_long_backlog_does_not_hide_another_channel(
 
     assert platform.sent_keys() == ["s1"]
     assert await deliverer.flush(0) == 600  # what is left counts the whole backlog
+
+
+async def test_a_backlog_longer_than_a_round_is_all_delivered(writer: Writer) -> None:
+    platform = Recorder()
+    await put(writer, *(intent(f"k{n}", incident=n) for n in range(PER_CHANNEL * 2 + 5)))
+    deliverer = Deliverer(writer, {"fake": platform}, wall=FakeClock())
+    assert await deliverer.flush(30) == 0
+    assert len(platform.sent_keys()) == PER_CHANNEL * 2 + 5
 
 
 # --- pacing and flush ------------------------------------------------------------------------

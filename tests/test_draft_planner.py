@@ -4,14 +4,17 @@ is posted, a holding statement at the top level, every set posted wherever the c
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from bot.accounts import own_accounts
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts.limits import limit_for, platform_of_url
+from bot.drafts.model import DraftState
 from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
-from storage.drafts import drafts_in, posted_in, sets_of
+from bot.incidents.model import Intent, IntentKind
+from storage.drafts import drafts_in, posted_in, save_draft, sets_of
 from tests.test_incident_engine import MIN, T0, Desk, policy
 
 
@@ -116,3 +119,69 @@ def test_drafts_can_be_turned_off(tmp_path: Path) -> None:
     desk.tick(T0 + 20 * MIN)
     assert sets_of(desk.db, 1) == []
     assert part_intents(desk) == []
+
+
+def storm_and_topic(tmp_path: Path, **settings: object) -> Desk:
+    """A brand's storm and, inside it, a #acmefail topic: the topic's first posts are counted in
+    both incidents, and the farthest-reaching of them are on both cards."""
+    desk = planned_desk(tmp_path, Reach("mastodon", 500, True), **settings)
+    for minute in range(25):
+        at = T0 + minute * MIN
+        desk.post(at, 2, text="Acme cancelled my flight", handle=f"u{minute}", followers=minute)
+        desk.post(at, 1, text="Acme cancelled my flight #acmefail", handle=f"big{minute}",
+                  followers=10_000 + minute)  # fmt: skip
+        desk.tick(at + MIN / 2)
+    return desk
+
+
+def card_keys(desk: Desk, incident_id: int) -> set[tuple[str, str]]:
+    rows = desk.db.execute(
+        "SELECT payload FROM outbox WHERE incident_id = ? AND key LIKE 'incident-%'",
+        [incident_id],
+    ).fetchall()
+    return {
+        (example["key"][0], example["key"][1])
+        for (payload,) in rows
+        for example in json.loads(payload)["card"].get("examples", [])
+    }
+
+
+def test_a_post_on_two_incidents_cards_gets_one_set_of_drafts(tmp_path: Path) -> None:
+    desk = storm_and_topic(tmp_path, max_mentions=3)
+    topics = desk.db.execute("SELECT id, topic FROM incidents ORDER BY id").fetchall()
+    assert topics == [(1, "storm"), (2, "#acmefail")]
+    posts = [
+        (s.target.source, s.target.native_id)
+        for incident in (1, 2)
+        for s in sets_of(desk.db, incident)
+        if s.kind.value == "reply"
+    ]
+    assert len(posts) == len(set(posts))  # one set per post, whichever incidents count it
+    shared = card_keys(desk, 1) & card_keys(desk, 2) & set(posts)
+    assert shared  # the case at hand: a drafted post shown on both cards
+    assert len(posts) == 6  # each incident still drafts for three posts of its own
+
+
+def test_a_post_whose_drafts_are_all_closed_can_be_drafted_in_another_incident(
+    tmp_path: Path,
+) -> None:
+    desk = storm_and_topic(tmp_path, max_mentions=3)
+    first = sets_of(desk.db, 1)[0]
+    post = [{"key": [first.target.source, first.target.native_id]}]
+    planner = DraftPlanner(
+        ReplySettings(),
+        {"acme": BrandVoice("Acme", Playbook(), ("en", "fr"))},
+        TargetRules({"test": Reach("mastodon", 500, True)}, platform_of_url),
+    )
+    card = {"status": "open", "brand": "acme", "examples": post}
+    step = [Intent("x-1", 2, IntentKind.UPDATE, "slack", "#team", T0 + 30 * MIN, "", card)]
+
+    def sets_for_post() -> list[int]:
+        return [s.incident_id for s in sets_of(desk.db, 2) if s.target == first.target]
+
+    planner.plan(desk.db, step)
+    assert sets_for_post() == []  # still open under incident 1
+    for draft in drafts_in(desk.db, first.id):
+        save_draft(desk.db, replace(draft, state=DraftState.REJECTED, decided_by="UANN"))
+    planner.plan(desk.db, step)
+    assert sets_for_post() == [2]

@@ -144,3 +144,114 @@ def test_a_failed_publication_can_be_retried_once_per_click() -> None:
     published = rules.published(retried.changed[0], url="https://m.example/@k/1", at=T0)
     assert published.changed[0].published_url == "https://m.example/@k/1"
     assert published.decisions[0].detail == "https://m.example/@k/1"
+
+
+# -- one reply per post, across incidents -------------------------------------------------------
+
+
+def elsewhere(number: int, **changes: object) -> Draft:
+    """A draft for the same post in another incident's set."""
+    return draft(number, set_id=2, incident_id=9, **changes)
+
+
+def test_a_post_with_a_reply_out_refuses_another_approval_and_logs_it() -> None:
+    out = elsewhere(
+        4,
+        state=DraftState.PUBLISHING,
+        decided_by="UANN",
+        decided_at=T0 + timedelta(minutes=2),
+    )
+    mine = draft(1)
+    outcome = approve(mine, [out, mine], user="UBOB")
+    assert not outcome.ok
+    assert not outcome.changed
+    assert outcome.publish is None
+    assert outcome.message == (
+        "This post already has a reply: draft 4 of incident #9, approved by UANN at 09:02 UTC, "
+        "is being published."
+    )
+    [log] = outcome.decisions
+    assert (log.actor, log.action, log.draft_id, log.detail) == (
+        "UBOB",
+        "refused approve",
+        1,
+        outcome.message,
+    )
+    published = replace(out, state=DraftState.PUBLISHED, published_at=T0 + timedelta(minutes=3))
+    assert "was published at 09:03 UTC" in approve(mine, [published, mine]).message
+    by_hand = replace(out, state=DraftState.APPROVED)
+    assert not approve(mine, [by_hand, mine]).ok
+    failed = replace(out, state=DraftState.FAILED)  # the source refused it: no reply is out
+    assert approve(mine, [failed, mine]).ok
+
+
+def test_a_failed_reply_is_not_retried_once_another_went_out() -> None:
+    failed = replace(draft(1), state=DraftState.FAILED, decided_by="UANN", reason="422")
+    out = elsewhere(4, state=DraftState.PUBLISHED, decided_by="UBOB")
+    refused = rules.retry(failed, [failed, out], user="UANN", at=T0)
+    assert not refused.ok
+    assert refused.message.startswith("This post already has a reply: draft 4")
+    assert [d.action for d in refused.decisions] == ["refused retry"]
+    assert rules.retry(failed, [failed], user="UANN", at=T0).ok
+
+
+def test_a_text_that_cannot_be_published_is_not_approved_or_retried() -> None:
+    too_long = ["is 512 characters; Mastodon takes 500"]
+    refused = approve(draft(), problems=too_long)
+    assert not refused.ok
+    assert refused.message == (
+        "Not approved: the text is 512 characters; Mastodon takes 500. Edit it first."
+    )
+    assert not refused.changed
+    failed = replace(draft(), state=DraftState.FAILED)
+    retried = rules.retry(failed, [failed], user="UANA", at=T0, problems=too_long)
+    assert not retried.ok
+    assert retried.message.startswith("Not retried: the text is 512 characters")
+
+
+# -- fixing a reply the source refused ----------------------------------------------------------
+
+
+def failed_draft() -> Draft:
+    publishing = approve(draft()).changed[0]
+    error = "422 Validation failed: Text character limit of 500 exceeded"
+    return rules.publish_failed(publishing, error=error, at=T0 + timedelta(minutes=6)).changed[0]
+
+
+def test_a_failed_draft_can_be_edited_back_to_proposed() -> None:
+    failed = failed_draft()
+    assert "or Edit to fix the text" in rules.already(failed)
+    later = T0 + timedelta(minutes=10)
+    outcome = rules.edit(failed, user="UBOB", at=later, version=1, text="@ana Sorry, fixing it.")
+    assert outcome.ok
+    [fixed] = outcome.changed
+    assert (fixed.state, fixed.version, fixed.text) == (
+        DraftState.PROPOSED,
+        2,
+        "@ana Sorry, fixing it.",
+    )
+    assert (fixed.edited_by, fixed.decided_by, fixed.decided_at, fixed.reason) == (
+        "UBOB",
+        "",
+        None,
+        "",
+    )
+    assert fixed.publish_attempts == failed.publish_attempts  # the next one is a new attempt
+    [log] = outcome.decisions
+    assert (log.actor, log.action, log.text) == ("UBOB", "edited", "@ana Sorry, fixing it.")
+    assert log.detail.startswith("v2, proposed again after publishing failed: 422")
+    again = approve(fixed, user="UCAT", at=later)
+    assert again.ok
+    assert again.publish is not None
+
+
+def test_a_failed_draft_is_not_edited_from_an_old_version_or_once_expired() -> None:
+    failed = failed_draft()
+    stale = rules.edit(failed, user="UBOB", at=T0, version=0, text="@ana Hello")
+    assert not stale.ok
+    assert not stale.changed
+    late = T0 + timedelta(hours=24)
+    expired = rules.edit(failed, user="UBOB", at=late, version=1, text="@ana Hello")
+    assert not expired.ok
+    assert "expired" in expired.message
+    assert not expired.changed  # it stays failed, to be seen as such

@@ -161,7 +161,7 @@ async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_i
             SECRET,
         )
         await slack.wait_for("views.update")
-        assert "520/500 characters" in json.dumps(slack.views[view["id"]]["blocks"])
+        assert "543/500 characters" in json.dumps(slack.views[view["id"]]["blocks"])
         status, answer = await post_signed(
             events_url(service),
             view_submission_body(view, {"text": {TEXT_INPUT: "x" * 520}}, EDITOR),

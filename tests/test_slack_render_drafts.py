@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.slack.render import SECTION_TEXT, check_blocks
-from handlers.slack.render_drafts import APPROVE, EDIT, REJECT, draft_blocks
+from handlers.slack.render_drafts import APPROVE, EDIT, REJECT, RETRY, count_block, draft_blocks
 
 
 def card(text: str) -> dict[str, Any]:
@@ -50,3 +50,15 @@ def test_a_draft_too_long_to_show_whole_cannot_be_approved_from_slack() -> None:
     assert len(shown(blocks).split("\n", 1)[0]) < SECTION_TEXT
     context = " ".join(e.text for b in blocks if b.type == "context" for e in b.elements)
     assert "Shown cut" in context
+
+
+def test_a_draft_whose_publication_failed_can_be_retried_or_fixed() -> None:
+    failed = card("Hi Pat, sorry about that.")
+    failed["drafts"][0]["state"] = "failed"
+    assert actions(draft_blocks(failed, "v1")) == [RETRY, EDIT]
+
+
+def test_the_edit_count_includes_the_handle_mastodon_publishing_puts_in_front() -> None:
+    target = {"platform": "mastodon", "platform_name": "Mastodon", "limit": 500, "author": "pat"}
+    line = count_block("x" * 496, target).elements[0].text
+    assert line.startswith("⛔ 501/500")  # "@pat " is put in front when published

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from bot.clock import SystemClock
 from bot.config import ConfigError, load_config
 from bot.config.source_mastodon import MastodonSourceSettings
+from bot.drafts.addressing import addressed_on_mastodon
 from bot.intake import Envelope
 from bot.metrics import Metrics
 from bot.model import Author, Brand, Mention
@@ -29,7 +30,6 @@ from bot.sources.mastodon_sse import SseError, SseEvent, SseParser
 from bot.sources.mastodon_status import (
     MalformedStatus,
     RecentIds,
-    addressed,
     as_status,
     is_newer,
     newest,
@@ -202,7 +202,7 @@ def test_recent_ids_forget_the_oldest() -> None:
     ],
 )
 def test_a_reply_addresses_its_author_once(text: str, handle: str, expected: str) -> None:
-    assert addressed(text, handle) == expected
+    assert addressed_on_mastodon(text, handle) == expected
 
 
 # -- server-sent events -------------------------------------------------------------------------

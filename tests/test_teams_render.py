@@ -345,7 +345,7 @@ def test_escape_and_cut() -> None:
 
 BUTTONS = {
     DraftState.PROPOSED: [Verb.APPROVE, Verb.EDIT, Verb.REJECT],
-    DraftState.FAILED: [Verb.RETRY],
+    DraftState.FAILED: [Verb.RETRY, Verb.EDIT],  # fix the text, back to proposed
 }
 
 
@@ -376,7 +376,7 @@ def test_a_proposed_draft_is_an_editable_text_box_with_its_count(schema: Path) -
     assert box["value"] == "Sorry about that, we are on it."
     assert box["isMultiline"] is True
     assert "maxLength" not in box  # Mastodon counts a link 23, whatever its length
-    assert "31/500 characters" in " ".join(markdown_texts(card))
+    assert "36/500 characters" in " ".join(markdown_texts(card))
     assert any("no live count" in t and "when you save" in t for t in markdown_texts(card))
     (reason,) = [n for n in of_type(card, "Input.Text") if n["id"] == "reason-10"]
     assert reason["maxLength"] == 500

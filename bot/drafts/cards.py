@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.drafts.addressing import as_published
 from bot.drafts.limits import limit_for
 from bot.drafts.model import Draft, DraftSet
 
@@ -49,7 +50,8 @@ def drafts_card(drafts: DraftSet, variants: Sequence[Draft], brand_name: str) ->
                 "variant": draft.variant,
                 "language": draft.language,
                 "text": draft.text,
-                "length": limit.length(draft.text),
+                # as published: on Mastodon with the author's handle Vigie may put in front
+                "length": limit.length(as_published(draft.text, target.platform, target.author)),
                 "state": draft.state.value,
                 "expires_at": draft.expires_at.isoformat(),
                 "edited_by": draft.edited_by,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from bot.config.playbook import Playbook
+from bot.drafts.addressing import addressee_of, as_published
 from bot.drafts.limits import Limit, fit
 from bot.drafts.specifics import Specifics, specifics_of
 from bot.drafts.templates import (
@@ -128,18 +129,33 @@ def _name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
+def _length_problems(text: str, limit: Limit, author: str) -> list[str]:
+    """Why the text as published does not fit, naming the author's handle when Vigie adds it."""
+    published = as_published(text, limit.platform, author)
+    problems = limit.problems(published)
+    if published == text:
+        return problems
+    added = published[: len(published) - len(text)].strip()
+    return [
+        f"{problem}, counting the “{added}” put in front to notify the author"
+        for problem in problems
+    ]
+
+
 def check(
     text: str,
     *,
     limit: Limit,
     language: str,
     banned: Sequence[str],
+    author: str = "",
     detect_language: Callable[[str], str] | None = None,
 ) -> list[str]:
-    """What is wrong with a draft, in words a reviewer reads; [] when nothing is."""
+    """What is wrong with a draft, in words a reviewer reads; [] when nothing is. Its length
+    is that of the text as published in reply to ``author`` (:func:`as_published`)."""
     if not text.strip():
         return ["is empty"]
-    problems = limit.problems(text)
+    problems = _length_problems(text, limit, author)
     problems += [f"contains the banned phrase “{phrase}”" for phrase in _banned_in(text, banned)]
     problems += [f"still has the placeholder {name}" for name in _PLACEHOLDER.findall(text)]
     prose = " ".join(_HANDLE_OR_LINK.sub(" ", text).split())
@@ -155,14 +171,6 @@ def _reference(specifics: Specifics, language: str) -> str:
         return ""
     noun = REFERENCE_NOUNS.get(language, {}).get(specifics.order_kind, "")
     return f"{noun} {specifics.order}" if noun else specifics.order
-
-
-def addressee_of(author: str, platform: str) -> str:
-    """How a reply names its author: '@ana', or 'u/ana' on Reddit; "" when unknown."""
-    handle = author.strip().lstrip("@")
-    if not handle:
-        return ""
-    return f"u/{handle}" if platform == "reddit" else f"@{handle}"
 
 
 def _greeting(playbook: Playbook, language: str, addressee: str, platform: str) -> str:
@@ -217,13 +225,6 @@ def _template(
     return None
 
 
-def addressed(text: str, addressee: str, platform: str) -> str:
-    """Mastodon notifies only the accounts a post names: name the author first if not yet."""
-    if platform != "mastodon" or not addressee or addressee.lower() in text.lower():
-        return text
-    return f"{addressee} {text}"
-
-
 def _shaped(
     segments: tuple[Segment, ...], values: dict[str, str], limit: Limit
 ) -> tuple[str, tuple[str, ...]]:
@@ -233,7 +234,7 @@ def _shaped(
     addressee = values.get("author", "")
 
     def text_of(parts: list[Segment]) -> str:
-        return addressed(render(tuple(parts), values), addressee, limit.platform)
+        return as_published(render(tuple(parts), values), limit.platform, addressee)
 
     text = text_of(kept)
     optional = [index for index in reversed(range(len(kept))) if kept[index].optional]

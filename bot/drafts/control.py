@@ -3,7 +3,8 @@
 A decision reloads the draft, applies the rules (bot.drafts.rules), stores the drafts that
 changed with their decision-log rows, queues the edit of the set's message everywhere it was
 posted and, for an approval, the publication itself: all in one transaction, so a click is
-never half done and a double click finds the draft already decided.
+never half done and a double click finds the draft already decided. An approval sees every
+draft for the same post, in any incident, so a post never gets two replies.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from datetime import datetime
 import sqlite_utils
 
 from bot.clock import Clock
+from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts import rules
-from bot.drafts.model import Decision, Draft, DraftSet
+from bot.drafts.compose import banned_phrases, check
+from bot.drafts.limits import limit_for
+from bot.drafts.model import Decision, Draft, DraftKind, DraftSet
 from bot.drafts.planner import refresh_messages
 from bot.drafts.publishing import publish_intent
 from bot.drafts.rules import Name, Outcome
@@ -31,6 +35,32 @@ TextCheck = Callable[[DraftSet, Draft, str], Sequence[str]]
 
 def _plain(user: str) -> str:
     return user
+
+
+def text_check(playbooks: Mapping[str, Playbook]) -> TextCheck:
+    """The check of an edited or approved text: the platform's limit (measured as published,
+    the author's handle included), the banned phrases, no placeholder left."""
+
+    def checked(drafts: DraftSet, draft: Draft, text: str) -> list[str]:
+        playbook = playbooks.get(drafts.brand)
+        return check(
+            text,
+            limit=limit_for(drafts.target.platform, drafts.target.limit),
+            language=draft.language,
+            banned=banned_phrases(playbook) if playbook is not None else (),
+            author=drafts.target.author,
+        )
+
+    return checked
+
+
+def same_post(db: sqlite_utils.Database, drafts: DraftSet) -> list[Draft]:
+    """The drafts that answer what ``drafts`` answers: for a reply, every draft of the brand
+    for that post in any incident; for a holding statement, its own set's."""
+    target = drafts.target
+    if drafts.kind is DraftKind.STATEMENT:
+        return store.drafts_in(db, drafts.id)
+    return store.post_drafts(db, drafts.brand, target.source, target.native_id)
 
 
 class DraftControl:
@@ -74,12 +104,13 @@ class DraftControl:
             level = incident.level_name if incident else ""
             return rules.approve(
                 draft,
-                store.drafts_in(db, draft.set_id),
+                same_post(db, drafts),
                 user=user,
                 at=self.clock.now(),
                 version=version,
                 two_person=level in self.settings.two_person_levels,
                 can_publish=drafts.target.can_publish,
+                problems=self.check_text(drafts, draft, draft.text),
                 name=name,
             )
 
@@ -110,7 +141,14 @@ class DraftControl:
 
     async def retry(self, draft_id: int, user: str, name: Name = _plain) -> Outcome:
         def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
-            return rules.retry(draft, user=user, at=self.clock.now(), name=name)
+            return rules.retry(
+                draft,
+                same_post(db, drafts),
+                user=user,
+                at=self.clock.now(),
+                problems=self.check_text(drafts, draft, draft.text),
+                name=name,
+            )
 
         return await self._decide(draft_id, decide)
 
@@ -150,7 +188,10 @@ class DraftControl:
 
 
 def apply(db: sqlite_utils.Database, outcome: Outcome, drafts: DraftSet, brand_name: str) -> None:
-    """Store what a decision changed, queue its publication and the edit of its message."""
+    """Store what a decision changed and its log (a refusal's too), queue its publication and
+    the edit of every set message it touched (other incidents' sets for the same post too)."""
+    for decision in outcome.decisions:
+        store.record(db, decision)
     if not outcome.changed:
         return
     changed = list(outcome.changed)
@@ -160,9 +201,10 @@ def apply(db: sqlite_utils.Database, outcome: Outcome, drafts: DraftSet, brand_n
         enqueue(db, publish_intent(publish, drafts.target, _now(outcome)))
     for draft in changed:
         store.save_draft(db, draft)
-    for decision in outcome.decisions:
-        store.record(db, decision)
-    refresh_messages(db, drafts, brand_name, _now(outcome))
+    for set_id in sorted({draft.set_id for draft in changed}):
+        touched = drafts if set_id == drafts.id else store.get_set(db, set_id)
+        if touched is not None:
+            refresh_messages(db, touched, brand_name, _now(outcome))
 
 
 def _now(outcome: Outcome) -> datetime:

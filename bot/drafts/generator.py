@@ -21,13 +21,8 @@ from typing import Any
 import aiohttp
 
 from bot.config.playbook import Playbook, ReplyGeneratorSettings
-from bot.drafts.compose import (
-    DraftText,
-    addressed,
-    addressee_of,
-    banned_phrases,
-    check,
-)
+from bot.drafts.addressing import addressee_of, as_published
+from bot.drafts.compose import DraftText, banned_phrases, check
 from bot.drafts.limits import Limit, fit
 from bot.drafts.templates import LANGUAGE_NAMES
 
@@ -180,9 +175,8 @@ class LanguageModelGenerator:
             return []
         drafts: list[DraftText] = []
         banned = banned_phrases(playbook)
-        addressee = addressee_of(author, limit.platform)
         for content in contents[: self.settings.max_variants]:
-            reply = addressed(cleaned(content), addressee, limit.platform)
+            reply = as_published(cleaned(content), limit.platform, author)
             draft = self._checked(reply, language=language, limit=limit, banned=banned)
             if draft is None or any(draft[0] == kept.text for kept in drafts):
                 continue

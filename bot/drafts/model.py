@@ -21,6 +21,11 @@ class DraftState(StrEnum):
     def open(self) -> bool:
         return self is DraftState.PROPOSED
 
+    @property
+    def answers(self) -> bool:
+        """Approved as the post's reply: being published, published, or handed to a person."""
+        return self in (DraftState.PUBLISHING, DraftState.PUBLISHED, DraftState.APPROVED)
+
 
 class DraftKind(StrEnum):
     REPLY = "reply"  # an answer under one mention
@@ -82,6 +87,12 @@ class Draft:
     published_url: str = ""
     published_at: datetime | None = None
     publish_attempts: int = 0
+
+    def live(self, now: datetime) -> bool:
+        """Still in play for its post: open and unexpired, approved, or failed (to retry)."""
+        if self.state.open:
+            return now < self.expires_at
+        return self.state.answers or self.state is DraftState.FAILED
 
 
 @dataclass(frozen=True, slots=True)

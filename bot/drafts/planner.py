@@ -1,5 +1,7 @@
 """Proposing drafts as incidents are posted: for each of an incident's farthest-reaching
 mentions a set of reply variants, and a holding statement once it reaches the top level.
+A post counted in several incidents (a brand's storm and a topic) gets one set per brand: none
+where another incident's set for it is still live (open, approved or failed).
 
 The planner runs in the transaction of the engine step whose card intents it reads, so drafts
 and their messages are stored and queued together with the card they belong under. Each set's
@@ -148,6 +150,8 @@ class DraftPlanner:
             languages.append(language)
             if (source, native_id) in have or room <= 0 or voice.own(author or ""):
                 continue
+            if _in_play(db, brand, source, native_id, now):
+                continue
             room -= 1
             target = self.rules.target(source, native_id, url or "", author or "", text)
             limit = limit_for(target.platform, target.limit)
@@ -272,6 +276,13 @@ def refresh_messages(
     card = drafts_card(drafts, store.drafts_in(db, drafts.id), brand_name)
     for platform, channel in store.posted_in(db, drafts.id):
         enqueue(db, set_intent(db, drafts, card, platform, channel, at, post=False))
+
+
+def _in_play(
+    db: sqlite_utils.Database, brand: str, source: str, native_id: str, at: datetime
+) -> bool:
+    """Whether the brand's drafts for this post, in any incident, are still live."""
+    return any(draft.live(at) for draft in store.post_drafts(db, brand, source, native_id))
 
 
 def _brand_of(db: sqlite_utils.Database, incident_id: int) -> str:

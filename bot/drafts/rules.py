@@ -4,6 +4,8 @@ Each returns an :class:`Outcome`: whether it happened, what to tell the person, 
 changed and the decision-log rows. Who may decide at all (approvers per brand) is the chat
 platform's to check; these rules are about the draft itself: it must still be open, be the
 version the person saw, not have expired, and under the two-person rule not be their own edit.
+A post gets one reply: approving a draft withdraws every open draft for the same post (in any
+incident), and is refused while another draft for that post is approved.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ def already(draft: Draft, name: Name = _plain) -> str:
         case DraftState.PUBLISHED:
             return f"Already approved by {who} and published at {_hhmm(draft.published_at)}."
         case DraftState.FAILED:
-            return f"Already approved by {who}; publishing failed ({draft.reason}). Use Retry."
+            return (
+                f"Already approved by {who}; publishing failed ({draft.reason}). "
+                "Use Retry, or Edit to fix the text."
+            )
         case DraftState.REJECTED:
             return f"Already rejected by {who} at {when}: {draft.reason or 'no reason given'}."
         case DraftState.EXPIRED:
@@ -68,6 +73,11 @@ def _refusal(draft: Draft, version: int | None, at: datetime, name: Name) -> Out
             (expired,),
             (log,),
         )
+    return _stale(draft, version, name)
+
+
+def _stale(draft: Draft, version: int | None, name: Name) -> Outcome | None:
+    """A refusal when the person saw another version of the text than the stored one."""
     if version is not None and version != draft.version:
         editor = name(draft.edited_by) if draft.edited_by else "someone"
         return Outcome(
@@ -77,19 +87,59 @@ def _refusal(draft: Draft, version: int | None, at: datetime, name: Name) -> Out
     return None
 
 
+def _edit_refusal(draft: Draft, version: int | None, at: datetime, name: Name) -> Outcome | None:
+    """Why ``draft`` cannot be edited now. One whose publishing failed may be, until it expires,
+    so that a person can fix what the source refused."""
+    if draft.state is not DraftState.FAILED:
+        return _refusal(draft, version, at, name)
+    if at >= draft.expires_at:
+        return Outcome(
+            False, f"This draft expired at {_hhmm(draft.expires_at)}; write a new reply."
+        )
+    return _stale(draft, version, name)
+
+
+def _reply_of(draft: Draft, others: Sequence[Draft]) -> Draft | None:
+    """Another draft already approved as the reply to the same post, if any."""
+    return next((o for o in others if o.id != draft.id and o.state.answers), None)
+
+
+def _answered(reply: Draft, name: Name = _plain) -> str:
+    """Why a post that already has ``reply`` gets no other."""
+    who = name(reply.decided_by) if reply.decided_by else "someone"
+    where = f"draft {reply.id} of incident #{reply.incident_id}"
+    match reply.state:
+        case DraftState.PUBLISHED:
+            done = f"was published at {_hhmm(reply.published_at)}"
+        case DraftState.PUBLISHING:
+            done = "is being published"
+        case _:
+            done = "was handed over to be posted by hand"
+    when = _hhmm(reply.decided_at)
+    return f"This post already has a reply: {where}, approved by {who} at {when}, {done}."
+
+
+def _refused(draft: Draft, action: str, why: str, user: str, at: datetime) -> Outcome:
+    """A refusal kept in the decision log."""
+    log = Decision(at, user, f"refused {action}", draft.incident_id, draft.id, "", why)
+    return Outcome(False, why, (), (log,))
+
+
 def approve(
     draft: Draft,
-    siblings: Sequence[Draft],
+    others: Sequence[Draft],
     *,
     user: str,
     at: datetime,
     version: int | None,
     two_person: bool,
     can_publish: bool,
+    problems: Sequence[str] = (),
     name: Name = _plain,
 ) -> Outcome:
     """Approve one variant: it is published (or handed to a person to post), and the other
-    variants for the same post are withdrawn: a post gets one answer."""
+    open drafts for the same post (``others``: its set's and other incidents') are withdrawn:
+    a post gets one answer. ``problems`` are what is wrong with its text as published."""
     refused = _refusal(draft, version, at, name)
     if refused is not None:
         return refused
@@ -98,11 +148,16 @@ def approve(
             False,
             "Two-person rule: you edited this draft, so someone else must approve it.",
         )
+    if problems:
+        return Outcome(False, "Not approved: the text " + "; ".join(problems) + ". Edit it first.")
+    reply = _reply_of(draft, others)
+    if reply is not None:
+        return _refused(draft, "approve", _answered(reply, name), user, at)
     state = DraftState.PUBLISHING if can_publish else DraftState.APPROVED
     approved = replace(draft, state=state, decided_by=user, decided_at=at)
     withdrawn = tuple(
         replace(other, state=DraftState.WITHDRAWN, decided_by=user, decided_at=at)
-        for other in siblings
+        for other in others
         if other.id != draft.id and other.state.open
     )
     logs = (
@@ -125,15 +180,22 @@ def edit(
     text: str,
     name: Name = _plain,
 ) -> Outcome:
-    """Replace the text (already checked against the platform's limit and the playbook)."""
-    refused = _refusal(draft, version, at, name)
+    """Replace the text (already checked against the platform's limit and the playbook). A
+    draft whose publishing failed goes back to proposed, to be approved again."""
+    refused = _edit_refusal(draft, version, at, name)
     if refused is not None:
         return refused
     text = text.strip()
     if text == draft.text:
         return Outcome(True, "No change.")
     edited = replace(draft, text=text, version=draft.version + 1, edited_by=user, edited_at=at)
-    log = Decision(at, user, "edited", draft.incident_id, draft.id, text, f"v{edited.version}")
+    detail = f"v{edited.version}"
+    if draft.state is DraftState.FAILED:
+        edited = replace(
+            edited, state=DraftState.PROPOSED, decided_by="", decided_at=None, reason=""
+        )
+        detail += f", proposed again after publishing failed: {draft.reason}"
+    log = Decision(at, user, "edited", draft.incident_id, draft.id, text, detail)
     return Outcome(True, "Edited.", (edited,), (log,))
 
 
@@ -157,10 +219,24 @@ def reject(
     return Outcome(True, "Rejected.", (rejected,), (log,))
 
 
-def retry(draft: Draft, *, user: str, at: datetime, name: Name = _plain) -> Outcome:
-    """Publish again an approved draft whose publishing failed."""
+def retry(
+    draft: Draft,
+    others: Sequence[Draft] = (),
+    *,
+    user: str,
+    at: datetime,
+    problems: Sequence[str] = (),
+    name: Name = _plain,
+) -> Outcome:
+    """Publish again an approved draft whose publishing failed, unless another draft for the
+    same post (``others``) was approved meanwhile or its text (``problems``) cannot pass."""
     if draft.state is not DraftState.FAILED:
         return Outcome(False, already(draft, name) if not draft.state.open else "Not approved.")
+    if problems:
+        return Outcome(False, "Not retried: the text " + "; ".join(problems) + ". Edit it first.")
+    reply = _reply_of(draft, others)
+    if reply is not None:
+        return _refused(draft, "retry", _answered(reply, name), user, at)
     again = replace(draft, state=DraftState.PUBLISHING, reason="")
     log = Decision(at, user, "retried", draft.incident_id, draft.id, draft.text)
     return Outcome(True, "Publishing again.", (again,), (log,), again)

@@ -32,6 +32,7 @@ import aiohttp
 
 from bot.config.loader import ConfigError
 from bot.config.source_mastodon import MastodonSourceSettings
+from bot.drafts.addressing import addressed_on_mastodon
 from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Engagement, Mention
@@ -41,7 +42,6 @@ from bot.sources.mastodon_sse import SseError, SseParser
 from bot.sources.mastodon_status import (
     Status,
     StatusReader,
-    addressed,
     is_newer,
     newest,
     to_mention,
@@ -134,7 +134,7 @@ class MastodonSource:
                 f"{self.name}: its id means nothing on {self._host}",
                 retryable=False,
             )
-        body = addressed(text, mention.author.handle)
+        body = addressed_on_mastodon(text, mention.author.handle)
         async with client_session() as session:
             api = MastodonApi(session, self.settings, self._pacer)
             status = await api.post_status(body, mention.native_id, idempotency_key)

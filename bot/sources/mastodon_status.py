@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -196,11 +195,3 @@ class StatusReader:
     def _skip(self, error: Exception) -> None:
         logger.debug("source %s: skipped a status: %s", self.source, error)
         self.on_malformed(1)
-
-
-def addressed(text: str, handle: str) -> str:
-    """A reply starting with its addressee: Mastodon notifies only the accounts a post names."""
-    user = handle.split("@")[0]
-    if not user or re.search(rf"@{re.escape(user)}(?![\w.-])", text, flags=re.IGNORECASE):
-        return text
-    return f"@{handle} {text}"

@@ -161,7 +161,7 @@ class SlackDraftActions:
             await _say(respond, f"Draft {draft_id} no longer exists.")
             return
         draft, target = card
-        if draft["state"] != "proposed":
+        if draft["state"] not in ("proposed", "failed"):
             await _say(respond, "This draft was already decided; see its message.")
             return
         await client.views_open(trigger_id=trigger_id, view=edit_view(draft, target, metadata))

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.drafts.addressing import as_published
 from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
 from handlers.slack.render import SECTION_TEXT, cut, escape, handle, inert, person, safe_url
@@ -103,10 +104,11 @@ def _draft(
         if not shown:  # nobody approves a text they could not read whole
             buttons = buttons[2:]
         blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
-    elif draft["state"] == "failed":
-        blocks.append(
-            ActionsBlock(block_id=f"da-{block_id}", elements=[_button("Retry", RETRY, value)])
+    elif draft["state"] == "failed":  # retry as it is, or fix the text (back to proposed)
+        buttons = [_button("Retry", RETRY, value)] + (
+            [_button("Edit", EDIT, value)] if shown else []
         )
+        blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
     return blocks
 
 
@@ -165,7 +167,7 @@ def edit_view(
 
 def count_block(text: str, target: dict[str, Any]) -> ContextBlock:
     limit = limit_for(target["platform"], target["limit"])
-    length = limit.length(text)
+    length = limit.length(as_published(text, target["platform"], target["author"]))
     over = length > limit.maximum
     mark = "⛔" if over else "✏️"
     line = f"{mark} {length}/{limit.maximum} {limit.unit} on {target['platform_name']}"

@@ -332,7 +332,7 @@ def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0], name_of: NameOf 
     drafts = list(card["drafts"])
     shown = drafts[: min(fit.drafts, MAX_DRAFTS)]
     body = _drafts_heading(card, fit)
-    if fit.editable and any(d["state"] == "proposed" for d in shown):
+    if fit.editable and any(d["state"] in EDITABLE_STATES for d in shown):
         body.append(
             text_block(
                 "Teams shows no live count: an edit is checked against the limit when you save.",
@@ -382,7 +382,7 @@ def _draft(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_o
     count = f"{draft['length']}/{target['limit']} {target['unit']}"
     items = [text_block(f"**{escape(name)}** · {escape(draft['language'])} · {count}")]
     proposed = draft["state"] == "proposed"
-    editable = proposed and fit.editable
+    editable = draft["state"] in EDITABLE_STATES and fit.editable
     if editable:
         items.append(_text_box(draft, target))
     else:
@@ -419,10 +419,14 @@ def _text_box(draft: Mapping[str, Any], target: Mapping[str, Any]) -> Json:
     return box
 
 
+EDITABLE_STATES = ("proposed", "failed")  # a failed publication can be fixed and proposed again
+
+
 def _draft_actions(draft: Mapping[str, Any], *, editable: bool, whole: bool) -> list[Json]:
     data = {"draft": draft["id"], "version": draft["version"]}
-    if draft["state"] == "failed":
-        return [execute("Retry", Verb.RETRY, data)]
+    if draft["state"] == "failed":  # retry as it is, or fix the text (back to proposed)
+        edit = [execute("Save edit", Verb.EDIT, data)] if editable else []
+        return [execute("Retry", Verb.RETRY, data), *edit]
     if draft["state"] != "proposed":
         return []
     reason = {

@@ -1,0 +1,42 @@
+"""A reply is measured as it is published: on Mastodon with the author's handle put in front when
+the text does not name them, by the same rule the Mastodon source publishes with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.drafts.cards import drafts_card
+from bot.drafts.compose import check
+from bot.drafts.limits import limit_for
+from bot.drafts.model import Draft, DraftKind, DraftSet, DraftState, Target
+
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+MASTODON = limit_for("mastodon", 500)
+TEXT = "x" * 494  # fits alone; 509 characters once "@ana@m.example " is put in front
+
+
+def test_check_counts_the_handle_put_in_front() -> None:
+    assert check(TEXT, limit=MASTODON, language="en", banned=()) == []  # no author: as typed
+    assert check(TEXT, limit=MASTODON, language="en", banned=(), author="ana@m.example") == [
+        "is 509 characters; Mastodon takes 500, counting the “@ana@m.example” put in front to "
+        "notify the author"
+    ]
+    named = "@ana " + TEXT[:495]
+    assert check(named, limit=MASTODON, language="en", banned=(), author="ana@m.example") == []
+    bluesky = limit_for("bluesky")
+    assert check("y" * 300, limit=bluesky, language="en", banned=(), author="ana") == []
+
+
+def test_a_longer_handle_that_starts_alike_does_not_name_the_author() -> None:
+    text = "@anabel " + TEXT[:490]  # 498: and "@ana " goes in front on Mastodon
+    assert check(text, limit=MASTODON, language="en", banned=(), author="ana")
+
+
+def test_the_card_shows_the_length_as_published() -> None:
+    target = Target("mastodon", 500, "characters", "test", "m1", author="ana@m.example")
+    drafts = DraftSet(1, 7, "acme", DraftKind.REPLY, target, T0)
+    draft = Draft(
+        1, 1, 7, "acme", "dm", "en", "delay", TEXT, DraftState.PROPOSED, T0, T0 + timedelta(1)
+    )
+    [shown] = drafts_card(drafts, [draft], "Acme")["drafts"]
+    assert (shown["text"], shown["length"]) == (TEXT, 509)

@@ -1,0 +1,89 @@
+"""Migrations on databases written by older versions, with the data they may really hold."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.drafts.model import Draft, DraftState, Target
+from storage import drafts as store
+from storage.database import open_database
+from storage.migrations import MIGRATIONS, current_version
+
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+M31 = Target("mastodon", 500, "characters", "test", "m31", author="ana@m.example")
+
+
+def at_version(path: Path, version: int) -> sqlite_utils.Database:
+    """A database as a Vigie with the first ``version`` migrations left it."""
+    db = sqlite_utils.Database(path)
+    db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
+    for number, migration in enumerate(MIGRATIONS[:version], start=1):
+        with db.atomic():
+            migration(db)
+            db.table("schema_version").insert({"version": number, "applied_at": "then"})
+    return db
+
+
+def old_set(db: sqlite_utils.Database, set_id: int, incident_id: int, data: str) -> None:
+    """A draft set as schema 7 stored it: the brand only inside ``data``."""
+    db.execute(
+        "INSERT INTO draft_sets (id, incident_id, kind, source, native_id, data) "
+        "VALUES (?, ?, 'reply', 'test', 'm31', ?)",
+        [set_id, incident_id, data],
+    )
+
+
+def set_data(brand: str) -> str:
+    return json.dumps({"brand": brand, "created_at": T0.isoformat(), "target": asdict(M31)})
+
+
+def draft(draft_id: int, set_id: int, incident_id: int, state: DraftState) -> Draft:
+    return Draft(
+        id=draft_id,
+        set_id=set_id,
+        incident_id=incident_id,
+        brand="acme",
+        variant="apologetic",
+        language="en",
+        theme="cancellation",
+        text="@ana Sorry!",
+        state=state,
+        created_at=T0,
+        expires_at=T0 + timedelta(hours=24),
+    )
+
+
+def test_one_post_drafted_under_two_incidents_survives_the_move_to_schema_8(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "vigie.db"
+    old = at_version(path, 7)
+    with old.conn:
+        old_set(old, 4, 1, set_data("acme"))  # the storm's set for m31…
+        old_set(old, 6, 2, set_data("acme"))  # …and the topic's: the duplicate to live with
+        old_set(old, 7, 5, set_data("globex"))  # another brand answers for itself
+        old.execute(
+            "INSERT INTO draft_sets (id, incident_id, kind, source, native_id, data) "
+            "VALUES (8, 3, 'statement', '', '', 'not json')"
+        )
+        store.save_draft(old, draft(10, 4, 1, DraftState.PUBLISHING))
+        store.save_draft(old, draft(14, 6, 2, DraftState.PROPOSED))
+    old.close()
+
+    migrated = open_database(path)
+    assert current_version(migrated) == len(MIGRATIONS) >= 8
+    brands = migrated.execute("SELECT id, brand FROM draft_sets ORDER BY id").fetchall()
+    assert brands == [(4, "acme"), (6, "acme"), (7, "globex"), (8, "")]  # every row kept
+    assert [d.id for d in store.post_drafts(migrated, "acme", "test", "m31")] == [10, 14]
+    assert store.post_drafts(migrated, "globex", "test", "m31") == []
+    indexes = {tuple(index.columns) for index in migrated.table("draft_sets").indexes}
+    assert ("brand", "source", "native_id") in indexes
+    assert ("incident_id", "kind", "source", "native_id") in indexes
+    stored = store.get_set(migrated, 6)
+    assert stored is not None
+    assert (stored.brand, stored.target) == ("acme", M31)
