@@ -17,7 +17,13 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from bot.config import AppConfig, ConfigError, default_config_path, load_config
+from bot.config import (
+    AppConfig,
+    ConfigError,
+    ReplaySourceSettings,
+    default_config_path,
+    load_config,
+)
 from bot.config.schema import slugify
 from bot.durations import parse_since
 
@@ -40,6 +46,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the exit's final flush does not fail too
         return 0
+
+
+def _incident_number(text: str) -> int:
+    """'12' or '#12'."""
+    try:
+        return int(text.strip().lstrip("#"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an incident number (12 or #12)"
+        ) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,13 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     incidents.add_argument("--status", choices=("open", "all"), default="open")
     incidents.add_argument("--json", action="store_true", help="JSON lines, one incident each.")
     incident = command("incident", _incident, "One incident's timeline, audit and notifications.")
-    incident.add_argument("id", type=lambda text: int(text.lstrip("#")), help="Incident number.")
+    incident.add_argument("id", type=_incident_number, help="Incident number.")
     incident.add_argument("--json", action="store_true", help="As one JSON document.")
 
     audit = command("audit", _audit, "The decision log of reply drafts: who, when, what text.")
-    audit.add_argument(
-        "--incident", type=lambda text: int(text.lstrip("#")), help="Only this incident."
-    )
+    audit.add_argument("--incident", type=_incident_number, help="Only this incident.")
     audit.add_argument("--json", action="store_true", help="JSON lines, one decision each.")
 
     mentions = command("mentions", _mentions, "List stored mentions, newest first.")
@@ -165,9 +179,14 @@ def _run(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
 def _check_config(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     path = default_config_path(args.config)
     config = load_config(path)
+    missing = [
+        source
+        for source in config.sources
+        if isinstance(source, ReplaySourceSettings) and not source.path.is_file()
+    ]
     stdout.print(
-        f"[green]ok[/] {path}: {len(config.brands)} brand(s), "
-        f"{len(config.sources)} source(s), storage {config.storage.path}"
+        f"{'[red]not ok[/]' if missing else '[green]ok[/]'} {path}: {len(config.brands)} "
+        f"brand(s), {len(config.sources)} source(s), storage {config.storage.path}"
     )
     for brand in config.brands:
         terms = 1 + len(brand.keywords) + len(brand.aliases) + len(brand.hashtags)
@@ -184,7 +203,13 @@ def _check_config(args: argparse.Namespace, stdout: Console, stderr: Console) ->
             for step in level.steps
         )
         stdout.print(f"  level {level.name}: from risk {level.min_risk}; steps: {kinds or 'none'}")
-    return EXIT_OK
+    for source in missing:
+        stderr.print(
+            f"[bold red]configuration error[/] sources.{escape(source.name)}.path: no file "
+            f"{escape(str(source.path))} (a relative path starts at {escape(str(path.parent))})",
+            highlight=False,
+        )
+    return EXIT_CONFIG if missing else EXIT_OK
 
 
 def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
@@ -201,6 +226,10 @@ def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int
         stderr.print("[red]--limit[/] must be at least 1")
         return EXIT_CONFIG
     brand = _brand_slug(config, args.brand) if args.brand else None
+    if brand is None and args.brand:
+        known = ", ".join(f"{b.name} ({b.brand_slug})" for b in config.brands)
+        stderr.print(f"[red]--brand[/]: no brand {args.brand!r} in the configuration; {known}")
+        return EXIT_CONFIG
     try:
         db = open_database(config.storage.path, read_only=True)
     except StorageError as error:
@@ -235,11 +264,12 @@ def _audit(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     return audit_command(_config(args), args, stdout, stderr)
 
 
-def _brand_slug(config: AppConfig, wanted: str) -> str:
+def _brand_slug(config: AppConfig, wanted: str) -> str | None:
+    """The slug of the configured brand named or slugged ``wanted``; None if there is none."""
     for brand in config.brands:
-        if wanted.casefold() in (brand.name.casefold(), brand.brand_slug):
+        if slugify(wanted) == brand.brand_slug or wanted.casefold() == brand.name.casefold():
             return brand.brand_slug
-    return slugify(wanted)
+    return None
 
 
 def _mention_table(rows: list[dict[str, object]]) -> Table:

@@ -105,8 +105,8 @@ def test_mentions_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert [r["native_id"] for r in json_lines(capsys.readouterr().out)] == ["m-3"]
     assert main(["mentions", "-c", str(config), "--json", "--brand", "Kestrel Mobile"]) == 0
     assert len(json_lines(capsys.readouterr().out)) == 3
-    assert main(["mentions", "-c", str(config), "--json", "--brand", "other"]) == 0
-    assert json_lines(capsys.readouterr().out) == []
+    assert main(["mentions", "-c", str(config), "--json", "--brand", "kestrel-mobile"]) == 0
+    assert len(json_lines(capsys.readouterr().out)) == 3
     since = ["--since", "2026-03-10T08:30:00Z"]
     assert main(["mentions", "-c", str(config), "--json", *since]) == 0
     assert len(json_lines(capsys.readouterr().out)) == 2
@@ -124,6 +124,25 @@ def test_mentions_table_and_bad_arguments(
     assert main(["mentions", "-c", str(config), "--since", "last tuesday"]) == 2
     assert "neither a duration (30m, 24h, 7d) nor an ISO 8601 time" in capsys.readouterr().err
     assert main(["mentions", "-c", str(config), "--limit", "0"]) == 2
+    assert main(["mentions", "-c", str(config), "--brand", "Kestral"]) == 2  # a typo is not 0 rows
+    assert "no brand 'Kestral'" in (err := capsys.readouterr().err)
+    assert "Kestrel Mobile (kestrel-mobile)" in err
+    assert main(["mentions", "-c", str(config), "--brand", "Kestrel Mobile"]) == 0
+    with pytest.raises(SystemExit) as exited:
+        main(["incident", "abc", "-c", str(config)])
+    assert exited.value.code == 2
+    assert "'abc' is not an incident number (12 or #12)" in capsys.readouterr().err
+
+
+def test_check_config_names_a_replay_file_that_is_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, [{"type": "replay", "name": "demo", "path": "nope.jsonl"}])
+    assert main(["check-config", "-c", str(config)]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("not ok")
+    assert "sources.demo.path: no file" in err
+    assert "nope.jsonl" in err
 
 
 def test_mentions_before_any_run_says_so(
