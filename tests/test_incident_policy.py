@@ -58,6 +58,7 @@ def levels(*steps_per_level: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ),
         ({"levels": levels([], [])[::-1][:1] * 2}, "level 'alert' is defined twice"),
         ({"group_wait": "soon"}, "'soon' is not a duration"),
+        ({"resolve_after": 90}, "90 has no unit: write 90s, 90m or 90h"),
         (
             {"quiet_hours": {"time_zone": "Europe/Atlantis", "start": "22:00", "end": "07:00"}},
             "'Europe/Atlantis' is not a known time zone",

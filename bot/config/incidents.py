@@ -30,8 +30,10 @@ _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 def _duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         parsed = value
-    elif isinstance(value, int | float):
-        parsed = timedelta(seconds=value)
+    elif isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        parsed = timedelta(0)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"{value} has no unit: write {value}s, {value}m or {value}h")
     elif isinstance(value, str):
         text = value.strip()
         sign = -1 if text.startswith("-") else 1
