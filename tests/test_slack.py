@@ -327,3 +327,16 @@ def test_signed_headers_are_what_bolt_checks() -> None:
     assert verifier.is_valid(
         "a=b", headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
     )
+
+
+def test_slack_bot_token_in_the_environment_is_not_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The README puts the token in $SLACK_BOT_TOKEN, which Bolt also reads by itself."""
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    with caplog.at_level(logging.WARNING):
+        AsyncApp(client=AsyncWebClient(token="xoxb-test"), signing_secret=SECRET)
+    assert "will be unused" not in caplog.text

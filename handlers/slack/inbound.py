@@ -55,8 +55,17 @@ class _WithholdBody(logging.Filter):
         return True
 
 
+class _OwnClient(logging.Filter):
+    """Bolt reads ``$SLACK_BOT_TOKEN`` by itself and, seeing Vigie's own client (built from
+    ``platforms.slack.bot_token``), warns that the variable is unused: expected, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
 _BOLT_VERIFICATION = logging.getLogger("slack_bolt.RequestVerification")
 _BOLT_VERIFICATION.addFilter(_WithholdBody())
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_OwnClient())
 
 
 def build_slack_app(
