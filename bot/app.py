@@ -351,7 +351,8 @@ def build(config: AppConfig, console: Console) -> Service:
     metrics = Metrics()
     writer = Writer(config.storage.path)
     names = {b.brand_slug: b.name for b in config.brands}
-    platform = ConsolePlatform(config.console, names, console)
+    own = {b.brand_slug: own_accounts(b.handles) for b in config.brands}
+    platform = ConsolePlatform(config.console, names, console, own)
     desk = IncidentDesk(
         EngineSetup(
             policy=config.incidents,
@@ -360,7 +361,7 @@ def build(config: AppConfig, console: Console) -> Service:
                 b.brand_slug: frozenset(t.lower() for t in b.hashtags) for b in config.brands
             },
             influencers=frozenset(h.lower().lstrip("@") for h in config.influencers),
-            own_accounts={b.brand_slug: own_accounts(b.handles) for b in config.brands},
+            own_accounts=own,
         ),
         event_time=isinstance(clock, EventClock),
     )

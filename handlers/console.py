@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.accounts import is_own
 from bot.config.schema import ConsoleSettings
 from bot.incidents.model import Incident, Intent, IntentKind, topic_label
 from bot.model import ScoredMention, Sentiment
@@ -28,8 +29,9 @@ def compact_count(number: int) -> str:
     return str(number)
 
 
-def render_mention(scored: ScoredMention, brand_names: dict[str, str]) -> Text:
-    """One mention as one or two lines of styled text."""
+def render_mention(scored: ScoredMention, brand_names: dict[str, str], own: bool = False) -> Text:
+    """One mention as one or two lines of styled text; ``own``: the brand's own account posted
+    it (shown OWN, never as a complaint)."""
     mention = scored.mention
     label = scored.negativity.sentiment
     text = " ".join(mention.text.split())
@@ -38,14 +40,19 @@ def render_mention(scored: ScoredMention, brand_names: dict[str, str]) -> Text:
     line = Text()
     line.append(mention.created_at.strftime("%Y-%m-%d %H:%M "), style="cyan")
     line.append(", ".join(brand_names.get(b, b) for b in scored.brands), style="bold")
-    line.append(f"  {label.value[:3].upper()} {scored.negativity.score:.2f}", style=_STYLE[label])
+    if own:
+        line.append("  OWN     ", style="bold blue")
+    else:
+        line.append(
+            f"  {label.value[:3].upper()} {scored.negativity.score:.2f}", style=_STYLE[label]
+        )
     line.append(f"  {scored.language.code}", style="magenta")
     author = mention.author
     if author.handle:
         line.append(f"  @{author.handle}", style="yellow")
         if author.followers:
             line.append(f" ({compact_count(author.followers)} followers)", style="dim")
-    if scored.negativity.reasons and label is Sentiment.NEGATIVE:
+    if scored.negativity.reasons and label is Sentiment.NEGATIVE and not own:
         line.append(f"  ({'; '.join(scored.negativity.reasons)})", style="dim")
     line.append(f"\n    {text}")
     if mention.url:
@@ -110,11 +117,16 @@ class ConsolePlatform:
     """Prints the mentions worth a look as they are stored, and a summary at the end."""
 
     def __init__(
-        self, settings: ConsoleSettings, brand_names: dict[str, str], console: Console
+        self,
+        settings: ConsoleSettings,
+        brand_names: dict[str, str],
+        console: Console,
+        own: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.settings = settings
         self.brand_names = brand_names
         self.console = console
+        self.own = dict(own or {})  # each brand's own accounts: their posts are not complaints
         self._counts: Counter[tuple[str, str]] = Counter()
         self._shown: dict[int, tuple[object, ...]] = {}
 
@@ -122,8 +134,9 @@ class ConsolePlatform:
         for scored in batch:
             for brand in scored.brands:
                 self._counts[(brand, scored.negativity.sentiment.value)] += 1
-            if self._wanted(scored):
-                self.console.print(render_mention(scored, self.brand_names), highlight=False)
+            own = self._own(scored)
+            if self._wanted(scored, own):
+                self.console.print(render_mention(scored, self.brand_names, own), highlight=False)
 
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
         """Print a notification. A terminal cannot edit a card, so an update prints only when
@@ -168,12 +181,16 @@ class ConsolePlatform:
                 table.add_row(name, *(str(count) for count in counts))
         self.console.print(table)
 
-    def _wanted(self, scored: ScoredMention) -> bool:
+    def _own(self, scored: ScoredMention) -> bool:
+        handle = scored.mention.author.handle
+        return any(is_own(handle, self.own.get(brand, frozenset())) for brand in scored.brands)
+
+    def _wanted(self, scored: ScoredMention, own: bool) -> bool:
         if self.settings.show == "none":
             return False
         if self.settings.show == "all":
             return True
-        return (
+        return not own and (
             scored.negativity.sentiment is Sentiment.NEGATIVE
             and scored.negativity.score >= self.settings.min_negativity
         )

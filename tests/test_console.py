@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
+from bot.accounts import own_accounts
 from bot.config.schema import ConsoleSettings
 from bot.incidents.model import Intent, IntentKind
+from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
 from handlers.console import ConsolePlatform
 
 
@@ -28,3 +30,29 @@ async def test_a_notice_prints_its_text() -> None:
     )
     assert await platform.deliver(notice, None) == "notice-1"
     assert "Source reddit is in trouble" in out.getvalue()
+
+
+def _scored(handle: str, text: str) -> ScoredMention:
+    at = datetime(2026, 3, 10, tzinfo=UTC)
+    mention = Mention("demo", handle, text, at, author=Author(handle))
+    negativity = Negativity(0.9, Sentiment.NEGATIVE, -0.7, ("apology",))
+    language = LanguageGuess("en", 1.0)
+    return ScoredMention(mention, ("kestrel-mobile",), ("kestrel",), language, negativity, at)
+
+
+def test_the_brands_own_posts_are_not_shown_as_complaints() -> None:
+    """An apology from the brand's own account reads negative ('sorry', 'outage'): it is the
+    brand speaking, so the negative view leaves it out and the full view marks it OWN."""
+    own = {"kestrel-mobile": own_accounts(["@kestrelmobile"])}
+    apology = _scored("kestrelmobile", "We're sorry about today's outage, service is back")
+    complaint = _scored("pat", "Kestrel outage again, awful")
+    out = io.StringIO()
+    negative_only = ConsolePlatform(ConsoleSettings(), {}, Console(file=out, width=200), own)
+    negative_only.show([apology, complaint])
+    assert "awful" in out.getvalue()
+    assert "sorry" not in out.getvalue()
+    out = io.StringIO()
+    everything = ConsolePlatform(ConsoleSettings(show="all"), {}, Console(file=out, width=200), own)
+    everything.show([apology])
+    assert "OWN" in out.getvalue()
+    assert "NEG" not in out.getvalue()
