@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -46,6 +47,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the exit's final flush does not fail too
         return 0
+
+
+def _input_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return path
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return seconds
+
+
+def _language_codes(text: str) -> tuple[str, ...]:
+    """'en,fr' as ('en', 'fr'): two-letter ISO 639-1 codes."""
+    codes = tuple(code.strip().lower() for code in text.split(",") if code.strip())
+    wrong = [code for code in codes if not (len(code) == 2 and code.isalpha())]
+    if wrong or not codes:
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(wrong) or repr(text)}: give ISO 639-1 codes such as en,fr"
+        )
+    return codes
 
 
 def _incident_number(text: str) -> int:
@@ -99,12 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     mentions.add_argument("--json", action="store_true", help="JSON lines, one mention each.")
 
     score = command("score", _score, "Score a CSV file: adds lang, negativity and sentiment.")
-    score.add_argument("input", type=Path, help="CSV file with a header row.")
+    score.add_argument("input", type=_input_file, help="CSV file with a header row.")
     score.add_argument("--text-column", required=True, help="Column holding the text.")
     score.add_argument("--output", required=True, type=Path, help="CSV file to write.")
     score.add_argument(
         "--languages",
         default="en,fr",
+        type=_language_codes,
         help="Expected languages, preferred when close (default: en,fr).",
     )
 
@@ -115,11 +145,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     reach.add_argument(
         "input",
-        type=Path,
+        type=_input_file,
         help="CSV or CSV.GZ: cascade_id, relative_time_seconds, number_of_followers.",
     )
     reach.add_argument(
-        "--observe", type=float, required=True, help="Use only the reshares of the first SECONDS."
+        "--observe",
+        type=_positive_seconds,
+        required=True,
+        help="Use only the reshares of the first SECONDS.",
     )
     reach.add_argument(
         "--output",
@@ -131,7 +164,9 @@ def _parser() -> argparse.ArgumentParser:
     bursts = command(
         "detect-bursts", _detect_bursts, "Flag the bins of a volume series that burst, online."
     )
-    bursts.add_argument("input", type=Path, help="CSV: timestamp,value (one row per time bin).")
+    bursts.add_argument(
+        "input", type=_input_file, help="CSV: timestamp,value (one row per time bin)."
+    )
     bursts.add_argument(
         "--output", type=Path, required=True, help="CSV to write: timestamp,value,surprise,burst."
     )
@@ -322,9 +357,7 @@ def _detect_bursts(args: argparse.Namespace, stdout: Console, stderr: Console) -
 def _score(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.scorefile import score_file
 
-    languages = tuple(code.strip() for code in args.languages.split(",") if code.strip())
-
     def work() -> int:
-        return score_file(args.input, args.output, args.text_column, languages, stderr)
+        return score_file(args.input, args.output, args.text_column, args.languages, stderr)
 
     return _file_command(work, "scored {count} rows", args.output, stderr)

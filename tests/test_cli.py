@@ -276,10 +276,31 @@ def test_score_a_file_long_enough_to_show_progress(tmp_path: Path) -> None:
     assert {row["sentiment"] for row in rows} == {"negative"}
 
 
-def test_score_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["score", str(tmp_path / "nope.csv"), "--text-column", "t", "--output", "o.csv"])
-    assert code == 1
-    assert "no such file" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["score", "{tmp}/nope.csv", "--text-column", "t", "--output", "o.csv"], "no such file"),
+        (
+            ["score", "{csv}", "--text-column", "t", "--output", "o.csv", "--languages", "english"],
+            "english: give ISO 639-1 codes",
+        ),
+        (
+            ["predict-reach", "{csv}", "--observe", "0", "--output", "o.csv"],
+            "'0' is not a positive number of seconds",
+        ),
+        (["detect-bursts", "{tmp}/nope.csv", "--output", "o.csv"], "no such file"),
+    ],
+)
+def test_bad_arguments_exit_2_and_say_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], says: str
+) -> None:
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text("t\nhello\n", encoding="utf-8")
+    filled = [a.format(tmp=tmp_path, csv=csv_file) for a in arguments]
+    with pytest.raises(SystemExit) as exited:
+        main(filled)
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
 
 
 def storm_config(tmp_path: Path) -> Path:
