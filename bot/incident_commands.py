@@ -141,7 +141,7 @@ def show_command(
         f"peak risk {incident.peak_risk}, {incident.mention_count} mentions",
         highlight=False,
     )
-    stdout.print(escape(incident.explanation), highlight=False)
+    stdout.print(f"risk now {escape(incident.explanation)}", highlight=False)  # "34: why"
     table = Table(title="timeline")
     for column in ("at (UTC)", "who", "what", "detail"):
         table.add_column(column)

@@ -337,6 +337,7 @@ def test_incidents_lists_the_storm_with_its_level_history(
     shown = capsys.readouterr().out
     assert "opened" in shown
     assert "notified" in shown
+    assert "risk now " in shown  # the number before the explanation is named
     assert main(["incident", "-c", str(config), "99"]) == 1
     assert "no incident #99" in capsys.readouterr().err
 
