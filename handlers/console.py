@@ -109,7 +109,8 @@ def render_drafts(intent: Intent) -> Text:
     if drafts:
         first = drafts[0]
         more = f" (+{len(drafts) - 1} more)" if len(drafts) > 1 else ""
-        line.append(f"\n    [{first['variant']}, {first['language']}] {first['text']}{more}")
+        text = str(first["text"]).replace("\n", "\n    ")  # a sign-off line stays indented
+        line.append(f"\n    [{first['variant']}, {first['language']}] {text}{more}")
     return line
 
 
