@@ -16,6 +16,8 @@ from rich.console import Console
 
 from bot.app import Service, build, serve
 from bot.config import load_config
+from bot.intake import Envelope
+from bot.model import Mention
 from storage.database import open_database
 from storage.mentions import find_mentions
 
@@ -106,3 +108,21 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+class RecordingInbox:
+    """An inbox that keeps what a source queues, as the intake would take it."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def submit(self, envelope: Envelope) -> None:
+        self.envelopes.append(envelope)
+
+    def offer(self, envelope: Envelope) -> bool:
+        self.envelopes.append(envelope)
+        return True
+
+    @property
+    def mentions(self) -> list[Mention]:
+        return [mention for envelope in self.envelopes for mention in envelope.mentions]

@@ -40,7 +40,6 @@ from bot.clock import EventClock
 from bot.config import ConfigError, load_config
 from bot.config.schema import ReplaySourceSettings
 from bot.incidents.control import IncidentControl
-from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Brand, Mention
 from bot.records import MAX_TEXT, MalformedRecord, RecordMapper
@@ -61,7 +60,13 @@ from handlers.slack.render import ACK, REOPEN, RESOLVE, SILENCE, SNOOZE
 from handlers.slack.render_drafts import APPROVE, EDIT, REJECT, RETRY
 from handlers.teams.actions import Verb
 from storage.database import open_database
-from tests.conftest import WEBHOOK_SECRET, running_service, wait_for, write_config
+from tests.conftest import (
+    WEBHOOK_SECRET,
+    RecordingInbox,
+    running_service,
+    wait_for,
+    write_config,
+)
 from tests.fake_connector import USER as TEAMS_USER
 from tests.fake_connector import FakeConnector, invoke_activity, post_activity
 from tests.slack_fake import FakeSlack, block_action_body, post_signed
@@ -254,18 +259,7 @@ def test_a_non_ascii_webhook_signature_is_401() -> None:
 # -- replayed files ----------------------------------------------------------------------------
 
 
-class ListInbox:
-    """The inbox a source hands envelopes to, keeping them."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def submit(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
-    def offer(self, envelope: Envelope) -> bool:
-        self.envelopes.append(envelope)
-        return True
+ListInbox = RecordingInbox
 
 
 def replay_file(folder: Path, suffix: str, content: bytes) -> tuple[list[Mention], int]:

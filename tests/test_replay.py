@@ -16,11 +16,10 @@ from bot.app import build, serve
 from bot.clock import SystemClock
 from bot.config import load_config
 from bot.config.schema import ReplaySourceSettings
-from bot.intake import Envelope
 from bot.sources.replay import ReplaySource
 from storage.database import open_database
 from storage.mentions import find_mentions
-from tests.conftest import mention_record, write_config, write_jsonl
+from tests.conftest import RecordingInbox, mention_record, write_config, write_jsonl
 
 
 async def replay(config_path: Path) -> bool:
@@ -125,18 +124,7 @@ async def test_a_missing_file_fails_the_source_and_the_run(tmp_path: Path) -> No
     assert "no such file" in service.health()["sources"]["file"]["error"]
 
 
-class Recorder:
-    """An inbox that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def submit(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
-    def offer(self, envelope: Envelope) -> bool:
-        self.envelopes.append(envelope)
-        return True
+Recorder = RecordingInbox
 
 
 async def test_speed_plays_event_time_faster_than_real_time(tmp_path: Path) -> None:

@@ -20,9 +20,8 @@ from bot.clock import SystemClock
 from bot.config import ConfigError, load_config
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.drafts.addressing import addressed_on_mastodon
-from bot.intake import Envelope
 from bot.metrics import Metrics
-from bot.model import Author, Brand, Mention
+from bot.model import Author, Brand
 from bot.sources import SourceContext, build_source
 from bot.sources.mastodon import MastodonSource
 from bot.sources.mastodon_api import MastodonApi, plan_feeds
@@ -39,7 +38,13 @@ from bot.sources.mastodon_text import content_text
 from bot.sources.polite import Pacer, SourceError, client_session, retry_after
 from storage.database import open_database
 from storage.mentions import find_mentions
-from tests.conftest import SHARED_DATA, running_service, wait_for, write_config
+from tests.conftest import (
+    SHARED_DATA,
+    RecordingInbox,
+    running_service,
+    wait_for,
+    write_config,
+)
 from tests.fake_mastodon import FakeMastodon
 
 PAYLOADS = SHARED_DATA / "payloads" / "mastodon"
@@ -352,22 +357,8 @@ def test_app_yaml_takes_a_mastodon_source(tmp_path: Path) -> None:
 # -- against a fake instance --------------------------------------------------------------------
 
 
-class Inbox:
+class Inbox(RecordingInbox):
     """Collects what a source queues, as the intake would."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def submit(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
-    def offer(self, envelope: Envelope) -> bool:
-        self.envelopes.append(envelope)
-        return True
-
-    @property
-    def mentions(self) -> list[Mention]:
-        return [mention for envelope in self.envelopes for mention in envelope.mentions]
 
     @property
     def ids(self) -> list[str]:

@@ -13,13 +13,19 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config.source_reddit import RedditSourceSettings
-from bot.intake import Envelope
 from bot.model import Brand, Mention
 from bot.sources.polite import SourceError
 from bot.sources.polling import Cursor
 from bot.sources.reddit import CannotReply, RedditSource
 from bot.sources.reddit_things import default_queries, to_mention
-from tests.conftest import SHARED_DATA, running_service, stored_mentions, wait_for, write_config
+from tests.conftest import (
+    SHARED_DATA,
+    RecordingInbox,
+    running_service,
+    stored_mentions,
+    wait_for,
+    write_config,
+)
 from tests.fake_reddit import FakeReddit, comment, load_listing, post
 
 PAYLOADS = SHARED_DATA / "payloads" / "reddit"
@@ -56,22 +62,7 @@ async def poll(source: RedditSource, cursor: Cursor) -> tuple[list[Mention], Cur
     return mentions, json.loads(json.dumps(after))
 
 
-class Inbox:
-    """Collects what a source queues, as the intake would."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def submit(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
-    def offer(self, envelope: Envelope) -> bool:
-        self.envelopes.append(envelope)
-        return True
-
-    @property
-    def mentions(self) -> list[Mention]:
-        return [mention for envelope in self.envelopes for mention in envelope.mentions]
+Inbox = RecordingInbox
 
 
 def posts(first: int, count: int, start: float) -> list[dict[str, Any]]:

@@ -23,7 +23,6 @@ from pydantic import ValidationError
 from bot.clock import SystemClock
 from bot.config.loader import ConfigError
 from bot.config.source_x import XSourceSettings
-from bot.intake import Envelope
 from bot.metrics import Metrics
 from bot.model import Brand, Mention
 from bot.sources import SourceContext, build_source
@@ -40,7 +39,13 @@ from bot.sources.x_wire import (
     plan_rules,
     read_line,
 )
-from tests.conftest import running_service, stored_mentions, wait_for, write_config
+from tests.conftest import (
+    RecordingInbox,
+    running_service,
+    stored_mentions,
+    wait_for,
+    write_config,
+)
 from tests.fake_x import OPERATIONAL_DISCONNECT, TOKEN, FakeX
 
 KESTREL = Brand(
@@ -223,20 +228,7 @@ def test_without_brands_or_rules_there_is_nothing_to_listen_for() -> None:
 # -- the source over a real stream --------------------------------------------------------------
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def submit(self, envelope: Envelope) -> None:
-        self.envelopes.append(envelope)
-
-    def offer(self, envelope: Envelope) -> bool:
-        self.envelopes.append(envelope)
-        return True
-
-    @property
-    def mentions(self) -> list[Mention]:
-        return [m for e in self.envelopes for m in e.mentions]
+Inbox = RecordingInbox
 
 
 @pytest.fixture
