@@ -106,6 +106,8 @@ def _measure(text: str, polarity: Polarity, matcher: CueMatcher) -> _Measured:
                 words[index] = 2.0 if count > 1 else 1.0
     if "n't" in cleaned:
         negations += len(_ENDS_IN_NT.findall(cleaned))
+    if hits.denied:  # "no delays": a negation that denies a problem is no complaint's negation
+        negations = max(0, negations - hits.denied)
     shouting = 0.0
     if shouts := len(_SHOUT.findall(text)):
         shouting = shouts / (len(_LONG_WORDS.findall(cleaned)) or 1)
@@ -180,6 +182,11 @@ class ComplaintModel:
             second += w2
             third += w3
         return softmax((first, second, third)), compound, self._reasons(examples)
+
+    def has_evidence(self, text: str, matcher: CueMatcher | None = None) -> bool:
+        """Whether the words of ``text`` say anything: a cue of any group, or a VADER score."""
+        hits = (matcher or self.matcher).find(clean(text))
+        return any(hits.counts) or self.polarity(hits.literal)["compound"] != 0
 
     def _reasons(self, examples: Sequence[str]) -> tuple[str, ...]:
         """The complaint cues found, with the phrase: what a person checks first."""

@@ -2,8 +2,11 @@
 
 "Flight delayed 3 hours, no info from staff" has no negative word for VADER, yet every comms team
 reads it as a complaint. Each group below is a list of regular expressions over lower-cased text
-with @handles and links removed; the complaint model (``complaint_model.py``) weighs how many of
-each group a mention has. Groups are about customer care in general, not one industry.
+with @handles and links removed (``clean``); the complaint model (``complaint_model.py``) weighs
+how many of each group a mention has. Groups are about customer care in general, not one industry.
+
+A problem that is denied is no problem: in the groups of ``NEGATABLE_GROUPS`` a cue right after a
+negation in the same clause ("no delays", "wasn't cancelled", "can't complain") is not counted.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
+
+from bot.text import APOSTROPHES
 
 CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "waiting": (
@@ -87,6 +92,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\bclueless\b",
         r"\bworst\b",
         r"\bterrible\b",
+        r"\bbad\b",
         r"\bawful\b",
         r"\bhorrible\b",
         r"\bridiculous\b",
@@ -159,16 +165,73 @@ PROBLEM_GROUPS = (
     "waiting", "duration", "cancelled", "unreachable", "not_working", "lost", "money",
     "bad_service", "sarcasm", "repetition",
 )  # fmt: skip
+# Problem groups whose cue a negation just before denies: "not delayed", "no errors", "nothing
+# lost", "no complaints". Not the others: "no refund" and "don't ignore me" are still complaints.
+NEGATABLE_GROUPS = ("waiting", "cancelled", "not_working", "lost", "bad_service")
+# Words that deny what follows them; also any word ending in "n't" (after ``clean``).
+NEGATORS = frozenset(
+    (
+        "not", "no", "never", "without", "zero", "cannot", "nor", "dont", "didnt", "doesnt",
+        "isnt", "wasnt", "werent", "arent", "wont", "cant", "couldnt", "wouldnt", "shouldnt",
+        "havent", "hasnt", "hadnt", "aint",
+    )
+)  # fmt: skip
+# How many words before a cue a negation reaches: "wasn't delayed", "no more delays"
+NEGATION_REACH = 2
 # Emoji that carry a verdict on their own; VADER reads few of them.
 NEGATIVE_EMOJI = frozenset("😡🤬😠👎💩😤😞😢😭🙄😒😩😫🤦💔😾☹🙁😣😖")
 POSITIVE_EMOJI = frozenset("👍❤😍🙏😊🥰👏🎉💯😀😃😄😁🙌💙💚💜🤩☺🙂✨")
 
-_HANDLE_OR_LINK = re.compile(r"https?://\S+|@\w+")
+# with the spaces after it, so that removing one leaves words one space apart
+_HANDLE_OR_LINK = re.compile(r"(?:https?://\S+|@\w+)\s*")
+# where a clause ends: a negation before it does not reach a cue after it ("no, delayed again")
+_CLAUSE_MARKS = frozenset('.,;:!?()"')
+# "not only late but rude": an intensifier, not a denial
+_NOT_A_DENIAL = frozenset(("only", "just"))
 
 
 def clean(text: str) -> str:
-    """Lower-cased text without @handles and links, which carry no sentiment."""
-    return _HANDLE_OR_LINK.sub(" ", text).lower()
+    """Lower-cased text without @handles and links, which carry no sentiment.
+
+    Apostrophes are straight (\u2019 \u2018 \u02bc are ') and words one space apart, as the cues
+    are written: "thanks @brand for nothing" and "thanks\nfor nothing" read as "thanks for nothing".
+    """
+    cleaned = _HANDLE_OR_LINK.sub(" ", text).lower()
+    if not cleaned.isascii():
+        cleaned = cleaned.translate(APOSTROPHES)
+    # a line break, a tab or a non-ASCII space is not printable
+    if "  " in cleaned or not cleaned.isprintable():
+        return " ".join(cleaned.split())
+    return cleaned.strip()
+
+
+def negated_before(text: str, start: int) -> bool:
+    """Whether a negation among the ``NEGATION_REACH`` words before ``text[start:]`` denies it.
+
+    The words must be in the same clause: "not delayed" and "no more delays" are denials, "no,
+    delayed" is not.
+    """
+    words = text[max(0, start - 40) : start].rsplit(maxsplit=NEGATION_REACH)[-NEGATION_REACH:]
+    following = ""
+    for word in reversed(words):  # the nearest first
+        if word[-1] in _CLAUSE_MARKS:
+            return False
+        word = word.lstrip('("')
+        if (word in NEGATORS or word.endswith("n't")) and following not in _NOT_A_DENIAL:
+            return True
+        following = word
+    return False
+
+
+def _denied(text: str, start: int, matched: str) -> bool:
+    """Whether a negation just before denies the cue ``matched`` at ``start`` ("no delays").
+
+    A cue that is a negation itself ("doesn't work", "never again") is never denied.
+    """
+    if start == 0 or not matched.strip():
+        return False
+    first = matched.split(maxsplit=1)[0]
+    return not (first in NEGATORS or first.endswith("n't")) and negated_before(text, start)
 
 
 _QUANTIFIERS = "?*{"
@@ -304,15 +367,16 @@ class _Scanner:
         return found
 
 
-def _kept(candidates: list[_Candidate]) -> list[tuple[int, str]]:
-    """(group index, matched text) of non-overlapping cues, leftmost first, then longest."""
+def _kept(candidates: list[_Candidate]) -> list[tuple[int, int, str]]:
+    """(start, group index, matched text) of non-overlapping cues, leftmost first, then longest."""
     if len(candidates) == 1:
-        return [(candidates[0][2], candidates[0][3])]
+        start, _, group, matched = candidates[0]
+        return [(start, group, matched)]
     candidates.sort()
     kept, reached = [], 0
     for start, negative_end, group, matched in candidates:
         if start >= reached:
-            kept.append((group, matched))
+            kept.append((start, group, matched))
             reached = -negative_end
     return kept
 
@@ -322,6 +386,7 @@ class CueHits:
     counts: tuple[int, ...]  # per group, in ``CueMatcher.groups`` order
     examples: tuple[str, ...]  # the first phrase found per group ("" when none)
     literal: str  # the text with sarcastic phrases blanked: "thanks" in them is not thanks
+    denied: int = 0  # problem cues left out because a negation denies them ("no delays")
 
 
 class CueMatcher:
@@ -342,15 +407,19 @@ class CueMatcher:
         )
         self.gratitude_index = self.groups.index("gratitude")
         self._sarcasm_index = self.groups.index("sarcasm")
+        self._negatable = frozenset(self.groups.index(group) for group in NEGATABLE_GROUPS)
         self._scanner = _Scanner(patterns, self.groups, apart=("sarcasm",))
 
     def find(self, cleaned: str) -> CueHits:
-        """Sarcasm first; the other groups in the text without the sarcastic phrases."""
+        """Sarcasm first; the other groups in the text without the sarcastic phrases.
+
+        A cue of a negatable group right after a negation is left out ("no delays").
+        """
         found, sarcasm = self._scanner.candidates(cleaned)
         counts = [0] * len(self.groups)
         examples = [""] * len(self.groups)
         literal = cleaned
-        sarcastic = [matched for _, matched in _kept(sarcasm)] if sarcasm else []
+        sarcastic = [matched for _, _, matched in _kept(sarcasm)] if sarcasm else []
         if sarcastic:
             for matched in sarcastic:
                 literal = literal.replace(matched, " ")
@@ -359,11 +428,15 @@ class CueMatcher:
             examples[self._sarcasm_index] = sarcastic[0].strip()
         if not found:
             return CueHits(tuple(counts), tuple(examples), literal)
-        for index, matched in _kept(found):
+        denied = 0
+        for start, index, matched in _kept(found):
+            if index in self._negatable and _denied(literal, start, matched):
+                denied += 1
+                continue
             if sarcastic and index in self._kind_words:
                 # beside "so much for next-day delivery", "thanks a lot" is not thanks
                 literal = literal.replace(matched, " ")
                 continue
             counts[index] += 1
             examples[index] = examples[index] or matched.strip()
-        return CueHits(tuple(counts), tuple(examples), literal)
+        return CueHits(tuple(counts), tuple(examples), literal, denied)

@@ -74,6 +74,10 @@ class FrenchModel:
         self.coefficients = [list(map(float, row)) for row in data["coefficients"]]
         self.intercepts = list(map(float, data["intercepts"]))
 
+    def has_evidence(self, text: str) -> bool:
+        """Whether the words of ``text`` say anything: a vaderSentiment-fr score."""
+        return float(self.polarity(_HANDLE_OR_LINK.sub(" ", text))["compound"]) != 0
+
     def judge(self, text: str) -> Judgement:
         chances, compound, reasons = self.chances(text)
         return Judgement(dict(zip(CLASSES, chances, strict=True)), compound, reasons)

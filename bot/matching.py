@@ -1,8 +1,9 @@
 """Which brands a text mentions: one Aho-Corasick automaton for every brand's terms.
 
-A term matches on word boundaries, case- and accent-insensitively. A hit that lies inside one of
-the brand's exclusions ("manchester united" for United) does not count, but another hit of the same
-brand in the same text still does.
+A term matches on word boundaries, case- and accent-insensitively, whatever the whitespace
+between its words and whichever apostrophe it is written with (``bot.text.fold``). A hit that lies
+inside one of the brand's exclusions ("manchester united" for United) does not count, but another
+hit of the same brand in the same text still does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from enum import Enum
 import ahocorasick
 
 from bot.model import Brand
-from bot.text import fold, is_word_char
+from bot.text import fold, joins_word
 
 
 class _Kind(Enum):
@@ -86,11 +87,12 @@ class BrandMatcher:
 def _bounded(text: str, start: int, end: int) -> bool:
     """True when text[start:end] is not part of a longer word.
 
-    A term that starts or ends with a symbol ('#brand', '@brand', 'c++') needs no boundary there.
+    A term that starts or ends with a symbol ('#brand', '@brand', 'c++') needs no boundary there,
+    nor does a Latin term beside CJK text ('Kestrelは最悪').
     """
-    if start > 0 and is_word_char(text[start]) and is_word_char(text[start - 1]):
+    if start > 0 and joins_word(text[start - 1], text[start]):
         return False
-    return not (end < len(text) and is_word_char(text[end - 1]) and is_word_char(text[end]))
+    return not (end < len(text) and joins_word(text[end - 1], text[end]))
 
 
 def _inside_any(hit: _Hit, exclusions: list[_Hit]) -> bool:

@@ -2,8 +2,10 @@
 
 English goes through the complaint model (VADER plus customer-care cues, ``complaint_model.py``),
 French through the French model (vaderSentiment-fr plus plain signals, ``french_model.py``). A
-language without a scorer gets a neutral score and says so, rather than an English misreading. Text
-with no letters (emoji only) is read by VADER's emoji lexicon, which is the same in every language.
+language without a scorer gets a neutral score and says so, rather than an English misreading.
+Emoji that carry a verdict (😡, 👍) decide when the words say nothing: text with no letters, or
+words with no cue and no sentiment ("Kestrel 😡😡😡": a brand name is no evidence). They count the
+same in every language.
 
 ``score`` is the probability that the mention is negative (0..1); ``compound`` is a signed score in
 -1..1 for ranking and correlation with human ratings.
@@ -35,7 +37,12 @@ POSITIVE_ABOVE = 0.05
 # The signed score leans on VADER, which humans agree with on general text, and moves it by the
 # model's verdict, which knows customer-care language.
 VADER_SHARE = 0.7
+# A signed score this far from zero is a clear verdict: the label never contradicts it. (Closer to
+# zero the model's likeliest class stands even against the sign: complaints are often written in
+# polite or sarcastic words that VADER reads as positive.)
+CLEAR = 0.5
 SUPPORTED_LANGUAGES = ("en", "fr")
+_VERDICT_EMOJI = NEGATIVE_EMOJI | POSITIVE_EMOJI
 
 Polarity = Callable[[str], Mapping[str, float]]
 
@@ -330,23 +337,53 @@ def _verdict(
     chances: Chances, compound: float, reasons: tuple[str, ...], lexicon: str
 ) -> Negativity:
     """A model's judgement as a Negativity: P(negative), the likeliest label, a signed score."""
-    negative, neutral, positive = chances
-    # the first of the likeliest, in class order
-    if negative >= neutral and negative >= positive:
-        sentiment = Sentiment.NEGATIVE
-        if not reasons and compound < 0:
-            reasons = (f"negative wording ({lexicon} {compound:+.2f})",)
-    else:
-        sentiment = Sentiment.NEUTRAL if neutral >= positive else Sentiment.POSITIVE
+    negative, _, positive = chances
     signed = VADER_SHARE * compound + (1 - VADER_SHARE) * (positive - negative)
+    sentiment = _likeliest(chances)
+    if abs(signed) >= CLEAR and sentiment is not Sentiment.NEUTRAL:
+        sentiment = label_for(signed)  # a negative label on a clearly positive score, or back
+    if sentiment is Sentiment.NEGATIVE and not reasons and compound < 0:
+        reasons = (f"negative wording ({lexicon} {compound:+.2f})",)
     return Negativity(round(negative, 4), sentiment, round(signed, 4), reasons)
 
 
+def _likeliest(chances: Chances) -> Sentiment:
+    """The likeliest class; the first of equals, in class order."""
+    negative, neutral, positive = chances
+    if negative >= neutral and negative >= positive:
+        return Sentiment.NEGATIVE
+    return Sentiment.NEUTRAL if neutral >= positive else Sentiment.POSITIVE
+
+
+def _emoji_counts(text: str) -> tuple[int, int]:
+    """How many emoji that carry a verdict ``text`` has: (negative, positive)."""
+    if text.isascii() or _VERDICT_EMOJI.isdisjoint(text):
+        return 0, 0
+    negative = sum(1 for char in text if char in NEGATIVE_EMOJI)
+    positive = sum(1 for char in text if char in POSITIVE_EMOJI)
+    return negative, positive
+
+
+def _without_emoji(text: str) -> str:
+    return "".join(char for char in text if char not in _VERDICT_EMOJI)
+
+
+def _emoji_verdict(negative: int, positive: int) -> Negativity:
+    """The verdict of the emoji alone, when one kind outnumbers the other."""
+    # 1 emoji reads as -0.5 / +0.5, three or more as about -0.8 / +0.8
+    compound = math.copysign(1 - 0.5 ** (abs(negative - positive)), positive - negative)
+    compound = round(max(-0.9, min(0.9, compound * 1.1)), 4)
+    return _from_compound(compound, ("emoji",))
+
+
 class NegativityScorer:
-    def __init__(self, cues: CueMatcher | None = None) -> None:
+    def __init__(
+        self, cues: CueMatcher | None = None, english_weights: Mapping[str, Any] | None = None
+    ) -> None:
+        """``english_weights``: the complaint model's, instead of the shipped ones (benchmarks)."""
         english = Vader()
         self._english_vader = english
-        self._complaints = ComplaintModel(english, cues or CueMatcher())
+        self._complaints = ComplaintModel(english, cues or CueMatcher(), english_weights)
         self._french = FrenchModel(_french_polarity())
 
     @property
@@ -359,24 +396,28 @@ class NegativityScorer:
         """``cues``: a brand's own complaint phrases on top of the shared ones (English)."""
         if not has_letter(text):
             return self._symbols(text)
-        if language.code == "en":
-            return self._english(text, cues)
+        if language.code not in SUPPORTED_LANGUAGES:
+            reason = f"language '{language.code}' not scored"
+            return Negativity(0.0, Sentiment.NEUTRAL, 0.0, (reason,))
+        negative, positive = _emoji_counts(text)
+        if negative != positive and not self._has_evidence(text, language.code, cues):
+            return _emoji_verdict(negative, positive)
         if language.code == "fr":
             return _verdict(*self._french.chances(text), "VADER-fr")
-        return Negativity(0.0, Sentiment.NEUTRAL, 0.0, (f"language '{language.code}' not scored",))
-
-    def _english(self, text: str, cues: CueMatcher | None) -> Negativity:
         return _verdict(*self._complaints.chances(text, cues), "VADER")
+
+    def _has_evidence(self, text: str, code: str, cues: CueMatcher | None) -> bool:
+        """Whether the words, without the emoji that carry a verdict, say anything."""
+        words = _without_emoji(text)
+        if code == "fr":
+            return self._french.has_evidence(words)
+        return self._complaints.has_evidence(words, cues)
 
     def _symbols(self, text: str) -> Negativity:
         """Emoji and punctuation only: the emoji decide; nothing at all is neutral."""
         if not text.strip():
             return Negativity(0.0, Sentiment.NEUTRAL, 0.0, ("empty text",))
-        negative = sum(1 for char in text if char in NEGATIVE_EMOJI)
-        positive = sum(1 for char in text if char in POSITIVE_EMOJI)
+        negative, positive = _emoji_counts(text)
         if negative == positive:
             return _from_compound(float(self._english_vader(text)["compound"]))
-        # 1 emoji reads as -0.5 / +0.5, three or more as about -0.8 / +0.8
-        compound = math.copysign(1 - 0.5 ** (abs(negative - positive)), positive - negative)
-        compound = round(max(-0.9, min(0.9, compound * 1.1)), 4)
-        return _from_compound(compound, ("emoji",))
+        return _emoji_verdict(negative, positive)

@@ -88,7 +88,7 @@ class Pipeline:
         )
 
     def _language(self, text: str, declared: str, brands: tuple[str, ...]) -> LanguageGuess:
-        if declared:
-            return self.detector.known(declared)
+        """The declared language when it says one ('en_US', 'eng'), else the detector's guess
+        ('und', 'zxx' or nothing declared), preferring the brands' languages when close."""
         preferred = tuple(dict.fromkeys(code for slug in brands for code in self._languages[slug]))
-        return self.detector.detect(text, preferred)
+        return self.detector.guess(text, declared, preferred)

@@ -1,0 +1,97 @@
+"""How texts are normalised before matching: apostrophes, whitespace, variation selectors, scripts
+without spaces and letters that do not decompose (``bot.text.fold``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching import BrandMatch, BrandMatcher
+from bot.model import Brand
+from bot.text import fold
+
+MCDONALDS = Brand(name="McDonald's", slug="mcd")
+UNITED = Brand(name="Manchester United", slug="mufc")
+APPLE = Brand(name="Apple", slug="apple", exclude=("apple pie",))
+KESTREL = Brand(name="Kestrel", slug="kestrel")
+
+
+def slugs(brands: list[Brand], text: str) -> list[str]:
+    return [match.brand for match in BrandMatcher(brands).match(text)]
+
+
+# Apostrophes: a phone keyboard types a curly one by default
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["McDonald\u2019s fries cold", "McDonald\u2018s fries cold", "McDonald\u02bcs fries cold"],
+)
+def test_a_typographic_apostrophe_matches_a_straight_one(text: str) -> None:
+    assert BrandMatcher([MCDONALDS]).match(text) == [BrandMatch("mcd", ("McDonald's",))]
+
+
+def test_a_term_configured_with_a_typographic_apostrophe_matches_a_straight_one() -> None:
+    brand = Brand(name="McDonald\u2019s", slug="mcd")
+    assert BrandMatcher([brand]).match("McDonald's fries cold") == [
+        BrandMatch("mcd", ("McDonald\u2019s",))
+    ]
+
+
+# Whitespace: any run of it between the words of a name or an exclusion
+
+
+@pytest.mark.parametrize(
+    "text", ["Manchester\nUnited lost", "Manchester  United lost", "Manchester\t United lost"]
+)
+def test_a_multi_word_name_matches_across_any_whitespace(text: str) -> None:
+    assert slugs([UNITED], text) == ["mufc"]
+
+
+@pytest.mark.parametrize("text", ["Apple  pie recipe", "apple\npie recipe", "APPLE \r\n PIE"])
+def test_an_exclusion_holds_across_any_whitespace(text: str) -> None:
+    assert slugs([APPLE], text) == []
+
+
+def test_a_term_configured_with_extra_spaces_still_matches() -> None:
+    brand = Brand(name="Manchester  United", slug="mufc")
+    assert slugs([brand], "Manchester United lost") == ["mufc"]
+
+
+# Variation selectors (U+FE0E text style, U+FE0F emoji style) change nothing a reader sees
+
+
+def test_variation_selectors_are_ignored() -> None:
+    brand = Brand(name="I❤NY", slug="iny")
+    assert slugs([brand], "my I❤\ufe0fNY mug") == ["iny"]
+    assert slugs([brand], "my I❤\ufe0eNY mug") == ["iny"]
+
+
+# Scripts written without spaces: a change between CJK and Latin is a word boundary
+
+
+def test_a_change_between_cjk_and_latin_is_a_word_boundary() -> None:
+    for text in ("Kestrelは最悪", "最悪のKestrel", "Kestrel的客服太差了", "Kestrel은 최고"):
+        assert slugs([KESTREL], text) == ["kestrel"], text
+    # a longer Latin word is still another word
+    assert slugs([KESTREL], "Kestrels最悪") == []
+    assert slugs([KESTREL], "最悪Kestrels") == []
+
+
+# Letters that Unicode does not decompose into a base letter and an accent
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("Orsted", "Ørsted shares fell"),
+        ("Lodz Airport", "Łódź Airport"),
+        ("Kirmizi", "K\u0131rm\u0131z\u0131"),
+    ],
+)
+def test_letters_without_a_decomposition_fold_to_their_base_letter(name: str, text: str) -> None:
+    assert slugs([Brand(name=name, slug="brand")], text) == ["brand"]
+
+
+def test_fold() -> None:
+    assert fold("  McDonald\u2019s\n\nCRÈME  brûlée ") == "mcdonald's creme brulee"
+    assert fold("Ørsted\ufe0f Łódź") == "orsted lodz"
