@@ -61,7 +61,14 @@ from tests.slack_fake import (
 from tests.teams_auth import OpenIdServer, bad_tokens, bearer
 from tests.teams_auth import sign as sign_token
 from tests.test_drafts_slack import buttons, drafts_messages, shown
-from tests.test_slack import SECRET, cards, delivered, events_url, vigie_with_slack
+from tests.test_slack import (
+    SECRET,
+    card_posted,
+    cards,
+    delivered,
+    events_url,
+    vigie_with_slack,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ANA, BOB = "UANA", "UBOB"  # approvers of Kestrel Mobile only, of Osprey Air only
@@ -146,7 +153,7 @@ async def test_a_replayed_slack_click_acts_once_and_says_it_was_already_done(
     tmp_path: Path,
 ) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
-        await wait_for(lambda: len(cards(slack, "C1")) == 1, timeout=20)
+        await card_posted(service, slack, "C1")
         await delivered(service)
         card = cards(slack, "C1")[0]
         body = block_action_body(
@@ -353,7 +360,7 @@ async def test_sql_metacharacters_in_slash_commands_are_only_text(tmp_path: Path
         'mentions "Kestrel Mobile" --since 30d': "Mentions since",
     }
     async with vigie_with_slack(tmp_path) as (service, slack):
-        await wait_for(lambda: len(cards(slack, "C1")) == 1, timeout=20)
+        await card_posted(service, slack, "C1")
         await delivered(service)
         path = service.config.storage.path
         tables = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,6 +101,24 @@ def cards(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
     return [m for m in slack.messages.get(channel, []) if m.get("blocks")]
 
 
+async def card_posted(service: Service, slack: FakeSlack, channel: str) -> None:
+    """Wait for the first card in ``channel``; if it never comes, fail with what Vigie holds
+    (mentions, incidents, outbox), so a rare miss says where the story stopped."""
+    try:
+        await wait_for(lambda: len(cards(slack, channel)) == 1, timeout=60)
+    except AssertionError:
+        raise AssertionError(f"no card in {channel}; {_state(service)}") from None
+
+
+def _state(service: Service) -> str:
+    with sqlite3.connect(service.config.storage.path) as conn:
+        mentions = conn.execute("SELECT COUNT(*), MAX(created_at) FROM mentions").fetchone()
+        incidents = conn.execute("SELECT id, status, data FROM incidents").fetchall()
+        outbox = conn.execute("SELECT key, state, last_error FROM outbox").fetchall()
+    shown = [(i, status, json.loads(data).get("level")) for i, status, data in incidents]
+    return f"mentions {mentions}, incidents {shown}, outbox {outbox}, clock {service.clock.now()}"
+
+
 def context_text(message: dict[str, Any]) -> str:
     return " ".join(
         element.get("text", "")
@@ -120,7 +139,7 @@ async def click(
 
 async def test_an_incident_lives_in_its_channel_from_card_to_resolution(tmp_path: Path) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
-        await wait_for(lambda: len(cards(slack, "C2")) == 1, timeout=60)  # slow under load
+        await card_posted(service, slack, "C2")
         await delivered(service)
         card = cards(slack, "C1")[0]
         posted = slack.calls_to("chat.postMessage")[0].body
@@ -165,7 +184,7 @@ async def test_an_incident_lives_in_its_channel_from_card_to_resolution(tmp_path
 
 async def test_a_click_by_someone_not_allowed_is_refused(tmp_path: Path) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
-        await wait_for(lambda: len(cards(slack, "C1")) == 1, timeout=20)
+        await card_posted(service, slack, "C1")
         await delivered(service)
         card = cards(slack, "C1")[0]
         updates = len(slack.calls_to("chat.update"))
@@ -199,7 +218,7 @@ async def test_forged_or_stale_requests_get_401(
 
 async def test_every_slash_subcommand_answers_privately(tmp_path: Path) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
-        await wait_for(lambda: len(cards(slack, "C1")) == 1, timeout=20)
+        await card_posted(service, slack, "C1")
         commands = {
             "mentions --since 30d": "Next: `/vigie mentions --since 30d page 2`",
             "help": "*/vigie incidents* [open|all]",
@@ -278,7 +297,7 @@ async def test_a_429_storm_delays_but_loses_nothing(tmp_path: Path) -> None:
         slack.fail("chat.postMessage", status=429, retry_after=1, times=4)
         slack.fail("chat.update", status=503, times=2)
         async with running_service(slack_config(tmp_path, slack)) as service:
-            await wait_for(lambda: len(cards(slack, "C2")) == 1, timeout=60)
+            await card_posted(service, slack, "C2")
             await delivered(service)
             states = {row["state"] for row in _outbox(service)}
             assert states <= {"sent", "superseded"}
@@ -312,8 +331,6 @@ async def delivered(service: Service) -> None:
 
 
 def _outbox(service: Service) -> list[dict[str, Any]]:
-    import sqlite3
-
     with sqlite3.connect(service.config.storage.path) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(row) for row in conn.execute("SELECT * FROM outbox")]
