@@ -98,14 +98,21 @@ def events_url(service: Service) -> str:
 
 
 def cards(slack: FakeSlack, channel: str) -> list[dict[str, Any]]:
-    return [m for m in slack.messages.get(channel, []) if m.get("blocks")]
+    """The incident cards posted in ``channel`` (a header first), not the drafts messages that
+    follow them into their threads: once both are there, counting every message with blocks
+    could never see exactly one card."""
+    return [
+        m
+        for m in slack.messages.get(channel, [])
+        if m.get("blocks") and m["blocks"][0]["type"] == "header"
+    ]
 
 
 async def card_posted(service: Service, slack: FakeSlack, channel: str) -> None:
     """Wait for the first card in ``channel``; if it never comes, fail with what Vigie holds
     (mentions, incidents, outbox), so a rare miss says where the story stopped."""
     try:
-        await wait_for(lambda: len(cards(slack, channel)) == 1, timeout=60)
+        await wait_for(lambda: len(cards(slack, channel)) >= 1, timeout=60)
     except AssertionError:
         raise AssertionError(f"no card in {channel}; {_state(service)}") from None
 
