@@ -35,8 +35,8 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "duration": (
         # "3 hours" of waiting, but not "sorted in 10 min": speed is praise
-        r"(?=\d)(?<!in )(?<!within )(?<!under )(?<!only )(?<!just )"
-        r"\b\d+\s*\+?\s*(?:hours?|hrs?|minutes?|mins?|days?|weeks?|months?)\b",
+        r"(?=\d)(?<!in )(?<!within )(?<!under )(?<!only )(?<!just )(?<![\d.,])"
+        r"\b\d+(?:[.,]\d+)?\s*\+?\s*(?:hours?|hrs?|minutes?|mins?|days?|weeks?|months?)\b",
         r"\b(?:two|three|four|five|six|several|many) (?:hours|days|weeks)\b",
     ),
     "cancelled": (r"\bcancel+(?:ed|led|ing|lation|lations|s)?\b",),

@@ -180,3 +180,10 @@ def test_words_that_say_something_outweigh_the_emoji(scorer: NegativityScorer) -
     # a language without a scorer stays unscored, emoji or not
     german = scorer.score("Kestrel 😡😡😡", LanguageGuess("de", 0.9))
     assert german.reasons == ("language 'de' not scored",)
+
+
+def test_a_decimal_duration_is_quoted_whole(scorer: NegativityScorer) -> None:
+    """'2.5 hours late' was quoted as '5 hours' on the card."""
+    reasons = scorer.score("Kestrel flight 2.5 hours late, no info", EN).reasons
+    assert any("2.5 hours" in reason for reason in reasons), reasons
+    assert cue_counts("waited 1,5 hours")["duration"] == 1
