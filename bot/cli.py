@@ -277,7 +277,7 @@ def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
         return EXIT_OK
-    stdout.print(_mention_table(rows))
+    stdout.print(_mention_table(rows, show_brands=len(config.brands) > 1))
     return EXIT_OK
 
 
@@ -307,17 +307,23 @@ def _brand_slug(config: AppConfig, wanted: str) -> str | None:
     return None
 
 
-def _mention_table(rows: list[dict[str, object]]) -> Table:
+def _mention_table(rows: list[dict[str, object]], show_brands: bool = True) -> Table:
+    """Stored mentions as a table that leaves the text room on an 80-column terminal: one
+    column says the label and the score, brands only when several are configured."""
     table = Table(title=f"{len(rows)} mention(s)", show_lines=False)
-    for column in ("posted", "brands", "sentiment", "neg", "lang", "author"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("posted (UTC)", no_wrap=True)
+    if show_brands:
+        table.add_column("brands", no_wrap=True, max_width=14, overflow="ellipsis")
+    table.add_column("reading", no_wrap=True)
+    table.add_column("lang", no_wrap=True)
+    table.add_column("author", no_wrap=True, max_width=14, overflow="ellipsis")
     table.add_column("text", ratio=1, overflow="fold")
     for row in rows:
+        brands = [",".join(row["brands"])] if show_brands else []  # type: ignore[arg-type]
         table.add_row(
             str(row["created_at"])[:16].replace("T", " "),
-            ",".join(row["brands"]),  # type: ignore[arg-type]
-            str(row["sentiment"]),
-            f"{row['negativity']:.2f}",
+            *brands,
+            f"{str(row['sentiment'])[:3].upper()} {row['negativity']:.2f}",
             str(row["language"]),
             f"@{row['author_handle']}" if row["author_handle"] else "",
             str(row["text"])[:160],
