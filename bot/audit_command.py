@@ -16,6 +16,7 @@ from bot.config import AppConfig
 from bot.drafts.model import Decision
 from storage.database import StorageError, open_database
 from storage.drafts import decisions
+from storage.incidents import get_incident
 from storage.mentions import timestamp
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -43,8 +44,12 @@ def audit_command(
         return EXIT_FAILED
     try:
         log = decisions(db, args.incident) if "decisions" in db.table_names() else []
+        unknown = args.incident is not None and get_incident(db, args.incident) is None
     finally:
         db.close()
+    if unknown:
+        stderr.print(f"[red]no incident #{args.incident}[/]", highlight=False)
+        return EXIT_FAILED
     if args.json:
         for decision in log:
             sys.stdout.write(json.dumps(decision_record(decision), ensure_ascii=False) + "\n")

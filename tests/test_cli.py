@@ -340,6 +340,9 @@ def test_incidents_lists_the_storm_with_its_level_history(
     assert "risk now " in shown  # the number before the explanation is named
     assert main(["incident", "-c", str(config), "99"]) == 1
     assert "no incident #99" in capsys.readouterr().err
+    assert main(["audit", "-c", str(config), "--incident", "99"]) == 1  # as `incident 99`
+    assert "no incident #99" in capsys.readouterr().err
+    assert main(["audit", "-c", str(config), "--incident", "1"]) == 0
 
 
 def test_incidents_without_a_database_says_so(
