@@ -33,7 +33,13 @@ from bot.sources.bluesky_reply import BlueskyReplier, new_tid
 from bot.sources.polite import Backoff, SourceError, client_session
 from storage.cursors import load_cursor
 from storage.database import open_database
-from tests.conftest import running_service, stored_mentions, wait_for, write_config
+from tests.conftest import (
+    RecordingInbox,
+    running_service,
+    stored_mentions,
+    wait_for,
+    write_config,
+)
 from tests.fake_bluesky import SAMPLES, FakeBluesky, load_samples, post_event
 
 KESTREL = Brand("Kestrel Mobile", "kestrel-mobile", ("kestrel mobile", "kestrel"))
@@ -197,25 +203,17 @@ def test_settings_need_both_handle_and_app_password_or_neither() -> None:
 # -- the source over a real WebSocket -------------------------------------------------------------
 
 
-class CountingInbox:
-    """An inbox that keeps what it is given; ``blocked`` makes ``submit`` wait."""
+class CountingInbox(RecordingInbox):
+    """An inbox that keeps what it is given; clearing ``open`` makes ``submit`` wait."""
 
     def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
+        super().__init__()
         self.open = asyncio.Event()
         self.open.set()
 
     async def submit(self, envelope: Envelope) -> None:
         await self.open.wait()
-        self.envelopes.append(envelope)
-
-    def offer(self, envelope: Envelope) -> bool:
-        self.envelopes.append(envelope)
-        return True
-
-    @property
-    def mentions(self) -> list[Mention]:
-        return [m for e in self.envelopes for m in e.mentions]
+        await super().submit(envelope)
 
     @property
     def positions(self) -> list[int]:
