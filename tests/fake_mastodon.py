@@ -6,7 +6,8 @@ port 0 (``fake.url``). It behaves as Mastodon 4.x does where Vigie depends on it
 - ids are snowflakes, ``(milliseconds << 16) | sequence``, so they follow ``created_at``;
 - timelines (``/api/v1/timelines/tag/{tag}``, ``/public``) answer newest first; ``min_id`` gives
   the page immediately newer than it, ``since_id`` the newest page above it, ``max_id`` the page
-  below; at most 40;
+  below; at most 40; a status posted with ``_filtered=True`` is dropped after LIMIT (as Mastodon
+  drops statuses deleted since their ids were cached), so a page can come back short;
 - ``/api/v2/search`` needs a token for statuses (without one: none; ``offset`` refused with 401),
   orders by id, newest first, and reads ``min_id`` as ``after:`` a time to the second, so a page
   may hold statuses at or below ``min_id`` from the same second; a status posted with
@@ -318,7 +319,8 @@ class FakeMastodon:
             page = above[:limit]  # the page immediately newer than min_id
         else:
             page = chosen[-limit:]
-        return web.json_response([_public(s) for s in reversed(page)])
+        shown = [s for s in reversed(page) if not s.get("_filtered")]
+        return web.json_response([_public(s) for s in shown])
 
     async def _search(self, request: web.Request) -> web.Response:
         query = request.query

@@ -455,11 +455,58 @@ async def test_a_dropped_stream_reconnects_and_fills_the_gap_once(fake: FakeMast
         await asyncio.sleep(0.1)
     assert inbox.ids == [first["id"], *(s["id"] for s in missed), after["id"]]
     assert fake.stream_connections == 2
-    fill = fake.calls_to("/api/v1/timelines/tag/kestreldown")[-1]
-    assert fill.query["min_id"] == first["id"]
+    fills = [
+        call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
+    ]
+    gap = fills.index(first["id"])  # the gap, then the page after it (empty unless 'after' is in)
+    assert fills[gap : gap + 2] == [first["id"], missed[-1]["id"]]
     assert inbox.cursor == {"tag:kestreldown": after["id"]}
     assert "ended the stream" in str(reports.said[0])
     assert reports.said[-1] is None
+
+
+async def test_a_streamed_catch_up_reads_past_a_page_short_of_dropped_posts(
+    fake: FakeMastodon,
+) -> None:
+    """The stream moves the cursor past whatever the catch-up leaves: it must read to the end."""
+    async with running(source_for(fake, backfill="0s")) as inbox:
+        await fake.wait_for_streams(1)
+        first = fake.post("one", tags=("kestreldown",))
+        await wait_for(lambda: len(inbox.mentions) == 1)
+        fake.drop_streams()
+        missed = [
+            fake.post(f"missed {n}", tags=("kestreldown",), _filtered=n % 10 == 0)
+            for n in range(60)
+        ]
+        shown = [status["id"] for status in missed if not status["_filtered"]]
+        await fake.wait_for_streams(1)
+        await wait_for(lambda: len(inbox.mentions) == 1 + len(shown))
+        after = fake.post("after", tags=("kestreldown",))
+        await wait_for(lambda: after["id"] in inbox.ids)
+    assert inbox.ids == [first["id"], *shown, after["id"]]
+    pages = [
+        call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
+    ]
+    # a page of 36 (4 dropped), one of 18, and the empty page that ends the catch-up
+    gap = pages.index(first["id"])
+    assert pages[gap : gap + 3] == [first["id"], missed[39]["id"], missed[59]["id"]]
+
+
+async def test_a_polled_feed_stops_at_a_short_page_and_goes_on_at_the_next_poll(
+    fake: FakeMastodon,
+) -> None:
+    start = fake.post("before", tags=("kestreldown",), ago=timedelta(minutes=20))
+    posts = [
+        fake.post(f"post {n}", tags=("kestreldown",), _filtered=n % 10 == 0) for n in range(60)
+    ]
+    shown = [status["id"] for status in posts if not status["_filtered"]]
+    source = source_for(fake, access_token=None, poll_seconds=0.2)
+    async with running(source, json.dumps({"tag:kestreldown": start["id"]})) as inbox:
+        await wait_for(lambda: len(inbox.mentions) == len(shown))
+    assert inbox.ids == shown
+    pages = [call.query["min_id"] for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")]
+    # the short first page (36 of 40) ends a poll; the next poll reads the rest
+    assert pages[:2] == [start["id"], posts[39]["id"]]
 
 
 async def test_a_silent_stream_is_reconnected(fake: FakeMastodon) -> None:
@@ -804,5 +851,10 @@ async def test_the_service_stores_what_it_hears_and_resumes_after_a_restart(
     assert sorted(row["native_id"] for row in stored(config)) == sorted(
         s["id"] for s in [first, *while_down]
     )
-    fill = fake.calls_to("/api/v1/timelines/tag/kestreldown")[-1]
-    assert fill.query["min_id"] == first["id"]
+    fills = [
+        call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
+    ]
+    assert fills[-2:] == [
+        first["id"],
+        while_down[-1]["id"],
+    ]  # the gap, then the empty page ending it

@@ -215,7 +215,7 @@ class MastodonSource:
 
     async def _catch_up(self, api: MastodonApi, inbox: Inbox, feed: Feed) -> None:
         since = self._cursor.get(feed.key)
-        async for page in api.since(feed, since):
+        async for page in api.since(feed, since, to_the_end=self.streamed(feed)):
             self._malformed(page.malformed)
             # never heard of yet: what is younger than backfill (counted from the start, so a
             # feed empty then still gets what is posted before it is next read)

@@ -10,7 +10,8 @@ entry in the cursor, the newest status id heard from it. Catching up a feed from
   ``max_id`` would skip posts of the same second as a page's last. It is walked backwards with
   ``offset`` down to the cursor instead (``min_id`` only narrows it), and ids at or below the
   cursor are dropped here. A short page is no end: Mastodon drops deleted and filtered statuses
-  after LIMIT/OFFSET, so the walk goes on until a page is empty or reaches the cursor.
+  after LIMIT/OFFSET, so the walk goes on until a page is empty or reaches the cursor. A
+  streamed timeline's catch-up also goes on to an empty page (see ``since``).
 
 Every REST request waits its turn with a :class:`Pacer`: when ``X-RateLimit-Remaining`` runs
 low, what is left is spread until ``X-RateLimit-Reset`` (an ISO 8601 time on Mastodon).
@@ -135,8 +136,17 @@ class MastodonApi:
     def url(self, path: str) -> str:
         return self.settings.base_url + path
 
-    async def since(self, feed: Feed, since: str | None) -> AsyncIterator[Page]:
-        """The feed's statuses newer than ``since``, a page at a time, oldest first."""
+    async def since(
+        self, feed: Feed, since: str | None, *, to_the_end: bool = False
+    ) -> AsyncIterator[Page]:
+        """The feed's statuses newer than ``since``, a page at a time, oldest first.
+
+        A timeline page short of ``PAGE_SIZE`` usually is the newest one, but Mastodon drops
+        statuses deleted since their ids were cached after LIMIT (and other servers may give
+        fewer per page), so more may follow. A polled feed stops there (its next poll goes on
+        from it); with ``to_the_end`` (a streamed feed's catch-up, after which the stream moves
+        the cursor past what is left) the walk goes on until a page is empty: one more request
+        per catch-up."""
         if feed.search:
             yield await self._search_since(feed, since)
             return
@@ -148,7 +158,8 @@ class MastodonApi:
             if not isinstance(answer, list):
                 raise SourceError(f"{feed.path}: expected a list of statuses")
             page = _page(answer, since)
-            go_on = since is not None and len(answer) >= PAGE_SIZE and bool(page.statuses)
+            full = len(answer) >= PAGE_SIZE
+            go_on = since is not None and bool(page.statuses) and (full or to_the_end)
             last = number == self.settings.max_pages - 1
             yield Page(page.statuses, go_on and last, page.malformed)
             if not go_on:
