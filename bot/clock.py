@@ -51,12 +51,18 @@ class SystemClock:
 MAX_AHEAD = timedelta(hours=1)
 """An event dated further than this after wall time has a wrong date: it does not move time."""
 
+MAX_LEAP = timedelta(days=2)
+"""A leap of event time longer than this waits for a second event to confirm it."""
+
 
 class EventClock:
     """Time as the events say; never runs backwards. Before the first event it reads ``start``.
 
-    An event dated in the future (past wall time plus ``MAX_AHEAD``: a device's wrong clock, a
-    bad export) does not move it: one such row would otherwise make every later event old."""
+    A misdated event must not move it: one row a year ahead would make every later event a year
+    old (the incident engine files old mentions but no longer counts them). So an event dated in
+    the future (past wall time plus ``MAX_AHEAD``: a device's wrong clock, a bad export) is
+    ignored, and a leap of more than ``MAX_LEAP`` is taken only when the next event confirms it
+    (a replayed file with a gap of days: its second event after the gap moves time)."""
 
     def __init__(
         self,
@@ -65,22 +71,37 @@ class EventClock:
     ) -> None:
         self._now = start or wall()
         self._started = start is not None
+        self._leap: datetime | None = None  # a leap waiting for confirmation
         self.wall = wall
-        self.ignored = 0  # events dated in the future
+        self.ignored = 0  # events dated in the future, or leaps nothing confirmed
 
     def now(self) -> datetime:
         return self._now
 
     def advance(self, when: datetime) -> None:
         if when > self.wall() + MAX_AHEAD:
-            self.ignored += 1
-            if self.ignored in (1, 10, 100) or self.ignored % 1000 == 0:
-                logger.warning(
-                    "%d event(s) dated in the future (latest %s) did not move event time",
-                    self.ignored,
-                    when.isoformat(),
-                )
+            self._ignore(when, "dated in the future")
             return
+        if self._started and when - self._now > MAX_LEAP:
+            leap, self._leap = self._leap, when
+            if leap is None or abs(when - leap) > MAX_LEAP:
+                if leap is not None:
+                    self._ignore(leap, f"more than {MAX_LEAP.days} days ahead of the others")
+                return
+        elif self._leap is not None and when > self._now:
+            self._ignore(self._leap, f"more than {MAX_LEAP.days} days ahead of the others")
         if not self._started or when > self._now:
             self._now = when
             self._started = True
+            self._leap = None
+
+    def _ignore(self, when: datetime, why: str) -> None:
+        self.ignored += 1
+        self._leap = None if self._leap == when else self._leap
+        if self.ignored in (1, 10, 100) or self.ignored % 1000 == 0:
+            logger.warning(
+                "%d event(s) did not move event time (latest %s: %s)",
+                self.ignored,
+                when.isoformat(),
+                why,
+            )

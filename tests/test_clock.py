@@ -24,8 +24,41 @@ def test_an_event_dated_in_the_future_does_not_move_event_time() -> None:
     clock.advance(datetime(2015, 2, 22, 9, 5, tzinfo=UTC))
     assert clock.now() == datetime(2015, 2, 22, 9, 5, tzinfo=UTC)
     assert clock.ignored == 1
-    clock.advance(WALL + MAX_AHEAD - timedelta(seconds=1))  # a live source a little ahead
-    assert clock.now() == WALL + MAX_AHEAD - timedelta(seconds=1)
+    ahead = WALL + MAX_AHEAD - timedelta(seconds=1)  # a live source a little ahead
+    clock.advance(ahead - timedelta(seconds=1))
+    clock.advance(ahead)
+    assert clock.now() == ahead
+
+
+def test_one_event_years_ahead_of_the_others_does_not_move_event_time() -> None:
+    """A wrong year in one row of a replayed export, still in the past of the wall clock."""
+    clock = EventClock(wall=lambda: WALL)
+    clock.advance(datetime(2015, 2, 22, 9, tzinfo=UTC))
+    clock.advance(datetime(2016, 2, 22, 9, 1, tzinfo=UTC))
+    assert clock.now() == datetime(2015, 2, 22, 9, tzinfo=UTC)
+    clock.advance(datetime(2015, 2, 22, 9, 2, tzinfo=UTC))
+    assert clock.now() == datetime(2015, 2, 22, 9, 2, tzinfo=UTC)
+    assert clock.ignored == 1
+    clock.advance(datetime(2015, 2, 22, 9, 3, tzinfo=UTC))
+    assert clock.ignored == 1
+
+
+def test_a_gap_of_days_is_taken_when_the_next_event_confirms_it() -> None:
+    clock = EventClock(wall=lambda: WALL)
+    clock.advance(datetime(2015, 2, 22, 9, tzinfo=UTC))
+    clock.advance(datetime(2015, 3, 1, 9, tzinfo=UTC))  # a week without mentions
+    clock.advance(datetime(2015, 3, 1, 9, 5, tzinfo=UTC))
+    assert clock.now() == datetime(2015, 3, 1, 9, 5, tzinfo=UTC)
+    assert clock.ignored == 0
+
+
+def test_two_misdated_events_far_apart_confirm_nothing() -> None:
+    clock = EventClock(wall=lambda: WALL)
+    clock.advance(datetime(2015, 2, 22, 9, tzinfo=UTC))
+    clock.advance(datetime(2016, 2, 22, 9, tzinfo=UTC))
+    clock.advance(datetime(2020, 2, 22, 9, tzinfo=UTC))
+    assert clock.now() == datetime(2015, 2, 22, 9, tzinfo=UTC)
+    assert clock.ignored == 1  # the first; the second still waits for a confirmation
 
 
 def test_system_time_does_not_step_back() -> None:

@@ -56,7 +56,16 @@ class Desk:
         self.desk = IncidentDesk(setup, event_time=True)
         self.count = 0
 
-    def post(self, at: datetime, n: int = 1, text: str = "flight cancelled", **author: Any) -> None:
+    def post(
+        self,
+        at: datetime,
+        n: int = 1,
+        text: str = "flight cancelled",
+        now: datetime | None = None,
+        **author: Any,
+    ) -> None:
+        """``n`` mentions from ``at``, 10 s apart; ``now`` is the event clock's time (by default
+        the last mention's, as the event clock has it when they are stored)."""
         batch = []
         for i in range(n):
             self.count += 1
@@ -74,7 +83,7 @@ class Desk:
                     mention, ("acme",), ("acme",), LanguageGuess("en", 1.0), negativity, when
                 )
             )
-        self.desk.store(self.db, batch, {}, at)
+        self.desk.store(self.db, batch, {}, now or (batch[-1].mention.created_at if batch else at))
 
     def storm(self, start: datetime, minutes: int, per_minute: int = 3, **kw: Any) -> None:
         for minute in range(minutes):
@@ -156,7 +165,21 @@ def test_only_if_rising_holds_escalation_when_the_storm_fades(tmp_path: Path) ->
     desk.storm(T0, 6, per_minute=5)  # a short spike, then silence
     desk.tick(T0 + 60 * MIN)
     assert not desk.when(1, "escalated", "to crisis")
-    assert any(a == "not escalated" and "has not risen" in d for a, d in desk.actions())
+    assert any(a == "not escalated" and "not rising" in d for a, d in desk.actions())
+
+
+def test_only_if_rising_counts_a_doubled_volume_as_rising(tmp_path: Path) -> None:
+    """Risk is log-scaled: a storm growing sixfold may add only a point or two to it."""
+    steps = [{"notify": "team"}, {"wait": "15m"}, {"escalate": {"only_if_rising": True}}]
+    levels = [level.model_dump(mode="json") for level in policy().levels]
+    levels[1]["steps"] = steps
+    desk = Desk(tmp_path, policy(levels=levels))
+    for minute in range(0, 40, 5):  # the alert opens at 8 an hour, the wait ends at 26
+        desk.post(T0 + minute * MIN, 1 if minute < 10 else 6)
+        desk.tick(T0 + minute * MIN)
+    escalated = [d for a, d in desk.actions() if a == "escalated" and "to crisis" in d]
+    assert escalated
+    assert "rising" in escalated[0]
 
 
 def test_quiet_hours_hold_until_morning_across_a_dst_change(tmp_path: Path) -> None:
@@ -335,6 +358,19 @@ def test_a_jump_of_years_in_event_time_is_skipped_not_walked(desk: Desk) -> None
     incident = get_incident(desk.db, 1)
     assert incident is not None
     assert incident.status.value == "resolved"  # the storm calmed down in the first two days
+
+
+def test_a_misdated_mention_the_event_clock_ignored_does_not_move_incident_time(
+    desk: Desk,
+) -> None:
+    """The engine goes no further than the event clock, which ignores a row a year ahead."""
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    desk.post(T0 + timedelta(days=400), 1, now=T0 + 21 * MIN)
+    assert desk.desk.engine.now == T0 + 21 * MIN
+    desk.storm(T0 + timedelta(days=1), 30, per_minute=5)  # a new storm the next day
+    desk.tick(T0 + timedelta(days=1, minutes=60))
+    assert get_incident(desk.db, 2) is not None
 
 
 def test_a_group_saved_by_another_detector_version_starts_afresh(tmp_path: Path) -> None:

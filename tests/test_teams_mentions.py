@@ -29,6 +29,14 @@ def test_a_named_id_is_a_mention(text: str, expected: TeamsMention) -> None:
     assert teams_mention(text) == expected
 
 
+def test_a_bare_id_is_a_mention_when_its_name_is_known() -> None:
+    """Whoever acknowledged is recorded by id; the "still growing" ping must notify them."""
+    names = {ANA: "Ana Lima"}
+    assert teams_mention(ANA, lambda user: names.get(user, user)) == TeamsMention("Ana Lima", ANA)
+    assert teams_mention("29:1AbC", lambda user: names.get(user, user)) is None  # name unknown
+    assert teams_mention(ANA) is None
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -318,7 +318,7 @@ DEFAULT_LEVELS: list[Level] = [
         steps=[
             NotifyStep(notify="team"),
             WaitStep(wait=timedelta(minutes=15)),
-            EscalateStep(escalate=EscalateOptions(only_if_rising=True)),
+            EscalateStep(escalate=EscalateOptions()),
         ],
     ),
     Level(

@@ -4,12 +4,15 @@ A post counted in several incidents (a brand's storm and a topic) gets one set p
 where another incident's set for it is still live (open, approved or failed).
 
 The planner runs in the transaction of the engine step whose card intents it reads, so drafts
-and their messages are stored and queued together with the card they belong under. Each set's
-message goes into the card's thread in every channel the card is in.
+and their messages are stored and queued together with the card they belong under. A set's
+message goes into the card's thread: replies where the card was first posted (the team that
+answers customers; an escalation's channel would repeat every one of them), a holding statement
+in every channel the card is in (a public statement is the escalated team's call too).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -233,8 +236,12 @@ class DraftPlanner:
         channels: Sequence[tuple[str, str]],
         now: datetime,
     ) -> None:
+        first = _first_channel(db, incident_id)
         for drafts in store.sets_of(db, incident_id):
-            new = [c for c in channels if store.note_posted(db, drafts.id, *c)]
+            where = channels
+            if drafts.kind is DraftKind.REPLY and first is not None:
+                where = [c for c in channels if c == first]
+            new = [c for c in where if store.note_posted(db, drafts.id, *c)]
             if new:
                 card = drafts_card(drafts, store.drafts_in(db, drafts.id), voice.name)
                 for platform, channel in new:
@@ -283,6 +290,17 @@ def _in_play(
 ) -> bool:
     """Whether the brand's drafts for this post, in any incident, are still live."""
     return any(draft.live(at) for draft in store.post_drafts(db, brand, source, native_id))
+
+
+def _first_channel(db: sqlite_utils.Database, incident_id: int) -> tuple[str, str] | None:
+    """Where the incident's card was posted first: (platform, channel)."""
+    row = db.execute(
+        "SELECT json_extract(data, '$.channels[0]') FROM incidents WHERE id = ?", [incident_id]
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    platform, channel = json.loads(row[0])
+    return str(platform), str(channel)
 
 
 def _brand_of(db: sqlite_utils.Database, incident_id: int) -> str:

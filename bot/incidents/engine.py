@@ -99,13 +99,14 @@ class IncidentEngine:
         self, journal: Journal, batch: Sequence[ScoredMention], now: datetime, event_time: bool
     ) -> None:
         """File a batch of stored mentions; with ``event_time`` each one moves time to its post
-        time, else the whole batch happens at ``now``."""
+        time (never past ``now``, the event clock, which ignores misdated posts), else the whole
+        batch happens at ``now``."""
         effects = Effects(journal, self.setup.brand_names)
         if not event_time:
             self._advance(effects, now)
         for scored in batch:
             if event_time:
-                self._advance(effects, scored.mention.created_at)
+                self._advance(effects, min(scored.mention.created_at, now))
             if scored.negativity.sentiment is Sentiment.NEGATIVE:
                 for brand in scored.brands:
                     self._file(effects, scored, brand)
@@ -189,12 +190,16 @@ class IncidentEngine:
             return
         topics = topic_keys(scored, self.setup.own_hashtags.get(brand, frozenset()))
         home = next(((brand, t) for t in topics if (brand, t) in self.live), (brand, STORM))
+        incident_id = self.live.get(home)
         if mention.created_at >= self.now - LATE:
             influencer = mention.author.handle.lower().lstrip("@") in self.setup.influencers
-            for key in [(brand, t) for t in topics] + ([home] if home[1] == STORM else []):
+            keys = [(brand, t) for t in topics] + ([home] if home[1] == STORM else [])
+            if incident_id is not None:  # merged: the incident's own group counts it too
+                owner = self.incidents[incident_id]
+                keys.append((owner.brand, owner.topic))
+            for key in dict.fromkeys(keys):
                 self._group(key).add(scored, influencer)
                 self._dirty_groups.add(key)
-        incident_id = self.live.get(home)
         if incident_id is not None:
             incident = self.incidents[incident_id]
             themes = dict(incident.themes)
@@ -231,15 +236,29 @@ class IncidentEngine:
         incident_id = self.live.get(key)
         if incident_id is None:
             level = self.policy.level_for(reading.risk.score)
-            needed = self.policy.min_mentions if key[1] == STORM else self.policy.topic_min_mentions
-            enough = reading.negative >= needed
-            if level is not None and enough:
+            if level is not None and self._fresh(key, group, reading) >= self._needed(key):
                 self._open(effects, key, group, reading, level)
             return
         incident = self.incidents[incident_id]
         if (incident.brand, incident.topic) != key:
             return  # merged into another incident: that one's own group drives it
         self._store(self._on_update(effects, incident, reading, group.trend()))
+
+    def _needed(self, key: GroupKey) -> int:
+        """Negative mentions in an hour before this group is an incident."""
+        return self.policy.min_mentions if key[1] == STORM else self.policy.topic_min_mentions
+
+    def _fresh(self, key: GroupKey, group: GroupRisk, reading: GroupReading) -> int:
+        """The hour's negative mentions that no incident of this group has seen resolved: after
+        a resolution (by hand, or calm), the hour still holds the storm just dealt with."""
+        resolved = [
+            i.resolved_at
+            for i in self.incidents.values()
+            if (i.brand, i.topic) == key and i.status is Status.RESOLVED and i.resolved_at
+        ]
+        if not resolved:
+            return reading.negative
+        return sum(b.count for b in group.recent_since(max(resolved)))
 
     def _open(
         self, effects: Effects, key: GroupKey, group: GroupRisk, reading: GroupReading, level: int
@@ -266,6 +285,7 @@ class IncidentEngine:
                 level=level,
                 risk=risk.score,
                 peak_risk=max(reopened.peak_risk, risk.score),
+                peak_negative=reading.negative,  # calm is measured against the new storm
                 explanation=risk.explanation,
                 mention_count=reopened.mention_count + len(refs),
                 last_mention_at=group.last_mention_at,
@@ -290,9 +310,16 @@ class IncidentEngine:
             updated_at=at,
             risk=risk.score,
             peak_risk=risk.score,
+            peak_negative=reading.negative,
             explanation=risk.explanation,
             levels=(LevelChange(name, at, f"risk {risk.explanation}"),),
-            chain=Chain(level, due=at + policy.group_wait, started_at=at, start_risk=risk.score),
+            chain=Chain(
+                level,
+                due=at + policy.group_wait,
+                started_at=at,
+                start_risk=risk.score,
+                start_negative=reading.negative,
+            ),
         )
         refs = group.recent_refs()
         effects.journal.attach(incident.id, refs)
@@ -319,20 +346,23 @@ class IncidentEngine:
             trend=trend,
             risk=risk.score,
             peak_risk=max(incident.peak_risk, risk.score),
+            peak_negative=max(incident.peak_negative, reading.negative),
             explanation=risk.explanation,
             updated_at=at,
         )
+        if incident.snoozed_until is not None and incident.snoozed_until <= at:
+            incident = replace(incident, snoozed_until=None, snoozed_by="")  # off the card
         policy = incident.policy
         level = policy.level_for(risk.score)
-        if level is None:
+        if level is None and self._calm(incident, reading):
             calm_since = incident.calm_since or at
             incident = replace(incident, calm_since=calm_since)
             if at - calm_since >= policy.resolve_after:
                 quiet = _duration(at - calm_since)
                 return self._resolve(effects, incident, at, "vigie", f"calm for {quiet}")
-            return incident
-        incident = replace(incident, calm_since=None)
-        if level > incident.level:
+        else:
+            incident = replace(incident, calm_since=None)
+        if level is not None and level > incident.level:
             entered = policy.levels[level]
             why = f"risk {risk.score} reached {entered.name} ({entered.min_risk})"
             return self._escalation(effects).raise_level(incident, level, at, why)
@@ -345,6 +375,14 @@ class IncidentEngine:
         ):
             incident = effects.update_cards(incident, at)
         return incident
+
+    def _calm(self, incident: Incident, reading: GroupReading) -> bool:
+        """Calm, with the risk below every level: the hour's volume is below what opens an
+        incident, or has fallen to half its busiest hour. Risk alone is not enough: after
+        ``max_burst_hours`` the burst detector takes a long storm for the brand's new level,
+        and a storm still going at full strength must not resolve itself."""
+        needed = self._needed((incident.brand, incident.topic))
+        return reading.negative < needed or 2 * reading.negative <= incident.peak_negative
 
     # -- lifecycle shared with people ---------------------------------------------------------
 
@@ -383,7 +421,13 @@ class IncidentEngine:
             snoozed_by="",
             updated_at=at,
             levels=(*incident.levels, LevelChange(incident.policy.levels[level].name, at, why)),
-            chain=Chain(level, due=at, started_at=at, start_risk=incident.risk),
+            chain=Chain(
+                level,
+                due=at,
+                started_at=at,
+                start_risk=incident.risk,
+                start_negative=sum(incident.trend),
+            ),
         )
         self.live[(incident.brand, incident.topic)] = incident.id
         self._group((incident.brand, incident.topic))  # its bins close, so it can calm down

@@ -26,7 +26,8 @@ Hold = tuple[str, datetime]  # why, and until when
 HoldCheck = Callable[[Incident, datetime], Hold | None]
 GROWTH = 5
 """Risk points that count as growth: before an acknowledged incident's owner hears again, and
-for ``only_if_rising`` (a point or two is noise in the hour's mix, not a storm getting worse)."""
+for ``only_if_rising`` (a point or two is noise in the hour's mix, not a storm getting worse;
+``only_if_rising`` also counts a doubled volume, see ``_rising``)."""
 
 
 class StepHandler(Protocol):
@@ -47,7 +48,7 @@ class Escalation:
         """Run the chain from where it stands until it waits, is held, or ends."""
         if incident.status is Status.PENDING:
             incident = replace(incident, status=Status.OPEN)
-            chain = Chain(incident.level, started_at=at, start_risk=incident.risk)
+            chain = _chain(incident, incident.level, at)
             incident = replace(incident, chain=chain)
         while incident.chain is not None:
             steps = incident.policy.levels[incident.chain.level].steps
@@ -76,7 +77,7 @@ class Escalation:
         if incident.status is Status.PENDING:
             assert incident.chain is not None
             return replace(incident, chain=replace(incident.chain, level=level))
-        incident = replace(incident, chain=Chain(level, started_at=at, start_risk=incident.risk))
+        incident = replace(incident, chain=_chain(incident, level, at))
         if incident.channels:
             incident = self.effects.update_cards(incident, at)
         notified = self._notified_channels(incident.policy, level)
@@ -103,11 +104,19 @@ class Escalation:
         if since is None or not incident.channels or self.hold(incident, at):
             return incident
         if incident.status is Status.OPEN:
-            every = policy.levels[incident.level].remind_every
+            # levels never go down, but reminders follow the risk: at the pace of the level it
+            # reaches now, none below every level (calming down)
+            now_at = policy.level_for(incident.risk)
+            if now_at is None:
+                return incident
+            every = policy.levels[min(now_at, incident.level)].remind_every
             if incident.levels:  # a new level's notification pages anew: its reminders count
                 since = max(since, incident.levels[-1].at)  # from there
             if every and at - since >= every:
-                text = f"Reminder: still {incident.level_name}, nobody has acknowledged"
+                text = f"Reminder: nobody has acknowledged this {incident.level_name} incident"
+                text += f"; risk now {incident.risk}"
+                if incident.peak_risk > incident.risk:
+                    text += f" (peak {incident.peak_risk})"
                 return self._remind(incident, at, text, self._level_mention(incident))
         elif incident.status is Status.ACKNOWLEDGED and policy.ack_remind_every:
             since = incident.last_reminder_at or incident.acknowledged_at or since
@@ -134,6 +143,9 @@ class Escalation:
             incident = self.effects.emit(incident, IntentKind.OPEN, channel, at, mention=mention)
         else:
             text = f"Now {incident.level_name}: {incident.explanation}"
+            change = incident.levels[-1] if incident.levels else None
+            if change is not None and change.at == at and not change.why.startswith("risk"):
+                text = f"Now {incident.level_name}, {change.why}: {incident.explanation}"
             incident = self.effects.emit(
                 incident, IntentKind.THREAD, channel, at, text, mention=mention
             )
@@ -161,7 +173,7 @@ class Escalation:
         chain = incident.chain
         assert chain is not None
         options = step.escalate
-        if incident.calm_since is not None:
+        if incident.calm_since is not None or incident.policy.level_for(incident.risk) is None:
             why = f"calming down: risk {incident.risk} is below every level"
             self.effects.audit(incident, at, "not escalated", why)
             return incident, True
@@ -169,10 +181,10 @@ class Escalation:
             why = f"acknowledged by {incident.acknowledged_by}"
             self.effects.audit(incident, at, "not escalated", why)
             return incident, True
-        if options.only_if_rising and incident.risk < chain.start_risk + GROWTH:
+        if options.only_if_rising and not _rising(incident, chain):
             why = (
-                f"risk {incident.risk} has not risen by {GROWTH} from {chain.start_risk}, "
-                "where the level began"
+                f"not rising since the level began: risk {chain.start_risk} -> {incident.risk}, "
+                f"{chain.start_negative} -> {sum(incident.trend)} negative mentions in the hour"
             )
             self.effects.audit(incident, at, "not escalated", why)
             return incident, True
@@ -182,7 +194,10 @@ class Escalation:
         since = _minutes(at - (chain.started_at or at))
         why = f"no acknowledgement after {since}" if options.unless_acknowledged else "chain step"
         if options.only_if_rising:
-            why += f", risk rising {chain.start_risk} -> {incident.risk}"
+            why += (
+                f", rising: risk {chain.start_risk} -> {incident.risk}, "
+                f"{chain.start_negative} -> {sum(incident.trend)} negative mentions in the hour"
+            )
         return self.raise_level(incident, level, at, why), False
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -220,6 +235,21 @@ class Escalation:
             if isinstance(step, NotifyStep):
                 return step.mention_for(policy.targets[step.notify])
         return ""
+
+
+def _chain(incident: Incident, level: int, at: datetime) -> Chain:
+    """A level's chain starting now, with where risk and volume stand."""
+    return Chain(level, started_at=at, start_risk=incident.risk, start_negative=sum(incident.trend))
+
+
+def _rising(incident: Incident, chain: Chain) -> bool:
+    """Risk up ``GROWTH`` points since the level began, or the hour's negative volume doubled
+    (by at least ``min_mentions``): risk is log-scaled and its burst part saturates, so a storm
+    going from 4 to 24 complaints an hour may add only a couple of points."""
+    if incident.risk >= chain.start_risk + GROWTH:
+        return True
+    start, now = chain.start_negative, sum(incident.trend)
+    return now >= max(2 * start, start + incident.policy.min_mentions)
 
 
 def hold_for(incident: Incident, at: datetime, engine: IncidentEngine) -> Hold | None:

@@ -38,6 +38,7 @@ class Chain:
     due: datetime | None = None  # a wait (or a hold) ends then; None: run now or finished
     started_at: datetime | None = None
     start_risk: int = 0
+    start_negative: int = 0  # the hour's negative mentions when the level began
     held: str = ""  # why the chain is paused ("quiet hours", "snoozed"), "" when not
 
 
@@ -64,6 +65,7 @@ class Incident:
     updated_at: datetime
     risk: int = 0
     peak_risk: int = 0
+    peak_negative: int = 0  # the busiest hour's negative mentions: calm is well below it
     explanation: str = ""
     mention_count: int = 0
     last_mention_at: datetime | None = None

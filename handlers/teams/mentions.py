@@ -10,6 +10,7 @@ else stays plain text, as before.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +42,16 @@ class TeamsMention:
         )
 
 
-def teams_mention(text: str) -> TeamsMention | None:
-    """``Name <id>`` as a mention; None for anything else (shown as plain text)."""
+def teams_mention(text: str, name_of: Callable[[str], str] | None = None) -> TeamsMention | None:
+    """``Name <id>`` as a mention, or a bare id whose display name ``name_of`` knows (whoever
+    acknowledged an incident is recorded by id); None for anything else (shown as plain text)."""
     found = _MENTION.match(text or "")
-    if found is None or not _ID.match(found["id"]):
+    if found is None:
+        bare = (text or "").strip()
+        name = name_of(bare) if name_of is not None and _ID.match(bare) else bare
+        name = " ".join(name.split())
+        return TeamsMention(name, bare) if name and name != bare else None
+    if not _ID.match(found["id"]):
         return None
     name = " ".join(found["name"].split())
     return TeamsMention(name, found["id"]) if name else None

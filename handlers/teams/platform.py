@@ -91,7 +91,7 @@ class TeamsPlatform:
     def _text(self, intent: Intent) -> tuple[str, list[Any]]:
         """Message text, markdown made inert (Teams reads it in messages), people named, and
         the entity of the on-call mention when it is a real one (``Name <id>``)."""
-        mention = teams_mention(intent.mention)
+        mention = teams_mention(intent.mention, self.people.name)
         if mention is not None:
             text = escape(self.people.named(intent.text), MAX_TEXT - len(mention.markup) - 1)
             return f"{mention.markup} {text}", [mention.entity()]

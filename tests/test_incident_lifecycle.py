@@ -1,0 +1,145 @@
+"""An incident's life as a comms team sees it: it stays open while the storm goes on, resolves
+when the storm is over, is not reopened by the storm just dealt with, and its card and reminders
+tell the truth while it calms down. Real SQLite files, the engine on an injected time line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.incidents import actions
+from storage.incidents import get_incident
+from tests.test_incident_engine import MIN, T0, Desk, policy
+
+HOUR = 60 * MIN
+LEVELS = [  # as app.yaml has them
+    {"name": "watch", "min_risk": 40, "steps": [{"notify": "team"}]},
+    {"name": "crisis", "min_risk": 60, "steps": [{"notify": "lead"}]},
+]
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Desk:
+    return Desk(tmp_path, policy())
+
+
+def steady(desk: Desk, start: int, end: int, per_bin: int, text: str = "flight cancelled") -> None:
+    """``per_bin`` complaints every 5 minutes from minute ``start`` to ``end``, time ticking."""
+    for minute in range(start, end, 5):
+        desk.post(T0 + minute * MIN, per_bin, text=text)
+        desk.tick(T0 + minute * MIN)
+
+
+def status(desk: Desk, incident_id: int = 1) -> str:
+    incident = get_incident(desk.db, incident_id)
+    assert incident is not None
+    return incident.status.value
+
+
+def test_a_storm_still_going_at_full_strength_is_not_resolved(tmp_path: Path) -> None:
+    """After six hours the burst detector takes a long storm for the brand's new level and the
+    risk falls below every level; the complaints have not stopped, so neither has the incident."""
+    desk = Desk(tmp_path, policy(levels=LEVELS, resolve_after="1h"))
+    steady(desk, 0, 10 * 60, per_bin=8)
+    assert status(desk) == "open"
+    assert not desk.when(1, "resolved")
+    steady(desk, 10 * 60, 10 * 60 + 30, per_bin=0)  # it stops
+    desk.tick(T0 + 12 * HOUR)
+    assert status(desk) == "resolved"
+    resolved = desk.when(1, "resolved")[0]
+    assert T0 + 11 * HOUR <= resolved <= T0 + 12 * HOUR  # calm for resolve_after, not before
+
+
+def test_a_storm_back_to_the_brand_s_usual_trickle_resolves(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy(levels=LEVELS, resolve_after="1h"))
+    steady(desk, 0, 6 * 60, per_bin=1)  # the brand's usual: a dozen complaints an hour
+    steady(desk, 6 * 60, 7 * 60, per_bin=8)
+    storm = desk.db.execute("SELECT MAX(id) FROM incidents").fetchone()[0]
+    assert status(desk, storm) == "open"
+    steady(desk, 7 * 60, 11 * 60, per_bin=1)
+    assert status(desk, storm) == "resolved"
+
+
+def test_resolving_by_hand_is_not_undone_by_the_storm_just_dealt_with(desk: Desk) -> None:
+    desk.storm(T0, 20)  # 60 complaints, then nothing
+    desk.tick(T0 + 30 * MIN)
+    assert desk.act(actions.resolve, 1, "ann", T0 + 31 * MIN).ok
+    desk.tick(T0 + 90 * MIN)  # the hour still holds the 60 complaints for a while
+    assert status(desk) == "resolved"
+    assert not desk.when(1, "reopened")
+    assert get_incident(desk.db, 2) is None
+
+
+def test_a_new_storm_after_resolving_by_hand_reopens_it(desk: Desk) -> None:
+    desk.storm(T0, 20)
+    desk.tick(T0 + 30 * MIN)
+    assert desk.act(actions.resolve, 1, "ann", T0 + 31 * MIN).ok
+    desk.storm(T0 + 35 * MIN, 10)  # 30 new complaints
+    desk.tick(T0 + 50 * MIN)
+    assert status(desk) == "open"
+    assert desk.when(1, "reopened")
+
+
+def test_a_merged_topic_keeps_the_incident_it_joined_alive(desk: Desk) -> None:
+    """Mentions of a merged topic count in the volume and risk of the incident they went to."""
+    desk.storm(T0, 10)
+    desk.storm(T0 + 10 * MIN, 5, text="cancelled again #refundnow")
+    desk.tick(T0 + 20 * MIN)
+    assert get_incident(desk.db, 2) is not None
+    assert desk.act(actions.merge, 2, 1, "ann", T0 + 21 * MIN).ok
+    for minute in range(21, 200):
+        desk.post(T0 + minute * MIN, 4, text="still cancelled #refundnow")
+    desk.tick(T0 + 200 * MIN)
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    assert incident.status.value == "open"
+    assert incident.risk > 0
+    assert "240 negative mentions in 1 h" in incident.explanation
+    assert get_incident(desk.db, 3) is None  # no new incident for the merged topic
+
+
+def cards_of(desk: Desk, since: int) -> list[dict[str, Any]]:
+    rows = desk.db.execute(
+        "SELECT payload FROM outbox WHERE id > ? AND kind = 'update' ORDER BY id", [since]
+    ).fetchall()
+    return [json.loads(row[0])["card"] for row in rows]
+
+
+def test_the_card_keeps_showing_the_risk_while_the_incident_calms_down(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    steady(desk, 0, 60, per_bin=5)
+    last = desk.db.execute("SELECT MAX(id) FROM outbox").fetchone()[0]
+    desk.tick(T0 + 3 * HOUR)  # nothing more: the risk falls to 0
+    risks = [card["risk"] for card in cards_of(desk, last)]
+    assert risks
+    assert risks[-1] == 0
+    assert status(desk) == "open"  # calm, not yet for six hours
+
+
+def test_reminders_follow_the_risk_and_say_it(tmp_path: Path) -> None:
+    levels = [
+        {"name": "watch", "min_risk": 20, "steps": [{"notify": "team"}]},
+        {"name": "alert", "min_risk": 30, "remind_every": "1h", "steps": [{"notify": "team"}]},
+    ]
+    desk = Desk(tmp_path, policy(levels=levels, resolve_after="12h"))
+    steady(desk, 0, 60, per_bin=5)
+    steady(desk, 60, 4 * 60, per_bin=0)
+    reminders = desk.when(1, "reminded")
+    texts = [detail for action, detail in desk.actions() if action == "reminded"]
+    assert texts
+    assert all("nobody has acknowledged this alert incident; risk now" in t for t in texts)
+    assert all(at < T0 + 2 * HOUR + 5 * MIN for at in reminders)  # none once below every level
+
+
+def test_a_snooze_that_ended_leaves_the_card(desk: Desk) -> None:
+    steady(desk, 0, 30, per_bin=10)
+    assert desk.act(actions.snooze, 1, "ann", T0 + 30 * MIN, T0 + 60 * MIN).ok
+    last = desk.db.execute("SELECT MAX(id) FROM outbox").fetchone()[0]
+    steady(desk, 30, 90, per_bin=10)
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    assert incident.snoozed_until is None
+    assert cards_of(desk, last)[-1]["snoozed_until"] is None
