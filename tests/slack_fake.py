@@ -85,6 +85,8 @@ class FakeSlack:
         self.messages: dict[str, list[Body]] = {}  # channel (as given) -> messages, oldest first
         self.socket_acks: list[Body] = []
         self.usergroups: dict[str, list[str]] = {}  # user group id -> member user ids
+        self.replies_limit = 1000  # conversations.replies' most per page (15 outside the
+        # Slack Marketplace since 2025)
         self.url = ""
         self._failures: dict[str, list[tuple[int, int | None, str]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -356,6 +358,8 @@ class FakeSlack:
         }
 
     def _replies(self, body: Body) -> Body:
+        """A thread, oldest first, parent included; ``oldest``/``latest``/``inclusive`` narrow
+        it, ``limit`` (capped at ``replies_limit``) and ``cursor`` page it."""
         ts = str(body.get("ts", ""))
         thread = [
             m
@@ -364,7 +368,25 @@ class FakeSlack:
         ]
         if not thread:
             return _error("thread_not_found")
-        return {"ok": True, "messages": [self._shown(m, body) for m in thread], "has_more": False}
+        inclusive = _truthy(body.get("inclusive"))
+        oldest = Decimal(str(body.get("oldest") or 0))
+        latest = Decimal(str(body.get("latest") or "Inf"))
+
+        def wanted(m: Body) -> bool:
+            ts = Decimal(m["ts"])
+            return oldest <= ts <= latest if inclusive else oldest < ts < latest
+
+        ranged = [m for m in thread if wanted(m)]
+        limit = min(int(body.get("limit") or self.replies_limit), self.replies_limit)
+        start = int(str(body.get("cursor") or "0"))
+        page = ranged[start : start + limit]
+        more = start + limit < len(ranged)
+        return {
+            "ok": True,
+            "messages": [self._shown(m, body) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _views_open(self, body: Body) -> Body:
         if not body.get("trigger_id"):

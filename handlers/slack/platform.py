@@ -7,6 +7,7 @@ Each message carries its idempotency key in Slack message metadata, so after a c
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -32,7 +33,12 @@ logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "vigie_notification"
 MESSAGE_TEXT = 3900  # Slack truncates message text past 40,000; keep thread lines readable
-LOOK_BACK = 100  # messages searched for an idempotency key after a crash
+LOOK_BACK = 100  # messages asked for per page when looking an idempotency key up after a crash
+LOOK_PAGES = 5  # pages of a thread read at most (Slack gives a thread oldest first)
+POSTED_AFTER = timedelta(hours=2)
+"""A message cannot have been posted long before its intent was decided: thread look-ups start
+there (``oldest``), so a long thread's newest messages are on the first page. Two hours cover
+an event clock up to an hour ahead of the wall (``bot.clock.MAX_AHEAD``)."""
 RETRYABLE = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -151,14 +157,44 @@ class SlackPlatform:
                 channel=channel or intent.channel, limit=LOOK_BACK, include_all_metadata=True
             )
         else:
-            response = await self.client.conversations_replies(
-                channel=channel, ts=ts, limit=LOOK_BACK, include_all_metadata=True
-            )
+            return await self._find_in_thread(intent, card_ref, channel, ts)
         messages: list[dict[str, Any]] = response.get("messages", [])
         for message in messages:
             if _key_of(message) == intent.key:
                 own = f"{channel or response.get('channel', intent.channel)} {message['ts']}"
                 return own if intent.part else card_ref or own
+        return None
+
+    async def _find_in_thread(
+        self, intent: Intent, card_ref: str | None, channel: str, ts: str
+    ) -> str | None:
+        """Read the thread from shortly before the intent was decided, a page at a time (a
+        long incident's thread holds hundreds of messages, oldest first; apps outside the
+        Slack Marketplace get at most 15 a page)."""
+        oldest = max(0.0, (intent.created_at - POSTED_AFTER).timestamp())
+        cursor = ""
+        for _ in range(LOOK_PAGES):
+            response = await self.client.conversations_replies(
+                channel=channel,
+                ts=ts,
+                oldest=f"{oldest:.6f}",
+                limit=LOOK_BACK,
+                include_all_metadata=True,
+                cursor=cursor or None,
+            )
+            messages: list[dict[str, Any]] = response.get("messages", [])
+            for message in messages:
+                if _key_of(message) == intent.key:
+                    own = f"{channel} {message['ts']}"
+                    return own if intent.part else card_ref or own
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                return None
+        logger.warning(
+            "slack: %s not found in the first %d pages of its thread; posting it",
+            intent.key,
+            LOOK_PAGES,
+        )
         return None
 
 

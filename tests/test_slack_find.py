@@ -1,0 +1,72 @@
+"""After a crash, Slack messages are looked up by their idempotency key before being posted
+again, through the real slack_sdk client against the fake Slack: in a long incident's thread too
+(Slack gives a thread oldest first, and at most 15 messages a page to apps outside its
+Marketplace)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.incidents.model import Intent, IntentKind
+from handlers.slack.platform import EVENT_TYPE, SlackPlatform, make_client
+from tests.slack_fake import BOT, FakeSlack
+
+CHANNEL = "C0ALERTS"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        fake.replies_limit = 15
+        yield fake
+
+
+def ts_of(at: datetime, n: int = 0) -> str:
+    return f"{int(at.timestamp())}.{n:06d}"
+
+
+def metadata(key: str) -> dict[str, Any]:
+    return {"event_type": EVENT_TYPE, "event_payload": {"key": key, "incident": 1}}
+
+
+def thread(slack: FakeSlack, parent: str, replies: list[tuple[str, str]]) -> None:
+    """A card at ``parent`` and its thread's ``(ts, key)`` messages, as Slack stored them."""
+    messages = slack.messages.setdefault(CHANNEL, [])
+    messages.append({**BOT, "ts": parent, "thread_ts": parent, "text": "card"})
+    for ts, key in replies:
+        reply = {**BOT, "ts": ts, "thread_ts": parent, "text": key, "metadata": metadata(key)}
+        messages.append(reply)
+
+
+def reminder(key: str, at: datetime) -> Intent:
+    return Intent(key, 1, IntentKind.THREAD, "slack", CHANNEL, at, "Reminder", {}, part="")
+
+
+async def test_a_message_at_the_end_of_a_long_thread_is_found(slack: FakeSlack) -> None:
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=10)
+    parent = ts_of(start)
+    older = [(ts_of(start + timedelta(minutes=2 * n), 1), f"1-old-{n}") for n in range(200)]
+    thread(slack, parent, [*older, (ts_of(now, 1), "1-reminder-9")])
+    platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
+    card = f"{CHANNEL} {parent}"
+    found = await platform.find(reminder("1-reminder-9", now - timedelta(minutes=1)), card)
+    assert found == card  # posted already: the card's ref, nothing posted again
+    assert await platform.find(reminder("1-reminder-10", now), card) is None
+
+
+async def test_a_thread_is_read_page_by_page(slack: FakeSlack) -> None:
+    now = datetime.now(UTC)
+    parent = ts_of(now - timedelta(minutes=30))
+    replies = [(ts_of(now - timedelta(minutes=29 - n / 2)), f"1-thread-{n}") for n in range(40)]
+    thread(slack, parent, replies)
+    platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
+    card = f"{CHANNEL} {parent}"
+    assert await platform.find(reminder("1-thread-35", now - timedelta(minutes=40)), card) == card
+    calls = slack.calls_to("conversations.replies")
+    assert len(calls) == 3  # 15 a page
+    assert [call.body.get("cursor") for call in calls] == [None, "15", "30"]
