@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
+from pydantic import ValidationError
 
 from bot.config.incidents import IncidentPolicy
 from bot.incidents.engine import EngineState
@@ -58,13 +59,21 @@ def incident_to_json(incident: Incident) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
-def incident_from_json(text: str, policies: dict[str, IncidentPolicy] | None = None) -> Incident:
+def incident_from_json(
+    text: str,
+    policies: dict[str, IncidentPolicy] | None = None,
+    fallback: IncidentPolicy | None = None,
+) -> Incident:
+    """An incident as stored. A policy snapshot this version cannot read (a setting renamed or
+    removed since, a time zone this host does not know) is replaced by ``fallback`` (the
+    configured policy; the defaults when None), with a warning: one old incident must not stop
+    the service from starting."""
     data = json.loads(text)
     policy_json = json.dumps(data["policy"], sort_keys=True)
     cache = policies if policies is not None else {}
     if policy_json not in cache:
-        cache[policy_json] = IncidentPolicy.model_validate(data["policy"])
-    data["policy"] = cache[policy_json]
+        cache[policy_json] = _policy(data["policy"], fallback, data.get("id"))
+    data["policy"] = policy = cache[policy_json]
     data["status"] = Status(data["status"])
     for name in _TIMES:
         data[name] = None if data[name] is None else datetime.fromisoformat(data[name])
@@ -79,7 +88,28 @@ def incident_from_json(text: str, policies: dict[str, IncidentPolicy] | None = N
     data["channels"] = tuple((platform, channel) for platform, channel in data["channels"])
     data["trend"] = tuple(data.get("trend", ()))
     data["examples"] = tuple(data.get("examples", ()))
+    top = len(policy.levels) - 1  # a fallback policy may have fewer levels
+    data["level"] = min(int(data["level"]), top)
+    if data["chain"] is not None and data["chain"].level > top:
+        data["chain"] = replace(data["chain"], level=top, step=0)
     return Incident(**data)
+
+
+def _policy(snapshot: Any, fallback: IncidentPolicy | None, incident_id: Any) -> IncidentPolicy:
+    try:
+        return IncidentPolicy.model_validate(snapshot)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        logger.warning(
+            "incident #%s: its policy snapshot cannot be read by this version (%s: %s); "
+            "the %s policy is used for it",
+            incident_id,
+            where,
+            first["msg"],
+            "configured" if fallback is not None else "default",
+        )
+        return fallback if fallback is not None else IncidentPolicy()
 
 
 class SqliteJournal:
@@ -182,15 +212,17 @@ class SqliteJournal:
         return int(row[0])
 
 
-def load_engine_state(db: sqlite_utils.Database, keep_resolved: timedelta) -> EngineState:
+def load_engine_state(
+    db: sqlite_utils.Database, keep_resolved: timedelta, fallback: IncidentPolicy | None = None
+) -> EngineState:
     """Live incidents, those resolved recently enough to reopen, those merged into a live one,
-    groups, silences, time."""
+    groups, silences, time (``fallback``: see ``incident_from_json``)."""
     row = db.execute("SELECT value FROM engine_meta WHERE name = 'now'").fetchone()
     now = datetime.fromisoformat(row[0]) if row else None
     horizon = timestamp(now - keep_resolved) if now else ""
     policies: dict[str, IncidentPolicy] = {}
     incidents = [
-        incident_from_json(data, policies)
+        incident_from_json(data, policies, fallback)
         for (data,) in db.execute(
             "SELECT data FROM incidents WHERE status IN ('pending', 'open', 'acknowledged') "
             "OR (status = 'resolved' AND resolved_at >= ?) "

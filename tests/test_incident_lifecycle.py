@@ -143,3 +143,28 @@ def test_a_snooze_that_ended_leaves_the_card(desk: Desk) -> None:
     assert incident is not None
     assert incident.snoozed_until is None
     assert cards_of(desk, last)[-1]["snoozed_until"] is None
+
+
+def test_an_incident_whose_policy_this_version_cannot_read_goes_on_under_the_configured_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A later version renames a setting: the incidents stored before must not stop the start."""
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    desk.db.execute(
+        "UPDATE incidents SET data = json_set(data, '$.policy.renamed_setting', 1, "
+        "'$.policy.levels', json('[]'))"
+    )
+    desk.db.conn.commit()
+    desk.db.close()
+    levels = [{"name": "only", "min_risk": 20, "steps": [{"notify": "team"}]}]
+    later = Desk(tmp_path, policy(levels=levels))
+    later.count = desk.count
+    later.storm(T0 + 20 * MIN, 10)  # loads the stored state
+    later.tick(T0 + 40 * MIN)
+    incident = get_incident(later.db, 1)
+    assert incident is not None
+    assert incident.status.value == "open"
+    assert later.desk.engine.incidents[1].level_name == "only"
+    assert "cannot be read by this version" in caplog.text

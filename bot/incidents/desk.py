@@ -33,7 +33,7 @@ class IncidentDesk:
 
     def load(self, db: sqlite_utils.Database) -> None:
         keep = max(self.engine.policy.reopen_within, self.engine.policy.resolve_after)
-        self.engine.restore(load_engine_state(db, keep))
+        self.engine.restore(load_engine_state(db, keep, fallback=self.engine.policy))
         self._loaded = True
 
     def store(
