@@ -2,7 +2,8 @@
 the platform can tell whether it already has it, with retries, backoff and per-channel pacing.
 
 Delivery runs on wall time even when incidents run on replayed event time: pacing and retries
-are about the chat platform, which lives now.
+are about the chat platform, which lives now. Waits are measured on the monotonic clock too, so
+a wall clock set back (NTP, an operator) never holds a channel or a retry for the hour it lost.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Deliverer:
         max_attempts: int | None = None,
         max_backoff_seconds: float = 300.0,
         wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
         max_attempts_for: Mapping[str, int] | None = None,
         settle: Settle | None = None,
@@ -93,12 +95,16 @@ class Deliverer:
         self.settle = settle
         self.max_backoff_seconds = max_backoff_seconds
         self.wall = wall
+        self.monotonic = monotonic
         self.metrics = metrics or Metrics()
         self.failed = 0
         self.errors: dict[str, str] = {}  # per platform: why its last delivery failed, if it did
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
-        self._last_sent: dict[tuple[str, str], float] = {}
+        self._last_sent: dict[tuple[str, str], float] = {}  # monotonic
+        self._retry_by: dict[int, float] = {}  # item id -> monotonic time its retry falls due
+        self._until: float | None = None  # monotonic: a flush's deadline, which rounds honour
+        self._unconfigured: set[str] = set()  # platforms whose items wait (said once each)
         self.delivered = 0
 
     def wake(self) -> None:
@@ -124,14 +130,31 @@ class Deliverer:
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
 
     async def flush(self, within: float) -> int:
-        """Deliver what is due until nothing is, or ``within`` seconds pass; return what is left."""
-        deadline = self.wall() + within
-        while self.wall() < deadline:
-            next_due = await self.deliver_due()
-            if next_due is None:
-                return 0
-            await asyncio.sleep(min(max(0.05, next_due - self.wall()), deadline - self.wall()))
-        return await self.writer.run(live_count, urgent=True)
+        """Deliver what is due until nothing is, or ``within`` seconds pass; return what is left.
+
+        The deadline holds whatever is under way: a round in progress (the run loop's) stops
+        before its next item, and one that is still busy (a slow platform) is not waited for.
+        """
+        deadline = self.monotonic() + within
+        self._until = deadline
+        try:
+            while (left := deadline - self.monotonic()) > 0:
+                try:
+                    await asyncio.wait_for(self._round.acquire(), left)
+                except TimeoutError:
+                    break
+                try:
+                    next_due = await self._deliver_due()
+                finally:
+                    self._round.release()
+                if next_due is None:
+                    break
+                wait = min(max(0.05, next_due - self.wall()), deadline - self.monotonic())
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            return await self.writer.run(live_count, urgent=True)
+        finally:
+            self._until = None  # only now: the run loop starts no round while this one counts
 
     async def deliver_due(self) -> float | None:
         """One round: every channel's due items, channels in parallel, items in order.
@@ -145,7 +168,8 @@ class Deliverer:
         items = await self.writer.run(partial(live_items, per_channel=PER_CHANNEL), urgent=True)
         channels: dict[tuple[str, str], list[OutboxItem]] = {}
         for item in items:
-            channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
+            if self._configured(item.intent.platform):
+                channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self._channel(queue)) for queue in channels.values()]
         waiting = [task.result() for task in tasks if task.result() is not None]
@@ -155,16 +179,54 @@ class Deliverer:
         """Deliver one channel's items in order; stop at the first that must wait. A full
         queue (``PER_CHANNEL`` items) all delivered means more may wait: due now."""
         for index, item in enumerate(queue):
-            if item.next_attempt_at > self.wall():
-                return item.next_attempt_at
+            now = self.wall()
+            if self._past_deadline():
+                return now
+            if (due := self._due_at(item, now)) > now:
+                return due
             if self._superseded(item, queue[index + 1 :]):
                 await self.writer.run(partial(mark_superseded, item_id=item.id), urgent=True)
+                self._retry_by.pop(item.id, None)
                 self._count(item, "superseded")
                 continue
             retry_at = await self._one(item)
             if retry_at is not None:
                 return retry_at
         return self.wall() if len(queue) >= PER_CHANNEL else None
+
+    def _due_at(self, item: OutboxItem, now: float) -> float:
+        """When an item falls due (wall time), never later than the wait it was given: it is
+        due when its wall time or its monotonic time comes, whichever is first. A retry
+        scheduled before this start waits ``max_backoff_seconds`` at most from when it is
+        first seen (the wall clock may have been set back meanwhile; a longer Retry-After is
+        simply asked for again)."""
+        wait = item.next_attempt_at - now
+        if wait <= 0:
+            return item.next_attempt_at
+        longest = min(wait, self.max_backoff_seconds)
+        retry_by = self._retry_by.setdefault(item.id, self.monotonic() + longest)
+        return now + max(0.0, min(wait, retry_by - self.monotonic()))
+
+    def _past_deadline(self) -> bool:
+        return self._until is not None and self.monotonic() >= self._until
+
+    def _configured(self, platform: str) -> bool:
+        """Whether this start knows ``platform``. Items for one it does not know (credentials
+        missing this time, a source renamed) are left waiting, untried, for a start that does."""
+        if platform in self.platforms:
+            if platform in self._unconfigured:
+                self._unconfigured.discard(platform)
+                self.errors.pop(platform, None)
+            return True
+        if platform not in self._unconfigured:
+            self._unconfigured.add(platform)
+            self.errors[platform] = "not configured: its notifications wait in the outbox"
+            logger.warning(
+                "platform %r is not configured: its notifications wait in the outbox, untried, "
+                "and go out from a start where it is configured",
+                platform,
+            )
+        return False
 
     @staticmethod
     def _superseded(item: OutboxItem, later: list[OutboxItem]) -> bool:
@@ -181,11 +243,7 @@ class Deliverer:
     async def _one(self, item: OutboxItem) -> float | None:
         intent = item.intent
         platform = self.platforms.get(intent.platform)
-        if platform is None:
-            error = f"platform {intent.platform!r} is not configured"
-            logger.error("outbox %s: %s; not delivered", intent.key, error)
-            await self._finish(item, "", error)
-            self._count(item, "failed")
+        if platform is None:  # unconfigured since the round began: it waits
             return None
         ref = await self.writer.run(lambda db: ref_for(db, intent), urgent=True)
         if item.state == "sending":
@@ -196,8 +254,9 @@ class Deliverer:
             if found is not None:
                 await self._finish(item, found, None)
                 return None
+        if not await self._pace((intent.platform, intent.channel)):
+            return self.wall()  # a flush's deadline came first: due now, for the next start
         await self.writer.run(lambda db: mark_sending(db, item.id), urgent=True)
-        await self._pace((intent.platform, intent.channel))
         try:
             posted = await platform.deliver(intent, ref)
         except Exception as error:
@@ -224,6 +283,7 @@ class Deliverer:
         if isinstance(error, DeliveryError) and error.retry_after is not None:
             backoff = max(backoff, error.retry_after)
         retry_at = self.wall() + backoff
+        self._retry_by[item.id] = self.monotonic() + backoff
         logger.warning(
             "outbox %s: attempt %d failed (%s); retrying in %.0fs",
             item.intent.key,
@@ -239,6 +299,7 @@ class Deliverer:
 
     async def _finish(self, item: OutboxItem, ref: str, error: str | None) -> None:
         await self.writer.run(lambda db: self._end(db, item, ref, error), urgent=True)
+        self._retry_by.pop(item.id, None)
         if self.settle is not None:
             self._wake.set()  # settling may have queued more (a card showing the outcome)
 
@@ -259,11 +320,18 @@ class Deliverer:
             self.failed += 1
         self.metrics.notifications.labels(item.intent.platform, outcome).inc()
 
-    async def _pace(self, channel: tuple[str, str]) -> None:
+    async def _pace(self, channel: tuple[str, str]) -> bool:
+        """Wait until the channel may take another message, never longer than the pace; False
+        when a flush's deadline comes first (the message is not sent)."""
         last = self._last_sent.get(channel)
         pace = self.pace_seconds.get(channel[0], 0.0)
         if last is not None and pace > 0:
-            delay = last + pace - self.wall()
+            delay = min(pace, last + pace - self.monotonic())
             if delay > 0:
+                if self._until is not None and self.monotonic() + delay > self._until:
+                    return False
                 await asyncio.sleep(delay)
-        self._last_sent[channel] = self.wall()
+        if self._past_deadline():
+            return False
+        self._last_sent[channel] = self.monotonic()
+        return True

@@ -14,12 +14,17 @@ _PLACE = re.compile(r"^(:~:|top$|main$|content$|comments?$|respond$|reply$|share
 
 def canonical_url(url: str, *, fragment: bool = True) -> str:
     """``host/path?query#fragment``: no scheme, no ``www.``, no tracking parameters, no
-    trailing slash, host in lower case; "" for what is not an http(s) link. A fragment stays
-    when it names an item (``#comment-12``: each comment of a blog post is its own mention)
-    and goes when it only says where to scroll (``#comments``, ``#:~:text=``), or when
-    ``fragment`` is False (the page itself: what a topic is about)."""
+    trailing slash, host in lower case; "" for what is not an http(s) link, or not one at all
+    (``https://acme.com[1``: a footnote after a link in a post, which ``urlsplit`` refuses as
+    a broken IPv6 address). A fragment stays when it names an item (``#comment-12``: each
+    comment of a blog post is its own mention) and goes when it only says where to scroll
+    (``#comments``, ``#:~:text=``), or when ``fragment`` is False (the page itself: what a
+    topic is about)."""
     url = url.strip().rstrip(".,;:!?")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # no page can be told from it: the mention stands without a link
+        return ""
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return ""
     host = parts.netloc.lower().removeprefix("www.")

@@ -1,17 +1,75 @@
-"""Opening the SQLite file: WAL mode, sane pragmas, and the schema brought up to date."""
+"""Opening the SQLite file: WAL mode, sane pragmas, and the schema brought up to date; and the
+lock that lets one Vigie at a time write it."""
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 
 import sqlite_utils
 
 from storage.migrations import SchemaTooNew, migrate
 
+try:
+    import fcntl
+
+    CAN_LOCK = True
+except ImportError:  # not Linux or macOS: not a target, but say so rather than fail
+    CAN_LOCK = False
+
+logger = logging.getLogger(__name__)
+
 
 class StorageError(Exception):
     """The store cannot be used; the message says why and what to do."""
+
+
+def lock_for_writing(path: Path) -> int | None:
+    """Take the lock on ``<database>.lock`` that one writing Vigie holds while it runs: a
+    second one (an overlapping restart, a second ``bot run``) would deliver every notification
+    again. Returns the lock's file descriptor, for :func:`unlock`; the system lets go of it
+    when the process ends, however it ends. Readers (``bot mentions`` …) take no lock."""
+    if not CAN_LOCK:
+        logger.warning("%s: no file locks here; make sure one Vigie at a time runs on it", path)
+        return None
+    lock = path.with_name(f"{path.name}.lock")
+    with suppress(OSError):  # a folder that cannot be made: opening the database says so
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        try:  # another user's lock file: locking needs no write access
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError:  # a folder Vigie cannot write: opening the database says so
+            return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise StorageError(
+            f"another Vigie is already running on {path}"
+            + (f" (pid {holder})" if holder.isdigit() else "")
+            + "; stop it first, or give this one another storage.path"
+        ) from None
+    except OSError as error:  # a file system without locks (some network ones)
+        logger.warning(
+            "%s: cannot lock %s (%s); make sure one Vigie at a time runs", path, lock, error
+        )
+        return fd
+    with suppress(OSError):  # who holds it, for the message of the next one (if writable)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
+
+
+def unlock(fd: int | None) -> None:
+    """Let another Vigie write the database (closing the file releases the lock)."""
+    if fd is not None:
+        os.close(fd)
 
 
 def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Database:
@@ -32,7 +90,9 @@ def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Databa
     try:
         db = sqlite_utils.Database(conn)
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a commit is on disk before it returns, so a webhook sender told "stored" is
+        # right even after a power cut (NORMAL in WAL mode may lose the last commits)
+        conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA foreign_keys = ON")
         # SQLite opens a file it may not write read-only without a word; writing a header

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from storage.database import StorageError, open_database
+from storage.database import StorageError, lock_for_writing, open_database, unlock
 
 T = TypeVar("T")
 _URGENT, _NORMAL, _LAST = 0, 1, 2
@@ -32,7 +32,13 @@ class Writer:
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
-        self._db = open_database(path)  # opened here so a bad path fails at start-up
+        # one writer per database, across processes; opened here so a bad path fails at start-up
+        self._lock_fd = lock_for_writing(path)
+        try:
+            self._db = open_database(path)
+        except BaseException:
+            unlock(self._lock_fd)
+            raise
         self._thread = threading.Thread(target=self._loop, name="vigie-sqlite-writer", daemon=True)
         self._thread.start()
 
@@ -69,3 +75,4 @@ class Writer:
                     future.set_exception(error)
         finally:
             self._db.close()
+            unlock(self._lock_fd)

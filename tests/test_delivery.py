@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -163,7 +164,7 @@ async def test_a_waiting_retry_holds_back_the_rest_of_its_channel_only(writer: W
     platform.errors["a1"] = [DeliveryError("timeout")]
     await put(writer, intent("a1", OPEN, channel="#a"), intent("a2", channel="#a"))
     await put(writer, intent("b1", OPEN, channel="#b", incident=2))
-    deliverer = Deliverer(writer, {"fake": platform}, wall=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock, monotonic=clock)
 
     due = await deliverer.deliver_due()
 
@@ -249,7 +250,7 @@ async def test_a_retryable_error_is_retried_with_exponential_backoff(writer: Wri
     platform = Recorder()
     platform.errors["k"] = [DeliveryError(f"busy {n}") for n in range(3)]
     await put(writer, intent("k", OPEN))
-    deliverer = Deliverer(writer, {"fake": platform}, wall=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock, monotonic=clock)
 
     due = await deliverer.deliver_due()
     assert due == start + 1
@@ -279,7 +280,9 @@ async def test_backoff_is_capped_by_max_backoff_seconds(writer: Writer) -> None:
     platform = Recorder()
     platform.errors["k"] = [OSError("network down") for _ in range(5)]  # any error is retryable
     await put(writer, intent("k"))
-    deliverer = Deliverer(writer, {"fake": platform}, max_backoff_seconds=3, wall=clock)
+    deliverer = Deliverer(
+        writer, {"fake": platform}, max_backoff_seconds=3, wall=clock, monotonic=clock
+    )
 
     waits = []
     while (due := await deliverer.deliver_due()) is not None:
@@ -298,7 +301,7 @@ async def test_retry_after_is_honoured_when_longer_than_the_backoff(
     platform = Recorder()
     platform.errors["k"] = [DeliveryError("rate limited", retry_after=retry_after)]
     await put(writer, intent("k"))
-    deliverer = Deliverer(writer, {"fake": platform}, wall=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock, monotonic=clock)
 
     assert await deliverer.deliver_due() == start + wait
     assert (await rows(writer))["k"]["next_attempt_at"] == start + wait
@@ -319,7 +322,7 @@ async def test_a_non_retryable_error_fails_the_item_and_later_ones_still_go(
     await put(
         writer, intent("1-open", OPEN), intent("1-thread"), intent("2-open", OPEN, incident=2)
     )
-    deliverer = Deliverer(writer, {"fake": platform}, wall=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock, monotonic=clock)
 
     assert await deliverer.deliver_due() is None  # nothing left waiting: no retry planned
 
@@ -337,7 +340,7 @@ async def test_max_attempts_gives_up(writer: Writer) -> None:
     platform = Recorder()
     platform.errors["k"] = [DeliveryError(f"5xx #{n}") for n in range(10)]
     await put(writer, intent("k"), intent("after"))
-    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=3, wall=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=3, wall=clock, monotonic=clock)
 
     while (due := await deliverer.deliver_due()) is not None:
         clock.now = due
@@ -348,19 +351,38 @@ async def test_max_attempts_gives_up(writer: Writer) -> None:
     assert (await states(writer))["after"] == "sent"
 
 
-async def test_an_unknown_platform_fails_with_a_message(writer: Writer) -> None:
+async def test_an_unconfigured_platform_s_items_wait_untried_for_a_start_that_has_it(
+    writer: Writer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack credentials missing on one start (or a publishing source renamed) must not fail
+    its whole backlog for good: the items wait, untried, and go out once it is configured."""
     platform = Recorder()
-    await put(writer, intent("lost", platform="slack"), intent("fine", platform="fake"))
+    await put(
+        writer,
+        intent("lost-1", OPEN, platform="slack"),
+        intent("lost-2", THREAD, platform="slack"),
+        intent("fine", platform="fake"),
+    )
     deliverer = Deliverer(writer, {"fake": platform}, wall=FakeClock())
 
-    assert await deliverer.deliver_due() is None
+    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+        assert await deliverer.deliver_due() is None  # nothing to wake up for
+        assert await deliverer.flush(0.05) == 2  # left: they wait in the outbox
+        assert await deliverer.deliver_due() is None
 
-    row = (await rows(writer))["lost"]
-    assert row["state"] == "failed"
-    assert "'slack'" in row["last_error"]
-    assert "not configured" in row["last_error"]
-    assert (await states(writer))["fine"] == "sent"
-    assert platform.sent_keys() == ["fine"]
+    assert await states(writer) == {"lost-1": "pending", "lost-2": "pending", "fine": "sent"}
+    assert {(await rows(writer))[key]["attempts"] for key in ("lost-1", "lost-2")} == {0}
+    assert deliverer.failed == 0
+    said = [r.getMessage() for r in caplog.records if "'slack'" in r.getMessage()]
+    assert len(said) == 1  # once per platform, not once per item or per round
+    assert "not configured" in said[0]
+    assert "not configured" in deliverer.errors["slack"]  # /healthz shows notifications.errors
+
+    slack = Recorder()  # the next start has the credentials again
+    again = Deliverer(writer, {"fake": platform, "slack": slack}, wall=FakeClock())
+    assert await again.flush(30) == 0
+    assert slack.delivered == [("lost-1", None), ("lost-2", "ref-lost-1")]
+    assert "slack" not in again.errors
 
 
 # --- crash reconciliation --------------------------------------------------------------------
@@ -455,7 +477,7 @@ async def test_failed_lookups_back_off_and_count_towards_max_attempts(writer: Wr
     await put(writer, intent("k", OPEN))
     await simulate_crash_mid_delivery(writer, "k")  # attempts = 1
     platform = Unreachable()
-    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=4, wall=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=4, wall=clock, monotonic=clock)
     waits = []
     while (due := await deliverer.deliver_due()) is not None:
         waits.append(due - clock.now)
@@ -477,7 +499,7 @@ async def test_a_channel_with_a_long_backlog_does_not_hide_another_channel(
     platform.errors["t0"] = [DeliveryError("no conversation yet", retry_after=300)]
     await put(writer, *stuck)
     await put(writer, intent("s1", OPEN, channel="#reachable", incident=999))
-    deliverer = Deliverer(writer, {"fake": platform}, wall=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock, monotonic=clock)
 
     await deliverer.deliver_due()
 
@@ -502,12 +524,12 @@ async def test_pacing_spaces_the_messages_of_one_channel(writer: Writer) -> None
     await put(writer, intent("1"), intent("2"), intent("3"))
     deliverer = Deliverer(writer, {"fake": platform}, pace_seconds={"fake": pace}, wall=time.time)
 
-    started = time.time()
+    started = time.monotonic()
     assert await deliverer.flush(30) == 0
-    elapsed = time.time() - started
+    elapsed = time.monotonic() - started
 
     assert platform.sent_keys() == ["1", "2", "3"]
-    # three messages, two pauses; 1 ms of slack for the wall clock being slewed meanwhile
+    # three messages, two pauses; 1 ms of slack for the event loop's timer resolution
     assert elapsed >= 2 * pace - 0.001
 
 
