@@ -324,6 +324,8 @@ class Service:
     enricher: DraftEnricher | None = None
     teams: TeamsRuntime | None = None
     http_port: int | None = None
+    story_over: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when every replay is done (event time): from then on time passes as on a watch."""
 
     def health(self) -> dict[str, Any]:
         failing = [name for name, s in self.sources.items() if s.state in ("failed", "degraded")]
@@ -479,8 +481,8 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
             service.clock.advance(latest)
     intake_task = asyncio.create_task(service.intake.run(), name="intake")
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
+    background.append(asyncio.create_task(_tick(service), name="incident-clock"))
     if not service.desk.event_time:
-        background.append(asyncio.create_task(_tick(service), name="incident-clock"))
         readers = {
             name: state.source
             for name, state in service.sources.items()
@@ -514,7 +516,11 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
 
 
 async def _tick(service: Service) -> None:
-    """Live mode: let time pass for incidents even when no mention arrives."""
+    """Let time pass for incidents even when no mention arrives: live, from the start; on
+    event time, once the replays are over (the service goes on for Slack or Teams, where people
+    acknowledge, snooze and wait for reminders)."""
+    if service.desk.event_time:
+        await service.story_over.wait()
     while True:
         await asyncio.sleep(service.config.delivery.tick_seconds)
         try:
@@ -561,6 +567,10 @@ async def _end_of_story(service: Service) -> None:
     await service.intake.drained()
     end = service.clock.now() + BIN
     await service.writer.run(partial(service.desk.tick, now=end))
+    if isinstance(service.clock, EventClock):
+        service.clock.advance(end)  # the story's end, which the last tick judged
+        service.clock.follow_wall()
+    service.story_over.set()
 
 
 async def _wait(

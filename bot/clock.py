@@ -68,15 +68,28 @@ class EventClock:
         self,
         start: datetime | None = None,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._now = start or wall()
         self._started = start is not None
         self._leap: datetime | None = None  # a leap waiting for confirmation
+        self._flowing: tuple[datetime, float] | None = None  # see follow_wall
         self.wall = wall
+        self.monotonic = monotonic
         self.ignored = 0  # events dated in the future, or leaps nothing confirmed
 
     def now(self) -> datetime:
+        if self._flowing is not None:
+            since, at = self._flowing
+            return max(self._now, since + timedelta(seconds=self.monotonic() - at))
         return self._now
+
+    def follow_wall(self) -> None:
+        """From now on time also passes as on a watch, from where the events left it: once a
+        replay is over, the service that goes on (for Slack or Teams) still needs time to pass,
+        or waits, snoozes, reminders and calm would never end."""
+        if self._flowing is None:
+            self._flowing = (self._now, self.monotonic())
 
     def advance(self, when: datetime) -> None:
         if when > self.wall() + MAX_AHEAD:
@@ -90,7 +103,7 @@ class EventClock:
                 return
         elif self._leap is not None and when > self._now:
             self._ignore(self._leap, f"more than {MAX_LEAP.days} days ahead of the others")
-        if not self._started or when > self._now:
+        if not self._started or when > self.now():
             self._now = when
             self._started = True
             self._leap = None

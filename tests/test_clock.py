@@ -67,3 +67,19 @@ def test_system_time_does_not_step_back() -> None:
     clock = SystemClock(wall=lambda: next(walls), monotonic=lambda: next(steady))
     first = clock.now()
     assert clock.now() == first + timedelta(seconds=1)
+
+
+def test_event_time_follows_the_wall_once_the_story_is_over() -> None:
+    steady = [1000.0]
+    clock = EventClock(wall=lambda: WALL, monotonic=lambda: steady[0])
+    end = datetime(2015, 2, 22, 9, tzinfo=UTC)
+    clock.advance(end)
+    steady[0] += 600
+    assert clock.now() == end  # events alone move it
+    clock.follow_wall()
+    steady[0] += 90
+    assert clock.now() == end + timedelta(seconds=90)
+    clock.advance(end + timedelta(seconds=30))  # an older event does not take it back
+    assert clock.now() == end + timedelta(seconds=90)
+    clock.advance(end + timedelta(minutes=5))  # a newer one moves it
+    assert clock.now() == end + timedelta(minutes=5)
