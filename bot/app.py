@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import logging
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -171,6 +171,7 @@ def build_slack(
     clock: Clock,
     names: dict[str, str],
     drafts: DraftControl,
+    own: Mapping[str, frozenset[str]] | None = None,
 ) -> SlackRuntime:
     client = make_client(settings.bot_token.get_secret_value(), settings.api_url)
     control = IncidentControl(writer, desk, clock)
@@ -180,7 +181,9 @@ def build_slack(
             "platforms.slack.responders is empty: anyone who sees a card may acknowledge, "
             "snooze, resolve or silence"
         )
-    commands = ChatCommands(writer, control, names, responders.may_act, clock, settings.command)
+    commands = ChatCommands(
+        writer, control, names, responders.may_act, clock, settings.command, own
+    )
     approvers = SlackResponders(settings.approvers, client, open_when_empty=False)
     if not any(settings.approvers.values()):
         logger.warning(
@@ -277,6 +280,7 @@ def build_teams(
     drafts: DraftControl,
     targets: Iterable[Target] = (),
     credentials: Any = None,
+    own: Mapping[str, frozenset[str]] | None = None,
 ) -> TeamsRuntime:
     auth = ConfigurationBotFrameworkAuthentication(
         _TeamsConfig(settings), credentials_factory=credentials
@@ -295,7 +299,7 @@ def build_teams(
             "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation that "
             "installs the app can query incidents; set it to your directory id"
         )
-    commands = ChatCommands(writer, control, names, responders.may_act, clock, "@Vigie")
+    commands = ChatCommands(writer, control, names, responders.may_act, clock, "@Vigie", own)
     people = TeamsDirectory(writer)  # display names; ids stay what is checked and audited
     watchable = [t.channel for t in targets if t.platform == "teams" and ":" not in t.channel]
     bot = VigieTeamsBot(
@@ -375,13 +379,15 @@ def build(config: AppConfig, console: Console) -> Service:
     drafts = build_drafts(config, writer, clock, names)
     slack = None
     if config.platforms.slack is not None:
-        slack = build_slack(config.platforms.slack, writer, desk, clock, names, drafts)
+        slack = build_slack(config.platforms.slack, writer, desk, clock, names, drafts, own)
         platforms["slack"] = slack.platform
         pace["slack"] = config.delivery.pace_seconds
     teams = None
     if config.platforms.teams is not None:
         targets = config.incidents.targets.values()
-        teams = build_teams(config.platforms.teams, writer, desk, clock, names, drafts, targets)
+        teams = build_teams(
+            config.platforms.teams, writer, desk, clock, names, drafts, targets, own=own
+        )
         platforms["teams"] = teams.platform
         pace["teams"] = config.delivery.pace_seconds
     deliverer = Deliverer(

@@ -10,7 +10,7 @@ check as the buttons.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -108,6 +108,7 @@ class ChatCommands:
         may_act: MayAct,
         clock: Clock,
         command: str = "/vigie",
+        own: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.writer = writer
         self.control = control
@@ -115,6 +116,8 @@ class ChatCommands:
         self.may_act = may_act
         self.clock = clock
         self.command = command
+        # slug -> the brand's own accounts: their posts are never negative mentions or complainers
+        self.own = dict(own or {})
 
     async def answer(self, text: str, user: str, style: AnswerStyle = MRKDWN) -> str:
         try:
@@ -146,7 +149,14 @@ class ChatCommands:
         since = self._since(options.values.get("--since", "24h"))
         negative = "--negative" in options.flags
         rows = await self.writer.run(
-            partial(find_mentions, brand=brand, since=since, negative=negative, limit=MAX_ROWS)
+            partial(
+                find_mentions,
+                brand=brand,
+                since=since,
+                negative=negative,
+                limit=MAX_ROWS,
+                own=self.own,
+            )
         )
         lines = [_mention_line(row, style) for row in rows]
         title = f"Mentions since {since:%Y-%m-%d %H:%M} UTC"
@@ -198,7 +208,9 @@ class ChatCommands:
         brands = [self._brand(options.rest[0])] if options.rest else list(self.brands)
         parts = []
         for brand in brands:
-            stats = await self.writer.run(partial(brand_stats, brand=brand, since=since))
+            stats = await self.writer.run(
+                partial(brand_stats, brand=brand, since=since, own=self.own)
+            )
             themes = ", ".join(f"{t.replace('_', ' ')} ({n})" for t, n in stats.top_themes)
             authors = ", ".join(f"@{style.text(a)} ({n})" for a, n in stats.top_authors)
             parts.append(

@@ -8,15 +8,18 @@ import json
 import logging
 import math
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bot.config import (
     AppConfig,
@@ -25,8 +28,12 @@ from bot.config import (
     default_config_path,
     load_config,
 )
+from bot.config.loader import load_yaml
 from bot.config.schema import slugify
 from bot.durations import parse_since
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 logger = logging.getLogger("bot")
@@ -53,6 +60,15 @@ def _input_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return path
+
+
+def _output_file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a folder; name the file to write")
+    if not path.resolve().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no folder {path.parent}")
     return path
 
 
@@ -130,7 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     score = command("score", _score, "Score a CSV file: adds lang, negativity and sentiment.")
     score.add_argument("input", type=_input_file, help="CSV file with a header row.")
     score.add_argument("--text-column", required=True, help="Column holding the text.")
-    score.add_argument("--output", required=True, type=Path, help="CSV file to write.")
+    score.add_argument(
+        "--output", required=True, type=_output_file, help="CSV file to write (may be INPUT)."
+    )
     score.add_argument(
         "--languages",
         default="en,fr",
@@ -156,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     reach.add_argument(
         "--output",
-        type=Path,
+        type=_output_file,
         required=True,
         help="CSV to write: cascade_id, observed, predicted_final.",
     )
@@ -168,7 +186,10 @@ def _parser() -> argparse.ArgumentParser:
         "input", type=_input_file, help="CSV: timestamp,value (one row per time bin)."
     )
     bursts.add_argument(
-        "--output", type=Path, required=True, help="CSV to write: timestamp,value,surprise,burst."
+        "--output",
+        type=_output_file,
+        required=True,
+        help="CSV to write: timestamp,value,surprise,burst.",
     )
     return parser
 
@@ -214,13 +235,9 @@ def _run(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
 def _check_config(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     path = default_config_path(args.config)
     config = load_config(path)
-    missing = [
-        source
-        for source in config.sources
-        if isinstance(source, ReplaySourceSettings) and not source.path.is_file()
-    ]
+    problems = _replay_problems(config, path)
     stdout.print(
-        f"{'[red]not ok[/]' if missing else '[green]ok[/]'} {path}: {len(config.brands)} "
+        f"{'[red]not ok[/]' if problems else '[green]ok[/]'} {path}: {len(config.brands)} "
         f"brand(s), {len(config.sources)} source(s), storage {config.storage.path}"
     )
     for brand in config.brands:
@@ -238,19 +255,44 @@ def _check_config(args: argparse.Namespace, stdout: Console, stderr: Console) ->
             for step in level.steps
         )
         stdout.print(f"  level {level.name}: from risk {level.min_risk}; steps: {kinds or 'none'}")
-    for source in missing:
-        stderr.print(
-            f"[bold red]configuration error[/] sources.{escape(source.name)}.path: no file "
-            f"{escape(str(source.path))} (a relative path starts at {escape(str(path.parent))})",
-            highlight=False,
-        )
-    return EXIT_CONFIG if missing else EXIT_OK
+    for problem in problems:
+        stderr.print(f"[bold red]configuration error[/] {escape(problem)}", highlight=False)
+    return EXIT_CONFIG if problems else EXIT_OK
+
+
+def _replay_problems(config: AppConfig, path: Path) -> list[str]:
+    """What would fail each replay source at its start (its file is missing or unreadable, or
+    lacks a column its records are read from), naming the line of the setting to fix."""
+    lines = load_yaml(path.read_text(encoding="utf-8"), str(path))  # loaded once already: valid
+    problems = []
+    for index, source in enumerate(config.sources):
+        if isinstance(source, ReplaySourceSettings):
+            problem = _replay_problem(source, path.parent)
+            if problem is not None:
+                part, why = problem
+                line = lines.line_of(("sources", index, *part.split(".")))
+                problems.append(f"{path}: line {line}: sources.{source.name}.{part}: {why}")
+    return problems
+
+
+def _replay_problem(source: ReplaySourceSettings, folder: Path) -> tuple[str, str] | None:
+    """(the setting at fault, why), or None when the file can be replayed."""
+    from bot.sources.replay import ReplayFileError, describe_missing, missing_columns
+
+    if not source.path.is_file():
+        return "path", f"no file {source.path} (a relative path starts at {folder})"
+    try:
+        missing, found = missing_columns(source)
+    except ReplayFileError as error:
+        return error.setting, str(error)
+    if not missing:
+        return None
+    field = next(iter(missing))
+    part = f"columns.{field}" if field in source.columns else "path"
+    return part, describe_missing(source, missing, found)
 
 
 def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
-    from storage.database import StorageError, open_database
-    from storage.mentions import find_mentions
-
     config = _config(args)
     try:
         since = parse_since(args.since, datetime.now(UTC)) if args.since else None
@@ -265,38 +307,108 @@ def _mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int
         known = ", ".join(f"{b.name} ({b.brand_slug})" for b in config.brands)
         stderr.print(f"[red]--brand[/]: no brand {args.brand!r} in the configuration; {known}")
         return EXIT_CONFIG
-    try:
-        db = open_database(config.storage.path, read_only=True)
-    except StorageError as error:
-        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
-        return EXIT_FAILED
-    with db.conn:
-        rows = find_mentions(db, brand=brand, since=since, negative=args.negative, limit=args.limit)
-    db.close()
-    if args.json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def show() -> int:
+        from storage.mentions import find_mentions
+
+        db = _open_for_reading(config.storage.path)
+        with db.conn:
+            rows = find_mentions(
+                db,
+                brand=brand,
+                since=since,
+                negative=args.negative,
+                limit=args.limit,
+                own=_own_accounts(config),
+            )
+        db.close()
+        if args.json:
+            for row in rows:
+                sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return EXIT_OK
+        shown = {name for row in rows for name in row["brands"]}
+        stdout.print(_mention_table(rows, show_brands=brand is None and len(shown) > 1))
         return EXIT_OK
-    stdout.print(_mention_table(rows, show_brands=len(config.brands) > 1))
-    return EXIT_OK
+
+    return _read_command(config.storage.path, stderr, show)
 
 
 def _incidents(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.incident_commands import list_command
 
-    return list_command(_config(args), args, stdout, stderr)
+    config = _config(args)
+    return _read_command(
+        config.storage.path, stderr, lambda: list_command(config, args, stdout, stderr)
+    )
 
 
 def _incident(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.incident_commands import show_command
 
-    return show_command(_config(args), args, stdout, stderr)
+    config = _config(args)
+    return _read_command(
+        config.storage.path, stderr, lambda: show_command(config, args, stdout, stderr)
+    )
 
 
 def _audit(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.audit_command import audit_command
 
-    return audit_command(_config(args), args, stdout, stderr)
+    config = _config(args)
+    return _read_command(
+        config.storage.path, stderr, lambda: audit_command(config, args, stdout, stderr)
+    )
+
+
+class _Unreadable(Exception):
+    """The database cannot be read (none yet, not Vigie's, damaged); the message says which."""
+
+
+def _read_command(database: Path, stderr: Console, command: Callable[[], int]) -> int:
+    """Run a command that reads the database once it is known to be Vigie's: otherwise one
+    line and exit 1, never a traceback or an empty table."""
+    try:
+        _open_for_reading(database).close()
+        return command()
+    except _Unreadable as error:
+        problem = str(error)
+    except sqlite3.DatabaseError as error:  # found wanting half-way: damaged, locked, too old
+        problem = _database_trouble(database, error)
+    stderr.print(f"[red]{escape(problem)}[/]", highlight=False)
+    return EXIT_FAILED
+
+
+def _open_for_reading(database: Path) -> sqlite_utils.Database:
+    """The database, read-only, once it is known to be one Vigie wrote."""
+    from storage.database import StorageError, open_database
+    from storage.migrations import current_version
+
+    try:
+        db = open_database(database, read_only=True)
+    except StorageError as error:
+        raise _Unreadable(str(error)) from None
+    try:
+        version = current_version(db)
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise _Unreadable(_database_trouble(database, error)) from None
+    if version == 0:  # SQLite takes an empty file, or another program's database, as its own
+        db.close()
+        what = "the file is empty" if database.stat().st_size == 0 else "it has no Vigie tables"
+        raise _Unreadable(f"{database} is not a Vigie database: {what}")
+    return db
+
+
+def _database_trouble(database: Path, error: sqlite3.DatabaseError) -> str:
+    if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
+        return f"{database} is not a Vigie database: {error}"
+    return f"{database}: cannot read the database: {error}"
+
+
+def _own_accounts(config: AppConfig) -> dict[str, frozenset[str]]:
+    from bot.accounts import own_accounts
+
+    return {brand.brand_slug: own_accounts(brand.handles) for brand in config.brands}
 
 
 def _brand_slug(config: AppConfig, wanted: str) -> str | None:
@@ -307,35 +419,46 @@ def _brand_slug(config: AppConfig, wanted: str) -> str | None:
     return None
 
 
-def _mention_table(rows: list[dict[str, object]], show_brands: bool = True) -> Table:
-    """Stored mentions as a table that leaves the text room on an 80-column terminal: one
-    column says the label and the score, brands only when several are configured."""
-    table = Table(title=f"{len(rows)} mention(s)", show_lines=False)
-    table.add_column("posted (UTC)", no_wrap=True)
+def _mention_table(rows: list[dict[str, Any]], show_brands: bool = True) -> Table:
+    """Stored mentions as a table that leaves the text room on an 80-column terminal: the label,
+    score and language in one column, the author in front of the text, the date over the time,
+    brands only when the rows are of several."""
+    table = Table(title=f"{len(rows)} mention(s), times in UTC", show_lines=False)
+    table.add_column("posted", max_width=10)  # 2026-03-10 over 08:00
     if show_brands:
-        table.add_column("brands", no_wrap=True, max_width=14, overflow="ellipsis")
+        table.add_column("brands", no_wrap=True, max_width=12, overflow="ellipsis")
     table.add_column("reading", no_wrap=True)
-    table.add_column("lang", no_wrap=True)
-    table.add_column("author", no_wrap=True, max_width=14, overflow="ellipsis")
-    table.add_column("text", ratio=1, overflow="fold")
+    table.add_column("author: text", ratio=1, overflow="fold")
     for row in rows:
-        brands = [",".join(row["brands"])] if show_brands else []  # type: ignore[arg-type]
+        brands = [",".join(row["brands"])] if show_brands else []
+        author = f"@{row['author_handle']}: " if row["author_handle"] else ""
         table.add_row(
             str(row["created_at"])[:16].replace("T", " "),
             *brands,
-            f"{str(row['sentiment'])[:3].upper()} {row['negativity']:.2f}",
-            str(row["language"]),
-            f"@{row['author_handle']}" if row["author_handle"] else "",
-            str(row["text"])[:160],
+            f"{str(row['sentiment'])[:3].upper()} {row['negativity']:.2f} {row['language']}",
+            Text.assemble((author, "yellow"), str(row["text"])[:160]),  # Text: never markup
         )
     return table
 
 
-def _file_command(work: Callable[[], int], what: str, output: Path, stderr: Console) -> int:
+def _file_command(
+    work: Callable[[], int],
+    what: str,
+    output: Path,
+    stderr: Console,
+    wrong_arguments: tuple[type[Exception], ...] = (),
+) -> int:
     """Run a file-to-file command: one line saying what was written, or why nothing was."""
     try:
         count = work()
-    except (OSError, ValueError) as error:  # ScoreFileError is a ValueError
+    except wrong_arguments as error:  # the file is fine, the command names what it lacks
+        stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
+        return EXIT_CONFIG
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        stderr.print(f"[red]{escape(where + (error.strerror or str(error)))}[/]", highlight=False)
+        return EXIT_FAILED
+    except ValueError as error:  # ScoreFileError is a ValueError
         stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
         return EXIT_FAILED
     stderr.print(f"{what.format(count=count)} into {output}")
@@ -343,27 +466,31 @@ def _file_command(work: Callable[[], int], what: str, output: Path, stderr: Cons
 
 
 def _predict_reach(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.output_file import replacing
     from bot.spread.reach_file import predict_reach_file
 
     def work() -> int:
-        return predict_reach_file(args.input, args.output, args.observe)
+        with replacing(args.output) as scratch:
+            return predict_reach_file(args.input, scratch, args.observe)
 
     return _file_command(work, "predicted {count} cascades", args.output, stderr)
 
 
 def _detect_bursts(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    from bot.output_file import replacing
     from bot.spread.burst_file import detect_bursts_file
 
     def work() -> int:
-        return detect_bursts_file(args.input, args.output)
+        with replacing(args.output) as scratch:
+            return detect_bursts_file(args.input, scratch)
 
     return _file_command(work, "scored {count} bins", args.output, stderr)
 
 
 def _score(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
-    from bot.scorefile import score_file
+    from bot.scorefile import ScoreArgumentError, score_file
 
     def work() -> int:
         return score_file(args.input, args.output, args.text_column, args.languages, stderr)
 
-    return _file_command(work, "scored {count} rows", args.output, stderr)
+    return _file_command(work, "scored {count} rows", args.output, stderr, (ScoreArgumentError,))

@@ -108,6 +108,16 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def expected_columns(columns: Mapping[str, str]) -> dict[str, str]:
+    """Mention field -> the column every record of a file should have: the fields ``columns``
+    renames (a name there is a promise about the file) and the required ones."""
+    return {
+        field: columns.get(field, field)
+        for field in MENTION_FIELDS
+        if field in columns or field in REQUIRED_FIELDS
+    }
+
+
 class RecordMapper:
     """Maps records of one source to mentions, with ``columns`` renaming fields."""
 

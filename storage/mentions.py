@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlite_utils
 
+from bot.accounts import is_own
 from bot.model import Author, Engagement, Mention, ScoredMention, Sentiment
 from bot.urls import canonical_url
 from storage.cursors import save_cursors
@@ -146,8 +150,14 @@ def find_mentions(
     since: datetime | None = None,
     negative: bool = False,
     limit: int | None = None,
+    own: Mapping[str, frozenset[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Mentions, newest first; each filter is optional (no filter: everything)."""
+    """Mentions, newest first; each filter is optional (no filter: everything).
+
+    ``negative`` keeps the negative mentions that are complaints: with ``own`` (brand slug ->
+    the brand's own accounts, :func:`bot.accounts.own_accounts`), not a post by the brand's own
+    account (an apology reads negative), for ``brand`` or, without it, for some brand it names.
+    """
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if brand is not None:
@@ -162,6 +172,13 @@ def find_mentions(
     if negative:
         where.append("m.sentiment = ?")
         params.append(Sentiment.NEGATIVE.value)
+    if negative and own:
+        where.append(
+            "EXISTS (SELECT 1 FROM mention_brands c WHERE c.source = m.source "
+            "AND c.native_id = m.native_id AND c.brand = COALESCE(?, c.brand) "
+            f"AND NOT {own_post(db, 'c.brand', 'm.author_handle')})"
+        )
+        params += [brand, own_accounts_param(own)]
     sql = f"""
         SELECT m.*, (SELECT group_concat(b.brand, ',') FROM mention_brands b
                      WHERE b.source = m.source AND b.native_id = m.native_id) AS brands
@@ -174,6 +191,31 @@ def find_mentions(
     cursor = db.execute(sql, params)
     columns = [column[0] for column in cursor.description]
     return [_public(dict(zip(columns, row, strict=True))) for row in cursor]
+
+
+def own_post(db: sqlite_utils.Database, brand: str, author: str, parameter: str = "?") -> str:
+    """An SQL condition, whose ``parameter`` is :func:`own_accounts_param`'s value: the SQL
+    expression ``author`` is one of the own accounts of the brand (slug) ``brand``. Decided by
+    :func:`bot.accounts.is_own`, as the incident engine and the console decide it, from the
+    configured handles, so a database written before a handle was configured reads right too."""
+    # the same function every time: when a running statement holds it, that one serves
+    with suppress(sqlite3.Error):
+        db.conn.create_function("vigie_own_post", 3, _own_post, deterministic=True)
+    return f"vigie_own_post({brand}, {author}, {parameter})"
+
+
+def own_accounts_param(own: Mapping[str, frozenset[str]]) -> str:
+    """The parameter of :func:`own_post`'s condition."""
+    return json.dumps({slug: sorted(accounts) for slug, accounts in own.items()}, sort_keys=True)
+
+
+def _own_post(brand: str | None, author: str | None, own: str) -> bool:
+    return is_own(author or "", _decoded(own).get(brand or "", frozenset()))
+
+
+@functools.lru_cache(maxsize=16)
+def _decoded(own: str) -> dict[str, frozenset[str]]:
+    return {slug: frozenset(accounts) for slug, accounts in json.loads(own).items()}
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlite_utils
 
-from storage.mentions import timestamp
+from storage.mentions import own_accounts_param, own_post, timestamp
 
 
 @dataclass(frozen=True, slots=True)
 class BrandStats:
     brand: str
     mentions: int
-    negative: int
+    negative: int  # complaints: the brand's own posts are never counted, however they read
     top_authors: list[tuple[str, int]]  # by negative mentions
     top_themes: list[tuple[str, int]]  # from the brand's incidents in the period
     incidents: int
@@ -25,23 +26,37 @@ class BrandStats:
         return self.negative / self.mentions if self.mentions else 0.0
 
 
-def brand_stats(db: sqlite_utils.Database, brand: str, since: datetime, top: int = 5) -> BrandStats:
-    since_text = timestamp(since)
+def brand_stats(
+    db: sqlite_utils.Database,
+    brand: str,
+    since: datetime,
+    top: int = 5,
+    own: Mapping[str, frozenset[str]] | None = None,
+) -> BrandStats:
+    """``own``: brand slug -> the brand's own accounts (:func:`bot.accounts.own_accounts`), whose
+    posts count as mentions but never as negative ones, nor their authors as complainers."""
+    # named parameters: the complaint condition appears at a different place in each query
+    values = {"brand": brand, "since": timestamp(since), "top": top, "own": own_accounts_param({})}
+    complaint = "m.sentiment = 'negative'"
+    if own:
+        complaint += f" AND NOT {own_post(db, 'b.brand', 'm.author_handle', ':own')}"
+        values["own"] = own_accounts_param(own)
     mentions, negative = db.execute(
-        "SELECT COUNT(*), COALESCE(SUM(m.sentiment = 'negative'), 0) FROM mention_brands b "
-        "JOIN mentions m USING (source, native_id) WHERE b.brand = ? AND b.created_at >= ?",
-        [brand, since_text],
+        f"SELECT COUNT(*), COALESCE(SUM({complaint}), 0) FROM mention_brands b "
+        "JOIN mentions m USING (source, native_id) WHERE b.brand = :brand "
+        "AND b.created_at >= :since",
+        values,
     ).fetchone()
     authors = db.execute(
         "SELECT m.author_handle, COUNT(*) AS n FROM mention_brands b "
-        "JOIN mentions m USING (source, native_id) WHERE b.brand = ? AND b.created_at >= ? "
-        "AND m.sentiment = 'negative' AND m.author_handle != '' "
-        "GROUP BY m.author_handle ORDER BY n DESC, m.author_handle LIMIT ?",
-        [brand, since_text, top],
+        "JOIN mentions m USING (source, native_id) WHERE b.brand = :brand "
+        f"AND b.created_at >= :since AND {complaint} AND m.author_handle != '' "
+        "GROUP BY m.author_handle ORDER BY n DESC, m.author_handle LIMIT :top",
+        values,
     ).fetchall()
     themes: dict[str, int] = {}
     rows = db.execute(
-        "SELECT data FROM incidents WHERE brand = ? AND opened_at >= ?", [brand, since_text]
+        "SELECT data FROM incidents WHERE brand = :brand AND opened_at >= :since", values
     ).fetchall()
     for (data,) in rows:
         for theme, count in json.loads(data).get("themes", {}).items():

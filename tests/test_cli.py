@@ -178,8 +178,10 @@ def test_score_names_the_missing_column(tmp_path: Path, capsys: pytest.CaptureFi
     source = tmp_path / "in.csv"
     source.write_text("id,body\n1,hello\n", encoding="utf-8")
     code = main(["score", str(source), "--text-column", "text", "--output", str(tmp_path / "o")])
-    assert code == 1
-    assert "no column 'text'; columns are: id, body" in capsys.readouterr().err
+    assert code == 2  # a bad argument, as the README says
+    assert "no column 'text' (--text-column); the columns are: 'id', 'body'" in (
+        capsys.readouterr().err
+    )
 
 
 def test_the_shipped_app_yaml_is_valid_and_replays_the_demo(tmp_path: Path) -> None:

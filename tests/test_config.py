@@ -46,7 +46,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def write(folder: Path, text: str, name: str = "app.yaml") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
-    (folder / "Tweets.csv").write_text("tweet_id,text\n", encoding="utf-8")
+    # the columns OWNER_CONFIG maps: check-config reads the header
+    header = "tweet_id,text,tweet_created,name,retweet_count\n"
+    (folder / "Tweets.csv").write_text(header, encoding="utf-8")
     return path
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.config.numbers import Integer
 from bot.durations import parse_duration
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -144,7 +145,9 @@ Step = Annotated[
 
 class Level(Policy):
     name: str = Field(pattern=_NAME, description="watch, alert, crisis…")
-    min_risk: int = Field(ge=0, le=100, description="Risk (0..100) at which an incident enters.")
+    min_risk: Integer = Field(
+        ge=0, le=100, description="Risk (0..100) at which an incident enters."
+    )
     steps: list[Step] = Field(default_factory=list, description="Run in order on entry.")
     remind_every: Duration | None = Field(None, description="Remind while open and unacknowledged.")
 
@@ -198,10 +201,10 @@ class IncidentPolicy(Policy):
     ack_remind_every: Duration | None = Field(
         timedelta(hours=1), description="Re-notify the owner of an acknowledged, growing incident."
     )
-    min_mentions: int = Field(
+    min_mentions: Integer = Field(
         3, ge=1, description="Negative mentions in an hour before a brand's storm is an incident."
     )
-    topic_min_mentions: int = Field(
+    topic_min_mentions: Integer = Field(
         5, ge=1, description="Negative mentions in an hour before a topic gets its own incident."
     )
     quiet_hours: QuietHours | None = Field(None, description="Hold notifications at night.")

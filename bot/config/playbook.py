@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config.numbers import Integer, Number
 from bot.drafts.templates import (
     DEFAULTS,
     ISSUES,
@@ -154,9 +155,9 @@ class ReplyGeneratorSettings(_Settings):
     )
     model: str = Field("", description="Model name the server knows.")
     api_key: SecretStr | None = Field(None, description="Bearer token; use ${LLM_API_KEY}.")
-    timeout_seconds: float = Field(20, gt=0, le=300, description="Longest wait for an answer.")
-    max_variants: int = Field(2, ge=1, le=5, description="Drafts asked for per mention.")
-    temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
+    timeout_seconds: Number = Field(20, gt=0, le=300, description="Longest wait for an answer.")
+    max_variants: Integer = Field(2, ge=1, le=5, description="Drafts asked for per mention.")
+    temperature: Number = Field(0.7, ge=0, le=2, description="Sampling temperature.")
 
     @field_validator("url")
     @classmethod

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from bot.complaints import CUE_GROUPS
 from bot.config.incidents import IncidentPolicy
+from bot.config.numbers import Integer, Number, not_a_boolean
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.config.slack import SlackSettings
@@ -39,21 +40,28 @@ def slugify(name: str) -> str:
 
 class StorageSettings(Settings):
     path: Path = Field(Path("vigie.db"), description="SQLite file; relative to app.yaml's folder.")
-    batch_size: int = Field(500, ge=1, le=10_000, description="Mentions written per transaction.")
+    batch_size: Integer = Field(
+        500, ge=1, le=10_000, description="Mentions written per transaction."
+    )
 
 
 class HttpSettings(Settings):
     enabled: bool = Field(True, description="Serve /healthz, /metrics and /webhooks/{name}.")
     host: str = Field("127.0.0.1", description="Address to bind; 0.0.0.0 to accept from outside.")
-    port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
+    port: Integer = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
 
 
 class PipelineSettings(Settings):
-    queue_size: int = Field(10_000, ge=1, description="Mentions waiting for scoring, at most.")
+    queue_size: Integer = Field(10_000, ge=1, description="Mentions waiting for scoring, at most.")
     workers: int | Literal["auto"] = Field(
         "auto",
         description="Scoring processes; 0: in the main process; auto: one per core, at most 4.",
     )
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers_not_boolean(cls, workers: object) -> object:
+        return not_a_boolean(workers)
 
     @field_validator("workers")
     @classmethod
@@ -75,7 +83,7 @@ class ConsoleSettings(Settings):
     show: Literal["negative", "all", "none"] = Field(
         "negative", description="Which scored mentions the console prints."
     )
-    min_negativity: float = Field(0.0, ge=0, le=1, description="Hide negatives below this score.")
+    min_negativity: Number = Field(0.0, ge=0, le=1, description="Hide negatives below this score.")
 
 
 class BrandSettings(Settings):
@@ -150,7 +158,7 @@ class ReplaySourceSettings(Settings):
     name: str = Field(pattern=_NAME, description="Unique source name, stored with each mention.")
     path: Path = Field(description="CSV or JSONL file; relative to app.yaml's folder.")
     format: Literal["csv", "jsonl"] | None = Field(None, description="Default: from the suffix.")
-    speed: float = Field(0, ge=0, description="0: as fast as possible; 60: an hour per minute.")
+    speed: Number = Field(0, ge=0, description="0: as fast as possible; 60: an hour per minute.")
     columns: dict[str, str] = Field(
         default_factory=dict,
         description="Mention field -> column name; unnamed fields map to themselves.",
@@ -189,9 +197,11 @@ class WebhookSourceSettings(Settings):
     type: Literal["webhook"]
     name: str = Field(pattern=_NAME, description="The URL is POST /webhooks/{name}.")
     secret: SecretStr = Field(description="Shared HMAC-SHA256 key; use ${ENV_VAR}.")
-    max_skew_seconds: int = Field(300, ge=1, description="Reject signatures older than this.")
-    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body.")
-    max_batch: int = Field(1_000, ge=1, description="Most mentions in one request.")
+    max_skew_seconds: Integer = Field(300, ge=1, description="Reject signatures older than this.")
+    max_body_bytes: Integer = Field(
+        1_048_576, ge=1024, description="Largest accepted request body."
+    )
+    max_batch: Integer = Field(1_000, ge=1, description="Most mentions in one request.")
 
     @field_validator("secret")
     @classmethod
@@ -220,7 +230,7 @@ class LoggingSettings(Settings):
 
 class FileOutputSettings(Settings):
     path: Path = Field(description="JSON Lines file each notification is appended to.")
-    pace_seconds: float = Field(0, ge=0, description="Pause between two lines of one channel.")
+    pace_seconds: Number = Field(0, ge=0, description="Pause between two lines of one channel.")
 
 
 class PlatformSettings(Settings):
@@ -232,24 +242,26 @@ class PlatformSettings(Settings):
 
 
 class DeliverySettings(Settings):
-    pace_seconds: float = Field(
+    pace_seconds: Number = Field(
         1.0, ge=0, description="Chat platforms: at most one message per channel this often."
     )
-    max_attempts: int | None = Field(
+    max_attempts: Integer | None = Field(
         None,
         ge=1,
         description="Tries per notification before giving up; none: keep trying (an outage "
         "ends), refusals such as an unknown channel still fail at once.",
     )
-    max_backoff_seconds: float = Field(300, ge=0, description="Longest wait between tries.")
-    tick_seconds: float = Field(5.0, gt=0, description="Live mode: how often timers are checked.")
+    max_backoff_seconds: Number = Field(300, ge=0, description="Longest wait between tries.")
+    tick_seconds: Number = Field(
+        5.0, gt=0, description="How often timers are checked (live, and after the replays)."
+    )
 
 
 class EngagementSettings(Settings):
-    refresh_seconds: float = Field(
+    refresh_seconds: Number = Field(
         300, ge=10, description="Live mode: re-read the counts of open incidents' posts this often."
     )
-    max_posts: int = Field(200, ge=1, description="Posts re-read per round, newest first.")
+    max_posts: Integer = Field(200, ge=1, description="Posts re-read per round, newest first.")
 
 
 class AppConfig(Settings):

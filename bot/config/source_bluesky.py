@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from bot.config.numbers import Integer, Number
+
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _WS_URL = r"^wss?://[^\s]+$"
 _HTTP_URL = r"^https?://[^\s]+$"
@@ -21,20 +23,20 @@ class BlueskySourceSettings(BaseModel):
         pattern=_WS_URL,
         description="Jetstream v1 subscribe endpoint (ws:// or wss://).",
     )
-    overlap_seconds: float = Field(
+    overlap_seconds: Number = Field(
         5.0,
         ge=0,
         le=3600,
         description="On reconnect, hear again this much before the last event (stored once).",
     )
-    batch_size: int = Field(200, ge=1, le=10_000, description="Matched posts queued together.")
-    batch_seconds: float = Field(
+    batch_size: Integer = Field(200, ge=1, le=10_000, description="Matched posts queued together.")
+    batch_seconds: Number = Field(
         0.5, gt=0, le=60, description="Queue matched posts at least this often."
     )
-    idle_seconds: float = Field(
+    idle_seconds: Number = Field(
         60.0, gt=0, description="Reconnect when the stream has been silent this long."
     )
-    max_backoff: float = Field(60.0, ge=1, description="Longest wait between reconnections.")
+    max_backoff: Number = Field(60.0, ge=1, description="Longest wait between reconnections.")
     profiles: bool = Field(
         True, description="Look up the handle, name and followers of matched posts' authors."
     )

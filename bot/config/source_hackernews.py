@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.config.numbers import Number
+
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
 
@@ -25,8 +27,8 @@ class HackerNewsSourceSettings(BaseModel):
         min_length=1,
         description="Algolia tags filter: (story,comment) is either; story,front_page is both.",
     )
-    poll_seconds: float = Field(60.0, gt=0, description="How often Hacker News is asked.")
-    lookback_seconds: float = Field(
+    poll_seconds: Number = Field(60.0, gt=0, description="How often Hacker News is asked.")
+    lookback_seconds: Number = Field(
         60.0, ge=0, description="Also read this far behind the newest item heard (late indexing)."
     )
     base_url: str = Field(

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.incidents import Duration
+from bot.config.numbers import Integer, Number
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
@@ -25,7 +26,7 @@ class MastodonSourceSettings(BaseModel):
         description="Token of an account there (scopes read, and write:statuses to reply); use "
         "${MASTODON_TOKEN}. Streaming (Mastodon 4.2+) and search need one.",
     )
-    max_characters: int = Field(
+    max_characters: Integer = Field(
         500,
         ge=1,
         description="The instance's post length limit (its /api/v2/instance says; 500 on most): "
@@ -54,23 +55,23 @@ class MastodonSourceSettings(BaseModel):
         None,
         description="Streaming server; default: the one /api/v2/instance names, else base_url.",
     )
-    poll_seconds: float = Field(
+    poll_seconds: Number = Field(
         60.0, gt=0, description="How often searches (and timelines not streamed) are polled."
     )
     backfill: Duration = Field(
         timedelta(hours=1),
         description="At the very first start, hear posts up to this old (0s: only new ones).",
     )
-    max_pages: int = Field(
+    max_pages: Integer = Field(
         10,
         ge=1,
         le=100,
         description="Pages of 40 fetched per catch-up at most; a longer gap is skipped, and said.",
     )
-    idle_seconds: float = Field(
+    idle_seconds: Number = Field(
         60.0, gt=0, description="Reconnect a stream silent this long (heartbeats come every 15s)."
     )
-    max_backoff: float = Field(300.0, ge=1, description="Longest wait between retries.")
+    max_backoff: Number = Field(300.0, ge=1, description="Longest wait between retries.")
     reply_visibility: Literal["public", "unlisted"] = Field(
         "unlisted", description="Visibility of the replies Vigie posts."
     )

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config.numbers import Number
+
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _SUBREDDIT = re.compile(r"^[A-Za-z0-9_]{2,21}(\+[A-Za-z0-9_]{2,21})*$")
 MAX_QUERY = 512  # Reddit ignores the rest of a longer search query
@@ -40,8 +42,8 @@ class RedditSourceSettings(BaseModel):
         default_factory=list,
         description="Subreddits whose every new post and comment is read ('a+b' reads both).",
     )
-    poll_seconds: float = Field(60.0, gt=0, description="How often Reddit is asked.")
-    lookback_seconds: float = Field(
+    poll_seconds: Number = Field(60.0, gt=0, description="How often Reddit is asked.")
+    lookback_seconds: Number = Field(
         60.0, ge=0, description="Also read this far behind the newest post heard (late posts)."
     )
     auth_url: str = Field(

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.config.numbers import Integer, Number
+
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
 
@@ -19,10 +21,10 @@ class RssSourceSettings(BaseModel):
         min_length=1,
         description="RSS or Atom feed URLs (Google Alerts, news searches, blogs), http or https.",
     )
-    poll_seconds: float = Field(
+    poll_seconds: Number = Field(
         600, ge=60, description="How often each feed is asked (a conditional GET), at least 60."
     )
-    max_entries: int = Field(
+    max_entries: Integer = Field(
         100,
         ge=1,
         le=1000,

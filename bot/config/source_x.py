@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from bot.config.numbers import Integer, Number
+
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
 MAX_RULE = 512
@@ -29,14 +31,14 @@ class XSourceSettings(BaseModel):
         "from the brands' names, keywords, handles and hashtags, without retweets, in their "
         "languages.",
     )
-    idle_seconds: float = Field(
+    idle_seconds: Number = Field(
         60.0,
         gt=0,
         description="Reconnect when the stream sent nothing, not even its keep-alive newline "
         "(every ~20s), for this long.",
     )
-    max_backoff: float = Field(300.0, ge=1, description="Longest wait between reconnections.")
-    backfill_minutes: int = Field(
+    max_backoff: Number = Field(300.0, ge=1, description="Longest wait between reconnections.")
+    backfill_minutes: Integer = Field(
         0,
         ge=0,
         le=5,

@@ -2,13 +2,16 @@
 
 ``speed: 0`` replays as fast as the pipeline takes it; ``speed: 60`` plays an hour of event time per
 minute. The position stored after each batch is the number of records read, so a restart skips
-exactly what was stored. Malformed records are logged with their position and skipped.
+exactly what was stored. Malformed records are logged with their position and skipped; a file
+whose columns are not the ones ``columns`` names fails the source before anything is read (every
+record would be malformed, and the file would be recorded as read to the end).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import itertools
 import json
 import logging
 import time
@@ -21,14 +24,23 @@ from bot.clock import Clock
 from bot.config import ReplaySourceSettings
 from bot.intake import Envelope
 from bot.model import Mention
-from bot.records import MalformedRecord, RecordMapper
+from bot.records import MalformedRecord, RecordMapper, expected_columns
 from bot.sources.base import Inbox
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 200  # records per envelope when replaying as fast as possible
 REBASE_STEP_SECONDS = 300.0  # rebase_time shifts by whole five-minute bins
+SAMPLE_RECORDS = 100  # a JSONL field absent from every one of the first records is misnamed
 csv.field_size_limit(1_000_000)
+
+
+class ReplayFileError(ValueError):
+    """The file cannot be replayed as configured; the message says why, ``setting`` what to fix."""
+
+    def __init__(self, message: str, setting: str = "path") -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,9 @@ class ReplaySource:
         start = Position.decode(position)
         if not self.settings.path.exists():
             raise FileNotFoundError(f"replay {self.name}: no such file {self.settings.path}")
+        problem = column_problem(self.settings)
+        if problem is not None:
+            raise ReplayFileError(f"replay {self.name}: {problem}; nothing was read")
         if start.records:
             logger.info("replay %s: resuming after record %d", self.name, start.records)
         pace = _Pace(self.settings.speed)
@@ -131,6 +146,61 @@ class ReplaySource:
                     )
                     self.on_malformed(self.name)
                     yield number, None
+
+
+def missing_columns(settings: ReplaySourceSettings) -> tuple[dict[str, str], list[str]]:
+    """The columns the records should have (:func:`bot.records.expected_columns`) that the file
+    lacks, as field -> column, and the columns it has. A CSV file is judged by its header, a
+    JSONL file by its first ``SAMPLE_RECORDS`` records; a file with neither lacks nothing yet.
+    Raises ReplayFileError when the file cannot be read."""
+    path, encoding = settings.path, settings.encoding
+    try:
+        with path.open(encoding=encoding, newline="") as file:
+            found = _csv_header(file) if settings.file_format == "csv" else _jsonl_keys(file)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise ReplayFileError(
+            f"{path}: cannot read it as {encoding}: {error}", "encoding"
+        ) from None
+    except OSError as error:
+        raise ReplayFileError(f"{path}: cannot read it: {error.strerror}") from None
+    expected = expected_columns(settings.columns)
+    missing = {field: column for field, column in expected.items() if found and column not in found}
+    return missing, found
+
+
+def describe_missing(
+    settings: ReplaySourceSettings, missing: dict[str, str], found: list[str]
+) -> str:
+    """One line: which columns the file lacks, and which it has."""
+    named = ", ".join(
+        f"{column!r} (for {field})" if column != field else repr(column)
+        for field, column in missing.items()
+    )
+    has = ", ".join(map(repr, found[:30])) + (", …" if len(found) > 30 else "")
+    seen = "its header has" if settings.file_format == "csv" else "its first records have"
+    return f"{settings.path.name} has no column {named}; {seen} {has}"
+
+
+def column_problem(settings: ReplaySourceSettings) -> str | None:
+    """Why the file's records cannot give the fields ``columns`` maps, or None."""
+    missing, found = missing_columns(settings)
+    return describe_missing(settings, missing, found) if missing else None
+
+
+def _csv_header(file: Any) -> list[str]:
+    return [name for name in next(csv.reader(file), []) if name]
+
+
+def _jsonl_keys(file: Any) -> list[str]:
+    keys: dict[str, None] = {}
+    for line in itertools.islice((line for line in file if line.strip()), SAMPLE_RECORDS):
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # malformed: logged and skipped when replayed
+        if isinstance(record, dict):
+            keys.update(dict.fromkeys(map(str, record)))
+    return list(keys)
 
 
 def _csv_rows(file: Any) -> Iterator[tuple[str, dict[str, Any] | MalformedRecord]]:
