@@ -20,6 +20,7 @@ _STYLE = {
     Sentiment.POSITIVE: "green",
 }
 _MAX_TEXT = 220
+OWN = "own"  # the summary column of the brands' own posts (never complaints)
 
 
 def compact_count(number: int) -> str:
@@ -133,8 +134,10 @@ class ConsolePlatform:
 
     def show(self, batch: Sequence[ScoredMention]) -> None:
         for scored in batch:
-            for brand in scored.brands:
-                self._counts[(brand, scored.negativity.sentiment.value)] += 1
+            handle = scored.mention.author.handle
+            for brand in scored.brands:  # the brand's own posts are counted apart: an apology
+                mine = is_own(handle, self.own.get(brand, frozenset()))  # reads negative
+                self._counts[(brand, OWN if mine else scored.negativity.sentiment.value)] += 1
             own = self._own(scored)
             if self._wanted(scored, own):
                 self.console.print(render_mention(scored, self.brand_names, own), highlight=False)
@@ -174,10 +177,14 @@ class ConsolePlatform:
             return
         table = Table(title="Mentions stored this run")
         table.add_column("Brand")
-        for sentiment in Sentiment:
-            table.add_column(sentiment.value.capitalize(), justify="right")
+        columns = [sentiment.value for sentiment in Sentiment]
+        if any(kind == OWN for _, kind in self._counts):
+            columns.append(OWN)
+        for column in columns:
+            title = "Own posts" if column == OWN else column.capitalize()
+            table.add_column(title, justify="right")
         for slug, name in self.brand_names.items():
-            counts = [self._counts[(slug, sentiment.value)] for sentiment in Sentiment]
+            counts = [self._counts[(slug, column)] for column in columns]
             if any(counts):
                 table.add_row(name, *(str(count) for count in counts))
         self.console.print(table)

@@ -56,3 +56,17 @@ def test_the_brands_own_posts_are_not_shown_as_complaints() -> None:
     everything.show([apology])
     assert "OWN" in out.getvalue()
     assert "NEG" not in out.getvalue()
+
+
+def test_the_summary_counts_the_brands_own_posts_apart() -> None:
+    own = {"kestrel-mobile": own_accounts(["@kestrelmobile"])}
+    out = io.StringIO()
+    names = {"kestrel-mobile": "Kestrel Mobile"}
+    platform = ConsolePlatform(ConsoleSettings(), names, Console(file=out, width=120), own)
+    platform.show(
+        [_scored("kestrelmobile", "We're sorry about the outage"), _scored("pat", "awful")]
+    )
+    platform.summary()
+    [row] = [line for line in out.getvalue().splitlines() if line.startswith("│ Kestrel Mobile")]
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["Kestrel Mobile", "1", "0", "0", "1"]
+    assert "Own posts" in out.getvalue()
