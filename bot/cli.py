@@ -178,6 +178,16 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="CSV to write: cascade_id, observed, predicted_final.",
     )
+    reach.add_argument(
+        "--model",
+        choices=("calibrated", "seismic"),
+        default="calibrated",
+        help=(
+            "calibrated (default): fitted on Twitter cascades that ended above 2,000 reshares, "
+            "so it never predicts fewer; seismic: the SEISMIC estimate itself, for posts of any "
+            "size (less accurate on large cascades)."
+        ),
+    )
 
     bursts = command(
         "detect-bursts", _detect_bursts, "Flag the bins of a volume series that burst, online."
@@ -467,11 +477,13 @@ def _file_command(
 
 def _predict_reach(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.output_file import replacing
+    from bot.spread.reach import DEFAULT_CALIBRATION
     from bot.spread.reach_file import predict_reach_file
 
     def work() -> int:
         with replacing(args.output) as scratch:
-            return predict_reach_file(args.input, scratch, args.observe)
+            calibration = DEFAULT_CALIBRATION if args.model == "calibrated" else None
+            return predict_reach_file(args.input, scratch, args.observe, calibration)
 
     return _file_command(work, "predicted {count} cascades", args.output, stderr)
 

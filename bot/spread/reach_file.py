@@ -118,8 +118,14 @@ def predict_cascade(
     return calibrated(features, observe, calibration)
 
 
-def predict_reach_file(source: Path, target: Path, observe: float) -> int:
-    """Write ``cascade_id, observed, predicted_final`` for each cascade; returns their number.
+def predict_reach_file(
+    source: Path,
+    target: Path,
+    observe: float,
+    calibration: Calibration | None = DEFAULT_CALIBRATION,
+) -> int:
+    """Write ``cascade_id, observed, predicted_final`` for each cascade; returns their number
+    (``calibration`` None: the package's own SEISMIC estimate, for cascades of any size).
 
     Raises ValueError for a bad ``observe``, an unreadable or malformed file (naming the line).
     """
@@ -130,6 +136,6 @@ def predict_reach_file(source: Path, target: Path, observe: float) -> int:
         writer = csv.writer(handle)
         writer.writerow(OUTPUT_COLUMNS)
         for key, cascade in cascades.items():
-            prediction = predict_cascade(cascade, observe)
+            prediction = predict_cascade(cascade, observe, calibration)
             writer.writerow([key, prediction.observed, f"{prediction.predicted_final:.1f}"])
     return len(cascades)
