@@ -4,6 +4,7 @@
 reads it as a complaint. Each group below is a list of regular expressions over lower-cased text
 with @handles and links removed (``clean``); the complaint model (``complaint_model.py``) weighs
 how many of each group a mention has. Groups are about customer care in general, not one industry.
+The French phrases for the same groups are in ``french_model.py``.
 
 A problem that is denied is no problem: in the groups of ``NEGATABLE_GROUPS`` a cue right after a
 negation in the same clause ("no delays", "wasn't cancelled", "can't complain") is not counted.
@@ -205,7 +206,7 @@ def clean(text: str) -> str:
     return cleaned.strip()
 
 
-def negated_before(text: str, start: int) -> bool:
+def negated_before(text: str, start: int, negators: frozenset[str] = NEGATORS) -> bool:
     """Whether a negation among the ``NEGATION_REACH`` words before ``text[start:]`` denies it.
 
     The words must be in the same clause: "not delayed" and "no more delays" are denials, "no,
@@ -217,13 +218,13 @@ def negated_before(text: str, start: int) -> bool:
         if word[-1] in _CLAUSE_MARKS:
             return False
         word = word.lstrip('("')
-        if (word in NEGATORS or word.endswith("n't")) and following not in _NOT_A_DENIAL:
+        if (word in negators or word.endswith("n't")) and following not in _NOT_A_DENIAL:
             return True
         following = word
     return False
 
 
-def _denied(text: str, start: int, matched: str) -> bool:
+def _denied(text: str, start: int, matched: str, negators: frozenset[str]) -> bool:
     """Whether a negation just before denies the cue ``matched`` at ``start`` ("no delays").
 
     A cue that is a negation itself ("doesn't work", "never again") is never denied.
@@ -231,7 +232,9 @@ def _denied(text: str, start: int, matched: str) -> bool:
     if start == 0 or not matched.strip():
         return False
     first = matched.split(maxsplit=1)[0]
-    return not (first in NEGATORS or first.endswith("n't")) and negated_before(text, start)
+    if first in negators or first.endswith("n't"):
+        return False
+    return negated_before(text, start, negators)
 
 
 _QUANTIFIERS = "?*{"
@@ -390,15 +393,27 @@ class CueHits:
 
 
 class CueMatcher:
-    """Every group's cues, found in one scan; ``extra`` adds phrases to groups (from app.yaml)."""
+    """Every group's cues, found in one scan; ``extra`` adds phrases to groups (from app.yaml).
 
-    def __init__(self, extra: Mapping[str, Sequence[str]] | None = None) -> None:
+    ``phrases`` and ``negators`` are another language's for the same groups (``CUE_GROUPS``'s
+    names, in its order): the groups are concepts, their wording is a language's.
+    """
+
+    def __init__(
+        self,
+        extra: Mapping[str, Sequence[str]] | None = None,
+        phrases: Mapping[str, Sequence[str]] = CUE_GROUPS,
+        negators: frozenset[str] = NEGATORS,
+    ) -> None:
         self.groups = tuple(CUE_GROUPS)
-        patterns = {group: list(CUE_GROUPS[group]) for group in self.groups}
-        for group, phrases in (extra or {}).items():
+        if set(phrases) != set(self.groups):
+            raise ValueError(f"cue phrases must cover exactly the groups {', '.join(self.groups)}")
+        patterns = {group: list(phrases[group]) for group in self.groups}
+        self._negators = negators
+        for group, own in (extra or {}).items():
             if group not in patterns:
                 raise ValueError(f"unknown cue group {group!r}; known: {', '.join(self.groups)}")
-            patterns[group] += [rf"\b{re.escape(phrase.lower())}\b" for phrase in phrases]
+            patterns[group] += [rf"\b{re.escape(phrase.lower())}\b" for phrase in own]
         self._kind_words = {self.groups.index("gratitude"), self.groups.index("praise")}
         self.problem_indices = tuple(self.groups.index(group) for group in PROBLEM_GROUPS)
         # per-group values -> those of the problem groups
@@ -430,7 +445,7 @@ class CueMatcher:
             return CueHits(tuple(counts), tuple(examples), literal)
         denied = 0
         for start, index, matched in _kept(found):
-            if index in self._negatable and _denied(literal, start, matched):
+            if index in self._negatable and _denied(literal, start, matched, self._negators):
                 denied += 1
                 continue
             if sarcastic and index in self._kind_words:

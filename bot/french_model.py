@@ -1,4 +1,5 @@
-"""The French negativity model: vaderSentiment-fr's scores and plain-language signals, weighed.
+"""The French negativity model: vaderSentiment-fr's scores and plain-language signals, weighed,
+read the way customer mentions are.
 
 vaderSentiment-fr alone reads negation badly ("rien à redire" is praise). A multinomial logistic
 regression over its scores, punctuation, negation and common function words ("pas", "encore",
@@ -6,18 +7,35 @@ regression over its scores, punctuation, negation and common function words ("pa
 tweets the model learns from they are mostly sarcastic, in a customer's mention mostly not. Weights
 in ``bot/data/french_model.json``, trained by ``bench/train_french.py`` on the DEFT 2017 tweets,
 with cross-validated figures in its output.
+
+Those tweets are not customer mentions, and two of their habits do not carry over:
+
+- Their questions are rhetorical and mostly negative ("Et rien pour le climat ?"); a question to a
+  brand is mostly a request. A question or request that names no problem and shows no exasperation
+  ("comment on active la messagerie ?") is read without the question evidence they taught (the
+  question mark and the interrogative words). "Pourquoi ma facture a encore augmenté ??" keeps it.
+- They name few customer problems. The problems a mention names (waiting, cancelled, not working,
+  ...: the cue groups of ``complaints.py``, in French phrases below) add the weights the English
+  complaint model learned for the same groups on customer mentions, copied into the weights file.
+
+vaderSentiment-fr's lexicon is general French: ``CARE_HOMONYMS`` are words whose customer-care
+sense carries no sentiment ("vol" is a flight, not a theft; "frais" are fees, not fresh), which
+the scorer leaves out of it.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.complaint_model import CLASSES, Chances, Judgement, softmax
+from bot.complaints import PROBLEM_GROUPS, CueMatcher, clean
 
 MODEL_PATH = Path(__file__).parent / "data" / "french_model.json"
 _FUNCTION_WORDS = (
@@ -31,6 +49,182 @@ _WORDS = re.compile(r"[a-zàâçéèêëîïôûùüÿœ']+")
 _NEGATIONS = frozenset(("ne", "n'", "pas", "jamais", "rien", "aucun", "aucune", "personne"))
 _HANDLE_OR_LINK = re.compile(r"https?://\S+|@\w+")
 _CAP = 3
+# vaderSentiment-fr's lexicon words (accents removed, as it stores them) whose customer-care sense
+# is another word with no sentiment: a flight, fees, a baggage allowance or deductible, "activates",
+# "d'avance", "deux fois", "prise en charge", a price.
+CARE_HOMONYMS = ("vol", "vols", "frais", "franchise", "active", "avance", "fois", "charge", "prix")
+# What makes a question of a tweet for the model: not evidence in a plain request.
+_QUESTION_EVIDENCE = (
+    "question",
+    "word_pourquoi",
+    "word_comment",
+    "word_quand",
+    "word_où",
+    "word_quoi",
+)
+
+# The cue groups of ``complaints.py`` in French: customer care in general, not one industry.
+FRENCH_CUE_GROUPS: dict[str, tuple[str, ...]] = {
+    "waiting": (
+        r"\bretard(?:s|é|ée|és|ées)?\b",
+        r"\ben attente\b",
+        r"\b(?:j'attends|on attend|j'ai attendu|d'attendre|à attendre)\b",
+        r"\battente\b",
+        r"\btoujours (?:pas|rien|aucun\w*|en attente)\b",
+        r"\bbloqu(?:é|ée|és|ées)\b",
+        r"\bcoinc(?:é|ée|és|ées)\b",
+        r"\binterminable\w*",
+    ),
+    "duration": (
+        # how long a problem lasts ("3h de panne", "40 min d'attente", "ça fait 5 jours que"), not
+        # any duration: "depuis 6 mois, ça tourne nickel" is praise
+        r"(?<![\d.,])\b\d+(?:[.,]\d+)?\s*(?:h|heures?|min|minutes?|jours?|semaines?|mois)"
+        r" (?:d'attente|de retard|de panne|sans|que|qu'|à attendre)",
+        r"\b(?:ça fait|au bout d'|au bout de) ?(?:\d+(?:[.,]\d+)?\s*|une |deux |trois |plusieurs )"
+        r"(?:h|heures?|min|minutes?|jours?|semaines?|mois)\b",
+        r"\b(?:deux|trois|quatre|cinq|six|plusieurs) (?:heures|jours|semaines|mois)"
+        r" (?:d'attente|de retard|de panne|sans|que|qu')",
+    ),
+    "cancelled": (r"\bannul(?:é|ée|és|ées|ation|ations)\b", r"\bsupprim(?:é|ée|és|ées)\b"),
+    "unreachable": (
+        r"\bpersonne ne\b",
+        r"\baucune? (?:réponse|retour|nouvelles?|information|infos?|explication|aide|contact)\b",
+        r"\b(?:pas|sans) (?:de )?(?:réponse|retour|nouvelles|explication)\b",
+        r"\binjoignable\w*",
+        r"\braccroch\w*",
+        r"\bjamais (?:rappel\w*|répondu)\b",
+        r"\bignor(?:e|é|ée|ez|ent)\b",
+        r"\brépond\w* (?:pas|plus|jamais)\b",
+    ),
+    "not_working": (
+        r"\b(?:marche|fonctionne|capte|charge|démarre|s'allume|s'ouvre)\w* (?:pas|plus|jamais)\b",
+        r"\bne (?:marche|fonctionne|capte)\w*",
+        r"\bn'(?:arrive|ouvre|accepte|affiche)\w* (?:pas|plus|jamais)\b",
+        r"\bpannes?\b",
+        r"\bplant(?:e|é|ée|ent|age)\b",
+        r"\b(?:bug|beug)(?:ue|gue|ué|s)?\b",
+        r"\bcoup(?:é|ée|és|ées|ure|ures)\b",
+        r"\bhors service\b",
+        r"\bimpossible de\b",
+        r"\berreur\b",
+        r"\bcass(?:é|ée|és|ées)\b",
+        r"\b(?:pas|plus) (?:de |d')?(?:réseau|connexion|internet|signal|service|courant"
+        r"|électricité|tonalité)\b",
+        r"\bdéfectu\w*",
+    ),
+    "lost": (
+        r"\bperdu\w*",
+        r"\bdisparu\w*",
+        r"\bintrouvable\w*",
+        r"\bendommag\w*",
+        r"\babîm\w*",
+        r"\b(?:jamais|pas|toujours pas) (?:reçu|arrivé\w*|livré\w*)",
+        r"\bmanqu(?:e|ent|ant|ante|ants|antes)\b",
+        r"\boù (?:est|sont|en est) (?:mon|ma|mes)\b",
+    ),
+    "money": (
+        # not "frais": "sans frais" (free of charge) is everyday commercial wording
+        r"\brembours\w*",
+        r"\bfactur(?:é|ée|és|ées)\b",
+        r"\bsurfactur\w*",
+        r"\bprélev\w*",
+        r"\bdébit(?:é|ée|és|ées)\b",
+        r"\bdédommag\w*",
+        r"\bindemnis\w*",
+        r"\bgeste commercial\b",
+    ),
+    "bad_service": (
+        r"\bnul(?:le|s|les)?\b",
+        r"\bhont(?:e|eux|euse)\b",
+        r"\binadmissible\b",
+        r"\binacceptable\b",
+        r"\binsupportable\b",
+        r"\bscandal\w*",
+        r"\blamentable\b",
+        r"\bpathétique\b",
+        r"\bridicule\b",
+        r"\bpénible\b",
+        r"\bdéçu\w*",
+        r"\bdécevant\w*",
+        r"\bdéception\b",
+        r"\bmarre\b",
+        r"\bras[- ]le[- ]bol\b",
+        r"\barnaqu\w*",
+        r"\bescroc\w*",
+        r"\bvoleurs?\b",
+        r"\bincompéten\w*",
+        r"\bpire\b",
+        r"\bhorrible\b",
+        r"\bcatastroph\w*",
+        r"\bn'importe quoi\b",
+        r"\bvous (?:vous )?moquez\b",
+        r"\bplus jamais\b",
+        r"\bune blague\b",
+        r"\bgalère\w*",
+        r"\bénerv\w*",
+        r"\bfurieu\w*",
+        r"\bplainte\b",
+        r"\bréclamation\b",
+        r"\b(?:j'en peux plus|jpp)\b",
+        r"\bsérieusement\b",
+        r"\bça commence à bien faire\b",
+    ),
+    "sarcasm": (
+        r"\bmerci (?:pour|de) rien\b",
+        r"\bmerci du cadeau\b",
+        r"\b(?:bravo|super|génial),? (?:encore|une fois de plus)\b",
+    ),
+    "repetition": (
+        r"\bencore une fois\b",
+        r"\bune fois de plus\b",
+        r"\bencore (?:un|une|des)\b",
+        r"\bcomme d'hab(?:itude)?\b",
+        r"\bà chaque fois\b",
+        r"\btous les (?:jours|matins|soirs)\b",
+        r"\bénième\b",
+        r"\bde nouveau\b",
+    ),
+    "exasperation": (
+        r"\bpourquoi\b",
+        r"\bcomment (?:c'est|est-ce|ça se fait|se fait-il)\b",
+        r"\bc'est normal\b",
+        r"\bc'est quoi (?:ce|cette|le problème)\b",
+        r"\bqu'est-ce qui se passe\b",
+        r"\bcombien de temps\b",
+        r"\bjusqu'à quand\b",
+        r"\bvous comptez\b",
+        r"\bsérieux\s*\?",
+        r"\?\?+",
+        r"!!+",
+    ),
+    "gratitude": (r"\bmerci\b(?! d'avance| par avance)", r"\bremerci\w*", r"\bchapeau\b"),
+    "praise": (
+        r"\b(?:super|génial|géniale|excellent\w*|parfait\w*|top|adorable|agréable|efficace"
+        r"|rapide|sympa|impeccable|formidable|merveilleu\w*|bravo|ravi\w*|satisfait\w*|content\w*)\b",
+    ),
+    "request": (
+        r"^\s*(?:bonjour|bonsoir|salut|hello|coucou|bjr|slt)\b",
+        r"^\s*(?:est-ce|comment|quel|quelle|quels|quelles|où|quand|combien|peut-on|puis-je"
+        r"|y a-t-il|faut-il|avez-vous|vous avez)\b",
+        r"\best-ce (?:que|qu')",
+        r"\b(?:pouvez|pourriez)-vous\b",
+        r"\bpeut-on\b",
+        r"\bpuis-je\b",
+        r"\by a-t-il\b",
+        r"\bs'il (?:vous|te) pla[iî]t\b",
+        r"\b(?:svp|stp)\b",
+        r"\bmerci (?:d'|par )avance\b",
+        r"\bquelqu'un (?:sait|saurait|a|connaît)\b",
+        r"\bje (?:voudrais|souhaite|souhaiterais|cherche à)\b",
+        r"\bj'aimerais\b",
+        r"\bcomment (?:on|je|faire|activer|changer|modifier)\b",
+        r"\b(?:en|par) (?:dm|mp)\b",
+        r"\bbesoin d'(?:aide|infos?|informations?)\b",
+        r"\bpetite question\b",
+    ),
+}
+# Words that deny the cue just after them ("pas de retard", "sans problème", "aucune panne").
+FRENCH_NEGATORS = frozenset(("pas", "sans", "aucun", "aucune", "jamais", "ni", "zéro", "non"))
 
 Polarity = Callable[[str], Mapping[str, float]]
 
@@ -41,6 +235,11 @@ def feature_names() -> list[str]:
         "question", "exclamation", "length", "negations", "hashtags",
         *(f"word_{word}" for word in FUNCTION_WORDS),
     ]  # fmt: skip
+
+
+def care_feature_names() -> list[str]:
+    """The English complaint model's features that ``read_care`` measures in French."""
+    return ["problem_cues", "has_problem", *(f"cue_{group}" for group in PROBLEM_GROUPS)]
 
 
 def features(text: str, polarity: Polarity) -> tuple[list[float], float]:
@@ -65,14 +264,47 @@ def features(text: str, polarity: Polarity) -> tuple[list[float], float]:
     return vector, compound
 
 
+@dataclass(frozen=True, slots=True)
+class CareReading:
+    """A French mention in customer-care terms."""
+
+    problems: tuple[float, ...]  # in ``care_feature_names`` order
+    plain_request: bool  # a question or request naming no problem, showing no exasperation
+    literal: str | None  # with sarcasm, the text without it ("merci pour rien" is no thanks)
+
+
+def french_cues() -> CueMatcher:
+    return CueMatcher(phrases=FRENCH_CUE_GROUPS, negators=FRENCH_NEGATORS)
+
+
+def read_care(text: str, matcher: CueMatcher) -> CareReading:
+    """The problems ``text`` names, counted as the English model counts them, and whether it is a
+    plain request."""
+    hits = matcher.find(clean(text))
+    counts = [min(count, _CAP) for count in hits.counts]
+    problem_counts = [float(counts[index]) for index in matcher.problem_indices]
+    problems = sum(problem_counts)
+    groups = matcher.groups
+    asking = "?" in text or counts[groups.index("request")] > 0
+    plain = asking and not problems and not counts[groups.index("exasperation")]
+    literal = hits.literal if counts[groups.index("sarcasm")] else None
+    return CareReading((min(problems, 5.0), float(problems > 0), *problem_counts), plain, literal)
+
+
 class FrenchModel:
     def __init__(self, polarity: Polarity, weights: Mapping[str, Any] | None = None) -> None:
         self.polarity = polarity
         data = weights if weights is not None else json.loads(MODEL_PATH.read_text("utf-8"))
         if list(data["features"]) != feature_names() or tuple(data["classes"]) != CLASSES:
             raise ValueError("French model weights do not match the features; retrain")
+        if list(data["care"]["features"]) != care_feature_names():
+            raise ValueError("French model care weights do not match the cue groups; retrain")
         self.coefficients = [list(map(float, row)) for row in data["coefficients"]]
         self.intercepts = list(map(float, data["intercepts"]))
+        self.care = [list(map(float, row)) for row in data["care"]["coefficients"]]
+        self.cues = french_cues()
+        names = feature_names()
+        self._question_evidence = frozenset(names.index(name) for name in _QUESTION_EVIDENCE)
 
     def has_evidence(self, text: str) -> bool:
         """Whether the words of ``text`` say anything: a vaderSentiment-fr score."""
@@ -84,9 +316,18 @@ class FrenchModel:
 
     def chances(self, text: str) -> tuple[Chances, float, tuple[str, ...]]:
         """``judge`` without building a Judgement: the class probabilities, compound, reasons."""
-        vector, compound = features(text, self.polarity)
+        care = read_care(text, self.cues)
+        # as in English, the words are weighed without the sarcastic phrases
+        vector, compound = features(care.literal or text, self.polarity)
+        if care.plain_request:
+            vector = [0.0 if i in self._question_evidence else x for i, x in enumerate(vector)]
         logits = [
             intercept + sum(w * x for w, x in zip(row, vector, strict=True) if x)
             for row, intercept in zip(self.coefficients, self.intercepts, strict=True)
         ]
+        if care.problems[1]:  # has_problem: otherwise every problem count is 0
+            logits = [
+                logit + sum(map(operator.mul, row, care.problems))
+                for logit, row in zip(logits, self.care, strict=True)
+            ]
         return softmax(logits), compound, ()

@@ -1,8 +1,9 @@
 """How negative a mention is, with the reasons a comms team can check.
 
 English goes through the complaint model (VADER plus customer-care cues, ``complaint_model.py``),
-French through the French model (vaderSentiment-fr plus plain signals, ``french_model.py``). A
-language without a scorer gets a neutral score and says so, rather than an English misreading.
+French through the French model (vaderSentiment-fr plus plain signals, read the customer-care
+way: a question that names no problem is a request, ``french_model.py``). A language without a
+scorer gets a neutral score and says so, rather than an English misreading.
 Emoji that carry a verdict (😡, 👍) decide when the words say nothing: text with no letters, or
 words with no cue and no sentiment ("Kestrel 😡😡😡": a brand name is no evidence). They count the
 same in every language.
@@ -28,7 +29,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.complaint_model import Chances, ComplaintModel
 from bot.complaints import NEGATIVE_EMOJI, POSITIVE_EMOJI, CueMatcher
-from bot.french_model import FrenchModel
+from bot.french_model import CARE_HOMONYMS, FrenchModel
 from bot.model import LanguageGuess, Negativity, Sentiment
 from bot.text import has_letter
 
@@ -309,7 +310,8 @@ def _score_valence(sentiments: list[float], zeros: int, text: str) -> dict[str, 
     }
 
 
-def _french_polarity() -> Polarity:
+def _french_polarity(care_senses: bool = True) -> Polarity:
+    """vaderSentiment-fr's scores; with ``care_senses``, without its ``CARE_HOMONYMS``."""
     # vaderSentiment-fr imports fuzzywuzzy, which warns about a missing optional C speed-up.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -317,6 +319,9 @@ def _french_polarity() -> Polarity:
             SentimentIntensityAnalyzer as FrenchAnalyzer,
         )
     analyzer: Any = FrenchAnalyzer()
+    if care_senses:
+        for word in CARE_HOMONYMS:
+            analyzer.lexicon.pop(word, None)
     polarity: Polarity = analyzer.polarity_scores
     return polarity
 
@@ -378,13 +383,17 @@ def _emoji_verdict(negative: int, positive: int) -> Negativity:
 
 class NegativityScorer:
     def __init__(
-        self, cues: CueMatcher | None = None, english_weights: Mapping[str, Any] | None = None
+        self,
+        cues: CueMatcher | None = None,
+        english_weights: Mapping[str, Any] | None = None,
+        french_weights: Mapping[str, Any] | None = None,
     ) -> None:
-        """``english_weights``: the complaint model's, instead of the shipped ones (benchmarks)."""
+        """``english_weights``, ``french_weights``: a model's, instead of the shipped ones
+        (benchmarks)."""
         english = Vader()
         self._english_vader = english
         self._complaints = ComplaintModel(english, cues or CueMatcher(), english_weights)
-        self._french = FrenchModel(_french_polarity())
+        self._french = FrenchModel(_french_polarity(), french_weights)
 
     @property
     def languages(self) -> tuple[str, ...]:
