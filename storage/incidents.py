@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 _TIMES = (
     "opened_at", "updated_at", "last_mention_at", "notified_at", "acknowledged_at",
-    "snoozed_until", "calm_since", "last_card_at", "last_reminder_at", "resolved_at",
+    "snoozed_until", "calm_since", "last_card_at", "last_reminder_at", "last_paged_at",
+    "resolved_at",
 )  # fmt: skip
 
 

@@ -6,7 +6,6 @@ the decision log has every step."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -194,8 +193,7 @@ async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_i
             await click(service, slack, APPROVE, f"{draft_id}:2", APPROVER, message["ts"])
         await wait_for(lambda: len(masto.posted) == 1, timeout=10)
         await wait_for(lambda: "view reply" in shown(slack, message), timeout=10)
-        await asyncio.sleep(0.3)
-        assert len(masto.posted) == 1
+        await wait_for(lambda: len(slack.responses) == 3)  # the second click was answered
         reply = masto.posted[0]
         target = next(s for s in masto.statuses.values() if s["account"]["acct"] == "user5")
         assert reply["in_reply_to_id"] == target["id"]
@@ -210,6 +208,8 @@ async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_i
     assert actions[:2] == ["proposed", "edited"]
     assert "refused approve" in actions
     assert actions[-2:] == ["approved", "published"]
+    assert actions.count("approved") == actions.count("published") == 1
+    assert len(masto.posted) == 1  # the service has stopped: no second publication on its way
     approved = next(row for row in mine if row["action"] == "approved")
     assert (approved["actor"], approved["text"]) == (APPROVER, edited)
     assert next(row for row in mine if row["action"] == "published")["detail"] == reply["url"]

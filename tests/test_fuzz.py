@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
 import html
 import json
 import os
@@ -47,7 +48,7 @@ from bot.sources import hackernews, reddit_things, rss, x_wire
 from bot.sources.bluesky_events import JetstreamReader, MalformedEvent
 from bot.sources.mastodon_status import StatusReader
 from bot.sources.polite import SourceError
-from bot.sources.replay import ReplaySource
+from bot.sources.replay import ReplayFileError, ReplaySource
 from bot.sources.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -280,6 +281,15 @@ def replay_file(folder: Path, suffix: str, content: bytes) -> tuple[list[Mention
     return [m for envelope in inbox.envelopes for m in envelope.mentions], len(malformed)
 
 
+def replay_or_refusal(folder: Path, suffix: str, content: bytes) -> tuple[list[Mention], int] | str:
+    """What ``replay_file`` replays, or the message of the source's refusal of the whole file
+    (required columns missing, not UTF-8: it fails before reading anything)."""
+    try:
+        return replay_file(folder, suffix, content)
+    except ReplayFileError as error:
+        return str(error)
+
+
 CSV_HEADER = ",".join(RECORD)
 CSV_CELL = st.one_of(
     st.text(max_size=20),
@@ -305,7 +315,12 @@ def test_a_csv_replay_reads_every_row_or_skips_it_as_malformed(
 ) -> None:
     folder = tmp_path_factory.getbasetemp()
     text = "\n".join([header, *rows])
-    mentions, _ = replay_file(folder, ".csv", text.encode())
+    replayed = replay_or_refusal(folder, ".csv", text.encode())
+    if isinstance(replayed, str):  # a header without id or text: nothing read, said so
+        assert "nothing was read" in replayed
+        assert not {"id", "text"} <= set(next(csv.reader([header.lstrip("\ufeff")]), []))
+        return
+    mentions, _ = replayed
     for mention in mentions:
         is_sound(mention)
 
@@ -316,7 +331,11 @@ def test_a_jsonl_replay_reads_every_line_or_skips_it_as_malformed(
     tmp_path_factory: pytest.TempPathFactory, lines: list[str]
 ) -> None:
     content = _lines(lines)
-    mentions, malformed = replay_file(tmp_path_factory.getbasetemp(), ".jsonl", content)
+    replayed = replay_or_refusal(tmp_path_factory.getbasetemp(), ".jsonl", content)
+    if isinstance(replayed, str):  # id or text in none of its first records: misnamed
+        assert "nothing was read" in replayed
+        return
+    mentions, malformed = replayed
     for mention in mentions:
         is_sound(mention)
     written = content.decode("utf-8-sig").split("\n")  # as the source reads it (BOM dropped)
@@ -332,10 +351,11 @@ def _lines(lines: list[str]) -> bytes:
 def test_a_replay_of_random_bytes_ends_or_says_the_encoding_is_wrong(
     tmp_path_factory: pytest.TempPathFactory, content: bytes, suffix: str
 ) -> None:
-    try:
-        mentions, _ = replay_file(tmp_path_factory.getbasetemp(), suffix, content)
-    except UnicodeDecodeError:  # not UTF-8: the source fails, naming the codec and the byte
+    replayed = replay_or_refusal(tmp_path_factory.getbasetemp(), suffix, content)
+    if isinstance(replayed, str):  # no id or text column or field, or not UTF-8: said so
+        assert "nothing was read" in replayed or "cannot read it as" in replayed
         return
+    mentions, _ = replayed
     for mention in mentions:
         is_sound(mention)
 
@@ -1042,7 +1062,7 @@ def test_any_click_on_a_vigie_button_is_answered_not_crashed(
     vigie: ServiceThread, action: str, value: str, user: str
 ) -> None:
     assume(not known_click_bug(value))
-    status, answer, reply = vigie.call(_click(vigie, action, value, user))
+    status, answer, reply = vigie.call(_click(vigie, action, value, user), timeout=60)
     assert status == 200, answer
     assert reply["response_type"] == "ephemeral"
     assert reply["text"]
@@ -1053,16 +1073,16 @@ ODD_CLICKS = [(ACK, "99999999999999999999"), (ACK, "²"), (APPROVE, "99999999999
 
 def test_a_click_with_a_huge_or_odd_number_is_answered(vigie: ServiceThread) -> None:
     async def all_clicks() -> list[tuple[int, str, dict[str, Any]]]:
-        clicks = [_click(vigie, action, value, RESPONDER, wait=1.0) for action, value in ODD_CLICKS]
+        clicks = [_click(vigie, action, value, RESPONDER) for action, value in ODD_CLICKS]
         return await asyncio.gather(*clicks)
 
-    for status, _, reply in vigie.call(all_clicks()):
+    for status, _, reply in vigie.call(all_clicks(), timeout=60):
         assert status == 200
         assert reply["text"]
 
 
 async def _click(
-    vigie: ServiceThread, action: str, value: str, user: str, wait: float = 5.0
+    vigie: ServiceThread, action: str, value: str, user: str, wait: float = 20.0
 ) -> tuple[int, str, dict[str, Any]]:
     slack = vigie.slack
     assert slack is not None

@@ -312,14 +312,16 @@ async def test_matching_tweets_are_queued_with_the_newest_id_as_position(fake: F
 
 
 async def test_keep_alives_keep_the_stream_and_silence_reconnects(fake: FakeX) -> None:
-    async with start(fake, idle_seconds=0.3) as running:
-        await asyncio.sleep(0.6)
+    fake.keepalive = 0.2  # one keep-alive a fifth of a second, silence after more than 1.2 s
+    async with start(fake, idle_seconds=1.2) as running:
+        # the fake sends them no faster than that: 15 of them span 2.5 times idle_seconds
+        await wait_for(lambda: running.source.keepalives >= 15, timeout=60)
         assert len(fake.connections) == 1
-        assert running.source.keepalives >= 5
-        fake.keepalive = 10.0
+        assert running.reports == []
+        fake.keepalive = 60.0
         fake.send_raw(b"")  # the next wait for a line starts with the new keep-alive
-        await wait_for(lambda: len(fake.connections) >= 2)
-        assert running.reports[0] == "the stream was silent for 0.3s"
+        await wait_for(lambda: len(fake.connections) >= 2, timeout=30)
+        assert running.reports[0] == "the stream was silent for 1.2s"
 
 
 async def test_a_dropped_stream_reconnects_with_backoff_and_backfill(fake: FakeX) -> None:

@@ -6,7 +6,6 @@ published once. Then the auth cases, offline, with locally signed tokens."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -228,6 +227,7 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
         valid(answer["value"])
         approve = {**action_data(answer["value"], "vigie.draft.approve"), box: edited}
         assert approve["version"] == 2
+        answers = []
         for _ in range(2):  # a double click publishes once
             status, answer = await post_activity(
                 api(service),
@@ -236,6 +236,10 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
                 ),
             )
             assert status == 200
+            answers.append(answer)
+        assert answers[0]["type"] == CONTENT_TYPE
+        assert answers[1]["type"] == "application/vnd.microsoft.activity.message"
+        assert "Already approved by Megan Bowen" in answers[1]["value"]
         await wait_for(lambda: len(masto.posted) == 1, timeout=10)
         target = next(s for s in masto.statuses.values() if s["account"]["acct"] == "user5")
         assert masto.posted[0]["in_reply_to_id"] == target["id"]
@@ -246,8 +250,6 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
         decided = json.dumps(teams.activity(drafts["id"])["attachments"], ensure_ascii=False)
         assert "Approved by Megan Bowen" in decided  # by Teams display name: the id is audited
         assert RESPONDER not in decided
-        await asyncio.sleep(0.3)
-        assert len(masto.posted) == 1
 
         # bot commands, answered in the conversation
         await post_activity(api(service), message_activity(teams.url, "incidents all"))
@@ -265,6 +267,76 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
         )
         assert "**@Vigie incidents** [open|all]" in helped
         assert "/vigie" not in helped
+    assert len(masto.posted) == 1  # the service has stopped: no second publication on its way
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        published = db.execute("SELECT COUNT(*) FROM decisions WHERE action = 'published'")
+        assert published.fetchone()[0] == 1
+    finally:
+        db.close()
+
+
+def input_value(card: dict[str, Any], input_id: str) -> str:
+    """What the input ``input_id`` of ``card`` holds when the card is shown."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("id") == input_id and node.get("type", "").startswith("Input."):
+                found.append(str(node.get("value", "")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    assert found, f"no input {input_id}"
+    return found[0]
+
+
+async def test_approve_with_a_changed_text_box_is_refused_until_saved(tmp_path: Path) -> None:
+    """Approve publishes the saved draft: when the person changed the text box and clicked
+    Approve without Edit, publishing the old text would surprise them, the new one is unsaved."""
+    async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
+        await post_activity(api(service), installation_activity(teams.url))
+        storm(masto)
+        await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
+        drafts = drafts_activity(teams)
+        assert drafts is not None
+        card = drafts["attachments"][0]["content"]
+        approve = action_data(card, "vigie.draft.approve")
+        box = f"text-{approve['draft']}"
+        saved = input_value(card, box)
+        assert saved
+
+        async def click(text: str) -> Any:
+            data = {**approve, box: text}
+            activity = invoke_activity(
+                teams.url, "vigie.draft.approve", data, card_activity_id=drafts["id"]
+            )
+            status, answer = await post_activity(api(service), activity)
+            assert status == 200
+            return answer
+
+        changed = await click(saved + " We will refund everyone.")
+        assert changed["type"] == "application/vnd.microsoft.activity.message"
+        assert "text box was changed" in changed["value"]
+        assert "Edit first" in changed["value"]
+        kept = await click(f"  {saved}\n")  # the same text, give or take the edges
+        assert kept["type"] == CONTENT_TYPE
+        await wait_for(lambda: len(masto.posted) == 1, timeout=10)
+        assert "refund" not in masto.posted[0]["content"]
+    assert len(masto.posted) == 1
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        approvals = db.execute(
+            "SELECT text FROM decisions WHERE draft_id = ? AND action = 'approved'",
+            [approve["draft"]],
+        ).fetchall()
+    finally:
+        db.close()
+    assert [row[0] for row in approvals] == [saved]
 
 
 async def test_a_429_from_the_connector_delays_but_loses_nothing(tmp_path: Path) -> None:

@@ -86,6 +86,7 @@ async def test_a_repeated_delivery_is_stored_once(config: Path) -> None:
         ({TIMESTAMP_HEADER: "123"}, "missing X-Vigie-Signature"),
         ("wrong-secret", "signature does not match"),
         ("stale", "stale request"),
+        ("future", "stale request"),
         ("tampered", "signature does not match"),
     ],
 )
@@ -97,6 +98,8 @@ async def test_forged_or_stale_requests_are_refused(
         headers = signed(body, secret="another-secret-0123456789")
     elif headers == "stale":
         headers = signed(body, at=time.time() - 3600)
+    elif headers == "future":  # signed now for later: a captured request would stay replayable
+        headers = signed(body, at=time.time() + 3600)
     elif headers == "tampered":
         headers = signed(body)
         body = body.replace(b"outage", b"outrage")

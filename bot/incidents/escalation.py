@@ -81,8 +81,9 @@ class Escalation:
         if incident.channels:
             incident = self.effects.update_cards(incident, at)
         notified = self._notified_channels(incident.policy, level)
+        held = self.hold(incident, at) is not None  # snoozed, silenced, quiet: the card says it
         for channel in incident.channels:
-            if channel not in notified:  # its notify step will say so there, with its mention
+            if channel not in notified and not held:  # its notify step says so there
                 text = f"Escalated to {name}: {why}"
                 incident = self.effects.emit(incident, IntentKind.THREAD, channel, at, text)
         return self.run(incident, at)
@@ -103,6 +104,9 @@ class Escalation:
         since = incident.last_reminder_at or incident.notified_at
         if since is None or not incident.channels or self.hold(incident, at):
             return incident
+        chain = incident.chain
+        if chain is not None and chain.due is not None and chain.due <= at:
+            return incident  # the level's steps run now (a hold ended): they page, not this
         if incident.status is Status.OPEN:
             # levels never go down, but reminders follow the risk: at the pace of the level it
             # reaches now, none below every level (calming down)
@@ -111,7 +115,9 @@ class Escalation:
                 return incident
             every = policy.levels[min(now_at, incident.level)].remind_every
             if incident.levels:  # a new level's notification pages anew: its reminders count
-                since = max(since, incident.levels[-1].at)  # from there
+                since = max(since, incident.levels[-1].at)  # from there, or from its notify
+            if incident.last_paged_at is not None:  # steps if they were held (a snooze)
+                since = max(since, incident.last_paged_at)
             if every and at - since >= every:
                 text = f"Reminder: nobody has acknowledged this {incident.level_name} incident"
                 text += f"; risk now {incident.risk}"
@@ -119,7 +125,9 @@ class Escalation:
                     text += f" (peak {incident.peak_risk})"
                 return self._remind(incident, at, text, self._level_mention(incident))
         elif incident.status is Status.ACKNOWLEDGED and policy.ack_remind_every:
-            since = incident.last_reminder_at or incident.acknowledged_at or since
+            since = max(
+                d for d in (incident.last_reminder_at, incident.acknowledged_at, since) if d
+            )
             if (
                 at - since >= policy.ack_remind_every
                 and incident.risk >= incident.ack_risk + GROWTH
@@ -153,6 +161,7 @@ class Escalation:
             incident,
             notified_at=incident.notified_at or at,
             last_card_at=at,
+            last_paged_at=at,
             card_signature=signature(incident),
         )
         detail = f"{step.notify} ({channel[0]} {channel[1]})" + (f", {mention}" if mention else "")

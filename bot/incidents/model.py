@@ -81,6 +81,7 @@ class Incident:
     last_card_at: datetime | None = None
     card_signature: str = ""  # what the last card showed; a change is worth an update
     last_reminder_at: datetime | None = None
+    last_paged_at: datetime | None = None  # the last notify step that ran (reminders wait)
     resolved_at: datetime | None = None
     resolved_by: str = ""
     merged_into: int | None = None
