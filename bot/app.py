@@ -482,9 +482,11 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     if isinstance(service.clock, EventClock):
         # resume event time where the stored story ends, so a run that hears nothing new
         # (a replay already consumed) judges the same moment again rather than "now"
-        latest = await service.writer.run(latest_post_time)
-        if latest is not None:
-            service.clock.advance(latest)
+        # (or, later, where the engine's time stood: it flowed on after the story's end)
+        times = [await service.writer.run(latest_post_time), service.desk.engine.now]
+        known = [at for at in times if at is not None]
+        if known:
+            service.clock.advance(max(known))
     intake_task = asyncio.create_task(service.intake.run(), name="intake")
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
     background.append(asyncio.create_task(_tick(service), name="incident-clock"))
@@ -554,6 +556,7 @@ async def _run_source(service: Service, state: SourceState) -> None:
             if not live:
                 state.state = "failed"
                 logger.error("source %s failed: %s", name, error)
+                await _story_may_be_over(service)
                 return
             pause = min(RESTART_MAX_SECONDS, RESTART_FIRST_SECONDS * 2**restart)
             state.state = "degraded"
@@ -563,7 +566,14 @@ async def _run_source(service: Service, state: SourceState) -> None:
             continue
         break
     state.state = "finished"
-    if all(s.state == "finished" for s in service.sources.values()) and service.desk.event_time:
+    await _story_may_be_over(service)
+
+
+async def _story_may_be_over(service: Service) -> None:
+    """On event time, once no replay is left running (finished, or failed: a wrong file), the
+    story's end is judged and time flows on (see ``_end_of_story``)."""
+    over = all(s.state in ("finished", "failed") for s in service.sources.values())
+    if over and service.desk.event_time and not service.story_over.is_set():
         await _end_of_story(service)
 
 

@@ -62,7 +62,8 @@ class EventClock:
     old (the incident engine files old mentions but no longer counts them). So an event dated in
     the future (past wall time plus ``MAX_AHEAD``: a device's wrong clock, a bad export) is
     ignored, and a leap of more than ``MAX_LEAP`` is taken only when the next event confirms it
-    (a replayed file with a gap of days: its second event after the gap moves time)."""
+    by leaping too (a replayed file with a gap of days, or sparse events days apart: each waits
+    for the next one); a single misdated row followed by ordinary ones never moves it."""
 
     def __init__(
         self,
@@ -95,13 +96,17 @@ class EventClock:
         if when > self.wall() + MAX_AHEAD:
             self._ignore(when, "dated in the future")
             return
-        if self._started and when - self._now > MAX_LEAP:
+        if self._started and when - self.now() > MAX_LEAP:
             leap, self._leap = self._leap, when
-            if leap is None or abs(when - leap) > MAX_LEAP:
-                if leap is not None:
-                    self._ignore(leap, f"more than {MAX_LEAP.days} days ahead of the others")
+            if leap is None:
+                return  # waits for the next event
+            # confirmed (sparse events days apart): time moves to the earlier of the two, and
+            # the later one waits in turn if it is still a leap from there
+            self._now, self._leap = min(leap, when), None
+            if when - self._now > MAX_LEAP:
+                self._leap = when
                 return
-        elif self._leap is not None and when > self._now:
+        elif self._leap is not None and when > self.now():
             self._ignore(self._leap, f"more than {MAX_LEAP.days} days ahead of the others")
         if not self._started or when > self.now():
             self._now = when

@@ -76,8 +76,8 @@ def incident_from_json(
         cache[policy_json] = _policy(data["policy"], fallback, data.get("id"))
     data["policy"] = policy = cache[policy_json]
     data["status"] = Status(data["status"])
-    for name in _TIMES:
-        data[name] = None if data[name] is None else datetime.fromisoformat(data[name])
+    for name in _TIMES:  # a time added since the incident was saved is None
+        data[name] = None if data.get(name) is None else datetime.fromisoformat(data[name])
     data["levels"] = tuple(
         LevelChange(c["level"], datetime.fromisoformat(c["at"]), c["why"]) for c in data["levels"]
     )

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.accounts import own_accounts
+from bot.config.incidents import IncidentPolicy
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts.limits import limit_for, platform_of_url
@@ -15,11 +16,14 @@ from bot.drafts.model import DraftState
 from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
 from bot.incidents.model import Intent, IntentKind
 from storage.drafts import drafts_in, posted_in, save_draft, sets_of
+from storage.incidents import get_incident
 from tests.test_incident_engine import MIN, T0, Desk, policy
 
 
-def planned_desk(tmp_path: Path, reach: Reach, **settings: object) -> Desk:
-    desk = Desk(tmp_path, policy())
+def planned_desk(
+    tmp_path: Path, reach: Reach, chosen: IncidentPolicy | None = None, **settings: object
+) -> Desk:
+    desk = Desk(tmp_path, chosen or policy())
     planner = DraftPlanner(
         ReplySettings(**settings),  # type: ignore[arg-type]
         {"acme": BrandVoice("Acme", Playbook(), ("en", "fr"))},
@@ -86,6 +90,27 @@ def test_the_top_level_adds_a_statement_everywhere_and_replies_stay_with_the_tea
         where = {channel for _, channel in posted_in(desk.db, drafts.id)}
         assert where == ({"#team", "#lead"} if drafts.kind.value == "statement" else {"#team"})
         assert not drafts.target.can_publish
+
+
+def test_an_incident_opening_at_the_top_level_drafts_replies_for_the_care_team(
+    tmp_path: Path,
+) -> None:
+    """Its card goes to the crisis channel first; replies still go to the team that answers
+    customers (the lowest level's target), not to the crisis channel."""
+    levels = [
+        {"name": "watch", "min_risk": 20, "steps": [{"notify": "team"}]},
+        {"name": "crisis", "min_risk": 21, "steps": [{"notify": "lead"}, {"notify": "team"}]},
+    ]
+    desk = planned_desk(tmp_path, Reach("", None, False), policy(levels=levels))
+    desk.storm(T0, 10, per_minute=4)
+    desk.tick(T0 + 20 * MIN)
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    assert [channel for _, channel in incident.channels][:2] == ["#lead", "#team"]
+    replies = [s for s in sets_of(desk.db, 1) if s.kind.value == "reply"]
+    assert replies
+    for drafts in replies:
+        assert {channel for _, channel in posted_in(desk.db, drafts.id)} == {"#team"}
 
 
 def test_the_brands_own_posts_get_no_drafts(tmp_path: Path) -> None:

@@ -168,3 +168,38 @@ def test_an_incident_whose_policy_this_version_cannot_read_goes_on_under_the_con
     assert incident.status.value == "open"
     assert later.desk.engine.incidents[1].level_name == "only"
     assert "cannot be read by this version" in caplog.text
+
+
+def test_resolving_within_a_bin_leaves_its_earlier_mentions_dealt_with(desk: Desk) -> None:
+    """The storm runs to 09:33:59 and is resolved at 09:34, inside the bin 09:30-09:35."""
+    desk.storm(T0, 34)
+    assert desk.act(actions.resolve, 1, "ann", T0 + 34 * MIN).ok
+    desk.tick(T0 + 40 * MIN)
+    assert status(desk) == "resolved"
+    assert not desk.when(1, "reopened")
+
+
+def test_a_topic_merged_into_a_resolved_incident_opens_nothing_by_itself(desk: Desk) -> None:
+    desk.storm(T0, 10)
+    desk.storm(T0 + 10 * MIN, 5, text="cancelled again #refundnow")
+    desk.tick(T0 + 20 * MIN)
+    assert desk.act(actions.merge, 2, 1, "ann", T0 + 21 * MIN).ok
+    assert desk.act(actions.resolve, 1, "ann", T0 + 22 * MIN).ok
+    desk.tick(T0 + 40 * MIN)
+    assert get_incident(desk.db, 3) is None
+    assert status(desk) == "resolved"
+
+
+def test_an_incident_saved_before_a_field_was_added_loads(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    desk.db.execute("UPDATE incidents SET data = json_remove(data, '$.last_paged_at')")
+    desk.db.conn.commit()
+    desk.db.close()
+    later = Desk(tmp_path, policy())
+    later.count = desk.count
+    later.storm(T0 + 20 * MIN, 5)
+    incident = get_incident(later.db, 1)
+    assert incident is not None
+    assert incident.status.value == "open"

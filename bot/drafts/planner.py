@@ -5,14 +5,13 @@ where another incident's set for it is still live (open, approved or failed).
 
 The planner runs in the transaction of the engine step whose card intents it reads, so drafts
 and their messages are stored and queued together with the card they belong under. A set's
-message goes into the card's thread: replies where the card was first posted (the team that
-answers customers; an escalation's channel would repeat every one of them), a holding statement
-in every channel the card is in (a public statement is the escalated team's call too).
+message goes into the card's thread: replies in the channel of the team that answers customers
+(the lowest level's first notify target; an escalation's channel would repeat every one of
+them), a holding statement in every channel the card is in (the escalated team's call too).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.accounts import is_own
+from bot.config.incidents import NotifyStep
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts.cards import drafts_card, drafts_title
@@ -31,6 +31,7 @@ from bot.drafts.model import Decision, Draft, DraftKind, DraftSet, DraftState, T
 from bot.drafts.themes import THEME_OF_COMPLAINT
 from bot.incidents.model import Intent, IntentKind
 from storage import drafts as store
+from storage.incidents import get_incident
 from storage.outbox import enqueue
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ class DraftPlanner:
         channels: Sequence[tuple[str, str]],
         now: datetime,
     ) -> None:
-        first = _first_channel(db, incident_id)
+        first = _care_channel(db, incident_id)
         for drafts in store.sets_of(db, incident_id):
             where = channels
             if drafts.kind is DraftKind.REPLY and first is not None:
@@ -292,15 +293,20 @@ def _in_play(
     return any(draft.live(at) for draft in store.post_drafts(db, brand, source, native_id))
 
 
-def _first_channel(db: sqlite_utils.Database, incident_id: int) -> tuple[str, str] | None:
-    """Where the incident's card was posted first: (platform, channel)."""
-    row = db.execute(
-        "SELECT json_extract(data, '$.channels[0]') FROM incidents WHERE id = ?", [incident_id]
-    ).fetchone()
-    if row is None or row[0] is None:
+def _care_channel(db: sqlite_utils.Database, incident_id: int) -> tuple[str, str] | None:
+    """Where replies are drafted: the channel of the lowest level's first notify target (the
+    team that answers customers) when the card is there, else where it was first posted (an
+    incident that opened straight at a higher level may not have reached it yet)."""
+    incident = get_incident(db, incident_id)
+    if incident is None or not incident.channels:
         return None
-    platform, channel = json.loads(row[0])
-    return str(platform), str(channel)
+    for level in incident.policy.levels:
+        for step in level.steps:
+            if isinstance(step, NotifyStep):
+                target = incident.policy.targets[step.notify]
+                care = (target.platform, target.channel)
+                return care if care in incident.channels else incident.channels[0]
+    return incident.channels[0]
 
 
 def _brand_of(db: sqlite_utils.Database, incident_id: int) -> str:

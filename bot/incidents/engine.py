@@ -191,7 +191,8 @@ class IncidentEngine:
         topics = topic_keys(scored, self.setup.own_hashtags.get(brand, frozenset()))
         home = next(((brand, t) for t in topics if (brand, t) in self.live), (brand, STORM))
         incident_id = self.live.get(home)
-        if mention.created_at >= self.now - LATE:
+        if self.now - LATE <= mention.created_at <= self.now + LATE:  # this hour's volume
+            # (a post dated well after the event clock waits for a confirmation: see EventClock)
             influencer = mention.author.handle.lower().lstrip("@") in self.setup.influencers
             keys = [(brand, t) for t in topics] + ([home] if home[1] == STORM else [])
             if incident_id is not None:  # merged: the incident's own group counts it too
@@ -236,7 +237,7 @@ class IncidentEngine:
         incident_id = self.live.get(key)
         if incident_id is None:
             level = self.policy.level_for(reading.risk.score)
-            if level is not None and self._fresh(key, group, reading) >= self._needed(key):
+            if level is not None and reading.negative >= self._needed(key, self.policy):
                 self._open(effects, key, group, reading, level)
             return
         incident = self.incidents[incident_id]
@@ -244,21 +245,10 @@ class IncidentEngine:
             return  # merged into another incident: that one's own group drives it
         self._store(self._on_update(effects, incident, reading, group.trend()))
 
-    def _needed(self, key: GroupKey) -> int:
+    @staticmethod
+    def _needed(key: GroupKey, policy: IncidentPolicy) -> int:
         """Negative mentions in an hour before this group is an incident."""
-        return self.policy.min_mentions if key[1] == STORM else self.policy.topic_min_mentions
-
-    def _fresh(self, key: GroupKey, group: GroupRisk, reading: GroupReading) -> int:
-        """The hour's negative mentions that no incident of this group has seen resolved: after
-        a resolution (by hand, or calm), the hour still holds the storm just dealt with."""
-        resolved = [
-            i.resolved_at
-            for i in self.incidents.values()
-            if (i.brand, i.topic) == key and i.status is Status.RESOLVED and i.resolved_at
-        ]
-        if not resolved:
-            return reading.negative
-        return sum(b.count for b in group.recent_since(max(resolved)))
+        return policy.min_mentions if key[1] == STORM else policy.topic_min_mentions
 
     def _open(
         self, effects: Effects, key: GroupKey, group: GroupRisk, reading: GroupReading, level: int
@@ -381,7 +371,7 @@ class IncidentEngine:
         incident, or has fallen to half its busiest hour. Risk alone is not enough: after
         ``max_burst_hours`` the burst detector takes a long storm for the brand's new level,
         and a storm still going at full strength must not resolve itself."""
-        needed = self._needed((incident.brand, incident.topic))
+        needed = self._needed((incident.brand, incident.topic), incident.policy)
         return reading.negative < needed or 2 * reading.negative <= incident.peak_negative
 
     # -- lifecycle shared with people ---------------------------------------------------------
@@ -399,7 +389,10 @@ class IncidentEngine:
             updated_at=at,
         )
         for key in [k for k, v in self.live.items() if v == incident.id]:
-            del self.live[key]
+            del self.live[key]  # its topic and the topics merged into it: their hour's
+            if key in self.groups:  # mentions are dealt with, a new incident (or a reopening)
+                self.groups[key].consume()  # needs new ones
+                self._dirty_groups.add(key)
         effects.audit(incident, at, "resolved", why, actor=by)
         for channel in incident.channels:
             incident = effects.emit(incident, IntentKind.RESOLVE, channel, at, f"Resolved: {why}")

@@ -161,6 +161,13 @@ class GroupRisk:
         self.last = GroupReading(self.bin_start, assess(inputs), reading.burst, negative)
         return self.last
 
+    def consume(self) -> None:
+        """The hour's mentions have been dealt with (their incident was resolved): they no
+        longer count in the group's volume, mentions or themes; the detector keeps what it
+        learnt (for up to an hour its surprise still remembers them)."""
+        self.closed = deque((BinSummary() for _ in self.closed), maxlen=WINDOW_BINS)
+        self.current = BinSummary()
+
     def skip_to(self, start: datetime) -> None:
         """Jump over a long gap: the hour empties, the baseline does not learn the gap."""
         self.bin_start = start
