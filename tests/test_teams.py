@@ -7,7 +7,7 @@ published once. Then the auth cases, offline, with locally signed tokens."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -126,21 +126,24 @@ def drafts_activity(teams: FakeConnector) -> dict[str, Any] | None:
     return None
 
 
+def nodes(card: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a card, depth first."""
+    if isinstance(card, dict):
+        yield card
+        for value in card.values():
+            yield from nodes(value)
+    elif isinstance(card, list):
+        for value in card:
+            yield from nodes(value)
+
+
 def action_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
     """The data of the first Action.Execute with ``verb`` anywhere in ``card``."""
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute" and node.get("verb") == verb:
-                found.append(node["data"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
+    found = [
+        n["data"]
+        for n in nodes(card)
+        if n.get("type") == "Action.Execute" and n.get("verb") == verb
+    ]
     assert found, f"no {verb} button"
     return found[0]
 
@@ -278,19 +281,11 @@ async def test_the_whole_lifecycle_in_a_teams_channel(tmp_path: Path) -> None:
 
 def input_value(card: dict[str, Any], input_id: str) -> str:
     """What the input ``input_id`` of ``card`` holds when the card is shown."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("id") == input_id and node.get("type", "").startswith("Input."):
-                found.append(str(node.get("value", "")))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
+    found = [
+        str(n.get("value", ""))
+        for n in nodes(card)
+        if n.get("id") == input_id and str(n.get("type", "")).startswith("Input.")
+    ]
     assert found, f"no input {input_id}"
     return found[0]
 
