@@ -112,6 +112,12 @@ class FakeMastodon:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def source(self, token: str | None = None, **settings: Any) -> dict[str, Any]:
+        """An ``app.yaml`` Mastodon source following #kestreldown here, from now on."""
+        found = {"type": "mastodon", "name": "masto", "base_url": self.url}
+        found |= {"access_token": token or self.token, "hashtags": ["kestreldown"]}
+        return found | {"search": [], "backfill": "0s", **settings}
+
     @property
     def host(self) -> str:
         return f"127.0.0.1:{self.port}"

@@ -76,15 +76,7 @@ async def mastodon_storm(
                 followers=1000 if n == 5 else 10 + n,
                 ago=timedelta(minutes=40 - 2 * n),
             )
-        source = {
-            "type": "mastodon",
-            "name": "masto",
-            "base_url": masto.url,
-            "access_token": TOKEN,
-            "hashtags": ["kestreldown"],
-            "search": [],
-            "backfill": "2h",
-        }
+        source = masto.source(TOKEN, backfill="2h")
         config = config_for(tmp_path, slack, source, **replies)
         async with running_service(config) as service:
             yield service, slack, masto, config

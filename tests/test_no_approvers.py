@@ -34,15 +34,7 @@ NO_APPROVERS: list[dict[str, Any]] = [{}, {"kestrel-mobile": [], "*": []}]  # om
 
 
 def mastodon_source(masto: FakeMastodon) -> dict[str, Any]:
-    return {
-        "type": "mastodon",
-        "name": "masto",
-        "base_url": masto.url,
-        "access_token": TOKEN,
-        "hashtags": ["kestreldown"],
-        "search": [],
-        "backfill": "0s",
-    }
+    return masto.source(TOKEN)
 
 
 @asynccontextmanager

@@ -826,16 +826,7 @@ def stored(config: Path) -> list[dict[str, Any]]:
 async def test_the_service_stores_what_it_hears_and_resumes_after_a_restart(
     tmp_path: Path, fake: FakeMastodon
 ) -> None:
-    source = {
-        "type": "mastodon",
-        "name": "masto",
-        "base_url": fake.url,
-        "access_token": TOKEN,
-        "hashtags": ["kestreldown"],
-        "search": [],
-        "backfill": "0s",
-    }
-    config = write_config(tmp_path, [source])
+    config = write_config(tmp_path, [fake.source(TOKEN)])
     async with running_service(config) as service:
         await fake.wait_for_streams(1)
         first = fake.post("Kestrel Mobile outage, no signal at all", tags=("kestreldown",))

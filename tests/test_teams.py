@@ -63,15 +63,7 @@ async def vigie_in_teams(
 ) -> AsyncIterator[tuple[Service, FakeConnector, FakeMastodon, Path]]:
     schema = SCHEMA if SCHEMA.exists() else None  # the fake refuses any card not valid against it
     async with FakeConnector(schema_path=schema) as teams, FakeMastodon(token=TOKEN) as masto:
-        source = {
-            "type": "mastodon",
-            "name": "masto",
-            "base_url": masto.url,
-            "access_token": TOKEN,
-            "hashtags": ["kestreldown"],
-            "search": [],
-            "backfill": "0s",
-        }
+        source = masto.source(TOKEN)
         config = write_config(
             tmp_path,
             [source],
