@@ -31,20 +31,35 @@ def lock_for_writing(path: Path) -> int | None:
     """Take the lock on ``<database>.lock`` that one writing Vigie holds while it runs: a
     second one (an overlapping restart, a second ``bot run``) would deliver every notification
     again. Returns the lock's file descriptor, for :func:`unlock`; the system lets go of it
-    when the process ends, however it ends. Readers (``bot mentions`` …) take no lock."""
+    when the process ends, however it ends. Readers (``bot mentions`` …) take no lock.
+
+    The lock file stands beside the database's real file (a symbolic link followed), so two
+    paths to one database take one lock. A lock file that exists but cannot be opened is
+    refused (StorageError): running unlocked might run beside another Vigie."""
     if not CAN_LOCK:
         logger.warning("%s: no file locks here; make sure one Vigie at a time runs on it", path)
         return None
-    lock = path.with_name(f"{path.name}.lock")
     with suppress(OSError):  # a folder that cannot be made: opening the database says so
         path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: opening the database says so
+        real = path
+    lock = real.with_name(f"{real.name}.lock")
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:
         try:  # another user's lock file: locking needs no write access
             fd = os.open(lock, os.O_RDONLY)
-        except OSError:  # a folder Vigie cannot write: opening the database says so
-            return None
+        except OSError as error:
+            if not os.path.lexists(lock):  # a folder Vigie cannot write: opening the DB says so
+                return None
+            # refused rather than run unlocked: whoever made that file may be running on it
+            raise StorageError(
+                f"{path}: cannot open its lock file {lock} ({error.strerror}), so cannot make "
+                "sure no other Vigie runs on it; make the file readable, or remove it if no "
+                "Vigie is running"
+            ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -1,6 +1,7 @@
 """A replay whose ``columns`` name a column the file does not have: check-config says so with
 the line to fix, and the source fails before reading anything (no warning per row, no position
-stored), so a rerun after the fix reads the whole file."""
+stored), so a rerun after the fix reads the whole file. An optional field that a JSONL file's
+first records all lack is only warned about: exports leave out empty keys."""
 
 from __future__ import annotations
 
@@ -132,6 +133,42 @@ async def test_jsonl_a_mapped_field_missing_from_every_first_record_fails_the_so
     with pytest.raises(ReplayFileError, match="no column 'body'"):
         await ReplaySource(settings, SystemClock()).run(inbox, None)
     assert inbox.envelopes == []  # nothing read, no position
+
+
+async def test_jsonl_an_optional_field_no_first_record_has_is_a_warning_not_a_failure(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Exports often leave out empty keys: a file where no first record has a reply is
+    replayed, with one warning per such field naming the setting to check."""
+    data = write_jsonl(tmp_path / "m.jsonl", [mention_record(n) for n in range(1, 5)])
+    settings = jsonl_settings(data, {"parent_id": "in_reply_to", "url": "url"})
+    assert column_problem(settings) is None
+    inbox = RecordingInbox()
+    await ReplaySource(settings, SystemClock()).run(inbox, None)
+    assert [m.native_id for m in inbox.mentions] == ["m-1", "m-2", "m-3", "m-4"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "replay tweets: no record among the first 100 has 'url'; check columns.url",
+        "replay tweets: no record among the first 100 has 'in_reply_to'; check columns.parent_id",
+    ]
+
+
+def test_check_config_passes_a_jsonl_file_without_an_optional_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_jsonl(tmp_path / "m.jsonl", [mention_record(n) for n in range(1, 5)])
+    source = {"type": "replay", "name": "t", "path": "m.jsonl", "columns": {"parent_id": "re"}}
+    config = write_config(tmp_path, [source])
+    assert main(["check-config", "-c", str(config)]) == 0, capsys.readouterr().err
+
+
+def test_csv_a_mapped_optional_column_the_header_lacks_still_fails(tmp_path: Path) -> None:
+    """A header names its columns: one it lacks is misnamed, optional or not."""
+    settings = jsonl_settings(export(tmp_path), {**FIXED, "parent_id": "reply_to"})
+    assert column_problem(settings) == (
+        "export.csv has no column 'reply_to' (for parent_id); its header has "
+        "'tweet_id', 'text', 'when'"
+    )
 
 
 def test_jsonl_a_field_some_records_lack_is_not_a_misnamed_column(tmp_path: Path) -> None:

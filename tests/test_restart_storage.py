@@ -103,3 +103,32 @@ def test_a_second_vigie_on_the_same_database_is_refused_clearly(tmp_path: Path) 
     third = start(config, third_log, "--exit-when-idle")
     assert third.wait(60) == 0, third_log.read_text(errors="replace")
     assert "already running" not in third_log.read_text(errors="replace")
+
+
+def test_a_database_reached_through_a_symbolic_link_takes_the_same_lock(tmp_path: Path) -> None:
+    """Two paths to one database (a link in another folder) must not let two Vigies run."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "other").mkdir()
+    real = tmp_path / "real" / "vigie.db"
+    link = tmp_path / "other" / "vigie.db"
+    link.symlink_to(real)
+    first = Writer(real)
+    try:
+        with pytest.raises(StorageError, match="another Vigie is already running"):
+            Writer(link)
+    finally:
+        first.close()
+    second = Writer(link)
+    second.close()
+    assert (tmp_path / "real" / "vigie.db.lock").exists()
+    assert not (tmp_path / "other" / "vigie.db.lock").exists()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_refused_not_ignored(tmp_path: Path) -> None:
+    """Running without the lock could run beside another Vigie: refuse, naming the file."""
+    lock = tmp_path / "vigie.db.lock"
+    lock.symlink_to(lock)  # opens for nobody, not even root
+    with pytest.raises(StorageError) as refused:
+        Writer(tmp_path / "vigie.db")
+    assert f"cannot open its lock file {lock}" in str(refused.value)
+    assert not (tmp_path / "vigie.db").exists()  # refused before the database was touched

@@ -83,3 +83,35 @@ async def test_a_plain_mention_stays_text_without_an_entity(tmp_path: Path) -> N
         activity = teams.calls_to("create")[0].body["activity"]
     assert "@social-oncall" in activity["text"]
     assert not activity.get("entities")
+
+
+def test_a_name_with_markup_characters_is_escaped_in_the_markup_and_the_entity() -> None:
+    """A display name is the user's to choose: ``<`` or ``&`` in it must not break the
+    message. Teams finds the entity's text in the message text, so both carry the same escaped
+    string; the account keeps the name itself."""
+    names = {ANA: "Ana <Ops> & Co"}
+    mention = teams_mention(ANA, lambda user: names.get(user, user))
+    assert mention is not None
+    assert mention == TeamsMention("Ana <Ops> & Co", ANA)
+    assert mention.markup == "<at>Ana &lt;Ops&gt; &amp; Co</at>"
+    entity = mention.entity()
+    assert entity.text == mention.markup
+    assert entity.mentioned.name == "Ana <Ops> & Co"
+
+
+async def test_an_ampersand_in_the_on_call_name_reaches_teams_escaped(tmp_path: Path) -> None:
+    target = {"platform": "teams", "channel": POLICY["targets"]["team"]["channel"]}
+    policy = {**POLICY, "targets": {"team": {**target, "mention": "Ana & Co <ana@contoso.com>"}}}
+    async with vigie_in_teams(tmp_path, policy=policy) as (service, teams, masto, _):
+        await post_activity(api(service), installation_activity(teams.url))
+        storm(masto)
+        await teams.wait_for("create", timeout=30)
+        activity = teams.calls_to("create")[0].body["activity"]
+    assert activity["text"].startswith("<at>Ana &amp; Co</at> ")
+    assert activity["entities"] == [
+        {
+            "type": "mention",
+            "text": "<at>Ana &amp; Co</at>",
+            "mentioned": {"id": "ana@contoso.com", "name": "Ana & Co"},
+        }
+    ]

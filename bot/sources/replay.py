@@ -4,7 +4,9 @@
 minute. The position stored after each batch is the number of records read, so a restart skips
 exactly what was stored. Malformed records are logged with their position and skipped; a file
 whose columns are not the ones ``columns`` names fails the source before anything is read (every
-record would be malformed, and the file would be recorded as read to the end).
+record would be malformed, and the file would be recorded as read to the end), except an optional
+field that a JSONL file's first records lack: exports often leave out empty keys, so that is a
+warning.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from bot.clock import Clock
 from bot.config import ReplaySourceSettings
 from bot.intake import Envelope
 from bot.model import Mention
-from bot.records import MalformedRecord, RecordMapper, expected_columns
+from bot.records import REQUIRED_FIELDS, MalformedRecord, RecordMapper, expected_columns
 from bot.sources.base import Inbox
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 200  # records per envelope when replaying as fast as possible
 REBASE_STEP_SECONDS = 300.0  # rebase_time shifts by whole five-minute bins
-SAMPLE_RECORDS = 100  # a JSONL field absent from every one of the first records is misnamed
+SAMPLE_RECORDS = 100  # a JSONL field absent from all the first records: misnamed?
 csv.field_size_limit(1_000_000)
 
 
@@ -80,9 +82,18 @@ class ReplaySource:
         start = Position.decode(position)
         if not self.settings.path.exists():
             raise FileNotFoundError(f"replay {self.name}: no such file {self.settings.path}")
-        problem = column_problem(self.settings)
-        if problem is not None:
+        missing, found = missing_columns(self.settings)
+        if missing:
+            problem = describe_missing(self.settings, missing, found)
             raise ReplayFileError(f"replay {self.name}: {problem}; nothing was read")
+        for field, column in unseen_columns(self.settings, found).items():
+            logger.warning(
+                "replay %s: no record among the first %d has %r; check columns.%s",
+                self.name,
+                SAMPLE_RECORDS,
+                column,
+                field,
+            )
         if start.records:
             logger.info("replay %s: resuming after record %d", self.name, start.records)
         pace = _Pace(self.settings.speed)
@@ -151,8 +162,31 @@ class ReplaySource:
 def missing_columns(settings: ReplaySourceSettings) -> tuple[dict[str, str], list[str]]:
     """The columns the records should have (:func:`bot.records.expected_columns`) that the file
     lacks, as field -> column, and the columns it has. A CSV file is judged by its header, a
-    JSONL file by its first ``SAMPLE_RECORDS`` records; a file with neither lacks nothing yet.
-    Raises ReplayFileError when the file cannot be read."""
+    JSONL file by its first ``SAMPLE_RECORDS`` records, and only for the required fields (an
+    export often leaves out an empty key: see :func:`unseen_columns`); a file with neither
+    lacks nothing yet. Raises ReplayFileError when the file cannot be read."""
+    found = _columns_of(settings)
+    absent = _absent(settings, found)
+    if settings.file_format != "csv":
+        absent = {field: column for field, column in absent.items() if field in REQUIRED_FIELDS}
+    return absent, found
+
+
+def unseen_columns(settings: ReplaySourceSettings, found: list[str]) -> dict[str, str]:
+    """The optional fields ``columns`` maps that no record among a JSONL file's first ones has,
+    as field -> column: worth a warning (a misnamed column?), not a failure."""
+    if settings.file_format == "csv":
+        return {}
+    absent = _absent(settings, found)
+    return {field: column for field, column in absent.items() if field not in REQUIRED_FIELDS}
+
+
+def _absent(settings: ReplaySourceSettings, found: list[str]) -> dict[str, str]:
+    expected = expected_columns(settings.columns)
+    return {field: column for field, column in expected.items() if found and column not in found}
+
+
+def _columns_of(settings: ReplaySourceSettings) -> list[str]:
     path, encoding = settings.path, settings.encoding
     try:
         with path.open(encoding=encoding, newline="") as file:
@@ -163,9 +197,7 @@ def missing_columns(settings: ReplaySourceSettings) -> tuple[dict[str, str], lis
         ) from None
     except OSError as error:
         raise ReplayFileError(f"{path}: cannot read it: {error.strerror}") from None
-    expected = expected_columns(settings.columns)
-    missing = {field: column for field, column in expected.items() if found and column not in found}
-    return missing, found
+    return found
 
 
 def describe_missing(

@@ -9,6 +9,7 @@ else stays plain text, as before.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,8 +33,10 @@ class TeamsMention:
 
     @property
     def markup(self) -> str:
-        """Where the mention stands in the message text."""
-        return f"<at>{self.name}</at>"
+        """Where the mention stands in the message text, and the entity's ``text`` (Teams finds
+        the one in the other, so they are the same string). The name is escaped: a display name
+        is the user's to choose, and a ``<`` or ``&`` in it would break the message's markup."""
+        return f"<at>{html.escape(self.name, quote=False)}</at>"
 
     def entity(self) -> Any:
         """The entity that makes Teams notify the person."""
