@@ -1,9 +1,8 @@
 """Delivering the outbox: each intent to its platform, in order per channel, exactly once where
 the platform can tell whether it already has it, with retries, backoff and per-channel pacing.
 
-Delivery runs on wall time even when incidents run on replayed event time: pacing and retries
-are about the chat platform, which lives now. Waits are measured on the monotonic clock too, so
-a wall clock set back (NTP, an operator) never holds a channel or a retry for the hour it lost.
+When an item may go out (pacing, due times on two clocks, a flush's deadline) is
+``bot.delivery_timing``; this module is the loop that sends it.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import Protocol
 
 import sqlite_utils
 
+from bot.delivery_timing import DeliveryTiming
 from bot.incidents.model import Intent, IntentKind
 from bot.metrics import Metrics
 from storage.outbox import (
@@ -89,21 +89,20 @@ class Deliverer:
     ) -> None:
         self.writer = writer
         self.platforms = dict(platforms)
-        self.pace_seconds = dict(pace_seconds or {})  # per platform; none: no pause
+        self.timing = DeliveryTiming(
+            pace_seconds=pace_seconds,
+            max_backoff_seconds=max_backoff_seconds,
+            wall=wall,
+            monotonic=monotonic,
+        )
         self.max_attempts = max_attempts
         self.max_attempts_for = dict(max_attempts_for or {})  # per platform, over max_attempts
         self.settle = settle
-        self.max_backoff_seconds = max_backoff_seconds
-        self.wall = wall
-        self.monotonic = monotonic
         self.metrics = metrics or Metrics()
         self.failed = 0
         self.errors: dict[str, str] = {}  # per platform: why its last delivery failed, if it did
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
-        self._last_sent: dict[tuple[str, str], float] = {}  # monotonic
-        self._retry_by: dict[int, float] = {}  # item id -> monotonic time its retry falls due
-        self._until: float | None = None  # monotonic: a flush's deadline, which rounds honour
         self._unconfigured: set[str] = set()  # platforms whose items wait (said once each)
         self.delivered = 0
 
@@ -124,8 +123,8 @@ class Deliverer:
                 next_due: float | None = await self.deliver_due()
             except Exception:
                 logger.exception("delivering the outbox failed; trying again in 5 s")
-                next_due = self.wall() + 5.0
-            timeout = 30.0 if next_due is None else max(0.05, next_due - self.wall())
+                next_due = self.timing.wall() + 5.0
+            timeout = 30.0 if next_due is None else max(0.05, next_due - self.timing.wall())
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
 
@@ -135,10 +134,9 @@ class Deliverer:
         The deadline holds whatever is under way: a round in progress (the run loop's) stops
         before its next item, and one that is still busy (a slow platform) is not waited for.
         """
-        deadline = self.monotonic() + within
-        self._until = deadline
-        try:
-            while (left := deadline - self.monotonic()) > 0:
+        # the deadline ends only after the count: the run loop starts no round while it counts
+        with self.timing.deadline(within) as deadline:
+            while (left := deadline - self.timing.monotonic()) > 0:
                 try:
                     await asyncio.wait_for(self._round.acquire(), left)
                 except TimeoutError:
@@ -149,12 +147,12 @@ class Deliverer:
                     self._round.release()
                 if next_due is None:
                     break
-                wait = min(max(0.05, next_due - self.wall()), deadline - self.monotonic())
+                wait = min(
+                    max(0.05, next_due - self.timing.wall()), deadline - self.timing.monotonic()
+                )
                 if wait > 0:
                     await asyncio.sleep(wait)
             return await self.writer.run(live_count, urgent=True)
-        finally:
-            self._until = None  # only now: the run loop starts no round while this one counts
 
     async def deliver_due(self) -> float | None:
         """One round: every channel's due items, channels in parallel, items in order.
@@ -179,36 +177,20 @@ class Deliverer:
         """Deliver one channel's items in order; stop at the first that must wait. A full
         queue (``PER_CHANNEL`` items) all delivered means more may wait: due now."""
         for index, item in enumerate(queue):
-            now = self.wall()
-            if self._past_deadline():
+            now = self.timing.wall()
+            if self.timing.past_deadline():
                 return now
-            if (due := self._due_at(item, now)) > now:
+            if (due := self.timing.due_at(item, now)) > now:
                 return due
             if self._superseded(item, queue[index + 1 :]):
                 await self.writer.run(partial(mark_superseded, item_id=item.id), urgent=True)
-                self._retry_by.pop(item.id, None)
+                self.timing.forget(item.id)
                 self._count(item, "superseded")
                 continue
             retry_at = await self._one(item)
             if retry_at is not None:
                 return retry_at
-        return self.wall() if len(queue) >= PER_CHANNEL else None
-
-    def _due_at(self, item: OutboxItem, now: float) -> float:
-        """When an item falls due (wall time), never later than the wait it was given: it is
-        due when its wall time or its monotonic time comes, whichever is first. A retry
-        scheduled before this start waits ``max_backoff_seconds`` at most from when it is
-        first seen (the wall clock may have been set back meanwhile; a longer Retry-After is
-        simply asked for again)."""
-        wait = item.next_attempt_at - now
-        if wait <= 0:
-            return item.next_attempt_at
-        longest = min(wait, self.max_backoff_seconds)
-        retry_by = self._retry_by.setdefault(item.id, self.monotonic() + longest)
-        return now + max(0.0, min(wait, retry_by - self.monotonic()))
-
-    def _past_deadline(self) -> bool:
-        return self._until is not None and self.monotonic() >= self._until
+        return self.timing.wall() if len(queue) >= PER_CHANNEL else None
 
     def _configured(self, platform: str) -> bool:
         """Whether this start knows ``platform``. Items for one it does not know (credentials
@@ -254,8 +236,8 @@ class Deliverer:
             if found is not None:
                 await self._finish(item, found, None)
                 return None
-        if not await self._pace((intent.platform, intent.channel)):
-            return self.wall()  # a flush's deadline came first: due now, for the next start
+        if not await self.timing.pace((intent.platform, intent.channel)):
+            return self.timing.wall()  # a flush's deadline came first: due now, for the next start
         await self.writer.run(lambda db: mark_sending(db, item.id), urgent=True)
         try:
             posted = await platform.deliver(intent, ref)
@@ -279,11 +261,10 @@ class Deliverer:
             await self._finish(replace(item, attempts=attempts), "", str(error))
             self._count(item, "failed")
             return None
-        backoff = min(self.max_backoff_seconds, 2.0 ** (attempts - 1))
+        backoff = min(self.timing.max_backoff_seconds, 2.0 ** (attempts - 1))
         if isinstance(error, DeliveryError) and error.retry_after is not None:
             backoff = max(backoff, error.retry_after)
-        retry_at = self.wall() + backoff
-        self._retry_by[item.id] = self.monotonic() + backoff
+        retry_at = self.timing.retry_in(item.id, backoff)
         logger.warning(
             "outbox %s: attempt %d failed (%s); retrying in %.0fs",
             item.intent.key,
@@ -299,7 +280,7 @@ class Deliverer:
 
     async def _finish(self, item: OutboxItem, ref: str, error: str | None) -> None:
         await self.writer.run(lambda db: self._end(db, item, ref, error), urgent=True)
-        self._retry_by.pop(item.id, None)
+        self.timing.forget(item.id)
         if self.settle is not None:
             self._wake.set()  # settling may have queued more (a card showing the outcome)
 
@@ -319,19 +300,3 @@ class Deliverer:
         if outcome == "failed":
             self.failed += 1
         self.metrics.notifications.labels(item.intent.platform, outcome).inc()
-
-    async def _pace(self, channel: tuple[str, str]) -> bool:
-        """Wait until the channel may take another message, never longer than the pace; False
-        when a flush's deadline comes first (the message is not sent)."""
-        last = self._last_sent.get(channel)
-        pace = self.pace_seconds.get(channel[0], 0.0)
-        if last is not None and pace > 0:
-            delay = min(pace, last + pace - self.monotonic())
-            if delay > 0:
-                if self._until is not None and self.monotonic() + delay > self._until:
-                    return False
-                await asyncio.sleep(delay)
-        if self._past_deadline():
-            return False
-        self._last_sent[channel] = self.monotonic()
-        return True

@@ -1,0 +1,87 @@
+"""When the outbox may send: per-channel pacing, when an item falls due, and a flush's deadline.
+
+Delivery runs on wall time even when incidents run on replayed event time: pacing and retries
+are about the chat platform, which lives now. Waits are measured on the monotonic clock too, so
+a wall clock set back (NTP, an operator) never holds a channel or a retry for the hour it lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+
+from storage.outbox import OutboxItem
+
+
+class DeliveryTiming:
+    """The deliverer's clocks and what it remembers about them within one start."""
+
+    def __init__(
+        self,
+        *,
+        pace_seconds: Mapping[str, float] | None = None,
+        max_backoff_seconds: float = 300.0,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pace_seconds = dict(pace_seconds or {})  # per platform; none: no pause
+        self.max_backoff_seconds = max_backoff_seconds
+        self.wall = wall
+        self.monotonic = monotonic
+        self._last_sent: dict[tuple[str, str], float] = {}  # monotonic
+        self._retry_by: dict[int, float] = {}  # item id -> monotonic time its retry falls due
+        self._until: float | None = None  # monotonic: a flush's deadline, which rounds honour
+
+    def due_at(self, item: OutboxItem, now: float) -> float:
+        """When an item falls due (wall time), never later than the wait it was given: it is
+        due when its wall time or its monotonic time comes, whichever is first. A retry
+        scheduled before this start waits ``max_backoff_seconds`` at most from when it is
+        first seen (the wall clock may have been set back meanwhile; a longer Retry-After is
+        simply asked for again)."""
+        wait = item.next_attempt_at - now
+        if wait <= 0:
+            return item.next_attempt_at
+        longest = min(wait, self.max_backoff_seconds)
+        retry_by = self._retry_by.setdefault(item.id, self.monotonic() + longest)
+        return now + max(0.0, min(wait, retry_by - self.monotonic()))
+
+    def retry_in(self, item_id: int, backoff: float) -> float:
+        """Schedule an item's retry ``backoff`` seconds from now; return its wall time."""
+        retry_at = self.wall() + backoff
+        self._retry_by[item_id] = self.monotonic() + backoff
+        return retry_at
+
+    def forget(self, item_id: int) -> None:
+        """An item left the outbox: no retry of it falls due."""
+        self._retry_by.pop(item_id, None)
+
+    @contextmanager
+    def deadline(self, within: float) -> Iterator[float]:
+        """A flush's deadline (monotonic), which every round honours until the block ends."""
+        deadline = self.monotonic() + within
+        self._until = deadline
+        try:
+            yield deadline
+        finally:
+            self._until = None
+
+    def past_deadline(self) -> bool:
+        return self._until is not None and self.monotonic() >= self._until
+
+    async def pace(self, channel: tuple[str, str]) -> bool:
+        """Wait until the channel may take another message, never longer than the pace; False
+        when a flush's deadline comes first (the message is not sent)."""
+        last = self._last_sent.get(channel)
+        pace = self.pace_seconds.get(channel[0], 0.0)
+        if last is not None and pace > 0:
+            delay = min(pace, last + pace - self.monotonic())
+            if delay > 0:
+                if self._until is not None and self.monotonic() + delay > self._until:
+                    return False
+                await asyncio.sleep(delay)
+        if self.past_deadline():
+            return False
+        self._last_sent[channel] = self.monotonic()
+        return True
