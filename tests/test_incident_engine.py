@@ -49,6 +49,7 @@ def policy(**overrides: Any) -> IncidentPolicy:
 
 class Desk:
     def __init__(self, path: Path, chosen: IncidentPolicy) -> None:
+        self.path = path
         self.db = open_database(path / "vigie.db")
         setup = EngineSetup(
             chosen, {"acme": "Acme"}, own_accounts={"acme": frozenset({"acmecare"})}
@@ -84,6 +85,18 @@ class Desk:
                 )
             )
         self.desk.store(self.db, batch, {}, now or (batch[-1].mention.created_at if batch else at))
+
+    def restarted(self, chosen: IncidentPolicy | None = None, *edits: str) -> Desk:
+        """The desk of the service started again on the same database (with ``chosen`` as its
+        app.yaml policy), after ``edits`` (SQL) to what was stored: a state left by another
+        version. Mentions go on being numbered where they were."""
+        for sql in edits:
+            self.db.execute(sql)
+        self.db.conn.commit()
+        self.db.close()
+        later = Desk(self.path, chosen or policy())
+        later.count = self.count
+        return later
 
     def storm(self, start: datetime, minutes: int, per_minute: int = 3, **kw: Any) -> None:
         for minute in range(minutes):
@@ -377,11 +390,8 @@ def test_a_group_saved_by_another_detector_version_starts_afresh(tmp_path: Path)
     desk = Desk(tmp_path, policy())
     desk.storm(T0, 10)
     desk.tick(T0 + 20 * MIN)
-    desk.db.execute("UPDATE engine_groups SET state = json_set(state, '$.detector.version', 0)")
-    desk.db.conn.commit()
-    desk.db.close()
-    later = Desk(tmp_path, policy())
-    later.count = desk.count
+    edit = "UPDATE engine_groups SET state = json_set(state, '$.detector.version', 0)"
+    later = desk.restarted(policy(), edit)
     later.storm(T0 + 20 * MIN, 5)  # loads the state: the incident lives on, the group restarts
     later.tick(T0 + 40 * MIN)
     incident = get_incident(later.db, 1)
@@ -463,9 +473,7 @@ def test_a_merge_outlives_a_restart(tmp_path: Path) -> None:
     desk.storm(T0 + 10 * MIN, 5, text="cancelled again #refundnow")
     desk.tick(T0 + 20 * MIN)
     assert desk.act(actions.merge, 2, 1, "ann", T0 + 21 * MIN).ok
-    desk.db.close()
-    later = Desk(tmp_path, policy())  # a restart
-    later.count = desk.count
+    later = desk.restarted()
     later.storm(T0 + 22 * MIN, 10, text="still cancelled #refundnow")
     later.tick(T0 + 40 * MIN)
     assert get_incident(later.db, 3) is None  # no new incident for the merged topic

@@ -152,15 +152,12 @@ def test_an_incident_whose_policy_this_version_cannot_read_goes_on_under_the_con
     desk = Desk(tmp_path, policy())
     desk.storm(T0, 10)
     desk.tick(T0 + 20 * MIN)
-    desk.db.execute(
-        "UPDATE incidents SET data = json_set(data, '$.policy.renamed_setting', 1, "
-        "'$.policy.levels', json('[]'))"
-    )
-    desk.db.conn.commit()
-    desk.db.close()
     levels = [{"name": "only", "min_risk": 20, "steps": [{"notify": "team"}]}]
-    later = Desk(tmp_path, policy(levels=levels))
-    later.count = desk.count
+    later = desk.restarted(
+        policy(levels=levels),
+        "UPDATE incidents SET data = json_set(data, '$.policy.renamed_setting', 1, "
+        "'$.policy.levels', json('[]'))",
+    )
     later.storm(T0 + 20 * MIN, 10)  # loads the stored state
     later.tick(T0 + 40 * MIN)
     incident = get_incident(later.db, 1)
@@ -194,11 +191,9 @@ def test_an_incident_saved_before_a_field_was_added_loads(tmp_path: Path) -> Non
     desk = Desk(tmp_path, policy())
     desk.storm(T0, 10)
     desk.tick(T0 + 20 * MIN)
-    desk.db.execute("UPDATE incidents SET data = json_remove(data, '$.last_paged_at')")
-    desk.db.conn.commit()
-    desk.db.close()
-    later = Desk(tmp_path, policy())
-    later.count = desk.count
+    later = desk.restarted(
+        policy(), "UPDATE incidents SET data = json_remove(data, '$.last_paged_at')"
+    )
     later.storm(T0 + 20 * MIN, 5)
     incident = get_incident(later.db, 1)
     assert incident is not None
