@@ -10,10 +10,15 @@ from bot.clock import EventClock
 from tests.conftest import mention_record, running_service, wait_for, write_config, write_jsonl
 
 
-async def test_time_flows_on_after_the_story(tmp_path: Path) -> None:
-    data = write_jsonl(tmp_path / "story.jsonl", [mention_record(n) for n in range(30)])
+def story_config(folder: Path) -> Path:
+    """A replay of 30 complaints, as fast as it goes, with timers checked every 50 ms."""
+    data = write_jsonl(folder / "story.jsonl", [mention_record(n) for n in range(30)])
     source = {"type": "replay", "name": "file", "path": str(data), "speed": 0}
-    config = write_config(tmp_path, [source], delivery={"tick_seconds": 0.05})
+    return write_config(folder, [source], delivery={"tick_seconds": 0.05})
+
+
+async def test_time_flows_on_after_the_story(tmp_path: Path) -> None:
+    config = story_config(tmp_path)
     async with running_service(config) as service:
         await wait_for(service.story_over.is_set)
         assert isinstance(service.clock, EventClock)
@@ -25,9 +30,7 @@ async def test_time_flows_on_after_the_story(tmp_path: Path) -> None:
 
 
 async def test_a_restart_resumes_time_where_it_had_flowed_to(tmp_path: Path) -> None:
-    data = write_jsonl(tmp_path / "story.jsonl", [mention_record(n) for n in range(30)])
-    source = {"type": "replay", "name": "file", "path": str(data), "speed": 0}
-    config = write_config(tmp_path, [source], delivery={"tick_seconds": 0.05})
+    config = story_config(tmp_path)
     async with running_service(config) as service:
         await wait_for(service.story_over.is_set)
         engine = service.desk.engine

@@ -4,6 +4,7 @@ the real botbuilder client against the fake Bot Connector on 127.0.0.1."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,17 +53,20 @@ def test_anything_else_stays_plain_text(text: str) -> None:
     assert teams_mention(text) is None
 
 
-async def test_the_card_mentions_the_on_call_person_so_teams_notifies_them(tmp_path: Path) -> None:
+async def first_card(tmp_path: Path, mention: str) -> dict[str, Any]:
+    """The activity of the first card posted when the team target's ``mention`` is this."""
     target = {"platform": "teams", "channel": POLICY["targets"]["team"]["channel"]}
-    policy = {
-        **POLICY,
-        "targets": {"team": {**target, "mention": "On-call Ana <ana.lima@contoso.com>"}},
-    }
+    policy = {**POLICY, "targets": {"team": {**target, "mention": mention}}}
     async with vigie_in_teams(tmp_path, policy=policy) as (service, teams, masto, _):
         await post_activity(api(service), installation_activity(teams.url))
         storm(masto)
         await teams.wait_for("create", timeout=30)
-        activity = teams.calls_to("create")[0].body["activity"]
+        activity: dict[str, Any] = teams.calls_to("create")[0].body["activity"]
+    return activity
+
+
+async def test_the_card_mentions_the_on_call_person_so_teams_notifies_them(tmp_path: Path) -> None:
+    activity = await first_card(tmp_path, "On-call Ana <ana.lima@contoso.com>")
     assert activity["text"].startswith("<at>On-call Ana</at> ")
     assert activity["entities"] == [
         {
@@ -74,13 +78,7 @@ async def test_the_card_mentions_the_on_call_person_so_teams_notifies_them(tmp_p
 
 
 async def test_a_plain_mention_stays_text_without_an_entity(tmp_path: Path) -> None:
-    target = {"platform": "teams", "channel": POLICY["targets"]["team"]["channel"]}
-    policy = {**POLICY, "targets": {"team": {**target, "mention": "@social-oncall"}}}
-    async with vigie_in_teams(tmp_path, policy=policy) as (service, teams, masto, _):
-        await post_activity(api(service), installation_activity(teams.url))
-        storm(masto)
-        await teams.wait_for("create", timeout=30)
-        activity = teams.calls_to("create")[0].body["activity"]
+    activity = await first_card(tmp_path, "@social-oncall")
     assert "@social-oncall" in activity["text"]
     assert not activity.get("entities")
 
@@ -100,13 +98,7 @@ def test_a_name_with_markup_characters_is_escaped_in_the_markup_and_the_entity()
 
 
 async def test_an_ampersand_in_the_on_call_name_reaches_teams_escaped(tmp_path: Path) -> None:
-    target = {"platform": "teams", "channel": POLICY["targets"]["team"]["channel"]}
-    policy = {**POLICY, "targets": {"team": {**target, "mention": "Ana & Co <ana@contoso.com>"}}}
-    async with vigie_in_teams(tmp_path, policy=policy) as (service, teams, masto, _):
-        await post_activity(api(service), installation_activity(teams.url))
-        storm(masto)
-        await teams.wait_for("create", timeout=30)
-        activity = teams.calls_to("create")[0].body["activity"]
+    activity = await first_card(tmp_path, "Ana & Co <ana@contoso.com>")
     assert activity["text"].startswith("<at>Ana &amp; Co</at> ")
     assert activity["entities"] == [
         {
