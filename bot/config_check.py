@@ -20,14 +20,15 @@ def check_config(args: argparse.Namespace, stdout: Console, stderr: Console) -> 
     config = load_config(path)
     problems = _replay_problems(config, path)
     stdout.print(
-        f"{'[red]not ok[/]' if problems else '[green]ok[/]'} {path}: {len(config.brands)} "
-        f"brand(s), {len(config.sources)} source(s), storage {config.storage.path}"
+        f"{'[red]not ok[/]' if problems else '[green]ok[/]'} {escape(str(path))}: "
+        f"{len(config.brands)} brand(s), {len(config.sources)} source(s), "
+        f"storage {escape(str(config.storage.path))}"
     )
     for brand in config.brands:
         terms = 1 + len(brand.keywords) + len(brand.aliases) + len(brand.hashtags)
         terms += len(brand.handles)
         stdout.print(
-            f"  brand {brand.name} ({brand.brand_slug}): {terms} terms, "
+            f"  brand {escape(brand.name)} ({brand.brand_slug}): {terms} terms, "
             f"{len(brand.exclude)} exclusions, languages {','.join(brand.languages)}"
         )
     for source in config.sources:

@@ -1,9 +1,10 @@
 """Which brands a text mentions: one Aho-Corasick automaton for every brand's terms.
 
 A term matches on word boundaries, case- and accent-insensitively, whatever the whitespace
-between its words and whichever apostrophe it is written with (``bot.text.fold``). A hit that lies
-inside one of the brand's exclusions ("manchester united" for United) does not count, but another
-hit of the same brand in the same text still does.
+between its words and whichever apostrophe it is written with (``bot.text.fold``). An exclusion
+that contains one of the brand's terms masks just that hit ("manchester united" for United: another
+"United" in the same text still counts); an exclusion around none of them ("birdwatching" for
+Kestrel) rules the whole text out for that brand, as excluded keywords do in listening tools.
 """
 
 from __future__ import annotations
@@ -65,9 +66,18 @@ class BrandMatcher:
         if not hits:
             return []
         excluded = [hit for hit in hits if hit.kind is _Kind.EXCLUDE]
+        vetoed = {  # an exclusion around none of the brand's terms rules the whole text out
+            ex.brand
+            for ex in excluded
+            if not any(hit.kind is _Kind.TERM and _inside_any(hit, [ex]) for hit in hits)
+        }
         found: dict[int, list[str]] = {}
         for hit in hits:
-            if hit.kind is _Kind.TERM and not _inside_any(hit, excluded):
+            if (
+                hit.kind is _Kind.TERM
+                and hit.brand not in vetoed
+                and not _inside_any(hit, excluded)
+            ):
                 terms = found.setdefault(hit.brand, [])
                 if hit.term not in terms:
                     terms.append(hit.term)

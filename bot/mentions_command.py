@@ -14,7 +14,6 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.config import AppConfig
-from bot.config.schema import slugify
 from bot.durations import parse_since
 from bot.read_commands import config_of, open_for_reading, read_command
 
@@ -71,7 +70,7 @@ def _own_accounts(config: AppConfig) -> dict[str, frozenset[str]]:
 def _brand_slug(config: AppConfig, wanted: str) -> str | None:
     """The slug of the configured brand named or slugged ``wanted``; None if there is none."""
     for brand in config.brands:
-        if slugify(wanted) == brand.brand_slug or wanted.casefold() == brand.name.casefold():
+        if wanted.strip().casefold() in (brand.brand_slug, brand.name.casefold()):
             return brand.brand_slug
     return None
 

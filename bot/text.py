@@ -9,15 +9,20 @@ _ASCII_LETTER = re.compile("[A-Za-z]")
 # Typographic apostrophes (a phone keyboard's default) read as the typewriter one.
 APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc", "'"))
 # After case folding: apostrophes, letters that do not decompose into a base letter and an accent
-# ('ø' is not 'o' plus a mark), and variation selectors (U+FE00..FE0F: emoji or text style of the
-# character before them), which change nothing a reader sees.
+# ('ø' is not 'o' plus a mark), and characters that change nothing a reader sees: variation
+# selectors (U+FE00..FE0F: emoji or text style of the character before them), zero-width spaces
+# and joiners, the word joiner, the byte-order mark and soft hyphens (copy pasted from web pages).
+_INVISIBLE: dict[str, None] = dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _FOLDED = str.maketrans(
     {
         "\u2019": "'", "\u2018": "'", "\u02bc": "'",
         "ø": "o", "ł": "l", "\u0131": "i", "đ": "d", "ħ": "h", "æ": "ae", "œ": "oe",
         **{chr(code): None for code in range(0xFE00, 0xFE10)},
+        **_INVISIBLE,
     }
 )  # fmt: skip
+# Kana voicing marks are part of the letter ('ガ' is not 'カ'), not an accent.
+_KANA_MARKS = frozenset("\u3099\u309a")
 
 
 def fold(text: str) -> str:
@@ -29,7 +34,12 @@ def fold(text: str) -> str:
     folded = text.casefold()
     if not folded.isascii():
         decomposed = unicodedata.normalize("NFKD", folded.translate(_FOLDED))
-        folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+        folded = "".join(
+            char for char in decomposed if not unicodedata.combining(char) or char in _KANA_MARKS
+        )
+        # styled capitals (mathematical bold K, U+1D40A) have no lower case of their own: NFKD
+        # makes them plain ones
+        folded = folded.casefold()
     return " ".join(folded.split())
 
 
@@ -57,12 +67,13 @@ def is_cjk(char: str) -> bool:
 def joins_word(before: str, after: str) -> bool:
     """Whether two adjacent characters belong to the same word.
 
-    Both must be word characters; a change between CJK and another script is a word boundary,
-    since CJK text needs no space after a Latin name ('Kestrelは最悪').
+    Both must be word characters and neither CJK: Chinese and Japanese put no space between
+    words and Korean attaches particles to nouns ('小米手机', 'Kestrelは最悪', '삼성은'), so a CJK
+    character always starts or ends a word as far as matching is concerned.
     """
     if not (is_word_char(before) and is_word_char(after)):
         return False
-    return (before.isascii() and after.isascii()) or is_cjk(before) == is_cjk(after)
+    return (before.isascii() and after.isascii()) or not (is_cjk(before) or is_cjk(after))
 
 
 def has_letter(text: str) -> bool:

@@ -112,3 +112,18 @@ def test_the_pipeline_scores_what_a_source_declares_vaguely(declared: str) -> No
     assert verdict is not None
     assert verdict.language.code == "en"
     assert verdict.negativity.score > 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Kestrel: no signal since 9am", "en"),
+        ("@kestrelmobile no signal since 9:30pm, any news?", "en"),
+        ("pas de réseau depuis 9h15", "fr"),
+    ],
+)
+def test_clock_times_do_not_make_a_text_unreadable(
+    detector: LanguageDetector, text: str, language: str
+) -> None:
+    # fastText alone reads 'no signal since 9am' as Esperanto (0.91)
+    assert detector.detect(text, ("en", "fr")).code == language

@@ -191,3 +191,17 @@ def test_shared_term_matches_both_brands() -> None:
         BrandMatch("acme", ("roadrunner",)),
         BrandMatch("looney", ("Roadrunner",)),
     ]
+
+
+def test_an_exclusion_around_no_term_rules_the_whole_text_out() -> None:
+    kestrel = Brand(name="Kestrel", slug="kestrel", exclude=("kestrel falcon", "birdwatching"))
+    matcher = BrandMatcher([kestrel, Brand(name="RSPB", slug="rspb")])
+    assert matcher.match("Saw a kestrel while birdwatching with the RSPB") == [
+        BrandMatch("rspb", ("RSPB",))  # the veto is Kestrel's alone
+    ]
+    assert matcher.match("Kestrel app down again") == [BrandMatch("kestrel", ("Kestrel",))]
+    # an exclusion around the name masks just that occurrence
+    assert matcher.match("a kestrel falcon on my balcony, and the Kestrel app is down") == [
+        BrandMatch("kestrel", ("Kestrel",))
+    ]
+    assert matcher.match("a kestrel falcon on my balcony") == []

@@ -95,3 +95,53 @@ def test_letters_without_a_decomposition_fold_to_their_base_letter(name: str, te
 def test_fold() -> None:
     assert fold("  McDonald\u2019s\n\nCRÈME  brûlée ") == "mcdonald's creme brulee"
     assert fold("Ørsted\ufe0f Łódź") == "orsted lodz"
+
+
+# Styled and invisible characters: fancy-font posts, text pasted from web pages
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001d40a\U0001d41e\U0001d42c\U0001d42d\U0001d42b\U0001d41e\U0001d425 is awful",  # bold
+        "\U0001d5de\U0001d5f2\U0001d600\U0001d601\U0001d5ff\U0001d5f2\U0001d5f9 is awful",  # sans
+        "\uff2b\uff45\uff53\uff54\uff52\uff45\uff4c is awful",  # full width
+        "Kes\u200btrel is awful",  # zero-width space
+        "Kes\u00adtrel is awful",  # soft hyphen
+        "Kes\u2060trel is awful",  # word joiner
+    ],
+)
+def test_styled_and_invisible_characters_still_spell_the_name(text: str) -> None:
+    assert slugs([KESTREL], text) == ["kestrel"]
+
+
+def test_an_invisible_character_between_words_is_no_space() -> None:
+    # 'Kestrel\u200bMobile' reads as one word, as it shows
+    assert slugs([Brand(name="Kestrel Mobile", slug="km")], "Kestrel\u200bMobile down") == []
+    assert fold("Kestrel\u200b Mobile") == "kestrel mobile"
+
+
+# Chinese, Japanese and Korean: no spaces between words, particles attached to nouns
+
+XIAOMI = Brand(name="Xiaomi", slug="xiaomi", aliases=("小米",))
+SONY = Brand(name="Sony", slug="sony", aliases=("ソニー",))
+SAMSUNG = Brand(name="Samsung", slug="samsung", aliases=("삼성",))
+
+
+@pytest.mark.parametrize(
+    ("brand", "text"),
+    [
+        (XIAOMI, "我的小米手机坏了"),
+        (SONY, "ソニーのテレビが壊れた"),
+        (SAMSUNG, "삼성은 최악"),
+        (SAMSUNG, "삼성 고객센터 연결이 안 돼요"),
+    ],
+)
+def test_a_cjk_name_matches_inside_running_text(brand: Brand, text: str) -> None:
+    assert slugs([brand], text) == [brand.slug]
+
+
+def test_kana_voicing_marks_are_part_of_the_letter() -> None:
+    # 'ガ' (ga) is not 'カ' (ka) with an accent: a brand 'カメラ' is not found in 'ガメラ'
+    assert slugs([Brand(name="カメラ", slug="camera")], "ガメラ最高") == []
+    assert slugs([Brand(name="カメラ", slug="camera")], "カメラ最高") == ["camera"]

@@ -84,14 +84,31 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
         message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown setting (misspelt? README.md lists every setting)"
+        elif item["type"] in _TYPE_ERRORS:
+            message += _yaml_hint(item.get("input"))
         problems.append((line or 0, f"  {where}{key or '(top level)'}: {message}"))
     count = len(problems)
     listed = "\n".join(text for _, text in sorted(problems, key=lambda problem: problem[0]))
     return f"{source}: {count} problem{'s' if count > 1 else ''}\n{listed}"
 
 
+_TYPE_ERRORS = frozenset({"string_type", "list_type", "dict_type"})
+
+
+def _yaml_hint(value: object) -> str:
+    """Why YAML may have read a value as something else than what was meant."""
+    if value is None:
+        return " (got nothing: YAML reads everything after an unquoted # as a comment; quote it)"
+    if isinstance(value, bool):
+        return f" (YAML reads an unquoted yes/no/on/off as {str(value).lower()}; quote it)"
+    if isinstance(value, int | float):
+        return f" (YAML read {value} as a number; quote it)"
+    return ""
+
+
 def _resolve(path: Path, base: Path, must_exist: bool) -> Path:
     """Relative paths are read from app.yaml's folder (an input file also from the working one)."""
+    path = path.expanduser()
     if path.is_absolute():
         return path
     beside_config = base / path

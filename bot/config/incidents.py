@@ -170,11 +170,14 @@ class QuietHours(Policy):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _clock_time(cls, value: Any) -> Any:
-        if isinstance(value, int):  # YAML 1.1 reads 22:00 unquoted as a number of minutes
-            return time(value // 60 % 24, value % 60)
-        if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", value.strip()):
+        # (the loader keeps an unquoted 22:00 as text, not YAML 1.1's base-60 number)
+        if isinstance(value, time):
+            return value
+        found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?", str(value).strip())
+        if not isinstance(value, str) or found is None:
             raise ValueError(f"{value!r} is not a time of day such as 22:00")
-        return value
+        hour, minute, second = found.groups()
+        return time(int(hour), int(minute), int(second or 0))
 
 
 class Inhibit(Policy):

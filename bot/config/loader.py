@@ -72,6 +72,14 @@ def _make_loader(environ: Mapping[str, str]) -> type[yaml.SafeLoader]:
                         )
             return super().construct_mapping(node, deep=deep)
 
+    def construct_int(loader: EnvLoader, node: yaml.ScalarNode) -> Any:
+        # YAML 1.1 reads 22:00 as 1320 and 22:00:00 as 79200 (base 60); in a configuration
+        # such a value is a time of day, so it stays the text it was written as
+        if ":" in str(node.value):
+            return loader.construct_scalar(node)
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+    EnvLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
     return EnvLoader
 
 

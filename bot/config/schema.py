@@ -23,7 +23,9 @@ from bot.config.source_reddit import RedditSourceSettings
 from bot.config.source_rss import RssSourceSettings
 from bot.config.source_x import XSourceSettings
 from bot.config.teams import TeamsSettings
+from bot.language import declared_code
 from bot.records import MENTION_FIELDS
+from bot.text import fold
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 MAX_AUTO_WORKERS = 4
@@ -34,8 +36,10 @@ class Settings(BaseModel):
 
 
 def slugify(name: str) -> str:
+    """'Crème Brûlée Café' -> 'creme-brulee-cafe'; "" for a name without Latin letters or digits
+    (a brand so named must set its slug)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "brand"
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
 class StorageSettings(Settings):
@@ -97,7 +101,9 @@ class BrandSettings(Settings):
         description="The brand's own accounts, with or without @: never complaints.",
     )
     exclude: list[str] = Field(
-        default_factory=list, description="Phrases that are not the brand ('apple pie')."
+        default_factory=list,
+        description="Phrases around the name that are not the brand ('apple pie'); words that "
+        "rule a post out ('birdwatching').",
     )
     languages: list[str] = Field(["en"], min_length=1, description="ISO 639-1 codes expected.")
     cues: dict[str, list[str]] = Field(
@@ -140,13 +146,41 @@ class BrandSettings(Settings):
             raise ValueError("cue phrases must not be empty")
         return cues
 
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("a brand needs a name (it is also matched in text)")
+        return name.strip()
+
     @field_validator("languages")
     @classmethod
     def _language_codes(cls, codes: list[str]) -> list[str]:
+        """Two-letter codes, as the language detector gives them ('fra' and 'fr-FR' mean 'fr')."""
+        two_letter = []
         for code in codes:
-            if not re.fullmatch(r"[a-z]{2,3}", code):
+            short = declared_code(code)
+            if not short:
                 raise ValueError(f"{code!r} is not an ISO 639-1 language code such as 'en' or 'fr'")
-        return codes
+            two_letter.append(short)
+        return list(dict.fromkeys(two_letter))
+
+    @model_validator(mode="after")
+    def _usable_terms(self) -> BrandSettings:
+        if self.slug is None and not slugify(self.name):
+            raise ValueError(
+                f"set a slug for {self.name!r} (letters a-z, digits, '-' or '_'): it names the "
+                "brand in commands, stats and the database, and cannot be made from this name"
+            )
+        terms = {fold(term) for term in (self.name, *self.keywords, *self.aliases, *self.hashtags)}
+        clashing = [phrase for phrase in self.exclude if fold(phrase) in terms]
+        if clashing:
+            raise ValueError(
+                f"exclude {clashing[0]!r} is also one of the brand's own terms, so the brand "
+                "would never match; exclusions are phrases around the brand's name ('apple pie') "
+                "or words that rule a post out ('birdwatching')"
+            )
+        return self
 
     @property
     def brand_slug(self) -> str:
