@@ -178,6 +178,19 @@ class SqliteJournal:
             )
             self._attached = []
 
+    def incident_holding(self, ref: tuple[str, str], among: Sequence[int]) -> int | None:
+        """The first of ``among`` (incident ids) that holds the mention ``ref``, if any."""
+        self.flush()
+        for incident_id in among:  # each a primary-key look-up
+            row = self.db.execute(
+                "SELECT 1 FROM incident_mentions WHERE incident_id = ? AND source = ? "
+                "AND native_id = ?",
+                [incident_id, *ref],
+            ).fetchone()
+            if row is not None:
+                return incident_id
+        return None
+
     def move_mentions(self, source_id: int, target_id: int) -> int:
         self.flush()
         cursor = self.db.execute(

@@ -63,6 +63,7 @@ class Desk:
         n: int = 1,
         text: str = "flight cancelled",
         now: datetime | None = None,
+        parent: str = "",
         **author: Any,
     ) -> None:
         """``n`` mentions from ``at``, 10 s apart; ``now`` is the event clock's time (by default
@@ -77,6 +78,7 @@ class Desk:
                 text,
                 when,
                 author=Author(**author) if author else Author(),
+                parent_id=parent,
             )
             negativity = Negativity(0.95, Sentiment.NEGATIVE, -0.8, ("cancelled: “cancelled”",))
             batch.append(

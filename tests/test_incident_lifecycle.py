@@ -198,3 +198,34 @@ def test_an_incident_saved_before_a_field_was_added_loads(tmp_path: Path) -> Non
     incident = get_incident(later.db, 1)
     assert incident is not None
     assert incident.status.value == "open"
+
+
+def held_by(desk: Desk, incident_id: int) -> set[str]:
+    rows = desk.db.execute(
+        "SELECT native_id FROM incident_mentions WHERE incident_id = ?", [incident_id]
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_replies_under_a_post_of_an_open_incident_join_it(desk: Desk) -> None:
+    """A thread of angry replies under a complaint the storm already holds is the same story:
+    it counts there, and nobody is paged about a second incident."""
+    desk.storm(T0, 10)  # m1 … m30: the storm, incident #1
+    desk.tick(T0 + 10 * MIN)
+    assert "m1" in held_by(desk, 1)
+    desk.storm(T0 + 10 * MIN, 10, text="same here, cancelled too", parent="m1")
+    desk.tick(T0 + 25 * MIN)
+    assert get_incident(desk.db, 2) is None
+    assert desk.when(1, "joined", "replies to test post m1")
+    assert {"m31", "m60"} <= held_by(desk, 1)  # the replies, first and last
+
+
+def test_replies_under_a_post_no_incident_holds_get_their_own(desk: Desk) -> None:
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    desk.storm(T0 + 10 * MIN, 10, text="same here, cancelled too", parent="elsewhere")
+    desk.tick(T0 + 25 * MIN)
+    thread = get_incident(desk.db, 2)
+    assert thread is not None
+    assert thread.topic == "thread:test:elsewhere"
+    assert not desk.when(1, "joined")

@@ -238,7 +238,11 @@ class IncidentEngine:
         if incident_id is None:
             level = self.policy.level_for(reading.risk.score)
             if level is not None and reading.negative >= self._needed(key, self.policy):
-                self._open(effects, key, group, reading, level)
+                holder = self._holding_the_post_replied_to(effects, key)
+                if holder is not None:
+                    self._join(effects, key, holder, reading.at)
+                else:
+                    self._open(effects, key, group, reading, level)
             return
         incident = self.incidents[incident_id]
         if (incident.brand, incident.topic) != key:
@@ -428,6 +432,24 @@ class IncidentEngine:
         incident = effects.update_cards(incident, at, f"Reopened: {why}")
         self._store(incident)
         return incident
+
+    def _holding_the_post_replied_to(self, effects: Effects, key: GroupKey) -> Incident | None:
+        """The live incident of the brand that already holds the post a reply thread answers:
+        replies piling up under a post of an incident are that incident's story, not another
+        one to page about."""
+        kind, _, ref = key[1].partition(":")
+        source, _, parent_id = ref.partition(":")
+        if kind != "thread" or not parent_id:
+            return None
+        live = sorted({i for (brand, _), i in self.live.items() if brand == key[0]})
+        holder = effects.journal.incident_holding((source, parent_id), live)
+        return self.incidents[holder] if holder is not None else None
+
+    def _join(self, effects: Effects, key: GroupKey, incident: Incident, at: datetime) -> None:
+        """From now on the topic's mentions go to ``incident`` (as after a merge)."""
+        self.live[key] = incident.id
+        _, source, parent_id = key[1].split(":", 2)
+        effects.audit(incident, at, "joined", f"replies to {source} post {parent_id} count here")
 
     def _recently_resolved(self, key: GroupKey, at: datetime) -> Incident | None:
         candidates = [

@@ -3,7 +3,8 @@
 A brand's negative mentions form its ``storm`` group. A mention that shares something concrete
 with others (the post it replies to, a linked page, a hashtag other than the brand's own) also
 counts in that topic's group, which gets an incident of its own once it is large and risky
-enough by itself; from then on its mentions go there rather than into the storm.
+enough by itself; from then on its mentions go there rather than into the storm. (A reply thread
+under a post that a live incident holds joins that incident instead: ``IncidentEngine``.)
 
 Each group bins its negative mentions in 5-minute bins (event time) and, at every bin's end,
 scores the last hour with the burst detector (against the group's own baseline, with the
