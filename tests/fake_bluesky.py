@@ -10,9 +10,13 @@ port 0 in the caller's loop:
   cuts every socket, ``refuse`` fails the next handshakes with an HTTP status.
 * ``/xrpc/{method}`` (``bsky.xrpc_url``), both AppView and PDS: ``app.bsky.actor.getProfiles``,
   ``app.bsky.feed.getPosts``, ``com.atproto.server.createSession``,
-  ``com.atproto.repo.createRecord``. ``fail_next`` scripts errors, ``break_next`` an answer
-  that breaks off (10 of the 100 bytes promised, then the connection closed);
-  ``expire_sessions`` makes every issued token stale. Each request is recorded in ``calls``.
+  ``com.atproto.server.refreshSession`` (with the refresh token, no body; it rotates both
+  tokens), ``com.atproto.identity.resolveHandle`` (accounts' and profiles' handles),
+  ``com.atproto.repo.createRecord`` (checking the post's length and facets as the lexicon has
+  them) and ``com.atproto.repo.getRecord``. ``fail_next`` scripts errors, ``break_next`` an
+  answer that breaks off (10 of the 100 bytes promised, then the connection closed);
+  ``expire_sessions`` makes every access token stale (``ExpiredToken``), as time does, and
+  ``revoke_sessions`` the refresh tokens too. Each request is recorded in ``calls``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+import regex
 from aiohttp import WSMsgType, web
 
 from tests.loopback import serve_loopback
@@ -150,6 +155,7 @@ class FakeBluesky:
         self.failures: dict[str, list[tuple[int, Body, dict[str, str]]]] = {}
         self.breaks: list[str] = []  # methods whose next answer breaks off
         self._tokens: dict[str, str] = {}  # access token -> did
+        self._refresh_tokens: dict[str, str] = {}  # refresh token -> did
         self._runner: web.AppRunner | None = None
         self.xrpc_url = ""
         self.port = 0
@@ -285,7 +291,13 @@ class FakeBluesky:
         self.breaks.append(method)
 
     def expire_sessions(self) -> None:
+        """Every access token issued so far has expired; refresh tokens still work."""
         self._tokens.clear()
+
+    def revoke_sessions(self) -> None:
+        """Every session ends: access and refresh tokens are refused."""
+        self._tokens.clear()
+        self._refresh_tokens.clear()
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -304,6 +316,8 @@ class FakeBluesky:
             "app.bsky.actor.getProfiles": self._get_profiles,
             "app.bsky.feed.getPosts": self._get_posts,
             "com.atproto.server.createSession": self._create_session,
+            "com.atproto.server.refreshSession": self._refresh_session,
+            "com.atproto.identity.resolveHandle": self._resolve_handle,
             "com.atproto.repo.createRecord": self._create_record,
             "com.atproto.repo.getRecord": self._get_record,
         }.get(method)
@@ -336,25 +350,51 @@ class FakeBluesky:
         account = self.accounts.get(str(body.get("identifier")))
         if account is None or body.get("password") != account.password:
             raise _XrpcError(401, "AuthenticationRequired")
-        token = secrets.token_hex(8)
-        self._tokens[token] = account.did
+        return self._session_for(account.did)
+
+    def _refresh_session(self, request: web.Request, body: Body) -> Body:
+        if request.can_read_body:
+            raise _XrpcError(400, "InvalidRequest")  # this method takes no input
+        token = _bearer(request)
+        if token in self._tokens:
+            raise _XrpcError(400, "InvalidToken")  # an access token, not a refresh token
+        did = self._refresh_tokens.pop(token, None)  # each refresh token serves once
+        if did is None:
+            raise _XrpcError(400, "ExpiredToken")
+        return self._session_for(did)
+
+    def _session_for(self, did: str) -> Body:
+        access, refresh = secrets.token_hex(8), secrets.token_hex(8)
+        self._tokens[access] = did
+        self._refresh_tokens[refresh] = did
+        handle = next((a.handle for a in self.accounts.values() if a.did == did), did)
         return {
-            "did": account.did,
-            "handle": account.handle,
-            "accessJwt": token,
-            "refreshJwt": "r" + token,
+            "did": did,
+            "handle": handle,
+            "accessJwt": access,
+            "refreshJwt": refresh,
             "active": True,
         }
 
+    def _resolve_handle(self, request: web.Request, query: Body) -> Body:
+        handle = query.get("handle", [""])[0].lower()
+        handles = {a.handle.lower(): a.did for a in self.accounts.values()}
+        handles |= {str(p["handle"]).lower(): did for did, p in self.profiles.items()}
+        if handle not in handles:
+            raise _XrpcError(400, "InvalidRequest")  # "Unable to resolve handle"
+        return {"did": handles[handle]}
+
     def _create_record(self, request: web.Request, body: Body) -> Body:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        token = _bearer(request)
+        if token in self._refresh_tokens:
+            raise _XrpcError(400, "InvalidToken")  # a refresh token, not an access token
         did = self._tokens.get(token)
         if did is None:
             raise _XrpcError(400, "ExpiredToken")
         if body.get("repo") != did:
             raise _XrpcError(400, "InvalidRequest")
         record = body.get("record")
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        if not isinstance(record, dict) or not _valid_post(record):
             raise _XrpcError(400, "InvalidRequest")
         rkey = str(body.get("rkey") or f"3reply{len(self.records) + 1}")
         uri = f"at://{did}/{body.get('collection')}/{rkey}"
@@ -370,6 +410,51 @@ class FakeBluesky:
         if found is None:
             raise _XrpcError(400, "RecordNotFound")
         return found
+
+
+def _bearer(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bearer ")
+
+
+_FEATURES = {
+    "app.bsky.richtext.facet#link": "uri",
+    "app.bsky.richtext.facet#tag": "tag",
+    "app.bsky.richtext.facet#mention": "did",
+}
+
+
+def _valid_post(record: Body) -> bool:
+    """What the app.bsky.feed.post lexicon asks of a text and its facets: at most 300 graphemes
+    and 3000 UTF-8 bytes; facets slicing the text's bytes, each feature with its field."""
+    text = record.get("text")
+    if not isinstance(text, str):
+        return False
+    data = text.encode()
+    if len(regex.findall(r"\X", text)) > 300 or len(data) > 3000:
+        return False
+    facets = record.get("facets", [])
+    return isinstance(facets, list) and all(_valid_facet(facet, data) for facet in facets)
+
+
+def _valid_facet(facet: Any, data: bytes) -> bool:
+    if not isinstance(facet, dict) or not isinstance(facet.get("index"), dict):
+        return False
+    index, features = facet["index"], facet.get("features")
+    start, end = index.get("byteStart"), index.get("byteEnd")
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(data)):
+        return False
+    try:
+        data[start:end].decode()  # a slice that cuts a character in two is a wrong offset
+    except UnicodeDecodeError:
+        return False
+    return (
+        isinstance(features, list) and bool(features) and all(_valid_feature(f) for f in features)
+    )
+
+
+def _valid_feature(feature: Any) -> bool:
+    field = _FEATURES.get(feature.get("$type")) if isinstance(feature, dict) else None
+    return field is not None and isinstance(feature.get(field), str) and bool(feature[field])
 
 
 async def _broken(request: web.Request) -> web.StreamResponse:

@@ -188,17 +188,21 @@ def alerts_feed(query: str, entries: list[str]) -> str:
     )
 
 
-def news_item(guid: str, headline: str, outlet: str, *, minutes: int) -> str:
-    """One Google News search result: the description repeats the headline and the outlet."""
+def news_item(guid: str, headline: str, outlet: str, *, minutes: int | None) -> str:
+    """One Google News search result: the description repeats the headline and the outlet.
+    ``minutes`` None: no ``pubDate`` (some feeds leave an item undated)."""
     link = f"https://news.google.com/rss/articles/{guid}?oc=5"
     description = (
         f'<a href="{link}" target="_blank">{escape(headline)}</a>&nbsp;&nbsp;'
         f'<font color="#6f6f6f">{escape(outlet)}</font>'
     )
-    when = format_datetime(_EPOCH + timedelta(minutes=minutes), usegmt=True)
+    published = ""
+    if minutes is not None:
+        when = format_datetime(_EPOCH + timedelta(minutes=minutes), usegmt=True)
+        published = f"<pubDate>{when}</pubDate>"
     return (
         f"<item><title>{escape(headline)} - {escape(outlet)}</title><link>{link}</link>"
-        f'<guid isPermaLink="false">{guid}</guid><pubDate>{when}</pubDate>'
+        f'<guid isPermaLink="false">{guid}</guid>{published}'
         f"<description>{escape(description)}</description>"
         f'<source url="https://www.{outlet.lower().replace(" ", "-")}.example">'
         f"{escape(outlet)}</source></item>"

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import time
+import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 
 from bot.clock import SystemClock
 from bot.config.source_bluesky import BlueskySourceSettings
+from bot.drafts.limits import limit_for
 from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.metrics import Metrics
@@ -29,6 +31,7 @@ from bot.model import Brand, Mention
 from bot.sources import SourceContext, build_source
 from bot.sources.bluesky import BlueskySource, decode_position, encode_position, subscribe_url
 from bot.sources.bluesky_events import JetstreamReader, MalformedEvent
+from bot.sources.bluesky_facets import FACET, find_spans
 from bot.sources.bluesky_reply import BlueskyReplier, new_tid
 from bot.sources.polite import Backoff, SourceError, client_session
 from storage.cursors import load_cursor
@@ -556,15 +559,55 @@ async def test_a_mention_without_its_event_gets_its_refs_from_the_appview(
     assert bsky.records[0]["record"]["reply"] == {"root": parent, "parent": parent}
 
 
-async def test_an_expired_session_logs_in_again_once(
+async def test_an_expired_session_is_refreshed_without_logging_in_again(
     bsky: FakeBluesky, replier: BlueskyReplier
 ) -> None:
     mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
     await replier.reply(mention, "First")
     bsky.expire_sessions()
     await replier.reply(mention, "Second")
+    bsky.expire_sessions()
+    await replier.reply(mention, "Third")  # with the refresh token the last refresh gave
+    assert len(bsky.calls_to("com.atproto.server.createSession")) == 1
+    refreshes = bsky.calls_to("com.atproto.server.refreshSession")
+    assert [call.status for call in refreshes] == [200, 200]
+    assert [r["record"]["text"] for r in bsky.records] == ["First", "Second", "Third"]
+
+
+async def test_a_refused_refresh_falls_back_to_logging_in(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    await replier.reply(mention, "First")
+    bsky.revoke_sessions()
+    await replier.reply(mention, "Second")
+    assert [c.status for c in bsky.calls_to("com.atproto.server.refreshSession")] == [400]
     assert len(bsky.calls_to("com.atproto.server.createSession")) == 2
     assert [r["record"]["text"] for r in bsky.records] == ["First", "Second"]
+
+
+async def test_the_source_keeps_one_session_for_every_reply(bsky: FakeBluesky) -> None:
+    bsky.add_account("brand.example", "app-pass-1234", BRAND)
+    source = BlueskySource(
+        settings(bsky, handle="brand.example", app_password="app-pass-1234"), reader()
+    )
+    for n in range(5):
+        mention = mention_of(post_event(ALICE, f"3k{n}", "kestrel down", T0))
+        await source.publish_reply(mention, f"Sorry {n}", key=f"k{n}", at=datetime.now(UTC))
+    bsky.expire_sessions()
+    replies = [
+        source.publish_reply(
+            mention_of(post_event(ALICE, f"3m{n}", "kestrel down", T0)),
+            f"Still sorry {n}",
+            key=f"m{n}",
+            at=datetime.now(UTC),
+        )
+        for n in range(2)
+    ]
+    await asyncio.gather(*replies)  # both find the session stale; it is refreshed once
+    assert len(bsky.records) == 7
+    assert len(bsky.calls_to("com.atproto.server.createSession")) == 1
+    assert len(bsky.calls_to("com.atproto.server.refreshSession")) == 1
 
 
 async def test_the_same_rkey_never_publishes_twice(
@@ -583,7 +626,7 @@ async def test_reply_errors_say_whether_to_try_again(
     bsky: FakeBluesky, replier: BlueskyReplier
 ) -> None:
     mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
-    with pytest.raises(SourceError, match="300 characters") as too_long:
+    with pytest.raises(SourceError, match="is 301 graphemes; Bluesky takes 300") as too_long:
         await replier.reply(mention, "x" * 301)
     assert not too_long.value.retryable
     bsky.fail_next(
@@ -593,10 +636,128 @@ async def test_reply_errors_say_whether_to_try_again(
         await replier.reply(mention, "Hello")
     assert (limited.value.retryable, limited.value.wait) == (True, 7.0)
     bsky.accounts["brand.example"].password = "changed"
-    bsky.expire_sessions()
+    bsky.revoke_sessions()
     with pytest.raises(SourceError, match=r"login as brand\.example") as refused:
         await replier.reply(mention, "Hello")
     assert not refused.value.retryable
+
+
+FLAGS = "@ana.bsky.social Merci, on s\u2019en occupe tout de suite ! " + "🇫🇷" * 140
+FRENCH = unicodedata.normalize(
+    "NFD",
+    "Bonjour, nous sommes désolés pour ce retard. Notre équipe a été prévenue et vérifie "
+    "votre réservation ; vous recevrez un e-mail dès que la nouvelle heure sera confirmée. "
+    "Merci de votre patience, l\u2019équipe Kestrel. Détails : réservation, équipe, annulé, été. "
+    "Encore désolés, l\u2019équipe Kestrel.",
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(FLAGS, id="flags: 195 graphemes, 335 code points"),
+        pytest.param(FRENCH, id="decomposed accents: under 300 graphemes, over 300 code points"),
+    ],
+)
+async def test_a_reply_that_fits_the_draft_limit_is_published(
+    bsky: FakeBluesky, replier: BlueskyReplier, text: str
+) -> None:
+    limit = limit_for("bluesky")
+    assert limit.problems(text) == []
+    assert len(text) > 300
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    await replier.reply(mention, text)
+    assert bsky.records[0]["record"]["text"] == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(FLAGS + "🇫🇷" * 105, id="flags: 300 graphemes"),
+        pytest.param(FLAGS + "🇫🇷" * 106, id="flags: 301 graphemes"),
+        pytest.param("é" * 301, id="301 accents"),
+        pytest.param("👍🏽" * 300, id="300 skin-toned emoji"),
+        pytest.param("👍🏽" * 301, id="301 skin-toned emoji"),
+        pytest.param("👨‍👩‍👧‍👦" * 120, id="120 families: 3000 bytes"),
+        pytest.param("👨‍👩‍👧‍👦" * 121, id="121 families: 3025 bytes"),
+    ],
+)
+async def test_the_publisher_refuses_exactly_what_the_draft_limit_refuses(
+    bsky: FakeBluesky, replier: BlueskyReplier, text: str
+) -> None:
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    problems = limit_for("bluesky").problems(text)
+    if problems:
+        with pytest.raises(SourceError, match=problems[0]) as refused:
+            await replier.reply(mention, text)
+        assert not refused.value.retryable
+        assert bsky.records == []
+    else:
+        await replier.reply(mention, text)
+        assert len(bsky.records) == 1
+
+
+def sliced(text: str, facet: dict[str, Any]) -> str:
+    """The part of ``text`` a facet points at, by its UTF-8 byte offsets."""
+    index = facet["index"]
+    return text.encode()[index["byteStart"] : index["byteEnd"]].decode()
+
+
+async def test_links_hashtags_and_mentions_are_clickable_at_their_byte_offsets(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    bsky.add_profile("did:plc:ana", "ana.bsky.social", "Ana")
+    text = (
+        "Désolé 🇫🇷 @Ana.bsky.social ! Suivez https://status.kestrel.example/panne?id=42. "
+        "#PanneKestrel #42 (merci @ghost.example)"
+    )
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    await replier.reply(mention, text)
+    record = bsky.records[0]["record"]
+    assert record["text"] == text  # an unresolved handle stays in the text
+    found = [(sliced(text, f), f["features"]) for f in record["facets"]]
+    assert found == [
+        ("@Ana.bsky.social", [{"$type": f"{FACET}#mention", "did": "did:plc:ana"}]),
+        (
+            "https://status.kestrel.example/panne?id=42",
+            [{"$type": f"{FACET}#link", "uri": "https://status.kestrel.example/panne?id=42"}],
+        ),
+        ("#PanneKestrel", [{"$type": f"{FACET}#tag", "tag": "PanneKestrel"}]),
+    ]
+    assert record["facets"][0]["index"]["byteStart"] == len("Désolé 🇫🇷 ".encode())
+    resolved = bsky.calls_to("com.atproto.identity.resolveHandle")
+    assert sorted((c.body["handle"][0], c.status) for c in resolved) == [
+        ("ana.bsky.social", 200),
+        ("ghost.example", 400),
+    ]
+
+
+async def test_a_plain_reply_has_no_facets_and_asks_no_handle(
+    bsky: FakeBluesky, replier: BlueskyReplier
+) -> None:
+    mention = mention_of(post_event(ALICE, "3ka", "kestrel down", T0))
+    await replier.reply(mention, "Sorry about that, write to care@kestrel.example #1")
+    assert "facets" not in bsky.records[0]["record"]
+    assert bsky.calls_to("com.atproto.identity.resolveHandle") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("see https://x.example/a#frag, ok", [("link", "https://x.example/a#frag")]),
+        ("(https://x.example/a)", [("link", "https://x.example/a")]),
+        ("mail care@kestrel.example", []),
+        ("cc:@ana.example", []),
+        ("(@ana.example)", [("mention", "ana.example")]),
+        ("hi @ana.example.", [("mention", "ana.example")]),
+        ("hi @ana.example_x or @bare", []),
+        ("#réseau! #2024 #v2 a#b", [("tag", "réseau"), ("tag", "v2")]),
+        ("#" + "x" * 65, []),
+        ("\uff03panne", [("tag", "panne")]),
+    ],
+)
+def test_spans_found_in_a_text(text: str, spans: list[tuple[str, str]]) -> None:
+    assert [(span.kind, span.value) for span in find_spans(text)] == spans
 
 
 def test_record_keys_are_sortable_tids() -> None:

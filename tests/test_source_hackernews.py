@@ -119,7 +119,7 @@ async def test_a_first_poll_takes_the_newest_page_then_polls_page_back_to_the_cu
 async def test_an_item_in_the_same_second_or_indexed_late_is_heard_once() -> None:
     async with FakeHackerNews() as hn:
         hn.add(story(1, T, "Kestrel one"), comment(2, T, "Kestrel two"))
-        source = source_for(hn)  # lookback: 60 s
+        source = source_for(hn, lookback_seconds=60)
         first, cursor = await poll(source, {})
         hn.add(
             comment(3, T, "Kestrel three, same second"),
@@ -132,6 +132,22 @@ async def test_an_item_in_the_same_second_or_indexed_late_is_heard_once() -> Non
     assert [m.native_id for m in second] == ["4", "3"]  # oldest first
     assert third == []
     assert hn.calls[1].query["numericFilters"] == f"created_at_i>={T - 60}"
+
+
+async def test_by_default_an_item_indexed_a_quarter_of_an_hour_late_is_still_heard() -> None:
+    async with FakeHackerNews() as hn:
+        hn.add(story(1, T, "Kestrel one"))
+        source = source_for(hn)
+        _, cursor = await poll(source, {})
+        hn.add(comment(2, T + 600, "Kestrel two"))
+        second, cursor = await poll(source, cursor)
+        hn.add(comment(3, T - 300, "Kestrel three, indexed 15 minutes after it was written"))
+        third, cursor = await poll(source, cursor)
+        fourth, _ = await poll(source, cursor)
+    assert [m.native_id for m in second] == ["2"]
+    assert [m.native_id for m in third] == ["3"]
+    assert fourth == []
+    assert hn.calls[2].query["numericFilters"] == f"created_at_i>={T + 600 - 1800}"
 
 
 async def test_each_brand_term_is_one_query_and_a_hit_found_twice_is_heard_once() -> None:

@@ -18,6 +18,7 @@ from bot.sources.polite import SourceError
 from bot.sources.polling import Cursor
 from bot.sources.reddit import CannotReply, RedditSource
 from bot.sources.reddit_things import default_queries, to_mention
+from bot.sources.searching import Horizon
 from tests.conftest import (
     SHARED_DATA,
     RecordingInbox,
@@ -176,19 +177,57 @@ async def test_a_token_close_to_expiry_is_replaced_before_use() -> None:
     ]
 
 
-async def test_a_revoked_token_fails_one_poll_and_the_next_one_gets_a_new_token() -> None:
+async def test_a_revoked_token_is_replaced_and_the_poll_goes_on() -> None:
     async with FakeReddit() as reddit:
         reddit.add(*posts(1, 2, T))
         source = source_for(reddit)
         _, cursor = await poll(source, {})
-        reddit.tokens[0].revoked = True
-        with pytest.raises(SourceError, match="HTTP 401") as refused:
-            await poll(source, cursor)
-        assert not refused.value.retryable
+        reddit.tokens[0].revoked = True  # or its expiry was misjudged across a suspend
         reddit.add(*posts(3, 1, T))
         mentions, _ = await poll(source, cursor)
     assert [m.native_id for m in mentions] == ["t3_p00003"]
-    assert len(reddit.tokens) == 2
+    assert [t.value for t in reddit.tokens] == ["token-1", "token-2"]
+    assert [(c.headers["Authorization"], c.status) for c in reddit.api_calls()[1:]] == [
+        ("bearer token-1", 401),
+        ("bearer token-2", 200),
+    ]
+
+
+async def test_a_revoked_token_neither_backs_off_nor_reports_trouble() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(*posts(1, 1, T))
+        reports: list[str | None] = []
+        settings = settings_for(reddit, poll_seconds=0.01)
+        source = RedditSource(settings, (KESTREL,), report=lambda _, said: reports.append(said))
+        inbox = Inbox()
+        task = asyncio.create_task(source.run(inbox, None))
+        await wait_for(lambda: len(inbox.mentions) == 1)
+        reddit.tokens[0].revoked = True
+        reddit.add(*posts(2, 1, T))
+        await wait_for(lambda: len(inbox.mentions) == 2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert [m.native_id for m in inbox.mentions] == ["t3_p00001", "t3_p00002"]
+    assert reports == []
+    assert any(c.status == 401 for c in reddit.api_calls())
+
+
+async def test_a_401_on_a_new_token_is_final_and_tried_once() -> None:
+    async with FakeReddit() as reddit:
+        source = source_for(reddit)
+        reddit.fail(401)
+        with pytest.raises(SourceError, match="HTTP 401") as first:
+            await poll(source, {})  # no token yet: the one fetched for it is refused
+        assert len(reddit.api_calls()) == 1
+        _, cursor = await poll(source, {})
+        reddit.fail(401, times=2)  # the reused token, then the new one, refused
+        with pytest.raises(SourceError, match="HTTP 401") as second:
+            await poll(source, cursor)
+    assert not first.value.retryable
+    assert not second.value.retryable
+    assert len(reddit.api_calls()) == 4
+    assert [t.value for t in reddit.tokens] == ["token-1", "token-2", "token-3"]
 
 
 async def test_a_script_app_logs_in_with_its_password() -> None:
@@ -264,6 +303,22 @@ async def test_a_post_in_the_same_second_or_indexed_late_is_heard_once() -> None
     assert third == []
 
 
+async def test_by_default_a_post_approved_by_a_moderator_minutes_later_is_heard_once() -> None:
+    async with FakeReddit() as reddit:
+        reddit.add(post(1, T, "kestrel down"))
+        source = source_for(reddit, subreddits=["kestrelmobile"])
+        _, cursor = await poll(source, {})
+        reddit.add(post(2, T + 900, "kestrel outage again"))
+        second, cursor = await poll(source, cursor)
+        # written at T + 100, shown only now: it waited in the mod queue, or to be indexed
+        reddit.add(post(3, T + 100, "kestrel billing is broken"))
+        third, cursor = await poll(source, cursor)
+        fourth, _ = await poll(source, cursor)
+    assert [m.native_id for m in second] == ["t3_p00002"]
+    assert [m.native_id for m in third] == ["t3_p00003"]
+    assert fourth == []
+
+
 async def test_subreddit_listings_read_posts_and_comments() -> None:
     async with FakeReddit() as reddit:
         reddit.add(post(1, T, "Which carrier?", sub="phones"))
@@ -280,6 +335,22 @@ async def test_subreddit_listings_read_posts_and_comments() -> None:
     assert mentions[0].parent_id == "t3_p00001"
     assert mentions[0].url == "https://www.reddit.com/r/phones/comments/p00001/a_title/c00001/"
     assert sorted(cursor) == ["comments:Phones", "new:Phones"]
+
+
+def test_the_ids_remembered_are_capped_and_the_forgotten_ones_are_not_new_again() -> None:
+    def heard(number: int, when: float) -> Mention:
+        return Mention("reddit", f"t3_p{number:05d}", "kestrel", datetime.fromtimestamp(when, UTC))
+
+    five = [heard(n, T + n) for n in range(5)]
+    horizon = Horizon.load(Horizon().advance(five, lookback=1800, most=3).dump())
+    assert sorted(horizon.seen) == ["t3_p00002", "t3_p00003", "t3_p00004"]
+    assert horizon.since == T + 1
+    assert not any(horizon.is_new(m, 1800) for m in five)
+    assert horizon.is_new(heard(9, T + 2), 1800)  # late, but after what was forgotten
+    assert not horizon.is_new(heard(8, T + 1), 1800)
+
+    later = horizon.advance([heard(10, T + 3600)], lookback=1800, most=3)
+    assert (later.since, list(later.seen)) == (None, ["t3_p00010"])
 
 
 async def test_a_post_found_by_two_listings_in_one_poll_is_heard_once() -> None:
@@ -438,6 +509,18 @@ async def test_a_reply_whose_answer_was_lost_is_not_posted_twice() -> None:
     assert len(mine) == 1
     assert posted.native_id == mine[0]["data"]["name"]
     assert reddit.api_calls("/user/kestrel_care/comments")
+
+
+async def test_an_approved_reply_survives_a_revoked_token() -> None:
+    async with FakeReddit(username="kestrel_care", password="hunter2") as reddit:
+        reddit.add(post(1, T, "Kestrel Mobile no signal for 3 days"))
+        source = source_for(reddit, username="kestrel_care", password="hunter2")
+        [mention], _ = await poll(source, {})
+        reddit.tokens[0].revoked = True
+        url = await source.publish_reply(mention, "Sorry!", key="k", at=datetime.now(UTC))
+    assert [form["text"] for form in reddit.replies] == ["Sorry!"]
+    assert url.startswith("https://www.reddit.com/r/kestrelmobile/comments/p00001/")
+    assert len(reddit.tokens) == 2
 
 
 async def test_without_a_password_reply_refuses_clearly_and_sends_nothing() -> None:

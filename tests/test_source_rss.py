@@ -254,6 +254,24 @@ def test_select_without_dates_goes_by_document_order() -> None:
     assert [e["link"] for e in select(newer, fresh.memory, 10).entries] == ["https://x.example/10"]
 
 
+def test_select_finds_new_entries_of_an_oldest_first_feed_with_an_undated_entry() -> None:
+    entries = [dated(n) for n in range(120)]
+    del entries[5]["published_parsed"]
+    first = select(entries, FeedMemory(), max_entries=100)
+    assert [e["id"] for e in first.entries] == [f"e{n}" for n in range(20, 120)]
+    second = select([*entries, dated(120), dated(121)], first.memory, max_entries=100)
+    assert [e["id"] for e in second.entries] == ["e120", "e121"]
+
+
+def test_an_undated_entry_stays_between_its_neighbours_in_either_order() -> None:
+    entries: list[dict[str, Any]] = [dated(n) for n in (1, 2, 3, 4)]
+    entries.insert(2, {"id": "undated"})  # between e2 and e3
+    oldest_first = ["e1", "e2", "undated", "e3", "e4"]
+    assert [e["id"] for e in select(entries, FeedMemory(), 10).entries] == oldest_first
+    backwards = entries[::-1]
+    assert [e["id"] for e in select(backwards, FeedMemory(), 10).entries] == oldest_first
+
+
 def test_select_says_when_entries_may_have_been_missed() -> None:
     seen = select([dated(1)], FeedMemory(), max_entries=2).memory
     burst = select([dated(n) for n in (5, 4, 3, 2, 1)], seen, max_entries=2)
@@ -319,6 +337,24 @@ async def test_only_the_newest_max_entries_are_read() -> None:
         assert numbers(mentions) == [6, 7, 8]
         feeds.publish("alerts", alerts(*range(1, 10)))
         assert numbers((await poll(source, cursor))[0]) == [9]
+
+
+async def test_an_oldest_first_feed_with_an_undated_item_still_gives_its_new_items() -> None:
+    def feed(last: int) -> str:
+        items = [
+            news_item(f"item{n}", f"Kestrel news {n}", "Daily", minutes=None if n == 2 else n)
+            for n in range(1, last + 1)
+        ]
+        return rss_feed(items)  # oldest first, as many blogs list their posts
+
+    async with FakeFeeds() as feeds:
+        feeds.publish("blog", feed(6), RSS)
+        source = make_source([feeds.url("blog")], max_entries=3)
+        first, cursor = await poll(source, {})
+        feeds.publish("blog", feed(8), RSS)
+        second, _ = await poll(source, cursor)
+    assert [m.native_id.rsplit(":", 1)[1] for m in first] == ["item4", "item5", "item6"]
+    assert [m.native_id.rsplit(":", 1)[1] for m in second] == ["item7", "item8"]
 
 
 async def test_restart_resumes_without_repeating_or_missing_an_entry() -> None:

@@ -29,7 +29,9 @@ class HackerNewsSourceSettings(BaseModel):
     )
     poll_seconds: Number = Field(60.0, gt=0, description="How often Hacker News is asked.")
     lookback_seconds: Number = Field(
-        60.0, ge=0, description="Also read this far behind the newest item heard (late indexing)."
+        1800.0,
+        ge=0,
+        description="Also read this far behind the newest item heard (items indexed late).",
     )
     base_url: str = Field(
         "https://hn.algolia.com/api/v1/",

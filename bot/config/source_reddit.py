@@ -44,7 +44,10 @@ class RedditSourceSettings(BaseModel):
     )
     poll_seconds: Number = Field(60.0, gt=0, description="How often Reddit is asked.")
     lookback_seconds: Number = Field(
-        60.0, ge=0, description="Also read this far behind the newest post heard (late posts)."
+        1800.0,
+        ge=0,
+        description="Also read this far behind the newest post heard: posts approved by a "
+        "moderator or indexed late keep their creation time.",
     )
     auth_url: str = Field(
         "https://www.reddit.com/api/v1/access_token",

@@ -37,6 +37,7 @@ from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Engagement, Mention
 from bot.sources.base import Inbox
+from bot.sources.bluesky_account import Account
 from bot.sources.bluesky_events import POST, JetstreamReader, MalformedEvent
 from bot.sources.bluesky_profiles import ProfileCache
 from bot.sources.bluesky_reply import BlueskyReplier, new_tid
@@ -109,6 +110,7 @@ class BlueskySource:
         self.session = session
         self.backoff = backoff or Backoff(cap=settings.max_backoff)
         self.cursor_every = cursor_every
+        self.account = Account.from_settings(settings)  # None: this source cannot reply
         self.frames = 0
         self.malformed = 0
         self.connections = 0
@@ -125,17 +127,18 @@ class BlueskySource:
 
     @property
     def can_reply(self) -> bool:
-        return self.settings.handle is not None and self.settings.app_password is not None
+        return self.account is not None
 
     async def publish_reply(self, mention: Mention, text: str, *, key: str, at: datetime) -> str:
         """Reply as the configured account, under a record key made from ``at`` and ``key``:
-        a retry finds the post an earlier attempt wrote instead of writing a second one."""
+        a retry finds the post an earlier attempt wrote instead of writing a second one. The
+        account's session is kept from one reply to the next (logging in is rate limited)."""
+        if self.account is None:
+            raise SourceError(
+                f"bluesky {self.name}: replying needs handle and app_password", retryable=False
+            )
         async with self.session() as session:
-            replier = BlueskyReplier.from_settings(session, self.settings)
-            if replier is None:
-                raise SourceError(
-                    f"bluesky {self.name}: replying needs handle and app_password", retryable=False
-                )
+            replier = BlueskyReplier(session, self.account, appview_url=self.settings.appview_url)
             rkey = new_tid(int(at.timestamp() * 1_000_000), zlib.crc32(key.encode()) % 1024)
             return (await replier.reply(mention, text, rkey=rkey)).url
 

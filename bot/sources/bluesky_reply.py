@@ -1,8 +1,13 @@
 """Publishing an approved reply under a Bluesky post, through XRPC.
 
-Log in with the account's handle and app password (``com.atproto.server.createSession``), then
-write an ``app.bsky.feed.post`` record with reply refs (``com.atproto.repo.createRecord``). The
-parent is the mention; the root is the thread's root, from the mention's own reply refs.
+Write an ``app.bsky.feed.post`` record with reply refs (``com.atproto.repo.createRecord``) as
+the source's :class:`~bot.sources.bluesky_account.Account`, whose session is kept between
+replies. The parent is the mention; the root is the thread's root, from the mention's own reply
+refs. Links, hashtags and @mentions in the text are made clickable with facets
+(bot/sources/bluesky_facets.py); a handle that does not resolve to a DID stays plain text.
+
+The text is measured as reply drafts measure it (bot/drafts/limits.py: 300 graphemes, 3000
+UTF-8 bytes), so a draft accepted at edit time is never refused here.
 
 A caller that may retry (the outbox) passes an ``rkey`` made once with :func:`new_tid`: a post
 already written under that key is returned instead of being written twice.
@@ -21,17 +26,17 @@ from typing import Any
 import aiohttp
 
 from bot.config.source_bluesky import BlueskySourceSettings
+from bot.drafts.limits import limit_for
 from bot.model import Mention
+from bot.sources.bluesky_account import STALE_SESSION, Account, Login
 from bot.sources.bluesky_events import POST, POST_URL
-from bot.sources.polite import SourceError, retry_after
+from bot.sources.bluesky_facets import Facet, find_spans, to_facets
+from bot.sources.bluesky_xrpc import XrpcError, call
+from bot.sources.polite import SourceError
 
 logger = logging.getLogger(__name__)
 
-MAX_GRAPHEMES = 300  # the lexicon's limit; counted here as code points, which is never fewer
-MAX_BYTES = 3000
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-_TIMEOUT = aiohttp.ClientTimeout(total=30)
-_STALE_SESSION = ("ExpiredToken", "InvalidToken", "AuthenticationRequired")
 Ref = dict[str, str]
 
 
@@ -54,48 +59,39 @@ class BlueskyReplier:
     def __init__(
         self,
         session: aiohttp.ClientSession,
+        account: Account,
         *,
-        handle: str,
-        app_password: str,
-        pds_url: str,
         appview_url: str,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.session = session
-        self.handle = handle
-        self.app_password = app_password
-        self.pds = pds_url.rstrip("/") + "/xrpc/"
+        self.account = account
         self.appview = appview_url.rstrip("/") + "/xrpc/"
         self.now = now
-        self._login: tuple[str, str] | None = None  # (did, access token)
 
     @classmethod
     def from_settings(
         cls, session: aiohttp.ClientSession, settings: BlueskySourceSettings
     ) -> BlueskyReplier | None:
-        """None when the source has no reply account configured."""
-        if settings.handle is None or settings.app_password is None:
-            return None
-        return cls(
-            session,
-            handle=settings.handle,
-            app_password=settings.app_password.get_secret_value(),
-            pds_url=settings.pds_url,
-            appview_url=settings.appview_url,
-        )
+        """A replier with an account of its own (a source keeps one account for all its
+        replies instead); None when the source has no reply account configured."""
+        account = Account.from_settings(settings)
+        return None if account is None else cls(session, account, appview_url=settings.appview_url)
 
     async def reply(self, mention: Mention, text: str, rkey: str | None = None) -> Published:
         """Post ``text`` as a reply to ``mention``; errors are :class:`SourceError`."""
         _check(text)
         parent, root = await self._refs(mention)
-        record = {
+        if rkey is not None and (done := await self._existing(rkey)) is not None:
+            return done
+        record: dict[str, Any] = {
             "$type": POST,
             "text": text,
             "createdAt": self.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "reply": {"root": root, "parent": parent},
         }
-        if rkey is not None and (done := await self._existing(rkey)) is not None:
-            return done
+        if facets := await self._facets(text):
+            record["facets"] = facets
         body: dict[str, Any] = {"collection": POST, "record": record}
         if rkey is not None:
             body["rkey"] = rkey
@@ -103,42 +99,53 @@ class BlueskyReplier:
         return _published(answer)
 
     async def _as_account(self, method: str, body: dict[str, Any]) -> Any:
-        """Call a PDS method with the session, logging in (again) when it is missing or stale."""
-        for attempt in (1, 2):
-            did, token = self._login or await self._log_in()
-            try:
-                return await self._call(self.pds + method, {**body, "repo": did}, token=token)
-            except _XrpcError as error:
-                if error.code not in _STALE_SESSION or attempt == 2:
-                    raise error.source_error() from None
-                self._login = None
-        raise AssertionError("unreachable")
-
-    async def _log_in(self) -> tuple[str, str]:
-        body = {"identifier": self.handle, "password": self.app_password}
+        """Call a PDS method as the account, renewing a session the PDS calls stale once."""
+        login = await self.account.login(self.session)
         try:
-            answer = await self._call(self.pds + "com.atproto.server.createSession", body)
-        except _XrpcError as error:
-            # a wrong password stays wrong
-            error.retryable = error.retryable and error.status != 401
-            raise error.source_error(f"Bluesky login as {self.handle}: ") from None
-        did, token = answer.get("did"), answer.get("accessJwt")
-        if not isinstance(did, str) or not isinstance(token, str):
-            raise SourceError("Bluesky login: no did or accessJwt in the answer")
-        self._login = (did, token)
-        return self._login
+            return await self._call_as(login, method, body)
+        except XrpcError as error:
+            if error.code not in STALE_SESSION:
+                raise error.source_error() from None
+        login = await self.account.renew(self.session, login)
+        try:
+            return await self._call_as(login, method, body)
+        except XrpcError as error:
+            raise error.source_error() from None
+
+    async def _call_as(self, login: Login, method: str, body: dict[str, Any]) -> Any:
+        url = self.account.pds + method
+        return await call(self.session, url, {**body, "repo": login.did}, token=login.access_jwt)
 
     async def _existing(self, rkey: str) -> Published | None:
         """The post already written under ``rkey`` by an earlier attempt, if any."""
-        did, _ = self._login or await self._log_in()
+        did = (await self.account.login(self.session)).did
         query = {"repo": did, "collection": POST, "rkey": rkey}
+        url = self.account.pds + "com.atproto.repo.getRecord"
         try:
-            answer = await self._call(self.pds + "com.atproto.repo.getRecord", query, get=True)
-        except _XrpcError as error:
+            answer = await call(self.session, url, query, get=True)
+        except XrpcError as error:
             if error.status == 400 and error.code == "RecordNotFound":
                 return None
             raise error.source_error() from None
         return _published(answer)
+
+    async def _facets(self, text: str) -> list[Facet]:
+        """The text's links, hashtags and the mentions whose handle resolves to a DID."""
+        spans = find_spans(text)
+        handles = sorted({span.value for span in spans if span.kind == "mention"})
+        dids = {handle: did for handle in handles if (did := await self._resolve(handle))}
+        return to_facets(spans, dids)
+
+    async def _resolve(self, handle: str) -> str | None:
+        """The DID of ``handle`` (``com.atproto.identity.resolveHandle``); None if it has none."""
+        url = self.account.pds + "com.atproto.identity.resolveHandle"
+        try:
+            answer = await call(self.session, url, {"handle": handle}, get=True)
+        except XrpcError as error:
+            logger.info("bluesky: @%s stays plain text: %s", handle, error)
+            return None
+        did = _get(answer, "did")
+        return did if isinstance(did, str) and did.startswith("did:") else None
 
     async def _refs(self, mention: Mention) -> tuple[Ref, Ref]:
         """(parent, root) strong refs; from the stored event, else from the AppView."""
@@ -152,10 +159,10 @@ class BlueskyReplier:
 
     async def _look_up(self, uri: str) -> tuple[str, Mapping[str, Any]]:
         try:
-            answer = await self._call(
-                self.appview + "app.bsky.feed.getPosts", {"uris": uri}, get=True
+            answer = await call(
+                self.session, self.appview + "app.bsky.feed.getPosts", {"uris": uri}, get=True
             )
-        except _XrpcError as error:
+        except XrpcError as error:
             raise error.source_error() from None
         posts = answer.get("posts") if isinstance(answer, dict) else None
         post = posts[0] if isinstance(posts, list) and posts else None
@@ -165,73 +172,14 @@ class BlueskyReplier:
         record = post.get("record") if isinstance(post, dict) else None
         return cid, record if isinstance(record, dict) else {}
 
-    async def _call(
-        self, url: str, body: Mapping[str, Any], *, token: str | None = None, get: bool = False
-    ) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            async with (
-                self.session.get(url, params=body, headers=headers, timeout=_TIMEOUT)
-                if get
-                else self.session.post(url, json=body, headers=headers, timeout=_TIMEOUT)
-            ) as response:
-                try:
-                    answer = await response.json(content_type=None)
-                except ValueError:
-                    answer = None
-                if response.status >= 400:
-                    raise _XrpcError.of(url, response.status, answer, response.headers)
-                return answer
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _XrpcError(f"{url}: {error or type(error).__name__}", 0, "", True) from None
-
-
-class _XrpcError(Exception):
-    """An XRPC failure with its status and error code (``ExpiredToken``, ``RecordNotFound``)."""
-
-    def __init__(
-        self, message: str, status: int, code: str, retryable: bool, wait: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.retryable = retryable
-        self.wait = wait
-
-    @classmethod
-    def of(cls, url: str, status: int, answer: Any, headers: Mapping[str, str]) -> _XrpcError:
-        code, said = _get(answer, "error"), _get(answer, "message")
-        code = code if isinstance(code, str) else ""
-        text = f"{url}: HTTP {status} {code}: {said}" if said else f"{url}: HTTP {status} {code}"
-        retryable = status in (408, 425, 429) or status >= 500
-        return cls(text.strip(), status, code, retryable, _rate_limit_wait(headers))
-
-    def source_error(self, prefix: str = "") -> SourceError:
-        return SourceError(prefix + str(self), retryable=self.retryable, wait=self.wait)
-
-
-def _rate_limit_wait(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After``, or Bluesky's ``RateLimit-Reset`` (epoch seconds) once the quota is spent."""
-    wait = retry_after(headers)
-    if wait is not None:
-        return wait
-    remaining, reset = headers.get("RateLimit-Remaining"), headers.get("RateLimit-Reset")
-    try:
-        if remaining is not None and reset is not None and float(remaining) < 1:
-            return max(0.0, float(reset) - time.time())
-    except ValueError:
-        pass
-    return None
-
 
 def _check(text: str) -> None:
+    """Refuse, for good, a text Bluesky would refuse: measured as drafts are measured."""
     if not text.strip():
         raise SourceError("an empty reply", retryable=False)
-    if len(text) > MAX_GRAPHEMES or len(text.encode()) > MAX_BYTES:
-        raise SourceError(
-            f"a Bluesky post holds {MAX_GRAPHEMES} characters; this reply has {len(text)}",
-            retryable=False,
-        )
+    problems = limit_for("bluesky").problems(text)
+    if problems:
+        raise SourceError(f"this reply {' and '.join(problems)}", retryable=False)
 
 
 def _from_event(raw: Mapping[str, Any]) -> tuple[str | None, Mapping[str, Any]]:

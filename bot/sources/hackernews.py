@@ -1,9 +1,10 @@
 """The ``hackernews`` source: stories and comments from the Algolia Hacker News Search API.
 
 Every poll asks ``GET {base_url}search_by_date?query=…&tags=(story,comment)`` for each query,
-newest first, 100 hits a page, with ``numericFilters=created_at_i>=T`` where T is a little
-behind the newest item heard (see bot/sources/searching.py: the ids heard since T keep an item
-from being heard twice, and the lookback catches comments indexed late). A first poll takes only
+newest first, 100 hits a page, with ``numericFilters=created_at_i>=T`` where T is
+``lookback_seconds`` (half an hour) behind the newest item heard (see bot/sources/searching.py:
+the lookback catches items indexed late, and the ids heard since T keep them from being heard
+twice). A first poll takes only
 the newest page. Algolia stops at 1,000 hits a query, so a poll reads 10 pages at most.
 
 Hacker News has no API for posting, so this source has no ``reply`` method: a publisher finds

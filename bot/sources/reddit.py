@@ -8,7 +8,9 @@ makes Reddit answer an empty page forever. A first poll takes only the newest pa
 
 Tokens come from ``POST {auth_url}`` with HTTP basic auth: ``client_credentials`` (read only)
 or, for a script app with a username and password, ``password``, which can also :meth:`reply`.
-A token is reused until shortly before it expires, and fetched afresh after a 401. Reddit's
+A token is reused until shortly before it expires. Reddit may refuse it sooner (revoked, or an
+expiry misjudged after the machine slept): a 401 on a reused token fetches a new one and tries
+the request once more; a 401 on a new token is a refusal. Reddit's
 ``X-Ratelimit-Remaining`` and ``X-Ratelimit-Reset`` are read after every answer: near the end of
 the quota the source spaces its requests over what is left of the window instead of running into
 429s. A private or banned subreddit (403, 404) fails alone: the other listings are still read.
@@ -193,6 +195,21 @@ class RedditSource(SearchingSource):
     async def _call(
         self, session: aiohttp.ClientSession, method: str, path: str, **kwargs: Any
     ) -> Any:
+        """One API request. A 401 on a token reused from earlier (revoked, or its expiry misjudged
+        after the machine slept) is tried once more with a new token; only a 401 on a token
+        fetched for this request is final."""
+        reused = self._has_token()
+        try:
+            return await self._send(session, method, path, **kwargs)
+        except SourceError as error:
+            if error.status != 401 or not reused:
+                raise
+        logger.info("reddit %s: the token was refused; trying again with a new one", self.name)
+        return await self._send(session, method, path, **kwargs)
+
+    async def _send(
+        self, session: aiohttp.ClientSession, method: str, path: str, **kwargs: Any
+    ) -> Any:
         headers = {"Authorization": f"bearer {await self._access_token(session)}"}
         url = self.settings.base_url.rstrip("/") + path
         try:
@@ -201,12 +218,16 @@ class RedditSource(SearchingSource):
             )
         except SourceError as error:
             if error.status == 401:
-                self._token = None  # a refused token (revoked, expired) is fetched afresh
+                self._token = None  # a refused token is not used again
             raise
         return await read_json(response, url)
 
+    def _has_token(self) -> bool:
+        """Whether a token believed valid is at hand (no request needed to get one)."""
+        return self._token is not None and self.clock() < self._token_until
+
     async def _access_token(self, session: aiohttp.ClientSession) -> str:
-        if self._token is None or self.clock() >= self._token_until:
+        if self._token is None or not self._has_token():
             self._token, lifetime = await self._new_token(session)
             self._token_until = self.clock() + lifetime - TOKEN_MARGIN
         return self._token

@@ -48,7 +48,6 @@ PARALLEL_FETCHES = 4
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _GOOGLE_HOST = re.compile(r"^(www\.)?google\.[a-z.]+$")
-_EPOCH = datetime.fromtimestamp(0, UTC)
 _WORD = re.compile(r"\w+")
 
 Entry = Mapping[str, Any]  # one feedparser entry (a FeedParserDict)
@@ -267,15 +266,34 @@ class Fresh:
     """Every entry in the window is new and the feed holds more: some may have been missed."""
 
 
-def select(entries: list[Entry], memory: FeedMemory, max_entries: int) -> Fresh:
-    """The entries in the window (the newest ``max_entries``) not seen before.
+def newest_first(entries: list[Entry]) -> list[tuple[Entry, datetime | None]]:
+    """The entries with their dates, newest first, whatever order the feed lists them in.
 
-    Entries are taken newest first by date, or in document order when some have no date. An
-    unseen entry older than the remembered floor was outside the last window, hence not new.
+    An undated entry is taken for as old as the dated one before it in the document (the first
+    dated one when none comes before) and stays on the same side of it: in a feed listed oldest
+    first it is newer than that entry, in one listed newest first older. With no date at all,
+    document order (newest first, as most feeds are).
     """
     timed = [(entry, entry_time(entry)) for entry in entries]
-    if all(when is not None for _, when in timed):
-        timed.sort(key=lambda pair: pair[1] or _EPOCH, reverse=True)
+    dated = [when for _, when in timed if when is not None]
+    if not dated:
+        return timed
+    later_is_newer = 1 if dated[-1] > dated[0] else -1  # the feed lists oldest first
+    keys: list[tuple[datetime, int]] = []
+    last = dated[0]
+    for index, (_, when) in enumerate(timed):
+        last = when or last
+        keys.append((last, later_is_newer * index))
+    order = sorted(range(len(timed)), key=keys.__getitem__, reverse=True)
+    return [timed[index] for index in order]
+
+
+def select(entries: list[Entry], memory: FeedMemory, max_entries: int) -> Fresh:
+    """The entries in the window (the newest ``max_entries``, see :func:`newest_first`) not
+    seen before. An unseen entry older than the remembered floor was outside the last window,
+    hence not new.
+    """
+    timed = newest_first(entries)
     window = timed[:max_entries]
     seen, floor = set(memory.seen), _parse_time(memory.floor)
     fresh: list[Entry] = []

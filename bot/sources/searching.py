@@ -3,8 +3,10 @@
 Reddit and Hacker News both answer "what is new for this query" only as a list, newest first.
 Each query keeps a :class:`Horizon` in the source's cursor: the newest creation time heard and
 the ids heard shortly before it. A poll reads pages until it reaches the horizon, keeps what it
-has not heard, and moves the horizon. Looking a little behind the newest time (``lookback``)
-catches posts that reach a search index late, and the ids make sure they are not heard twice.
+has not heard, and moves the horizon. Looking behind the newest time (``lookback``, half an hour
+by default) catches posts that show up late: a search index that lags, a post a moderator
+approves long after it was written (it keeps its creation time). The ids heard within the
+lookback make sure nothing is heard twice.
 
 A query the API will not show (a private or banned subreddit) fails alone: it keeps its horizon
 and is reported, and the other queries are still read. Any other failure fails the whole poll,
@@ -18,6 +20,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any
 
 import aiohttp
@@ -29,7 +32,7 @@ from bot.text import fold
 
 logger = logging.getLogger(__name__)
 
-MAX_SEEN = 1_000  # ids kept per query; more in one lookback only risks a mention heard twice
+MAX_SEEN = 5_000  # ids kept per query: bounds the cursor; see Horizon.advance
 
 
 def search_terms(brands: Iterable[Brand]) -> list[str]:
@@ -50,10 +53,14 @@ def search_terms(brands: Iterable[Brand]) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class Horizon:
     """How far one query has been read: ``newest`` creation time (Unix seconds) heard, and the
-    ids heard since ``newest - lookback`` with their times. ``newest`` None: never read."""
+    ids heard since ``newest - lookback`` with their times. ``newest`` None: never read.
+
+    ``seen`` is capped: when it overflows, the oldest ids are dropped and ``since`` moves up to
+    their time, so what is no longer remembered is not taken for new either."""
 
     newest: float | None = None
     seen: Mapping[str, float] = field(default_factory=dict)
+    since: float | None = None  # nothing created at or before this is new (seen overflowed)
 
     @classmethod
     def load(cls, stored: Any) -> Horizon:
@@ -64,10 +71,13 @@ class Horizon:
         if not isinstance(seen, dict):
             seen = {}
         times = {str(k): float(v) for k, v in seen.items() if isinstance(v, int | float)}
-        return cls(float(stored["newest"]), times)
+        since = stored.get("since")
+        since = float(since) if isinstance(since, int | float) else None
+        return cls(float(stored["newest"]), times, since)
 
     def dump(self) -> dict[str, Any]:
-        return {"newest": self.newest, "seen": dict(self.seen)}
+        dumped = {"newest": self.newest, "seen": dict(self.seen)}
+        return dumped if self.since is None else dumped | {"since": self.since}
 
     @property
     def started(self) -> bool:
@@ -75,21 +85,34 @@ class Horizon:
 
     def floor(self, lookback: float) -> float:
         """Nothing created before this is new (minus infinity when never read)."""
-        return float("-inf") if self.newest is None else self.newest - lookback
+        if self.newest is None:
+            return -inf
+        return max(self.newest - lookback, -inf if self.since is None else self.since)
 
     def is_new(self, mention: Mention, lookback: float) -> bool:
         created = mention.created_at.timestamp()
-        return created >= self.floor(lookback) and mention.native_id not in self.seen
+        return self._within(created, lookback) and mention.native_id not in self.seen
 
-    def advance(self, heard: Sequence[Mention], lookback: float) -> Horizon:
+    def advance(self, heard: Sequence[Mention], lookback: float, most: int = MAX_SEEN) -> Horizon:
+        """The horizon after hearing ``heard``, remembering the newest ``most`` ids at most."""
         times = dict(self.seen)
         times.update((m.native_id, m.created_at.timestamp()) for m in heard)
         # a query that found nothing yet has read everything there was: from now on, page fully
         newest = max([self.newest or 0.0, *times.values()])
+        since = self.since if self.since is not None and self.since > newest - lookback else None
+        moved = Horizon(newest, {}, since)
         recent = sorted(
-            ((when, key) for key, when in times.items() if when >= newest - lookback), reverse=True
+            ((when, key) for key, when in times.items() if moved._within(when, lookback)),
+            reverse=True,
         )
-        return Horizon(newest, {key: when for when, key in recent[:MAX_SEEN]})
+        if len(recent) > most:
+            since = recent[most][0]  # every id of that time is forgotten, so none is heard twice
+            recent = [(when, key) for when, key in recent[:most] if when > since]
+        return Horizon(newest, {key: when for when, key in recent}, since)
+
+    def _within(self, created: float, lookback: float) -> bool:
+        """Whether something created then is recent enough to be new (or to be remembered)."""
+        return created >= self.floor(lookback) and (self.since is None or created > self.since)
 
 
 class SearchingSource(PollingSource):
