@@ -54,7 +54,7 @@ from bot.incidents.model import Intent, IntentKind
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
-from bot.server import build_http_app
+from bot.server import KEEPALIVE_SECONDS, build_http_app
 from bot.sources import Source, SourceContext, build_source
 from bot.sources.base import EngagementReader, Replier
 from bot.sources.replay import ReplaySource
@@ -633,7 +633,11 @@ async def _start_http(service: Service) -> web.AppRunner:
         routes["/api/messages"] = teams_route(service.teams.adapter, service.teams.bot, tenant)
     app = build_http_app(webhooks, service.metrics, service.health, routes)
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_STEP_SECONDS
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_STEP_SECONDS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
     )
     await runner.setup()
     site = web.TCPSite(runner, http.host, http.port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -21,6 +22,48 @@ CHAT_MAX_BODY = 1_048_576
 tens of kilobytes at most). Webhook sources stream their bodies against their own limit."""
 
 
+REQUEST_SECONDS = 60.0
+"""Longest a POST may take, its body included (a webhook batch is stored within 30 s): a client
+that sends its body a byte at a time is cut off rather than holding memory and a slot forever."""
+MAX_POSTS_IN_FLIGHT = 64
+"""POSTs handled at once; more get 503 and Retry-After at once. Each may hold a body of up to
+``CHAT_MAX_BODY`` (or a webhook's own limit) before its signature can be checked, so this bounds
+what unauthenticated clients can make the service hold."""
+KEEPALIVE_SECONDS = 75.0
+"""How long an idle kept-alive connection stays open (aiohttp's default is an hour)."""
+
+
+def guard_posts(
+    limit: int = MAX_POSTS_IN_FLIGHT, seconds: float = REQUEST_SECONDS
+) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware bounding how many POSTs are handled at once and how long each may take."""
+    in_flight = 0
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Route) -> web.StreamResponse:
+        nonlocal in_flight
+        if request.method != "POST":
+            return await handler(request)
+        if in_flight >= limit:
+            return web.json_response(
+                {"error": "too many requests at once; retry shortly"},
+                status=503,
+                headers={"Retry-After": "1"},
+            )
+        in_flight += 1
+        try:
+            async with asyncio.timeout(seconds):
+                return await handler(request)
+        except TimeoutError:
+            return web.json_response(
+                {"error": f"request not received and handled within {seconds:.0f} s"}, status=408
+            )
+        finally:
+            in_flight -= 1
+
+    return guard
+
+
 def build_http_app(
     webhooks: Mapping[str, WebhookSource],
     metrics: Metrics,
@@ -28,7 +71,7 @@ def build_http_app(
     posts: Mapping[str, Route] | None = None,
 ) -> web.Application:
     """Health, metrics, signed webhooks, and the chat platforms' endpoints (``posts``)."""
-    app = web.Application(client_max_size=CHAT_MAX_BODY)
+    app = web.Application(client_max_size=CHAT_MAX_BODY, middlewares=[guard_posts()])
 
     async def healthz(request: web.Request) -> web.Response:
         report = health()

@@ -1,0 +1,83 @@
+"""What an unauthenticated client can make the HTTP server hold: a POST whose body trickles in is
+cut off, and POSTs beyond a bound are turned away at once (before their bodies are read)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from bot.server import guard_posts
+from tests.loopback import serve_loopback
+
+
+async def serve(entered: asyncio.Event, limit: int, seconds: float) -> tuple[web.AppRunner, int]:
+    async def read_body(request: web.Request) -> web.Response:
+        entered.set()
+        body = await request.read()
+        return web.json_response({"read": len(body)})
+
+    app = web.Application(middlewares=[guard_posts(limit, seconds)])
+    app.router.add_post("/in", read_body)
+    app.router.add_get("/in", read_body)
+    runner, url = await serve_loopback(app, lingering_time=0)
+    return runner, int(url.rsplit(":", 1)[1])
+
+
+async def start_post(
+    port: int, length: int = 1000
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A POST that announces ``length`` bytes and sends one."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nx".encode())
+    await writer.drain()
+    return reader, writer
+
+
+async def status_of(reader: asyncio.StreamReader) -> int:
+    line = await asyncio.wait_for(reader.readline(), 30)
+    return int(line.split()[1])
+
+
+async def test_a_body_that_trickles_in_is_cut_off() -> None:
+    entered = asyncio.Event()
+    runner, port = await serve(entered, limit=8, seconds=0.3)
+    try:
+        reader, writer = await start_post(port)
+        assert await status_of(reader) == 408
+        writer.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_posts_beyond_the_bound_are_turned_away_at_once() -> None:
+    entered = asyncio.Event()
+    runner, port = await serve(entered, limit=1, seconds=30)
+    try:
+        _, held = await start_post(port)  # holds the only slot, its body never finished
+        await asyncio.wait_for(entered.wait(), 30)
+        reader, writer = await start_post(port, length=1)
+        assert await status_of(reader) == 503
+        headers = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)).decode()
+        assert "Retry-After: 1" in headers
+        writer.close()
+        held.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_reads_are_not_bounded() -> None:
+    """/healthz and /metrics stay reachable while POSTs are being turned away."""
+    entered = asyncio.Event()
+    runner, port = await serve(entered, limit=1, seconds=30)
+    try:
+        _, held = await start_post(port)
+        await asyncio.wait_for(entered.wait(), 30)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /in HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        assert await status_of(reader) == 200
+        writer.close()
+        held.close()
+    finally:
+        await runner.cleanup()
