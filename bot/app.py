@@ -440,6 +440,7 @@ def build(config: AppConfig, console: Console) -> Service:
     for name, source in publishers.items():
         deliverer.platforms[PUBLISH_PREFIX + name] = SourcePublisher(source, writer)
         deliverer.max_attempts_for[PUBLISH_PREFIX + name] = config.replies.publish_attempts
+    drafts.publishes = lambda source: source in publishers  # approvals refused for the others
     enricher = None
     if config.replies.generator.enabled:
         enricher = DraftEnricher(

@@ -166,7 +166,9 @@ class Deliverer:
         items = await self.writer.run(partial(live_items, per_channel=PER_CHANNEL), urgent=True)
         channels: dict[tuple[str, str], list[OutboxItem]] = {}
         for item in items:
-            if self._configured(item.intent.platform):
+            if self._unpublishable(item):
+                await self._no_publisher(item)
+            elif self._configured(item.intent.platform):
                 channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(self._channel(queue)) for queue in channels.values()]
@@ -193,8 +195,8 @@ class Deliverer:
         return self.timing.wall() if len(queue) >= PER_CHANNEL else None
 
     def _configured(self, platform: str) -> bool:
-        """Whether this start knows ``platform``. Items for one it does not know (credentials
-        missing this time, a source renamed) are left waiting, untried, for a start that does."""
+        """Whether this start knows ``platform``. Items for a chat platform it does not know
+        (credentials missing this time) are left waiting, untried, for a start that does."""
         if platform in self.platforms:
             if platform in self._unconfigured:
                 self._unconfigured.discard(platform)
@@ -209,6 +211,24 @@ class Deliverer:
                 platform,
             )
         return False
+
+    def _unpublishable(self, item: OutboxItem) -> bool:
+        """A reply to publish through a source this start cannot publish with. Unlike a chat
+        platform's backlog it does not wait: the approver believes it is on its way, and the
+        draft would say "publishing…" for good. It fails, so that people can Retry or post it
+        by hand."""
+        return item.intent.kind is IntentKind.PUBLISH and item.intent.platform not in self.platforms
+
+    async def _no_publisher(self, item: OutboxItem) -> None:
+        platform = item.intent.platform
+        error = (
+            f"{platform} is not set up to publish at this start (credentials missing, or the "
+            "source renamed): nothing was sent"
+        )
+        logger.error("outbox %s: %s", item.intent.key, error)
+        self.errors[platform] = error
+        await self._finish(item, "", error)
+        self._count(item, "failed")
 
     @staticmethod
     def _superseded(item: OutboxItem, later: list[OutboxItem]) -> bool:

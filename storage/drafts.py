@@ -4,6 +4,7 @@ log. Every function runs inside the caller's transaction (the storage writer).""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,17 @@ def _parse_time(value: str | None) -> datetime | None:
 def next_id(db: sqlite_utils.Database, table: str) -> int:
     row = db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()
     return int(row[0])
+
+
+def install_id(db: sqlite_utils.Database) -> str:
+    """This database's own id, made once (kept in ``engine_meta``): what tells its drafts'
+    publications apart from another installation's, or from a database started afresh."""
+    row = db.execute("SELECT value FROM engine_meta WHERE name = 'install'").fetchone()
+    if row is not None:
+        return str(row[0])
+    made = secrets.token_hex(4)
+    db.execute("INSERT INTO engine_meta (name, value) VALUES ('install', ?)", [made])
+    return made
 
 
 def save_set(db: sqlite_utils.Database, drafts: DraftSet) -> None:

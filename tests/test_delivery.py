@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -354,8 +355,8 @@ async def test_max_attempts_gives_up(writer: Writer) -> None:
 async def test_an_unconfigured_platform_s_items_wait_untried_for_a_start_that_has_it(
     writer: Writer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Slack credentials missing on one start (or a publishing source renamed) must not fail
-    its whole backlog for good: the items wait, untried, and go out once it is configured."""
+    """Slack credentials missing on one start must not fail its whole backlog for good: the
+    items wait, untried, and go out once it is configured."""
     platform = Recorder()
     await put(
         writer,
@@ -383,6 +384,31 @@ async def test_an_unconfigured_platform_s_items_wait_untried_for_a_start_that_ha
     assert await again.flush(30) == 0
     assert slack.delivered == [("lost-1", None), ("lost-2", "ref-lost-1")]
     assert "slack" not in again.errors
+
+
+async def test_a_publication_without_its_publisher_fails_at_once_unlike_a_chat_backlog(
+    writer: Writer,
+) -> None:
+    """A source that cannot publish at this start (token unset, renamed): its replies fail,
+    untried, and are settled (the draft shows it, Retry works); chat messages still wait."""
+    publish = replace(intent("reply", platform="source:gone"), kind=IntentKind.PUBLISH)
+    await put(writer, intent("lost", OPEN, platform="slack"), publish)
+    settled: list[tuple[str, str, str | None]] = []
+
+    def settle(db: Any, item: Any, ref: str, error: str | None) -> None:
+        settled.append((item.intent.key, ref, error))
+
+    deliverer = Deliverer(writer, {}, wall=FakeClock(), settle=settle)
+    assert await deliverer.deliver_due() is None
+    assert await deliverer.deliver_due() is None
+
+    assert await states(writer) == {"lost": "pending", "reply": "failed"}
+    [(key, ref, error)] = settled
+    assert (key, ref) == ("reply", "")
+    assert error is not None
+    assert error.startswith("source:gone is not set up to publish at this start")
+    assert (await rows(writer))["reply"]["attempts"] == 0
+    assert deliverer.failed == 1
 
 
 # --- crash reconciliation --------------------------------------------------------------------

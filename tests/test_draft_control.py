@@ -81,7 +81,8 @@ async def test_a_burst_of_approvals_queues_one_publication(
     assert len(publications) == 1
     platform, _, payload = publications[0]
     assert platform == "source:test"
-    assert json.loads(str(payload))["card"]["key"] == "vigie-draft-1"
+    install = await writer.run(store.install_id)
+    assert json.loads(str(payload))["card"]["key"] == f"vigie-{install}-draft-1-v1"
 
 
 async def test_an_expired_draft_is_refused_and_its_message_says_so(
@@ -289,3 +290,86 @@ async def test_a_reply_the_source_refused_can_be_edited_and_approved_again(
     assert json.loads(str(publications[1][1]))["text"] == (
         "Sorry about the cancellation, we are on it."
     )
+
+
+# -- a source that cannot publish at this start --------------------------------------------------
+
+
+async def test_an_approval_is_refused_while_its_source_cannot_publish_and_the_log_keeps_it(
+    control: tuple[DraftControl, Writer, EventClock],
+) -> None:
+    drafts, writer, _ = control
+    drafts.publishes = lambda source: False  # e.g. its access_token was left empty this start
+    refused = await drafts.approve(1, 1, "UANA")
+    assert not refused.ok
+    assert refused.message == (
+        "Not approved: Acme's Mastodon source “test” cannot publish now (it is not set up to at "
+        "this start: credentials missing, or the source renamed). Copy the text and post it by "
+        "hand, or try again once it can."
+    )
+    stored = await writer.run(lambda db: store.get_draft(db, 1))
+    assert stored is not None
+    assert stored.state.value == "proposed"  # the others stay open too
+    assert await rows(writer, "SELECT id FROM outbox WHERE kind = 'publish'") == []
+    log = await rows(writer, "SELECT actor, action, detail FROM decisions WHERE draft_id = 1 "
+                     "AND action LIKE 'refused%'")  # fmt: skip
+    assert log == [("UANA", "refused approve", refused.message)]
+    drafts.publishes = lambda source: source == "test"  # the next start has its credentials
+    assert (await drafts.approve(1, 1, "UANA")).ok
+
+
+# -- what the source knows a publication by ------------------------------------------------------
+
+
+async def test_a_retry_is_the_same_publication_and_an_edited_text_a_new_one(
+    control: tuple[DraftControl, Writer, EventClock],
+) -> None:
+    drafts, writer, clock = control
+
+    async def fail_last() -> None:
+        def work(db: sqlite_utils.Database) -> None:
+            draft = store.get_draft(db, 1)
+            assert draft is not None
+            store.save_draft(db, rules.publish_failed(draft, error="timeout", at=T0).changed[0])
+
+        await writer.run(work)
+
+    assert (await drafts.approve(1, 1, "UANA")).ok
+    await fail_last()
+    clock.advance(T0 + 27 * MIN)
+    assert (await drafts.retry(1, "UANA")).ok
+    await fail_last()
+    assert (await drafts.edit(1, 1, "UBEN", "@ana Sorry! We are rebooking you now.")).ok
+    clock.advance(T0 + 28 * MIN)
+    assert (await drafts.approve(1, 2, "UANA")).ok
+    payloads = await rows(writer, "SELECT payload FROM outbox WHERE kind = 'publish' ORDER BY id")
+    cards = [json.loads(str(payload))["card"] for (payload,) in payloads]
+    install = await writer.run(store.install_id)
+    assert len(install) == 8
+    assert [(c["key"], c["approved_at"]) for c in cards] == [
+        (f"vigie-{install}-draft-1-v1", (T0 + 25 * MIN).isoformat()),
+        (f"vigie-{install}-draft-1-v1", (T0 + 25 * MIN).isoformat()),  # a retry: the same
+        (f"vigie-{install}-draft-1-v2", (T0 + 28 * MIN).isoformat()),  # a new text: a new one
+    ]
+
+
+# -- an edit into another language is kept, and said ---------------------------------------------
+
+
+async def test_an_edit_into_another_language_is_saved_with_a_warning(
+    control: tuple[DraftControl, Writer, EventClock],
+) -> None:
+    drafts, writer, _ = control
+    french = "@ana Nous sommes désolés pour votre vol annulé, nous vous trouvons un autre vol."
+    outcome = await drafts.edit(1, 1, "UBEN", french)
+    assert outcome.ok
+    assert outcome.message == (
+        "Edited. Note: the edited text reads as French; the reply was drafted in English."
+    )
+    stored = await writer.run(lambda db: store.get_draft(db, 1))
+    assert stored is not None
+    assert (stored.text, stored.notes[-1]) == (french, outcome.warning)
+    [(detail,)] = await rows(writer, "SELECT detail FROM decisions WHERE action = 'edited'")
+    assert detail == f"v2; {outcome.warning}"
+    english = await drafts.edit(1, 2, "UBEN", "@ana Sorry! We are finding you another flight.")
+    assert (english.message, english.warning) == ("Edited.", "")

@@ -255,3 +255,71 @@ def test_a_failed_draft_is_not_edited_from_an_old_version_or_once_expired() -> N
     assert not expired.ok
     assert "expired" in expired.message
     assert not expired.changed  # it stays failed, to be seen as such
+
+
+# -- every refusal of a rule is in the decision log ---------------------------------------------
+
+
+def test_every_refusal_of_a_rule_is_logged_with_who_and_why() -> None:
+    edited = rules.edit(draft(), user="UBOB", at=T0, version=1, text="Hi @ana, on it.").changed[0]
+    failed = replace(edited, state=DraftState.FAILED, decided_by="UANA", reason="503")
+    at = T0 + timedelta(minutes=5)
+    refusals = {
+        "stale approve": approve(edited, version=1),
+        "stale reject": rules.reject(edited, user="UANA", at=at, version=1, reason="no"),
+        "stale edit": rules.edit(edited, user="UANA", at=at, version=1, text="Hi"),
+        "two-person": approve(edited, two_person=True, user="UBOB"),
+        "text": approve(edited, problems=["is 512 characters; Mastodon takes 500"]),
+        "retry text": rules.retry(failed, user="UANA", at=at, problems=["is empty"]),
+        "no publisher": approve(edited, cannot_publish="Acme's Mastodon source cannot publish"),
+        "retry no publisher": rules.retry(failed, user="UANA", at=at, cannot_publish="it cannot"),
+        "expired edit": rules.edit(
+            failed, user="UANA", at=T0 + timedelta(hours=24), version=2, text="Hi"
+        ),
+        "already decided": approve(failed, version=2),
+        "retry of an open draft": rules.retry(edited, user="UANA", at=at),
+    }
+    for what, outcome in refusals.items():
+        assert not outcome.ok, what
+        assert not outcome.changed, what
+        [log] = outcome.decisions
+        assert log.action.startswith("refused "), what
+        assert (log.draft_id, log.incident_id, log.detail) == (1, 7, outcome.message), what
+        assert log.actor == ("UBOB" if what == "two-person" else "UANA"), what
+    assert refusals["stale reject"].decisions[0].action == "refused reject"
+    assert refusals["retry text"].decisions[0].action == "refused retry"
+    late = approve(edited, at=T0 + timedelta(hours=24))  # marked expired, and the click refused
+    assert [(d.actor, d.action, d.detail) for d in late.decisions] == [
+        ("vigie", "expired", ""),
+        ("UANA", "refused approve", late.message),
+    ]
+
+
+def test_a_source_that_cannot_publish_now_refuses_the_approval_but_not_a_hand_over() -> None:
+    why = "Acme's Mastodon source “masto” cannot publish now"
+    refused = approve(draft(), cannot_publish=why)
+    assert refused.message == f"Not approved: {why}"
+    assert refused.publish is None
+    assert approve(draft(), can_publish=False, cannot_publish=why).ok  # a person posts it anyway
+    failed = replace(draft(), state=DraftState.FAILED, reason="503")
+    assert rules.retry(failed, user="UANA", at=T0, cannot_publish=why).message == (
+        f"Not retried: {why}"
+    )
+
+
+# -- an edit into another language is kept, and said ---------------------------------------------
+
+
+def test_an_edit_into_another_language_is_kept_and_noted_until_fixed() -> None:
+    french = draft(language="fr", text="Bonjour @ana, désolés pour la panne.", notes=("cut",))
+    outcome = rules.edit(
+        french, user="UBOB", at=T0, version=1, text="Hi @ana, sorry for the outage.", reads_as="en"
+    )
+    assert outcome.ok
+    assert outcome.warning == "edited text reads as English; the reply was drafted in French"
+    assert outcome.message == f"Edited. Note: the {outcome.warning}."
+    [english] = outcome.changed
+    assert english.notes == ("cut", outcome.warning)  # the approver sees it on the card
+    assert outcome.decisions[0].detail == f"v2; {outcome.warning}"
+    fixed = rules.edit(english, user="UBOB", at=T0, version=2, text="Bonjour @ana, on s'en occupe.")
+    assert (fixed.message, fixed.warning, fixed.changed[0].notes) == ("Edited.", "", ("cut",))

@@ -198,8 +198,12 @@ async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_i
     mine = [row for row in log if str(row["draft"]) == draft_id]
     actions = [row["action"] for row in mine]
     assert actions[:2] == ["proposed", "edited"]
-    assert "refused approve" in actions
-    assert actions[-2:] == ["approved", "published"]
+    refusals = [(row["actor"], row["detail"]) for row in mine if row["action"] == "refused approve"]
+    assert [actor for actor, _ in refusals] == [STRANGER, APPROVER, APPROVER]
+    assert "edited this draft after you opened it" in refusals[1][1]  # v1 clicked
+    assert refusals[2][1].startswith("Already approved by")  # the double click
+    decided = [action for action in actions if not action.startswith("refused")]
+    assert decided[-2:] == ["approved", "published"]
     assert actions.count("approved") == actions.count("published") == 1
     assert len(masto.posted) == 1  # the service has stopped: no second publication on its way
     approved = next(row for row in mine if row["action"] == "approved")
@@ -254,9 +258,43 @@ async def test_two_person_rule_needs_another_approver_at_that_level(tmp_path: Pa
         await wait_for(lambda: len(masto.posted) == 1, timeout=10)
 
 
+async def test_an_edit_into_another_language_is_saved_and_the_editor_is_told(
+    tmp_path: Path,
+) -> None:
+    async with mastodon_storm(tmp_path) as (service, slack, _masto, config):
+        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        message = drafts_messages(slack)[0]
+        value = buttons(message, EDIT)[0]
+        await click(service, slack, EDIT, value, EDITOR, message["ts"])
+        await slack.wait_for("views.open")
+        view = next(iter(slack.views.values()))
+        french = "Désolés pour la panne, nos techniciens rétablissent le réseau en ce moment."
+        await post_signed(
+            events_url(service),
+            view_submission_body(view, {"text": {TEXT_INPUT: french}}, EDITOR),
+            SECRET,
+        )
+        [told] = await slack.wait_for("chat.postEphemeral")
+        assert (told.body["user"], told.body["text"]) == (
+            EDITOR,
+            "Edited. Note: the edited text reads as French; the reply was drafted in English.",
+        )
+        await wait_for(lambda: "reads as French" in shown(slack, message))  # for the approver
+    [edited] = [row for row in audit(config) if row["action"] == "edited"]
+    assert edited["text"] == french
+    assert edited["detail"].endswith("; edited text reads as French; the reply was drafted in "
+                                     "English")  # fmt: skip
+
+
+def failure_notices(slack: FakeSlack) -> list[dict[str, Any]]:
+    return [m for m in slack.messages.get("C1", []) if "was not published" in m["text"]]
+
+
 async def test_a_failed_publication_shows_on_the_card_and_retry_publishes(
     tmp_path: Path,
 ) -> None:
+    """The drafts message is edited in place, which notifies nobody: the failure is also a new
+    message in the card's thread, naming the approver."""
     async with mastodon_storm(tmp_path, publish_attempts=1) as (service, slack, masto, _):
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
         message = drafts_messages(slack)[0]
@@ -265,6 +303,12 @@ async def test_a_failed_publication_shows_on_the_card_and_retry_publishes(
         await click(service, slack, APPROVE, value, APPROVER, message["ts"])
         await wait_for(lambda: "publishing failed" in shown(slack, message), timeout=10)
         assert not masto.posted
+        await wait_for(lambda: bool(failure_notices(slack)), timeout=10)
+        [notice] = failure_notices(slack)
+        assert notice["thread_ts"] == message["thread_ts"]  # the card's thread
+        assert notice["text"].startswith(f"<@{APPROVER}> The reply you approved to @")
+        assert "429" in notice["text"]
+        assert "Retry" in notice["text"]
         [retry] = buttons(slack.message("C1", message["ts"]) or {}, "vigie_draft_retry")
         await click(service, slack, "vigie_draft_retry", retry, APPROVER, message["ts"])
         await wait_for(lambda: len(masto.posted) == 1, timeout=10)
@@ -320,3 +364,33 @@ async def test_approve_publishes_a_bluesky_reply_with_thread_refs(
     assert parent["uri"].startswith("at://did:plc:user")
     assert record["record"]["reply"]["root"] == parent
     assert record["repo"] == CARE_DID
+
+
+async def test_an_approval_for_a_source_that_cannot_publish_at_this_start_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Drafted while the Mastodon source could publish; started again without its access token,
+    the reply cannot go out: approving says so at once (it is not left "publishing…")."""
+    async with FakeSlack() as slack, FakeMastodon(token=TOKEN) as masto:
+        for n in range(16):
+            masto.post(
+                f"Kestrel Mobile down again, no signal since this morning #{n}",
+                tags=("kestreldown",),
+                acct=f"user{n}",
+                ago=timedelta(minutes=40 - 2 * n),
+            )
+        source = masto.source(TOKEN, backfill="2h")
+        async with running_service(config_for(tmp_path, slack, source)):
+            await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        message = drafts_messages(slack)[0]
+        value = buttons(message, APPROVE)[0]
+        read_only = {k: v for k, v in source.items() if k != "access_token"}
+        config = config_for(tmp_path, slack, read_only)
+        async with running_service(config) as service:
+            await click(service, slack, APPROVE, value, APPROVER, message["ts"])
+            await wait_for(lambda: bool(slack.responses), timeout=10)
+        assert "cannot publish now" in slack.responses[-1]["text"]
+        assert not masto.posted
+    refused = [row for row in audit(config) if row["action"] == "refused approve"]
+    assert refused
+    assert "cannot publish now" in refused[-1]["detail"]

@@ -158,12 +158,21 @@ def check(
     problems = _length_problems(text, limit, author)
     problems += [f"contains the banned phrase “{phrase}”" for phrase in _banned_in(text, banned)]
     problems += [f"still has the placeholder {name}" for name in _PLACEHOLDER.findall(text)]
-    prose = " ".join(_HANDLE_OR_LINK.sub(" ", text).split())
-    if detect_language is not None and len(prose) > MIN_DETECTABLE:
-        found = _base(detect_language(prose))
-        if found not in ("", "und") and found != _base(language):
+    if detect_language is not None:
+        found = other_language(text, language, detect_language)
+        if found:
             problems.append(f"is in {found}, not {_base(language)}")
     return problems
+
+
+def other_language(text: str, language: str, detect_language: Callable[[str], str]) -> str:
+    """The language ``text`` reads as when it is not ``language`` (a base code such as "en");
+    "" when it is, or when its prose (handles and links aside) is too short to tell."""
+    prose = " ".join(_HANDLE_OR_LINK.sub(" ", text).split())
+    if len(prose) <= MIN_DETECTABLE:
+        return ""
+    found = _base(detect_language(prose))
+    return "" if found in ("", "und", _base(language)) else found
 
 
 def _reference(specifics: Specifics, language: str) -> str:

@@ -4,7 +4,9 @@ A decision reloads the draft, applies the rules (bot.drafts.rules), stores the d
 changed with their decision-log rows, queues the edit of the set's message everywhere it was
 posted and, for an approval, the publication itself: all in one transaction, so a click is
 never half done and a double click finds the draft already decided. An approval sees every
-draft for the same post, in any incident, so a post never gets two replies.
+draft for the same post, in any incident, so a post never gets two replies; told which
+sources can publish at this start (``publishes``), it is refused when the draft's cannot. An
+edit into another language than the draft's is kept, and said.
 """
 
 from __future__ import annotations
@@ -19,18 +21,22 @@ from bot.clock import Clock
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts import rules
-from bot.drafts.compose import banned_phrases, check
+from bot.drafts.cards import PLATFORM_NAMES
+from bot.drafts.compose import banned_phrases, check, detect_with, other_language
 from bot.drafts.limits import limit_for
-from bot.drafts.model import Decision, Draft, DraftKind, DraftSet
+from bot.drafts.model import Draft, DraftKind, DraftSet
 from bot.drafts.planner import refresh_messages
 from bot.drafts.publishing import publish_intent
 from bot.drafts.rules import Name, Outcome
+from bot.language import LanguageDetector
 from storage import drafts as store
 from storage.incidents import get_incident
 from storage.outbox import enqueue
 from storage.writer import Writer
 
 TextCheck = Callable[[DraftSet, Draft, str], Sequence[str]]
+Publishes = Callable[[str], bool]
+"""Whether a source (by name) can publish at this start: its publisher is wired."""
 
 
 def _plain(user: str) -> str:
@@ -72,6 +78,8 @@ class DraftControl:
         brand_names: Mapping[str, str],
         check_text: TextCheck,
         wake: Callable[[], object] = lambda: None,
+        publishes: Publishes | None = None,
+        detector: LanguageDetector | None = None,
     ) -> None:
         self.writer = writer
         self.clock = clock
@@ -79,6 +87,8 @@ class DraftControl:
         self.brand_names = dict(brand_names)
         self.check_text = check_text
         self.wake = wake
+        self.publishes = publishes  # None: a source that could publish when drafted still can
+        self._detector = detector  # made on the first edit when not given
 
     async def find(self, draft_id: int) -> tuple[Draft, DraftSet] | None:
         def read(db: sqlite_utils.Database) -> tuple[Draft, DraftSet] | None:
@@ -111,23 +121,51 @@ class DraftControl:
                 two_person=level in self.settings.two_person_levels,
                 can_publish=drafts.target.can_publish,
                 problems=self.check_text(drafts, draft, draft.text),
+                cannot_publish=self.cannot_publish(drafts),
                 name=name,
             )
 
         return await self._decide(draft_id, decide)
+
+    def cannot_publish(self, drafts: DraftSet) -> str:
+        """Why the source that should publish ``drafts``' reply cannot at this start (its
+        credentials are missing, or it was renamed); "" when it can, or is not meant to."""
+        target = drafts.target
+        if not target.can_publish or self.publishes is None or self.publishes(target.source):
+            return ""
+        brand = self.brand_names.get(drafts.brand, drafts.brand)
+        where = PLATFORM_NAMES.get(target.platform, target.platform)
+        return (
+            f"{brand}'s {where} source “{target.source}” cannot publish now (it is not set up "
+            "to at this start: credentials missing, or the source renamed). Copy the text and "
+            "post it by hand, or try again once it can."
+        )
 
     async def edit(
         self, draft_id: int, version: int | None, user: str, text: str, name: Name = _plain
     ) -> Outcome:
         def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
             problems = self.check_text(drafts, draft, text)
-            if problems:
+            if problems:  # a form's check (the text is not saved), not a decision refused
                 return Outcome(False, "Not saved: the text " + "; ".join(problems) + ".")
             return rules.edit(
-                draft, user=user, at=self.clock.now(), version=version, text=text, name=name
+                draft,
+                user=user,
+                at=self.clock.now(),
+                version=version,
+                text=text,
+                reads_as=self.reads_as(text, draft.language),
+                name=name,
             )
 
         return await self._decide(draft_id, decide)
+
+    def reads_as(self, text: str, language: str) -> str:
+        """The language ``text`` reads as when it is not ``language``; "" when it is, or when
+        it is too short to tell (a close call goes to ``language``)."""
+        if self._detector is None:
+            self._detector = LanguageDetector()
+        return other_language(text, language, detect_with(self._detector, (language,)))
 
     async def reject(
         self, draft_id: int, version: int | None, user: str, reason: str, name: Name = _plain
@@ -147,6 +185,7 @@ class DraftControl:
                 user=user,
                 at=self.clock.now(),
                 problems=self.check_text(drafts, draft, draft.text),
+                cannot_publish=self.cannot_publish(drafts),
                 name=name,
             )
 
@@ -158,11 +197,8 @@ class DraftControl:
         def work(db: sqlite_utils.Database) -> None:
             draft = store.get_draft(db, draft_id)
             if draft is not None:
-                at = self.clock.now()
-                store.record(
-                    db,
-                    Decision(at, user, f"refused {action}", draft.incident_id, draft.id, "", why),
-                )
+                for decision in rules.refused(draft, action, why, user, self.clock.now()).decisions:
+                    store.record(db, decision)
 
         await self.writer.run(work)
 
@@ -198,7 +234,8 @@ def apply(db: sqlite_utils.Database, outcome: Outcome, drafts: DraftSet, brand_n
     if outcome.publish is not None:
         publish = replace(outcome.publish, publish_attempts=outcome.publish.publish_attempts + 1)
         changed = [publish if d.id == publish.id else d for d in changed]
-        enqueue(db, publish_intent(publish, drafts.target, _now(outcome)))
+        install = store.install_id(db)
+        enqueue(db, publish_intent(publish, drafts.target, _now(outcome), install))
     for draft in changed:
         store.save_draft(db, draft)
     for set_id in sorted({draft.set_id for draft in changed}):

@@ -2,9 +2,12 @@
 
 An approval queues a ``publish`` intent for platform ``source:NAME``. The deliverer hands it to
 :class:`SourcePublisher`, which loads the mention and calls the source's ``publish_reply``; the
-intent carries an idempotency key and the approval time, so a retried or duplicated attempt
-never posts twice. :class:`DraftSettler` then records the outcome on the draft, in the same
-transaction as the outbox marks the item done, and queues the edit of the drafts message.
+intent carries an idempotency key (:func:`publication_key`: the draft and its text version) and
+the approval time, so a retried or duplicated attempt never posts twice, while an edited text is
+a new publication. :class:`DraftSettler` then records the outcome on the draft, in the same
+transaction as the outbox marks the item done, and queues the edit of the drafts message; a
+failure is also said in a new message of the card's thread, naming the approver: an edit
+notifies nobody, and the customer has no reply.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import sqlite_utils
 
 from bot.delivery import DeliveryError
 from bot.drafts import rules
-from bot.drafts.model import Draft, DraftState, Target
+from bot.drafts.cards import PLATFORM_NAMES
+from bot.drafts.model import Draft, DraftSet, DraftState, Target
 from bot.drafts.planner import refresh_messages
+from bot.incidents.cards import card_of
 from bot.incidents.model import Intent, IntentKind
 from bot.sources.base import Replier
 from bot.sources.polite import SourceError
 from storage import drafts as store
+from storage.incidents import get_incident
 from storage.mentions import load_mention
-from storage.outbox import OutboxItem
+from storage.outbox import OutboxItem, enqueue
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -32,7 +38,15 @@ logger = logging.getLogger(__name__)
 PREFIX = "source:"
 
 
-def publish_intent(draft: Draft, target: Target, at: datetime) -> Intent:
+def publication_key(draft: Draft, install: str = "") -> str:
+    """What the source knows one publication by: the draft and its text version, so a retry of
+    the same text is the same publication and an edited text a new one; ``install`` (this
+    database's id) keeps two installations' (or a fresh database's) drafts apart."""
+    origin = f"vigie-{install}" if install else "vigie"
+    return f"{origin}-draft-{draft.id}-v{draft.version}"
+
+
+def publish_intent(draft: Draft, target: Target, at: datetime, install: str = "") -> Intent:
     return Intent(
         key=f"publish-{draft.id}-{draft.publish_attempts}",
         incident_id=draft.incident_id,
@@ -47,8 +61,9 @@ def publish_intent(draft: Draft, target: Target, at: datetime) -> Intent:
             "set": draft.set_id,
             "source": target.source,
             "native_id": target.native_id,
+            # set once per text version: an edit resets it, a retry keeps it
             "approved_at": (draft.decided_at or at).isoformat(),
-            "key": f"vigie-draft-{draft.id}",  # one per draft: every attempt posts at most once
+            "key": publication_key(draft, install),
         },
     )
 
@@ -112,7 +127,49 @@ class DraftSettler:
             store.save_draft(db, changed)
         for decision in outcome.decisions:
             store.record(db, decision)
-        refresh_messages(db, drafts, self.brand_names.get(drafts.brand, drafts.brand), at)
+        brand_name = self.brand_names.get(drafts.brand, drafts.brand)
+        refresh_messages(db, drafts, brand_name, at)
+        if error is not None:
+            say_failed(db, drafts, outcome.changed[0], brand_name, at)
+
+
+def say_failed(
+    db: sqlite_utils.Database, drafts: DraftSet, draft: Draft, brand_name: str, at: datetime
+) -> None:
+    """Post that a publication failed in the card's thread wherever its drafts are, naming the
+    approver: the drafts message only changes in place, which notifies nobody. One message per
+    attempt and channel (its key says which), however often this runs."""
+    incident = get_incident(db, drafts.incident_id)
+    if incident is None:
+        return
+    card = card_of(incident, brand_name)
+    text = failure_text(drafts, draft)
+    for platform, channel in store.posted_in(db, drafts.id):
+        key = f"{drafts.part}-failed-{draft.id}-{draft.publish_attempts}-{platform}:{channel}"
+        notice = Intent(
+            key=key,
+            incident_id=drafts.incident_id,
+            kind=IntentKind.THREAD,
+            platform=platform,
+            channel=channel,
+            created_at=at,
+            text=text,
+            card=card,
+            mention=draft.decided_by,
+        )
+        enqueue(db, notice)
+
+
+def failure_text(drafts: DraftSet, draft: Draft) -> str:
+    """The thread message of a failed publication (after the approver's mention)."""
+    target = drafts.target
+    whom = f"@{target.author}" if target.author else "the post"
+    where = PLATFORM_NAMES.get(target.platform, target.platform)
+    return (
+        f"The reply you approved to {whom} on {where} (draft {draft.id}) was not published: "
+        f"{draft.reason.rstrip('. ')}. The customer has no answer yet: use Retry, or Edit the "
+        "text, on the drafts message, or post it by hand."
+    )
 
 
 def _plain_error(error: str) -> str:

@@ -5,7 +5,9 @@ changed and the decision-log rows. Who may decide at all (approvers per brand) i
 platform's to check; these rules are about the draft itself: it must still be open, be the
 version the person saw, not have expired, and under the two-person rule not be their own edit.
 A post gets one reply: approving a draft withdraws every open draft for the same post (in any
-incident), and is refused while another draft for that post is approved.
+incident), and is refused while another draft for that post is approved. Every refusal is kept
+in the decision log ("refused approve", with who and why), a second click on a decided draft's
+button too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.drafts.model import Decision, Draft, DraftState
+from bot.drafts.templates import LANGUAGE_NAMES
 
 Name = Callable[[str], str]
 
@@ -26,6 +29,7 @@ class Outcome:
     changed: tuple[Draft, ...] = ()
     decisions: tuple[Decision, ...] = ()
     publish: Draft | None = None  # approved and to be published by the source
+    warning: str = ""  # done, but worth telling the person (an edit into another language)
 
 
 def _plain(user: str) -> str:
@@ -59,44 +63,45 @@ def already(draft: Draft, name: Name = _plain) -> str:
     return "This draft can no longer be decided."
 
 
-def _refusal(draft: Draft, version: int | None, at: datetime, name: Name) -> Outcome | None:
-    """Why a decision on ``draft`` cannot be made now, if it cannot; an expired draft is
-    marked so (the caller stores the change)."""
+def _refusal(
+    draft: Draft, version: int | None, at: datetime, name: Name, user: str, action: str
+) -> Outcome | None:
+    """Why ``user``'s ``action`` on ``draft`` cannot be made now, if it cannot; an expired
+    draft is marked so (the caller stores the change)."""
     if not draft.state.open:
-        return Outcome(False, already(draft, name))
+        return refused(draft, action, already(draft, name), user, at)
     if at >= draft.expires_at:
         expired = replace(draft, state=DraftState.EXPIRED, decided_at=at)
         log = Decision(at, "vigie", "expired", draft.incident_id, draft.id, draft.text)
+        why = f"This draft expired at {_hhmm(draft.expires_at)}; it can no longer be approved."
         return Outcome(
-            False,
-            f"This draft expired at {_hhmm(draft.expires_at)}; it can no longer be approved.",
-            (expired,),
-            (log,),
+            False, why, (expired,), (log, *refused(draft, action, why, user, at).decisions)
         )
-    return _stale(draft, version, name)
+    return _stale(draft, version, name, user, action, at)
 
 
-def _stale(draft: Draft, version: int | None, name: Name) -> Outcome | None:
+def _stale(
+    draft: Draft, version: int | None, name: Name, user: str, action: str, at: datetime
+) -> Outcome | None:
     """A refusal when the person saw another version of the text than the stored one."""
     if version is not None and version != draft.version:
         editor = name(draft.edited_by) if draft.edited_by else "someone"
-        return Outcome(
-            False,
-            f"{editor} edited this draft after you opened it; read the new text and decide again.",
-        )
+        why = f"{editor} edited this draft after you opened it; read the new text and decide again."
+        return refused(draft, action, why, user, at)
     return None
 
 
-def _edit_refusal(draft: Draft, version: int | None, at: datetime, name: Name) -> Outcome | None:
+def _edit_refusal(
+    draft: Draft, version: int | None, at: datetime, name: Name, user: str
+) -> Outcome | None:
     """Why ``draft`` cannot be edited now. One whose publishing failed may be, until it expires,
     so that a person can fix what the source refused."""
     if draft.state is not DraftState.FAILED:
-        return _refusal(draft, version, at, name)
+        return _refusal(draft, version, at, name, user, "edit")
     if at >= draft.expires_at:
-        return Outcome(
-            False, f"This draft expired at {_hhmm(draft.expires_at)}; write a new reply."
-        )
-    return _stale(draft, version, name)
+        why = f"This draft expired at {_hhmm(draft.expires_at)}; write a new reply."
+        return refused(draft, "edit", why, user, at)
+    return _stale(draft, version, name, user, "edit", at)
 
 
 def _reply_of(draft: Draft, others: Sequence[Draft]) -> Draft | None:
@@ -119,8 +124,8 @@ def _answered(reply: Draft, name: Name = _plain) -> str:
     return f"This post already has a reply: {where}, approved by {who} at {when}, {done}."
 
 
-def _refused(draft: Draft, action: str, why: str, user: str, at: datetime) -> Outcome:
-    """A refusal kept in the decision log."""
+def refused(draft: Draft, action: str, why: str, user: str, at: datetime) -> Outcome:
+    """A refusal of ``user``'s ``action``, answered with ``why`` and kept in the decision log."""
     log = Decision(at, user, f"refused {action}", draft.incident_id, draft.id, "", why)
     return Outcome(False, why, (), (log,))
 
@@ -135,24 +140,20 @@ def approve(
     two_person: bool,
     can_publish: bool,
     problems: Sequence[str] = (),
+    cannot_publish: str = "",
     name: Name = _plain,
 ) -> Outcome:
     """Approve one variant: it is published (or handed to a person to post), and the other
     open drafts for the same post (``others``: its set's and other incidents') are withdrawn:
-    a post gets one answer. ``problems`` are what is wrong with its text as published."""
-    refused = _refusal(draft, version, at, name)
-    if refused is not None:
-        return refused
-    if two_person and draft.edited_by == user:
-        return Outcome(
-            False,
-            "Two-person rule: you edited this draft, so someone else must approve it.",
-        )
-    if problems:
-        return Outcome(False, "Not approved: the text " + "; ".join(problems) + ". Edit it first.")
-    reply = _reply_of(draft, others)
-    if reply is not None:
-        return _refused(draft, "approve", _answered(reply, name), user, at)
+    a post gets one answer. ``problems`` are what is wrong with its text as published;
+    ``cannot_publish`` why its source, which should publish it, cannot now ("" when it can)."""
+    refusal = _refusal(draft, version, at, name, user, "approve")
+    if refusal is None:
+        refusal = _approval_refusal(draft, others, user, at, two_person, problems, name)
+    if refusal is None and can_publish and cannot_publish:
+        refusal = refused(draft, "approve", f"Not approved: {cannot_publish}", user, at)
+    if refusal is not None:
+        return refusal
     state = DraftState.PUBLISHING if can_publish else DraftState.APPROVED
     approved = replace(draft, state=state, decided_by=user, decided_at=at)
     withdrawn = tuple(
@@ -171,6 +172,29 @@ def approve(
     return Outcome(True, message, (approved, *withdrawn), logs, approved if can_publish else None)
 
 
+def _approval_refusal(
+    draft: Draft,
+    others: Sequence[Draft],
+    user: str,
+    at: datetime,
+    two_person: bool,
+    problems: Sequence[str],
+    name: Name,
+) -> Outcome | None:
+    """Why an open, current draft is still not approved: the two-person rule, its text, or
+    another reply to the same post."""
+    if two_person and draft.edited_by == user:
+        why = "Two-person rule: you edited this draft, so someone else must approve it."
+        return refused(draft, "approve", why, user, at)
+    if problems:
+        why = "Not approved: the text " + "; ".join(problems) + ". Edit it first."
+        return refused(draft, "approve", why, user, at)
+    reply = _reply_of(draft, others)
+    if reply is not None:
+        return refused(draft, "approve", _answered(reply, name), user, at)
+    return None
+
+
 def edit(
     draft: Draft,
     *,
@@ -178,25 +202,51 @@ def edit(
     at: datetime,
     version: int | None,
     text: str,
+    reads_as: str = "",
     name: Name = _plain,
 ) -> Outcome:
     """Replace the text (already checked against the platform's limit and the playbook). A
-    draft whose publishing failed goes back to proposed, to be approved again."""
-    refused = _edit_refusal(draft, version, at, name)
-    if refused is not None:
-        return refused
+    draft whose publishing failed goes back to proposed, to be approved again. ``reads_as`` is
+    the language the new text reads as, when it is not the draft's: the edit is kept (staff
+    may choose), and the answer, the draft's notes and the log say so."""
+    refusal = _edit_refusal(draft, version, at, name, user)
+    if refusal is not None:
+        return refusal
     text = text.strip()
     if text == draft.text:
         return Outcome(True, "No change.")
-    edited = replace(draft, text=text, version=draft.version + 1, edited_by=user, edited_at=at)
+    warning = _language_note(reads_as, draft.language)
+    notes = tuple(n for n in draft.notes if not n.startswith(LANGUAGE_NOTE))
+    edited = replace(
+        draft,
+        text=text,
+        version=draft.version + 1,
+        edited_by=user,
+        edited_at=at,
+        notes=(*notes, warning) if warning else notes,
+    )
     detail = f"v{edited.version}"
     if draft.state is DraftState.FAILED:
         edited = replace(
             edited, state=DraftState.PROPOSED, decided_by="", decided_at=None, reason=""
         )
         detail += f", proposed again after publishing failed: {draft.reason}"
+    if warning:
+        detail += f"; {warning}"
     log = Decision(at, user, "edited", draft.incident_id, draft.id, text, detail)
-    return Outcome(True, "Edited.", (edited,), (log,))
+    message = f"Edited. Note: the {warning}." if warning else "Edited."
+    return Outcome(True, message, (edited,), (log,), warning=warning)
+
+
+LANGUAGE_NOTE = "edited text reads as "
+
+
+def _language_note(reads_as: str, language: str) -> str:
+    """What an edit into another language than the draft's is noted as ("" when it is not)."""
+    if not reads_as or reads_as == language:
+        return ""
+    found, wanted = (LANGUAGE_NAMES.get(code, code) for code in (reads_as, language))
+    return f"{LANGUAGE_NOTE}{found}; the reply was drafted in {wanted}"
 
 
 def reject(
@@ -208,9 +258,9 @@ def reject(
     reason: str,
     name: Name = _plain,
 ) -> Outcome:
-    refused = _refusal(draft, version, at, name)
-    if refused is not None:
-        return refused
+    refusal = _refusal(draft, version, at, name, user, "reject")
+    if refusal is not None:
+        return refusal
     reason = " ".join(reason.split())
     rejected = replace(
         draft, state=DraftState.REJECTED, decided_by=user, decided_at=at, reason=reason
@@ -226,17 +276,23 @@ def retry(
     user: str,
     at: datetime,
     problems: Sequence[str] = (),
+    cannot_publish: str = "",
     name: Name = _plain,
 ) -> Outcome:
     """Publish again an approved draft whose publishing failed, unless another draft for the
-    same post (``others``) was approved meanwhile or its text (``problems``) cannot pass."""
+    same post (``others``) was approved meanwhile, its text (``problems``) cannot pass or its
+    source cannot publish now (``cannot_publish``, "" when it can)."""
     if draft.state is not DraftState.FAILED:
-        return Outcome(False, already(draft, name) if not draft.state.open else "Not approved.")
+        why = already(draft, name) if not draft.state.open else "Not approved."
+        return refused(draft, "retry", why, user, at)
     if problems:
-        return Outcome(False, "Not retried: the text " + "; ".join(problems) + ". Edit it first.")
+        why = "Not retried: the text " + "; ".join(problems) + ". Edit it first."
+        return refused(draft, "retry", why, user, at)
+    if cannot_publish:
+        return refused(draft, "retry", f"Not retried: {cannot_publish}", user, at)
     reply = _reply_of(draft, others)
     if reply is not None:
-        return _refused(draft, "retry", _answered(reply, name), user, at)
+        return refused(draft, "retry", _answered(reply, name), user, at)
     again = replace(draft, state=DraftState.PUBLISHING, reason="")
     log = Decision(at, user, "retried", draft.incident_id, draft.id, draft.text)
     return Outcome(True, "Publishing again.", (again,), (log,), again)

@@ -207,7 +207,7 @@ class SlackDraftActions:
     async def _report(
         self, client: AsyncWebClient, channel: str, user: str, outcome: Outcome
     ) -> None:
-        if not outcome.ok:
+        if not outcome.ok or outcome.warning:
             await _tell(client, channel, user, outcome.message)
 
 
