@@ -146,3 +146,20 @@ def test_mentions_finds_a_brand_by_its_exact_slug_only(
         assert "1 mention(s)" in capsys.readouterr().out
     assert main(["mentions", "-c", str(path), "--brand", "kestrel-mobile!"]) == 2
     assert "no brand 'kestrel-mobile!'" in " ".join(capsys.readouterr().err.split())
+
+
+# Teams without an app id cannot authenticate anyone: only for a local test
+
+
+TEAMS_WITHOUT_ID = "platforms:\n  teams: {app_id: ''}\n"
+
+
+def test_teams_without_an_app_id_is_refused_on_a_reachable_address(tmp_path: Path) -> None:
+    message = refusal(tmp_path, config_text(KESTREL, TEAMS_WITHOUT_ID + "http: {host: 0.0.0.0}\n"))
+    assert "platforms.teams.app_id is empty, so anyone who can reach 0.0.0.0:8080" in message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_teams_without_an_app_id_is_allowed_on_loopback(tmp_path: Path, host: str) -> None:
+    config = load(tmp_path, config_text(KESTREL, TEAMS_WITHOUT_ID + f"http: {{host: '{host}'}}\n"))
+    assert config.platforms.teams is not None

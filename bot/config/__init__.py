@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,7 +52,31 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> AppConf
     except ValidationError as error:
         raise ConfigError(_describe(error, loaded, str(path))) from None
     _check_unique_names(config, loaded, str(path))
+    _check_teams_identity(config, loaded, str(path))
     return _resolve_paths(config, path.resolve().parent)
+
+
+def _check_teams_identity(config: AppConfig, loaded: LoadedYaml, source: str) -> None:
+    """Without an app id, /api/messages cannot tell Teams from anyone: that is for a local test
+    on a loopback address, never for a service others can reach."""
+    teams = config.platforms.teams
+    if teams is None or teams.app_id or not config.http.enabled or _loopback(config.http.host):
+        return
+    line = loaded.line_of(("platforms", "teams", "app_id"))
+    raise ConfigError(
+        f"{source}: line {line}: platforms.teams.app_id is empty, so anyone who can reach "
+        f"{config.http.host}:{config.http.port} could act as any Teams user; set it (the Azure "
+        "Bot's Microsoft App ID), or listen on 127.0.0.1 only for a local test"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_unique_names(config: AppConfig, loaded: LoadedYaml, source: str) -> None:
