@@ -23,8 +23,9 @@ matched decoded):
 What it receives is checked as Teams would: JSON object, known activity type, a message with
 text or attachments, attachments with a ``contentType``, Adaptive Card content that is an
 ``AdaptiveCard`` (valid against the 1.5 schema when ``schema_path`` is given), at most
-``max_bytes`` per request. Refusals use the connector's error body
-``{"error": {"code": …, "message": …}}``; msrest raises ``ErrorResponseException``.
+``max_bytes`` per request, counted as Teams counts them (the JSON in UTF-16: ``payload_size``).
+Refusals use the connector's error body ``{"error": {"code": …, "message": …}}``; msrest raises
+``ErrorResponseException``.
 The error codes for scripted failures (429, 412, 502, 504) are plausible, not captured.
 """
 
@@ -46,7 +47,13 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
-from handlers.teams.render import CONTENT_TYPE, MAX_MESSAGE_BYTES, InvalidCard, check_card
+from handlers.teams.render import (
+    CONTENT_TYPE,
+    MAX_MESSAGE_BYTES,
+    InvalidCard,
+    check_card,
+    payload_size,
+)
 
 Body = dict[str, Any]
 
@@ -90,7 +97,7 @@ class Call:
     body: Any
     status: int
     answer: Any
-    size: int = 0  # bytes of the request body
+    size: int = 0  # bytes of the request body as Teams counts them (UTF-16)
     time: float = field(default_factory=time.time)
 
     @property
@@ -245,12 +252,12 @@ class FakeConnector:
         raw = await request.read()
         body: Any = None
         headers: dict[str, str] = {}
+        size = len(raw)
         try:
-            if len(raw) > self.max_bytes:
-                raise ConnectorError(
-                    413, f"request is {len(raw):,} bytes; at most {self.max_bytes:,}"
-                )
             body = self._parse(request, raw)
+            size = payload_size(body) if body is not None else 0
+            if size > self.max_bytes:
+                raise ConnectorError(413, f"request is {size:,} bytes; at most {self.max_bytes:,}")
             self._authorize(request)
             failure = self._pop_failure(request)
             if failure is not None:
@@ -271,7 +278,7 @@ class FakeConnector:
                 body,
                 status,
                 result,
-                len(raw),
+                size,
             )
         )
         async with self._changed:

@@ -11,7 +11,8 @@ production code (checked against botbuilder 4.17.1 by tests/test_teams_fake.py):
   metadata URLs to :attr:`OpenIdServer.metadata_url` (:func:`auth_config`).
 - Outbound calls need a token from login.microsoftonline.com; tests pass
   ``credentials_factory=StaticCredentialsFactory()`` to the same constructor, so every call to
-  the fake connector carries ``Authorization: Bearer <STATIC_TOKEN>``.
+  the fake connector carries ``Authorization: Bearer <STATIC_TOKEN>``
+  (``ExpiredSecretFactory()``: the token is refused, as for an expired client secret).
 
 botbuilder fetches the metadata and keys with blocking ``requests.get`` inside async code, so
 the server runs its own event loop in a thread: served from the test's loop it would deadlock.
@@ -268,3 +269,26 @@ class StaticCredentialsFactory(ServiceClientCredentialsFactory):  # type: ignore
         self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
     ) -> StaticCredentials:
         return StaticCredentials(app_id, self.token)
+
+
+EXPIRED_SECRET = (
+    "Failed to get access token with error: invalid_client, error_description: AADSTS7000222: "
+    "The provided client secret keys for app '00000000-0000-0000-0000-00000000b07a' are expired."
+)
+
+
+class ExpiredSecret(StaticCredentials):
+    """What botbuilder's MicrosoftAppCredentials raises when Microsoft Entra refuses the app's
+    expired client secret."""
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        raise PermissionError(EXPIRED_SECRET)
+
+
+class ExpiredSecretFactory(StaticCredentialsFactory):
+    """``credentials_factory=`` for a bot whose client secret has expired."""
+
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> ExpiredSecret:
+        return ExpiredSecret(app_id)

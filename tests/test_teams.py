@@ -59,8 +59,12 @@ def api(service: Service) -> str:
 
 @asynccontextmanager
 async def vigie_in_teams(
-    tmp_path: Path, responders: Sequence[str] = (RESPONDER,), policy: dict[str, Any] | None = None
+    tmp_path: Path,
+    responders: Sequence[str] = (RESPONDER,),
+    policy: dict[str, Any] | None = None,
+    **replies: Any,
 ) -> AsyncIterator[tuple[Service, FakeConnector, FakeMastodon, Path]]:
+    """Vigie with Teams and a Mastodon source; ``replies``: settings of the replies section."""
     schema = SCHEMA if SCHEMA.exists() else None  # the fake refuses any card not valid against it
     async with FakeConnector(schema_path=schema) as teams, FakeMastodon(token=TOKEN) as masto:
         source = masto.source(TOKEN)
@@ -77,6 +81,7 @@ async def vigie_in_teams(
                 }
             },
             delivery={"pace_seconds": 0, "max_backoff_seconds": 2},
+            **({"replies": replies} if replies else {}),
         )
         async with running_service(config) as service:
             await masto.wait_for_streams(1)

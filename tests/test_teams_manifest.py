@@ -28,7 +28,22 @@ def test_the_manifest_names_the_bot_and_its_icons() -> None:
     assert {"team", "groupChat", "personal"} <= set(bot["scopes"])
     assert len(manifest["name"]["short"]) <= 30
     assert len(manifest["description"]["short"]) <= 80
-    commands = [c["title"] for c in bot["commandLists"][0]["commands"]]
-    assert all(command in dict(HELP) or command == "watch" for command in commands)
+    for commands in bot["commandLists"]:
+        titles = [c["title"] for c in commands["commands"]]
+        assert all(title in dict(HELP) or title == "watch" for title in titles)
     assert png_size(APP / manifest["icons"]["color"]) == (192, 192)
     assert png_size(APP / manifest["icons"]["outline"]) == (32, 32)
+
+
+def test_watch_is_offered_in_team_channels_only() -> None:
+    """A chat cannot hold the channel threads cards start: Vigie refuses watch there, so the
+    command menu of a group or personal chat does not offer it (one list per scope)."""
+    manifest = json.loads((APP / "manifest.json").read_text(encoding="utf-8"))
+    [bot] = manifest["bots"]
+    menus = {scope: lst for lst in bot["commandLists"] for scope in lst["scopes"]}
+    assert sorted(menus) == sorted(bot["scopes"])
+    assert len(bot["commandLists"]) == len(menus) <= 3  # the schema's maximum
+    for scope, menu in menus.items():
+        titles = {c["title"] for c in menu["commands"]}
+        assert ("watch" in titles) is (scope == "team"), scope
+        assert {"incidents", "help"} <= titles

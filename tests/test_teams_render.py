@@ -30,6 +30,7 @@ from handlers.teams.actions import (
 )
 from handlers.teams.render import (
     CONTENT_TYPE,
+    ENVELOPE_BYTES,
     MAX_ATTACHMENT_BYTES,
     MAX_MESSAGE_BYTES,
     InvalidCard,
@@ -39,6 +40,8 @@ from handlers.teams.render import (
     check_structure,
     cut,
     escape,
+    line_breaks,
+    payload_size,
     safe_url,
 )
 from tests.conftest import SHARED_DATA
@@ -302,6 +305,27 @@ def test_huge_incidents_are_cut_to_fit_teams(schema: Path) -> None:
     assert len(card["body"][0]["items"][0]["inlines"][0]["text"]) <= 150
 
 
+def test_the_size_is_counted_as_teams_counts_it_the_whole_activity_in_utf16() -> None:
+    assert payload_size({"text": "abc"}) == 2 * len('{"text": "abc"}')
+    assert payload_size({"text": "日本"}) == payload_size({"text": "ab"})  # not \\u escapes
+    assert payload_size({"text": "🔥"}) == payload_size({"text": "ab"})  # a surrogate pair
+    assert attachment_size({"x": 1}) == payload_size(
+        {"contentType": CONTENT_TYPE, "content": {"x": 1}}
+    )
+    assert MAX_ATTACHMENT_BYTES + ENVELOPE_BYTES < MAX_MESSAGE_BYTES
+
+
+def test_a_card_in_japanese_is_not_cut_for_escapes_teams_never_counts(schema: Path) -> None:
+    """Each character outside ASCII is 6 or 12 characters as a ``\\u`` escape, but 2 or 4 bytes
+    for Teams: a card in Japanese keeps its excerpts as whole as one in English."""
+    text = "電波が朝から全く入らない。" * 150  # 1,950 characters
+    card = content(incident(examples=[example(i, text=text) for i in range(3)]))
+    check_card(card, schema)
+    runs = [r["text"] for block in of_type(card, "RichTextBlock") for r in block["inlines"]]
+    assert runs.count(f": {text}") == 3
+    assert attachment_size(card) <= MAX_ATTACHMENT_BYTES
+
+
 def test_user_text_is_inert(schema: Path) -> None:
     hostile = incident(
         topic="#[x](https://evil.example)",
@@ -332,6 +356,12 @@ def test_user_text_is_inert(schema: Path) -> None:
 )
 def test_links_are_http_and_cannot_break_out_of_markdown(url: str, expected: str) -> None:
     assert safe_url(url) == expected
+
+
+def test_line_breaks_are_ones_teams_shows() -> None:
+    answer = "**Open incidents**\n#1 Kestrel\n\n  top themes: signal\n"
+    assert line_breaks(answer) == "**Open incidents**\n\n#1 Kestrel\n\n  top themes: signal"
+    assert line_breaks("one line") == "one line"
 
 
 def test_escape_and_cut() -> None:
@@ -542,7 +572,12 @@ def test_every_draft_button_parses_back_to_its_action() -> None:
     assert edit == TeamsAction(Verb.EDIT, draft=10, version=2, text="Better\nreply")
     reject = parse_invoke(click(card, Verb.REJECT, **{"reason-10": "  wrong\n tone "}))
     assert reject == TeamsAction(Verb.REJECT, draft=10, version=2, reason="wrong tone")
-    assert parse_invoke(click(card, Verb.RETRY)) == TeamsAction(Verb.RETRY, draft=12, version=2)
+    retry = parse_invoke(click(card, Verb.RETRY))  # the box comes along, as with Approve
+    assert retry == TeamsAction(
+        Verb.RETRY, draft=12, version=2, text="Sorry about that, we are on it."
+    )
+    fixed = parse_invoke(click(card, Verb.RETRY, **{"text-12": "Fixed\r\ntext"}))
+    assert fixed == TeamsAction(Verb.RETRY, draft=12, version=2, text="Fixed\ntext")
 
 
 def test_the_submit_fallback_parses_to_the_same_action() -> None:

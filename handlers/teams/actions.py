@@ -77,8 +77,8 @@ class InvalidAction(ValueError):
 class TeamsAction:
     """One click. ``incident`` is set for incident verbs, ``draft`` and ``version`` for draft
     verbs; ``minutes`` for a snooze; ``text`` for an edit (the new text) and for an approval
-    (what the text box held then, if it came along: differing from the stored text means an
-    unsaved edit); ``reason`` for a rejection ("" when none was typed)."""
+    or a retry (what the text box held then, if it came along: differing from the stored text
+    means an unsaved edit); ``reason`` for a rejection ("" when none was typed)."""
 
     verb: Verb
     incident: int | None = None
@@ -117,7 +117,7 @@ def _parse(raw_verb: Any, data: Mapping[str, Any]) -> TeamsAction:
     text = reason = None
     if verb is Verb.EDIT:
         text = _text(data.get(text_input(draft)), text_input(draft), required=True)
-    elif verb is Verb.APPROVE:
+    elif verb in (Verb.APPROVE, Verb.RETRY):
         text = _text(data.get(text_input(draft)), text_input(draft), required=False)
     elif verb is Verb.REJECT:
         reason = _reason(data.get(reason_input(draft)), reason_input(draft))

@@ -7,7 +7,8 @@ new state at once; the outbox edits the card in other channels. Permissions are 
 Microsoft Entra object id, which is also what the audit records; people are shown by their
 Teams display name (handlers.teams.people). Two upstream bugs are designed around: an
 Action.Execute answer is returned as the model (botbuilder serialises a dict twice, giving HTTP
-500), and a bad or expired token is answered 401 rather than botbuilder's 500.
+500), and a bad or expired token is answered 401 rather than botbuilder's 500. Teams' markdown
+ignores a single line break, so command answers are sent with a blank line between lines.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from handlers.teams.render import (
     drafts_adaptive_card,
     escape,
     incident_adaptive_card,
+    line_breaks,
 )
 from storage import drafts as store
 from storage.conversations import load_reference, save_reference
@@ -57,7 +59,23 @@ MESSAGE = "application/vnd.microsoft.activity.message"
 WATCH_HELP = (
     "**@Vigie watch** NAME **here**: incident targets with channel NAME post in this channel"
 )
+NOT_A_CHANNEL = (
+    "Run watch in a team channel: Vigie posts each incident card as a new thread of a channel, "
+    "which a group chat or a personal chat cannot hold."
+)
+UNSAVED = {
+    Verb.APPROVE: "The text box was changed: save it with Edit first, then approve.",
+    Verb.RETRY: (
+        "The text box was changed: save it with Save edit first, then approve it (Retry "
+        "publishes the text as it was saved)."
+    ),
+}
 MAX_ANSWER = 1000
+OUTBOUND_REFUSED = (
+    "teams: Microsoft Entra refused Vigie a token, so it cannot post to Teams: check "
+    "platforms.teams.app_id and app_password (the Azure Bot's client secret may have expired; "
+    "create a new one): %s"
+)
 
 
 def teams_style(people: TeamsDirectory) -> AnswerStyle:
@@ -127,7 +145,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         await super().on_turn(turn_context)
 
     async def _remember(self, activity: Activity, name: str = "") -> None:
-        """Keep where this conversation is, under its channel's id (or a bound ``name``)."""
+        """Keep where this conversation is, under its own id (a channel's, without a thread's
+        ";messageid="), or a bound ``name``."""
         if activity.conversation is None or not activity.service_url:
             return
         reference = TurnContext.get_conversation_reference(activity).serialize()
@@ -144,7 +163,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             try:
                 action = parse_submit(activity.value)
             except InvalidAction as error:
-                await turn_context.send_activity(f"That button is not from Vigie: {error}")
+                not_ours = f"That button is not from Vigie: {escape(str(error), MAX_ANSWER)}"
+                await turn_context.send_activity(not_ours)
                 return
             message, _ = await self._act(action, user_of(activity))
             await turn_context.send_activity(escape(message, MAX_ANSWER))  # a message: markdown
@@ -160,34 +180,39 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except Exception:
             logger.exception("teams: %r failed", text)
             answer = "Sorry, that did not work. Try again, or see the logs."
-        if text.split(" ", 1)[0] in ("", "help"):
+        if text.split(" ", 1)[0] in ("", "help") and _in_channel(activity):
             answer += f"\n{WATCH_HELP}"
-        await turn_context.send_activity(Activity(type=ActivityTypes.message, text=answer))
+        await turn_context.send_activity(
+            Activity(type=ActivityTypes.message, text=line_breaks(answer))
+        )
 
     async def _watch(self, activity: Activity, name: str) -> str:
         """Bind a target's channel name to this conversation: only a responder, only a name
         the configuration gives a Teams target (never a channel id, which would redirect the
         cards of a channel Vigie already knows)."""
         user = user_of(activity)
+        if not _in_channel(activity):
+            return NOT_A_CHANNEL
         if not await self.responders.may_act_somewhere(user):
             logger.warning("teams: %s may not bind channel name %r (not a responder)", user, name)
             return (
                 "Only responders can choose where incident cards go (platforms.teams.responders)."
             )
+        shown = escape(name)  # the person's own text, inside our markdown
         if ":" in name:
             return (
-                f"'{name}' is a channel id, not a name: a target whose channel is an id "
+                f"'{shown}' is a channel id, not a name: a target whose channel is an id "
                 "posts there as soon as Vigie is in that team, with no watch needed."
             )
         if name not in self.watchable:
-            known = ", ".join(sorted(self.watchable)) or "none"
+            known = ", ".join(escape(n) for n in sorted(self.watchable)) or "none"
             return (
-                f"No Teams incident target has channel '{name}' (incidents.targets; Teams "
+                f"No Teams incident target has channel '{shown}' (incidents.targets; Teams "
                 f"channel names there: {known})."
             )
         await self._remember(activity, name)
         logger.info("teams: channel name %r bound to %s by %s", name, _channel_of(activity), user)
-        return f"This channel is now '{name}': incident targets naming it post here."
+        return f"This channel is now '{escape(name)}': incident targets naming it post here."
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -257,6 +282,9 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 f"Only {name}'s approvers can decide on drafts (platforms.teams.approvers).",
                 None,
             )
+        unsaved = _unsaved_edit(action, found[0].text)
+        if unsaved:
+            return unsaved, None
         control, person = self.drafts, self.people.name
         if action.verb is Verb.EDIT:
             outcome = await control.edit(draft_id, action.version, user, action.text or "", person)
@@ -266,8 +294,6 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         elif action.verb is Verb.RETRY:
             outcome = await control.retry(draft_id, user, person)
         else:
-            if action.text is not None and action.text.strip() != found[0].text.strip():
-                return "The text box was changed: save it with Edit first, then approve.", None
             outcome = await control.approve(draft_id, action.version, user, person)
         if not outcome.ok:
             return outcome.message, None
@@ -294,6 +320,13 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return drafts_adaptive_card(card, self.people.name) if card is not None else None
 
 
+def _unsaved_edit(action: TeamsAction, saved: str) -> str:
+    """What to answer when the click would publish the saved text while the text box holds
+    another one (an edit not saved yet), else ""."""
+    changed = action.text is not None and action.text.strip() != saved.strip()
+    return UNSAVED.get(action.verb, "") if changed else ""
+
+
 def _save(db: sqlite_utils.Database, channel: str, reference: dict[str, Any], name: str) -> bool:
     """Keep the reference; True when Vigie could not post there before."""
     known = load_reference(db, PLATFORM, channel) is not None
@@ -308,14 +341,24 @@ def _channel_data(activity: Activity) -> dict[str, Any]:
 
 
 def _channel_of(activity: Activity) -> str:
-    """The channel's id for a channel conversation ("19:…@thread.tacv2", without a thread's
-    ";messageid="), else the conversation's own id (a group chat or a personal chat)."""
-    channel = _channel_data(activity).get("id")
-    return str(channel or activity.conversation.id).split(";")[0]
+    """The conversation's own id: a channel's ("19:…@thread.tacv2", without a thread's
+    ";messageid="), a group chat's or a personal chat's. Never ``channelData.channel.id``: in
+    a channel event (channelCreated, channelRenamed…) that is the channel the event is about,
+    while the conversation, the only place the reference can post, is the team's General."""
+    return str(activity.conversation.id).split(";")[0]
 
 
 def _channel_name(activity: Activity) -> str:
-    return str(_channel_data(activity).get("name") or activity.conversation.name or "")
+    channel = _channel_data(activity)
+    if str(channel.get("id") or "") == _channel_of(activity):
+        return str(channel.get("name") or "")
+    return str(activity.conversation.name or "")
+
+
+def _in_channel(activity: Activity) -> bool:
+    """Whether the activity comes from a team's channel (not a group or personal chat)."""
+    kind = getattr(activity.conversation, "conversation_type", None)
+    return kind == "channel" and bool(_channel_data(activity).get("id"))
 
 
 class _MessageInvokeResponse(AdaptiveCardInvokeResponse):  # type: ignore[misc]
@@ -337,9 +380,11 @@ def teams_route(
     adapter: CloudAdapter, bot: VigieTeamsBot, tenant: str = ""
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """``POST /api/messages``: botbuilder's processing, with every token problem answered 401
-    (botbuilder lets an expired or badly signed token escape as a 500). With ``tenant``, an
-    activity from any other Microsoft 365 organisation is refused (403): a multi-tenant app can
-    be installed anywhere, and its token proves only that Teams sent it."""
+    (botbuilder lets an expired or badly signed token escape as a 500). Vigie's own token being
+    refused while it answers (an expired client secret) is logged as an error and answered 500:
+    botbuilder would answer it 401, as if the request were forged. With ``tenant``, an activity
+    from any other Microsoft 365 organisation is refused (403): a multi-tenant app can be
+    installed anywhere, and its token proves only that Teams sent it."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -354,6 +399,10 @@ def teams_route(
         try:
             response = await adapter.process(request, bot)
         except Exception as error:
+            refusal = _token_refused_to_vigie(error)
+            if refusal is not None:
+                logger.error(OUTBOUND_REFUSED, refusal)
+                return web.json_response({"error": "the bot cannot get a token"}, status=500)
             if not _refused_token(error):
                 raise
             logger.info("teams: request refused: %s", type(error).__name__)
@@ -373,6 +422,21 @@ def tenant_of(activity: Mapping[str, Any]) -> str:
     if isinstance(conversation, dict) and conversation.get("tenantId"):
         return str(conversation["tenantId"])
     return ""
+
+
+def _token_refused_to_vigie(error: BaseException) -> PermissionError | None:
+    """The PermissionError of Vigie's own credentials (``get_access_token``: Microsoft Entra
+    refused the app id and secret), which botbuilder turns into a 401 for the request it was
+    answering; None for anything else, such as the request's own token being refused."""
+    seen: BaseException | None = error
+    for _ in range(8):  # the error, then what it was raised from or while handling
+        if seen is None:
+            break
+        frames = traceback.extract_tb(seen.__traceback__)
+        if isinstance(seen, PermissionError) and any(f.name == "get_access_token" for f in frames):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _refused_token(error: Exception) -> bool:

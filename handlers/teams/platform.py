@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({412, 429, 500, 502, 503, 504})
 MAX_TEXT = 4000
+TOKEN_REFUSED = (
+    "Microsoft Entra refused Vigie a token: check platforms.teams.app_id and app_password (the "
+    "Azure Bot's client secret may have expired)"
+)
 References = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
@@ -56,6 +60,9 @@ class TeamsPlatform:
             raise DeliveryError(
                 f"the card is not a valid Adaptive Card: {error}", retryable=False
             ) from error
+        except PermissionError as error:  # an OSError, but no network one: our credentials
+            logger.error("teams: Microsoft Entra refused Vigie a token: %s", error)
+            raise DeliveryError(f"{TOKEN_REFUSED}: {error}", retry_after=300) from error
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise DeliveryError(f"Bot Connector unreachable: {error}") from error
         except Exception as error:
@@ -118,7 +125,7 @@ class TeamsPlatform:
     ) -> str:
         """Start a thread in the channel; its id and the first message's, as the card's ref."""
         reference = await self._reference(channel)
-        channel_id = reference.conversation.id.split(";")[0]
+        channel_id = _channel_id(channel, reference)
         activity = Activity(
             type=ActivityTypes.message,
             text=text,
@@ -178,6 +185,15 @@ class TeamsPlatform:
             await turn.update_activity(activity)
 
         await self.adapter.continue_conversation(reference, update, bot_app_id=self.app_id)
+
+
+def _channel_id(channel: str, reference: ConversationReference) -> str:
+    """The channel to start a thread in: ``channel`` itself when it is an id (a reference kept
+    by an older Vigie from a channel event may hold the team's General), else the channel the
+    name was bound to."""
+    if ":" in channel:
+        return channel.split(";")[0]
+    return str(reference.conversation.id).split(";")[0]
 
 
 def _split(ref: str | None) -> tuple[str, str]:

@@ -9,8 +9,8 @@ only: a click reloads it from storage (verbs and data shapes in handlers.teams.a
 Text people wrote (mentions, excerpts, drafts) goes in TextRuns, which Teams never reads as
 markdown; short user-made fragments inside our own markdown (handles, names, reasons, topics)
 are escaped, and so are people's display names (``name_of``: ids are audited, names shown).
-Links are http(s) only. Teams refuses messages over about 28 KB: a card that would be bigger is
-rendered again with shorter texts, then fewer parts, until it fits.
+Links are http(s) only. Teams takes messages up to 80 KB, counted in UTF-16: a card that would
+be bigger is rendered again with shorter texts, then fewer parts, until it fits.
 """
 
 from __future__ import annotations
@@ -41,9 +41,13 @@ NameOf = Callable[[str], str]
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
-MAX_MESSAGE_BYTES = 28_000  # what Teams takes in one activity (community-measured, soft)
-ENVELOPE_BYTES = 3_000  # the rest of the activity: ids, from, conversation, text, serviceUrl
-MAX_ATTACHMENT_BYTES = MAX_MESSAGE_BYTES - ENVELOPE_BYTES
+# Teams counts the whole activity, encoded as UTF-16 (payload_size): it refuses more than 100 KB
+# (413 MessageSizeTooBig) and guarantees delivery up to 80 KB, the reactions it adds later
+# included (msteams-docs, "Format your bot messages"; earlier revisions said 40 KB).
+MAX_MESSAGE_BYTES = 80_000
+MARGIN_BYTES = 16_000  # a fifth: Teams calls its count approximate
+ENVELOPE_BYTES = 4_000  # the rest of the activity (ids, from…: 1.2 KB measured), a text line
+MAX_ATTACHMENT_BYTES = MAX_MESSAGE_BYTES - MARGIN_BYTES - ENVELOPE_BYTES
 MAX_URL = 500
 MAX_DRAFTS = 12
 SILENCE_HOURS = 24
@@ -79,6 +83,7 @@ FITS = (
     Fit(text=600),
     Fit(text=200),
     Fit(text=200, editable=False),
+    Fit(text=80, editable=False),
     Fit(text=80, examples=1, drafts=4, editable=False),
 )
 
@@ -109,6 +114,12 @@ def escape(text: str, limit: int = 100) -> str:
     (date functions)."""
     line = cut(" ".join(str(text).split()), limit)
     return _LIST_MARKER.sub(r"\1\\\2", _MARKDOWN.sub(r"\\\1", line))
+
+
+def line_breaks(markdown: str) -> str:
+    """Markdown with each line break made one Teams shows: its markdown joins lines a single
+    ``\\n`` separates (MicrosoftDocs/msteams-docs#740) and shows a blank line as one break."""
+    return "\n\n".join(line for line in markdown.split("\n") if line.strip())
 
 
 def plain(text: str) -> str:
@@ -468,9 +479,15 @@ def card_attachment(card: Mapping[str, Any], name_of: NameOf = same) -> Json:
     return {"contentType": CONTENT_TYPE, "content": content}
 
 
+def payload_size(value: Any) -> int:
+    """Bytes Teams counts for ``value`` (an activity, or a part of one): its JSON in UTF-16,
+    each character as itself (on the wire, msrest sends ``\\u`` escapes Teams decodes)."""
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-16-le"))
+
+
 def attachment_size(content: Json) -> int:
-    """Bytes the card takes on the wire, as msrest sends it (``json.dumps``: ASCII-escaped)."""
-    return len(json.dumps({"contentType": CONTENT_TYPE, "content": content}))
+    """Bytes Teams counts for the card's attachment (payload_size)."""
+    return payload_size({"contentType": CONTENT_TYPE, "content": content})
 
 
 def _fitted(render: Callable[[Fit], Json]) -> Json:
@@ -517,7 +534,7 @@ def check_structure(content: Json) -> None:
         raise InvalidCard(f"not an AdaptiveCard {VERSION}: {found}")
     size = attachment_size(content)
     if size > MAX_ATTACHMENT_BYTES:
-        raise InvalidCard(f"card is {size:,} bytes; Teams takes about {MAX_ATTACHMENT_BYTES:,}")
+        raise InvalidCard(f"card is {size:,} bytes in UTF-16; at most {MAX_ATTACHMENT_BYTES:,}")
     inputs = [n for n in _nodes(content) if str(n.get("type", "")).startswith("Input.")]
     ids = [n.get("id") for n in inputs if n.get("type") != "Input.Choice"]
     if len(ids) != len(set(ids)) or not all(isinstance(i, str) and i for i in ids):

@@ -1,0 +1,77 @@
+"""Teams delivery through the real CloudAdapter against the fake Bot Connector, with real
+SQLite: what an expired client secret looks like in the outbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botbuilder.core import TurnContext  # type: ignore[import-untyped]
+from botbuilder.integration.aiohttp import (  # type: ignore[import-untyped]
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import Activity  # type: ignore[import-untyped]
+
+from bot.delivery import DeliveryError
+from bot.incidents.model import Intent, IntentKind
+from handlers.teams.people import TeamsDirectory
+from handlers.teams.platform import TeamsPlatform
+from storage.writer import Writer
+from tests.fake_connector import APP_ID, CHANNEL, FakeConnector, installation_activity
+from tests.teams_auth import ExpiredSecretFactory, auth_config
+from tests.test_teams_render import incident
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> Any:
+    writer = Writer(tmp_path / "vigie.db")
+    yield writer
+    writer.close()
+
+
+@pytest.fixture
+async def teams() -> AsyncIterator[FakeConnector]:
+    async with FakeConnector() as fake:
+        yield fake
+
+
+def opening(channel: str = CHANNEL) -> Intent:
+    return Intent(
+        key="open-7",
+        incident_id=7,
+        kind=IntentKind.OPEN,
+        platform="teams",
+        channel=channel,
+        created_at=datetime(2026, 3, 10, 9, 5, tzinfo=UTC),
+        text="#7 Kestrel Mobile: alert, risk 55",
+        card=incident(),
+    )
+
+
+async def test_an_expired_client_secret_is_named_not_taken_for_a_network_error(
+    writer: Writer, teams: FakeConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    auth = ConfigurationBotFrameworkAuthentication(
+        auth_config(APP_ID, "http://127.0.0.1:9/unused"),
+        credentials_factory=ExpiredSecretFactory(APP_ID),
+    )
+    installed = Activity().deserialize(installation_activity(teams.url))
+    reference = TurnContext.get_conversation_reference(installed).serialize()
+
+    async def references(channel: str) -> dict[str, Any] | None:
+        return reference if channel == CHANNEL else None
+
+    platform = TeamsPlatform(CloudAdapter(auth), APP_ID, references, TeamsDirectory(writer))
+    with pytest.raises(DeliveryError) as failed:
+        await platform.deliver(opening(), None)
+    assert "app_password" in str(failed.value)
+    assert "AADSTS7000222" in str(failed.value)
+    assert "unreachable" not in str(failed.value)
+    assert failed.value.retryable
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+    assert not teams.calls  # nothing reached Teams without a token
