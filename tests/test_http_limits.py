@@ -4,11 +4,18 @@ cut off, and POSTs beyond a bound are turned away at once (before their bodies a
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from aiohttp import web
 
 from bot.server import guard_posts
+from tests.conftest import running_service, write_config
+from tests.fake_connector import APP_ID
 from tests.loopback import serve_loopback
+from tests.test_security import _raw_status
+from tests.test_slack import SECRET
+
+DEAD = "http://127.0.0.1:9/api/"  # nothing listens: these requests never get that far
 
 
 async def serve(entered: asyncio.Event, limit: int, seconds: float) -> tuple[web.AppRunner, int]:
@@ -81,3 +88,30 @@ async def test_reads_are_not_bounded() -> None:
         held.close()
     finally:
         await runner.cleanup()
+
+
+async def test_json_nested_too_deep_is_refused_not_a_server_error(tmp_path: Path) -> None:
+    """Python's JSON reader gives up (RecursionError) on deeply nested input: the chat
+    platforms' endpoints answer 400 before anyone is authenticated, not 500 and a traceback."""
+    config = write_config(
+        tmp_path,
+        [{"type": "webhook", "name": "in", "secret": "0123456789abcdef"}],
+        platforms={
+            "slack": {"bot_token": "xoxb-test", "signing_secret": SECRET, "api_url": DEAD},
+            "teams": {"app_id": APP_ID, "app_password": "app-password"},
+        },
+    )
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with running_service(config) as service:
+        assert service.http_port is not None
+        teams = await _raw_status(
+            service.http_port, "/api/messages", b"application/json", b"", deep
+        )
+        slack = await _raw_status(
+            service.http_port,
+            "/slack/events",
+            b"application/x-www-form-urlencoded",
+            b"",
+            b"payload=" + b"%5B" * 100_000,
+        )
+    assert (teams, slack) == (400, 400)

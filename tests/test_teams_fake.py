@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,6 +32,7 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
 from botframework.connector.aio import ConnectorClient  # type: ignore[import-untyped]
 from botframework.connector.models import ErrorResponseException  # type: ignore[import-untyped]
 
+from handlers.teams import signing_keys
 from handlers.teams.actions import TeamsAction, Verb, parse_invoke
 from handlers.teams.render import (
     CONTENT_TYPE,
@@ -60,6 +62,8 @@ from tests.teams_auth import (
     auth_config,
     bad_tokens,
     bearer,
+    jwk,
+    new_key,
     sign,
 )
 
@@ -279,7 +283,7 @@ BAD: dict[str, type[BaseException]] = {
     "expired": jwt.ExpiredSignatureError,
     "unsigned (alg none)": Exception,  # "Token signing algorithm not in allowed list"
     "signed with another key": jwt.InvalidSignatureError,
-    "unknown key id": IndexError,
+    "unknown key id": PermissionError,  # Vigie's SigningKeys (botbuilder alone: IndexError)
 }
 
 
@@ -415,3 +419,20 @@ async def test_inbound_activities_route_through_botbuilder_as_teams_ones_do() ->
     assert kinds["installed"]["serviceUrl"] == teams.url
     assert kinds["installed"]["conversation"]["id"] == CHANNEL
     assert kinds["clicked"] == TeamsAction(Verb.ACK, incident=7)
+
+
+async def test_a_signing_key_published_since_the_last_read_is_fetched(
+    openid: OpenIdServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After Microsoft rotates its keys, a token signed by the new one is refused only until
+    the keys are read again (at most every 5 minutes), not for the rest of the day."""
+    first = sign(openid.key, openid.kid, app_id=APP_ID, service_url=SERVICE_URL)
+    await authentication(openid).authenticate_request(inbound(), bearer(first))
+    rotated = new_key()
+    openid.keys.append(jwk(rotated, "rotated"))
+    token = sign(rotated, "rotated", app_id=APP_ID, service_url=SERVICE_URL)
+    with pytest.raises(PermissionError):  # the keys were read a moment ago
+        await authentication(openid).authenticate_request(inbound(), bearer(token))
+    monkeypatch.setattr(signing_keys, "UNKNOWN_KEY_REFRESH", timedelta(0))
+    result = await authentication(openid).authenticate_request(inbound(), bearer(token))
+    assert result.claims_identity.is_authenticated

@@ -15,7 +15,8 @@ class TeamsSettings(BaseModel):
 
     app_id: str = Field(
         description="The bot's Microsoft App ID (Azure Bot resource); use ${TEAMS_APP_ID}. Empty "
-        "only for local tests: every request is then accepted unauthenticated."
+        "only for local tests on a loopback http.host: every request is then accepted "
+        "unauthenticated."
     )
     app_password: SecretStr | None = Field(
         None, description="Its client secret; use ${TEAMS_APP_PASSWORD}."

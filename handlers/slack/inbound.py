@@ -219,7 +219,7 @@ def slack_route(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.StreamRe
         try:
             bolt_request: AsyncBoltRequest = await to_bolt_request(request)
             return await to_aiohttp_response(await app.async_dispatch(bolt_request))
-        except ValueError:  # Bolt reads the payload before checking the signature
+        except (ValueError, RecursionError):  # Bolt reads the payload before the signature
             return web.json_response({"error": "malformed request"}, status=400)
 
     return handle

@@ -389,7 +389,7 @@ def teams_route(
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
             activity = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             activity = None
         if not isinstance(activity, dict):  # botbuilder would fail on it before the token
             return web.json_response({"error": "the body is not a JSON activity"}, status=400)
