@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -54,6 +54,8 @@ from bot.incidents.model import Intent, IntentKind
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
+from bot.redact import shown_error
+from bot.retention import forget_old
 from bot.server import KEEPALIVE_SECONDS, build_http_app
 from bot.sources import Source, SourceContext, build_source
 from bot.sources.base import EngagementReader, Replier
@@ -417,6 +419,7 @@ def build(config: AppConfig, console: Console) -> Service:
     notices = Notices(writer, config.incidents, deliverer)
 
     def report(name: str, trouble: str | None) -> None:
+        trouble = shown_error(trouble) if trouble else None  # sources redact; this makes sure
         state = states[name]
         was_fine = state.state != "degraded"
         state.state, state.error = ("degraded", trouble) if trouble else ("running", "")
@@ -508,6 +511,9 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
                 limit=settings.max_posts,
             )
             background.append(asyncio.create_task(refresher.run(), name="engagement"))
+    keep_days = service.config.storage.keep_days
+    if keep_days:
+        background.append(asyncio.create_task(_forget_old(service, keep_days), name="retention"))
     runner = await _start_http(service) if service.config.http.enabled else None
     if service.slack is not None and service.slack.socket is not None:
         # in the background: the SDK retries a connection for ever, start-up must not wait
@@ -538,6 +544,14 @@ async def _tick(service: Service) -> None:
             logger.exception("the incident clock failed; retrying at the next tick")
 
 
+async def _forget_old(service: Service, keep_days: int) -> None:
+    """Old mentions are forgotten on the service's clock: on event time, once the replays are
+    over (a replay of last year's posts is not forgotten as it is stored)."""
+    if service.desk.event_time:
+        await service.story_over.wait()
+    await forget_old(service.writer, service.clock, timedelta(days=keep_days))
+
+
 async def _run_source(service: Service, state: SourceState) -> None:
     """Run one source from its stored position. A replay that fails has failed (its file is
     wrong); a live source that stops on an unexpected error starts again from its stored
@@ -553,7 +567,7 @@ async def _run_source(service: Service, state: SourceState) -> None:
             state.state = "stopped"
             raise
         except Exception as error:
-            state.error = str(error)
+            state.error = shown_error(str(error) or type(error).__name__)
             if not live:
                 state.state = "failed"
                 logger.error("source %s failed: %s", name, error)

@@ -218,7 +218,7 @@ class Intake:
                 sentiments[outcome.negativity.sentiment.value] += 1
                 brands.update(outcome.brands)
             elif isinstance(outcome, Failure):
-                logger.error("pipeline failed on %s/%s, skipped: %s", *outcome.key, outcome.error)
+                logger.error("pipeline failed on %r/%r, skipped: %r", *outcome.key, outcome.error)
                 self.metrics.failed.inc()
         for counter, metric in (
             (received, self.metrics.received),
@@ -275,7 +275,7 @@ class Intake:
             except sqlite3.Error:
                 raise
             except Exception:
-                logger.exception("mention %s/%s cannot be stored; skipped", *item.mention.key)
+                logger.exception("mention %r/%r cannot be stored; skipped", *item.mention.key)
                 self.metrics.failed.inc()
         await self.writer.run(lambda db: self.store(db, [], positions))
         return fresh

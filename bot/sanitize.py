@@ -1,9 +1,14 @@
-"""A mention made safe to score and store, whatever a source sent.
+"""A mention made safe to score, store and show, whatever a source sent.
 
 JSON allows what SQLite and UTF-8 do not: a lone surrogate (``"\\ud83d"``, half an emoji cut by a
 client) cannot be encoded, and an integer past 2**63 - 1 cannot be stored. Either would fail a
 whole batch; here the text keeps everything else (U+FFFD for the broken half) and counts stop at
 the largest one stored.
+
+What people see loses its control characters (an escape sequence in a post would drive the
+operator's terminal: clear it, retitle it, draw lines that are not there); line breaks and tabs
+stay. Handles and display names also lose bidirectional overrides and isolates, which make one
+name read as another. Format characters in general stay: U+200D joins emoji sequences.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from bot.model import Author, Engagement, Mention
 
 MAX_COUNT = 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # category Cc but \t and \n
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str) -> str:
@@ -24,30 +31,52 @@ def clean_text(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def printable(text: str, mark: str = "") -> str:
+    """``text`` with its control characters (Unicode category Cc) other than ``\\n`` and
+    ``\\t`` replaced by ``mark`` (removed by default); the same object when it has none."""
+    return _CONTROL.sub(mark, text) if _CONTROL.search(text) else text
+
+
+def clean_name(text: str) -> str:
+    """A handle or display name: printable, and without bidirectional overrides or isolates."""
+    text = printable(clean_text(text))
+    return _BIDI.sub("", text) if _BIDI.search(text) else text
+
+
+def _shown(text: str) -> str:
+    return printable(clean_text(text))
+
+
 def _count(value: int) -> int:
     return min(max(int(value), 0), MAX_COUNT)
 
 
 def clean_mention(mention: Mention) -> Mention:
-    """``mention`` with every text field valid Unicode and every count storable; the same
-    object when nothing needed a change (the usual case, checked in microseconds)."""
+    """``mention`` with every text field valid Unicode, what is shown printable, and every count
+    storable; the same object when nothing needed a change (the usual case, checked in
+    microseconds). Ids are only made valid: a reply must name the post as its network does."""
     author, engagement = mention.author, mention.engagement
-    texts = (mention.native_id, mention.text, mention.url, mention.language, mention.parent_id)
+    ids = (mention.native_id, mention.language, mention.parent_id)
+    native_id, language, parent_id = (clean_text(t) for t in ids)
+    text, url = _shown(mention.text), _shown(mention.url)
+    handle, name = clean_name(author.handle), clean_name(author.name)
     counts = (
         author.followers,
         *(engagement.reposts, engagement.likes, engagement.replies, engagement.quotes),
     )
-    if all(clean_text(t) is t for t in (*texts, author.handle, author.name)) and all(
+    before = (*ids, mention.text, mention.url, author.handle, author.name)
+    after = (native_id, language, parent_id, text, url, handle, name)
+    if all(a is b for a, b in zip(after, before, strict=True)) and all(
         0 <= c <= MAX_COUNT for c in counts
     ):
         return mention
     return replace(
         mention,
-        native_id=clean_text(mention.native_id),
-        text=clean_text(mention.text),
-        url=clean_text(mention.url),
-        language=clean_text(mention.language),
-        parent_id=clean_text(mention.parent_id),
-        author=Author(clean_text(author.handle), clean_text(author.name), _count(author.followers)),
+        native_id=native_id,
+        text=text,
+        url=url,
+        language=language,
+        parent_id=parent_id,
+        author=Author(handle, name, _count(author.followers)),
         engagement=Engagement(*(_count(c) for c in counts[1:])),
     )

@@ -13,6 +13,7 @@ from bot.accounts import is_own
 from bot.config.schema import ConsoleSettings
 from bot.incidents.model import Incident, Intent, IntentKind, topic_label
 from bot.model import ScoredMention, Sentiment
+from bot.sanitize import printable
 
 _STYLE = {
     Sentiment.NEGATIVE: "bold red",
@@ -28,6 +29,17 @@ def compact_count(number: int) -> str:
         if number >= limit:
             return f"{number / limit:.1f}".rstrip("0").rstrip(".") + suffix
     return str(number)
+
+
+def inert(line: Text) -> Text:
+    """``line`` with each control character (but line breaks and tabs) shown as U+FFFD, in
+    place: mentions are cleaned on intake, but one stored before, a notice or a card field
+    must not drive the terminal either. The length stays, and so do the styles."""
+    plain = line.plain
+    shown = printable(plain, "\ufffd")
+    if shown is not plain:
+        line.plain = shown
+    return line
 
 
 def render_mention(scored: ScoredMention, brand_names: dict[str, str], own: bool = False) -> Text:
@@ -140,7 +152,7 @@ class ConsolePlatform:
                 self._counts[(brand, OWN if mine else scored.negativity.sentiment.value)] += 1
             own = self._own(scored)
             if self._wanted(scored, own):
-                self.console.print(render_mention(scored, self.brand_names, own), highlight=False)
+                self._print(render_mention(scored, self.brand_names, own))
 
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
         """Print a notification. A terminal cannot edit a card, so an update prints only when
@@ -148,16 +160,16 @@ class ConsolePlatform:
         card = intent.card
         if intent.part:  # reply drafts: shown once; deciding on them takes Slack or Teams
             if intent.kind is IntentKind.OPEN:
-                self.console.print(render_drafts(intent), highlight=False)
+                self._print(render_drafts(intent))
             return card_ref or intent.key
         if intent.kind is IntentKind.NOTICE:  # about Vigie itself: no incident, no card
-            self.console.print(render_intent(intent), highlight=False)
+            self._print(render_intent(intent))
             return intent.key
         state = (card["level"], card["status"], card["acknowledged_by"], card["snoozed_until"])
         if intent.kind is IntentKind.UPDATE and self._shown.get(card["incident"]) == state:
             return card_ref or intent.key
         self._shown[card["incident"]] = state
-        self.console.print(render_intent(intent), highlight=False)
+        self._print(render_intent(intent))
         return card_ref or intent.key
 
     async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
@@ -167,11 +179,12 @@ class ConsolePlatform:
         for incident in incidents:
             name = self.brand_names.get(incident.brand, incident.brand)
             history = " -> ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in incident.levels)
-            self.console.print(
-                f"Incident #{incident.id} {name} {topic_label(incident.topic)}: "
-                f"{incident.status.value}, "
-                f"peak risk {incident.peak_risk}, {incident.mention_count} mentions ({history})",
-                highlight=False,
+            self._print(
+                Text(
+                    f"Incident #{incident.id} {name} {topic_label(incident.topic)}: "
+                    f"{incident.status.value}, peak risk {incident.peak_risk}, "
+                    f"{incident.mention_count} mentions ({history})"
+                )
             )
         if not self._counts:
             return
@@ -188,6 +201,9 @@ class ConsolePlatform:
             if any(counts):
                 table.add_row(name, *(str(count) for count in counts))
         self.console.print(table)
+
+    def _print(self, line: Text) -> None:
+        self.console.print(inert(line), highlight=False)
 
     def _own(self, scored: ScoredMention) -> bool:
         handle = scored.mention.author.handle

@@ -202,6 +202,13 @@ def _brand_in(data: str | None) -> str:
     return brand if isinstance(brand, str) else ""
 
 
+def _v9_retention(db: sqlite_utils.Database) -> None:
+    # storage.retention: what is old by when it was received, and what incidents hold
+    db.table("mentions").create_index(["received_at"])
+    db.table("incident_mentions").create_index(["source", "native_id"])
+    db.table("observations").create_index(["at"])
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
@@ -216,6 +223,7 @@ MIGRATIONS: list[Migration] = [
     _v6_conversations,
     _v7_people,
     _v8_draft_set_brands,
+    _v9_retention,
 ]
 
 

@@ -3,6 +3,7 @@
 Test support code, not a test module. ``async with FakeFeeds() as feeds:`` serves on a free port;
 ``feeds.publish(path, document)`` sets or replaces a document (a new ETag and Last-Modified each
 time, as a real server would); ``feeds.fail(path, status)`` makes the next requests fail;
+``feeds.redirect(path, location)`` answers a redirect;
 every request is kept in ``feeds.hits`` with its headers. A request whose ``If-None-Match`` or
 ``If-Modified-Since`` matches the current document gets 304 with no body.
 
@@ -53,6 +54,7 @@ class FakeFeeds:
     def __init__(self) -> None:
         self.documents: dict[str, Document] = {}
         self.failures: dict[str, Failure] = {}
+        self.redirects: dict[str, tuple[int, str]] = {}
         self.hits: list[Hit] = []
         self.versions = 0
         self._runner: web.AppRunner | None = None
@@ -104,6 +106,10 @@ class FakeFeeds:
     ) -> None:
         self.failures["/" + path.lstrip("/")] = Failure(status, times, headers or {}, body)
 
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        """Answer ``path`` with ``status`` to ``location`` (absolute or relative)."""
+        self.redirects["/" + path.lstrip("/")] = (status, location)
+
     def mend(self, path: str) -> None:
         self.failures.pop("/" + path.lstrip("/"), None)
 
@@ -116,6 +122,9 @@ class FakeFeeds:
         return response
 
     def _answer(self, request: web.Request) -> web.Response:
+        if request.path in self.redirects:
+            status, location = self.redirects[request.path]
+            return web.Response(status=status, headers={"Location": location})
         failure = self.failures.get(request.path)
         if failure is not None and failure.times > 0:
             failure.times -= 1

@@ -70,3 +70,27 @@ def test_the_summary_counts_the_brands_own_posts_apart() -> None:
     [row] = [line for line in out.getvalue().splitlines() if line.startswith("│ Kestrel Mobile")]
     assert [cell.strip() for cell in row.split("│")[1:-1]] == ["Kestrel Mobile", "1", "0", "0", "1"]
     assert "Own posts" in out.getvalue()
+
+
+async def test_escape_sequences_in_a_stored_mention_or_a_notice_never_reach_the_terminal() -> None:
+    """Intake cleans mentions; one stored before that, or a notice, is printed inert: its
+    control characters shown as U+FFFD, its line breaks kept."""
+    out = io.StringIO()
+    platform = ConsolePlatform(ConsoleSettings(show="all"), {}, Console(file=out, width=300))
+    platform.show([_scored("ev\x1b[8mhidden", "kestrel down \x1b]0;PWNED\x07\x1b[2J\x9b fake")])
+    notice = Intent(
+        key="notice-2",
+        incident_id=0,
+        kind=IntentKind.NOTICE,
+        platform="console",
+        channel="#social",
+        created_at=datetime(2026, 3, 10, tzinfo=UTC),
+        text="Source x is in trouble (\x1b[31mred\x1b[0m)",
+        card={},
+    )
+    await platform.deliver(notice, None)
+    printed = out.getvalue()
+    assert not {"\x1b", "\x07", "\x9b"} & set(printed)
+    assert "@ev\ufffd[8mhidden" in printed
+    assert "kestrel down \ufffd]0;PWNED\ufffd[2J\ufffd fake" in printed  # rich drops BEL
+    assert "(\ufffd[31mred\ufffd[0m)" in printed

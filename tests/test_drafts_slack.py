@@ -113,6 +113,21 @@ async def click(
     return await post_signed(events_url(service), body, SECRET)
 
 
+async def edit_in_modal(
+    service: Service, slack: FakeSlack, message: dict[str, Any], user: str, text: str
+) -> str:
+    """``user`` opens the Edit modal of the message's first draft and saves ``text``; the
+    draft's id."""
+    value = buttons(message, EDIT)[0]
+    await click(service, slack, EDIT, value, user, message["ts"])
+    await slack.wait_for("views.open")
+    view = next(iter(slack.views.values()))
+    await post_signed(
+        events_url(service), view_submission_body(view, {"text": {TEXT_INPUT: text}}, user), SECRET
+    )
+    return value.split(":")[0]
+
+
 def draft_for(message: dict[str, Any], author: str) -> str:
     text = json.dumps(message["blocks"])
     assert f"@{author}" in text
@@ -239,17 +254,8 @@ async def test_two_person_rule_needs_another_approver_at_that_level(tmp_path: Pa
     ):  # fmt: skip
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
         message = drafts_messages(slack)[0]
-        value = buttons(message, EDIT)[0]
-        draft_id = value.split(":")[0]
-        await click(service, slack, EDIT, value, EDITOR, message["ts"])
-        await slack.wait_for("views.open")
-        view = next(iter(slack.views.values()))
         text = "Sorry for the trouble today; we're on it and will update you here."
-        await post_signed(
-            events_url(service),
-            view_submission_body(view, {"text": {TEXT_INPUT: text}}, EDITOR),
-            SECRET,
-        )
+        draft_id = await edit_in_modal(service, slack, message, EDITOR, text)
         await wait_for(lambda: f"{draft_id}:2" in json.dumps(slack.message("C1", message["ts"])))
         await click(service, slack, APPROVE, f"{draft_id}:2", EDITOR, message["ts"])
         await wait_for(lambda: bool(slack.responses))
@@ -264,16 +270,8 @@ async def test_an_edit_into_another_language_is_saved_and_the_editor_is_told(
     async with mastodon_storm(tmp_path) as (service, slack, _masto, config):
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
         message = drafts_messages(slack)[0]
-        value = buttons(message, EDIT)[0]
-        await click(service, slack, EDIT, value, EDITOR, message["ts"])
-        await slack.wait_for("views.open")
-        view = next(iter(slack.views.values()))
         french = "Désolés pour la panne, nos techniciens rétablissent le réseau en ce moment."
-        await post_signed(
-            events_url(service),
-            view_submission_body(view, {"text": {TEXT_INPUT: french}}, EDITOR),
-            SECRET,
-        )
+        await edit_in_modal(service, slack, message, EDITOR, french)
         [told] = await slack.wait_for("chat.postEphemeral")
         assert (told.body["user"], told.body["text"]) == (
             EDITOR,

@@ -29,3 +29,52 @@ def test_counts_stop_at_what_sqlite_stores() -> None:
     assert cleaned.author.followers == MAX_COUNT
     assert cleaned.engagement == Engagement(MAX_COUNT, 3, 0, 0)
     assert cleaned.author.name == "\ufffd"
+
+
+ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x1b[H\x9b31m\x00\r"
+
+
+def test_control_characters_leave_what_is_shown_and_line_breaks_and_tabs_stay() -> None:
+    """The review's post (send.py): it retitled the terminal, cleared it and drew a line."""
+    mention = Mention(
+        "hook",
+        "esc-1",
+        f"kestrel down{ESCAPES}\n\tfake: all systems normal",
+        AT,
+        url="https://x.example/\x1b[31mred",
+        author=Author("ev\x1b[8mhidden", "Eve\x07"),
+    )
+    cleaned = clean_mention(mention)
+    assert cleaned.text == "kestrel down]0;PWNED[2J[H31m\n\tfake: all systems normal"
+    assert cleaned.url == "https://x.example/[31mred"
+    assert cleaned.author == Author("ev[8mhidden", "Eve")
+    assert cleaned.native_id == "esc-1"
+
+
+def test_an_id_keeps_its_characters_a_reply_must_name_the_post_as_its_network_does() -> None:
+    mention = Mention("hook", "odd\x1bid", "kestrel", AT, parent_id="p\x00")
+    assert clean_mention(mention).native_id == "odd\x1bid"
+    assert clean_mention(mention).parent_id == "p\x00"
+
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # joined by U+200D, a format character
+ISOLATED = "\u2066evil\u2069 \u202egnp.exe\u202c"
+
+
+def test_bidi_controls_leave_handles_and_names_but_not_text_and_emoji_stay_joined() -> None:
+    mention = Mention(
+        "hook",
+        "1",
+        f"kestrel {FAMILY} {ISOLATED}",
+        AT,
+        author=Author(f"kestrel\u202esupport{FAMILY}", f"{ISOLATED} {FAMILY}"),
+    )
+    cleaned = clean_mention(mention)
+    assert cleaned.text == mention.text
+    assert cleaned.author.handle == f"kestrelsupport{FAMILY}"
+    assert cleaned.author.name == f"evil gnp.exe {FAMILY}"
+
+
+def test_a_mention_with_emoji_sequences_line_breaks_and_tabs_is_left_as_it_is() -> None:
+    mention = Mention("s", "1", f"Kestrel\n\tdown {FAMILY}", AT, author=Author("ana", FAMILY))
+    assert clean_mention(mention) is mention

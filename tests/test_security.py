@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +25,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+import sqlite_utils
 
 from bot.app import Service
+from bot.intake import Envelope, Intake, Receipt
+from bot.metrics import Metrics
+from bot.model import Brand, Mention, ScoredMention
 from bot.sources.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.workers import Failure, InlineScorer, Outcome
 from handlers.slack.render_drafts import (
     APPROVE,
     EDIT,
@@ -38,6 +44,8 @@ from handlers.slack.render_drafts import (
     TEXT_BLOCK,
     TEXT_INPUT,
 )
+from storage.mentions import save_batch
+from storage.writer import Writer
 from tests.conftest import (
     WEBHOOK_SECRET,
     mention_record,
@@ -69,6 +77,7 @@ from tests.test_slack import (
     events_url,
     vigie_with_slack,
 )
+from tests.test_slack_inbound import BROKEN, a_broken_incident
 
 ROOT = Path(__file__).resolve().parents[1]
 ANA, BOB = "UANA", "UBOB"  # approvers of Kestrel Mobile only, of Osprey Air only
@@ -583,6 +592,119 @@ async def _raw_status(
     status_line = await asyncio.wait_for(reader.readline(), 10)
     writer.close()
     return int(status_line.split()[1])
+
+
+# -- what a post may hold: terminal escapes, forged log lines -------------------------------------
+
+SEND_PY = "kestrel is down, terrible outage \x1b]0;PWNED-TITLE\x07\x1b[2J\x1b[H fake: all fine"
+FORGED = "m-1\n2026-03-10 09:00:00,000 ERROR bot.app: all systems normal"
+
+
+async def test_escape_sequences_in_a_post_reach_neither_the_terminal_nor_storage(
+    tmp_path: Path,
+) -> None:
+    """The review's send.py: a post retitled the operator's terminal, cleared it and wrote a
+    line of its own; its author hid text and its link turned the rest red."""
+    config = write_config(
+        tmp_path,
+        [{"type": "webhook", "name": "in", "secret": WEBHOOK_SECRET}],
+        console={"show": "all"},
+    )
+    record = mention_record(
+        1, SEND_PY, author="ev\x1b[8mhidden", url="https://x.example/\x1b[31mred"
+    )
+    body = json.dumps([record]).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(WEBHOOK_SECRET, timestamp, body),
+        "Content-Type": "application/json",
+    }
+    async with running_service(config) as service:
+        url = f"http://127.0.0.1:{service.http_port}/webhooks/in"
+        assert (await post_raw(url, body, headers))[0] == 200
+        printed = service.console.console.file.getvalue()  # type: ignore[attr-defined]
+    assert "terrible outage ]0;PWNED-TITLE[2J[H fake: all fine" in printed
+    assert "@ev[8mhidden" in printed
+    assert not {"\x1b", "\x07", "\ufffd"} & set(printed)  # removed on intake, not marked
+    [stored] = rows(tmp_path / "vigie.db", "SELECT text, author_handle, url FROM mentions")
+    assert stored == (
+        "kestrel is down, terrible outage ]0;PWNED-TITLE[2J[H fake: all fine",
+        "ev[8mhidden",
+        "https://x.example/[31mred",
+    )
+
+
+class FailingScorer:
+    """A pipeline that fails on every mention (as a bug met on strange text would)."""
+
+    parallelism = 1
+
+    async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]:
+        return [Failure("ValueError: cannot read this", mention.key) for mention in mentions]
+
+    def close(self) -> None:
+        pass
+
+
+def refusing_store(
+    db: sqlite_utils.Database, scored: list[ScoredMention], positions: dict[str, str]
+) -> list[ScoredMention]:
+    if scored:
+        raise ValueError("this mention cannot be stored")
+    return save_batch(db, scored, positions)
+
+
+@pytest.mark.parametrize(
+    ("scorer", "logged"),
+    [
+        pytest.param("failing", "pipeline failed on 'hook'/", id="pipeline"),
+        pytest.param("inline", "cannot be stored", id="storage"),
+    ],
+)
+async def test_an_id_with_a_line_break_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, scorer: str, logged: str
+) -> None:
+    """Ids come from whoever sends a mention: logged with %r, a line break stays ``\\n``."""
+    writer = Writer(tmp_path / "vigie.db")
+    brands = [Brand("Kestrel Mobile", "kestrel-mobile")]
+    intake = Intake(
+        FailingScorer() if scorer == "failing" else InlineScorer(brands),
+        writer,
+        Metrics(),
+        capacity=10,
+        batch_size=10,
+        now=lambda: datetime.now(UTC),
+        store=refusing_store,
+    )
+    running = asyncio.create_task(intake.run())
+    done: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+    mention = Mention("hook", FORGED, "Kestrel Mobile down again", datetime.now(UTC))
+    await intake.submit(Envelope("hook", (mention,), None, done))
+    await asyncio.wait_for(done, 10)
+    intake.close()
+    await asyncio.wait_for(running, 10)
+    writer.close()
+    [line] = [r.getMessage() for r in caplog.records if logged in r.getMessage()]
+    assert "\n" not in line
+    assert repr(FORGED) in line
+
+
+async def test_a_slash_command_cannot_forge_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with vigie_with_slack(tmp_path) as (service, slack):
+        with (
+            a_broken_incident(service),
+            caplog.at_level(logging.ERROR, logger="handlers.slack.inbound"),
+        ):
+            text = f"incident {BROKEN}\nERROR bot.app: all systems normal"
+            body = slash_command_body("/vigie", text, ANA, "C1", slack.response_url("x"))
+            assert (await post_signed(events_url(service), body, SECRET))[0] == 200
+            await wait_for(lambda: bool(slack.responses))
+    [line] = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert "\n" not in line
+    assert repr(text) in line
 
 
 # -- secrets never logged ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.clock import SystemClock
 from bot.config import ConfigError, load_config
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.drafts.addressing import addressed_on_mastodon
+from bot.matching import BrandMatcher
 from bot.metrics import Metrics
 from bot.model import Author, Brand
 from bot.sources import SourceContext, build_source
@@ -29,6 +31,7 @@ from bot.sources.mastodon_sse import SseError, SseEvent, SseParser
 from bot.sources.mastodon_status import (
     MalformedStatus,
     RecentIds,
+    StatusReader,
     as_status,
     is_newer,
     newest,
@@ -36,6 +39,7 @@ from bot.sources.mastodon_status import (
 )
 from bot.sources.mastodon_text import content_text
 from bot.sources.polite import Pacer, SourceError, client_session, retry_after
+from bot.sources.redirects import Address, resolve
 from storage.database import open_database
 from storage.mentions import find_mentions
 from tests.conftest import (
@@ -194,6 +198,27 @@ def test_recent_ids_forget_the_oldest() -> None:
     assert seen.add("3")  # evicts 2, the least recently heard
     assert seen.add("2")
     assert not seen.add("3")
+
+
+def test_a_post_the_public_timeline_leaves_is_still_taken_from_its_hashtag_once() -> None:
+    """With ``public: all``, a post tagged #KestrelDown whose words do not name the brand comes
+    on the public stream first, which leaves it (it keeps only what names a brand); the
+    hashtag's stream must still take it, and only once."""
+    reader = StatusReader("masto", "social.example", BrandMatcher([KESTREL]), lambda count: None)
+    status = as_status(
+        {
+            "id": "110",
+            "created_at": "2026-03-10T09:00:00.000Z",
+            "content": "<p>still no signal</p>",
+            "uri": "https://social.example/users/alice/statuses/110",
+            "account": {"id": "1", "username": "alice", "acct": "alice", "display_name": "A"},
+        }
+    )
+    assert reader.read([status], firehose=True) == []
+    [taken] = reader.read([status], firehose=False)
+    assert taken.native_id == "110"
+    assert reader.read([status], firehose=False) == []
+    assert reader.read([status], firehose=True) == []
 
 
 @pytest.mark.parametrize(
@@ -605,6 +630,25 @@ async def test_the_streaming_server_is_found_through_the_instance() -> None:
             await wait_for(lambda: len(inbox.mentions) == 1)
         assert not web.calls_to("/api/v1/streaming")
         assert web.calls_to("/api/v1/timelines/tag/kestreldown")
+
+
+async def test_a_public_instance_naming_a_private_streaming_host_streams_from_itself(
+    fake: FakeMastodon,
+) -> None:
+    """Where streams are is the instance's word: one on the internet naming an address inside
+    Vigie's network (here the fake, taken for public, names 127.0.0.1:9) is not followed there,
+    token and all. An instance that is private itself may name a private host."""
+    fake.streaming_url = "ws://127.0.0.1:9"
+
+    async def fake_seen_as_public(host: str, port: int) -> list[Address]:
+        return [ip_address("93.184.216.34")] if port == fake.port else await resolve(host, port)
+
+    chosen = settings(base_url=fake.url, access_token=TOKEN)
+    async with client_session() as session:
+        outside = MastodonApi(session, chosen, resolve=fake_seen_as_public)
+        assert await outside.streaming_base() == fake.url
+        inside = MastodonApi(session, chosen)
+        assert await inside.streaming_base() == "http://127.0.0.1:9"
 
 
 async def test_search_walks_every_page_since_the_cursor_then_resumes(fake: FakeMastodon) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.config import ConfigError, load_config
 from bot.sources.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from storage.database import open_database
 from storage.mentions import find_mentions
@@ -213,3 +215,53 @@ async def test_health_and_metrics_report_the_traffic(config: Path) -> None:
     assert "vigie_mentions_stored_total 1.0" in metrics
     assert 'vigie_webhook_requests_total{source="inbound",status="200"} 1.0' in metrics
     assert "vigie_store_latency_seconds_count" in metrics
+
+
+async def status_before_the_whole_body(port: int, headers: dict[str, str]) -> bytes:
+    """Announce a body of 1,000,000 bytes (under the limit), send 64 KiB of it, and read the
+    status line: an answer before the rest is sent was given without reading the body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(
+        "POST /webhooks/inbound HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"{lines}Content-Length: 1000000\r\n\r\n".encode()
+        + b"[" * 65536
+    )
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.readline(), 5)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="no headers"),
+        pytest.param({TIMESTAMP_HEADER: str(int(time.time()))}, id="no signature"),
+        pytest.param({SIGNATURE_HEADER: "sha256=00"}, id="no timestamp"),
+        pytest.param(
+            {TIMESTAMP_HEADER: str(int(time.time()) - 3600), SIGNATURE_HEADER: "sha256=00"},
+            id="stale",
+        ),
+        pytest.param({TIMESTAMP_HEADER: "soon", SIGNATURE_HEADER: "sha256=00"}, id="not a time"),
+    ],
+)
+async def test_a_request_that_cannot_be_signed_right_is_refused_before_its_body_is_read(
+    config: Path, headers: dict[str, str]
+) -> None:
+    """Only the HMAC needs the body: anyone may otherwise make Vigie read a megabyte a
+    request."""
+    async with running_service(config) as service:
+        assert service.http_port is not None
+        status_line = await status_before_the_whole_body(service.http_port, headers)
+    assert status_line.startswith(b"HTTP/1.1 401"), status_line
+
+
+def test_max_skew_seconds_is_at_most_an_hour(tmp_path: Path) -> None:
+    load_config(write_config(tmp_path, [{**WEBHOOK, "max_skew_seconds": 3600}]))
+    with pytest.raises(ConfigError) as refused:
+        load_config(write_config(tmp_path, [{**WEBHOOK, "max_skew_seconds": 86400}]))
+    assert "sources[0].max_skew_seconds: at most 3600 (an hour)" in str(refused.value)

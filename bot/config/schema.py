@@ -29,6 +29,7 @@ from bot.text import fold
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 MAX_AUTO_WORKERS = 4
+MAX_SKEW_SECONDS = 3600
 
 
 class Settings(BaseModel):
@@ -46,6 +47,13 @@ class StorageSettings(Settings):
     path: Path = Field(Path("vigie.db"), description="SQLite file; relative to app.yaml's folder.")
     batch_size: Integer = Field(
         500, ge=1, le=10_000, description="Mentions written per transaction."
+    )
+    keep_days: Integer = Field(
+        365,
+        ge=0,
+        description="Forget mentions received longer ago than this (unless an incident or a "
+        "reply draft holds them), and older engagement readings and delivered notifications; "
+        "0 keeps everything. Incidents and the decision log are always kept.",
     )
 
 
@@ -231,7 +239,9 @@ class WebhookSourceSettings(Settings):
     type: Literal["webhook"]
     name: str = Field(pattern=_NAME, description="The URL is POST /webhooks/{name}.")
     secret: SecretStr = Field(description="Shared HMAC-SHA256 key; use ${ENV_VAR}.")
-    max_skew_seconds: Integer = Field(300, ge=1, description="Reject signatures older than this.")
+    max_skew_seconds: Integer = Field(
+        300, ge=1, description="Reject signatures older (or newer) than this; at most 3600."
+    )
     max_body_bytes: Integer = Field(
         1_048_576, ge=1024, description="Largest accepted request body."
     )
@@ -243,6 +253,16 @@ class WebhookSourceSettings(Settings):
         if len(secret.get_secret_value()) < 16:
             raise ValueError("the webhook secret must be at least 16 characters")
         return secret
+
+    @field_validator("max_skew_seconds")
+    @classmethod
+    def _short_skew(cls, seconds: int) -> int:
+        if seconds > MAX_SKEW_SECONDS:
+            raise ValueError(
+                f"at most {MAX_SKEW_SECONDS} (an hour): whoever captures a signed request can "
+                "send it again for that long"
+            )
+        return seconds
 
 
 SourceSettings = Annotated[

@@ -45,6 +45,7 @@ from bot.sources.polite import (
     Backoff,
     SourceError,
     client_session,
+    describe,
     get_json,
     pause,
     retry_after,
@@ -182,11 +183,11 @@ class BlueskySource:
                 trouble = f"Jetstream refused the connection: HTTP {_status(error.status)}"
                 wait = retry_after(error.headers) if error.headers else None
             except aiohttp.ClientError as error:
-                trouble = f"connection lost: {error or type(error).__name__}"
+                trouble = f"connection lost: {describe(error)}"
             except TimeoutError:  # the idle timer (aiohttp's own timeouts are ClientErrors)
                 trouble = f"no event for {self.settings.idle_seconds:g}s"
             except OSError as error:
-                trouble = f"connection lost: {error or type(error).__name__}"
+                trouble = f"connection lost: {describe(error)}"
             await pause(self._failed(trouble, wait))
 
     async def _stream(self, session: aiohttp.ClientSession) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.sources.polite import SourceError, retry_after
+from bot.redact import redact_url
+from bot.sources.polite import SourceError, describe, retry_after
 
 _TIMEOUT = aiohttp.ClientTimeout(total=30)
 
@@ -35,7 +36,10 @@ class XrpcError(Exception):
         code = answer.get("error") if isinstance(answer, dict) else None
         said = answer.get("message") if isinstance(answer, dict) else None
         code = code if isinstance(code, str) else ""
-        text = f"{url}: HTTP {status} {code}: {said}" if said else f"{url}: HTTP {status} {code}"
+        shown = redact_url(url)
+        text = (
+            f"{shown}: HTTP {status} {code}: {said}" if said else f"{shown}: HTTP {status} {code}"
+        )
         retryable = status in (408, 425, 429) or status >= 500
         return cls(text.strip(), status, code, retryable, rate_limit_wait(headers))
 
@@ -69,7 +73,7 @@ async def call(
                 raise XrpcError.of(url, response.status, answer, response.headers)
             return answer
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise XrpcError(f"{url}: {error or type(error).__name__}", 0, "", True) from None
+        raise XrpcError(f"{redact_url(url)}: {describe(error)}", 0, "", True) from None
 
 
 def rate_limit_wait(headers: Mapping[str, str]) -> float | None:

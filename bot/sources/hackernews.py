@@ -23,6 +23,7 @@ import aiohttp
 from bot.config.source_hackernews import HackerNewsSourceSettings
 from bot.model import Author, Brand, Engagement, Mention
 from bot.records import MalformedRecord, parse_count, parse_text, parse_time
+from bot.redact import redact_url
 from bot.sources.base import Source
 from bot.sources.html_text import html_to_text
 from bot.sources.polite import SourceError, get_json
@@ -98,7 +99,8 @@ class HackerNewsSource(SearchingSource):
         for page in range(MAX_PAGES if horizon.started else 1):
             answer = await get_json(session, self.url, params={**params, "page": str(page)})
             if not isinstance(answer, dict) or not isinstance(answer.get("hits"), list):
-                raise SourceError(f"{self.url}: not a search answer: {str(answer)[:200]}")
+                logger.debug("hackernews %s: answered %.200r", self.name, answer)
+                raise SourceError(f"{redact_url(self.url)}: not a search answer")
             for hit in answer["hits"]:
                 try:
                     heard.append(to_mention(self.name, hit))

@@ -29,11 +29,22 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+from yarl import URL
 
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.model import Brand
+from bot.redact import redact_url
 from bot.sources.mastodon_status import MalformedStatus, Status, as_status, id_order, is_newer
-from bot.sources.polite import Pacer, SourceError, get_json, read_json, refusal, request
+from bot.sources.polite import (
+    Pacer,
+    SourceError,
+    describe,
+    get_json,
+    read_json,
+    refusal,
+    request,
+)
+from bot.sources.redirects import Resolve, addresses, is_private, is_public, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +136,8 @@ class MastodonApi:
     settings: MastodonSourceSettings
     pacer: Pacer = field(default_factory=Pacer)
     """Shared by everything the source asks with one token: Mastodon counts per account."""
+    resolve: Resolve = resolve
+    """Host names to addresses, to refuse a streaming host inside Vigie's network."""
     _streaming: str | None = None
     _discovery: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -204,7 +217,7 @@ class MastodonApi:
                     timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_SECONDS),
                 )
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise SourceError(f"{url}: {error or type(error).__name__}") from error
+            raise SourceError(f"{redact_url(url)}: {describe(error)}") from error
         if response.status >= 400:
             hint = " (streaming needs an access_token since Mastodon 4.2)"
             raise await refusal(response, url, hint if response.status == 401 else "")
@@ -234,9 +247,26 @@ class MastodonApi:
             if isinstance(found, str) and found.startswith(("ws", "http")):
                 parts = urlsplit(found)
                 scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
-                return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+                return await self._checked_streaming(
+                    f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+                )
             return self.settings.base_url  # it answered without naming one: streams are here
         return None
+
+    async def _checked_streaming(self, named: str) -> str:
+        """``named``, or ``base_url`` when a public instance names a private host: the token
+        would be sent into Vigie's own network (as with a feed's redirect)."""
+        try:
+            if await is_private(URL(self.settings.base_url), self.resolve):
+                return named
+            if all(is_public(a) for a in await addresses(URL(named), self.resolve)):
+                return named
+        except (SourceError, ValueError) as error:  # connecting will say what is wrong
+            logger.debug("%s: %s", redact_url(named), error)
+            return named
+        shown = redact_url(named)
+        logger.warning("the instance names %s for streaming, a private host; not used", shown)
+        return self.settings.base_url
 
     async def post_status(
         self, text: str, in_reply_to_id: str, idempotency_key: str | None = None
@@ -257,7 +287,7 @@ class MastodonApi:
         try:
             return as_status(answer)
         except MalformedStatus as error:
-            raise SourceError(f"{url}: the answer is not a status ({error})") from error
+            raise SourceError(f"{redact_url(url)}: the answer is not a status ({error})") from error
 
 
 def _page(answer: list[Any], since: str | None) -> Page:

@@ -4,7 +4,7 @@ A boost (``reblog`` set) is heard as the status it boosts: same id, text, author
 a post boosted a hundred times is one mention whose ``reposts`` says so. ``raw`` keeps the status
 as received, the booster included. A status heard twice (on two hashtags, or streamed during
 the catch-up after a reconnection) is queued once; the public timeline, which carries everything,
-is kept only where it names a brand.
+is kept only where it names a brand (and what it leaves, a hashtag feed may still take).
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def _count(entity: Mapping[str, Any], key: str) -> int:
 
 
 class RecentIds:
-    """The last ``size`` ids heard, so a status streamed on two hashtags (or during the catch-up
-    that follows a reconnection) is queued once."""
+    """The last ``size`` ids taken, so a status streamed on two hashtags (or during the
+    catch-up that follows a reconnection) is queued once."""
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
@@ -170,7 +170,9 @@ class StatusReader:
             mention = self.mention(status)
             if mention is None or (not_before is not None and mention.created_at < not_before):
                 continue
-            if self.seen.add(mention.native_id) and self.wanted(mention, firehose=firehose):
+            # seen once taken only: the public timeline refusing a post that does not name a
+            # brand must not stop its hashtag's feed from taking it
+            if self.wanted(mention, firehose=firehose) and self.seen.add(mention.native_id):
                 mentions.append(mention)
         return mentions
 

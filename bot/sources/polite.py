@@ -15,9 +15,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any, NamedTuple
 
 import aiohttp
+
+from bot.redact import redact_url, redact_urls
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +180,9 @@ async def read_json(response: aiohttp.ClientResponse, url: str) -> Any:
     try:
         return await response.json(content_type=None)
     except (ValueError, aiohttp.ContentTypeError) as error:
-        raise SourceError(f"{url}: not JSON ({error})") from error
+        raise SourceError(f"{redact_url(url)}: not JSON ({describe(error)})") from error
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise SourceError(f"{url}: the answer broke off: {_describe(error)}") from error
+        raise SourceError(f"{redact_url(url)}: the answer broke off: {describe(error)}") from error
     finally:
         response.release()
 
@@ -202,7 +205,7 @@ async def request(
             method, url, timeout=aiohttp.ClientTimeout(total=seconds), **kwargs
         )
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise SourceError(f"{url}: {_describe(error)}") from error
+        raise SourceError(f"{redact_url(url)}: {describe(error)}") from error
     if pacer is not None:
         pacer.note(response.headers)
     if response.status < 400:
@@ -212,7 +215,11 @@ async def request(
 
 async def refusal(response: aiohttp.ClientResponse, url: str, hint: str = "") -> SourceError:
     """The error an answer of 400 or more means (its body read, as far as it can be, and
-    released): retryable for 408, 425, 429 and 5xx, with the wait the server asked for."""
+    released): retryable for 408, 425, 429 and 5xx, with the wait the server asked for.
+
+    The message names the URL redacted and the status with its reason, never the body: what a
+    server answers (or a server it redirected to) is not for ``/healthz`` or the chat. The
+    body's start is logged at DEBUG."""
     wait = retry_after(response.headers)
     try:
         body = (await response.text(errors="replace"))[:200].strip()
@@ -220,14 +227,24 @@ async def refusal(response: aiohttp.ClientResponse, url: str, hint: str = "") ->
         body = ""
     finally:
         response.release()
-    status = response.status
+    status, shown = response.status, redact_url(url)
+    logger.debug("%s: HTTP %d answered %r", shown, status, body)
     retryable = status in (408, 425, 429) or status >= 500
-    message = f"{url}: HTTP {status} {body}{hint}".strip()
+    message = f"{shown}: HTTP {status} {_phrase(status)}".strip() + hint
     return SourceError(message, retryable=retryable, wait=wait, status=status)
 
 
-def _describe(error: BaseException) -> str:
-    return str(error) or type(error).__name__
+def _phrase(status: int) -> str:
+    """The standard reason of ``status`` (a server's own reason phrase may say anything)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def describe(error: BaseException) -> str:
+    """An exception in words, any URL it quotes redacted (aiohttp's quote the one asked)."""
+    return redact_urls(str(error)) or type(error).__name__
 
 
 async def read_stream(response: aiohttp.ClientResponse, idle_seconds: float) -> bytes:
@@ -239,7 +256,7 @@ async def read_stream(response: aiohttp.ClientResponse, idle_seconds: float) -> 
     except TimeoutError:
         raise SourceError(f"the stream was silent for {idle_seconds:g}s") from None
     except (aiohttp.ClientError, OSError) as error:
-        raise SourceError(f"the stream broke: {_describe(error)}") from error
+        raise SourceError(f"the stream broke: {describe(error)}") from error
 
 
 def client_session(headers: Mapping[str, str] | None = None) -> aiohttp.ClientSession:

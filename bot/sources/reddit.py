@@ -181,7 +181,8 @@ class RedditSource(SearchingSource):
     def _read(self, listing: Any) -> tuple[list[Mention], str | None]:
         data = listing.get("data") if isinstance(listing, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("children"), list):
-            raise SourceError(f"reddit {self.name}: not a listing: {str(listing)[:200]}")
+            logger.debug("reddit %s: answered %.200r", self.name, listing)
+            raise SourceError(f"reddit {self.name}: not a listing")
         page = []
         for child in data["children"]:
             try:
@@ -248,7 +249,10 @@ class RedditSource(SearchingSource):
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             # Reddit answers 200 {"error": "invalid_grant"} to a wrong username or password
-            reason = answer.get("error") if isinstance(answer, dict) else answer
-            raise SourceError(f"reddit refused the app's credentials: {reason}", retryable=False)
+            reason = answer.get("error") if isinstance(answer, dict) else None
+            said = reason if isinstance(reason, str) else "no access_token in the answer"
+            raise SourceError(
+                f"reddit refused the app's credentials: {said[:100]}", retryable=False
+            )
         lifetime = answer.get("expires_in")
         return token, float(lifetime) if isinstance(lifetime, int | float) else 3600.0

@@ -7,6 +7,7 @@ comment (body, under the post ``link_id``). ``POST /api/comment`` answers
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from bot.model import Author, Brand, Engagement, Mention
 from bot.records import MalformedRecord, parse_count, parse_text, parse_time
 from bot.sources.polite import SourceError
 from bot.sources.searching import search_terms
+
+logger = logging.getLogger(__name__)
 
 REDDIT = "https://www.reddit.com"
 
@@ -79,7 +82,8 @@ def posted(answer: Any) -> Posted:
     """What ``POST /api/comment`` (``api_type=json``) answered: the comment, or why not."""
     body = answer.get("json") if isinstance(answer, dict) else None
     if not isinstance(body, dict):
-        raise SourceError(f"reddit: unexpected answer to a reply: {str(answer)[:200]}")
+        logger.debug("reddit: answered a reply with %.200r", answer)
+        raise SourceError("reddit: unexpected answer to a reply")
     errors = body.get("errors") or []
     if errors:  # [["RATELIMIT", "you are doing that too much…", "ratelimit"]]
         first = errors[0] if isinstance(errors, list) and isinstance(errors[0], list) else []
@@ -96,7 +100,8 @@ def posted(answer: Any) -> Posted:
             url=REDDIT + permalink if isinstance(permalink, str) else "",
         )
     except (AttributeError, TypeError, KeyError, IndexError) as error:
-        raise SourceError(f"reddit: unexpected answer to a reply: {str(answer)[:200]}") from error
+        logger.debug("reddit: answered a reply with %.200r", answer)
+        raise SourceError("reddit: unexpected answer to a reply") from error
 
 
 def _url(data: Mapping[str, Any]) -> str:

@@ -28,10 +28,12 @@ import feedparser  # type: ignore[import-untyped]
 
 from bot.config.source_rss import RssSourceSettings
 from bot.model import Author, Mention
+from bot.redact import redact_url
 from bot.sources.base import Source
 from bot.sources.html_text import html_to_text
-from bot.sources.polite import Backoff, SourceError, client_session, request
+from bot.sources.polite import Backoff, SourceError, client_session, describe
 from bot.sources.polling import Cursor, PollingSource, Report, no_report
+from bot.sources.redirects import Resolve, follow, resolve
 
 if TYPE_CHECKING:
     from bot.sources import SourceContext
@@ -102,32 +104,38 @@ class Fetched:
 
 
 async def fetch(
-    session: aiohttp.ClientSession, url: str, memory: FeedMemory, seconds: float = 30.0
+    session: aiohttp.ClientSession,
+    url: str,
+    memory: FeedMemory,
+    seconds: float = 30.0,
+    resolve: Resolve = resolve,
 ) -> Fetched | None:
-    """The feed's bytes, or None when the server says it has not changed (304)."""
+    """The feed's bytes, or None when the server says it has not changed (304). Redirects are
+    followed only where :func:`bot.sources.redirects.follow` allows."""
     headers = {"If-None-Match": memory.etag} if memory.etag else {}
     if memory.modified:
         headers["If-Modified-Since"] = memory.modified
-    response = await request(session, "GET", url, headers=headers, seconds=seconds)
+    response = await follow(session, url, headers=headers, seconds=seconds, resolve=resolve)
+    shown = redact_url(url)
     try:
         if response.status == 304:
             return None
         if response.status != 200:
-            raise SourceError(f"{url}: unexpected HTTP {response.status}")
+            raise SourceError(f"{shown}: unexpected HTTP {response.status}")
         body = bytearray()
         async for chunk in response.content.iter_chunked(65536):
             body += chunk
             if len(body) > MAX_FEED_BYTES:
                 raise SourceError(
-                    f"{url}: feed larger than {MAX_FEED_BYTES} bytes", retryable=False
+                    f"{shown}: feed larger than {MAX_FEED_BYTES} bytes", retryable=False
                 )
     except (aiohttp.ClientError, TimeoutError) as error:
-        raise SourceError(f"{url}: {error or type(error).__name__}") from error
+        raise SourceError(f"{shown}: {describe(error)}") from error
     finally:
         response.release()
     return Fetched(
         bytes(body),
-        str(response.url),
+        str(response.url.with_user(None)),  # relative links resolve against it: no password
         response.headers.get("Content-Type", ""),
         response.headers.get("ETag"),
         response.headers.get("Last-Modified"),
@@ -143,10 +151,11 @@ def parse_feed(fetched: Fetched, feed: str) -> Any:
     try:
         parsed = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers)
     except Exception as error:  # feedparser means never to raise; if it does, the feed is bad
-        raise SourceError(f"{feed}: cannot be parsed ({type(error).__name__}: {error})") from error
+        shown = redact_url(feed)
+        raise SourceError(f"{shown}: cannot be parsed ({type(error).__name__}: {error})") from error
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no RSS or Atom document"
-        raise SourceError(f"{feed}: not a feed ({reason})")
+        raise SourceError(f"{redact_url(feed)}: not a feed ({reason})")
     return parsed
 
 
@@ -177,7 +186,8 @@ def native_id(entry: Entry, feed: str) -> str:
     not a URI, since bare ids like '1234' repeat across sites), else the canonical link."""
     entry_id = str(entry.get("id") or "").strip()
     if entry_id:
-        return entry_id if _URI_SCHEME.match(entry_id) else f"{urlsplit(feed).netloc}:{entry_id}"
+        host = urlsplit(feed).netloc.rpartition("@")[2]  # never the feed's user and password
+        return entry_id if _URI_SCHEME.match(entry_id) else f"{host}:{entry_id}"
     link = str(entry.get("link") or "").strip()
     if link:
         return unwrap(link)
@@ -239,7 +249,7 @@ def to_mention(source: str, feed: str, entry: Entry, now: datetime) -> Mention:
     author = " ".join(str(entry.get("author") or "").split()) or outlet
     when = entry_time(entry)
     raw = {
-        "feed": feed,
+        "feed": redact_url(feed),
         "id": entry.get("id"),
         "link": entry.get("link"),
         "published": entry.get("published") or entry.get("updated"),
@@ -345,6 +355,7 @@ class RssSource(PollingSource):
         report: Report = no_report,
         on_malformed: Callable[[str], None] = lambda source: None,
         monotonic: Callable[[], float] = time.monotonic,
+        resolve: Resolve = resolve,
     ) -> None:
         super().__init__(
             settings.name, settings.poll_seconds, max_backoff=FEED_BACKOFF_CAP, report=report
@@ -354,6 +365,7 @@ class RssSource(PollingSource):
         self.now = now
         self.on_malformed = on_malformed
         self.monotonic = monotonic
+        self.resolve = resolve
         self.health = {feed: FeedHealth(Backoff(cap=FEED_BACKOFF_CAP)) for feed in self.feeds}
         self._reported: str | None = None
 
@@ -394,7 +406,7 @@ class RssSource(PollingSource):
     ) -> FeedResult:
         try:
             async with slots:
-                fetched = await fetch(session, feed, memory)
+                fetched = await fetch(session, feed, memory, resolve=self.resolve)
             if fetched is None:
                 result = FeedResult([], memory)
             else:
@@ -415,7 +427,7 @@ class RssSource(PollingSource):
                 "source %s: %s: more than %d new entries since the last poll; older ones may be "
                 "missed (poll more often or raise max_entries)",
                 self.name,
-                feed,
+                redact_url(feed),
                 self.max_entries,
             )
         now = self.now()
@@ -424,7 +436,8 @@ class RssSource(PollingSource):
             try:
                 mentions.append(to_mention(self.name, feed, entry, now))
             except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
-                logger.warning("source %s: %s: skipped an entry: %s", self.name, feed, error)
+                shown = redact_url(feed)
+                logger.warning("source %s: %s: skipped an entry: %s", self.name, shown, error)
                 self.on_malformed(self.name)
         kept = FeedMemory(fetched.etag, fetched.modified, fresh.memory.seen, fresh.memory.floor)
         return FeedResult(mentions, kept)
@@ -442,7 +455,7 @@ class RssSource(PollingSource):
     def _feed_fine(self, feed: str) -> None:
         health = self.health[feed]
         if health.trouble is not None:
-            logger.info("source %s: %s works again", self.name, feed)
+            logger.info("source %s: %s works again", self.name, redact_url(feed))
         health.backoff.reset()
         health.due, health.trouble = 0.0, None
 

@@ -49,7 +49,9 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
-def verify(secret: str, headers: Any, body: bytes, now: float, max_skew: int) -> None:
+def check_headers(headers: Any, now: float, max_skew: int) -> tuple[str, str]:
+    """The timestamp and signature, both present and the timestamp fresh; what needs no body,
+    so a request without them is refused before its body is read."""
     timestamp = headers.get(TIMESTAMP_HEADER)
     signature = headers.get(SIGNATURE_HEADER)
     if not timestamp or not signature:
@@ -63,9 +65,18 @@ def verify(secret: str, headers: Any, body: bytes, now: float, max_skew: int) ->
         raise Rejected(
             401, f"stale request: timestamp is {int(now - sent)} s from now, limit {max_skew} s"
         )
+    return timestamp, signature
+
+
+def check_signature(secret: str, timestamp: str, signature: str, body: bytes) -> None:
     given = signature.encode("utf-8", "replace")  # a non-ASCII header is just wrong
     if not hmac.compare_digest(sign(secret, timestamp, body).encode(), given):
         raise Rejected(401, "signature does not match")
+
+
+def verify(secret: str, headers: Any, body: bytes, now: float, max_skew: int) -> None:
+    timestamp, signature = check_headers(headers, now, max_skew)
+    check_signature(secret, timestamp, signature, body)
 
 
 async def read_at_most(content: Any, limit: int) -> bytes:
@@ -158,11 +169,12 @@ class WebhookSource:
             request.content_length > self.settings.max_body_bytes
         ):
             raise Rejected(413, f"body larger than {self.settings.max_body_bytes} bytes")
+        skew = self.settings.max_skew_seconds
+        timestamp, signature = check_headers(request.headers, self.wall_time(), skew)
         body = await read_at_most(request.content, self.settings.max_body_bytes + 1)
         if len(body) > self.settings.max_body_bytes:
             raise Rejected(413, f"body larger than {self.settings.max_body_bytes} bytes")
-        secret = self.settings.secret.get_secret_value()
-        verify(secret, request.headers, body, self.wall_time(), self.settings.max_skew_seconds)
+        check_signature(self.settings.secret.get_secret_value(), timestamp, signature, body)
         mentions = parse_mentions(body, self.mapper, self.settings.max_batch)
         inbox = self._inbox
         if inbox is None:

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from bot.config.source_x import XSourceSettings
-from bot.sources.polite import SourceError, read_json, retry_after
+from bot.sources.polite import SourceError, describe, read_json, retry_after
 from bot.sources.x_wire import problem
 
 STREAM_PATH = "/2/tweets/search/stream"
@@ -104,7 +104,7 @@ class XApi:
                 method, self.base + path, headers=self.headers, **kwargs
             )
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise SourceError(f"{path}: {error or type(error).__name__}") from error
+            raise SourceError(f"{path}: {describe(error)}") from error
         if response.status < 400:
             return response
         try:

@@ -113,7 +113,7 @@ def build_slack_app(
             text, user = str(command.get("text", "")), str(command["user_id"])
             answer = await commands.answer(text, user, SLACK_STYLE)
         except Exception:
-            logger.exception("slack: %s %s failed", settings.command, command.get("text", ""))
+            logger.exception("slack: %s %r failed", settings.command, command.get("text", ""))
             answer = "Sorry, that did not work. Try again, or see the logs."
         await respond(text=cut(answer, ANSWER_TEXT), response_type="ephemeral")
 

@@ -1,0 +1,118 @@
+"""Forgetting what is old (storage.keep_days) on a real SQLite file: old mentions go unless an
+incident or a reply draft holds them; old engagement readings and delivered notifications go
+unless their incident is still live; incidents and the decision log stay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from bot.retention import forget_once
+from storage.database import open_database
+from storage.mentions import count_mentions, save_batch, timestamp
+from storage.retention import Pruned, prune_batch
+from storage.writer import Writer
+from tests.test_storage import T0, scored
+
+OLD, NEW = T0 - timedelta(days=400), T0
+CUTOFF = T0 - timedelta(days=365)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> sqlite_utils.Database:
+    return open_database(tmp_path / "vigie.db")
+
+
+def store(db: sqlite_utils.Database, number: int, received: datetime) -> None:
+    save_batch(db, [replace(scored(number), received_at=received)])
+
+
+def incident(db: sqlite_utils.Database, incident_id: int, status: str) -> None:
+    db.execute(
+        "INSERT INTO incidents (id, status, data) VALUES (?, ?, '{}')", [incident_id, status]
+    )
+
+
+def outbox_item(db: sqlite_utils.Database, item_id: int, incident_id: int, state: str) -> None:
+    db.execute(
+        "INSERT INTO outbox (id, key, incident_id, kind, platform, channel, created_at, payload, "
+        "state, attempts, next_attempt_at, last_error, sent_at, ref) "
+        "VALUES (?, ?, ?, 'open', 'console', '#a', ?, '{}', ?, 1, 0, '', '', '')",
+        [item_id, f"k{item_id}", incident_id, timestamp(OLD), state],
+    )
+
+
+def ids(db: sqlite_utils.Database, sql: str) -> set[str]:
+    return {str(row[0]) for row in db.execute(sql).fetchall()}
+
+
+def test_old_mentions_go_unless_an_incident_or_a_draft_holds_them(
+    db: sqlite_utils.Database,
+) -> None:
+    for number in (1, 2, 3):
+        store(db, number, OLD)
+    store(db, 4, NEW)
+    db.execute("INSERT INTO incident_mentions VALUES (1, 'replay', 'm-2')")
+    db.execute(
+        "INSERT INTO draft_sets (id, incident_id, kind, source, native_id, data, brand) "
+        "VALUES (1, 1, 'reply', 'replay', 'm-3', '{}', 'kestrel')"
+    )
+    pruned = prune_batch(db, CUTOFF)
+    assert pruned.mentions == 1
+    assert ids(db, "SELECT native_id FROM mentions") == {"m-2", "m-3", "m-4"}
+    assert ids(db, "SELECT native_id FROM mention_brands") == {"m-2", "m-3", "m-4"}
+
+
+def test_old_readings_and_notifications_go_but_a_live_incident_keeps_its_own(
+    db: sqlite_utils.Database,
+) -> None:
+    incident(db, 1, "resolved")
+    incident(db, 2, "open")
+    outbox_item(db, 1, 1, "sent")
+    outbox_item(db, 2, 1, "pending")  # not delivered yet: never forgotten
+    outbox_item(db, 3, 2, "sent")  # its incident is still open
+    outbox_item(db, 4, 1, "failed")
+    for when in (OLD, NEW):
+        db.execute(
+            "INSERT INTO observations VALUES ('replay', 'm-1', ?, 1, 2, 3, 4)", [timestamp(when)]
+        )
+    pruned = prune_batch(db, CUTOFF)
+    assert (pruned.outbox, pruned.observations) == (2, 1)
+    assert ids(db, "SELECT id FROM outbox") == {"2", "3"}
+    assert ids(db, "SELECT at FROM observations") == {timestamp(NEW)}
+    assert ids(db, "SELECT id FROM incidents") == {"1", "2"}  # incidents are kept
+
+
+def counting(batches: list[int]) -> Callable[[sqlite_utils.Database, datetime, int], Pruned]:
+    """prune_batch, noting how many mentions each batch forgot."""
+
+    def prune(db: sqlite_utils.Database, before: datetime, limit: int) -> Pruned:
+        pruned = prune_batch(db, before, limit)
+        batches.append(pruned.mentions)
+        return pruned
+
+    return prune
+
+
+async def test_forgetting_goes_batch_after_batch_until_nothing_old_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.retention.BATCH", 2)
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        await writer.run(
+            lambda db: save_batch(db, [replace(scored(n), received_at=OLD) for n in range(5)])
+        )
+        batches: list[int] = []
+        monkeypatch.setattr("bot.retention.prune_batch", counting(batches))
+        pruned = await forget_once(writer, CUTOFF)
+        assert pruned.mentions == 5
+        assert batches == [2, 2, 1]
+        assert await writer.run(count_mentions) == 0
+    finally:
+        writer.close()
