@@ -2,9 +2,10 @@
 
 A term matches on word boundaries, case- and accent-insensitively, whatever the whitespace
 between its words and whichever apostrophe it is written with (``bot.text.fold``). An exclusion
-that contains one of the brand's terms masks just that hit ("manchester united" for United: another
-"United" in the same text still counts); an exclusion around none of them ("birdwatching" for
-Kestrel) rules the whole text out for that brand, as excluded keywords do in listening tools.
+that contains one of the brand's terms (even inside a word: "kestrels") masks just that hit
+("manchester united" for United: another "United" in the same text still counts); an exclusion
+without any of them ("birdwatching" for Kestrel) rules the whole text out for that brand, as
+excluded keywords do in listening tools.
 """
 
 from __future__ import annotations
@@ -16,12 +17,23 @@ from enum import Enum
 import ahocorasick
 
 from bot.model import Brand
-from bot.text import fold, joins_word
+from bot.text import fold, is_hangul, joins_word
 
 
 class _Kind(Enum):
     TERM = "term"
-    EXCLUDE = "exclude"
+    MASK = "mask"  # an exclusion around a term ('manchester united'): that hit does not count
+    VETO = "veto"  # an exclusion without one ('birdwatching'): the text is not the brand's
+
+
+# Korean attaches particles and the copula to a noun: '삼성은', '기아가', '토스예요' name the brand,
+# '토스트' (toast) does not.
+_PARTICLES = """
+    은 는 이 가 을 를 의 에 에서 에게 한테 께 께서 로 으로 와 과 랑 이랑 하고 도 만 까지
+    부터 보다 처럼 마저 조차 이나 이든 든 요 이요 이야 이에요 예요 입니다 이다 다 에는
+    에서는 에도 에서도 으로는 로는 으로도 로도 과는 와는 한테는 에게는 도요 만요
+"""
+PARTICLES = frozenset(_PARTICLES.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +57,17 @@ class BrandMatcher:
         self._automaton = ahocorasick.Automaton()
         entries: dict[str, dict[tuple[int, _Kind], str]] = {}
         for index, brand in enumerate(self.brands):
-            for kind, terms in ((_Kind.TERM, brand.terms), (_Kind.EXCLUDE, brand.exclude)):
-                for term in terms:
-                    key = fold(term.strip())
-                    if key:
-                        entries.setdefault(key, {}).setdefault((index, kind), term.strip())
+            terms: dict[str, str] = {}  # folded -> the first spelling configured
+            for term in brand.terms:
+                terms.setdefault(fold(term.strip()), term.strip())
+            terms.pop("", None)
+            for key, term in terms.items():
+                entries.setdefault(key, {}).setdefault((index, _Kind.TERM), term)
+            for exclusion in brand.exclude:
+                key = fold(exclusion.strip())
+                if key:
+                    kind = _Kind.MASK if any(t in key for t in terms) else _Kind.VETO
+                    entries.setdefault(key, {}).setdefault((index, kind), exclusion.strip())
         for key, owners in entries.items():
             values = tuple((index, kind, term) for (index, kind), term in owners.items())
             self._automaton.add_word(key, (len(key), values))
@@ -65,19 +83,11 @@ class BrandMatcher:
         hits = list(self._hits(folded))
         if not hits:
             return []
-        excluded = [hit for hit in hits if hit.kind is _Kind.EXCLUDE]
-        vetoed = {  # an exclusion around none of the brand's terms rules the whole text out
-            ex.brand
-            for ex in excluded
-            if not any(hit.kind is _Kind.TERM and _inside_any(hit, [ex]) for hit in hits)
-        }
+        masks = [hit for hit in hits if hit.kind is _Kind.MASK]
+        vetoed = {hit.brand for hit in hits if hit.kind is _Kind.VETO}
         found: dict[int, list[str]] = {}
         for hit in hits:
-            if (
-                hit.kind is _Kind.TERM
-                and hit.brand not in vetoed
-                and not _inside_any(hit, excluded)
-            ):
+            if hit.kind is _Kind.TERM and hit.brand not in vetoed and not _inside_any(hit, masks):
                 terms = found.setdefault(hit.brand, [])
                 if hit.term not in terms:
                     terms.append(hit.term)
@@ -102,7 +112,17 @@ def _bounded(text: str, start: int, end: int) -> bool:
     """
     if start > 0 and joins_word(text[start - 1], text[start]):
         return False
-    return not (end < len(text) and joins_word(text[end - 1], text[end]))
+    if end < len(text) and joins_word(text[end - 1], text[end]):
+        return is_hangul(text[end - 1]) and _particle_at(text, end)
+    return True
+
+
+def _particle_at(text: str, start: int) -> bool:
+    """Whether a Korean particle (or the copula) makes up the rest of the word at ``start``."""
+    end = start
+    while end < len(text) and is_hangul(text[end]):
+        end += 1
+    return text[start:end] in PARTICLES
 
 
 def _inside_any(hit: _Hit, exclusions: list[_Hit]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -25,41 +26,61 @@ tens of kilobytes at most). Webhook sources stream their bodies against their ow
 REQUEST_SECONDS = 60.0
 """Longest a POST may take, its body included (a webhook batch is stored within 30 s): a client
 that sends its body a byte at a time is cut off rather than holding memory and a slot forever."""
+BODY_SECONDS = 10.0
+"""Longest a chat platform's request may take to arrive (Slack and Teams send theirs at once)."""
 MAX_POSTS_IN_FLIGHT = 64
-"""POSTs handled at once; more get 503 and Retry-After at once. Each may hold a body of up to
-``CHAT_MAX_BODY`` (or a webhook's own limit) before its signature can be checked, so this bounds
-what unauthenticated clients can make the service hold."""
+"""POSTs handled at once per endpoint (webhooks, Slack, Teams); more get 503 and Retry-After at
+once. Each may hold a body before its signature can be checked, so this bounds what
+unauthenticated clients can make the service hold, and a flood of one endpoint does not turn
+away the others."""
+MAX_POSTS_PER_CLIENT = 16
+"""POSTs handled at once per endpoint from one address: one client cannot take every slot.
+(Behind a reverse proxy every request comes from its address; let the proxy limit clients.)"""
 KEEPALIVE_SECONDS = 75.0
 """How long an idle kept-alive connection stays open (aiohttp's default is an hour)."""
 
 
 def guard_posts(
-    limit: int = MAX_POSTS_IN_FLIGHT, seconds: float = REQUEST_SECONDS
+    limit: int = MAX_POSTS_IN_FLIGHT,
+    per_client: int = MAX_POSTS_PER_CLIENT,
+    seconds: float = REQUEST_SECONDS,
+    body_seconds: float = BODY_SECONDS,
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """A middleware bounding how many POSTs are handled at once and how long each may take."""
-    in_flight = 0
+    """A middleware bounding the POSTs handled at once (per endpoint, and per client address on
+    it), how long each may take, and how long a chat platform's body may take to arrive (a
+    webhook streams its own, within ``seconds``)."""
+    totals: Counter[str] = Counter()  # by endpoint
+    clients: Counter[tuple[str, str]] = Counter()  # by endpoint and client address
 
     @web.middleware
     async def guard(request: web.Request, handler: Route) -> web.StreamResponse:
-        nonlocal in_flight
         if request.method != "POST":
             return await handler(request)
-        if in_flight >= limit:
+        endpoint = request.path.strip("/").split("/", 1)[0]
+        client = (endpoint, request.remote or "")
+        if totals[endpoint] >= limit or clients[client] >= per_client:
             return web.json_response(
                 {"error": "too many requests at once; retry shortly"},
                 status=503,
                 headers={"Retry-After": "1"},
             )
-        in_flight += 1
+        totals[endpoint] += 1
+        clients[client] += 1
         try:
             async with asyncio.timeout(seconds):
+                if endpoint != "webhooks":
+                    async with asyncio.timeout(body_seconds):
+                        await request.read()  # kept: the handler reads it from memory
                 return await handler(request)
         except TimeoutError:
             return web.json_response(
-                {"error": f"request not received and handled within {seconds:.0f} s"}, status=408
+                {"error": "request not received and handled in time"}, status=408
             )
         finally:
-            in_flight -= 1
+            totals[endpoint] -= 1
+            clients[client] -= 1
+            if not clients[client]:
+                del clients[client]  # addresses come and go: keep only those in flight
 
     return guard
 

@@ -29,7 +29,8 @@ def fold(text: str) -> str:
     """Case- and accent-folded text with single spaces: 'Crème  BRÛLÉE' -> 'creme brulee'.
 
     Curly apostrophes (\u2019 \u2018 \u02bc) become straight ones, every run of whitespace (a line
-    break included) one space, variation selectors go, and so does the outer whitespace.
+    break included) one space, variation selectors go, and so does the outer whitespace. Hangul
+    syllables and voiced kana stay whole ('기압' does not hold '기아', 'ダ' is not 'タ').
     """
     folded = text.casefold()
     if not folded.isascii():
@@ -40,6 +41,8 @@ def fold(text: str) -> str:
         # styled capitals (mathematical bold K, U+1D40A) have no lower case of their own: NFKD
         # makes them plain ones
         folded = folded.casefold()
+        if not folded.isascii():
+            folded = unicodedata.normalize("NFC", folded)  # hangul syllables, voiced kana
     return " ".join(folded.split())
 
 
@@ -47,33 +50,48 @@ def is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def is_cjk(char: str) -> bool:
-    """Chinese, Japanese or Korean script: written without spaces between words."""
+def is_spaceless(char: str) -> bool:
+    """Chinese or Japanese script: written without spaces between words."""
     code = ord(char)
     return (
-        0x1100 <= code <= 0x11FF  # hangul jamo (what NFKD makes of hangul syllables)
-        or 0x3040 <= code <= 0x30FF  # hiragana, katakana
-        or 0x3130 <= code <= 0x318F  # hangul compatibility jamo
+        0x3040 <= code <= 0x30FF  # hiragana, katakana
+        or 0x31F0 <= code <= 0x31FF  # katakana phonetic extensions
         or 0x3400 <= code <= 0x4DBF  # CJK extension A
         or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
-        or 0xA960 <= code <= 0xA97F  # hangul jamo extended-A
-        or 0xAC00 <= code <= 0xD7FF  # hangul syllables, jamo extended-B
         or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
         or 0xFF66 <= code <= 0xFF9F  # half-width katakana
         or 0x20000 <= code <= 0x3FFFF  # CJK extensions B and later
     )
 
 
+def is_hangul(char: str) -> bool:
+    """Korean script: words between spaces, with particles attached to nouns ('삼성은')."""
+    code = ord(char)
+    return (
+        0xAC00 <= code <= 0xD7AF  # syllables
+        or 0x1100 <= code <= 0x11FF  # jamo
+        or 0x3130 <= code <= 0x318F  # compatibility jamo
+        or 0xA960 <= code <= 0xA97F  # jamo extended-A
+        or 0xD7B0 <= code <= 0xD7FF  # jamo extended-B
+    )
+
+
 def joins_word(before: str, after: str) -> bool:
     """Whether two adjacent characters belong to the same word.
 
-    Both must be word characters and neither CJK: Chinese and Japanese put no space between
-    words and Korean attaches particles to nouns ('小米手机', 'Kestrelは最悪', '삼성은'), so a CJK
-    character always starts or ends a word as far as matching is concerned.
+    Both must be word characters of one script family: a change between Latin and CJK is a word
+    boundary ('Kestrelは最悪'), and Chinese or Japanese characters always start or end a word as
+    far as matching is concerned, since those languages put no space between words ('小米手机').
+    Two Hangul syllables do join ('토스트' is not '토스'); a particle after a name is for the
+    matcher to allow (``bot.matching``).
     """
     if not (is_word_char(before) and is_word_char(after)):
         return False
-    return (before.isascii() and after.isascii()) or not (is_cjk(before) or is_cjk(after))
+    if before.isascii() and after.isascii():
+        return True
+    if is_spaceless(before) or is_spaceless(after):
+        return False
+    return is_hangul(before) == is_hangul(after)
 
 
 def has_letter(text: str) -> bool:

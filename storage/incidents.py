@@ -89,6 +89,7 @@ def incident_from_json(
     data["channels"] = tuple((platform, channel) for platform, channel in data["channels"])
     data["trend"] = tuple(data.get("trend", ()))
     data["examples"] = tuple(data.get("examples", ()))
+    data["joined"] = tuple(data.get("joined", ()))
     top = len(policy.levels) - 1  # a fallback policy may have fewer levels
     data["level"] = min(int(data["level"]), top)
     if data["chain"] is not None and data["chain"].level > top:

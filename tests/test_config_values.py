@@ -66,9 +66,9 @@ def test_other_numbers_are_still_numbers(tmp_path: Path) -> None:
 
 
 def test_languages_are_read_as_two_letter_codes(tmp_path: Path) -> None:
-    brands = "  - name: Kestrel\n    languages: [fra, en-GB, fr]\n"
+    brands = "  - name: Kestrel\n    languages: [fra, en-GB, fr, ceb]\n"
     config = load(tmp_path, config_text(brands))
-    assert config.brands[0].languages == ["fr", "en"]
+    assert config.brands[0].languages == ["fr", "en", "ceb"]  # Cebuano has no two-letter code
 
 
 def test_a_language_that_is_no_code_is_refused(tmp_path: Path) -> None:
@@ -84,6 +84,7 @@ def test_a_blank_brand_name_is_refused(tmp_path: Path) -> None:
 def test_a_name_without_latin_letters_needs_a_slug(tmp_path: Path) -> None:
     message = refusal(tmp_path, config_text("  - name: 小米\n  - name: 华为\n"))
     assert "set a slug for '小米'" in message
+    assert "slug: brand keeps them" in message  # the data an earlier Vigie stored
     assert "set a slug for '华为'" in message
     config = load(tmp_path, config_text("  - name: 小米\n    slug: xiaomi\n"))
     assert config.brands[0].brand_slug == "xiaomi"

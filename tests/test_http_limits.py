@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aiohttp import web
 
 from bot.server import guard_posts
@@ -18,25 +20,31 @@ from tests.test_slack import SECRET
 DEAD = "http://127.0.0.1:9/api/"  # nothing listens: these requests never get that far
 
 
-async def serve(entered: asyncio.Event, limit: int, seconds: float) -> tuple[web.AppRunner, int]:
-    async def read_body(request: web.Request) -> web.Response:
-        entered.set()
-        body = await request.read()
-        return web.json_response({"read": len(body)})
+async def serve(entered: asyncio.Event, **limits: Any) -> tuple[web.AppRunner, int]:
+    """/webhooks/in reads its body as a webhook does (in the handler, after ``entered``);
+    /chat as the chat platforms do (the guard reads it first)."""
 
-    app = web.Application(middlewares=[guard_posts(limit, seconds)])
-    app.router.add_post("/in", read_body)
-    app.router.add_get("/in", read_body)
+    async def webhook(request: web.Request) -> web.Response:
+        entered.set()
+        return web.json_response({"read": len(await request.read())})
+
+    async def chat(request: web.Request) -> web.Response:
+        return web.json_response({"read": len(await request.read())})
+
+    app = web.Application(middlewares=[guard_posts(**limits)])
+    app.router.add_post("/webhooks/in", webhook)
+    app.router.add_post("/chat", chat)
+    app.router.add_get("/chat", chat)
     runner, url = await serve_loopback(app, lingering_time=0)
     return runner, int(url.rsplit(":", 1)[1])
 
 
 async def start_post(
-    port: int, length: int = 1000
+    port: int, path: str = "/webhooks/in", length: int = 1000
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A POST that announces ``length`` bytes and sends one."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nx".encode())
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\nx".encode())
     await writer.drain()
     return reader, writer
 
@@ -46,27 +54,46 @@ async def status_of(reader: asyncio.StreamReader) -> int:
     return int(line.split()[1])
 
 
-async def test_a_body_that_trickles_in_is_cut_off() -> None:
-    entered = asyncio.Event()
-    runner, port = await serve(entered, limit=8, seconds=0.3)
+@pytest.mark.parametrize(
+    ("path", "limits"),
+    [("/chat", {"body_seconds": 0.3}), ("/webhooks/in", {"seconds": 0.3})],
+)
+async def test_a_body_that_trickles_in_is_cut_off(path: str, limits: dict[str, float]) -> None:
+    runner, port = await serve(asyncio.Event(), **limits)
     try:
-        reader, writer = await start_post(port)
+        reader, writer = await start_post(port, path)
         assert await status_of(reader) == 408
         writer.close()
     finally:
         await runner.cleanup()
 
 
-async def test_posts_beyond_the_bound_are_turned_away_at_once() -> None:
+async def test_posts_beyond_the_bound_are_turned_away_but_not_from_other_endpoints() -> None:
     entered = asyncio.Event()
-    runner, port = await serve(entered, limit=1, seconds=30)
+    runner, port = await serve(entered, limit=1, per_client=8)
     try:
-        _, held = await start_post(port)  # holds the only slot, its body never finished
+        _, held = await start_post(port)  # holds the webhooks' only slot, its body never done
         await asyncio.wait_for(entered.wait(), 30)
         reader, writer = await start_post(port, length=1)
         assert await status_of(reader) == 503
         headers = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)).decode()
         assert "Retry-After: 1" in headers
+        chat_reader, chat = await start_post(port, "/chat", length=1)
+        assert await status_of(chat_reader) == 200  # Slack and Teams are not turned away
+        for connection in (writer, chat, held):
+            connection.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_one_client_cannot_take_every_slot() -> None:
+    entered = asyncio.Event()
+    runner, port = await serve(entered, limit=8, per_client=1)
+    try:
+        _, held = await start_post(port)
+        await asyncio.wait_for(entered.wait(), 30)
+        reader, writer = await start_post(port, length=1)  # the same address
+        assert await status_of(reader) == 503
         writer.close()
         held.close()
     finally:
@@ -76,12 +103,12 @@ async def test_posts_beyond_the_bound_are_turned_away_at_once() -> None:
 async def test_reads_are_not_bounded() -> None:
     """/healthz and /metrics stay reachable while POSTs are being turned away."""
     entered = asyncio.Event()
-    runner, port = await serve(entered, limit=1, seconds=30)
+    runner, port = await serve(entered, limit=1)
     try:
         _, held = await start_post(port)
         await asyncio.wait_for(entered.wait(), 30)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /in HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        writer.write(b"GET /chat HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
         assert await status_of(reader) == 200
         writer.close()

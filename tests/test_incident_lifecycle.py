@@ -229,3 +229,16 @@ def test_replies_under_a_post_no_incident_holds_get_their_own(desk: Desk) -> Non
     assert thread is not None
     assert thread.topic == "thread:test:elsewhere"
     assert not desk.when(1, "joined")
+
+
+def test_a_joined_reply_thread_stays_joined_after_a_restart(desk: Desk) -> None:
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    desk.storm(T0 + 10 * MIN, 10, text="same here, cancelled too", parent="m1")
+    desk.tick(T0 + 25 * MIN)
+    later = desk.restarted()
+    later.storm(T0 + 26 * MIN, 10, text="still cancelled, same here", parent="m1")
+    later.tick(T0 + 40 * MIN)
+    assert len(later.when(1, "joined")) == 1  # said once, not again after each restart
+    assert get_incident(later.db, 2) is None
+    assert "m90" in held_by(later, 1)  # the last reply, heard after the restart

@@ -205,3 +205,17 @@ def test_an_exclusion_around_no_term_rules_the_whole_text_out() -> None:
         BrandMatch("kestrel", ("Kestrel",))
     ]
     assert matcher.match("a kestrel falcon on my balcony") == []
+
+
+def test_an_exclusion_holding_a_term_inside_a_word_only_masks() -> None:
+    """'kestrels' holds 'kestrel' (without a word boundary): it masks, it does not rule the
+    post out, so the brand named elsewhere in the text still counts."""
+    kestrel = Brand(name="Kestrel", slug="kestrel", exclude=("kestrels",))
+    united = Brand(name="United", slug="united", exclude=("unitedhealth",))
+    matcher = BrandMatcher([kestrel, united])
+    assert matcher.match("Kestrel app crashed again while I was watching kestrels") == [
+        BrandMatch("kestrel", ("Kestrel",))
+    ]
+    assert matcher.match("UnitedHealth and United Airlines both lost my forms") == [
+        BrandMatch("united", ("United",))
+    ]

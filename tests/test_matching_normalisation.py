@@ -145,3 +145,36 @@ def test_kana_voicing_marks_are_part_of_the_letter() -> None:
     # 'ガ' (ga) is not 'カ' (ka) with an accent: a brand 'カメラ' is not found in 'ガメラ'
     assert slugs([Brand(name="カメラ", slug="camera")], "ガメラ最高") == []
     assert slugs([Brand(name="カメラ", slug="camera")], "カメラ最高") == ["camera"]
+    toyota = Brand(name="Toyota", slug="toyota", aliases=("トヨタ",))
+    assert slugs([toyota], "トヨダさんに会った") == []  # Toyoda, a surname
+    assert slugs([toyota], "ﾄﾖﾀの車") == ["toyota"]  # half-width katakana
+
+
+KIA = Brand(name="Kia", slug="kia", aliases=("기아",))
+TOSS = Brand(name="Toss", slug="toss", aliases=("토스",))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "기압이 낮다",
+        "기안을 올렸다",
+        "토스트 먹었다",
+        "기아나 여행",
+    ],  # pressure, draft, toast, Guyana
+)
+def test_a_korean_name_is_not_found_inside_another_word(text: str) -> None:
+    assert slugs([KIA, TOSS], text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "brand"),
+    [
+        ("기아가 또 고장", "kia"),
+        ("기아 서비스센터", "kia"),
+        ("토스예요", "toss"),
+        ("토스에서는 안 돼요", "toss"),
+    ],
+)
+def test_a_korean_name_with_a_particle_attached_is_found(text: str, brand: str) -> None:
+    assert slugs([KIA, TOSS], text) == [brand]

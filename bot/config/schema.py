@@ -167,7 +167,8 @@ class BrandSettings(Settings):
         """Two-letter codes, as the language detector gives them ('fra' and 'fr-FR' mean 'fr')."""
         two_letter = []
         for code in codes:
-            short = declared_code(code)
+            # a code without a two-letter form (ceb, yue, haw: the detector knows them) stays
+            short = declared_code(code) or (code if re.fullmatch(r"[a-z]{3}", code) else "")
             if not short:
                 raise ValueError(f"{code!r} is not an ISO 639-1 language code such as 'en' or 'fr'")
             two_letter.append(short)
@@ -178,7 +179,9 @@ class BrandSettings(Settings):
         if self.slug is None and not slugify(self.name):
             raise ValueError(
                 f"set a slug for {self.name!r} (letters a-z, digits, '-' or '_'): it names the "
-                "brand in commands, stats and the database, and cannot be made from this name"
+                "brand in commands, stats and the database, and cannot be made from this name "
+                "(a database of an earlier Vigie holds this brand's mentions as 'brand': "
+                "slug: brand keeps them)"
             )
         terms = {fold(term) for term in (self.name, *self.keywords, *self.aliases, *self.hashtags)}
         clashing = [phrase for phrase in self.exclude if fold(phrase) in terms]

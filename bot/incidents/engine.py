@@ -79,11 +79,14 @@ class IncidentEngine:
         for incident in sorted(self.incidents.values(), key=lambda i: i.id):
             if incident.status.live:
                 self.live[(incident.brand, incident.topic)] = incident.id
-        for incident in self.incidents.values():  # a merge outlives a restart
+        for incident in self.incidents.values():  # a merge (or a join) outlives a restart
             target = self.incidents.get(incident.merged_into or 0)
             key = (incident.brand, incident.topic)
             if incident.status is Status.MERGED and target and target.status.live:
                 self.live.setdefault(key, target.id)
+            if incident.status.live:
+                for topic in incident.joined:
+                    self.live.setdefault((incident.brand, topic), incident.id)
         self.groups = {group.key: group for group in state.groups}
         self.silences = list(state.silences)
         self._changed: set[int] = set()
@@ -448,8 +451,13 @@ class IncidentEngine:
     def _join(self, effects: Effects, key: GroupKey, incident: Incident, at: datetime) -> None:
         """From now on the topic's mentions go to ``incident`` (as after a merge)."""
         self.live[key] = incident.id
+        self._store(replace(incident, joined=(*incident.joined, key[1])))
         _, source, parent_id = key[1].split(":", 2)
-        effects.audit(incident, at, "joined", f"replies to {source} post {parent_id} count here")
+        author = next(
+            (e["author"] for e in incident.examples if list(e["key"]) == [source, parent_id]), ""
+        )
+        post = f"@{author.lstrip('@')}'s post" if author else f"{source} post {parent_id}"
+        effects.audit(incident, at, "joined", f"replies to {post} count here")
 
     def _recently_resolved(self, key: GroupKey, at: datetime) -> Incident | None:
         candidates = [

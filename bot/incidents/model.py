@@ -90,6 +90,7 @@ class Incident:
     themes: dict[str, int] = field(default_factory=dict)
     trend: tuple[int, ...] = ()  # negative mentions per 5 minutes over the last hour
     examples: tuple[dict[str, Any], ...] = ()  # the farthest-reaching mentions (cards show them)
+    joined: tuple[str, ...] = ()  # topics that joined it (replies to a post it holds)
 
     @property
     def level_name(self) -> str:
