@@ -6,8 +6,11 @@ whole batch; here the text keeps everything else (U+FFFD for the broken half) an
 the largest one stored.
 
 What people see loses its control characters (an escape sequence in a post would drive the
-operator's terminal: clear it, retitle it, draw lines that are not there); line breaks and tabs
-stay. Handles and display names also lose bidirectional overrides and isolates, which make one
+operator's terminal: clear it, retitle it, draw lines that are not there), but not the space they
+stood for: a line break of any convention (``\\r\\n``, ``\\r``, vertical tab, form feed, NEL, the
+file, group and record separators) becomes ``\\n``, the unit separator a space, and tabs stay.
+Deleted, they would glue words together ("Kestrel\\rdown" read "Kestreldown", and matched no
+brand). Handles and display names also lose bidirectional overrides and isolates, which make one
 name read as another. Format characters in general stay: U+200D joins emoji sequences.
 """
 
@@ -21,6 +24,10 @@ from bot.model import Author, Engagement, Mention
 MAX_COUNT = 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # category Cc but \t and \n
+# What str.splitlines() breaks at, in category Cc (U+2028 and U+2029 are not controls).
+_BREAK = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\x85]")
+_SPACES = re.compile("[\x0b-\x0d\x1c-\x1f\x85]")  # the controls str.isspace() accepts, but \t, \n
+_OTHER = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
@@ -33,18 +40,30 @@ def clean_text(text: str) -> str:
 
 def printable(text: str, mark: str = "") -> str:
     """``text`` with its control characters (Unicode category Cc) other than ``\\n`` and
-    ``\\t`` replaced by ``mark`` (removed by default); the same object when it has none."""
-    return _CONTROL.sub(mark, text) if _CONTROL.search(text) else text
+    ``\\t`` replaced: each line or whitespace control by a space, any other by ``mark``
+    (removed by default). With a one-character mark the length stays. The same object when
+    it has none."""
+    if not _CONTROL.search(text):
+        return text
+    return _OTHER.sub(mark, _SPACES.sub(" ", text))
+
+
+def readable(text: str) -> str:
+    """``text`` as it is shown and stored: its line breaks ``\\n`` whatever their convention
+    (``\\r\\n`` is one), then :func:`printable`. The same object when it has no control."""
+    if not _CONTROL.search(text):
+        return text
+    return printable(_BREAK.sub("\n", text))
 
 
 def clean_name(text: str) -> str:
-    """A handle or display name: printable, and without bidirectional overrides or isolates."""
-    text = printable(clean_text(text))
+    """A handle or display name: readable, and without bidirectional overrides or isolates."""
+    text = readable(clean_text(text))
     return _BIDI.sub("", text) if _BIDI.search(text) else text
 
 
 def _shown(text: str) -> str:
-    return printable(clean_text(text))
+    return readable(clean_text(text))
 
 
 def _count(value: int) -> int:

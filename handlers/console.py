@@ -32,9 +32,10 @@ def compact_count(number: int) -> str:
 
 
 def inert(line: Text) -> Text:
-    """``line`` with each control character (but line breaks and tabs) shown as U+FFFD, in
-    place: mentions are cleaned on intake, but one stored before, a notice or a card field
-    must not drive the terminal either. The length stays, and so do the styles."""
+    """``line`` with each control character (but line breaks and tabs) shown in place, as a
+    space when it separates words (a carriage return, a form feed) and as U+FFFD otherwise:
+    mentions are cleaned on intake, but one stored before, a notice or a card field must not
+    drive the terminal either. The length stays, and so do the styles."""
     plain = line.plain
     shown = printable(plain, "\ufffd")
     if shown is not plain:

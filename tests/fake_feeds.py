@@ -3,9 +3,10 @@
 Test support code, not a test module. ``async with FakeFeeds() as feeds:`` serves on a free port;
 ``feeds.publish(path, document)`` sets or replaces a document (a new ETag and Last-Modified each
 time, as a real server would); ``feeds.fail(path, status)`` makes the next requests fail;
-``feeds.redirect(path, location)`` answers a redirect;
-every request is kept in ``feeds.hits`` with its headers. A request whose ``If-None-Match`` or
-``If-Modified-Since`` matches the current document gets 304 with no body.
+``feeds.redirect(path, location)`` answers a redirect; ``feeds.protect(path, user, password)``
+answers 401 to a request without that basic auth; every request is kept in ``feeds.hits`` with
+its headers. A request whose ``If-None-Match`` or ``If-Modified-Since`` matches the current
+document gets 304 with no body.
 
 The builders below write documents the way Google Alerts (Atom, Google redirect links, ``<b>``
 around the query's words) and Google News searches (RSS 2.0) do.
@@ -20,7 +21,7 @@ from typing import Self
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from aiohttp import web
+from aiohttp import encode_basic_auth, web
 
 ATOM = "application/atom+xml; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
@@ -55,6 +56,7 @@ class FakeFeeds:
         self.documents: dict[str, Document] = {}
         self.failures: dict[str, Failure] = {}
         self.redirects: dict[str, tuple[int, str]] = {}
+        self.logins: dict[str, str] = {}  # path: the Authorization header it needs
         self.hits: list[Hit] = []
         self.versions = 0
         self._runner: web.AppRunner | None = None
@@ -110,6 +112,10 @@ class FakeFeeds:
         """Answer ``path`` with ``status`` to ``location`` (absolute or relative)."""
         self.redirects["/" + path.lstrip("/")] = (status, location)
 
+    def protect(self, path: str, user: str, password: str) -> None:
+        """Answer ``path`` 401 unless the request carries ``user:password`` (basic auth)."""
+        self.logins["/" + path.lstrip("/")] = encode_basic_auth(user, password)
+
     def mend(self, path: str) -> None:
         self.failures.pop("/" + path.lstrip("/"), None)
 
@@ -125,6 +131,9 @@ class FakeFeeds:
         if request.path in self.redirects:
             status, location = self.redirects[request.path]
             return web.Response(status=status, headers={"Location": location})
+        login = self.logins.get(request.path)
+        if login is not None and request.headers.get("Authorization") != login:
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="feeds"'})
         failure = self.failures.get(request.path)
         if failure is not None and failure.times > 0:
             failure.times -= 1

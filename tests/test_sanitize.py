@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.model import Author, Engagement, Mention
-from bot.sanitize import MAX_COUNT, clean_mention, clean_text
+import pytest
+
+from bot.matching import BrandMatcher
+from bot.model import Author, Brand, Engagement, Mention
+from bot.sanitize import MAX_COUNT, clean_mention, clean_text, printable
 
 AT = datetime(2026, 3, 10, 9, tzinfo=UTC)
 
@@ -78,3 +81,40 @@ def test_bidi_controls_leave_handles_and_names_but_not_text_and_emoji_stay_joine
 def test_a_mention_with_emoji_sequences_line_breaks_and_tabs_is_left_as_it_is() -> None:
     mention = Mention("s", "1", f"Kestrel\n\tdown {FAMILY}", AT, author=Author("ana", FAMILY))
     assert clean_mention(mention) is mention
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Kestrel\rdown again", "Kestrel\ndown again"),  # the review's cr.py: a classic Mac break
+        ("line one\r\nKestrel", "line one\nKestrel"),  # Windows: one break, not two
+        ("a\r\r\nb", "a\n\nb"),
+        ("Kestrel\x0bdown", "Kestrel\ndown"),  # vertical tab
+        ("Kestrel\x0cdown", "Kestrel\ndown"),  # form feed
+        ("Kestrel\x85down", "Kestrel\ndown"),  # NEL
+        ("Kestrel\x1c\x1d\x1edown", "Kestrel\n\n\ndown"),  # file, group, record separators
+        ("Kestrel\x1fdown", "Kestrel down"),  # unit separator
+        ("Kestrel\x1b[2J\x00down", "Kestrel[2Jdown"),  # the others go
+    ],
+)
+def test_line_and_whitespace_controls_become_breaks_and_spaces_and_words_stay_apart(
+    sent: str, kept: str
+) -> None:
+    mention = Mention("s", "1", f"{sent} {FAMILY}", AT, author=Author(f"ana{sent}", "Ana"))
+    cleaned = clean_mention(mention)
+    assert cleaned.text == f"{kept} {FAMILY}"
+    assert cleaned.author.handle == f"ana{kept}"
+
+
+@pytest.mark.parametrize("control", ["\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x85"])
+def test_a_brand_next_to_a_line_control_is_still_matched_once_cleaned(control: str) -> None:
+    matcher = BrandMatcher([Brand(name="Kestrel", slug="kestrel")])
+    for text in (f"Kestrel{control}down again", f"so slow{control}Kestrel"):
+        cleaned = clean_mention(Mention("s", "1", text, AT)).text
+        assert [match.brand for match in matcher.match(cleaned)] == ["kestrel"], repr(cleaned)
+
+
+def test_marked_controls_keep_the_length_and_whitespace_ones_are_spaces() -> None:
+    """What the console does with a line stored before intake cleaned it (handlers/console.py)."""
+    shown = printable("Kestrel\rdown\x1b[2J\r\n\tok\x85", "\ufffd")
+    assert shown == "Kestrel down\ufffd[2J \n\tok "

@@ -8,6 +8,8 @@ from __future__ import annotations
 from ipaddress import ip_address
 
 import pytest
+from aiohttp import encode_basic_auth
+from yarl import URL
 
 from bot.sources.redirects import MAX_REDIRECTS, Address, Resolve, is_public, resolve
 from tests.fake_feeds import FakeFeeds
@@ -45,6 +47,17 @@ def seen_as_public(*servers: FakeFeeds) -> Resolve:
         ("fe80::1", False),
         ("::ffff:127.0.0.1", False),  # IPv4-mapped: loopback still
         ("::ffff:93.184.216.34", True),
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 (RFC 6052): the metadata service
+        ("64:ff9b::7f00:1", False),  # NAT64: loopback
+        ("64:ff9b::a00:1", False),  # NAT64: 10.0.0.1
+        ("64:ff9b::5db8:d822", True),  # NAT64: a host on the internet
+        ("64:ff9b:1::5db8:d822", False),  # a network's own NAT64 (RFC 8215)
+        ("::a9fe:a9fe", False),  # IPv4-compatible: the metadata service
+        ("::7f00:1", False),  # IPv4-compatible: loopback
+        ("::5db8:d822", True),
+        ("2002:a9fe:a9fe::1", False),  # 6to4: the metadata service
+        ("2002:c0a8:101::1", False),  # 6to4: 192.168.1.1
+        ("2002:5db8:d822::1", True),
     ],
 )
 def test_what_counts_as_public(address: str, public: bool) -> None:
@@ -67,6 +80,17 @@ async def test_a_feed_on_the_internet_redirecting_inside_is_refused_and_never_sh
     assert f"redirected to {internal.url(METADATA)}, a private address (127.0.0.1)" in trouble
     assert "hunter2" not in trouble
     assert source.health[feeds.url("alerts")].due >= clock.seconds + 3600  # a refusal
+
+
+async def test_the_metadata_address_behind_nat64_is_refused_as_well() -> None:
+    recorder = Recorder()
+    async with FakeFeeds() as feeds:
+        feeds.redirect("alerts", f"http://[64:ff9b::a9fe:a9fe]/{METADATA}")
+        source = make_source([feeds.url("alerts")], recorder)
+        source.resolve = seen_as_public(feeds)
+        assert (await poll(source, {}))[0] == []
+    [(_, trouble)] = recorder.reports
+    assert "a private address (64:ff9b::a9fe:a9fe); not followed" in (trouble or "")
 
 
 @pytest.mark.parametrize("relative", [True, False])
@@ -119,3 +143,43 @@ async def test_a_redirect_to_something_else_than_http_is_refused() -> None:
         feeds.redirect("alerts", "file:///etc/passwd")
         assert (await poll(make_source([feeds.url("alerts")], recorder), {}))[0] == []
     assert "HTTP 302 to no http(s) URL" in (recorder.reports[-1][1] or "")
+
+
+def with_login(url: str, user: str = "vigie", password: str = "s3cr:t@") -> str:
+    return str(URL(url).with_user(user).with_password(password))
+
+
+@pytest.mark.parametrize("relative", [True, False])
+async def test_a_redirect_within_the_feeds_origin_keeps_its_login(relative: bool) -> None:
+    """An absolute Location naming the same scheme, host and port is the same server: its
+    password still goes (aiohttp's own redirects kept it; without it, 401)."""
+    async with FakeFeeds() as feeds:
+        feeds.publish("alerts", alerts(1, 2))
+        feeds.protect("alerts", "vigie", "s3cr:t@")
+        feeds.redirect("old", "/alerts" if relative else feeds.url("alerts"), status=301)
+        mentions, _ = await poll(make_source([with_login(feeds.url("old"))]), {})
+        [hit] = feeds.hits_of("alerts")
+    assert numbers(mentions) == [1, 2]
+    assert hit.headers["Authorization"] == encode_basic_auth("vigie", "s3cr:t@")
+
+
+async def test_a_redirect_to_another_origin_never_carries_the_login() -> None:
+    """Another port of the same host is another origin, as it is for a browser."""
+    async with FakeFeeds() as feeds, FakeFeeds() as moved:
+        moved.publish("alerts", alerts(3))
+        feeds.redirect("old", moved.url("alerts"))
+        mentions, _ = await poll(make_source([with_login(feeds.url("old"))]), {})
+        [asked] = feeds.hits_of("old")
+        [hit] = moved.hits_of("alerts")
+    assert numbers(mentions) == [3]
+    assert asked.headers["Authorization"] == encode_basic_auth("vigie", "s3cr:t@")
+    assert "Authorization" not in hit.headers
+
+
+async def test_a_login_named_by_the_redirect_is_the_one_sent() -> None:
+    async with FakeFeeds() as feeds:
+        feeds.publish("alerts", alerts(4))
+        feeds.protect("alerts", "other", "pw")
+        feeds.redirect("old", with_login(feeds.url("alerts"), "other", "pw"))
+        mentions, _ = await poll(make_source([with_login(feeds.url("old"))]), {})
+    assert numbers(mentions) == [4]

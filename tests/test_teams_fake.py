@@ -4,9 +4,11 @@ token signed for the local OpenID server and refuses each bad one, offline."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +32,9 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
     ConversationParameters,
 )
 from botframework.connector.aio import ConnectorClient  # type: ignore[import-untyped]
+from botframework.connector.auth.jwt_token_extractor import (  # type: ignore[import-untyped]
+    JwtTokenExtractor,
+)
 from botframework.connector.models import ErrorResponseException  # type: ignore[import-untyped]
 
 from handlers.teams import signing_keys
@@ -436,3 +441,45 @@ async def test_a_signing_key_published_since_the_last_read_is_fetched(
     monkeypatch.setattr(signing_keys, "UNKNOWN_KEY_REFRESH", timedelta(0))
     result = await authentication(openid).authenticate_request(inbound(), bearer(token))
     assert result.claims_identity.is_authenticated
+
+
+class StalledOpenIdServer(OpenIdServer):
+    """Holds every keys request until :attr:`release` is set (a stalled key server)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+        self.release = threading.Event()
+
+    async def _keys(self, request: web.Request) -> web.Response:
+        self.asked.set()
+        await asyncio.to_thread(self.release.wait, 30)
+        return await super()._keys(request)
+
+
+async def test_a_burst_of_tokens_naming_an_unknown_key_reads_the_keys_once() -> None:
+    """Each request used to read the keys itself: while the key server stalled, a burst of
+    such tokens took a thread each and filled the default pool. They now wait for one read."""
+    with StalledOpenIdServer() as openid:
+        openid.release.set()
+        first = sign(openid.key, openid.kid, app_id=APP_ID, service_url=SERVICE_URL)
+        await authentication(openid).authenticate_request(inbound(), bearer(first))
+        JwtTokenExtractor.get_open_id_metadata(openid.metadata_url).last_updated = (
+            datetime.now() - timedelta(minutes=10)  # an unknown key may be looked for again
+        )
+        openid.release.clear()
+        openid.asked.clear()
+        del openid.requests[:]
+        token = bad_tokens(openid, app_id=APP_ID, service_url=SERVICE_URL)["unknown key id"]
+        burst = asyncio.gather(
+            *(
+                authentication(openid).authenticate_request(inbound(), bearer(token))
+                for _ in range(20)
+            ),
+            return_exceptions=True,
+        )
+        assert await asyncio.to_thread(openid.asked.wait, 30)
+        openid.release.set()
+        refused = await burst
+    assert {type(error) for error in refused} == {PermissionError}
+    assert [path.rsplit("/", 1)[1] for path in openid.requests] == ["openidconfiguration", "keys"]

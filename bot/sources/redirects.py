@@ -9,6 +9,9 @@ redirect within private space.
 
 The check resolves the name, then aiohttp resolves it again to connect: a name whose answer
 changes in between (DNS rebinding) is not caught here.
+
+A feed's ``user:pass@`` goes with a redirect that stays on its origin (scheme, host and port), as
+aiohttp's own redirects kept it, and never to another origin.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Mapping
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import aiohttp
 from yarl import URL
@@ -30,13 +33,32 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 Address = IPv4Address | IPv6Address
 Resolve = Callable[[str, int], Awaitable[list[Address]]]
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address a host reaches through them: NAT64's
+# well-known prefix (RFC 6052; 64:ff9b::a9fe:a9fe is 169.254.169.254) and the deprecated
+# IPv4-compatible form (::a.b.c.d, RFC 4291). Python 3.11 calls both global whatever they hold.
+_EMBEDDING = (ip_network("64:ff9b::/96"), ip_network("::/96"))
+_LOCAL_NAT64 = ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own NAT64, never global
+
 
 def is_public(address: Address) -> bool:
     """Reachable on the internet: not loopback, private, link-local (cloud metadata), shared
-    (100.64/10), reserved, unspecified or multicast; an IPv4-mapped IPv6 address as its IPv4."""
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    (100.64/10), reserved, unspecified or multicast; an IPv6 address embedding an IPv4 one
+    (IPv4-mapped, NAT64, IPv4-compatible, 6to4) as that IPv4 address."""
+    if isinstance(address, IPv6Address):
+        if address in _LOCAL_NAT64:
+            return False
+        address = _embedded(address) or address
     return address.is_global and not address.is_multicast
+
+
+def _embedded(address: IPv6Address) -> IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in prefix for prefix in _EMBEDDING):
+        return IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 async def resolve(host: str, port: int) -> list[Address]:
@@ -92,7 +114,7 @@ async def follow(
             raise _redirected(url, error) from error
         if response.status not in REDIRECTS:
             return response
-        target = _target(response, current)
+        target = _with_credentials(_target(response, current), current)
         if inside is None:
             inside = await is_private(current, resolve)
         inside = await _check(current, target, inside, resolve)
@@ -122,6 +144,16 @@ def _target(response: aiohttp.ClientResponse, current: URL) -> URL:
     if target is None or target.scheme not in ("http", "https") or not target.raw_host:
         raise SourceError(f"{shown}: HTTP {response.status} to no http(s) URL", retryable=False)
     return target
+
+
+def _with_credentials(target: URL, current: URL) -> URL:
+    """``target`` with ``current``'s ``user:pass@`` when it names none and stays on its origin
+    (a feed moved within the same server is still behind the same login)."""
+    if target.raw_user is not None or current.raw_user is None:
+        return target
+    if (target.scheme, target.host, target.port) != (current.scheme, current.host, current.port):
+        return target
+    return target.with_user(current.user).with_password(current.password)
 
 
 async def _check(current: URL, target: URL, inside: bool, resolve: Resolve) -> bool:

@@ -8,6 +8,12 @@ be refused for up to a day. :func:`install` replaces the key cache's entries wit
 :class:`SigningKeys`, which reads in a thread with a timeout, re-reads (at most every 5 minutes)
 when a token names a key it does not know, and refuses such a token with ``PermissionError``
 (which botbuilder answers 401).
+
+Requests that need the keys while they are being read wait for that one read: a burst of tokens
+naming an unknown key while the key server stalls would otherwise take a thread each and fill
+the default pool. The read under way is a task of the running loop, made when needed: the
+cache is process-wide and outlives event loops (one per test), so nothing loop-bound is made in
+``__init__``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ UNKNOWN_KEY_REFRESH = timedelta(minutes=5)
 class SigningKeys(_OpenIdMetadata):  # type: ignore[misc]
     """botbuilder's key cache entry for one OpenID metadata URL, read off the event loop."""
 
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._reading: asyncio.Task[None] | None = None
+
     async def get(self, key_id: str) -> Any:
         if self.last_updated < datetime.now() - REFRESH_EVERY:
             await self._refresh()
@@ -45,6 +55,15 @@ class SigningKeys(_OpenIdMetadata):  # type: ignore[misc]
         return key
 
     async def _refresh(self) -> None:
+        """Read the keys, or wait for the read under way on this loop. Shielded: a request
+        given up (its client gone) does not cancel the read the others wait for."""
+        loop = asyncio.get_running_loop()
+        reading = self._reading
+        if reading is None or reading.done() or reading.get_loop() is not loop:
+            reading = self._reading = loop.create_task(self._read())
+        await asyncio.shield(reading)
+
+    async def _read(self) -> None:
         keys = await asyncio.to_thread(self._fetch)
         self.keys, self.last_updated = keys, datetime.now()
 
