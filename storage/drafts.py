@@ -145,6 +145,24 @@ def note_posted(db: sqlite_utils.Database, set_id: int, platform: str, channel: 
     return cursor.rowcount > 0
 
 
+def next_intent(db: sqlite_utils.Database, set_id: int, platform: str, channel: str) -> int:
+    """The number of the next post or edit of a set's message in one channel (its outbox
+    key's suffix), one more than the last. Counted here rather than from the outbox, whose
+    delivered rows retention deletes: a number that went back would repeat a key still
+    stored, and the edit would be dropped as a duplicate."""
+    where = [set_id, platform, channel]
+    db.execute(
+        "INSERT INTO draft_posts (set_id, platform, channel, intents) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (set_id, platform, channel) DO UPDATE SET intents = intents + 1",
+        where,
+    )
+    row = db.execute(
+        "SELECT intents FROM draft_posts WHERE set_id = ? AND platform = ? AND channel = ?",
+        where,
+    ).fetchone()
+    return int(row[0])
+
+
 def posted_in(db: sqlite_utils.Database, set_id: int) -> list[tuple[str, str]]:
     rows = db.execute(
         "SELECT platform, channel FROM draft_posts WHERE set_id = ? ORDER BY platform, channel",

@@ -203,10 +203,43 @@ def _brand_in(data: str | None) -> str:
 
 
 def _v9_retention(db: sqlite_utils.Database) -> None:
-    # storage.retention: what is old by when it was received, and what incidents hold
-    db.table("mentions").create_index(["received_at"])
-    db.table("incident_mentions").create_index(["source", "native_id"])
-    db.table("observations").create_index(["at"])
+    # storage.retention: what is old by when it was received or written, and what holds it.
+    # A batch looks these up once per old row (its NOT EXISTS, and deleting a mention's brands
+    # and its foreign-key check): each must be an index search, never a scan of the table.
+    for table, columns in (
+        ("mentions", ["received_at"]),
+        ("mention_brands", ["source", "native_id"]),
+        ("incident_mentions", ["source", "native_id"]),
+        ("draft_sets", ["source", "native_id"]),
+        ("observations", ["at"]),
+        ("outbox", ["state", "created_at"]),
+    ):
+        db.table(table).create_index(columns, if_not_exists=True)
+    _count_draft_messages(db)
+
+
+def _count_draft_messages(db: sqlite_utils.Database) -> None:
+    # A drafts message numbers its outbox keys from this counter (storage.drafts.next_intent),
+    # no longer by counting its outbox rows: retention deletes them, and a count that goes back
+    # repeats a key still stored, so the edit is dropped as a duplicate. Each counter starts
+    # after the keys already given out (all still stored: nothing was deleted before v9).
+    db.table("draft_posts").add_column("intents", int, not_null_default=0)
+    posts = db.execute("SELECT set_id, platform, channel FROM draft_posts").fetchall()
+    for set_id, platform, channel in posts:
+        prefix = f"drafts-{set_id}-{platform}:{channel}-"
+        db.execute(
+            "UPDATE draft_posts SET intents = ? WHERE set_id = ? AND platform = ? AND channel = ?",
+            [_last_number(db, prefix), set_id, platform, channel],
+        )
+
+
+def _last_number(db: sqlite_utils.Database, prefix: str) -> int:
+    """The highest number among the outbox keys ``prefix`` + digits; 0 when there are none."""
+    rows = db.execute(
+        "SELECT key FROM outbox WHERE key >= ? AND key < ?", [prefix, prefix + "\uffff"]
+    ).fetchall()
+    suffixes = (str(key)[len(prefix) :] for (key,) in rows)
+    return max((int(n) for n in suffixes if n.isascii() and n.isdigit()), default=0)
 
 
 class SchemaTooNew(Exception):

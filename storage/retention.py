@@ -6,7 +6,9 @@ delivered (or given up on) before it whose incident is over. Incidents, their ti
 the decision log of reply drafts are kept: they are the audit trail.
 
 Each call deletes one bounded batch in one transaction, so the single writer never stalls the
-mentions arriving meanwhile for long.
+mentions arriving meanwhile for long. Whatever a batch looks up once per old row (what holds
+a mention, its brands) is found through an index (``migrations._v9_retention``): a scan of
+the table for each of them made one batch hold the writer for seconds.
 """
 
 from __future__ import annotations

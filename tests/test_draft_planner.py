@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.accounts import own_accounts
@@ -12,11 +13,13 @@ from bot.config.incidents import IncidentPolicy
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts.limits import limit_for, platform_of_url
-from bot.drafts.model import DraftState
-from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
+from bot.drafts.model import DraftKind, DraftSet, DraftState, Target
+from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules, refresh_messages
 from bot.incidents.model import Intent, IntentKind
-from storage.drafts import drafts_in, posted_in, save_draft, sets_of
+from storage.database import open_database
+from storage.drafts import drafts_in, note_posted, posted_in, save_draft, save_set, sets_of
 from storage.incidents import get_incident
+from storage.retention import prune_batch
 from tests.test_incident_engine import MIN, T0, Desk, policy
 
 
@@ -215,3 +218,38 @@ def test_a_post_whose_drafts_are_all_closed_can_be_drafted_in_another_incident(
         save_draft(desk.db, replace(draft, state=DraftState.REJECTED, decided_by="UANN"))
     planner.plan(desk.db, step)
     assert sets_for_post() == [2]
+
+
+def test_each_edit_of_a_drafts_message_is_queued_after_old_ones_are_forgotten(
+    tmp_path: Path,
+) -> None:
+    """Retention deletes delivered outbox items. A message's next key must neither come back to
+    one still stored (the edit was dropped as a duplicate, and every later one: the card froze)
+    nor to one already used (a platform that finds a key it knows takes the edit as done)."""
+    db = open_database(tmp_path / "vigie.db")
+    db.execute(
+        "INSERT INTO incidents (id, brand, status, data) VALUES (1, 'acme', 'resolved', '{}')"
+    )
+    target = Target("mastodon", 500, "characters", "test", "m1", author="ana@m.example")
+    drafts = DraftSet(7, 1, "acme", DraftKind.REPLY, target, T0)
+    save_set(db, drafts)
+    note_posted(db, drafts.id, "slack", "#team")
+    keys: list[str] = []
+
+    def edit(at: datetime) -> None:
+        refresh_messages(db, drafts, "Acme", at)
+        queued = db.execute("SELECT key FROM outbox WHERE state = 'pending'").fetchall()
+        assert len(queued) == 1, f"edit {len(keys) + 1} was not queued"
+        keys.append(queued[0][0])
+        db.execute("UPDATE outbox SET state = 'sent' WHERE state = 'pending'")  # delivered
+
+    for _ in range(3):
+        edit(T0 - timedelta(days=400))
+    edit(T0 - timedelta(days=2))
+    assert prune_batch(db, T0 - timedelta(days=365)).outbox == 3
+    for _ in range(4):
+        edit(T0)
+    assert prune_batch(db, T0 + timedelta(days=400)).outbox == 5  # every item forgotten
+    edit(T0 + timedelta(days=401))
+    assert len(set(keys)) == len(keys) == 9
+    assert keys[-1] == "drafts-7-slack:#team-9"

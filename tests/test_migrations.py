@@ -15,6 +15,7 @@ from storage.database import open_database
 from storage.migrations import MIGRATIONS, current_version
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+TEAMS = "19:abc@thread.tacv2"  # a Teams channel id
 M31 = Target("mastodon", 500, "characters", "test", "m31", author="ana@m.example")
 
 
@@ -87,3 +88,58 @@ def test_one_post_drafted_under_two_incidents_survives_the_move_to_schema_8(
     stored = store.get_set(migrated, 6)
     assert stored is not None
     assert (stored.brand, stored.target) == ("acme", M31)
+
+
+def outbox_key(db: sqlite_utils.Database, key: str) -> None:
+    db.execute(
+        "INSERT INTO outbox (key, incident_id, kind, platform, channel, created_at, payload, "
+        "state, attempts, next_attempt_at) VALUES (?, 1, 'update', 'slack', '', ?, '{}', "
+        "'sent', 1, 0)",
+        [key, T0.isoformat()],
+    )
+
+
+def test_schema_9_numbers_each_drafts_message_after_the_keys_it_already_used(
+    tmp_path: Path,
+) -> None:
+    """Keys were numbered by counting the message's outbox items; from schema 9 retention
+    deletes old items, so each message keeps a counter, which starts after its stored keys."""
+    path = tmp_path / "vigie.db"
+    old = at_version(path, 8)
+    with old.conn:
+        posts = [
+            (4, "slack", "#team"),
+            (4, "slack", "#team-2"),
+            (6, "teams", TEAMS),
+            (8, "slack", "#x"),
+        ]
+        for set_id, platform, channel in posts:
+            store.note_posted(old, set_id, platform, channel)
+        for key in (
+            "drafts-4-slack:#team-1",
+            "drafts-4-slack:#team-2",
+            "drafts-4-slack:#team-3",
+            "drafts-4-slack:#team-2-1",  # the message in #team-2, not the second in #team
+            "drafts-4-failed-10-1-slack:#team",  # a failed publication's notice
+            f"drafts-6-teams:{TEAMS}-1",
+            "drafts-40-slack:#team-7",  # another set's
+        ):
+            outbox_key(old, key)
+    old.close()
+
+    migrated = open_database(path)
+    assert store.next_intent(migrated, 4, "slack", "#team") == 4
+    assert store.next_intent(migrated, 4, "slack", "#team-2") == 2
+    assert store.next_intent(migrated, 6, "teams", TEAMS) == 2
+    assert store.next_intent(migrated, 8, "slack", "#x") == 1
+    assert store.next_intent(migrated, 4, "slack", "#team") == 5
+    indexes = {
+        (table, tuple(index.columns))
+        for table in ("mention_brands", "draft_sets", "outbox")
+        for index in migrated.table(table).indexes
+    }
+    assert {
+        ("mention_brands", ("source", "native_id")),
+        ("draft_sets", ("source", "native_id")),
+        ("outbox", ("state", "created_at")),
+    } <= indexes

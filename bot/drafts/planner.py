@@ -260,12 +260,9 @@ def set_intent(
     post: bool,
 ) -> Intent:
     """The message of a set of drafts: posted in the card's thread, or edited in place."""
-    prefix = f"{drafts.part}-{platform}:{channel}-"
-    count = db.execute(
-        "SELECT COUNT(*) FROM outbox WHERE key >= ? AND key < ?", [prefix, prefix + "\uffff"]
-    ).fetchone()[0]
+    number = store.next_intent(db, drafts.id, platform, channel)
     return Intent(
-        key=f"{prefix}{count + 1}",
+        key=f"{drafts.part}-{platform}:{channel}-{number}",
         incident_id=drafts.incident_id,
         kind=IntentKind.OPEN if post else IntentKind.UPDATE,
         platform=platform,
