@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from bot.clock import Clock
-from storage.retention import BATCH, Pruned, prune_batch
+from storage.retention import BATCH, EXAMINED_ALL, Pruned, prune_batch
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -41,9 +41,10 @@ async def forget_old(
 
 async def forget_once(writer: Writer, before: datetime) -> Pruned:
     """Delete everything older than ``before`` that may go, batch after batch."""
-    total = Pruned()
+    total, after = Pruned(), None
     while True:
-        pruned = await writer.run(partial(prune_batch, before=before, limit=BATCH))
+        pruned = await writer.run(partial(prune_batch, before=before, limit=BATCH, after=after))
         total += pruned
-        if max(pruned.mentions, pruned.observations, pruned.outbox) < BATCH:
+        if not pruned.more:
             return total
+        after = pruned.mentions_after or EXAMINED_ALL

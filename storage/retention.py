@@ -26,11 +26,20 @@ FINAL_STATES = ("sent", "failed", "superseded")
 LIVE = tuple(status.value for status in Status if status.live)
 
 
+Position = tuple[str, int]
+"""Where a batch's look at old mentions stopped: (received_at, rowid) of the last one seen."""
+
+EXAMINED_ALL: Position = ("\uffff", 0)
+"""A position past every mention: the mentions are done, the other tables may not be."""
+
+
 @dataclass(frozen=True, slots=True)
 class Pruned:
     mentions: int = 0
     observations: int = 0
     outbox: int = 0
+    mentions_after: Position | None = None  # more old mentions to look at from here; None: done
+    more: bool = False  # a batch filled its limit: the next may find more
 
     @property
     def total(self) -> int:
@@ -41,21 +50,39 @@ class Pruned:
             self.mentions + other.mentions,
             self.observations + other.observations,
             self.outbox + other.outbox,
+            other.mentions_after,
+            other.more,
         )
 
 
-def prune_batch(db: sqlite_utils.Database, before: datetime, limit: int = BATCH) -> Pruned:
-    """Delete at most ``limit`` rows of each kind older than ``before``; what was deleted."""
+def prune_batch(
+    db: sqlite_utils.Database,
+    before: datetime,
+    limit: int = BATCH,
+    after: Position | None = None,
+) -> Pruned:
+    """Delete at most ``limit`` rows of each kind older than ``before``; what was deleted.
+
+    Old mentions are looked at in the order they were received, from ``after`` (the previous
+    batch's ``mentions_after``): those kept for ever (an incident's, a draft's) are passed over
+    once per run rather than read again by every batch."""
     cutoff = timestamp(before)
+    start, last_rowid = after or ("", -1)
     with db.atomic():
-        doomed = db.execute(
-            "SELECT rowid, source, native_id FROM mentions AS m WHERE received_at < ? "
-            "AND NOT EXISTS (SELECT 1 FROM incident_mentions AS i "
+        seen = db.execute(
+            "SELECT rowid, source, native_id, received_at, "
+            "EXISTS (SELECT 1 FROM incident_mentions AS i "
             "WHERE i.source = m.source AND i.native_id = m.native_id) "
-            "AND NOT EXISTS (SELECT 1 FROM draft_sets AS d "
-            "WHERE d.source = m.source AND d.native_id = m.native_id) LIMIT ?",
-            [cutoff, limit],
+            "OR EXISTS (SELECT 1 FROM draft_sets AS d "
+            "WHERE d.source = m.source AND d.native_id = m.native_id) "
+            "FROM mentions AS m WHERE received_at >= ? AND received_at < ? "
+            "AND NOT (received_at = ? AND rowid <= ?) ORDER BY received_at, rowid LIMIT ?",
+            [start, cutoff, start, last_rowid, limit],
         ).fetchall()
+        doomed = [
+            (rowid, source, native_id) for rowid, source, native_id, _, kept in seen if not kept
+        ]
+        position = (str(seen[-1][3]), int(seen[-1][0])) if len(seen) == limit else None
         db.conn.executemany(
             "DELETE FROM mention_brands WHERE source = ? AND native_id = ?",
             [(source, native_id) for _, source, native_id in doomed],
@@ -73,4 +100,6 @@ def prune_batch(db: sqlite_utils.Database, before: datetime, limit: int = BATCH)
             f"AND i.status IN ({', '.join('?' * len(LIVE))})) LIMIT ?)",
             [*FINAL_STATES, cutoff, *LIVE, limit],
         ).rowcount
-    return Pruned(len(doomed), max(0, observations), max(0, outbox))
+    observations, outbox = max(0, observations), max(0, outbox)
+    more = position is not None or max(observations, outbox) >= limit
+    return Pruned(len(doomed), observations, outbox, position, more)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlite_utils
@@ -127,16 +128,17 @@ def test_a_batch_finds_every_row_it_checks_or_deletes_through_an_index(
     assert {"m", "i", "d", "mention_brands", "mentions", "observations", "o"} <= touched
     # old SQLite says "SCAN TABLE x"; an automatic index is built afresh by every batch
     assert [step for step in steps if step.startswith("SCAN") or "AUTOMATIC" in step] == []
+    assert [step for step in steps if "TEMP B-TREE" in step] == []  # read in index order
     assert all("INDEX" in step or "PRIMARY KEY" in step for step in steps if tables.match(step))
     [old_outbox] = [step for step in steps if re.match(r"SEARCH( TABLE)? o ", step)]
     assert "created_at<" in old_outbox  # not every delivered item read to find the old ones
 
 
-def counting(batches: list[int]) -> Callable[[sqlite_utils.Database, datetime, int], Pruned]:
+def counting(batches: list[int]) -> Callable[..., Pruned]:
     """prune_batch, noting how many mentions each batch forgot."""
 
-    def prune(db: sqlite_utils.Database, before: datetime, limit: int) -> Pruned:
-        pruned = prune_batch(db, before, limit)
+    def prune(db: sqlite_utils.Database, before: datetime, **batch: Any) -> Pruned:
+        pruned = prune_batch(db, before, **batch)
         batches.append(pruned.mentions)
         return pruned
 
@@ -158,5 +160,30 @@ async def test_forgetting_goes_batch_after_batch_until_nothing_old_is_left(
         assert pruned.mentions == 5
         assert batches == [2, 2, 1]
         assert await writer.run(count_mentions) == 0
+    finally:
+        writer.close()
+
+
+async def test_mentions_kept_for_good_are_passed_over_once_per_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Six old mentions an incident holds, then three that may go: batches of two look at each
+    mention once, rather than every batch reading the kept ones again from the start."""
+    monkeypatch.setattr("bot.retention.BATCH", 2)
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+
+        def setup(db: sqlite_utils.Database) -> None:
+            save_batch(db, [replace(scored(n), received_at=OLD) for n in range(9)])
+            for n in range(6):
+                db.execute("INSERT INTO incident_mentions VALUES (1, 'replay', ?)", [f"m-{n}"])
+
+        await writer.run(setup)
+        batches: list[int] = []
+        monkeypatch.setattr("bot.retention.prune_batch", counting(batches))
+        pruned = await forget_once(writer, CUTOFF)
+        assert pruned.mentions == 3
+        assert batches == [0, 0, 0, 2, 1]  # 2 + 2 + 2 + 2 + 1 looked at: each mention once
+        assert await writer.run(count_mentions) == 6
     finally:
         writer.close()
