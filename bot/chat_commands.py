@@ -9,7 +9,7 @@ check as the buttons.
 
 from __future__ import annotations
 
-import shlex
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from bot.clock import Clock
+from bot.command_words import UnclosedQuote, join_words, split_words
 from bot.durations import parse_duration, parse_since
 from bot.ids import parse_id
 from bot.incidents.control import IncidentControl
@@ -57,6 +58,9 @@ class AnswerStyle:
     """Someone who acted, from their platform id."""
     command: str = ""
     """How people call the bot on this platform (``@Vigie``), when not the slash command."""
+    literal: Callable[[str], str] = lambda text: text
+    """Vigie's own words quoting what was typed (an error): markup characters made text,
+    ``code`` spans kept."""
 
 
 def escape(text: str) -> str:
@@ -64,7 +68,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-MRKDWN = AnswerStyle(bold=lambda text: f"*{text}*", text=escape, person=escape)
+MRKDWN = AnswerStyle(bold=lambda text: f"*{text}*", text=escape, person=escape, literal=escape)
 """Slack-like markup without Slack's people: the default, and what tests read."""
 
 
@@ -77,6 +81,10 @@ def help_text(command: str, style: AnswerStyle) -> str:
 
 class CommandError(ValueError):
     """A command line that cannot be run; the message says how to write it."""
+
+
+class Unreadable(CommandError):
+    """A command line of the wrong shape: an unknown option, a word too many."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,8 @@ class Page:
         if not shown:
             return f"{title}: page {self.number} is past the end ({total} in all)."
         head = f"{title} ({start + 1} to {start + len(shown)} of {total}):"
-        more = f"\nNext: `{command} page {self.number + 1}`" if start + PAGE < total else ""
+        following = f"{command} page {self.number + 1}"
+        more = f"\nNext: `{following}`" if start + PAGE < total else ""
         if total >= MAX_ROWS and not more:
             more = f"\n(only the newest {MAX_ROWS}; narrow it with a brand or --since)"
         return "\n".join([head, *shown]) + more
@@ -120,32 +129,38 @@ class ChatCommands:
         self.own = dict(own or {})
 
     async def answer(self, text: str, user: str, style: AnswerStyle = MRKDWN) -> str:
+        """The answer to a command line. Subcommand names and fixed values read in any case
+        (phones capitalise the first word)."""
+        command = style.command or self.command
         try:
-            words = shlex.split(text)
-        except ValueError as error:
-            return f"Cannot read that: {error}. Try `{style.command or self.command} help`."
-        if not words or words[0] == "help":
-            return help_text(style.command or self.command, style)
+            words = split_words(text)
+        except UnclosedQuote as error:
+            return f"Cannot read that: {error}. Try `{command} help`."
+        name = words[0].casefold() if words else "help"
+        if name == "help":
+            return help_text(command, style)
         handler = {
             "mentions": self._mentions,
             "incidents": self._incidents,
             "incident": self._incident,
             "stats": self._stats,
             "silence": self._silence,
-        }.get(words[0])
+        }.get(name)
         if handler is None:
-            command = style.command or self.command
-            return f"Unknown command `{words[0]}`.\n" + help_text(command, style)
+            unknown = style.literal(words[0])
+            return f"Unknown command `{unknown}`.\n" + help_text(command, style)
         try:
             return await handler(words[1:], user, style)
+        except Unreadable as error:
+            return f"Cannot read that: {style.literal(str(error))}\nSee `{command} help`."
         except CommandError as error:
-            return f"{error}\nSee `{style.command or self.command} help`."
+            return f"{style.literal(str(error))}\nSee `{command} help`."
 
     # -- subcommands ------------------------------------------------------------------------
 
     async def _mentions(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words, flags=frozenset({"--negative"}), values=frozenset({"--since"}))
-        brand = self._brand(options.rest[0]) if options.rest else None
+        brand = self._one_brand("mentions", options.rest)
         since = self._since(options.values.get("--since", "24h"))
         negative = "--negative" in options.flags
         rows = await self.writer.run(
@@ -160,15 +175,16 @@ class ChatCommands:
         )
         lines = [_mention_line(row, style) for row in rows]
         title = f"Mentions since {since:%Y-%m-%d %H:%M} UTC"
-        again = f"{style.command or self.command} mentions {' '.join(options.without_page)}"
+        again = f"{style.command or self.command} mentions {join_words(options.without_page)}"
         again = again.rstrip()
         return Page(lines, options.page).render(title, again)
 
     async def _incidents(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words)
-        which = options.rest[0] if options.rest else "open"
+        _at_most("incidents", options.rest, 1)
+        which = options.rest[0].casefold() if options.rest else "open"
         if which not in ("open", "all"):
-            raise CommandError(f"`incidents {which}`: say `open` or `all`")
+            raise CommandError(f"`incidents {options.rest[0]}`: say `open` or `all`")
         incidents = await self.writer.run(partial(list_incidents, only_open=which == "open"))
         lines = [
             f"{style.bold(f'#{i.id}')} {self.brands.get(i.brand, i.brand)} "
@@ -182,6 +198,7 @@ class ChatCommands:
         return Page(lines, options.page).render(f"Incidents ({which})", again)
 
     async def _incident(self, words: list[str], user: str, style: AnswerStyle) -> str:
+        _at_most("incident", words, 1)
         number = parse_id(words[0].lstrip("#")) if words else None
         if number is None:
             raise CommandError("`incident ID`: which incident? For example `incident 12`")
@@ -205,7 +222,8 @@ class ChatCommands:
     async def _stats(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words, values=frozenset({"--since"}))
         since = self._since(options.values.get("--since", "7d"))
-        brands = [self._brand(options.rest[0])] if options.rest else list(self.brands)
+        brand = self._one_brand("stats", options.rest)
+        brands = [brand] if brand else list(self.brands)
         parts = []
         for brand in brands:
             stats = await self.writer.run(
@@ -229,8 +247,14 @@ class ChatCommands:
         reason: list[str] = []
         for word in words:
             name, colon, value = word.partition(":")
+            name = name.casefold()
             if colon and name in ("brand", "topic", "author", "source"):
                 matcher[name] = self._brand(value) if name == "brand" else value
+                if name == "author" and _CHAT_MARKUP.search(value):
+                    raise CommandError(
+                        f"`{word}`: `author:` is who posted, by their handle on the network "
+                        "(`author:@someone`), not a person in this chat"
+                    )
             elif duration is None and _is_duration(word):
                 try:
                     duration = parse_duration(word)
@@ -254,11 +278,26 @@ class ChatCommands:
     # -- helpers --------------------------------------------------------------------------------
 
     def _brand(self, wanted: str) -> str:
+        found = self._find_brand(wanted)
+        if found is None:
+            known = ", ".join(self.brands)
+            raise CommandError(f"no brand {wanted!r}; brands: {known}")
+        return found
+
+    def _find_brand(self, wanted: str) -> str | None:
         for slug, name in self.brands.items():
             if wanted.casefold() in (slug, name.casefold()):
                 return slug
-        known = ", ".join(self.brands)
-        raise CommandError(f"no brand {wanted!r}; brands: {known}")
+        return None
+
+    def _one_brand(self, command: str, rest: list[str]) -> str | None:
+        """The brand the words name: one word, or a name with spaces typed without quotes;
+        words after a brand are refused, not ignored."""
+        if len(rest) > 1 and (found := self._find_brand(" ".join(rest))) is not None:
+            return found
+        if len(rest) > 1 and self._find_brand(rest[0]) is not None:
+            _at_most(command, rest, 1)
+        return self._brand(" ".join(rest)) if rest else None
 
     def _since(self, text: str) -> datetime:
         try:
@@ -282,7 +321,8 @@ class _Options:
         self.without_page: list[str] = []  # the words again, less ``page N``
         self.page = 1
         items = iter(words)
-        for word in items:
+        for typed in items:
+            word = _option(typed)
             if word != "page":
                 self.without_page.append(word)
             if word in flags:
@@ -296,9 +336,26 @@ class _Options:
                     raise CommandError("`page N`: N is a page number from 1")
                 self.page = page
             elif word.startswith("--"):
-                raise CommandError(f"unknown option {word}")
+                known = ", ".join(sorted(flags | values)) or "none"
+                raise Unreadable(f"unknown option `{typed}` (options here: {known})")
             else:
-                self.rest.append(word)
+                self.rest.append(typed)
+
+
+_DASHED = re.compile(r"^[\u2014\u2013](?=\w)")  # an em or en dash, as phones write --
+_CHAT_MARKUP = re.compile(r"[<>]")  # a chat's own markup (<@U…>, <at>…): no network's handle
+
+
+def _option(word: str) -> str:
+    """An option or ``page`` as typed on a phone: any case, and ``--`` turned into a dash."""
+    dashed = _DASHED.sub("--", word)
+    return dashed.casefold() if dashed.startswith("--") or dashed.casefold() == "page" else word
+
+
+def _at_most(command: str, words: list[str], count: int) -> None:
+    if len(words) > count:
+        extra = join_words(words[count:])
+        raise Unreadable(f"`{command}` does not take `{extra}`")
 
 
 def _is_duration(word: str) -> bool:

@@ -88,7 +88,7 @@ class FakeSlack:
         self.replies_limit = 1000  # conversations.replies' most per page (15 outside the
         # Slack Marketplace since 2025)
         self.url = ""
-        self._failures: dict[str, list[tuple[int, int | None, str]]] = {}
+        self._failures: dict[str, list[tuple[int, int | None, str, str | None]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._changed = asyncio.Condition()
         self._last_us = 0
@@ -150,10 +150,13 @@ class FakeSlack:
         retry_after: int | None = 1,
         times: int = 1,
         error: str | None = None,
+        channel: str | None = None,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` (or "response_url") with this failure."""
+        """Answer the next ``times`` calls of ``method`` (or "response_url") with this failure;
+        with ``channel``, only calls for that channel (Slack rate-limits per channel)."""
         code = error or DEFAULT_ERRORS.get(status, "fatal_error")
-        self._failures.setdefault(method, []).extend([(status, retry_after, code)] * times)
+        failures = self._failures.setdefault(method, [])
+        failures.extend([(status, retry_after, code, channel)] * times)
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:  # noqa: ASYNC109
         """Wait until ``count`` calls of ``method`` arrived (listeners often run after the ack)."""
@@ -201,10 +204,14 @@ class FakeSlack:
         self.calls.append(Call(method, body, request.content_type, headers, request.path, status))
         await self._notify()
 
-    def _pop_failure(self, method: str) -> tuple[int, dict[str, str], Body] | None:
-        if not self._failures.get(method):
+    def _pop_failure(self, method: str, body: Body) -> tuple[int, dict[str, str], Body] | None:
+        failures = self._failures.get(method, [])
+        index = next(
+            (i for i, f in enumerate(failures) if f[3] in (None, body.get("channel"))), None
+        )
+        if index is None:
             return None
-        status, retry_after, code = self._failures[method].pop(0)
+        status, retry_after, code, _ = failures.pop(index)
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         return status, headers, _error(code)
 
@@ -226,7 +233,7 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await _parse_body(request)
-        status, headers, answer = self._pop_failure(method) or (200, {}, {})
+        status, headers, answer = self._pop_failure(method, body) or (200, {}, {})
         if status == 200:
             token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             handler = self._methods.get(method)
@@ -241,7 +248,11 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = await _parse_body(request)
-        status, headers, answer = self._pop_failure("response_url") or (200, {}, {"ok": True})
+        status, headers, answer = self._pop_failure("response_url", body) or (
+            200,
+            {},
+            {"ok": True},
+        )
         await self._record(request, "response_url", body, status)
         return web.json_response(answer, status=status, headers=headers)
 
@@ -497,6 +508,7 @@ def block_action_payload(
             "message_ts": message_ts,
             "channel_id": channel_id,
             "is_ephemeral": False,
+            **({"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {}),
         },
         "trigger_id": _trigger_id(),
         "team": {"id": team_id, "domain": "test"},
@@ -536,10 +548,21 @@ def block_action_body(
     response_url: str,
     block_id: str = "b1",
     team_id: str = "T1",
+    *,
+    message: Body | None = None,
 ) -> str:
-    """Form-encoded ``payload=<json>`` of a button click, as Slack POSTs interactivity."""
+    """Form-encoded ``payload=<json>`` of a button click, as Slack POSTs interactivity;
+    ``message``: the clicked message as Slack holds it (a thread's carries ``thread_ts``)."""
     payload = block_action_payload(
-        action_id, value, user_id, channel_id, message_ts, response_url, block_id, team_id
+        action_id,
+        value,
+        user_id,
+        channel_id,
+        message_ts,
+        response_url,
+        block_id,
+        team_id,
+        message=message,
     )
     return urlencode({"payload": json.dumps(payload)})
 

@@ -119,7 +119,11 @@ async def edit_in_modal(
     """``user`` opens the Edit modal of the message's first draft and saves ``text``; the
     draft's id."""
     value = buttons(message, EDIT)[0]
-    await click(service, slack, EDIT, value, user, message["ts"])
+    clicked = slack.message("C1", message["ts"])  # in the card's thread: it has a thread_ts
+    body = block_action_body(
+        EDIT, value, user, "C1", message["ts"], slack.response_url(EDIT + user), message=clicked
+    )
+    await post_signed(events_url(service), body, SECRET)
     await slack.wait_for("views.open")
     view = next(iter(slack.views.values()))
     await post_signed(
@@ -277,6 +281,8 @@ async def test_an_edit_into_another_language_is_saved_and_the_editor_is_told(
             EDITOR,
             "Edited. Note: the edited text reads as French; the reply was drafted in English.",
         )
+        assert message["thread_ts"] != message["ts"]
+        assert told.body["thread_ts"] == message["thread_ts"]  # where the drafts message is
         await wait_for(lambda: "reads as French" in shown(slack, message))  # for the approver
     [edited] = [row for row in audit(config) if row["action"] == "edited"]
     assert edited["text"] == french

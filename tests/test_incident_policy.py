@@ -10,7 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import load_config
-from bot.config.incidents import IncidentPolicy
+from bot.config.incidents import IncidentPolicy, NotifyStep, slack_mention
 from tests.conftest import write_config
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -134,3 +134,83 @@ def test_slack_responders_must_name_known_brands(
     error = ANSI.sub("", capsys.readouterr().err).replace("\n", " ")
     assert "responders names unknown brand(s) kestrel" in error
     assert "kestrel-mobile" in error
+
+
+SLACK = {"bot_token": "xoxb-1", "signing_secret": "s" * 32}
+
+
+@pytest.mark.parametrize("mention", ["@social-oncall", "social-oncall", "everyone", "u0456efgh"])
+def test_a_slack_mention_that_pages_nobody_is_refused_naming_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mention: str
+) -> None:
+    (tmp_path / "m.jsonl").write_text("", encoding="utf-8")
+    incidents = {"targets": {"social": {"platform": "slack", "channel": "C1", "mention": mention}}}
+    config = write_config(tmp_path, [SOURCE], incidents=incidents, platforms={"slack": SLACK})
+    assert main(["check-config", "-c", str(config)]) == 2
+    error = ANSI.sub("", capsys.readouterr().err).replace("\n", " ")
+    assert f"slack target 'social' mentions {mention!r}, which pages nobody in Slack" in error
+    assert "a user id (U…" in error
+    assert "a user group id (S…), here, channel or none" in error
+
+
+def test_a_steps_slack_mention_is_checked_too() -> None:
+    with pytest.raises(ValueError, match=r"level 'watch'.*'team' mentions '@comms-lead'"):
+        IncidentPolicy.model_validate(
+            {
+                "targets": {"team": {"platform": "slack", "channel": "C1"}},
+                "levels": levels([{"notify": "team", "mention": "@comms-lead"}]),
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    ("mention", "pages"),
+    [
+        ("S0123ABCD", "S0123ABCD"),
+        ("U0456EFGH", "U0456EFGH"),
+        ("W0456EFGH", "W0456EFGH"),
+        ("<!subteam^S0123ABCD>", "S0123ABCD"),
+        ("<!subteam^S0123ABCD|@social-oncall>", "S0123ABCD"),
+        ("<@U0456EFGH>", "U0456EFGH"),
+        ("<@U0456EFGH|ana>", "U0456EFGH"),
+        ("<!here>", "here"),
+        ("@here", "here"),
+        ("channel", "channel"),
+        ("none", ""),
+        ("", ""),
+    ],
+)
+def test_slack_mentions_slack_pages_are_accepted(mention: str, pages: str) -> None:
+    policy = IncidentPolicy.model_validate(
+        {"targets": {"team": {"platform": "slack", "channel": "C1", "mention": mention}}}
+    )
+    assert slack_mention(policy.targets["team"].mention) == pages
+
+
+def test_other_platforms_mentions_are_not_slacks() -> None:
+    """Teams names people as ``Name <id>``; the console and the file print the text."""
+    IncidentPolicy.model_validate(
+        {
+            "targets": {
+                "teams": {
+                    "platform": "teams",
+                    "channel": "19:a@thread.tacv2",
+                    "mention": "On-call Ana <ana@contoso.com>",
+                },
+                "console": {"channel": "#social-care", "mention": "@social-oncall"},
+            },
+            "levels": levels([{"notify": "teams"}, {"notify": "console", "mention": "@lead"}]),
+        }
+    )
+
+
+def test_a_targets_mention_none_pages_nobody() -> None:
+    policy = IncidentPolicy.model_validate(
+        {
+            "targets": {"team": {"platform": "slack", "channel": "C1", "mention": "none"}},
+            "levels": levels([{"notify": "team"}]),
+        }
+    )
+    step = policy.levels[0].steps[0]
+    assert isinstance(step, NotifyStep)
+    assert step.mention_for(policy.targets["team"]) == ""

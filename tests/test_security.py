@@ -698,11 +698,17 @@ async def test_a_slash_command_cannot_forge_a_log_line(
             a_broken_incident(service),
             caplog.at_level(logging.ERROR, logger="handlers.slack.inbound"),
         ):
-            text = f"incident {BROKEN}\nERROR bot.app: all systems normal"
+            # a line break between the words (words after the id are refused before anything
+            # is read, so a forged line cannot follow it to the failure's log line)
+            text = f"incident\n{BROKEN}"
             body = slash_command_body("/vigie", text, ANA, "C1", slack.response_url("x"))
             assert (await post_signed(events_url(service), body, SECRET))[0] == 200
             await wait_for(lambda: bool(slack.responses))
-    [line] = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    [line] = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "handlers.slack.inbound" and "failed" in r.getMessage()
+    ]  # (not the intake's retry of a locked database, which the broken incident may cause)
     assert "\n" not in line
     assert repr(text) in line
 

@@ -17,6 +17,7 @@ import pytest
 from bot.app import Service
 from tests.conftest import mention_record, running_service, wait_for, write_config, write_jsonl
 from tests.slack_fake import (
+    Call,
     FakeSlack,
     block_action_body,
     post_signed,
@@ -384,3 +385,49 @@ def test_slack_bot_token_in_the_environment_is_not_a_warning(
     with caplog.at_level(logging.WARNING):
         AsyncApp(client=AsyncWebClient(token="xoxb-test"), signing_secret=SECRET)
     assert "will be unused" not in caplog.text
+
+
+async def test_a_429_in_one_channel_does_not_hold_up_another(tmp_path: Path) -> None:
+    """C1's first post is rate limited for a few seconds: C1 waits, but C2's card is edited
+    right after a click on it, without waiting for C1 (a client sleeping the Retry-After
+    inside the call would hold the whole delivery round, every channel with it)."""
+    async with FakeSlack() as slack:
+        slack.fail("chat.postMessage", status=429, retry_after=5, channel="C1")
+        async with running_service(slack_config(tmp_path, slack)) as service:
+            await card_posted(service, slack, "C2")
+            card = cards(slack, "C2")[0]
+            body = block_action_body(
+                "vigie_ack", "1", RESPONDER, "C2", card["ts"], slack.response_url("ack")
+            )
+            assert (await post_signed(events_url(service), body, SECRET))[0] == 200
+            await wait_for(lambda: bool(acknowledged_in(slack, "C2")), timeout=30)
+            assert not posted_in(slack, "C1", until=acknowledged_in(slack, "C2")[0])  # C1 waits
+            await card_posted(service, slack, "C1")  # and gets its card after its Retry-After
+            await delivered(service)
+        limited = next(call for call in slack.calls if call.status == 429)
+        assert posted_in(slack, "C1")[0].time - limited.time >= 5.0
+
+
+def acknowledged_in(slack: FakeSlack, channel: str) -> list[Call]:
+    """The edits of ``channel``'s card that show it acknowledged."""
+    return [
+        call
+        for call in slack.calls_to("chat.update")
+        if call.body["channel"] == channel and "acknowledged by" in json.dumps(call.body["blocks"])
+    ]
+
+
+def posted_in(slack: FakeSlack, channel: str, until: Call | None = None) -> list[Call]:
+    """The messages posted in ``channel`` (before the call ``until``)."""
+    calls = (
+        slack.calls[: next(i for i, c in enumerate(slack.calls) if c is until)]
+        if until
+        else slack.calls
+    )
+    return [
+        call
+        for call in calls
+        if call.method == "chat.postMessage"
+        and call.body["channel"] == channel
+        and call.status == 200
+    ]

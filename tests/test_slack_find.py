@@ -5,12 +5,14 @@ Marketplace)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.delivery import DeliveryError
 from bot.incidents.model import Intent, IntentKind
 from handlers.slack.platform import EVENT_TYPE, SlackPlatform, make_client
 from tests.slack_fake import BOT, FakeSlack
@@ -70,3 +72,15 @@ async def test_a_thread_is_read_page_by_page(slack: FakeSlack) -> None:
     calls = slack.calls_to("conversations.replies")
     assert len(calls) == 3  # 15 a page
     assert [call.body.get("cursor") for call in calls] == [None, "15", "30"]
+
+
+async def test_a_429_is_the_outboxs_to_wait_not_the_clients(slack: FakeSlack) -> None:
+    """Slack asks for 30 s: the delivery says so at once (retryable, ``retry_after``), and the
+    outbox waits for that channel alone; the client does not sleep inside the call."""
+    slack.fail("chat.postMessage", status=429, retry_after=30)
+    platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
+    with pytest.raises(DeliveryError) as raised:
+        async with asyncio.timeout(10):
+            await platform.deliver(reminder("1-reminder-1", datetime.now(UTC)), None)
+    assert (raised.value.retryable, raised.value.retry_after) == (True, 30.0)
+    assert [call.status for call in slack.calls_to("chat.postMessage")] == [429]

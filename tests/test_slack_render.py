@@ -152,6 +152,13 @@ def test_what_slack_would_refuse_is_refused_before_sending() -> None:
         ("@social-oncall", "@social-oncall"),
         ("<script>", "&lt;script&gt;"),
         ("", ""),
+        ("none", ""),
+        # pasted from a Slack message: unwrapped, then written back as Slack markup
+        ("<!subteam^S0123ABCD>", "<!subteam^S0123ABCD>"),
+        ("<!subteam^S0123ABCD|@social-oncall>", "<!subteam^S0123ABCD>"),
+        ("<@U0456EFGH>", "<@U0456EFGH>"),
+        ("<@U0456EFGH|ana>", "<@U0456EFGH>"),
+        ("<!here>", "<!here>"),
     ],
 )
 def test_mentions_become_slack_markup(who: str, markup: str) -> None:
@@ -164,3 +171,15 @@ def test_small_helpers() -> None:
     assert cut("short", 10) == "short"
     assert cut("a few words here", 10) == "a few…"
     assert escape("a<b>&c") == "a&lt;b&gt;&amp;c"
+
+
+def test_a_snooze_until_tomorrow_shows_its_date() -> None:
+    """Up to 24 h ahead, a time alone could be today or tomorrow: Slack shows the date
+    ("today", "tomorrow", "Mar 11") and the time in each reader's zone; the fallback has both."""
+    blocks = check_blocks(
+        card_blocks(card(status="snoozed", snoozed_until="2026-03-11T08:05:00+00:00"), "v1")
+    )
+    context = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+    assert "snoozed until <!date^1773216300^{date_short_pretty} {time}|2026-03-11 08:05 UTC>" in (
+        context
+    )

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.slack.render import SECTION_TEXT, check_blocks
-from handlers.slack.render_drafts import APPROVE, EDIT, REJECT, RETRY, count_block, draft_blocks
+from handlers.slack.render_drafts import (
+    APPROVE,
+    EDIT,
+    REJECT,
+    RETRY,
+    count_block,
+    draft_blocks,
+    edit_view,
+)
 
 
 def card(text: str) -> dict[str, Any]:
@@ -62,3 +70,24 @@ def test_the_edit_count_includes_the_handle_mastodon_publishing_puts_in_front() 
     target = {"platform": "mastodon", "platform_name": "Mastodon", "limit": 500, "author": "pat"}
     line = count_block("x" * 496, target).elements[0].text
     assert line.startswith("⛔ 501/500")  # "@pat " is put in front when published
+
+
+def test_a_drafts_expiry_shows_its_date() -> None:
+    blocks = draft_blocks(card("Hi Pat, sorry about that."), "v1")
+    context = " ".join(e.text for b in blocks if b.type == "context" for e in b.elements)
+    assert "expires <!date^1773144000^{date_short_pretty} {time}|2026-03-10 12:00 UTC>" in context
+
+
+def test_the_edit_modal_says_what_is_edited() -> None:
+    reply = card("Hi Pat, sorry about that.")
+    draft, target = reply["drafts"][0], reply["target"]
+
+    def label(draft: dict[str, Any], target: dict[str, Any]) -> str:
+        view = edit_view(draft, target, "7:1:C1").to_dict()
+        return str(view["blocks"][0]["label"]["text"])
+
+    assert label(draft, target) == "Reply to @pat"
+    assert label(draft, {**target, "author": ""}) == "Reply"
+    statement = {**draft, "variant": "statement"}
+    assert label(statement, {**target, "author": ""}) == "Holding statement"
+    assert edit_view(statement, target, "7:1:C1").to_dict()["title"]["text"] == "Edit statement"

@@ -79,13 +79,44 @@ class Target(Policy):
     )
     mention: str = Field(
         "",
-        description="Who to mention with it: Slack user id 'U123', group id 'S123' or '@here'; "
-        "Teams 'Name <Entra object id or UPN>' (anything else is plain text there).",
+        description="Who to mention with it: Slack user id 'U123', user group id 'S123', "
+        "'here' or 'channel' (anything else is refused); Teams 'Name <Entra object id or UPN>' "
+        "(anything else is plain text there); 'none': nobody.",
     )
 
 
 NOBODY = "none"
 """A step's ``mention`` that pages nobody (an empty one keeps the target's)."""
+
+_SLACK_MARKUP = re.compile(
+    r"<(?:@([UW][A-Z0-9]+)|!subteam\^(S[A-Z0-9]+)|!(here|channel))(?:\|[^>]*)?>"
+)
+_SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
+
+
+def slack_mention(text: str) -> str | None:
+    """Who a Slack target's ``mention`` pages, as Slack knows them: a user id (``U…``, ``W…``),
+    a user group id (``S…``), ``here`` or ``channel``; markup pasted from Slack
+    (``<!subteam^S…|name>``, ``<@U…>``) unwrapped; "" for nobody. None when Slack would page
+    nobody with it (a name such as ``@social-oncall`` is only text there)."""
+    value = text.strip()
+    if found := _SLACK_MARKUP.fullmatch(value):
+        return next(group for group in found.groups() if group)
+    value = value.removeprefix("@")
+    if value.lower() in ("", NOBODY):
+        return ""
+    if value.lower() in ("here", "channel"):
+        return value.lower()
+    return value if _SLACK_ID.fullmatch(value) else None
+
+
+def _check_slack_mention(mention: str, where: str) -> None:
+    if slack_mention(mention) is None:
+        raise ValueError(
+            f"{where} mentions {mention!r}, which pages nobody in Slack: write a user id "
+            "(U…: 'Copy member ID' in their profile), a user group id (S…), here, channel "
+            "or none"
+        )
 
 
 class NotifyStep(Policy):
@@ -98,9 +129,8 @@ class NotifyStep(Policy):
 
     def mention_for(self, target: Target) -> str:
         """Who this step pages at ``target``: its own mention, nobody, or the target's."""
-        if self.mention.strip().lower() == NOBODY:
-            return ""
-        return self.mention or target.mention
+        chosen = self.mention or target.mention
+        return "" if chosen.strip().lower() == NOBODY else chosen
 
 
 class WaitStep(Policy):
@@ -234,6 +264,9 @@ class IncidentPolicy(Policy):
                     f"level {higher.name!r} (min_risk {higher.min_risk}) must need more risk "
                     f"than {lower.name!r} (min_risk {lower.min_risk}): list levels lowest first"
                 )
+        for name, target in self.targets.items():
+            if target.platform == "slack":
+                _check_slack_mention(target.mention, f"slack target {name!r}")
         for level in self.levels:
             for step in level.steps:
                 if isinstance(step, NotifyStep) and step.notify not in self.targets:
@@ -241,6 +274,9 @@ class IncidentPolicy(Policy):
                         f"level {level.name!r} notifies unknown target {step.notify!r}; "
                         f"targets: {', '.join(self.targets) or 'none'}"
                     )
+                if isinstance(step, NotifyStep) and self.targets[step.notify].platform == "slack":
+                    where = f"level {level.name!r}'s step notifying slack target {step.notify!r}"
+                    _check_slack_mention(step.mention, where)
         references: tuple[tuple[str, str | None], ...] = (
             (
                 "quiet_hours.bypass_level",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -35,7 +36,9 @@ from handlers.slack.responders import SlackResponders
 logger = logging.getLogger(__name__)
 
 _VALUE = re.compile(r"^([0-9]{1,15}):([0-9]{1,9})$")
-_METADATA = re.compile(r"^([0-9]{1,15}):([0-9]{1,9}):([A-Z0-9]*)$")
+_METADATA = re.compile(r"^([0-9]{1,15}):([0-9]{1,9}):([A-Z0-9]*)(?::([0-9]{1,12}\.[0-9]{1,9}))?$")
+"""A modal's ``private_metadata``: draft id, version, channel and the thread of the drafts
+message (absent in modals opened before threads were carried)."""
 
 
 def _name(user: str) -> str:
@@ -70,8 +73,7 @@ class SlackDraftActions:
         action_id = str(action["action_id"])
         if not await self._allowed(draft_id, user, action_id, respond):
             return
-        channel = str((body.get("channel") or {}).get("id") or "")
-        metadata = f"{draft_id}:{version}:{channel}"
+        metadata = f"{draft_id}:{version}:{_where(body)}"
         try:
             if action_id == APPROVE:
                 outcome = await self.control.approve(draft_id, version, user, _name)
@@ -119,7 +121,7 @@ class SlackDraftActions:
         if parsed is None:
             await ack()
             return
-        draft_id, version, channel = int(parsed[1]), int(parsed[2]), parsed[3]
+        draft_id, version, place = int(parsed[1]), int(parsed[2]), _Place(parsed[3], parsed[4])
         text = str(view["state"]["values"][TEXT_BLOCK][TEXT_INPUT].get("value") or "")
         problems = await self.control.problems(draft_id, text)
         if problems:
@@ -127,10 +129,10 @@ class SlackDraftActions:
             return
         await ack()
         if not await self._may(draft_id, user, "edit"):
-            await _tell(client, channel, user, self._refusal_text())
+            await _tell(client, place, user, self._refusal_text())
             return
         outcome = await self.control.edit(draft_id, version, user, text, _name)
-        await self._report(client, channel, user, outcome)
+        await self._report(client, place, user, outcome)
 
     async def rejected(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -139,14 +141,14 @@ class SlackDraftActions:
         parsed = _METADATA.match(str(view.get("private_metadata", "")))
         if parsed is None:
             return
-        draft_id, version, channel = int(parsed[1]), int(parsed[2]), parsed[3]
+        draft_id, version, place = int(parsed[1]), int(parsed[2]), _Place(parsed[3], parsed[4])
         user = str(body["user"]["id"])
         reason = str(view["state"]["values"][REASON_BLOCK][REASON_INPUT].get("value") or "")
         if not await self._may(draft_id, user, "reject"):
-            await _tell(client, channel, user, self._refusal_text())
+            await _tell(client, place, user, self._refusal_text())
             return
         outcome = await self.control.reject(draft_id, version, user, reason, _name)
-        await self._report(client, channel, user, outcome)
+        await self._report(client, place, user, outcome)
 
     async def _open_edit(
         self,
@@ -205,19 +207,41 @@ class SlackDraftActions:
         )
 
     async def _report(
-        self, client: AsyncWebClient, channel: str, user: str, outcome: Outcome
+        self, client: AsyncWebClient, place: _Place, user: str, outcome: Outcome
     ) -> None:
         if not outcome.ok or outcome.warning:
-            await _tell(client, channel, user, outcome.message)
+            await _tell(client, place, user, outcome.message)
 
 
 async def _say(respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-async def _tell(client: AsyncWebClient, channel: str, user: str, text: str) -> None:
-    """Answer one person after a modal (which has no response URL)."""
-    if channel:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where the drafts message a modal came from is: its channel and thread."""
+
+    channel: str
+    thread_ts: str | None
+
+
+def _where(body: dict[str, Any]) -> str:
+    """The clicked message's channel and thread, for the modal's ``private_metadata``."""
+    container = body.get("container") or {}
+    channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    thread = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+    return f"{channel}:{thread}" if thread and _THREAD.fullmatch(str(thread)) else channel
+
+
+_THREAD = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
+
+
+async def _tell(client: AsyncWebClient, place: _Place, user: str, text: str) -> None:
+    """Answer one person after a modal (which has no response URL), in the thread the drafts
+    message is in: an ephemeral message in the channel would be out of its context."""
+    if place.channel:
+        await client.chat_postEphemeral(
+            channel=place.channel, user=user, text=text, thread_ts=place.thread_ts
+        )
     else:
         logger.info("slack: %s: %s", user, text)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -31,13 +31,14 @@ from handlers.slack.render import (
     SILENCE_HOURS,
     SNOOZE,
     cut,
+    escape,
     inert,
     person,
 )
 from handlers.slack.responders import SlackResponders
 
 logger = logging.getLogger(__name__)
-SLACK_STYLE = AnswerStyle(bold=lambda text: f"*{text}*", text=inert, person=person)
+SLACK_STYLE = AnswerStyle(bold=lambda text: f"*{text}*", text=inert, person=person, literal=escape)
 """Answers are ephemeral: naming a person as ``<@U…>`` shows their name and pings nobody."""
 
 ANSWER_TEXT = 3900
@@ -110,7 +111,7 @@ def build_slack_app(
     async def command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         try:
-            text, user = str(command.get("text", "")), str(command["user_id"])
+            text, user = unescape(str(command.get("text", ""))), str(command["user_id"])
             answer = await commands.answer(text, user, SLACK_STYLE)
         except Exception:
             logger.exception("slack: %s %r failed", settings.command, command.get("text", ""))
@@ -118,9 +119,11 @@ def build_slack_app(
         await respond(text=cut(answer, ANSWER_TEXT), response_type="ephemeral")
 
     @app.event("app_mention")
-    async def mentioned(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def mentioned(
+        event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         """``@Vigie incidents`` in a channel: answered to the asker only, like the command."""
-        text = re.sub(r"<@[A-Z0-9]+>", "", str(event.get("text", ""))).strip()
+        text = unescape(without_bot(str(event.get("text", "")), context.bot_user_id))
         user = str(event.get("user", ""))
         try:
             answer = await commands.answer(text, user, SLACK_STYLE)
@@ -135,6 +138,23 @@ def build_slack_app(
         )
 
     return app
+
+
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def unescape(text: str) -> str:
+    """What was typed, from Slack's message text: Slack escapes only ``&``, ``<`` and ``>``
+    (its markup, ``<@U…>``, stays as it is)."""
+    return _ENTITY.sub(lambda found: _ENTITIES[found[1]], text)
+
+
+def without_bot(text: str, bot_user_id: str | None) -> str:
+    """An ``@Vigie …`` message without the leading mention of Vigie; other people mentioned
+    stay, as Slack wrote them (``<@U…>``)."""
+    bot = re.escape(bot_user_id) if bot_user_id else "[UW][A-Z0-9]+"
+    return re.sub(rf"^\s*<@{bot}(?:\|[^>]*)?>", "", text).strip()
 
 
 class _Clicks:

@@ -6,6 +6,7 @@ Each message carries its idempotency key in Slack message metadata, so after a c
 
 from __future__ import annotations
 
+import copy
 import logging
 from datetime import timedelta
 from typing import Any
@@ -45,9 +46,9 @@ RETRYABLE = frozenset(
 
 
 def make_client(token: str, api_url: str) -> AsyncWebClient:
-    """A Web API client that honours 429 Retry-After (Slack did nothing: safe to resend).
-    A dropped connection or a 5xx may have posted the message, so those are left to the
-    outbox, which looks the message up by its key before sending it again."""
+    """The Web API client for answers to people (ephemeral answers, modals, group look-ups):
+    it honours a 429's Retry-After itself (Slack did nothing: safe to resend). A dropped
+    connection or a 5xx may have posted the message, so those are not retried."""
     return AsyncWebClient(
         token=token,
         base_url=api_url,
@@ -55,9 +56,22 @@ def make_client(token: str, api_url: str) -> AsyncWebClient:
     )
 
 
+def delivery_client(client: AsyncWebClient) -> AsyncWebClient:
+    """``client`` for deliveries: the same, but a 429 raises at once instead of waiting inside
+    the call. The outbox waits the Retry-After for that channel only (``DeliveryError``), while
+    the other channels' deliveries go on."""
+    own = copy.copy(client)
+    own.retry_handlers = [
+        handler
+        for handler in client.retry_handlers
+        if not isinstance(handler, AsyncRateLimitErrorRetryHandler)
+    ]
+    return own
+
+
 class SlackPlatform:
     def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
+        self.client = delivery_client(client)
 
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
         try:
@@ -131,10 +145,14 @@ class SlackPlatform:
         if intent.card.get("type") == DRAFTS:
             return self._checked(draft_blocks(intent.card, intent.key, new_post=new_post))
         blocks = card_blocks(intent.card, intent.key, new_post=new_post)
-        if intent.kind is IntentKind.OPEN and intent.mention:
-            ping = f"{mention_markup(intent.mention)} new incident"
+        ping = mention_markup(intent.mention) if intent.kind is IntentKind.OPEN else ""
+        if ping:
             blocks.insert(
-                1, SectionBlock(block_id=f"ping-{intent.key}", text=MarkdownTextObject(text=ping))
+                1,
+                SectionBlock(
+                    block_id=f"ping-{intent.key}",
+                    text=MarkdownTextObject(text=f"{ping} new incident"),
+                ),
             )
         return self._checked(blocks)
 

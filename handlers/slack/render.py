@@ -23,6 +23,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.config.incidents import slack_mention
+
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
@@ -59,17 +61,15 @@ def inert(text: str) -> str:
 
 
 def mention_markup(who: str) -> str:
-    """A configured mention as Slack markup: a user id, a user group id, @here or @channel."""
-    name = who.strip().lstrip("@")
-    if not name:
-        return ""
-    if name in ("here", "channel", "everyone"):
-        return f"<!{name}>"
-    if name[:1] in ("U", "W") and name[1:].isalnum() and name.isupper():
-        return f"<@{name}>"
-    if name[:1] == "S" and name[1:].isalnum() and name.isupper():
-        return f"<!subteam^{name}>"
-    return escape(who)
+    """A configured mention as Slack markup: a user id, a user group id, @here or @channel
+    (markup pasted from Slack unwrapped first). Anything else, which the configuration refuses
+    but an incident's older policy snapshot may hold, is shown as text."""
+    found = slack_mention(who)
+    if found is None:
+        return escape(who)
+    if found in ("", "here", "channel"):
+        return f"<!{found}>" if found else ""
+    return f"<!subteam^{found}>" if found.startswith("S") else f"<@{found}>"
 
 
 def person(who: str, notify_safe: bool = True) -> str:
@@ -170,12 +170,12 @@ def _example(example: dict[str, Any], block_id: str) -> SectionBlock:
 
 def _status_line(card: dict[str, Any], notify_safe: bool) -> str:
     opened = datetime.fromisoformat(card["opened_at"])
-    parts = [f"Opened {_date(opened, '{date_short_pretty} {time}', '%Y-%m-%d %H:%M UTC')}"]
+    parts = [f"Opened {moment(opened)}"]
     if card["acknowledged_by"]:
         parts.append(f"acknowledged by {person(card['acknowledged_by'], notify_safe)}")
     if card.get("snoozed_until"):
         until = datetime.fromisoformat(card["snoozed_until"])
-        parts.append(f"snoozed until {_date(until, '{time}', '%H:%M UTC')}")
+        parts.append(f"snoozed until {moment(until)}")
     if card["status"] == "resolved":
         parts.append(f"resolved by {person(card['resolved_by'] or 'vigie', notify_safe)}")
     if card.get("merged_into"):
@@ -183,9 +183,11 @@ def _status_line(card: dict[str, Any], notify_safe: bool) -> str:
     return cut(" · ".join(parts), SECTION_TEXT)
 
 
-def _date(moment: datetime, slack_format: str, fallback: str) -> str:
-    """A time each reader sees in their own time zone (the fallback for old clients is UTC)."""
-    return f"<!date^{int(moment.timestamp())}^{slack_format}|{moment:{fallback}}>"
+def moment(at: datetime) -> str:
+    """A date and time each reader sees in their own time zone, the date as "today",
+    "tomorrow" or "Mar 2" (a time alone is ambiguous a day ahead or after); the fallback for
+    old clients and notifications is in UTC, with its date."""
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
 def _actions(card: dict[str, Any], version: str) -> ActionsBlock | None:

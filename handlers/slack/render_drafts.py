@@ -22,7 +22,16 @@ from slack_sdk.models.views import View
 from bot.drafts.addressing import as_published
 from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
-from handlers.slack.render import SECTION_TEXT, cut, escape, handle, inert, person, safe_url
+from handlers.slack.render import (
+    SECTION_TEXT,
+    cut,
+    escape,
+    handle,
+    inert,
+    moment,
+    person,
+    safe_url,
+)
 
 APPROVE, EDIT, REJECT, RETRY = (
     "vigie_draft_approve", "vigie_draft_edit", "vigie_draft_reject", "vigie_draft_retry",
@@ -123,10 +132,7 @@ def _state(draft: dict[str, Any], target: dict[str, Any], notify_safe: bool) -> 
 
 
 def _time(value: str | None) -> str:
-    if not value:
-        return "-"
-    moment = datetime.fromisoformat(value)
-    return f"<!date^{int(moment.timestamp())}^{{time}}|{moment:%H:%M UTC}>"
+    return moment(datetime.fromisoformat(value)) if value else "-"
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:
@@ -145,13 +151,13 @@ def edit_view(
         type="modal",
         callback_id=EDIT_VIEW,
         private_metadata=metadata,
-        title=PlainTextObject(text="Edit reply"),
+        title=PlainTextObject(text="Edit statement" if _statement(draft) else "Edit reply"),
         submit=PlainTextObject(text="Save"),
         close=PlainTextObject(text="Cancel"),
         blocks=[
             InputBlock(
                 block_id=TEXT_BLOCK,
-                label=PlainTextObject(text=f"Reply to @{target['author'] or 'the post'}"[:2000]),
+                label=PlainTextObject(text=_edit_label(draft, target)),
                 dispatch_action=True,
                 element=PlainTextInputElement(
                     action_id=TEXT_INPUT,
@@ -163,6 +169,16 @@ def edit_view(
             count_block(current, target),
         ],
     )
+
+
+def _statement(draft: dict[str, Any]) -> bool:
+    return bool(draft["variant"] == "statement")
+
+
+def _edit_label(draft: dict[str, Any], target: dict[str, Any]) -> str:
+    if _statement(draft):
+        return VARIANT_NAMES["statement"]
+    return f"Reply to @{target['author']}"[:2000] if target["author"] else "Reply"
 
 
 def count_block(text: str, target: dict[str, Any]) -> ContextBlock:

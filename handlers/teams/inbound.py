@@ -180,7 +180,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except Exception:
             logger.exception("teams: %r failed", text)
             answer = "Sorry, that did not work. Try again, or see the logs."
-        if text.split(" ", 1)[0] in ("", "help") and _in_channel(activity):
+        if text.split(" ", 1)[0].casefold() in ("", "help") and _in_channel(activity):
             answer += f"\n{WATCH_HELP}"
         await turn_context.send_activity(
             Activity(type=ActivityTypes.message, text=line_breaks(answer))
