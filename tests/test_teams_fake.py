@@ -59,6 +59,7 @@ from tests.fake_connector import (
     post_activity,
     thread_id,
 )
+from tests.loopback import serve_loopback
 from tests.teams_auth import (
     STATIC_TOKEN,
     OpenIdServer,
@@ -323,12 +324,9 @@ async def serving(adapter: Any, bot: Any) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/api/messages", messages)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
+    runner, root = await serve_loopback(app)
     try:
-        yield f"http://{host}:{port}/api/messages"
+        yield f"{root}/api/messages"
     finally:
         await runner.cleanup()
 

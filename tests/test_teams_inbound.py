@@ -42,6 +42,7 @@ from tests.fake_connector import (
     submit_activity,
     thread_id,
 )
+from tests.loopback import serve_loopback
 from tests.teams_auth import ExpiredSecretFactory, OpenIdServer, auth_config, bearer, sign
 from tests.test_teams import (
     POLICY,
@@ -274,12 +275,9 @@ class Echo(TeamsActivityHandler):  # type: ignore[misc]
 async def serving(route: Any) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/api/messages", route)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
+    runner, root = await serve_loopback(app)
     try:
-        yield f"http://{host}:{port}/api/messages"
+        yield f"{root}/api/messages"
     finally:
         await runner.cleanup()
 
