@@ -451,7 +451,8 @@ class IncidentEngine:
     def _join(self, effects: Effects, key: GroupKey, incident: Incident, at: datetime) -> None:
         """From now on the topic's mentions go to ``incident`` (as after a merge)."""
         self.live[key] = incident.id
-        self._store(replace(incident, joined=(*incident.joined, key[1])))
+        if key[1] not in incident.joined:  # (joined again after a reopening: once is enough)
+            self._store(replace(incident, joined=(*incident.joined, key[1])))
         _, source, parent_id = key[1].split(":", 2)
         author = next(
             (e["author"] for e in incident.examples if list(e["key"]) == [source, parent_id]), ""
