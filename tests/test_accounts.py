@@ -11,7 +11,9 @@ from bot.accounts import is_own, own_accounts
 from bot.cli import main
 from tests.conftest import mention_record, write_config, write_jsonl
 
-ACCOUNTS = own_accounts(["@KestrelMobile", "@kestrel_care@mastodon.social", " ", "@"])
+ACCOUNTS = own_accounts(
+    ["@KestrelMobile", "@kestrel_care@mastodon.social", "kestrel.example", " ", "@"]
+)
 
 
 @pytest.mark.parametrize(
@@ -23,6 +25,9 @@ ACCOUNTS = own_accounts(["@KestrelMobile", "@kestrel_care@mastodon.social", " ",
         "kestrelmobile@other.example",
         "kestrel_care@mastodon.social",
         "@Kestrel_Care@Mastodon.Social ",
+        "kestrelmobile.bsky.social",  # Bluesky: a name under the shared hosting domain
+        "@KestrelMobile.bsky.social",
+        "kestrel.example",  # Bluesky on a domain of its own: listed in full
     ],
 )
 def test_the_brands_accounts_are_recognised(author: str) -> None:
@@ -39,6 +44,10 @@ def test_the_brands_accounts_are_recognised(author: str) -> None:
         "kestrel_care",  # configured with its host: that account only
         "kestrel_care@other.example",
         "someone@kestrelmobile",
+        "kestrelmobile.com",  # anyone may own that domain: a custom one is listed in full
+        "kestrelmobile.fan.bsky.social",
+        "kestrel_care.bsky.social",
+        "shop.kestrel.example",
     ],
 )
 def test_other_accounts_are_not_the_brands(author: str) -> None:

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from bot.accounts import own_accounts
 from bot.config.playbook import Playbook, ReplyGeneratorSettings
 from bot.drafts.enrich import DraftEnricher
 from bot.drafts.model import DraftState
@@ -18,7 +19,7 @@ from tests.fake_llm import FakeLanguageModel
 from tests.test_draft_planner import planned_desk
 from tests.test_incident_engine import MIN, T0
 
-VOICES = {"acme": BrandVoice("Acme", Playbook(), ("en", "fr"))}
+VOICES = {"acme": BrandVoice("Acme", Playbook(), ("en", "fr"), own_accounts(["@AcmeCare"]))}
 
 
 def incident_with_drafts(tmp_path: Path) -> int:
@@ -31,8 +32,8 @@ def incident_with_drafts(tmp_path: Path) -> int:
     return drafts.id
 
 
-async def enrich(tmp_path: Path, model: FakeLanguageModel, set_id: int) -> int:
-    settings = ReplyGeneratorSettings(url=model.url, model="fake", max_variants=1)
+async def enrich(tmp_path: Path, model: FakeLanguageModel, set_id: int, variants: int = 1) -> int:
+    settings = ReplyGeneratorSettings(url=model.url, model="fake", max_variants=variants)
     writer = Writer(tmp_path / "vigie.db")
     try:
         return await DraftEnricher(writer, settings, VOICES).enrich(set_id)
@@ -78,7 +79,20 @@ async def test_a_failing_model_or_a_decided_set_changes_nothing(tmp_path: Path) 
         store.save_draft(db, replace(first, state=DraftState.REJECTED))
     finally:
         db.close()
-    reply = "@ana We are sorry about the cancellation; a private message will get you a refund."
+    reply = "@ana We are sorry about the cancellation; a private message will get it sorted."
     async with FakeLanguageModel(replies=[reply]) as model:
         assert await enrich(tmp_path, model, set_id) == 0  # asked, but someone decided meanwhile
     assert "generated-1" not in read(tmp_path, set_id)[0]
+
+
+async def test_a_variant_may_name_the_brands_own_account_but_no_other(tmp_path: Path) -> None:
+    set_id = incident_with_drafts(tmp_path)
+    ours = "@ana So sorry your flight was cancelled. @AcmeCare will sort it in a private message."
+    theirs = "@ana So sorry your flight was cancelled. @rival_air has seats left on a later flight."
+    async with FakeLanguageModel(replies=[theirs, ours]) as model:
+        assert await enrich(tmp_path, model, set_id, variants=2) == 1
+    db = open_database(tmp_path / "vigie.db")
+    try:
+        assert store.drafts_in(db, set_id)[-1].text == ours
+    finally:
+        db.close()

@@ -225,7 +225,8 @@ def test_a_post_the_public_timeline_leaves_is_still_taken_from_its_hashtag_once(
     ("text", "handle", "expected"),
     [
         ("Sorry!", "bob@other.example", "@bob@other.example Sorry!"),
-        ("@Bob sorry!", "bob@other.example", "@Bob sorry!"),
+        ("@Bob@Other.example sorry!", "bob@other.example", "@Bob@Other.example sorry!"),
+        ("@Bob sorry!", "bob@other.example", "@bob@other.example @Bob sorry!"),
         ("Hi @bob@other.example.", "bob@other.example", "Hi @bob@other.example."),
         ("Hi @bobby", "bob@other.example", "@bob@other.example Hi @bobby"),
         ("Hello", "", "Hello"),

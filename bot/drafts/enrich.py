@@ -1,7 +1,7 @@
 """More variants from a language model, when one is configured: asked in the background for each
-new set of reply drafts, checked like any draft (length, language, banned phrases), then added
-to the set and its message. The product works the same without it; a slow or failing model only
-means fewer variants."""
+new set of reply drafts, checked like any draft (length, language, banned phrases) and by the
+model's own rules (``bot.drafts.screening``), then added to the set and its message. The product
+works the same without it; a slow or failing model only means fewer variants."""
 
 from __future__ import annotations
 
@@ -92,6 +92,7 @@ class DraftEnricher:
                 language=first.language,
                 theme=first.theme,
                 limit=limit,
+                own=voice.accounts,
             )
         if not texts:
             return 0
