@@ -128,7 +128,8 @@ def test_theme_of_complaint_covers_the_cue_groups() -> None:
         ("my flight UA 1234 is delayed", "", "", "UA1234"),
         ("vol AF1234 annulé", "", "", "AF1234"),
         ("Flight number BA117 stuck", "", "", "BA117"),
-        ("AF1234 cancelled again", "", "", "AF1234"),
+        ("vuelo IB 3456 cancelado", "", "", "IB3456"),
+        ("flight BA 0117 late again", "", "", "BA0117"),  # as written, leading zero kept
         ("booking ref XYZ123 on flight U2 8011", "XYZ123", "booking", "U28011"),
     ],
 )
@@ -160,6 +161,9 @@ def test_specifics_found(text: str, order: str, kind: str, flight: str) -> None:
         "UK 2024 tour",
         "order AB1234",  # a reference, not also a flight
         "@AF1234 https://example.com/order/12345",
+        "AF1234 cancelled again",  # a bare code may as well be a model or an error code
+        "Box shows error E1001 again",
+        "model SM9005 cracked screen",
     ],
 )
 def test_specifics_false_positives(text: str) -> None:
@@ -318,7 +322,7 @@ def test_formal_tone() -> None:
     )
     assert all(draft.text.startswith("Hello @ana,") for draft in drafts)
     assert not any(re.search(r"\w'(?:re|ll|ve|d|s)\b", draft.text) for draft in drafts)
-    assert "thank you for the heads-up" in drafts[1].text
+    assert "thank you for letting us know" in drafts[1].text
     warm = compose_replies(
         Playbook(),
         "Kestrel",

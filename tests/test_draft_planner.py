@@ -253,3 +253,27 @@ def test_each_edit_of_a_drafts_message_is_queued_after_old_ones_are_forgotten(
     edit(T0 + timedelta(days=401))
     assert len(set(keys)) == len(keys) == 9
     assert keys[-1] == "drafts-7-slack:#team-9"
+
+
+def test_a_neutral_mention_gets_no_apology_and_a_vague_complaint_the_incidents_theme(
+    tmp_path: Path,
+) -> None:
+    """The mention's stored sentiment reaches the drafts: a neutral question on the card of a
+    cancellation storm is not apologised to, a complaint that says too little is answered
+    about the cancellations, and one with a theme of its own keeps it."""
+    desk = planned_desk(tmp_path, Reach("mastodon", 500, True))
+    for number in range(10):
+        desk.post(T0 + number * MIN, 1, text="Acme cancelled my flight", handle=f"u{number}",
+                  followers=number)  # fmt: skip
+    desk.post(T0, 1, text="What time does Acme open tomorrow?", handle="asker", followers=9000)
+    desk.post(T0, 1, text="Acme, 3 hours now. Three.", handle="vague", followers=8000)
+    desk.post(T0, 1, text="Acme charged me twice for it", handle="payer", followers=7000)
+    desk.db.execute("UPDATE mentions SET sentiment = 'neutral' WHERE text LIKE 'What time%'")
+    desk.tick(T0 + 20 * MIN)
+    drafted = {
+        s.target.author: [(d.variant, d.theme) for d in drafts_in(desk.db, s.id)]
+        for s in sets_of(desk.db, 1)
+    }
+    assert drafted["asker"] == [("informative", "general"), ("dm", "general")]
+    assert {theme for _, theme in drafted["vague"]} == {"cancellation"}
+    assert {theme for _, theme in drafted["payer"]} == {"refund"}

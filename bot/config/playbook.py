@@ -54,7 +54,9 @@ class Playbook(_Settings):
         "warm", description="warm ('Hi @ana, we're…') or formal ('Hello @ana, we are…')."
     )
     sign_off: str | dict[str, str] = Field(
-        "", description="Signature line, or one per language: {en: '- Ana', fr: '- Ana'}."
+        "",
+        description="Signature line for every language, or one per language (none in the "
+        "others): {en: '- Ana', fr: '- Ana'}.",
     )
     contact: str = Field(
         "", description="Where to take a conversation private: an e-mail address or help URL."
@@ -133,6 +135,8 @@ class Playbook(_Settings):
         )
 
     def sign_off_in(self, language: str) -> str:
+        """One line is a name ("- Ana") signed in every language; a line per language leaves
+        the languages it does not name unsigned, rather than sign them in another."""
         if isinstance(self.sign_off, str):
             return self.sign_off
         return self.sign_off.get(language, "")

@@ -32,10 +32,11 @@ from bot.drafts.templates import (
     Segment,
     filled,
     formal_english,
+    french_spacing,
     parse,
     render,
 )
-from bot.drafts.themes import THEMES, theme_of
+from bot.drafts.themes import THEMES, about_own_account, theme_of
 from bot.text import fold
 
 if TYPE_CHECKING:
@@ -213,6 +214,16 @@ def _values(
     }
 
 
+def _in_tone(built_in: str, language: str, tone: str) -> str:
+    """A built-in template in the playbook's tone (the brand's own are taken as written)."""
+    return formal_english(built_in) if language == "en" and tone == "formal" else built_in
+
+
+def _typeset(template: str, language: str) -> str:
+    """Any template with its language's spacing: French spaces before ? ! ; and :."""
+    return french_spacing(template) if language == "fr" else template
+
+
 def _template(
     playbook: Playbook, theme: str, variant: str, wanted: str
 ) -> tuple[str, str, tuple[str, ...]] | None:
@@ -221,10 +232,11 @@ def _template(
         template = playbook.templates.get(theme, {}).get(language, {}).get(variant)
         if template is None:
             template = DEFAULTS.get(language, {}).get(theme, {}).get(variant)
-            if template is not None and language == "en" and playbook.tone == "formal":
-                template = formal_english(template)
+            if template is not None:
+                template = _in_tone(template, language, playbook.tone)
         if template is None:
             continue
+        template = _typeset(template, language)
         if language == wanted:
             return language, template, ()
         if wanted in ("", "und"):
@@ -271,6 +283,16 @@ def _shaped(
     return text, tuple(notes)
 
 
+def theme_for(text: str, language: str, negative: bool, hint: str | None) -> str:
+    """The mention's own theme; the incident's ``hint`` only for a complaint whose text says
+    too little to tell ("2 hours. two. hours."). A question about one's password in an outage
+    is still about the password, and a neutral remark calls for no apology for the outage."""
+    own = theme_of(text, language, negative)
+    if own != "general" or not hint or not negative or about_own_account(text):
+        return own
+    return hint
+
+
 def compose(
     playbook: Playbook,
     brand_name: str,
@@ -281,11 +303,14 @@ def compose(
     limit: Limit,
     theme: str | None = None,
     negative: bool = True,
+    hint: str | None = None,
 ) -> Composed:
-    """Every variant of the mention's theme, and those left out with the reason."""
-    theme = theme or theme_of(text, language, negative)
-    if theme not in THEMES:
-        raise ValueError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+    """Every variant of the mention's theme, and those left out with the reason. ``theme``
+    imposes one; ``hint`` (an incident's) is only taken up as :func:`theme_for` says."""
+    for given in (theme, hint):
+        if given is not None and given not in THEMES:
+            raise ValueError(f"unknown theme {given!r}; known: {', '.join(THEMES)}")
+    theme = theme or theme_for(text, language, negative, hint)
     specifics = specifics_of(text, playbook.products)
     wanted = _base(language)
     banned = banned_phrases(playbook)
@@ -327,6 +352,7 @@ def compose_replies(
     limit: Limit,
     theme: str | None = None,
     negative: bool = True,
+    hint: str | None = None,
 ) -> list[DraftText]:
     """The reply drafts of :func:`compose`; variants left out are logged."""
     composed = compose(
@@ -338,6 +364,7 @@ def compose_replies(
         limit=limit,
         theme=theme,
         negative=negative,
+        hint=hint,
     )
     for item in composed.left_out:
         logger.info(
@@ -366,12 +393,11 @@ def compose_statement(
     for draft_language in dict.fromkeys([wanted, playbook.default_language, "en"]):
         template = playbook.statement.get(draft_language)
         if template is None and draft_language in STATEMENTS:
-            template = STATEMENTS[draft_language]
-            if draft_language == "en" and playbook.tone == "formal":
-                template = formal_english(template)
+            template = _in_tone(STATEMENTS[draft_language], draft_language, playbook.tone)
         if template is not None:
             break
     assert template is not None  # English is built in
+    template = _typeset(template, draft_language)
     if draft_language != wanted:
         notes.append(f"no {_name(wanted)} statement: drafted in {_name(draft_language)}")
     values = {

@@ -144,13 +144,13 @@ class DraftPlanner:
         for example in examples:
             source, native_id = example["key"]
             row = db.execute(
-                "SELECT text, language, author_handle, url FROM mentions "
+                "SELECT text, language, author_handle, url, sentiment FROM mentions "
                 "WHERE source = ? AND native_id = ?",
                 [source, native_id],
             ).fetchone()
             if row is None:
                 continue
-            text, language, author, url = row
+            text, language, author, url, sentiment = row
             languages.append(language)
             if (source, native_id) in have or room <= 0 or voice.own(author or ""):
                 continue
@@ -167,7 +167,8 @@ class DraftPlanner:
                 author=author or "",
                 language=language or voice.languages[0],
                 limit=limit,
-                theme=theme if theme and theme != "general" else None,
+                negative=sentiment not in ("neutral", "positive"),  # unknown: as before
+                hint=theme if theme and theme != "general" else None,
             )
             self._save(db, incident_id, brand, DraftKind.REPLY, target, texts, now)
         if card.get("top_level") and not statement:

@@ -3,8 +3,9 @@
 Each is read only where the text makes it plain, since a wrong number in a public reply is
 worse than none: a reference follows a word such as "order", "booking", "case", "commande" or
 "dossier" and holds a digit (or is an upper-case code after "ref", "#" or "n°"); a flight is an
-upper-case two-character airline code and 1-4 digits, near "flight"/"vol" or written as one
-code ("AF1234"), and never a time, an amount or a duration; a product is one the brand lists.
+upper-case two-character airline code and 1-4 digits shortly after "flight", "vol" or "vuelo"
+(a bare "AF1234" may as well be a model or an error code), kept as written, and never a time,
+an amount or a duration; a product is one the brand lists.
 """
 
 from __future__ import annotations
@@ -64,11 +65,10 @@ _NOT_A_QUANTITY = (
     r"|am\b|pm\b|kg\b|gb\b|go\b|mb\b|%|€|\$|£|x\b|inch|pouces?\b))"
 )
 _FLIGHT_NEAR_WORD = re.compile(
-    r"(?<!\w)(?:[Ff]light|FLIGHT|[Vv]ol|VOL|[Ff]lt)\b"
-    r"(?:\s+(?:number|no\.?|n°|numéro|#))?[^.!?\n]{0,30}?"
+    r"(?<!\w)(?:[Ff]light|FLIGHT|[Vv]ol|VOL|[Vv]uelo|VUELO|[Ff]lt)\b"
+    r"(?:\s+(?:number|no\.?|n°|numéro|número|#))?[^.!?\n]{0,30}?"
     rf"(?<![\w-]){_CODE}\s?{_NUMBER}\b{_NOT_A_QUANTITY}"
 )
-_FLIGHT_CODE = re.compile(rf"(?<![\w-]){_CODE}(?P<number>\d{{3,4}})\b{_NOT_A_QUANTITY}")
 # two characters that are never an airline in everyday text
 _NOT_AIRLINES = frozenset(
     {"AM", "PM", "UK", "US", "EU", "TV", "PC", "ID", "OK", "NO", "GB", "MB", "KB", "TB", "HD",
@@ -106,13 +106,11 @@ def _reference(text: str) -> re.Match[str] | None:
 
 
 def _flight(text: str) -> str:
-    for pattern in (_FLIGHT_NEAR_WORD, _FLIGHT_CODE):
-        for match in pattern.finditer(text):
-            if match["code"] in _NOT_AIRLINES:
-                continue
-            if pattern is _FLIGHT_CODE and _YEAR.match(match["number"]):
-                continue  # "FY2026", "Q2026"
-            return f"{match['code']}{int(match['number'])}"
+    """A code after "flight", "vol" or "vuelo", as written: a bare "E1001" or "SM9005" is as
+    likely an error code or a model number."""
+    for match in _FLIGHT_NEAR_WORD.finditer(text):
+        if match["code"] not in _NOT_AIRLINES:
+            return f"{match['code']}{match['number']}"
     return ""
 
 

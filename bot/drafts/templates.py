@@ -115,34 +115,59 @@ def filled(segments: tuple[Segment, ...], values: Mapping[str, str]) -> tuple[Se
     )
 
 
-_CONTRACTIONS = {
-    "we're": "we are",
-    "We're": "We are",
-    "we'll": "we will",
-    "We'll": "We will",
-    "we've": "we have",
-    "we'd": "we would",
-    "We'd": "We would",
-    "you're": "you are",
-    "you've": "you have",
-    "you'll": "you will",
-    "it's": "it is",
-    "isn't": "is not",
-    "aren't": "are not",
-    "haven't": "have not",
-    "that's": "that is",
-    "That's": "That is",
-    "don't": "do not",
+# written out in the formal tone, whatever the case: "You'll" as "You will"
+_FORMAL = {
     "can't": "cannot",
+    "won't": "will not",
+    "shan't": "shall not",
+    "let's": "let us",
+    "i'm": "I am",
     "thanks": "thank you",
-    "Thanks": "Thank you",
+    "for the heads-up": "for letting us know",
 }
-_CONTRACTION = re.compile(r"\b(?:" + "|".join(map(re.escape, _CONTRACTIONS)) + r")\b")
+_FORMAL_S = ("it", "that", "what", "there", "here", "who", "where", "how")  # 's is "is"
+_FORMAL_ENDINGS = {"n't": " not", "'re": " are", "'ve": " have", "'ll": " will", "'d": " would"}
+_FORMAL_WORD = re.compile(
+    r"\b(?:"
+    + "|".join(map(re.escape, _FORMAL))
+    + "|(?:"
+    + "|".join(_FORMAL_S)
+    + r")'s|\w+n't|\w+'(?:re|ve|ll|d))(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _written_out(word: str) -> str:
+    lower = word.lower()
+    if lower in _FORMAL:
+        full = _FORMAL[lower]
+    elif lower.endswith("'s"):
+        full = lower[:-2] + " is"
+    else:
+        ending = next(end for end in _FORMAL_ENDINGS if lower.endswith(end))
+        full = lower[: -len(ending)] + _FORMAL_ENDINGS[ending]
+    return full[0].upper() + full[1:] if word[0].isupper() else full
 
 
 def formal_english(template: str) -> str:
     """A default English template in the formal tone: no contractions, "thank you"."""
-    return _CONTRACTION.sub(lambda match: _CONTRACTIONS[match.group()], template)
+    plain = template.replace("\u2019", "'")
+    return _FORMAL_WORD.sub(lambda match: _written_out(match.group()), plain)
+
+
+# French puts a narrow no-break space before ? ! ; and a no-break space before :
+_FRENCH_SPACE = re.compile(r"[ \u00a0\u202f]*([?!;:])(?=\s|$|[\]\[{])")
+
+
+def french_spacing(template: str) -> str:
+    """A French template with French spacing before ? ! ; and : (not inside a link or time:
+    only punctuation that ends a word group gets it)."""
+
+    def spaced(match: re.Match[str]) -> str:
+        mark = match.group(1)
+        return ("\u00a0" if mark == ":" else "\u202f") + mark
+
+    return _FRENCH_SPACE.sub(spaced, template)
 
 
 # greeting by language and tone; Mastodon's starts with the handle so that it notifies
@@ -251,15 +276,14 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "informative": "{greeting} thank you for telling us. Feedback like this helps us "
             "improve how we treat customers at {brand}; we'd like to hear what happened so we "
             "can follow up properly.[ You can reach us at {contact}.]" + _SIGN,
-            "dm": "{greeting} that's not okay, and we're sorry. Could you DM us when and where "
-            "it happened[ and your {order}]? We'll follow up with the team directly."
-            + _EN_CONTACT
-            + _SIGN,
+            "dm": "{greeting} we're sorry to hear this, and we'd like to look into it. Could you "
+            "DM us when and where it happened[ and your {order}]? We'll follow up with the team "
+            "directly." + _EN_CONTACT + _SIGN,
         },
         "misinformation": {
-            "informative": "{greeting} thanks for checking with us. To set the record straight: "
-            "this isn't accurate.[ The latest verified information is at {status_page}.] "
-            "We'll keep sharing updates on our official channels." + _SIGN,
+            "informative": "{greeting} thanks for checking with us: verified updates from "
+            "{brand} are only on our official channels[, such as {status_page}], and we're happy "
+            "to answer questions directly.[ You can reach us at {contact}.]" + _SIGN,
             "dm": "{greeting} thanks for flagging this. We're happy to share what we know: "
             "send us a DM[ or write to {contact}] and we'll answer your questions directly."
             + _SIGN,
@@ -349,15 +373,17 @@ DEFAULTS: dict[str, dict[str, dict[str, str]]] = {
             "informative": "{greeting} merci de nous en avoir parlé. Ce type de retour aide "
             "{brand} à améliorer son service ; nous aimerions savoir ce qui s'est passé pour "
             "pouvoir y donner suite.[ Vous pouvez nous joindre via {contact}.]" + _SIGN,
-            "dm": "{greeting} ce n'est pas normal, et nous en sommes désolés. Pouvez-vous nous "
-            "indiquer en message privé quand et où cela s'est produit[ ainsi que votre "
-            "{order}] ? Nous ferons le suivi directement avec l'équipe." + _FR_CONTACT + _SIGN,
+            "dm": "{greeting} nous sommes désolés de lire cela et nous aimerions examiner ce qui "
+            "s'est passé. Pouvez-vous nous indiquer en message privé quand et où cela a eu lieu"
+            "[ ainsi que votre {order}] ? Nous ferons le suivi directement avec l'équipe."
+            + _FR_CONTACT
+            + _SIGN,
         },
         "misinformation": {
-            "informative": "{greeting} merci de votre question. Pour rétablir les faits : cette "
-            "information n'est pas exacte.[ Les informations vérifiées sont sur "
-            "{status_page}.] Nous continuerons à publier les mises à jour sur nos canaux "
-            "officiels." + _SIGN,
+            "informative": "{greeting} merci de vous renseigner auprès de nous : les informations "
+            "vérifiées de {brand} sont publiées uniquement sur nos canaux officiels[, notamment "
+            "{status_page}], et nous répondons volontiers à vos questions.[ Vous pouvez nous "
+            "joindre via {contact}.]" + _SIGN,
             "dm": "{greeting} merci de nous l'avoir signalé. Nous répondrons volontiers à vos "
             "questions : écrivez-nous en message privé[ ou à {contact}]." + _SIGN,
         },
@@ -401,7 +427,7 @@ ISSUES = {
         "outage": "reports of an outage affecting some of our services",
         "product_defect": "reports of a problem with one of our products",
         "rude_service": "reports of poor experiences with our customer service",
-        "misinformation": "inaccurate claims circulating online",
+        "misinformation": "claims circulating online",
         "general": "reports of a problem affecting some customers",
     },
     "fr": {
@@ -411,7 +437,7 @@ ISSUES = {
         "outage": "signalements d'une panne touchant certains de nos services",
         "product_defect": "signalements d'un problème sur l'un de nos produits",
         "rude_service": "témoignages de clients mal reçus par notre service client",
-        "misinformation": "fausses informations qui circulent en ligne",
+        "misinformation": "informations qui circulent en ligne",
         "general": "signalements d'un problème touchant certains clients",
     },
 }

@@ -35,6 +35,40 @@ _PRIORITY = (
     "rude_service",
 )
 
+# What can have an outage. "Down", "not working" or "crashed" are an outage only in a text that
+# names one of these: a share price is down too, and a promo code is not working.
+_SERVICE_EN = (
+    r"(?:network|signal|site|website|app|application|(?<!customer )service|server|internet"
+    r"|wi-?fi|broadband|fib(?:re|er)|connection|coverage|[345]g|lte|data|online|platform|system)"
+)
+_SERVICE_FR = (
+    r"(?:reseau|signal|site|appli|application|serveur|internet|wi-?fi|box|fibre|connexion"
+    r"|[345]g|donnees|data|plateforme)"
+)
+# cues that count for an outage only beside a service word, and not about one's own password
+# or code ("can't log in, I forgot my password")
+_OUTAGE_IF_SERVICE = {
+    "en": (
+        r"\b(?:is|are|it'?s|that'?s|still|went|goes|been|all) down\b",
+        r"\bdown (?:again|since|too)\b",
+        r"\bnot (?:loading|working|connecting|responding)\b",
+        r"\btim(?:ing|es|ed) out\b",
+        r"\b(?:won'?t|doesn'?t|can'?t|cannot) (?:load|connect|log ?in|sign ?in|open)\b",
+        r"\bcrash(?:ed|es|ing)\b",
+    ),
+    "fr": (
+        r"\b(?:ne )?(?:marche|fonctionne) (?:plus|pas)\b",
+        r"\bimpossible de (?:se connecter|me connecter|acceder)\b",
+        r"\binaccessible\b",
+        r"\bplante\b",
+    ),
+}
+_OWN_ACCOUNT = re.compile(
+    r"\bpassword\b|\bmot de passe\b|\b(?:promo|discount|voucher|coupon|gift|promotion)"
+    r"(?:al)? ?codes?\b|\bcoupons?\b|\bcode promo\b|\blog(?:s|ged)? (?:me |us |everyone )?out\b"
+    r"|\b(?:me|se|nous) reconnecter\b|\bdeconnect\w*"
+)
+
 _EN: dict[str, tuple[str, ...]] = {
     "delay": (
         r"\bdelay(?:ed|s|ing)?\b",
@@ -59,13 +93,11 @@ _EN: dict[str, tuple[str, ...]] = {
     ),
     "outage": (
         r"\boutage\w*",
-        r"\b(?:is|are|it'?s|still|went|goes|been|all) down\b",
-        r"\bdown (?:again|for|since|everywhere)\b",
-        r"\bnot (?:loading|working|connecting|responding)\b",
-        r"\b(?:won'?t|doesn'?t|can'?t|cannot) (?:load|connect|log ?in|sign ?in|open)\b",
-        r"\bno (?:signal|service|internet|connection|network|coverage)\b",
+        r"\bno (?:signal|service|internet|connection|network|coverage|data)\b",
         r"\b(?:error|server) (?:5\d\d|error)\b",
-        r"\bcrash(?:ed|es|ing)\b",
+        rf"\b{_SERVICE_EN}s? (?:(?:is|are|was|were|went|goes|still|been|all|now|seems) )*down\b",
+        r"\bdown (?:again )?for (?:me|us|anyone|everyone|everybody)\b",
+        r"\bdown everywhere\b",
     ),
     "product_defect": (
         r"\bbroken\b",
@@ -83,7 +115,8 @@ _EN: dict[str, tuple[str, ...]] = {
     "rude_service": (
         r"\brude\w*",
         r"\bhung up\b",
-        r"\bignor(?:e|ed|es|ing)\b",
+        r"\bignor(?:ed|es|ing) (?:me|us|my|our|customers|their customers)\b",
+        r"\b(?:still|keep|keeps|just|always|never stop) ignoring\b",
         r"\bunhelpful\b",
         r"\bunprofessional\b",
         r"\bdisrespect\w*",
@@ -123,14 +156,10 @@ _FR: dict[str, tuple[str, ...]] = {
     ),
     "outage": (
         r"\bpannes?\b",
-        r"\ben panne\b",
-        r"\bne (?:marche|fonctionne) (?:plus|pas)\b",
-        r"\bmarche (?:plus|pas)\b",
-        r"\bplus de (?:reseau|connexion|internet|service)\b",
-        r"\bpas de (?:reseau|connexion|internet)\b",
-        r"\bimpossible de (?:se connecter|me connecter|acceder)\b",
+        r"\bplus de (?:reseau|connexion|internet|service|signal|4g|5g)\b",
+        r"\b(?:pas|zero|aucun) (?:de )?(?:reseau|connexion|internet|signal)\b",
         r"\bcoupure\w*",
-        r"\binaccessible\b",
+        rf"\b{_SERVICE_FR}s? (?:(?:est|sont|encore|toujours) )*(?:hs|en rade|down)\b",
     ),
     "product_defect": (
         r"\bcasse(?:e|s|es)?\b",
@@ -147,7 +176,9 @@ _FR: dict[str, tuple[str, ...]] = {
         r"\bdesagreable\w*",
         r"\bm'a raccroche\b",
         r"\braccroche au nez\b",
-        r"\bignore(?:e|s|es)?\b",
+        r"\b(?:m'|nous )ignor(?:e|ent|ez)\b",
+        r"\bignore(?:e|s|es)? par\b",
+        r"\bignor\w* (?:mes|nos) (?:messages?|mails?|e-?mails?|appels?|demandes?|relances?)\b",
         r"\bmal poli\w*",
     ),
     "misinformation": (
@@ -175,6 +206,8 @@ def _compile(cues: dict[str, tuple[str, ...]]) -> dict[str, re.Pattern[str]]:
 
 
 _CUES = {"en": _compile(_EN), "fr": _compile(_FR)}
+_SERVICE = {"en": re.compile(rf"\b{_SERVICE_EN}s?\b"), "fr": re.compile(rf"\b{_SERVICE_FR}s?\b")}
+_OUTAGE_CUES = {code: re.compile("|".join(cues)) for code, cues in _OUTAGE_IF_SERVICE.items()}
 
 # The complaint-cue groups of ``bot/complaints.py`` (an incident's top cues) as themes: a hint
 # when the mention's own text says too little.
@@ -203,16 +236,33 @@ def _cleaned(text: str) -> str:
 def theme_counts(text: str, language: str) -> dict[str, int]:
     """How many cues of each theme the text has (themes without any are left out)."""
     cleaned = _cleaned(text)
-    tables = [_CUES["en"]]
+    codes = ["en"]
     if language.lower().startswith("fr") or language in ("", "und"):
-        tables.append(_CUES["fr"])
+        codes.append("fr")
     counts: dict[str, int] = {}
-    for table in tables:
-        for theme, pattern in table.items():
+    for code in codes:
+        for theme, pattern in _CUES[code].items():
             found = len(pattern.findall(cleaned))
             if found:
                 counts[theme] = counts.get(theme, 0) + found
+    outage = _outage_in_context(cleaned, codes)
+    if outage:
+        counts["outage"] = counts.get("outage", 0) + outage
     return counts
+
+
+def _outage_in_context(cleaned: str, codes: list[str]) -> int:
+    """The cues of ``_OUTAGE_IF_SERVICE`` found, when the text names a service at all."""
+    if _OWN_ACCOUNT.search(cleaned):
+        return 0
+    if not any(_SERVICE[code].search(cleaned) for code in codes):
+        return 0
+    return sum(len(_OUTAGE_CUES[code].findall(cleaned)) for code in codes)
+
+
+def about_own_account(text: str) -> bool:
+    """The author's own password, login or promo code: no service of the brand's is down."""
+    return _OWN_ACCOUNT.search(_cleaned(text)) is not None
 
 
 def theme_of(text: str, language: str, negative: bool) -> str:
