@@ -80,6 +80,10 @@ def levels(*steps_per_level: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "uses platform 'file', which is not configured",
         ),
         (
+            {"targets": {"lead": {"platform": "slack", "channel": "U0456EFGH"}}},
+            "slack target 'lead' posts to 'U0456EFGH', a person",
+        ),
+        (
             {"targets": {"team": {"platform": "slack", "channel": "C1"}}},
             "uses platform 'slack', which is not configured",
         ),

@@ -92,6 +92,7 @@ _SLACK_MARKUP = re.compile(
     r"<(?:@([UW][A-Z0-9]+)|!subteam\^(S[A-Z0-9]+)|!(here|channel))(?:\|[^>]*)?>"
 )
 _SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
+_SLACK_PERSON = re.compile(r"[UW][A-Z0-9]{6,}")  # a user id where a channel is expected
 
 
 def slack_mention(text: str) -> str | None:
@@ -267,6 +268,13 @@ class IncidentPolicy(Policy):
         for name, target in self.targets.items():
             if target.platform == "slack":
                 _check_slack_mention(target.mention, f"slack target {name!r}")
+                if _SLACK_PERSON.fullmatch(target.channel.strip()):
+                    raise ValueError(
+                        f"slack target {name!r} posts to {target.channel!r}, a person: Vigie "
+                        "edits its cards in place and finds them again after a restart by "
+                        "channel, which a message to a user id does not allow; name a channel "
+                        "(its C… id, or #name) and mention the person there"
+                    )
         for level in self.levels:
             for step in level.steps:
                 if isinstance(step, NotifyStep) and step.notify not in self.targets:
