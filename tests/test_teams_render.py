@@ -442,6 +442,22 @@ def test_a_holding_statement_has_its_own_heading(schema: Path) -> None:
     assert card["fallbackText"] == "#7 holding statement draft for Kestrel Mobile"
 
 
+def test_a_statement_of_several_names_its_language_and_an_older_card_still_renders(
+    schema: Path,
+) -> None:
+    """One statement per language: keyed (``native_id``) and headed by its language. A card
+    stored before there were several has no ``language``."""
+    blank = {"author": "", "url": "", "excerpt": ""}
+    french = drafts([DraftState.PROPOSED], kind=DraftKind.STATEMENT, native_id="fr", **blank)
+    card = content(french)
+    check_card(card, schema)
+    assert card["body"][0]["text"].startswith("**📣 Holding statement in French** for #7 (")
+    assert card["fallbackText"] == "#7 holding statement draft for Kestrel Mobile (French)"
+    older = drafts([DraftState.PROPOSED], kind=DraftKind.STATEMENT, **blank)
+    del older["language"]
+    assert content(older)["fallbackText"] == "#7 holding statement draft for Kestrel Mobile"
+
+
 def test_the_heading_quotes_the_post_and_escapes_its_author(schema: Path) -> None:
     card = content(drafts([DraftState.PROPOSED], author="ann_*x*", excerpt=HOSTILE))
     check_card(card, schema)

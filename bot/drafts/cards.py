@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.drafts.addressing import as_published
 from bot.drafts.limits import limit_for
-from bot.drafts.model import Draft, DraftSet
+from bot.drafts.model import Draft, DraftKind, DraftSet
+from bot.drafts.templates import LANGUAGE_NAMES
 
 KIND = "drafts"
 
@@ -32,6 +33,7 @@ def drafts_card(drafts: DraftSet, variants: Sequence[Draft], brand_name: str) ->
         "set": drafts.id,
         "kind": drafts.kind.value,
         "brand": brand_name,
+        "language": _statement_language(drafts),
         "target": {
             "platform": target.platform,
             "platform_name": PLATFORM_NAMES.get(target.platform, target.platform),
@@ -67,11 +69,19 @@ def drafts_card(drafts: DraftSet, variants: Sequence[Draft], brand_name: str) ->
     }
 
 
+def _statement_language(drafts: DraftSet) -> str:
+    """The name of a holding statement's language when the incident has one per language
+    (its key, ``native_id``, is the code then); "" for the only one, and for replies."""
+    code = drafts.target.native_id if drafts.kind is DraftKind.STATEMENT else ""
+    return LANGUAGE_NAMES.get(code, code)
+
+
 def drafts_title(card: dict[str, Any]) -> str:
     """The one-line text of a drafts message (notifications, screen readers, the console)."""
     target = card["target"]
     if card["kind"] == "statement":
-        return f"#{card['incident']} holding statement draft for {card['brand']}"
+        language = f" ({card['language']})" if card.get("language") else ""
+        return f"#{card['incident']} holding statement draft for {card['brand']}{language}"
     who = f"@{target['author']}" if target["author"] else "a post"
     return f"#{card['incident']} reply drafts for {who} on {target['platform_name']}"
 

@@ -1,5 +1,6 @@
 """Proposing drafts as incidents are posted: for each of an incident's farthest-reaching
-mentions a set of reply variants, and a holding statement once it reaches the top level.
+mentions a set of reply variants, and once it reaches the top level a holding statement in
+each of the brand's languages its mentions use.
 A post counted in several incidents (a brand's storm and a topic) gets one set per brand: none
 where another incident's set for it is still live (open, approved or failed).
 
@@ -13,6 +14,7 @@ them), a holding statement in every channel the card is in (the escalated team's
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 LIVE = ("pending", "open", "acknowledged")
 EXCERPT = 280
+STATEMENT_SHARE = 0.2  # a language of fewer of an incident's mentions gets no statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +139,10 @@ class DraftPlanner:
         card: dict[str, Any],
         now: datetime,
     ) -> None:
-        have = {(s.target.source, s.target.native_id) for s in store.sets_of(db, incident_id)}
-        statement = ("", "") in have
-        room = self.settings.max_mentions - len(have - {("", "")})
-        examples = card.get("examples", [])
-        languages: list[str] = []
-        for example in examples:
+        sets = store.sets_of(db, incident_id)
+        have = {(s.target.source, s.target.native_id) for s in sets if s.kind is DraftKind.REPLY}
+        room = self.settings.max_mentions - len(have)
+        for example in card.get("examples", []):
             source, native_id = example["key"]
             row = db.execute(
                 "SELECT text, language, author_handle, url, sentiment FROM mentions "
@@ -151,7 +152,6 @@ class DraftPlanner:
             if row is None:
                 continue
             text, language, author, url, sentiment = row
-            languages.append(language)
             if (source, native_id) in have or room <= 0 or voice.own(author or ""):
                 continue
             if _in_play(db, brand, source, native_id, now):
@@ -171,22 +171,39 @@ class DraftPlanner:
                 hint=theme if theme and theme != "general" else None,
             )
             self._save(db, incident_id, brand, DraftKind.REPLY, target, texts, now)
-        if card.get("top_level") and not statement:
-            language = _most_common(languages, voice.languages)
-            platform = _narrowest(db, incident_id)
-            limit = limit_for(platform)
+        if card.get("top_level") and not any(s.kind is DraftKind.STATEMENT for s in sets):
+            self._statements(db, incident_id, brand, voice, card, now)
+
+    def _statements(
+        self,
+        db: sqlite_utils.Database,
+        incident_id: int,
+        brand: str,
+        voice: BrandVoice,
+        card: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """A holding statement in each of the brand's languages its mentions use (see
+        :func:`statement_languages`), each its own set: approving one withdraws no other.
+        Chosen once, when the incident first reaches the top level."""
+        platform = _narrowest(db, incident_id)
+        limit = limit_for(platform)
+        theme = THEME_OF_COMPLAINT.get(str(card.get("theme") or ""), "general")
+        texts: dict[str, DraftText] = {}
+        for language in statement_languages(_languages_of(db, incident_id), voice.languages):
             try:
                 text = compose_statement(
-                    voice.playbook,
-                    voice.name,
-                    language=language,
-                    theme=THEME_OF_COMPLAINT.get(str(card.get("theme") or ""), "general"),
-                    limit=limit,
+                    voice.playbook, voice.name, language=language, theme=theme, limit=limit
                 )
             except DraftError as error:
                 logger.warning("incident #%d: no holding statement: %s", incident_id, error)
-                return
-            target = Target(platform=platform, limit=limit.maximum, unit=limit.unit)
+                continue
+            texts.setdefault(text.language, text)  # a fallback to a language already drafted
+        for language, text in texts.items():
+            # the only statement keeps the key a statement always had; several are told apart
+            # (and headed) by their language
+            key = language if len(texts) > 1 else ""
+            target = Target(platform=platform, limit=limit.maximum, unit=limit.unit, native_id=key)
             self._save(db, incident_id, brand, DraftKind.STATEMENT, target, [text], now)
 
     def _save(
@@ -312,11 +329,27 @@ def _brand_of(db: sqlite_utils.Database, incident_id: int) -> str:
     return "" if row is None else str(row[0])
 
 
-def _most_common(languages: Sequence[str], brand_languages: Sequence[str]) -> str:
-    known = [code for code in languages if code in brand_languages]
-    if not known:
-        return brand_languages[0]
-    return max(brand_languages, key=known.count)
+def statement_languages(counts: Mapping[str, int], brand_languages: Sequence[str]) -> list[str]:
+    """The brand's languages that at least :data:`STATEMENT_SHARE` of the mentions with a
+    known language use, the most common first; the brand's first language when none does."""
+    known = sum(n for code, n in counts.items() if code not in ("", "und"))
+    floor = max(1.0, STATEMENT_SHARE * known)
+    used = [code for code in brand_languages if counts.get(code, 0) >= floor]
+    return sorted(used, key=lambda code: -counts[code]) or list(brand_languages[:1])
+
+
+def _languages_of(db: sqlite_utils.Database, incident_id: int) -> dict[str, int]:
+    """How many of the incident's mentions are in each language (base codes: en-GB is en)."""
+    rows = db.execute(
+        "SELECT m.language FROM incident_mentions im JOIN mentions m "
+        "ON m.source = im.source AND m.native_id = im.native_id WHERE im.incident_id = ?",
+        [incident_id],
+    ).fetchall()
+    return dict(Counter(_base(str(language or "")) for (language,) in rows))
+
+
+def _base(code: str) -> str:
+    return code.strip().lower().replace("_", "-").split("-")[0]
 
 
 def _narrowest(db: sqlite_utils.Database, incident_id: int) -> str:

@@ -414,9 +414,11 @@ STATEMENTS = {
     "en": "We're aware of {issue}. Our team is looking into it now, and we'll post an update "
     "here as soon as we know more.[ Follow updates at {status_page}.]"
     "[ Need help in the meantime? {contact}]" + _SIGN,
-    "fr": "Nous avons connaissance de {issue}. Nos équipes analysent la situation et nous "
-    "publierons une mise à jour ici dès que nous en saurons plus.[ Suivez les mises à jour "
-    "sur {status_page}.][ Besoin d'aide en attendant ? {contact}]" + _SIGN,
+    # French runs longer: kept short enough to keep the status page, contact and sign-off on X
+    # wherever the English does
+    "fr": "Nous avons connaissance de {issue}. Nos équipes sont mobilisées et publieront une "
+    "mise à jour ici dès que possible.[ Mises à jour sur {status_page}.]"
+    "[ Besoin d'aide ? {contact}]" + _SIGN,
 }
 # what a holding statement says the reports are about, by theme ({issue})
 ISSUES = {
@@ -437,7 +439,7 @@ ISSUES = {
         "outage": "signalements d'une panne touchant certains de nos services",
         "product_defect": "signalements d'un problème sur l'un de nos produits",
         "rude_service": "témoignages de clients mal reçus par notre service client",
-        "misinformation": "informations qui circulent en ligne",
+        "misinformation": "propos qui circulent en ligne",  # "de informations" would not elide
         "general": "signalements d'un problème touchant certains clients",
     },
 }

@@ -68,7 +68,7 @@ def _heading(card: dict[str, Any]) -> MarkdownTextObject:
     limit = f"{target['limit']:,} {target['unit']}"
     if card["kind"] == "statement":
         text = (
-            f"*📣 Holding statement* for #{card['incident']} ({limit}, fits "
+            f"*📣 Holding statement{_in_language(card)}* for #{card['incident']} ({limit}, fits "
             f"{target['platform_name']}). Approve it, then post it from {escape(card['brand'])}'s "
             "accounts."
         )
@@ -169,6 +169,12 @@ def edit_view(
             count_block(current, target),
         ],
     )
+
+
+def _in_language(card: dict[str, Any]) -> str:
+    """The heading's ' in French' when the incident has a holding statement per language (older
+    cards have no ``language``)."""
+    return f" in {escape(str(card['language']))}" if card.get("language") else ""
 
 
 def _statement(draft: dict[str, Any]) -> bool:

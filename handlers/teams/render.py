@@ -359,7 +359,8 @@ def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0], name_of: NameOf 
 
 def _drafts_title(card: Mapping[str, Any]) -> str:
     if card["kind"] == "statement":
-        return f"#{card['incident']} holding statement draft for {escape(card['brand'])}"
+        language = f" ({escape(str(card['language']))})" if card.get("language") else ""
+        return f"#{card['incident']} holding statement draft for {escape(card['brand'])}{language}"
     target = card["target"]
     who = f"@{escape(target['author'])}" if target["author"] else "a post"
     return cut(f"#{card['incident']} reply drafts for {who} on {target['platform_name']}", 200)
@@ -369,9 +370,10 @@ def _drafts_heading(card: Mapping[str, Any], fit: Fit) -> list[Json]:
     target = card["target"]
     limit = f"{target['limit']:,} {target['unit']}"
     if card["kind"] == "statement":
+        language = f" in {escape(str(card['language']))}" if card.get("language") else ""
         return [
             text_block(
-                f"**📣 Holding statement** for #{card['incident']} ({limit}, fits "
+                f"**📣 Holding statement{language}** for #{card['incident']} ({limit}, fits "
                 f"{escape(target['platform_name'])}). Approve it, then post it from "
                 f"{escape(card['brand'])}'s accounts."
             )
