@@ -241,7 +241,9 @@ async def drive(base: str, args: argparse.Namespace, run: Run) -> None:
                     elapsed_event += 60.0 / rate  # a minute of events per second of run
                     at = start_event + timedelta(seconds=elapsed_event)
                     batch.append(mention(number, at, rng.random() < negative_share, rng))
-                current_bin = int(elapsed_event // 300)
+                # the bin of the time actually sent (rounded to the microsecond): the float sum
+                # can sit a hair under a boundary that the sent time already reached
+                current_bin = (at - start_event) // timedelta(seconds=300)
                 if current_bin != last_bin:
                     batch[0]["_crossing"] = current_bin
                     last_bin = current_bin
