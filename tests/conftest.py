@@ -83,7 +83,16 @@ async def running_service(config_path: Path) -> AsyncIterator[Service]:
     service = build(load_config(config_path), Console(file=io.StringIO()))
     stop = asyncio.Event()
     task = asyncio.create_task(serve(service, exit_when_idle=False, stop=stop))
-    await wait_for(lambda: service.http_port is not None or task.done())
+    # listening, and every source started (a webhook answers 503 until its source runs)
+    await wait_for(
+        lambda: (
+            task.done()
+            or (
+                service.http_port is not None
+                and all(s.state != "starting" for s in service.sources.values())
+            )
+        )
+    )
     if task.done():
         task.result()
     try:
