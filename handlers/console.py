@@ -200,7 +200,7 @@ class ConsolePlatform:
         for slug, name in self.brand_names.items():
             counts = [self._counts[(slug, column)] for column in columns]
             if any(counts):
-                table.add_row(name, *(str(count) for count in counts))
+                table.add_row(Text(name), *(str(count) for count in counts))  # not markup
         self.console.print(table)
 
     def _print(self, line: Text) -> None:

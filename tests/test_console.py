@@ -72,6 +72,16 @@ def test_the_summary_counts_the_brands_own_posts_apart() -> None:
     assert "Own posts" in out.getvalue()
 
 
+def test_a_brand_name_with_brackets_is_printed_as_written_in_the_summary() -> None:
+    """Brand names are text, not Rich markup: '[/x]' once crashed the end-of-run summary."""
+    out = io.StringIO()
+    names = {"kestrel-mobile": "Kestrel [/x] [bold]Mobile"}
+    platform = ConsolePlatform(ConsoleSettings(), names, Console(file=out, width=120), {})
+    platform.show([_scored("pat", "awful")])
+    platform.summary()
+    assert "Kestrel [/x] [bold]Mobile" in out.getvalue()
+
+
 async def test_escape_sequences_in_a_stored_mention_or_a_notice_never_reach_the_terminal() -> None:
     """Intake cleans mentions; one stored before that, or a notice, is printed inert: its
     control characters shown as U+FFFD, its line breaks kept."""
