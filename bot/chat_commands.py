@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from bot.chat_paging import MAX_ROWS, Page, Window
 from bot.clock import Clock
 from bot.command_words import UnclosedQuote, join_words, split_words
 from bot.durations import parse_duration, parse_since
@@ -27,17 +28,16 @@ from storage.mentions import find_mentions
 from storage.stats import brand_stats
 from storage.writer import Writer
 
-PAGE = 10
-MAX_ROWS = 500  # a query never reads more (the storage writer serves everyone)
 MAX_TEXT = 160
+MAX_TIMELINE = 30  # entries of an incident's timeline shown, the latest
 MAX_SILENCE = timedelta(days=90)
 MayAct = Callable[[str, str], Awaitable[bool]]  # (user, brand slug) -> allowed
 
 HELP = (
-    ("mentions", "[brand] [--negative] [--since 24h] [page N]: recent mentions"),
-    ("incidents", "[open|all] [page N]: incidents and their levels"),
+    ("mentions", "[brand] [--negative] [--since 24h] [--until TIME] [page N]: recent mentions"),
+    ("incidents", "[open|all] [--until TIME] [page N]: incidents and their levels"),
     ("incident", "ID: one incident's timeline"),
-    ("stats", "[brand] [--since 7d]: volume, negative share, top themes and authors"),
+    ("stats", "[brand] [--since 7d]: volume, negative share, incidents, themes, authors"),
     (
         "silence",
         "MATCHER… DURATION [reason]: mute for a while, matchers `brand:acme`, "
@@ -85,27 +85,6 @@ class CommandError(ValueError):
 
 class Unreadable(CommandError):
     """A command line of the wrong shape: an unknown option, a word too many."""
-
-
-@dataclass(frozen=True)
-class Page:
-    lines: list[str]
-    number: int
-
-    def render(self, title: str, command: str) -> str:
-        total = len(self.lines)
-        if total == 0:
-            return f"{title}: none."
-        start = (self.number - 1) * PAGE
-        shown = self.lines[start : start + PAGE]
-        if not shown:
-            return f"{title}: page {self.number} is past the end ({total} in all)."
-        head = f"{title} ({start + 1} to {start + len(shown)} of {total}):"
-        following = f"{command} page {self.number + 1}"
-        more = f"\nNext: `{following}`" if start + PAGE < total else ""
-        if total >= MAX_ROWS and not more:
-            more = f"\n(only the newest {MAX_ROWS}; narrow it with a brand or --since)"
-        return "\n".join([head, *shown]) + more
 
 
 class ChatCommands:
@@ -159,33 +138,33 @@ class ChatCommands:
     # -- subcommands ------------------------------------------------------------------------
 
     async def _mentions(self, words: list[str], user: str, style: AnswerStyle) -> str:
-        options = _Options(words, flags=frozenset({"--negative"}), values=frozenset({"--since"}))
+        options = _Options(words, flags=_NEGATIVE, values=_WINDOW)
         brand = self._one_brand("mentions", options.rest)
-        since = self._since(options.values.get("--since", "24h"))
-        negative = "--negative" in options.flags
+        window = self._window(options, "24h")
         rows = await self.writer.run(
             partial(
                 find_mentions,
                 brand=brand,
-                since=since,
-                negative=negative,
+                since=window.since,
+                until=window.until,
+                negative="--negative" in options.flags,
                 limit=MAX_ROWS,
                 own=self.own,
             )
         )
         lines = [_mention_line(row, style) for row in rows]
-        title = f"Mentions since {since:%Y-%m-%d %H:%M} UTC"
-        again = f"{style.command or self.command} mentions {join_words(options.without_page)}"
-        again = again.rstrip()
-        return Page(lines, options.page).render(title, again)
+        again = self._again(style, "mentions", *options.rest, *sorted(options.flags), *window.words)
+        return Page(lines, options.page).render(f"Mentions {window.label()}", again)
 
     async def _incidents(self, words: list[str], user: str, style: AnswerStyle) -> str:
-        options = _Options(words)
+        options = _Options(words, values=frozenset({"--until"}))
         _at_most("incidents", options.rest, 1)
         which = options.rest[0].casefold() if options.rest else "open"
         if which not in ("open", "all"):
             raise CommandError(f"`incidents {options.rest[0]}`: say `open` or `all`")
-        incidents = await self.writer.run(partial(list_incidents, only_open=which == "open"))
+        window = Window(None, self._until(options))
+        listed = await self.writer.run(partial(list_incidents, only_open=which == "open"))
+        incidents = [i for i in listed if i.opened_at <= window.until]  # the window of page 1
         lines = [
             f"{style.bold(f'#{i.id}')} {self.brands.get(i.brand, i.brand)} "
             f"{style.text(topic_label(i.topic))}: "
@@ -194,8 +173,9 @@ class ChatCommands:
             + " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in i.levels)
             for i in reversed(incidents)
         ]
-        again = f"{style.command or self.command} incidents {which}"
-        return Page(lines, options.page).render(f"Incidents ({which})", again)
+        again = self._again(style, "incidents", which, *window.words)
+        title = f"Incidents ({which}) opened until {window.until:%Y-%m-%d %H:%M:%S}, times in UTC"
+        return Page(lines, options.page).render(title, again)
 
     async def _incident(self, words: list[str], user: str, style: AnswerStyle) -> str:
         _at_most("incident", words, 1)
@@ -211,13 +191,16 @@ class ChatCommands:
             f"{style.bold(f'#{incident.id} {name} {style.text(topic_label(incident.topic))}')}: "
             f"{incident.status.value}, {incident.level_name}, "
             f"peak risk {incident.peak_risk}, {incident.mention_count} mentions\n"
-            f"{style.text(incident.explanation)}"
+            f"{style.text(incident.explanation)}\nTimeline, times in UTC:"
         )
+        shown = audit[-MAX_TIMELINE:]
         lines = [
             f"`{e.at:%d %b %H:%M}` {style.person(e.actor)}: {e.action} {style.text(e.detail)}"
-            for e in audit
+            for e in shown
         ]
-        return head + "\n" + "\n".join(line.rstrip() for line in lines[-30:])
+        if len(audit) > len(shown):
+            lines.insert(0, f"({len(audit) - len(shown)} earlier entries not shown)")
+        return head + "\n" + "\n".join(line.rstrip() for line in lines)
 
     async def _stats(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words, values=frozenset({"--since"}))
@@ -234,8 +217,9 @@ class ChatCommands:
             parts.append(
                 f"{style.bold(self.brands.get(brand, brand))} since {since:%Y-%m-%d %H:%M} UTC: "
                 f"{stats.mentions} mentions, {stats.negative} negative "
-                f"({stats.negative_share:.0%}), {stats.incidents} incidents\n"
-                f"  top themes: {themes or 'none'}\n  top authors: {authors or 'none'}"
+                f"({stats.negative_share:.0%}); {stats.incidents} incidents open at some time "
+                f"in the period\n  top themes of those incidents: {themes or 'none'}\n"
+                f"  top authors: {authors or 'none'}"
             )
         return "\n".join(parts)
 
@@ -299,11 +283,30 @@ class ChatCommands:
             _at_most(command, rest, 1)
         return self._brand(" ".join(rest)) if rest else None
 
-    def _since(self, text: str) -> datetime:
+    def _since(self, text: str, now: datetime | None = None) -> datetime:
+        """``--since``: a duration back from ``now`` (the service clock) or a time."""
         try:
-            return parse_since(text, self.clock.now())
+            return parse_since(text, now or self.clock.now())
         except ValueError as error:
             raise CommandError(str(error)) from None
+
+    def _until(self, options: _Options) -> datetime:
+        """``--until``, else now (the service clock); to the second, as the hint writes it."""
+        now = self.clock.now().astimezone(UTC)
+        until = self._since(options.values["--until"], now) if "--until" in options.values else now
+        return until.replace(microsecond=0)
+
+    def _window(self, options: _Options, since: str) -> Window:
+        """``--since`` (a duration counts back from ``--until``) to ``--until``."""
+        until = self._until(options)
+        start = self._since(options.values.get("--since", since), until).replace(microsecond=0)
+        if start > until:
+            raise CommandError("`--since` is after `--until`")
+        return Window(start, until)
+
+    def _again(self, style: AnswerStyle, *words: str) -> str:
+        """The command line that reads the same list again: the "Next" hint, less its page."""
+        return f"{style.command or self.command} {join_words(list(words))}"
 
 
 class _Options:
@@ -318,18 +321,14 @@ class _Options:
         self.flags: set[str] = set()
         self.values: dict[str, str] = {}
         self.rest: list[str] = []
-        self.without_page: list[str] = []  # the words again, less ``page N``
         self.page = 1
         items = iter(words)
         for typed in items:
             word = _option(typed)
-            if word != "page":
-                self.without_page.append(word)
             if word in flags:
                 self.flags.add(word)
             elif word in values:
                 self.values[word] = next(items, "")
-                self.without_page.append(self.values[word])
             elif word == "page":
                 page = parse_id(next(items, ""))
                 if page is None or page > 100_000:
@@ -342,6 +341,8 @@ class _Options:
                 self.rest.append(typed)
 
 
+_NEGATIVE = frozenset({"--negative"})
+_WINDOW = frozenset({"--since", "--until"})
 _DASHED = re.compile(r"^[\u2014\u2013](?=\w)")  # an em or en dash, as phones write --
 _CHAT_MARKUP = re.compile(r"[<>]")  # a chat's own markup (<@U…>, <at>…): no network's handle
 

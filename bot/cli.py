@@ -14,8 +14,10 @@ from rich.markup import escape
 
 from bot import config_check, file_commands, mentions_command, read_commands, run_command
 from bot.config import ConfigError
+from bot.ids import parse_id
 
 EXIT_CONFIG = 2
+MAX_LIMIT = 1_000_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,13 +75,21 @@ def _language_codes(text: str) -> tuple[str, ...]:
 
 
 def _incident_number(text: str) -> int:
-    """'12' or '#12'."""
-    try:
-        return int(text.strip().lstrip("#"))
-    except ValueError:
+    """'12' or '#12', as the chat command reads it (ASCII digits, within what storage holds)."""
+    number = parse_id(text.strip().removeprefix("#"))
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an incident number (12 or #12)")
+    return number
+
+
+def _limit(text: str) -> int:
+    """How many rows at most: 1 to MAX_LIMIT (omit ``--limit`` for all of them)."""
+    number = parse_id(text)
+    if number is None or number > MAX_LIMIT:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not an incident number (12 or #12)"
-        ) from None
+            f"{text!r}: give a number from 1 to {MAX_LIMIT:,}, or leave --limit out for all"
+        )
+    return number
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     mentions.add_argument("--brand", help="Brand name or slug.")
     mentions.add_argument("--since", help="Only mentions posted since: 30m, 24h, 7d or a time.")
     mentions.add_argument("--negative", action="store_true", help="Only negative mentions.")
-    mentions.add_argument("--limit", type=int, help="At most this many.")
+    mentions.add_argument("--limit", type=_limit, help="At most this many.")
     mentions.add_argument("--json", action="store_true", help="JSON lines, one mention each.")
 
     score = command(

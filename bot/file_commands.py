@@ -33,7 +33,7 @@ def _file_command(
     except ValueError as error:  # ScoreFileError is a ValueError
         stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
         return EXIT_FAILED
-    stderr.print(f"{what.format(count=count)} into {output}")
+    stderr.print(f"{what.format(count=count)} into {escape(str(output))}", highlight=False)
     return EXIT_OK
 
 

@@ -82,14 +82,14 @@ def list_command(
         table.add_column(column, justify="right" if column in ("mentions", "peak") else "left")
     for incident in incidents:
         history = " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in incident.levels)
-        table.add_row(
+        theme = f" ({incident.theme.replace('_', ' ')})" if incident.theme else ""
+        table.add_row(  # names and topics come from configuration and posts: never markup
             f"#{incident.id}",
-            names.get(incident.brand, incident.brand),
-            topic_label(incident.topic)
-            + (f" ({incident.theme.replace('_', ' ')})" if incident.theme else ""),
+            escape(names.get(incident.brand, incident.brand)),
+            escape(topic_label(incident.topic) + theme),
             incident.status.value,
-            incident.level_name,
-            history,
+            escape(incident.level_name),
+            escape(history),
             str(incident.mention_count),
             str(incident.peak_risk),
         )
@@ -137,7 +137,7 @@ def show_command(
     name = next((b.name for b in config.brands if b.brand_slug == incident.brand), incident.brand)
     title = f"#{incident.id} {escape(name)} {escape(topic_label(incident.topic))}"
     stdout.print(
-        f"[bold]{title}[/]: {incident.status.value}, {incident.level_name}, "
+        f"[bold]{title}[/]: {incident.status.value}, {escape(incident.level_name)}, "
         f"peak risk {incident.peak_risk}, {incident.mention_count} mentions",
         highlight=False,
     )
@@ -146,7 +146,12 @@ def show_command(
     for column in ("at (UTC)", "who", "what", "detail"):
         table.add_column(column)
     for entry in audit:
-        table.add_row(f"{entry.at:%Y-%m-%d %H:%M}", entry.actor, entry.action, escape(entry.detail))
+        table.add_row(
+            f"{entry.at:%Y-%m-%d %H:%M}",
+            escape(entry.actor),
+            escape(entry.action),
+            escape(entry.detail),
+        )
     stdout.print(table)
     states: dict[str, int] = {}
     for row in deliveries:

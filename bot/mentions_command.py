@@ -27,9 +27,6 @@ def mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     except ValueError as error:
         stderr.print(f"[red]--since[/]: {escape(str(error))}")
         return EXIT_CONFIG
-    if args.limit is not None and args.limit < 1:
-        stderr.print("[red]--limit[/] must be at least 1")
-        return EXIT_CONFIG
     brand = _brand_slug(config, args.brand) if args.brand else None
     if brand is None and args.brand:
         known = ", ".join(f"{b.name} ({b.brand_slug})" for b in config.brands)
@@ -37,7 +34,7 @@ def mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         return EXIT_CONFIG
 
     def show() -> int:
-        from storage.mentions import find_mentions
+        from storage.mentions import find_mentions, latest_post_time
 
         db = open_for_reading(config.storage.path)
         with db.conn:
@@ -49,7 +46,10 @@ def mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
                 limit=args.limit,
                 own=_own_accounts(config),
             )
+            newest = latest_post_time(db) if since and not rows else None
         db.close()
+        if since and newest and newest < since:
+            stderr.print(_all_older(args.since, since, newest), highlight=False)
         if args.json:
             for row in rows:
                 sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -59,6 +59,15 @@ def mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
         return EXIT_OK
 
     return read_command(config.storage.path, stderr, show)
+
+
+def _all_older(typed: str, since: datetime, newest: datetime) -> str:
+    """Why nothing is shown when every stored mention is older than ``--since`` (a replay of
+    old posts: durations count back from the wall clock, not from the replayed story's time)."""
+    return escape(
+        f"no mentions since {since:%Y-%m-%d %H:%M} UTC (--since {typed}); the newest stored "
+        f"was posted {newest:%Y-%m-%d %H:%M} UTC: try --since {newest:%Y-%m-%d}"
+    )
 
 
 def _own_accounts(config: AppConfig) -> dict[str, frozenset[str]]:

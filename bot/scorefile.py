@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bot.language import LanguageDetector
@@ -22,6 +23,7 @@ from bot.output_file import replacing
 
 ADDED_COLUMNS = ("lang", "negativity", "sentiment")
 CHUNK = 1000
+FIELD_LIMIT = 1_000_000  # characters in one cell
 ENCODING = "utf-8-sig"  # Excel's "CSV UTF-8" starts with a byte order mark
 
 
@@ -43,7 +45,7 @@ def score_file(
     """Score every row of ``source`` into ``target``; returns the number of rows."""
     scorer = NegativityScorer()
     detector = LanguageDetector(scorer.languages)
-    csv.field_size_limit(1_000_000)
+    csv.field_size_limit(FIELD_LIMIT)
     if not source.is_file():
         raise ScoreFileError(f"{source}: no such file")
     with (
@@ -57,67 +59,79 @@ def score_file(
     ):
         reader = _Rows(source, infile)
         fields = reader.header(text_column)
-        writer = csv.DictWriter(
-            outfile, fieldnames=fields + [c for c in ADDED_COLUMNS if c not in fields]
-        )
-        writer.writeheader()
+        if all(column in fields for column in ADDED_COLUMNS):
+            console.print(
+                f"{escape(str(source))}: scored before; its lang, negativity and sentiment "
+                "are replaced",
+                highlight=False,
+            )
+        columns = fields + [c for c in ADDED_COLUMNS if c not in fields]
+        added = [columns.index(c) for c in ADDED_COLUMNS]
+        text_at = fields.index(text_column)
+        writer = csv.writer(outfile)
+        writer.writerow(columns)
         rows = 0
         # languages a chunk at a time: fastText is twice as fast when its tables stay in
         # the CPU cache, rather than alternating with the scorer (bench/eval_scoring.py)
         while chunk := list(itertools.islice(reader, CHUNK)):
-            texts = [row.get(text_column) or "" for row in chunk]
+            texts = [row[text_at] for row in chunk]
             guesses = detector.detect_many(texts, languages)
             for row, text, language in zip(chunk, texts, guesses, strict=True):
                 negativity = scorer.score(text, language)
-                row.update(
-                    lang=language.code,
-                    negativity=f"{negativity.score:.4f}",
-                    sentiment=negativity.sentiment.value,
-                )
-                writer.writerow(row)
+                out = row + [""] * (len(columns) - len(row))
+                for at, value in zip(
+                    added,
+                    (language.code, f"{negativity.score:.4f}", negativity.sentiment.value),
+                    strict=True,
+                ):
+                    out[at] = value
+                writer.writerow(out)
             rows += len(chunk)
     return rows
 
 
 class _Rows:
-    """The input's rows as dicts; whatever is wrong with the file, one error naming the line."""
+    """The input's rows, each as long as the header; whatever is wrong with the file, one error
+    naming the line the row starts on."""
 
     def __init__(self, source: Path, file: TextIO) -> None:
         self.source = source
-        self.reader = csv.DictReader(file)
+        # strict: a stray or unclosed quotation mark is an error, not a field that swallows
+        # the rest of the line (or of the file)
+        self.reader = csv.reader(file, strict=True)
+        self.width = 0
 
     def header(self, text_column: str) -> list[str]:
-        with self._reading():
-            fields = list(self.reader.fieldnames or [])
+        with self._reading(1):
+            fields = next(self.reader, [])
         if not fields:
             raise ScoreFileError(
                 f"{self.source}: the file is empty; expected a header row naming the columns, "
                 f"{text_column!r} among them"
             )
-        if text_column not in fields:
-            raise ScoreArgumentError(
-                f"{self.source}: no column {text_column!r} (--text-column); "
-                f"the columns are: {', '.join(map(repr, fields))}"
-            )
+        _check_header(self.source, fields, text_column)
+        self.width = len(fields)
         return fields
 
-    def __iter__(self) -> Iterator[dict[str, str]]:
-        width = len(self.reader.fieldnames or [])
+    def __iter__(self) -> Iterator[list[str]]:
         while True:
-            with self._reading():
+            line = self.reader.line_num + 1  # where the next row starts
+            with self._reading(line):
                 row = next(self.reader, None)
             if row is None:
                 return
-            extra = row.pop(None, None)
-            if extra is not None:
+            if not row:  # a blank line
+                continue
+            if len(row) != self.width:
+                hint = _TOO_MANY if len(row) > self.width else _TOO_FEW
                 raise ScoreFileError(
-                    f"{self.source}: line {self.reader.line_num}: {width + len(extra)} fields "
-                    f"where the header has {width} (a comma in a field that is not quoted?)"
+                    f"{self.source}: line {line}: {len(row)} field{'s' * (len(row) > 1)} "
+                    f"where the header has {self.width} ({hint})"
                 )
             yield row
 
     @contextmanager
-    def _reading(self) -> Iterator[None]:
+    def _reading(self, line: int) -> Iterator[None]:
         """What the csv module and the decoder raise, as one error naming the line."""
         try:
             yield
@@ -128,7 +142,56 @@ class _Rows:
                 "(in a spreadsheet: Save as, CSV UTF-8)"
             ) from None
         except csv.Error as error:
-            raise ScoreFileError(f"{self.source}: line {self.reader.line_num}: {error}") from None
+            why = _CSV_ERRORS.get(str(error), str(error))
+            if self.reader.line_num > line and str(error).startswith("field larger"):
+                why += f" (it runs on to line {self.reader.line_num}: a quotation mark not closed?)"
+            raise ScoreFileError(f"{self.source}: line {line}: {why}") from None
+
+
+_TOO_MANY = "a comma in a field that is not quoted?"
+_TOO_FEW = "a field missing, or a line break in a field that is not quoted?"
+_CSV_ERRORS = {
+    "unexpected end of data": (
+        "a quotation mark opened in this row is never closed (the rest of the file would be "
+        "read as one field)"
+    ),
+    "',' expected after '\"'": (
+        "text after a field's closing quotation mark (inside a quoted field, write a "
+        'quotation mark as "")'
+    ),
+    f"field larger than field limit ({FIELD_LIMIT})": (
+        f"a field longer than {FIELD_LIMIT:,} characters"
+    ),
+}
+
+
+def _check_header(source: Path, fields: list[str], text_column: str) -> None:
+    """Refuse a header whose columns could not all be copied, or that ``score`` would
+    overwrite without a word (a file scored before has all of lang, negativity and sentiment:
+    those are replaced)."""
+    twice = sorted({name for name in fields if fields.count(name) > 1})
+    if twice:
+        raise ScoreFileError(
+            f"{source}: line 1: column{'s' * (len(twice) > 1)} named more than once: "
+            f"{', '.join(map(repr, twice))}; give each column its own name"
+        )
+    if text_column not in fields:
+        raise ScoreArgumentError(
+            f"{source}: no column {text_column!r} (--text-column); "
+            f"the columns are: {', '.join(map(repr, fields))}"
+        )
+    if text_column in ADDED_COLUMNS:
+        raise ScoreArgumentError(
+            f"{source}: --text-column {text_column!r} is a column score writes; "
+            "rename it in the file"
+        )
+    clashing = [c for c in ADDED_COLUMNS if c in fields]
+    if clashing and len(clashing) < len(ADDED_COLUMNS):
+        raise ScoreFileError(
+            f"{source}: line 1: the file already has {', '.join(map(repr, clashing))}, which "
+            f"score writes; rename {'it' if len(clashing) == 1 else 'them'} (a file with all "
+            f"of {', '.join(ADDED_COLUMNS)}, as an earlier score wrote it, is scored again)"
+        )
 
 
 def _first_undecodable_line(source: Path) -> int:

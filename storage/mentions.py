@@ -148,11 +148,13 @@ def find_mentions(
     *,
     brand: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     negative: bool = False,
     limit: int | None = None,
     own: Mapping[str, frozenset[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Mentions, newest first; each filter is optional (no filter: everything).
+    """Mentions, newest first; each filter is optional (no filter: everything). ``since`` and
+    ``until`` bound when the post was made, both included.
 
     ``negative`` keeps the negative mentions that are complaints: with ``own`` (brand slug ->
     the brand's own accounts, :func:`bot.accounts.own_accounts`), not a post by the brand's own
@@ -169,6 +171,9 @@ def find_mentions(
     if since is not None:
         where.append("m.created_at >= ?")
         params.append(timestamp(since))
+    if until is not None:
+        where.append("m.created_at <= ?")
+        params.append(timestamp(until))
     if negative:
         where.append("m.sentiment = ?")
         params.append(Sentiment.NEGATIVE.value)

@@ -1,4 +1,5 @@
-"""A brand's numbers over a period: volume, negative share, who complains most, about what."""
+"""A brand's numbers over a period (up to now): volume, negative share, who complains most, the
+incidents open during it and their themes."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ class BrandStats:
     mentions: int
     negative: int  # complaints: the brand's own posts are never counted, however they read
     top_authors: list[tuple[str, int]]  # by negative mentions
-    top_themes: list[tuple[str, int]]  # from the brand's incidents in the period
-    incidents: int
+    top_themes: list[tuple[str, int]]  # of those incidents, over their whole life
+    incidents: int  # open at some time in the period: opened before its end, not resolved before
 
     @property
     def negative_share(self) -> float:
@@ -55,8 +56,13 @@ def brand_stats(
         values,
     ).fetchall()
     themes: dict[str, int] = {}
+    # an incident still open, or resolved since the period began, was open during it, however
+    # long ago it opened; one merged into another counts as that one
     rows = db.execute(
-        "SELECT data FROM incidents WHERE brand = :brand AND opened_at >= :since", values
+        "SELECT data FROM incidents WHERE brand = :brand "
+        "AND status NOT IN ('reserved', 'merged') "
+        "AND (resolved_at IS NULL OR resolved_at >= :since)",
+        values,
     ).fetchall()
     for (data,) in rows:
         for theme, count in json.loads(data).get("themes", {}).items():

@@ -111,7 +111,10 @@ def test_mentions_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["mentions", "-c", str(config), "--json", *since]) == 0
     assert len(json_lines(capsys.readouterr().out)) == 2
     assert main(["mentions", "-c", str(config), "--json", "--since", "24h"]) == 0
-    assert json_lines(capsys.readouterr().out) == []  # replayed 2026-03-10, long ago
+    shown = capsys.readouterr()
+    assert json_lines(shown.out) == []  # replayed 2026-03-10, long ago: --since is wall clock
+    assert "no mentions since" in shown.err
+    assert "the newest stored was posted 2026-03-10 10:00 UTC: try --since 2026-03-10" in shown.err
 
 
 def test_mentions_table_and_bad_arguments(
@@ -123,7 +126,9 @@ def test_mentions_table_and_bad_arguments(
     assert "3 mention(s)" in capsys.readouterr().out
     assert main(["mentions", "-c", str(config), "--since", "last tuesday"]) == 2
     assert "neither a duration (30m, 24h, 7d) nor an ISO 8601 time" in capsys.readouterr().err
-    assert main(["mentions", "-c", str(config), "--limit", "0"]) == 2
+    with pytest.raises(SystemExit) as exited:
+        main(["mentions", "-c", str(config), "--limit", "0"])
+    assert exited.value.code == 2
     assert main(["mentions", "-c", str(config), "--brand", "Kestral"]) == 2  # a typo is not 0 rows
     assert "no brand 'Kestral'" in (err := capsys.readouterr().err)
     assert "Kestrel Mobile (kestrel-mobile)" in err
@@ -291,6 +296,11 @@ def test_score_a_file_long_enough_to_show_progress(tmp_path: Path) -> None:
             "'0' is not a positive number of seconds",
         ),
         (["detect-bursts", "{tmp}/nope.csv", "--output", "o.csv"], "no such file"),
+        # once an OverflowError traceback from SQLite
+        (["incident", "99999999999999999999"], "is not an incident number (12 or #12)"),
+        (["audit", "--incident", "99999999999999999999"], "is not an incident number"),
+        (["incident", "1_0"], "'1_0' is not an incident number"),
+        (["mentions", "--limit", "99999999999999999999"], "give a number from 1 to 1,000,000"),
     ],
 )
 def test_bad_arguments_exit_2_and_say_why(

@@ -231,7 +231,7 @@ async def test_every_slash_subcommand_answers_privately(tmp_path: Path) -> None:
     async with vigie_with_slack(tmp_path) as (service, slack):
         await card_posted(service, slack, "C1")
         commands = {
-            "mentions --since 30d": "Next: `/vigie mentions --since 30d page 2`",
+            "mentions --since 30d": "Next: `/vigie mentions --since 20",  # fixed window
             "help": "*/vigie incidents* [open|all]",
             "": "mentions",
             "incidents all": "#1",

@@ -1,0 +1,61 @@
+"""Paged chat answers over a fixed window of time.
+
+A list is read again for each page, so each page must read the same list: the first page fixes
+its window (``--since`` and ``--until``, to the second, as the service clock had it) and the
+"Next" hint carries both as times, never as durations; mentions heard meanwhile fall after
+``--until`` and move nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+PAGE = 10
+MAX_ROWS = 500  # a query never reads more (the storage writer serves everyone)
+
+
+def moment(when: datetime) -> str:
+    """A time as the hint writes it (and ``--since``/``--until`` read it): ISO 8601, UTC."""
+    return f"{when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Posts (or incidents) from ``since`` (None: from the start) to ``until``, both included."""
+
+    since: datetime | None
+    until: datetime
+
+    @property
+    def words(self) -> list[str]:
+        """The window as command words that read back the same window."""
+        since = ["--since", moment(self.since)] if self.since else []
+        return [*since, "--until", moment(self.until)]
+
+    def label(self) -> str:
+        until = f"until {self.until:%Y-%m-%d %H:%M:%S} UTC"
+        return f"since {self.since:%Y-%m-%d %H:%M} {until}" if self.since else until
+
+
+@dataclass(frozen=True)
+class Page:
+    lines: list[str]
+    number: int
+
+    def render(self, title: str, command: str) -> str:
+        """Page ``number`` of the lines; ``command`` is the line that shows them again (the
+        window fixed), to which the hint adds ``page N``."""
+        total = len(self.lines)
+        if total == 0:
+            return f"{title}: none."
+        start = (self.number - 1) * PAGE
+        shown = self.lines[start : start + PAGE]
+        if not shown:
+            return f"{title}: page {self.number} is past the end ({total} in all)."
+        head = f"{title} ({start + 1} to {start + len(shown)} of {total}):"
+        following = f"{command} page {self.number + 1}"
+        more = f"\nNext: `{following}`" if start + PAGE < total else ""
+        if total >= MAX_ROWS and not more:
+            more = f"\n(only the newest {MAX_ROWS}; narrow it with a brand or --since)"
+        return "\n".join([head, *shown]) + more
