@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 import signal
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +50,7 @@ from bot.engagement import EngagementRefresher
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
+from bot.incidents.filing import refile
 from bot.incidents.groups import BIN
 from bot.incidents.model import Intent, IntentKind
 from bot.intake import Intake
@@ -81,6 +83,8 @@ from storage.writer import Writer
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_STEP_SECONDS = 15.0
+REFILE_SECONDS = 300.0
+"""How often mentions whose filing into incidents failed are filed again (and at each start)."""
 RESTART_FIRST_SECONDS = 5.0
 RESTART_MAX_SECONDS = 600.0
 """A live source that stopped on an unexpected error starts again after 5 s, 10 s, … 10 min."""
@@ -141,7 +145,8 @@ class Notices:
     def say(self, text: str) -> None:
         now = datetime.now(UTC)
         intent = Intent(
-            key=f"notice-{now.timestamp():.6f}",
+            # unique whatever the clock says: two notices in one microsecond are two notices
+            key=f"notice-{now.timestamp():.6f}-{uuid.uuid4().hex[:12]}",
             incident_id=0,
             kind=IntentKind.NOTICE,
             platform=self.channel[0],
@@ -337,15 +342,29 @@ class Service:
         failing = [name for name, s in self.sources.items() if s.state in ("failed", "degraded")]
         # a chat platform down is reported, not "degraded": /healthz must keep taking traffic
         trouble = self.deliverer.errors
-        status = "degraded" if failing or self.intake.storage_error else "ok"
+        # stored mentions not filed into incidents: nothing is lost, but no alert comes of them
+        unfiled = self.desk.unfiled
+        status = "degraded" if failing or self.intake.storage_error or unfiled else "ok"
         return {
             "status": status,
             "queue": {"depth": self.intake.depth, "capacity": self.intake.capacity},
             "storage": {"error": self.intake.storage_error},
+            "mentions": {
+                "unfiled": unfiled,
+                **({"filing_error": self.desk.filing_error} if unfiled else {}),
+                "unscored": self.intake.unscored,
+                "not_stored": self.intake.failed,
+            },
             "notifications": {
                 "delivered": self.deliverer.delivered,
                 "failed": self.deliverer.failed,
                 **({"errors": dict(trouble)} if trouble else {}),
+                **({"last_failure": gave_up} if (gave_up := self.deliverer.last_failure) else {}),
+                **(
+                    {"settle_failed": settled, "settle_error": self.deliverer.settle_error}
+                    if (settled := self.deliverer.settle_failed)
+                    else {}
+                ),
             },
             "sources": {
                 name: {"state": s.state, **({"error": s.error} if s.error else {})}
@@ -491,9 +510,11 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
         known = [at for at in times if at is not None]
         if known:
             service.clock.advance(max(known))
+    await _refile(service)  # what a failed filing left, before new mentions follow
     intake_task = asyncio.create_task(service.intake.run(), name="intake")
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
     background.append(asyncio.create_task(_tick(service), name="incident-clock"))
+    background.append(asyncio.create_task(_refile_often(service), name="refile"))
     if not service.desk.event_time:
         readers = {
             name: state.source
@@ -542,6 +563,25 @@ async def _tick(service: Service) -> None:
             await service.writer.run(partial(service.desk.tick, now=service.clock.now()))
         except Exception:
             logger.exception("the incident clock failed; retrying at the next tick")
+
+
+async def _refile(service: Service) -> None:
+    """File the mentions kept unfiled (a filing that failed) once more."""
+    try:
+        left = await service.writer.run(partial(refile, service.desk, now=service.clock.now()))
+    except Exception:
+        logger.exception("filing the mentions kept unfiled failed; retrying later")
+        return
+    if left:
+        logger.warning("%d stored mentions still wait to be filed into incidents", left)
+
+
+async def _refile_often(service: Service) -> None:
+    """While mentions wait to be filed, try again every ``REFILE_SECONDS``."""
+    while True:
+        await asyncio.sleep(REFILE_SECONDS)
+        if service.desk.unfiled:
+            await _refile(service)
 
 
 async def _forget_old(service: Service, keep_days: int) -> None:
@@ -700,9 +740,13 @@ async def _shutdown(
         task.cancel()
     if service.enricher is not None:
         await service.enricher.close()  # variants not yet generated are not waited for
-    left = await service.deliverer.flush(SHUTDOWN_STEP_SECONDS)
-    if left:
-        logger.warning("%d notifications left in the outbox; delivered at the next start", left)
+    try:
+        left = await service.deliverer.flush(SHUTDOWN_STEP_SECONDS)
+    except Exception:  # the database must still be closed: what is left goes out next start
+        logger.exception("delivering the outbox at shutdown failed")
+    else:
+        if left:
+            logger.warning("%d notifications left in the outbox; delivered at the next start", left)
     background[0].cancel()
     await asyncio.gather(*background, return_exceptions=True)
     incidents = await service.writer.run(lambda db: list_incidents(db, only_open=False))

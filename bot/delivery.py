@@ -31,6 +31,7 @@ from storage.outbox import (
     mark_sending,
     mark_sent,
     mark_superseded,
+    note_error,
     ref_for,
 )
 from storage.writer import Writer
@@ -39,6 +40,11 @@ logger = logging.getLogger(__name__)
 
 PER_CHANNEL = 100
 """Items of one channel read per round: a channel's backlog never hides another channel's."""
+BUG_ATTEMPTS = 3
+"""Tries of an item whose delivery raised a programming error (neither a ``DeliveryError`` nor a
+network or disk error): it will not mend by itself, and its channel waits behind it, in order."""
+CHANNEL_PAUSE_SECONDS = 5.0
+"""A channel whose round failed unexpectedly is tried again this much later (the others go on)."""
 
 
 class DeliveryError(Exception):
@@ -101,6 +107,10 @@ class Deliverer:
         self.metrics = metrics or Metrics()
         self.failed = 0
         self.errors: dict[str, str] = {}  # per platform: why its last delivery failed, if it did
+        self.last_failure: str | None = None  # the last item given up, and why
+        self.settle_failed = 0  # deliveries recorded, but what waited on them did not move on
+        self.settle_error: str | None = None
+        self._unrecorded: dict[int, str] = {}  # delivered, the end not recorded yet: item -> ref
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
         self._unconfigured: set[str] = set()  # platforms whose items wait (said once each)
@@ -171,9 +181,22 @@ class Deliverer:
             elif self._configured(item.intent.platform):
                 channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._channel(queue)) for queue in channels.values()]
+            tasks = [group.create_task(self._apart(*kv)) for kv in channels.items()]
         waiting = [task.result() for task in tasks if task.result() is not None]
         return min(waiting) if waiting else None  # type: ignore[type-var]
+
+    async def _apart(self, channel: tuple[str, str], queue: list[OutboxItem]) -> float | None:
+        """One channel's round, which fails alone: an error never cancels another channel's
+        delivery under way (that one would be sent again, the platform unable to tell)."""
+        try:
+            return await self._channel(queue)
+        except Exception:
+            logger.exception(
+                "delivering to %s %r failed; that channel is tried again in %.0f s",
+                *channel,
+                CHANNEL_PAUSE_SECONDS,
+            )
+            return self.timing.wall() + CHANNEL_PAUSE_SECONDS
 
     async def _channel(self, queue: list[OutboxItem]) -> float | None:
         """Deliver one channel's items in order; stop at the first that must wait. A full
@@ -227,7 +250,11 @@ class Deliverer:
         )
         logger.error("outbox %s: %s", item.intent.key, error)
         self.errors[platform] = error
-        await self._finish(item, "", error)
+        try:
+            await self._finish(item, "", error)
+        except Exception:  # the database: it fails again at the next round
+            logger.exception("outbox %s: recording its failure failed", item.intent.key)
+            return
         self._count(item, "failed")
 
     @staticmethod
@@ -247,6 +274,9 @@ class Deliverer:
         platform = self.platforms.get(intent.platform)
         if platform is None:  # unconfigured since the round began: it waits
             return None
+        if (posted := self._unrecorded.get(item.id)) is not None:
+            await self._sent(item, posted)  # delivered, its end not recorded: record it, only
+            return None
         ref = await self.writer.run(lambda db: ref_for(db, intent), urgent=True)
         if item.state == "sending":
             try:
@@ -263,22 +293,35 @@ class Deliverer:
             posted = await platform.deliver(intent, ref)
         except Exception as error:
             return await self._failed(item, error)
-        await self._finish(item, posted, None)
-        self.errors.pop(intent.platform, None)
-        self.delivered += 1
-        self._count(item, "sent")
+        await self._sent(item, posted)
         return None
 
+    async def _sent(self, item: OutboxItem, posted: str) -> None:
+        """Record a delivery. Until that is done, this start remembers it: if recording fails
+        (the database), the next round records it again rather than deliver it again."""
+        self._unrecorded[item.id] = posted
+        await self._finish(item, posted, None)
+        del self._unrecorded[item.id]
+        self.errors.pop(item.intent.platform, None)
+        self.delivered += 1
+        self._count(item, "sent")
+
     async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
-        self.errors[item.intent.platform] = str(error)[:300]
+        bug = not isinstance(error, DeliveryError | OSError | TimeoutError)
+        said = f"{type(error).__name__}: {error}" if bug else str(error)
+        self.errors[item.intent.platform] = said[:300]
         retryable = not isinstance(error, DeliveryError) or error.retryable
         attempts = item.attempts + 1
         limit = self.max_attempts_for.get(item.intent.platform, self.max_attempts)
+        if bug:  # a bug does not mend by waiting: a few tries (it may hang on a moment's state)
+            limit = BUG_ATTEMPTS if limit is None else min(limit, BUG_ATTEMPTS)
+            logger.error("outbox %s: delivery raised %s", item.intent.key, said, exc_info=error)
         if not retryable or (limit is not None and attempts >= limit):
             logger.error(
-                "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, error
+                "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, said
             )
-            await self._finish(replace(item, attempts=attempts), "", str(error))
+            self.last_failure = f"{item.intent.key}: {said}"[:300]
+            await self._finish(replace(item, attempts=attempts), "", said)
             self._count(item, "failed")
             return None
         backoff = min(self.timing.max_backoff_seconds, 2.0 ** (attempts - 1))
@@ -289,11 +332,11 @@ class Deliverer:
             "outbox %s: attempt %d failed (%s); retrying in %.0fs",
             item.intent.key,
             attempts,
-            error,
+            said,
             backoff,
         )
         await self.writer.run(
-            lambda db: mark_retry(db, item.id, str(error), retry_at, attempts), urgent=True
+            lambda db: mark_retry(db, item.id, said, retry_at, attempts), urgent=True
         )
         self._count(item, "retried")
         return retry_at
@@ -314,7 +357,36 @@ class Deliverer:
             else:
                 mark_failed(db, item.id, error, item.attempts)
             if self.settle is not None:
-                self.settle(db, item, ref, error)
+                self._settle(db, self.settle, item, ref, error)
+
+    def _settle(
+        self,
+        db: sqlite_utils.Database,
+        settle: Settle,
+        item: OutboxItem,
+        ref: str,
+        error: str | None,
+    ) -> None:
+        """What waited on the item moves on, in a savepoint: if that fails, the item's end is
+        recorded all the same (a delivered item recorded as unsent would be sent again), and
+        the failure is logged and noted on the item."""
+        try:
+            with db.atomic():
+                settle(db, item, ref, error)
+        except Exception as failure:
+            if not db.conn.in_transaction:  # the database undid it all: nothing is recorded
+                raise
+            said = f"{type(failure).__name__}: {failure}"
+            logger.error(
+                "outbox %s: recorded as %s, but what waited on it failed to move on: %s",
+                item.intent.key,
+                "sent" if error is None else "failed",
+                said,
+                exc_info=failure,
+            )
+            note_error(db, item.id, f"after delivery: {said}")
+            self.settle_failed += 1
+            self.settle_error = f"{item.intent.key}: {said}"[:300]
 
     def _count(self, item: OutboxItem, outcome: str) -> None:
         if outcome == "failed":

@@ -21,18 +21,27 @@ from sqlite_utils import Database
 from bot.metrics import Metrics
 from bot.model import Mention, ScoredMention
 from bot.sanitize import clean_mention
+from bot.unscored import unscored, unscored_reason
 from bot.workers import Failure, Outcome, Scorer
-from storage.mentions import save_batch
+from storage.unfiled import Stored, save_noted
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[ScoredMention]], None]
-Store = Callable[[Database, list[ScoredMention], dict[str, str]], list[ScoredMention]]
+Store = Callable[[Database, list[ScoredMention], dict[str, str]], "list[ScoredMention] | Stored"]
+"""Stores a batch and the sources' positions in one transaction; says what was new (and, for
+the incident desk, what it could not file yet)."""
 
 
-def _one(store: Store, item: ScoredMention) -> Callable[[Database], list[ScoredMention]]:
-    return lambda db: store(db, [item], {})
+def _call(
+    store: Store, scored: list[ScoredMention], positions: dict[str, str]
+) -> Callable[[Database], list[ScoredMention] | Stored]:
+    return lambda db: store(db, scored, positions)
+
+
+def _stored(result: list[ScoredMention] | Stored) -> Stored:
+    return result if isinstance(result, Stored) else Stored(result)
 
 
 _CLOSED = object()
@@ -41,11 +50,21 @@ _MAX_BACKOFF = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What became of one envelope once its batch was stored."""
+    """What became of one envelope once its batch was stored: of the ``accepted`` mentions,
+    ``matched`` are about a brand and ``unscored`` made the pipeline fail (stored all the same,
+    neutral); of those, ``stored`` are new, ``failed`` could not be stored (their data), the
+    others were stored before. ``unfiled`` of the new ones wait to be filed into incidents."""
 
     accepted: int
     matched: int
     stored: int
+    failed: int = 0
+    unfiled: int = 0
+    unscored: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        return self.matched + self.unscored - self.stored - self.failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +92,7 @@ class Intake:
         now: Callable[[], datetime],
         sinks: Sequence[Sink] = (),
         on_event_time: Callable[[datetime], None] | None = None,
-        store: Store = save_batch,
+        store: Store = save_noted,
     ) -> None:
         self.scorer = scorer
         self.now = now
@@ -85,6 +104,8 @@ class Intake:
         self.on_event_time = on_event_time
         self.store = store
         self.storage_error: str | None = None
+        self.unscored = 0  # mentions the pipeline failed on, stored unscored (this start)
+        self.failed = 0  # mentions that could not be stored, their data being bad (this start)
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._waiting = 0
         self._room = asyncio.Condition()
@@ -170,7 +191,7 @@ class Intake:
         scored = [item for group in groups for item in group]
         positions = {e.source: e.position for e in batch if e.position is not None}
         try:
-            fresh = await self._store(scored, positions)
+            result = await self._store(scored, positions)
         except BaseException:
             for envelope in batch:
                 if envelope.done is not None and not envelope.done.done():
@@ -178,17 +199,12 @@ class Intake:
             raise
         finally:
             await self._release(batch)
-        self._notify(fresh)
-        unclaimed = {item.mention.key for item in fresh}  # each new mention counts once: for
-        # the first envelope carrying it (two identical requests in one batch: one stored it)
+        self._notify(result.fresh)
+        unclaimed = {item.mention.key for item in result.fresh}  # each new mention counts once:
+        # for the first envelope carrying it (two identical requests in one batch: one stored it)
         for envelope, group in zip(batch, groups, strict=True):
-            stored = 0
-            for item in group:
-                if item.mention.key in unclaimed:
-                    unclaimed.discard(item.mention.key)
-                    stored += 1
             if envelope.done is not None and not envelope.done.done():
-                envelope.done.set_result(Receipt(len(envelope.mentions), len(group), stored))
+                envelope.done.set_result(_receipt(envelope, group, result, unclaimed))
 
     async def _score(self, batch: list[Envelope]) -> list[list[ScoredMention]]:
         """Score every mention of the batch, grouped back by envelope."""
@@ -196,14 +212,19 @@ class Intake:
         if self.on_event_time is not None:
             for mention in mentions:
                 self.on_event_time(mention.created_at)
-        outcomes = await self.scorer.score(mentions, self.now()) if mentions else []
+        now = self.now()
+        outcomes = await self.scorer.score(mentions, now) if mentions else []
+        self._count(batch, outcomes)
+        kept = [
+            unscored(mention, outcome.error, now) if isinstance(outcome, Failure) else outcome
+            for mention, outcome in zip(mentions, outcomes, strict=True)
+        ]
         groups: list[list[ScoredMention]] = []
         start = 0
         for envelope in batch:
             end = start + len(envelope.mentions)
-            groups.append([item for item in outcomes[start:end] if isinstance(item, ScoredMention)])
+            groups.append([item for item in kept[start:end] if item is not None])
             start = end
-        self._count(batch, outcomes)
         return groups
 
     def _count(self, batch: list[Envelope], outcomes: list[Outcome]) -> None:
@@ -218,8 +239,11 @@ class Intake:
                 sentiments[outcome.negativity.sentiment.value] += 1
                 brands.update(outcome.brands)
             elif isinstance(outcome, Failure):
-                logger.error("pipeline failed on %r/%r, skipped: %r", *outcome.key, outcome.error)
+                logger.error(
+                    "pipeline failed on %r/%r, stored unscored: %r", *outcome.key, outcome.error
+                )
                 self.metrics.failed.inc()
+                self.unscored += 1
         for counter, metric in (
             (received, self.metrics.received),
             (sentiments, self.metrics.scored),
@@ -228,15 +252,13 @@ class Intake:
             for label, count in counter.items():
                 metric.labels(label).inc(count)
 
-    async def _store(
-        self, scored: list[ScoredMention], positions: dict[str, str]
-    ) -> list[ScoredMention]:
+    async def _store(self, scored: list[ScoredMention], positions: dict[str, str]) -> Stored:
         """Write the batch; a failing disk or a locked database is retried, never dropped."""
         delay = 0.1
         while True:
             try:
                 with self.metrics.store_latency.time():
-                    fresh = await self._store_batch(scored, positions)
+                    result = await self._store_batch(scored, positions)
             except sqlite3.Error as error:
                 self.storage_error = str(error)
                 logger.error(
@@ -246,39 +268,48 @@ class Intake:
                 delay = min(delay * 2, _MAX_BACKOFF)
                 continue
             self.storage_error = None
-            self.metrics.stored.inc(len(fresh))
-            self.metrics.duplicates.inc(len(scored) - len(fresh))
-            return fresh
+            self.metrics.stored.inc(len(result.fresh))
+            self.metrics.duplicates.inc(len(scored) - len(result.fresh) - len(result.failed))
+            return result
 
-    async def _store_batch(
-        self, scored: list[ScoredMention], positions: dict[str, str]
-    ) -> list[ScoredMention]:
-        """One transaction; if something other than the database fails (a mention that cannot
-        be stored), mention by mention so that one bad mention does not stop the others."""
+    async def _store_batch(self, scored: list[ScoredMention], positions: dict[str, str]) -> Stored:
+        """One transaction; if something other than the database fails (a mention whose data
+        cannot be stored), mention by mention so that one bad mention does not stop the others.
+        (A failure to file mentions into incidents is the store's: it keeps them, raises not.)"""
         try:
-            return await self.writer.run(lambda db: self.store(db, scored, positions))
+            return _stored(await self.writer.run(lambda db: self.store(db, scored, positions)))
         except sqlite3.Error:
             raise
         except Exception:
             logger.exception("storing %d mentions failed; storing them one by one", len(scored))
             return await self._store_each(scored, positions)
 
-    async def _store_each(
-        self, scored: list[ScoredMention], positions: dict[str, str]
-    ) -> list[ScoredMention]:
+    async def _store_each(self, scored: list[ScoredMention], positions: dict[str, str]) -> Stored:
         """Store mention by mention, skipping (and logging) those that fail, then the sources'
         positions. A database error goes back to ``_store``'s retry."""
         fresh: list[ScoredMention] = []
+        unfiled: set[tuple[str, str]] = set()
+        failed: set[tuple[str, str]] = set()
         for item in scored:
             try:
-                fresh += await self.writer.run(_one(self.store, item))
+                one = _stored(await self.writer.run(_call(self.store, [item], {})))
             except sqlite3.Error:
                 raise
             except Exception:
                 logger.exception("mention %r/%r cannot be stored; skipped", *item.mention.key)
                 self.metrics.failed.inc()
-        await self.writer.run(lambda db: self.store(db, [], positions))
-        return fresh
+                self.failed += 1
+                failed.add(item.mention.key)
+                continue
+            fresh += one.fresh
+            unfiled |= one.unfiled
+        try:
+            await self.writer.run(_call(self.store, [], positions))
+        except sqlite3.Error:
+            raise
+        except Exception:  # the sources read these mentions again: no worse than a restart
+            logger.exception("the sources' positions could not be stored; kept the old ones")
+        return Stored(fresh, frozenset(unfiled), frozenset(failed))
 
     async def _release(self, batch: list[Envelope]) -> None:
         self._waiting -= sum(len(envelope.mentions) for envelope in batch)
@@ -292,3 +323,21 @@ class Intake:
                 sink(fresh)
             except Exception:
                 logger.exception("a mention sink failed; the mentions are stored")
+
+
+def _receipt(
+    envelope: Envelope, group: list[ScoredMention], result: Stored, unclaimed: set[tuple[str, str]]
+) -> Receipt:
+    """What became of one envelope's mentions (``unclaimed``: new mentions not yet counted)."""
+    stored = failed = unfiled = unscored_ = 0
+    for item in group:
+        key = item.mention.key
+        unscored_ += unscored_reason(item) is not None
+        if key in unclaimed:
+            unclaimed.discard(key)
+            stored += 1
+            unfiled += key in result.unfiled
+        elif key in result.failed:
+            failed += 1
+    matched = len(group) - unscored_
+    return Receipt(len(envelope.mentions), matched, stored, failed, unfiled, unscored_)

@@ -25,6 +25,7 @@ from storage.mentions import timestamp
 from storage.outbox import enqueue
 
 logger = logging.getLogger(__name__)
+OVERFLOW_KEPT = timedelta(hours=2)  # longer than a group's hour, with late mentions
 
 _TIMES = (
     "opened_at", "updated_at", "last_mention_at", "notified_at", "acknowledged_at",
@@ -121,6 +122,7 @@ class SqliteJournal:
         self.db = db
         self.enqueued: list[Intent] = []  # this transaction's intents, for what follows cards
         self._attached: list[tuple[int, str, str]] = []
+        self._overflow: list[tuple[str, str, str, str, str]] = []
 
     def next_incident_id(self) -> int:
         row = self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM incidents").fetchone()
@@ -178,6 +180,13 @@ class SqliteJournal:
                 self._attached,
             )
             self._attached = []
+        if self._overflow:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO engine_overflow (brand, topic, at, source, native_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                self._overflow,
+            )
+            self._overflow = []
 
     def incident_holding(self, ref: tuple[str, str], among: Sequence[int]) -> int | None:
         """The first of ``among`` (incident ids) that holds the mention ``ref``, if any."""
@@ -201,6 +210,26 @@ class SqliteJournal:
         )
         return max(0, cursor.rowcount)
 
+    def note_overflow(self, key: tuple[str, str], at: datetime, ref: tuple[str, str]) -> None:
+        """A mention a group counted at ``at`` beyond the references its bin keeps."""
+        self._overflow.append((*key, timestamp(at), *ref))
+
+    def attach_overflow(self, incident_id: int, key: tuple[str, str], since: datetime) -> None:
+        """Link to an incident the mentions its group counted since ``since`` that its bins
+        keep no reference of."""
+        self.flush()
+        self.db.execute(
+            "INSERT OR IGNORE INTO incident_mentions (incident_id, source, native_id) "
+            "SELECT ?, source, native_id FROM engine_overflow "
+            "WHERE brand = ? AND topic = ? AND at >= ?",
+            [incident_id, *key, timestamp(since)],
+        )
+
+    def drop_overflow(self, key: tuple[str, str]) -> None:
+        """The group's hour was dealt with (``GroupRisk.consume``)."""
+        self.flush()
+        self.db.execute("DELETE FROM engine_overflow WHERE brand = ? AND topic = ?", list(key))
+
     def save_groups(self, states: Sequence[dict[str, Any]], dropped: Sequence[str]) -> None:
         self.db.conn.executemany(
             "INSERT OR REPLACE INTO engine_groups (key, state) VALUES (?, ?)",
@@ -211,6 +240,10 @@ class SqliteJournal:
     def save_clock(self, now: datetime) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO engine_meta (name, value) VALUES ('now', ?)", [timestamp(now)]
+        )
+        # what no group's hour counts any more (an index search: nothing, most of the time)
+        self.db.execute(
+            "DELETE FROM engine_overflow WHERE at < ?", [timestamp(now - OVERFLOW_KEPT)]
         )
 
     def save_silence(self, silence: Silence) -> None:

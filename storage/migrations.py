@@ -242,6 +242,35 @@ def _last_number(db: sqlite_utils.Database, prefix: str) -> int:
     return max((int(n) for n in suffixes if n.isascii() and n.isdigit()), default=0)
 
 
+def _v10_mention_issues(db: sqlite_utils.Database) -> None:
+    # storage.unfiled: mentions stored but not filed into incidents (the filing failed; filed
+    # again later, from the scored mention kept here), and mentions stored without a score
+    db.table("mention_issues").create(
+        {
+            "source": str,
+            "native_id": str,
+            "stage": str,
+            "error": str,
+            "attempts": int,
+            "noted_at": str,
+            "scored": str,
+        },
+        pk=("source", "native_id", "stage"),
+    )
+    db.table("mention_issues").create_index(["stage", "noted_at"])
+
+
+def _v11_engine_overflow(db: sqlite_utils.Database) -> None:
+    # The mentions a group counted beyond the references its bins keep (a storm of hundreds in
+    # five minutes): an incident that opens or reopens on the group links them from here.
+    db.table("engine_overflow").create(
+        {"brand": str, "topic": str, "at": str, "source": str, "native_id": str},
+        pk=("brand", "topic", "source", "native_id"),
+    )
+    db.table("engine_overflow").create_index(["brand", "topic", "at"])
+    db.table("engine_overflow").create_index(["at"])
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
@@ -257,6 +286,8 @@ MIGRATIONS: list[Migration] = [
     _v7_people,
     _v8_draft_set_brands,
     _v9_retention,
+    _v10_mention_issues,
+    _v11_engine_overflow,
 ]
 
 

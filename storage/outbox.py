@@ -147,6 +147,12 @@ def mark_failed(db: sqlite_utils.Database, item_id: int, error: str, attempts: i
     )
 
 
+def note_error(db: sqlite_utils.Database, item_id: int, error: str) -> None:
+    """Say what went wrong with an item without changing its state (it was sent, say, but what
+    waited on it failed)."""
+    db.execute("UPDATE outbox SET last_error = ? WHERE id = ?", [error[:500], item_id])
+
+
 def mark_superseded(db: sqlite_utils.Database, item_id: int) -> None:
     db.execute("UPDATE outbox SET state = 'superseded' WHERE id = ?", [item_id])
 

@@ -56,4 +56,6 @@ async def test_one_mention_that_cannot_be_stored_is_skipped_and_the_rest_kept(
     writer.close()
     assert sorted(row["native_id"] for row in stored) == ["a", "c"]
     assert receipt.stored == 2  # type: ignore[attr-defined]
+    assert receipt.failed == 1  # type: ignore[attr-defined]
+    assert receipt.duplicates == 0  # type: ignore[attr-defined]  # not stored is no duplicate
     assert cursor == "position-3"  # the source goes on after the batch

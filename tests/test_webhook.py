@@ -58,7 +58,15 @@ async def test_a_signed_batch_is_stored_before_the_answer(config: Path) -> None:
     async with running_service(config) as service:
         status, answer = await post(service.http_port, body, signed(body))
     assert status == 200
-    assert answer == {"accepted": 3, "matched": 2, "stored": 2, "duplicates": 0}
+    assert answer == {
+        "accepted": 3,
+        "matched": 2,
+        "stored": 2,
+        "duplicates": 0,
+        "failed": 0,
+        "unfiled": 0,
+        "unscored": 0,
+    }
     assert {row["native_id"] for row in stored(config)} == {"m-1", "m-2"}
 
 

@@ -2,11 +2,13 @@
 
 Stored mentions and the engine's decisions about them (incidents, audit, outbox) commit
 together; if that transaction fails, the engine is reloaded from what storage holds, so memory
-never runs ahead of the database.
+never runs ahead of the database. Filing stored mentions is a savepoint of its own: a bug in it
+never costs the mentions (``bot.incidents.filing``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -14,10 +16,11 @@ from typing import TypeVar
 import sqlite_utils
 
 from bot.incidents.engine import EngineSetup, IncidentEngine
+from bot.incidents.filing import file_or_keep
 from bot.incidents.model import Intent
 from bot.model import ScoredMention
 from storage.incidents import SqliteJournal, load_engine_state
-from storage.mentions import save_batch
+from storage.unfiled import Stored, save_noted
 
 T = TypeVar("T")
 
@@ -30,10 +33,14 @@ class IncidentDesk:
         # what follows the cards of each step, in its transaction (reply drafts)
         self.after_step: Callable[[sqlite_utils.Database, list[Intent]], None] | None = None
         self._loaded = False
+        self.unfiled = 0  # stored mentions waiting to be filed (as of the last step that knew)
+        self.filing_error: str | None = None  # why the last filing failed, while any wait
 
     def load(self, db: sqlite_utils.Database) -> None:
         keep = max(self.engine.policy.reopen_within, self.engine.policy.resolve_after)
         self.engine.restore(load_engine_state(db, keep, fallback=self.engine.policy))
+        if not self.event_time:  # live: what happened while the service was down is unknown
+            self.engine.started()
         self._loaded = True
 
     def store(
@@ -42,15 +49,36 @@ class IncidentDesk:
         batch: Sequence[ScoredMention],
         positions: Mapping[str, str],
         now: datetime,
-    ) -> list[ScoredMention]:
-        """Store a batch and file its new mentions into incidents, in one transaction."""
+    ) -> Stored:
+        """Store a batch and file its new mentions into incidents, in one transaction. Filing
+        runs in a savepoint: when it fails (a bug, not the database) only the filing is rolled
+        back; the mentions and positions commit, and those not filed wait to be filed again
+        (``bot.incidents.filing``). A database error undoes it all (the intake retries)."""
+        if not self._loaded:
+            self.load(db)
+        try:
+            with db.atomic():
+                fresh = save_noted(db, batch, positions)
+                unfiled = file_or_keep(self, db, fresh, now)
+        except BaseException:
+            self._loaded = False  # reload from storage before the next step
+            raise
+        return Stored(fresh, unfiled)
 
-        def work(journal: SqliteJournal) -> list[ScoredMention]:
-            fresh = save_batch(db, batch, positions)
-            self.engine.ingest(journal, fresh, now, self.event_time)
-            return fresh
-
-        return self._atomic(db, work)
+    def file(
+        self, db: sqlite_utils.Database, batch: Sequence[ScoredMention], now: datetime
+    ) -> Exception | None:
+        """File stored mentions (in a savepoint inside a transaction). An error that is not the
+        database's is returned, not raised: the filing is rolled back, the engine reloaded."""
+        try:
+            self._atomic(
+                db, lambda journal: self.engine.ingest(journal, batch, now, self.event_time)
+            )
+        except sqlite3.Error:
+            raise
+        except Exception as error:
+            return error
+        return None
 
     def tick(self, db: sqlite_utils.Database, now: datetime) -> None:
         """Let time pass (live mode): bins close, waits end, reminders fall due."""

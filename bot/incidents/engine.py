@@ -19,10 +19,11 @@ from bot.accounts import is_own
 from bot.config.incidents import IncidentPolicy
 from bot.incidents.cards import signature
 from bot.incidents.effects import Effects, Journal
-from bot.incidents.escalation import Escalation, hold_for
+from bot.incidents.escalation import Escalation, hold_for, wake
 from bot.incidents.groups import (
     BIN,
     STORM,
+    BinSummary,
     GroupReading,
     GroupRisk,
     example_of,
@@ -89,12 +90,19 @@ class IncidentEngine:
                     self.live.setdefault((incident.brand, topic), incident.id)
         self.groups = {group.key: group for group in state.groups}
         self.silences = list(state.silences)
+        self._unheard = False
         self._changed: set[int] = set()
         self._dirty_groups: set[GroupKey] = set()
         self._dropped_groups: set[GroupKey] = set()
         if self.now is not None:
             for key in self.live:  # a live incident's group closes its bins: it can calm down
                 self._group(key)  # and resolve even when its saved group could not be read
+
+    def started(self) -> None:
+        """Live mode, once restored at start-up: the time from the saved clock to the first
+        step was not heard (the service was not running); it counts neither as calm nor as
+        storm (see ``_skip_unheard``)."""
+        self._unheard = True
 
     # -- input ------------------------------------------------------------------------------
 
@@ -125,8 +133,12 @@ class IncidentEngine:
 
     def _advance(self, effects: Effects, until: datetime) -> None:
         if self.now is None:
-            self.now = until
+            self.now, self._unheard = until, False
             return
+        if self._unheard:
+            self._unheard = False
+            if until - self.now > BIN:
+                self._skip_unheard(effects, until)
         if until - self.now > MAX_CATCH_UP:
             self._walk(effects, self.now + MAX_CATCH_UP)  # a calm storm resolves, waits end
             logger.warning(
@@ -134,11 +146,27 @@ class IncidentEngine:
                 self.now.isoformat(),
                 until.isoformat(),
             )
-            self.now = _floor(until)
-            for group in self.groups.values():
-                group.skip_to(self.now)
-                self._dirty_groups.add(group.key)
+            self._skip_bins(until)
         self._walk(effects, until)
+
+    def _skip_unheard(self, effects: Effects, until: datetime) -> None:
+        """Skip the bins of a time the service was not running: empty bins there would read as
+        calm (a storm going on all along resolves, then reopens as a new surprise when its
+        backlog arrives). Its incidents go on as they were; calm counts again from now."""
+        assert self.now is not None
+        down = f"{self.now:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
+        logger.warning("not running from %s: those bins are skipped", down)
+        for incident in self._live():
+            why = f"Vigie was not running from {down}: that time does not count as calm"
+            effects.audit(incident, until, "unheard", why)
+            self._store(replace(incident, calm_since=None))
+        self._skip_bins(until)
+
+    def _skip_bins(self, until: datetime) -> None:
+        self.now = _floor(until)
+        for group in self.groups.values():
+            group.skip_to(self.now)
+            self._dirty_groups.add(group.key)
 
     def _walk(self, effects: Effects, until: datetime) -> None:
         assert self.now is not None
@@ -202,7 +230,10 @@ class IncidentEngine:
                 owner = self.incidents[incident_id]
                 keys.append((owner.brand, owner.topic))
             for key in dict.fromkeys(keys):
-                self._group(key).add(scored, influencer)
+                group = self._group(key)
+                group.add(scored, influencer)
+                if group.current.refs[-1:] != [mention.key]:  # its bin keeps no more refs
+                    effects.journal.note_overflow(key, self.now, mention.key)
                 self._dirty_groups.add(key)
         if incident_id is not None:
             incident = self.incidents[incident_id]
@@ -265,8 +296,7 @@ class IncidentEngine:
         if reopened is not None:
             # the new storm's mentions (those heard since it was resolved) are the incident's
             since = group.recent_since(reopened.resolved_at or at)
-            refs = [ref for b in since for ref in b.refs]
-            effects.journal.attach(reopened.id, refs)
+            count = self._attach_hour(effects, reopened.id, key, group, since)
             themes = dict(reopened.themes)
             for b in since:
                 for theme, count in b.themes.items():
@@ -284,7 +314,7 @@ class IncidentEngine:
                 peak_risk=max(reopened.peak_risk, risk.score),
                 peak_negative=reading.negative,  # calm is measured against the new storm
                 explanation=risk.explanation,
-                mention_count=reopened.mention_count + len(refs),
+                mention_count=reopened.mention_count + count,
                 last_mention_at=group.last_mention_at,
                 themes=themes,
                 theme=_dominant(themes) or reopened.theme,
@@ -318,12 +348,11 @@ class IncidentEngine:
                 start_negative=reading.negative,
             ),
         )
-        refs = group.recent_refs()
-        effects.journal.attach(incident.id, refs)
+        count = self._attach_hour(effects, incident.id, key, group, [*group.closed, group.current])
         themes = group.recent_themes()
         incident = replace(
             incident,
-            mention_count=len(refs),
+            mention_count=count,
             last_mention_at=group.last_mention_at,
             themes=themes,
             theme=_dominant(themes),
@@ -333,6 +362,20 @@ class IncidentEngine:
         self.live[key] = incident.id
         effects.audit(incident, at, "opened", f"at {name}: risk {risk.explanation}")
         self._store(incident)
+
+    @staticmethod
+    def _attach_hour(
+        effects: Effects, incident_id: int, key: GroupKey, group: GroupRisk, bins: list[BinSummary]
+    ) -> int:
+        """Link the mentions ``bins`` (the group's last ones) counted to an incident; their
+        number. Those beyond what a bin keeps references of are in storage."""
+        refs = [ref for b in bins for ref in b.refs]
+        effects.journal.attach(incident_id, refs)
+        count = sum(b.count for b in bins)
+        if count > len(refs):
+            since = group.bin_start - (len(bins) - 1) * BIN
+            effects.journal.attach_overflow(incident_id, key, since)
+        return count
 
     def _on_update(
         self, effects: Effects, incident: Incident, reading: GroupReading, trend: tuple[int, ...]
@@ -358,7 +401,7 @@ class IncidentEngine:
                 quiet = _duration(at - calm_since)
                 return self._resolve(effects, incident, at, "vigie", f"calm for {quiet}")
         else:
-            incident = replace(incident, calm_since=None)
+            incident = wake(replace(incident, calm_since=None), at)  # a parked chain goes on
         if level is not None and level > incident.level:
             entered = policy.levels[level]
             why = f"risk {risk.score} reached {entered.name} ({entered.min_risk})"
@@ -400,6 +443,7 @@ class IncidentEngine:
             if key in self.groups:  # mentions are dealt with, a new incident (or a reopening)
                 self.groups[key].consume()  # needs new ones
                 self._dirty_groups.add(key)
+                effects.journal.drop_overflow(key)
         effects.audit(incident, at, "resolved", why, actor=by)
         for channel in incident.channels:
             incident = effects.emit(incident, IntentKind.RESOLVE, channel, at, f"Resolved: {why}")
@@ -422,17 +466,14 @@ class IncidentEngine:
             updated_at=at,
             levels=(*incident.levels, LevelChange(incident.policy.levels[level].name, at, why)),
             chain=Chain(
-                level,
-                due=at,
-                started_at=at,
-                start_risk=incident.risk,
-                start_negative=sum(incident.trend),
+                level, started_at=at, start_risk=incident.risk, start_negative=sum(incident.trend)
             ),
         )
         self.live[(incident.brand, incident.topic)] = incident.id
         self._group((incident.brand, incident.topic))  # its bins close, so it can calm down
         effects.audit(incident, at, "reopened", why, actor=by)
         incident = effects.update_cards(incident, at, f"Reopened: {why}")
+        incident = self._escalation(effects).run(incident, at)  # from its first step: waits too
         self._store(incident)
         return incident
 

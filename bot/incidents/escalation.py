@@ -28,6 +28,10 @@ GROWTH = 5
 """Risk points that count as growth: before an acknowledged incident's owner hears again, and
 for ``only_if_rising`` (a point or two is noise in the hour's mix, not a storm getting worse;
 ``only_if_rising`` also counts a doubled volume, see ``_rising``)."""
+CALMING = "calming down"
+"""Why a chain is parked (``Chain.held``, with no ``due``): a step that pages or escalates came
+due while risk was below every level. It runs when risk reaches a level again (``wake``): a
+lull must not use up the chain of a storm that comes back, nor page about one that is over."""
 
 
 class StepHandler(Protocol):
@@ -60,7 +64,8 @@ class Escalation:
                 return incident
             assert incident.chain is not None
             incident = replace(
-                incident, chain=replace(incident.chain, step=incident.chain.step + 1, due=None)
+                incident,
+                chain=replace(incident.chain, step=incident.chain.step + 1, due=None, held=""),
             )
         return incident
 
@@ -143,9 +148,16 @@ class Escalation:
         held = self.hold(incident, at)
         if held is not None:
             return self._held(incident, at, held), False
+        chain = incident.chain
+        assert chain is not None
+        if chain.held and _calming(incident):  # decided before the hold: re-judged now
+            return self._park(incident, at, "held"), False
         target = incident.policy.targets[step.notify]
         mention = step.mention_for(target)
         channel = (target.platform, target.channel)
+        handled = bool(chain.held) and _acknowledged_since(incident, chain)
+        if handled:  # the card still belongs in the channel; paging someone does not
+            mention = ""
         if channel not in incident.channels:
             incident = replace(incident, channels=(*incident.channels, channel))
             incident = self.effects.emit(incident, IntentKind.OPEN, channel, at, mention=mention)
@@ -165,6 +177,8 @@ class Escalation:
             card_signature=signature(incident),
         )
         detail = f"{step.notify} ({channel[0]} {channel[1]})" + (f", {mention}" if mention else "")
+        if handled:
+            detail += f", nobody paged: acknowledged by {incident.acknowledged_by} during the hold"
         self.effects.audit(incident, at, "notified", detail)
         assert incident.chain is not None
         return replace(incident, chain=replace(incident.chain, held="")), True
@@ -182,10 +196,8 @@ class Escalation:
         chain = incident.chain
         assert chain is not None
         options = step.escalate
-        if incident.calm_since is not None or incident.policy.level_for(incident.risk) is None:
-            why = f"calming down: risk {incident.risk} is below every level"
-            self.effects.audit(incident, at, "not escalated", why)
-            return incident, True
+        if _calming(incident):
+            return self._park(incident, at, "not escalated"), False
         if options.unless_acknowledged and incident.status is Status.ACKNOWLEDGED:
             why = f"acknowledged by {incident.acknowledged_by}"
             self.effects.audit(incident, at, "not escalated", why)
@@ -220,6 +232,15 @@ class Escalation:
             self.effects.audit(incident, at, "held", f"{why}, until {until:%Y-%m-%d %H:%M} UTC")
         return replace(incident, chain=replace(chain, due=until, held=why))
 
+    def _park(self, incident: Incident, at: datetime, action: str) -> Incident:
+        """Keep the chain at this step until risk reaches a level again (see ``CALMING``)."""
+        chain = incident.chain
+        assert chain is not None
+        if chain.held != CALMING:
+            why = f"{CALMING}: risk {incident.risk} is below every level; until it reaches one"
+            self.effects.audit(incident, at, action, why)
+        return replace(incident, chain=replace(chain, due=None, held=CALMING))
+
     def _remind(self, incident: Incident, at: datetime, text: str, mention: str) -> Incident:
         channel = self._level_channel(incident)
         incident = self.effects.emit(
@@ -249,6 +270,26 @@ class Escalation:
 def _chain(incident: Incident, level: int, at: datetime) -> Chain:
     """A level's chain starting now, with where risk and volume stand."""
     return Chain(level, started_at=at, start_risk=incident.risk, start_negative=sum(incident.trend))
+
+
+def wake(incident: Incident, at: datetime) -> Incident:
+    """A chain parked while calming runs at ``at`` once risk is at a level again."""
+    chain = incident.chain
+    if chain is None or chain.held != CALMING or chain.due is not None or _calming(incident):
+        return incident
+    return replace(incident, chain=replace(chain, due=at))
+
+
+def _calming(incident: Incident) -> bool:
+    return incident.calm_since is not None or incident.policy.level_for(incident.risk) is None
+
+
+def _acknowledged_since(incident: Incident, chain: Chain) -> bool:
+    """Acknowledged after this level's chain began: someone answered what it was to page."""
+    if incident.status is not Status.ACKNOWLEDGED:
+        return False
+    began, acked = chain.started_at, incident.acknowledged_at
+    return began is None or acked is None or acked >= began
 
 
 def _rising(incident: Incident, chain: Chain) -> bool:

@@ -120,6 +120,22 @@ def parse_mentions(body: bytes, mapper: RecordMapper, max_batch: int) -> list[Me
     return mentions
 
 
+def answer(receipt: Receipt) -> dict[str, int]:
+    """The 200 answer: what became of each mention (see ``Receipt``). Only mentions stored
+    before are ``duplicates``; ``failed`` ones were not stored (their data, logged),
+    ``unscored`` ones were stored without a score, ``unfiled`` ones are stored but wait to be
+    filed into incidents (retried by the service)."""
+    return {
+        "accepted": receipt.accepted,
+        "matched": receipt.matched,
+        "stored": receipt.stored,
+        "duplicates": receipt.duplicates,
+        "failed": receipt.failed,
+        "unfiled": receipt.unfiled,
+        "unscored": receipt.unscored,
+    }
+
+
 class WebhookSource:
     finite = False
 
@@ -155,14 +171,7 @@ class WebhookSource:
                 {"error": rejection.message}, status=rejection.status, headers=headers
             )
         self.on_request(self.name, 200)
-        return web.json_response(
-            {
-                "accepted": receipt.accepted,
-                "matched": receipt.matched,
-                "stored": receipt.stored,
-                "duplicates": receipt.matched - receipt.stored,
-            }
-        )
+        return web.json_response(answer(receipt))
 
     async def _accept(self, request: web.Request) -> Receipt:
         if request.content_length is not None and (

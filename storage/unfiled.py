@@ -1,0 +1,138 @@
+"""Mentions stored with a problem: not filed into incidents yet, or stored without a score.
+
+Filing (the incident engine, then the reply-draft planner) runs after a batch's rows are saved,
+in a savepoint of the same transaction. When it fails, only the filing is rolled back: the
+mentions stay stored, and are kept here (``filing``) as they were scored, to be filed again
+later (``bot.incidents.filing.refile``). A mention the pipeline failed on is stored unscored,
+with the reason here (``scoring``), so it is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from bot.model import (
+    Author,
+    Engagement,
+    LanguageGuess,
+    Mention,
+    Negativity,
+    ScoredMention,
+    Sentiment,
+)
+from bot.unscored import unscored_reason
+from storage.mentions import save_batch, timestamp
+
+FILING, SCORING = "filing", "scoring"
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What storing a batch did: the mentions that were new, those of them not filed into
+    incidents (kept to be filed later), and those that could not be stored at all."""
+
+    fresh: list[ScoredMention]
+    unfiled: frozenset[Key] = field(default_factory=frozenset)
+    failed: frozenset[Key] = field(default_factory=frozenset)
+
+
+def save_noted(
+    db: sqlite_utils.Database, batch: Sequence[ScoredMention], positions: Mapping[str, str]
+) -> list[ScoredMention]:
+    """``save_batch``, noting why the new mentions stored unscored have no score."""
+    with db.atomic():
+        fresh = save_batch(db, batch, positions)
+        for scored in fresh:
+            if (reason := unscored_reason(scored)) is not None:
+                _note(db, scored, SCORING, reason, with_mention=False)
+    return fresh
+
+
+def keep_unfiled(db: sqlite_utils.Database, scored: ScoredMention, error: str) -> None:
+    """Keep a stored mention whose filing failed, to file it later."""
+    _note(db, scored, FILING, error, with_mention=True)
+
+
+def unfiled(db: sqlite_utils.Database, limit: int = 100) -> list[ScoredMention]:
+    """Mentions waiting to be filed, oldest first. Those forgotten meanwhile (retention) are
+    no longer waited for."""
+    with db.atomic():
+        db.execute(
+            "DELETE FROM mention_issues WHERE stage = ? AND NOT EXISTS (SELECT 1 FROM mentions m "
+            "WHERE m.source = mention_issues.source AND m.native_id = mention_issues.native_id)",
+            [FILING],
+        )
+    rows = db.execute(
+        "SELECT scored FROM mention_issues WHERE stage = ? ORDER BY noted_at, rowid LIMIT ?",
+        [FILING, limit],
+    ).fetchall()
+    return [_scored(json.loads(row[0])) for row in rows]
+
+
+def filed(db: sqlite_utils.Database, key: Key) -> None:
+    """A kept mention was filed: it waits no more (in the filing's transaction)."""
+    db.execute(
+        "DELETE FROM mention_issues WHERE source = ? AND native_id = ? AND stage = ?",
+        [*key, FILING],
+    )
+
+
+def still_unfiled(db: sqlite_utils.Database, key: Key, error: str) -> None:
+    """Filing a kept mention failed again."""
+    db.execute(
+        "UPDATE mention_issues SET error = ?, attempts = attempts + 1 "
+        "WHERE source = ? AND native_id = ? AND stage = ?",
+        [error[:500], *key, FILING],
+    )
+
+
+def count_unfiled(db: sqlite_utils.Database) -> int:
+    row = db.execute("SELECT COUNT(*) FROM mention_issues WHERE stage = ?", [FILING]).fetchone()
+    return int(row[0])
+
+
+def _note(
+    db: sqlite_utils.Database, scored: ScoredMention, stage: str, error: str, *, with_mention: bool
+) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO mention_issues (source, native_id, stage, error, attempts, "
+        "noted_at, scored) VALUES (?, ?, ?, ?, 1, ?, ?)",
+        [
+            *scored.mention.key,
+            stage,
+            error[:500],
+            timestamp(datetime.now(UTC)),
+            json.dumps(_plain(scored), default=str) if with_mention else "",
+        ],
+    )
+
+
+def _plain(scored: ScoredMention) -> dict[str, Any]:
+    data = asdict(scored)
+    data["mention"]["raw"] = dict(scored.mention.raw)
+    return data
+
+
+def _scored(data: dict[str, Any]) -> ScoredMention:
+    mention = dict(data["mention"])
+    mention["created_at"] = datetime.fromisoformat(mention["created_at"])
+    mention["author"] = Author(**mention["author"])
+    mention["engagement"] = Engagement(**mention["engagement"])
+    negativity = dict(data["negativity"])
+    negativity["sentiment"] = Sentiment(negativity["sentiment"])
+    negativity["reasons"] = tuple(negativity["reasons"])
+    return ScoredMention(
+        Mention(**mention),
+        tuple(data["brands"]),
+        tuple(data["matched_terms"]),
+        LanguageGuess(**data["language"]),
+        Negativity(**negativity),
+        datetime.fromisoformat(data["received_at"]),
+    )

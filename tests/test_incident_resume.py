@@ -1,0 +1,247 @@
+"""What an incident's chain does when it resumes: after a lull, a hold, a reopening, a restart
+after an outage; and how many mentions an incident holds when a storm overflows a bin."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.incidents import actions
+from bot.incidents.desk import IncidentDesk
+from bot.incidents.engine import EngineSetup
+from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
+from storage.database import open_database
+from storage.incidents import audit_of, get_incident
+from tests.test_incident_engine import MIN, T0, Desk, incident_mentions, policy
+
+HOUR = 60 * MIN
+
+
+def escalating_after(wait: str, **overrides: Any) -> Any:
+    levels = [level.model_dump(mode="json") for level in policy().levels]
+    levels[1]["steps"] = [{"notify": "team"}, {"wait": wait}, {"escalate": {}}]
+    return policy(levels=levels, **overrides)
+
+
+def test_a_lull_parks_the_escalation_until_the_storm_comes_back(tmp_path: Path) -> None:
+    chosen = escalating_after("70m", resolve_after="3h")
+    desk = Desk(tmp_path, chosen)
+    desk.storm(T0, 10)  # alert; the wait ends in a lull: risk below every level
+    desk.tick(T0 + 75 * MIN)
+    assert not desk.when(1, "escalated", "to crisis")
+    desk = desk.restarted(chosen)  # the parked step outlives a restart
+    for minute in range(75, 200, 5):  # the storm is back; still nobody acknowledges
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    escalated = desk.when(1, "escalated", "to crisis")
+    assert escalated
+    parked = desk.when(1, "not escalated", "calming down")
+    assert len(parked) == 1  # said once, not at every check
+    assert parked[0] < escalated[0] <= T0 + 100 * MIN
+    assert desk.when(1, "notified", "lead")
+
+
+def test_an_acknowledged_lull_does_not_escalate_when_the_storm_comes_back(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, escalating_after("70m", resolve_after="3h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 75 * MIN)
+    assert desk.act(actions.acknowledge, 1, "ann", T0 + 76 * MIN).ok
+    for minute in range(80, 160, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    assert not desk.when(1, "escalated", "to crisis")
+    assert ("not escalated", "acknowledged by ann") in desk.actions()
+
+
+def quiet_morning(tmp_path: Path) -> Desk:
+    """Alert at 09:05, escalated to crisis at 09:22 inside quiet hours (09:15-11:00): the
+    lead's notification is held; ann acknowledges at 09:30."""
+    quiet = {"time_zone": "UTC", "start": "09:15", "end": "11:00"}
+    desk = Desk(tmp_path, policy(quiet_hours=quiet, resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 25 * MIN)
+    assert desk.when(1, "held", "quiet hours")
+    assert desk.act(actions.acknowledge, 1, "ann", T0 + 30 * MIN).ok
+    return desk
+
+
+def lead_cards(desk: Desk) -> list[tuple[str, str, str, str]]:
+    return [row for row in desk.intents("open") if row[1] == "#lead"]
+
+
+def test_a_held_page_acknowledged_meanwhile_posts_the_card_without_paging(tmp_path: Path) -> None:
+    desk = quiet_morning(tmp_path)
+    for minute in range(35, 130, 5):  # the storm goes on: the card belongs in #lead
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    cards = lead_cards(desk)
+    assert len(cards) == 1
+    assert cards[0][2].startswith("2026-03-10T11:00")
+    assert '"mention": ""' in cards[0][3]
+    notified = [d for a, d in desk.actions() if a == "notified" and "lead" in d]
+    assert notified == ["lead (console #lead), nobody paged: acknowledged by ann during the hold"]
+
+
+def test_a_held_page_for_a_storm_that_calmed_down_is_not_sent(tmp_path: Path) -> None:
+    desk = quiet_morning(tmp_path)  # nothing more after 09:10
+    desk.tick(T0 + 3 * HOUR)
+    assert not lead_cards(desk)
+    assert desk.when(1, "held", "calming down") == [T0 + 2 * HOUR]  # when the quiet ended
+
+
+def test_a_held_page_for_a_calm_storm_goes_out_if_it_comes_back(tmp_path: Path) -> None:
+    quiet = {"time_zone": "UTC", "start": "09:15", "end": "11:00"}
+    desk = Desk(tmp_path, policy(quiet_hours=quiet, resolve_after="6h"))
+    desk.storm(T0, 10)  # escalated at 09:22, held; calm when the quiet hours end
+    desk.tick(T0 + 2 * HOUR + 5 * MIN)
+    assert not lead_cards(desk)
+    desk.storm(T0 + 2 * HOUR + 5 * MIN, 10)  # it comes back, nobody acknowledged
+    desk.tick(T0 + 2 * HOUR + 30 * MIN)
+    cards = lead_cards(desk)
+    assert len(cards) == 1
+    assert '"mention": "@lead"' in cards[0][3]
+
+
+def test_a_held_page_after_a_silence_is_re_checked_too(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)  # alert, notified at 09:07
+    silenced = desk.act(actions.silence, "ann", T0 + 10 * MIN, T0 + 2 * HOUR, brand="acme")
+    assert silenced.ok
+    desk.tick(T0 + 30 * MIN)  # the escalation is decided, its page held
+    assert desk.when(1, "held", "silenced by ann")
+    assert desk.act(actions.acknowledge, 1, "bob", T0 + 40 * MIN).ok
+    for minute in range(40, 135, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    cards = lead_cards(desk)
+    assert len(cards) == 1
+    assert '"mention": ""' in cards[0][3]
+
+
+def test_a_reopened_incident_runs_its_chain_from_the_start_with_its_wait(tmp_path: Path) -> None:
+    levels = [
+        {"name": "watch", "min_risk": 20, "steps": [{"wait": "10m"}, {"notify": "team"}]},
+        {"name": "crisis", "min_risk": 99, "steps": [{"notify": "lead"}]},
+    ]
+    desk = Desk(tmp_path, policy(levels=levels))
+    desk.storm(T0, 20)
+    desk.tick(T0 + 30 * MIN)
+    assert desk.act(actions.resolve, 1, "ann", T0 + 31 * MIN).ok
+    desk.storm(T0 + 35 * MIN, 10)
+    desk.tick(T0 + 60 * MIN)
+    reopened = desk.when(1, "reopened")
+    assert reopened
+    notified = [at for at in desk.when(1, "notified") if at >= reopened[0]]
+    assert notified == [reopened[0] + 10 * MIN]
+
+
+def test_reopened_by_hand_it_waits_too(tmp_path: Path) -> None:
+    levels = [
+        {"name": "watch", "min_risk": 20, "steps": [{"wait": "10m"}, {"notify": "team"}]},
+        {"name": "crisis", "min_risk": 99, "steps": [{"notify": "lead"}]},
+    ]
+    desk = Desk(tmp_path, policy(levels=levels, resolve_after="6h"))
+    desk.storm(T0, 20)
+    desk.tick(T0 + 30 * MIN)
+    assert desk.act(actions.resolve, 1, "ann", T0 + 31 * MIN).ok
+    assert desk.act(actions.reopen, 1, "bob", T0 + 32 * MIN).ok
+    desk.tick(T0 + 60 * MIN)
+    assert desk.when(1, "notified")[-1] == T0 + 42 * MIN
+
+
+def live_batch(start: datetime, count: int, first: int) -> list[ScoredMention]:
+    negativity = Negativity(0.95, Sentiment.NEGATIVE, -0.8, ("cancelled: “cancelled”",))
+    batch = []
+    for n in range(count):
+        when = start + n * timedelta(seconds=10)
+        mention = Mention("test", f"m{first + n}", "flight cancelled", when, author=Author())
+        guess = LanguageGuess("en", 1.0)
+        batch.append(ScoredMention(mention, ("acme",), ("acme",), guess, negativity, when))
+    return batch
+
+
+def test_a_live_restart_after_an_outage_does_not_count_the_outage_as_calm(
+    tmp_path: Path,
+) -> None:
+    chosen = policy(resolve_after="6h")
+    setup = EngineSetup(chosen, {"acme": "Acme"})
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    sent = 0
+    for minute in range(0, 120, 5):  # a storm from 09:00, heard live
+        desk.store(db, live_batch(T0 + minute * MIN, 4, sent), {}, T0 + (minute + 1) * MIN)
+        sent += 4
+        desk.tick(db, T0 + (minute + 2) * MIN)
+    db.close()
+    db = open_database(tmp_path / "vigie.db")  # down from 11:00 to 19:00; the storm went on
+    desk = IncidentDesk(setup, event_time=False)
+    backlog = []
+    for minute in range(120, 600, 5):
+        backlog += live_batch(T0 + minute * MIN, 4, sent)
+        sent += 4
+    restart = T0 + 10 * HOUR
+    desk.store(db, backlog, {}, restart)
+    for minute in range(0, 60, 5):
+        desk.store(db, live_batch(restart + minute * MIN, 4, sent), {}, restart + minute * MIN)
+        sent += 4
+        desk.tick(db, restart + (minute + 1) * MIN)
+    actions_ = [e.action for e in audit_of(db, 1)]
+    assert "resolved" not in actions_
+    assert "reopened" not in actions_
+    assert "unheard" in actions_
+    assert actions_.count("notified") == 2  # the team, then the lead: nobody paged again
+    incident = get_incident(db, 1)
+    assert incident is not None
+    assert incident.status.value == "open"
+    assert get_incident(db, 2) is None
+
+
+def test_a_short_live_restart_walks_the_time_as_usual(tmp_path: Path) -> None:
+    setup = EngineSetup(policy(), {"acme": "Acme"})
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    desk.store(db, live_batch(T0, 20, 0), {}, T0 + 4 * MIN)
+    db.close()
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    desk.tick(db, T0 + 6 * MIN)
+    desk.tick(db, T0 + 30 * MIN)
+    assert "unheard" not in [e.action for e in audit_of(db, 1)]
+    assert get_incident(db, 1) is not None
+
+
+def test_a_storm_overflowing_a_bin_counts_and_holds_every_mention(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    for second in range(10):  # 300 complaints in one five-minute bin, half of them a topic
+        text = "flight cancelled #refundnow" if second % 2 else "flight cancelled"
+        desk.post(T0 + second * timedelta(seconds=1), 30, text=text)
+    desk.tick(T0 + 10 * MIN)
+    incidents = [i for i in (get_incident(desk.db, n) for n in (1, 2, 3)) if i is not None]
+    by_topic = {i.topic: i for i in incidents}
+    assert by_topic["storm"].mention_count == incident_mentions(desk, by_topic["storm"].id) == 300
+    topic = by_topic["#refundnow"]
+    assert topic.mention_count == incident_mentions(desk, topic.id) == 150
+    held = desk.db.execute(
+        "SELECT COUNT(*) FROM incident_mentions i JOIN mentions m USING (source, native_id) "
+        "WHERE i.incident_id = ? AND m.text LIKE '%#refundnow%'",
+        [topic.id],
+    ).fetchone()[0]
+    assert held == 150  # exactly the topic's mentions, none of the others
+
+
+def test_a_storm_overflowing_a_bin_on_reopening_brings_every_mention(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    assert desk.act(actions.resolve, 1, "ann", T0 + 21 * MIN).ok
+    before = get_incident(desk.db, 1)
+    assert before is not None
+    for second in range(10):
+        desk.post(T0 + 25 * MIN + second * timedelta(seconds=1), 30)
+    desk.tick(T0 + 35 * MIN)
+    after = get_incident(desk.db, 1)
+    assert after is not None
+    assert desk.when(1, "reopened")
+    assert after.mention_count == before.mention_count + 300 == incident_mentions(desk, 1)

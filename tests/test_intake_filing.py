@@ -1,0 +1,228 @@
+"""A failure of our own code after a mention is accepted costs no mention.
+
+Filing into incidents (the engine, the drafts planner) failing keeps the mentions and the
+sources' positions, answers the webhook truthfully, degrades /healthz and files them later,
+once; the pipeline failing on a mention stores it unscored, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+import bot.negativity
+from bot.incidents.engine import IncidentEngine
+from bot.incidents.filing import refile
+from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
+from storage.cursors import load_cursor
+from storage.database import open_database
+from storage.incidents import get_incident
+from storage.unfiled import _plain, _scored
+from tests.conftest import (
+    WEBHOOK_SECRET,
+    mention_record,
+    running_service,
+    stored_mentions,
+    write_config,
+    write_jsonl,
+)
+from tests.test_incident_engine import MIN, T0, Desk, policy
+from tests.test_webhook import post, signed
+
+
+class BrokenFiling:
+    """``IncidentEngine.ingest`` raising (a bug) while ``broken``, and which mentions it filed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, poison: str = "") -> None:
+        self.broken = True
+        self.poison = poison  # when set, only a batch holding a mention with this text fails
+        self.filed: Counter[tuple[str, str]] = Counter()
+        real = IncidentEngine.ingest
+
+        def ingest(engine: IncidentEngine, journal: Any, batch: Sequence[ScoredMention], *a: Any):  # type: ignore[no-untyped-def]
+            if self.broken and (
+                not self.poison or any(self.poison in s.mention.text for s in batch)
+            ):
+                raise KeyError("a bug in filing")
+            real(engine, journal, batch, *a)
+            self.filed.update(scored.mention.key for scored in batch)
+
+        monkeypatch.setattr(IncidentEngine, "ingest", ingest)
+
+
+async def health(port: int | None) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/healthz") as response,
+    ):
+        return response.status, await response.json()
+
+
+def issues(config: Path) -> list[tuple[str, str, str]]:
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        return [
+            (str(row[0]), str(row[1]), str(row[2]))
+            for row in db.execute("SELECT native_id, stage, error FROM mention_issues ORDER BY 1")
+        ]
+    finally:
+        db.close()
+
+
+async def test_a_filing_bug_keeps_the_mentions_and_files_them_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's e1: the webhook said 200 'duplicates: 2' for mentions stored nowhere, the
+    replay's cursor went past all five, /healthz said ok. The engine here also fails on an
+    empty batch (a position alone), which used to stop the service."""
+    filing = BrokenFiling(monkeypatch)
+    replay = write_jsonl(tmp_path / "replay.jsonl", [mention_record(i) for i in range(10, 15)])
+    config = write_config(
+        tmp_path,
+        [
+            {"type": "webhook", "name": "inbound", "secret": WEBHOOK_SECRET},
+            {"type": "replay", "name": "file", "path": str(replay), "speed": 0},
+        ],
+    )
+    async with running_service(config) as service:
+        body = json.dumps([mention_record(1), mention_record(2)]).encode()
+        status, answer = await post(service.http_port, body, signed(body))
+        assert (status, answer["stored"], answer["unfiled"]) == (200, 2, 2)
+        assert answer["duplicates"] == 0
+        code, report = await health(service.http_port)
+        assert (code, report["status"]) == (503, "degraded")
+        assert report["mentions"]["unfiled"] >= 2
+        assert "KeyError" in report["mentions"]["filing_error"]
+        again = await post(service.http_port, body, signed(body))  # a real duplicate now
+        assert again[1]["duplicates"] == 2
+        assert again[1]["stored"] == 0
+    assert len(stored_mentions(config)) == 7
+    db = open_database(tmp_path / "vigie.db", read_only=True)
+    assert load_cursor(db, "file") is not None  # the replay goes on after what it stored
+    db.close()
+    assert [stage for _, stage, _ in issues(config)] == ["filing"] * 7
+    assert not filing.filed
+
+    filing.broken = False  # the bug fixed: the next start files them, once
+    async with running_service(config) as service:
+        code, report = await health(service.http_port)
+        assert (code, report["mentions"]["unfiled"]) == (200, 0)
+    async with running_service(config):
+        pass
+    assert issues(config) == []
+    assert set(filing.filed) == {(m["source"], m["native_id"]) for m in stored_mentions(config)}
+    assert set(filing.filed.values()) == {1}  # each filed once
+
+
+async def test_one_mention_the_engine_cannot_file_holds_back_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    filing = BrokenFiling(monkeypatch, poison="POISON")
+    config = write_config(
+        tmp_path, [{"type": "webhook", "name": "inbound", "secret": WEBHOOK_SECRET}]
+    )
+    records = [
+        mention_record(1),
+        mention_record(2, "Kestrel Mobile POISON outage"),
+        mention_record(3),
+    ]
+    async with running_service(config) as service:
+        body = json.dumps(records).encode()
+        status, answer = await post(service.http_port, body, signed(body))
+    assert (status, answer["stored"], answer["unfiled"], answer["duplicates"]) == (200, 3, 1, 0)
+    assert sorted(key[1] for key in filing.filed) == ["m-1", "m-3"]
+    [(native_id, stage, error)] = issues(config)
+    assert (native_id, stage) == ("m-2", "filing")
+    assert "KeyError" in error
+
+
+async def test_a_mention_the_pipeline_fails_on_is_stored_unscored_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's e1c: it was not stored, and the webhook answered as if it named no brand."""
+    real = bot.negativity.NegativityScorer.score
+
+    def score(self: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+        if "POISON" in text:
+            raise ValueError("scorer bug")
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(bot.negativity.NegativityScorer, "score", score)
+    config = write_config(
+        tmp_path, [{"type": "webhook", "name": "inbound", "secret": WEBHOOK_SECRET}]
+    )
+    async with running_service(config) as service:
+        body = json.dumps([mention_record(1), mention_record(2, "Kestrel Mobile POISON outage")])
+        status, answer = await post(service.http_port, body.encode(), signed(body.encode()))
+        report = (await health(service.http_port))[1]
+    assert status == 200
+    assert (answer["matched"], answer["unscored"], answer["stored"]) == (1, 1, 2)
+    assert answer["duplicates"] == 0
+    assert report["mentions"]["unscored"] == 1
+    assert report["status"] == "ok"
+    rows = {row["native_id"]: row for row in stored_mentions(config)}
+    assert rows["m-2"]["sentiment"] == "neutral"
+    [(native_id, stage, error)] = issues(config)
+    assert (native_id, stage) == ("m-2", "scoring")
+    assert "scorer bug" in error
+
+
+def test_refiling_gives_the_incidents_an_unbroken_run_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storm whose filing failed throughout, filed after the fix: the same incident, its
+    mentions counted once, however often refiling runs."""
+    (tmp_path / "clean").mkdir()
+    clean = Desk(tmp_path / "clean", policy())
+    clean.storm(T0, 10)
+    clean.tick(T0 + 30 * MIN)
+    expected = get_incident(clean.db, 1)
+    assert expected is not None
+    assert expected.mention_count == 30
+
+    filing = BrokenFiling(monkeypatch)
+    (tmp_path / "broken").mkdir()
+    broken = Desk(tmp_path / "broken", policy())
+    broken.storm(T0, 10)
+    assert get_incident(broken.db, 1) is None
+    assert broken.desk.unfiled == 30
+    filing.broken = False
+    later = broken.restarted()
+    last = T0 + 9 * MIN + timedelta(seconds=20)
+    for _ in range(2):
+        assert refile(later.desk, later.db, last) == 0
+    later.tick(T0 + 30 * MIN)
+    got = get_incident(later.db, 1)
+    assert got is not None
+    assert (got.mention_count, got.level_name) == (expected.mention_count, expected.level_name)
+    assert set(filing.filed.values()) == {1}
+
+
+def test_a_mention_kept_unfiled_is_kept_whole() -> None:
+    """What is kept is what is filed later: the scored mention, whole."""
+
+    mention = Mention(
+        "s",
+        "1",
+        "text",
+        datetime(2026, 3, 10, 9, tzinfo=T0.tzinfo),
+        "https://x",
+        Author("a", "A", 3),
+        raw={"deep": [1, {"x": None}]},
+    )
+    scored = ScoredMention(
+        mention,
+        ("b",),
+        ("t",),
+        LanguageGuess("en", 0.9),
+        Negativity(0.8, Sentiment.NEGATIVE, -0.5, ("why",)),
+        T0,
+    )
+    assert _scored(json.loads(json.dumps(_plain(scored), default=str))) == scored
