@@ -1,10 +1,16 @@
 """Re-reading how far the posts of open incidents travel, so spread is measured, not guessed.
 
-Every ``refresh_seconds`` (live mode), the newest mentions of live incidents are re-read from the
-sources that can (``EngagementReader``); each reading is stored, and from a post's successive
-readings and its age the SEISMIC memory kernel says where its reposts are heading
-(``bot.spread.velocity``). The largest such prediction of an incident's group becomes the
-virality part of its next risk.
+Every ``refresh_seconds`` (live mode), posts of live incidents are re-read from the sources that
+can (``EngagementReader``): each incident's most reposted posts first, then its newest
+(``storage.engagement.mentions_to_refresh``). Each reading is stored, and from a post's reposts
+and its age the SEISMIC memory kernel says where they are heading (:func:`projected_reposts`).
+A post counts for every live incident that holds it while it is in the last hour or still gaining
+reposts; the largest prediction noted for a group in its hour becomes the virality part of its
+risk (``GroupRisk.predicted_reposts``), so an old post that has stopped travelling drops out.
+
+Reposts are what carries a post to new readers; on Reddit and Hacker News votes do that, so
+those sources report a post's score or points as its reposts (``bot.sources.reddit_things``,
+``bot.sources.hackernews``).
 """
 
 from __future__ import annotations
@@ -12,18 +18,52 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
+
+import numpy as np
 
 from bot.clock import Clock
 from bot.incidents.desk import IncidentDesk
-from bot.model import Mention
+from bot.incidents.groups import BIN, WINDOW_BINS
+from bot.model import Engagement, Mention
 from bot.sources.base import EngagementReader
 from bot.sources.polite import SourceError
-from bot.spread.velocity import heading_to
+from bot.spread.reach import HORIZON, memory_ccdf
+from bot.spread.velocity import MAX_PROJECTION
 from storage.engagement import Tracked, mentions_to_refresh, record_observations
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
+
+TRUST_AGE = 600.0
+"""Seconds before a post's count is fully trusted to project from: a minute-old post's first
+reposts are mostly its author's circle, so its multiplier grows from 1 over these ten minutes
+(the reach tables' error is measured from ten minutes on)."""
+STILL_GAINING = 0.01
+"""An older post counts while each reading adds at least this share of its reposts (and one)."""
+
+
+def projected_reposts(reposts: float, age_seconds: float) -> float:
+    """Where ``reposts`` seen at ``age_seconds`` are heading by the reach horizon (7 days).
+
+    The kernel's share of the horizon's reposts expected by then, inverted (at most
+    ``MAX_PROJECTION`` times), eased in over ``TRUST_AGE``: continuous in age, the count itself
+    at age 0 (or a future date: a wrong clock) and from the horizon on."""
+    age = min(max(age_seconds, 0.0), HORIZON)
+    by_age, by_horizon = 1.0 - memory_ccdf(np.array([age, HORIZON]))
+    factor = min(MAX_PROJECTION, float(by_horizon / max(by_age, 1e-9)))
+    trust = min(1.0, age / TRUST_AGE)
+    return float(reposts) * (1.0 + trust * (factor - 1.0))
+
+
+def travelling(item: Tracked, now_counts: Engagement, now: datetime) -> bool:
+    """Whether a post still tells where its incident is going: heard in the last hour, or its
+    reposts still growing (an old viral post that has stopped must not hold an incident open)."""
+    if now - item.created_at <= BIN * WINDOW_BINS:
+        return True
+    before = item.engagement.reposts
+    return now_counts.reposts - before >= max(1.0, STILL_GAINING * before)
 
 
 class EngagementRefresher:
@@ -72,12 +112,13 @@ class EngagementRefresher:
                 partial(record_observations, source=source, at=now, counts=counts)
             )
             for item in items:
-                if item.native_id not in counts:
+                seen = counts.get(item.native_id)
+                if seen is None or not travelling(item, seen, now):
                     continue
                 age = (now - item.created_at).total_seconds()
-                heading = heading_to(counts[item.native_id].reposts, age)
-                key = (item.brand, item.topic)
-                predicted[key] = max(predicted.get(key, 0.0), heading)
+                heading = projected_reposts(seen.reposts, age)
+                for key in item.groups:
+                    predicted[key] = max(predicted.get(key, 0.0), heading)
         if predicted:
             await self.writer.run(partial(self.desk.note_spread, predicted=predicted))
         return predicted

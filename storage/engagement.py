@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlite_utils
@@ -12,42 +12,59 @@ from bot.model import Engagement
 from storage.mentions import timestamp
 
 LIVE = ("pending", "open", "acknowledged")
+_LIVE_IN = f"i.status IN ({', '.join('?' for _ in LIVE)})"
+
+# Each live incident's posts take turns, most reposted first, then newest: a flood of new
+# complaints cannot push out the post that is actually spreading, nor one incident crowd out
+# another. A post is re-read once and credited to every live incident that holds it.
+_TO_REFRESH = f"""
+WITH held AS (
+    SELECT im.source, im.native_id, COALESCE(m.reposts, 0) AS reposts, m.created_at,
+        ROW_NUMBER() OVER (
+            PARTITION BY im.incident_id ORDER BY COALESCE(m.reposts, 0) DESC, m.created_at DESC
+        ) AS turn
+    FROM incident_mentions im JOIN incidents i ON i.id = im.incident_id
+    JOIN mentions m ON m.source = im.source AND m.native_id = im.native_id
+    WHERE {_LIVE_IN}
+), chosen AS (
+    SELECT source, native_id, MIN(turn) AS turn, reposts, created_at FROM held
+    GROUP BY source, native_id ORDER BY turn, reposts DESC, created_at DESC LIMIT ?
+)
+SELECT m.source, m.native_id, m.created_at, m.reposts, m.likes, m.replies, m.quotes,
+    i.brand, i.topic
+FROM chosen c JOIN mentions m ON m.source = c.source AND m.native_id = c.native_id
+JOIN incident_mentions im ON im.source = c.source AND im.native_id = c.native_id
+JOIN incidents i ON i.id = im.incident_id
+WHERE {_LIVE_IN}
+ORDER BY c.turn, c.reposts DESC, c.created_at DESC, m.source, m.native_id, i.id
+"""
 
 
 @dataclass(frozen=True, slots=True)
 class Tracked:
-    """A mention of a live incident, as the refresher needs it."""
+    """A post held by live incidents, as the refresher needs it."""
 
     source: str
     native_id: str
     created_at: datetime
-    brand: str
-    topic: str
-    engagement: Engagement
+    engagement: Engagement  # the counts last known
+    groups: tuple[tuple[str, str], ...]  # (brand, topic) of each live incident holding it
 
 
 def mentions_to_refresh(db: sqlite_utils.Database, limit: int) -> list[Tracked]:
-    """The newest mentions of live incidents (each once, with its incident's brand and topic)."""
-    rows = db.execute(
-        "SELECT m.source, m.native_id, m.created_at, i.brand, i.topic, "
-        "m.reposts, m.likes, m.replies, m.quotes "
-        "FROM incident_mentions im JOIN incidents i ON i.id = im.incident_id "
-        "JOIN mentions m ON m.source = im.source AND m.native_id = im.native_id "
-        f"WHERE i.status IN ({', '.join('?' for _ in LIVE)}) "
-        "GROUP BY m.source, m.native_id ORDER BY m.created_at DESC LIMIT ?",
-        [*LIVE, limit],
-    ).fetchall()
-    return [
-        Tracked(
-            row[0],
-            row[1],
-            datetime.fromisoformat(row[2]),
-            row[3],
-            row[4],
-            Engagement(row[5] or 0, row[6] or 0, row[7] or 0, row[8] or 0),
-        )
-        for row in rows
-    ]
+    """Up to ``limit`` posts of live incidents: each incident's most reposted, then newest."""
+    found: dict[tuple[str, str], Tracked] = {}
+    for row in db.execute(_TO_REFRESH, [*LIVE, limit, *LIVE]).fetchall():
+        source, native_id, created_at, *counts = row[:7]
+        group = (row[7], row[8])
+        known = found.get((source, native_id))
+        if known is None:
+            engagement = Engagement(*(int(c or 0) for c in counts))
+            when = datetime.fromisoformat(created_at)
+            found[source, native_id] = Tracked(source, native_id, when, engagement, (group,))
+        elif group not in known.groups:
+            found[source, native_id] = replace(known, groups=(*known.groups, group))
+    return list(found.values())
 
 
 def record_observations(

@@ -346,3 +346,15 @@ def test_default_settings_figures_on_the_labelled_series() -> None:
     # bench/eval_bursts.py, defaults: 13/15 windows, 23 false alarms in 275 series-days
     assert hits >= 13
     assert false_alarms / days <= 0.085
+
+
+def test_the_usual_hour_keeps_a_days_memory_through_quiet_hours() -> None:
+    """What the risk explanation calls "the usual": unlike the sudden criterion's baseline,
+    four quiet hours do not make a brand at 12 an hour look silent."""
+    detector = BurstDetector(BurstSettings(prior_rate_per_hour=12.0))
+    feed(detector, poisson(1.0, DAY))
+    usual = detector.usual_window
+    assert 9.0 < usual < 15.0
+    quiet = feed(detector, [0.0] * 48)
+    assert detector.usual_window > 0.85 * usual
+    assert quiet[-1].baseline * 12 < 0.2 * usual

@@ -96,10 +96,12 @@ async def test_refreshed_posts_raise_the_incidents_risk(tmp_path: Path) -> None:
 def test_no_engagement_older_than_the_hour_lingers() -> None:
     group = GroupRisk(("acme", STORM), T0)
     group.predicted_reposts = 900.0
-    for _ in range(3):
+    assert group.close().risk.score == 0  # no negative mention in the hour: nothing to spread
+    for _ in range(11):
         group.close()
+    assert group.predicted_reposts == 900.0  # its bin is the hour's oldest
+    group.close()
     assert group.predicted_reposts == 0.0
-    assert group.close().risk.score == 0
 
 
 async def test_mastodon_reads_counts_of_each_status() -> None:
@@ -121,7 +123,7 @@ async def test_reddit_reads_counts_from_api_info() -> None:
         counts = await source.engagement(
             [Mention("reddit", "t3_p00001", "", T0), Mention("reddit", "t3_gone", "", T0)]
         )
-    assert counts == {"t3_p00001": Engagement(likes=250, replies=40)}
+    assert counts == {"t3_p00001": Engagement(reposts=250, replies=40)}  # score: its spread
 
 
 async def test_hacker_news_reads_points_and_comments() -> None:
@@ -130,4 +132,4 @@ async def test_hacker_news_reads_points_and_comments() -> None:
         source = source_for_hn(hn)
         assert isinstance(source, EngagementReader)
         counts = await source.engagement([Mention("hn", "41", "", T0), Mention("hn", "7", "", T0)])
-    assert counts == {"41": Engagement(likes=320, replies=3)}
+    assert counts == {"41": Engagement(reposts=320, replies=3)}  # points: its spread

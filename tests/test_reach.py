@@ -19,6 +19,8 @@ from bot.spread.reach import (
     KERNEL_C,
     KERNEL_CUTOFF,
     KERNEL_THETA,
+    MAX_AMPLIFICATION,
+    MAX_INFECTIOUSNESS,
     N_STAR,
     TWITTER_2011,
     TWITTER_2011_COUNTS,
@@ -197,8 +199,29 @@ def test_the_count_only_variant_uses_polls_up_to_observe_and_grows_with_counts()
     assert predict_from_counts([*polls, (2400.0, 900)], 40_000, 1800.0) == base
     busier = predict_from_counts([(600.0, 20), (1200.0, 60), (1800.0, 80)], 40_000, 1800.0)
     assert busier.predicted_final > base.predicted_final >= base.observed == 40
-    with pytest.raises(ValueError, match="must not decrease"):
-        predict_from_counts([(600.0, 10), (1200.0, 5)], 40_000, 1800.0)
+
+
+def test_a_count_that_drops_is_taken_as_its_running_maximum() -> None:
+    """A deleted reblog used to raise; its dip and recovery are no reshares either way."""
+    dipped = [(600.0, 10), (1200.0, 30), (1500.0, 25), (1800.0, 30), (2400.0, 45)]
+    held = [(600.0, 10), (1200.0, 30), (1500.0, 30), (1800.0, 30), (2400.0, 45)]
+    for calibration in (None, TWITTER_2011_COUNTS):
+        prediction = predict_from_counts(dipped, 40_000, 2400.0, calibration=calibration)
+        assert prediction == predict_from_counts(held, 40_000, 2400.0, calibration=calibration)
+        assert prediction.observed == 45
+
+
+@pytest.mark.parametrize("before_observe", [1.0, 0.01, 1e-4])
+def test_a_lone_late_reshare_of_an_unseen_post_is_bounded_and_flagged(
+    before_observe: float,
+) -> None:
+    """An original nobody could see (0 followers) and one reshare just before ``observe``:
+    the package's ratio said p̂ = 800 and 3.2 million reshares (3.2e8 at 0.1 ms)."""
+    times, followers = [0.0, 600.0 - before_observe], [0.0, 200.0]
+    prediction = predict_final_size(times, followers, 600.0, calibration=None)
+    assert prediction.infectiousness <= MAX_INFECTIOUSNESS
+    assert prediction.explosive
+    assert 1 < prediction.predicted_final <= 1 + MAX_AMPLIFICATION * 200.0
 
 
 @pytest.mark.parametrize(

@@ -105,3 +105,90 @@ def test_a_known_influencer_counts_as_far_reaching() -> None:
     known = replace(small, top_is_influencer=True)
     assert assess(known).score > assess(small).score
     assert "(800 followers, known influencer)" in assess(known).explanation
+
+
+def _after_a_day_at_one_an_hour(quiet_hours: int) -> GroupRisk:
+    """A group that had one negative mention an hour for a day, then ``quiet_hours`` of none."""
+    group = GroupRisk(("acme", STORM), datetime(2026, 3, 10, tzinfo=UTC))
+    for i in range(24 * 12 + quiet_hours * 12):
+        group.current.count = 1 if i % 12 == 0 and i < 24 * 12 else 0
+        group.current.negativity = 0.8 * group.current.count
+        group.close()
+    return group
+
+
+@pytest.mark.parametrize("quiet_hours", [0, 2, 4, 8])
+def test_the_usual_is_the_days_level_not_the_last_quiet_hours(quiet_hours: int) -> None:
+    """The explanation said 6x, 25x, 100x, then 1602x the usual for the same three mentions:
+    its usual had the last hour's memory. A day's memory says about three times, each time."""
+    group = _after_a_day_at_one_an_hour(quiet_hours)
+    group.current.count, group.current.negativity = 3, 2.4
+    explanation = group.close().risk.explanation
+    ratio = int(explanation.split(", ")[1].split("x the usual")[0])
+    assert 2 <= ratio <= 5, explanation
+
+
+def test_after_two_silent_days_there_are_usually_none() -> None:
+    group = _after_a_day_at_one_an_hour(48)
+    group.current.count, group.current.negativity = 1, 0.8
+    explanation = group.close().risk.explanation
+    assert explanation.endswith("1 negative mention in 1 h, where there are usually none")
+
+
+@pytest.mark.parametrize(
+    ("negative", "usual", "said"),
+    [
+        (3, 0.5, ", 6x the usual"),
+        (1, 1e-9, ", where there are usually none"),  # was "1000000000x the usual"
+        (4, 0.3, ", where there are usually none"),
+        (3, 2.0, ""),  # not twice the usual: nothing to say
+    ],
+)
+def test_a_ratio_only_against_half_a_mention_or_more(
+    negative: int, usual: float, said: str
+) -> None:
+    risk = assess(RiskInputs("1 h", negative, usual, 0.0, 0.8))
+    assert (
+        risk.explanation
+        == f"{risk.score}: {negative} negative mention"
+        + ("s" if negative > 1 else "")
+        + f" in 1 h{said}"
+    )
+
+
+def test_the_usual_does_not_change_the_risk() -> None:
+    assert assess(replace(QUIET, usual=1e-9)).score == assess(replace(QUIET, usual=50.0)).score
+
+
+@pytest.mark.parametrize(
+    ("predicted", "reposts", "said"),
+    [
+        (12.0, 5000, "; reposted 5,000 times"),  # was "predicted to reach 12 reposts"
+        (8000.0, 50, "; predicted to reach 8,000 reposts"),
+        (0.0, 40, "; reposted 40 times"),
+        (9.0, 3, ""),
+    ],
+)
+def test_the_reposts_named_are_those_that_drive_the_score(
+    predicted: float, reposts: int, said: str
+) -> None:
+    risk = assess(replace(QUIET, predicted_reposts=predicted, reposts=reposts))
+    assert risk.explanation == f"{risk.score}: 2 negative mentions in 1 h{said}"
+
+
+@pytest.mark.parametrize(
+    ("followers", "said"),
+    [
+        (999, "999"),
+        (1_000, "1k"),
+        (2_240, "2.2k"),
+        (999_949, "999.9k"),
+        (999_950, "1M"),  # was "1000k"
+        (1_000_000, "1M"),
+        (1_250_000, "1.2M"),
+        (999_950_000, "1B"),
+    ],
+)
+def test_follower_counts_are_rounded_before_the_unit_is_chosen(followers: int, said: str) -> None:
+    risk = assess(replace(QUIET, top_author="star", top_followers=followers))
+    assert f"@star ({said} followers)" in risk.explanation

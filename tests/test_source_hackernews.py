@@ -66,7 +66,7 @@ def test_a_comment_is_plain_text_with_its_parent_and_address() -> None:
     assert mention.parent_id == "4100"
     assert mention.author.handle == "user4242"
     assert mention.created_at == datetime.fromtimestamp(T, UTC)
-    assert (mention.engagement.likes, mention.engagement.replies) == (0, 0)  # points: null
+    assert (mention.engagement.reposts, mention.engagement.replies) == (0, 0)  # points: null
 
 
 def test_a_story_is_its_title_then_its_text_with_points_and_comments() -> None:
@@ -74,7 +74,7 @@ def test_a_story_is_its_title_then_its_text_with_points_and_comments() -> None:
     hit = story(77, T, "Ask HN: Is Kestrel Mobile down?", text=body, points=120, num_comments=45)
     mention = to_mention("hn", hit)
     assert mention.text == "Ask HN: Is Kestrel Mobile down?\n\nNo signal since 9am > 3 hours"
-    assert (mention.engagement.likes, mention.engagement.replies) == (120, 45)
+    assert (mention.engagement.reposts, mention.engagement.replies) == (120, 45)  # points: spread
     assert mention.parent_id == ""
     assert "_highlightResult" not in mention.raw
 

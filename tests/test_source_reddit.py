@@ -99,7 +99,7 @@ def test_a_real_post_and_a_real_comment_read_as_reddit_shows_them() -> None:
         "serious_parents_of_reddit_whats_the_biggest_lie/"
     )
     assert first.author.handle == "RedHeadQc"
-    assert (first.engagement.likes, first.engagement.replies) == (1, 1)
+    assert (first.engagement.reposts, first.engagement.replies) == (1, 1)  # score: spread
     assert first.created_at == datetime.fromtimestamp(1456821458, UTC)
     assert first.parent_id == ""
 
@@ -108,7 +108,7 @@ def test_a_real_post_and_a_real_comment_read_as_reddit_shows_them() -> None:
     assert searched.url.endswith("/praw_is_there_an_easy_way_of_getting_a_list_of/")  # no ?ref=
     assert searched.text.startswith("[PRAW] Is there an easy way")
     assert "\n\nAs the title says." in searched.text  # title, then the self text
-    assert (searched.engagement.likes, searched.engagement.replies) == (2, 5)
+    assert (searched.engagement.reposts, searched.engagement.replies) == (2, 5)
 
     comments = load_listing(PAYLOADS / "listing_r_askreddit_comments.json")
     remark = to_mention("reddit", comments[1])
@@ -124,7 +124,7 @@ def test_deleted_authors_and_downvoted_posts() -> None:
     child = post(1, T, "Kestrel", author="[deleted]", score=-7, num_comments=3)
     mention = to_mention("reddit", child)
     assert mention.author.handle == ""
-    assert (mention.engagement.likes, mention.engagement.replies) == (0, 3)
+    assert (mention.engagement.reposts, mention.engagement.replies) == (0, 3)
 
 
 def test_default_queries_or_the_brands_terms_within_reddits_length_limit() -> None:

@@ -71,3 +71,26 @@ def test_a_post_too_young_or_dated_in_the_future_is_not_projected(age_seconds: f
 def test_a_projection_is_bounded() -> None:
     assert heading_to(10, 60) <= 10 * MAX_PROJECTION
     assert heading_to(10, 3600) == pytest.approx(10 / expected_share_so_far(3600))
+
+
+def test_two_readings_at_the_same_moment_are_no_rate() -> None:
+    """Two replicas answering in the same second read as 1,200 reposts a minute."""
+    result = velocity(POSTED, [seen(0, 0), seen(5, 10), seen(5, 30)])
+    assert result is not None
+    assert result.reposts_per_minute == pytest.approx(30 / 5)
+    assert velocity(POSTED, [seen(5, 10), seen(5, 30)]) is None
+
+
+def test_readings_in_any_order_are_put_in_time_order() -> None:
+    in_order = [seen(0, 0), seen(5, 5), seen(10, 30)]
+    assert velocity(POSTED, in_order[::-1]) == velocity(POSTED, in_order)
+
+
+def test_a_dip_and_its_recovery_are_not_new_engagement() -> None:
+    result = velocity(POSTED, [seen(0, 10), seen(5, 8), seen(10, 10)])
+    assert result is not None
+    assert result.per_minute == 0
+    assert result.acceleration == 0
+    climbing = velocity(POSTED, [seen(0, 10), seen(5, 8), seen(10, 15)])
+    assert climbing is not None
+    assert climbing.reposts_per_minute == pytest.approx(5 / 5)  # above the 10 seen before

@@ -318,7 +318,11 @@ class EngagementSettings(Settings):
     refresh_seconds: Number = Field(
         300, ge=10, description="Live mode: re-read the counts of open incidents' posts this often."
     )
-    max_posts: Integer = Field(200, ge=1, description="Posts re-read per round, newest first.")
+    max_posts: Integer = Field(
+        200,
+        ge=1,
+        description="Posts re-read per round: each incident's most reposted first, then newest.",
+    )
 
 
 class AppConfig(Settings):

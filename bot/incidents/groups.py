@@ -91,6 +91,7 @@ class BinSummary:
     top_followers: int = 0
     top_influencer: bool = False
     reposts: int = 0
+    predicted: float = 0.0  # largest final reposts predicted while this bin was current
     refs: list[MentionRef] = field(default_factory=list)
     themes: dict[str, int] = field(default_factory=dict)
 
@@ -116,7 +117,6 @@ class GroupRisk:
         self.closed: deque[BinSummary] = deque(maxlen=WINDOW_BINS)
         self.last_mention_at = start
         self.last: GroupReading | None = None
-        self.predicted_reposts = 0.0  # from engagement refreshes of the group's posts
 
     def add(self, scored: ScoredMention, influencer: bool) -> None:
         mention = scored.mention
@@ -138,9 +138,10 @@ class GroupRisk:
 
     def close(self) -> GroupReading:
         """Close the current bin (its end is ``bin_start + BIN``) and read the last hour."""
+        # the hour's usual count as it stood before this bin: a mean over about a day, not the
+        # median-like level of the last hour, which falls to nothing after a few quiet hours
+        usual = self.detector.usual_window
         reading = self.detector.update(self.current.count)
-        if self.negative_last_hour == 0:
-            self.predicted_reposts = 0.0  # the posts it was about have left the hour
         self.closed.append(self.current)
         self.current = BinSummary()
         self.bin_start += BIN
@@ -150,14 +151,15 @@ class GroupRisk:
         inputs = RiskInputs(
             window="1 h",
             negative=negative,
-            usual=reading.baseline * WINDOW_BINS,
+            usual=usual,
             surprise=reading.surprise,
             mean_negativity=sum(b.negativity for b in hour) / negative if negative else 0.0,
             top_author=top.top_author,
             top_followers=top.top_followers,
             top_is_influencer=top.top_influencer,
             reposts=max(b.reposts for b in hour),
-            predicted_reposts=self.predicted_reposts,
+            # without negative mentions in the hour the group has nothing left to spread
+            predicted_reposts=max(b.predicted for b in hour) if negative else 0.0,
         )
         self.last = GroupReading(self.bin_start, assess(inputs), reading.burst, negative)
         return self.last
@@ -174,6 +176,18 @@ class GroupRisk:
         self.bin_start = start
         self.current = BinSummary()
         self.closed.clear()
+
+    @property
+    def predicted_reposts(self) -> float:
+        """The largest final reposts predicted for the group's posts within the hour."""
+        return max(b.predicted for b in (*self.closed, self.current))
+
+    @predicted_reposts.setter
+    def predicted_reposts(self, reposts: float) -> None:
+        """Note a prediction (``IncidentEngine.note_spread``). It is kept with the current bin
+        and leaves with it, an hour later unless noted again; a lower one noted meanwhile (a
+        partial re-read) does not erase it."""
+        self.current.predicted = max(self.current.predicted, reposts)
 
     @property
     def negative_last_hour(self) -> int:
@@ -215,7 +229,6 @@ class GroupRisk:
             "current": _summary_state(self.current),
             "closed": [_summary_state(b) for b in self.closed],
             "last_mention_at": self.last_mention_at.isoformat(),
-            "predicted_reposts": self.predicted_reposts,
         }
 
     @classmethod
@@ -226,7 +239,8 @@ class GroupRisk:
         group.current = _summary(state["current"])
         group.closed.extend(_summary(b) for b in state["closed"])
         group.last_mention_at = datetime.fromisoformat(state["last_mention_at"])
-        group.predicted_reposts = float(state.get("predicted_reposts", 0.0))
+        # an older state's "predicted_reposts" is dropped: the next refresh notes it again if
+        # its post is still travelling
         return group
 
 
@@ -241,6 +255,7 @@ def _summary_state(summary: BinSummary) -> dict[str, Any]:
         "top_followers": summary.top_followers,
         "top_influencer": summary.top_influencer,
         "reposts": summary.reposts,
+        "predicted": summary.predicted,
         "refs": list(summary.refs),
         "themes": dict(summary.themes),
     }

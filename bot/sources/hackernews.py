@@ -7,6 +7,9 @@ the lookback catches items indexed late, and the ids heard since T keep them fro
 twice). A first poll takes only
 the newest page. Algolia stops at 1,000 hits a query, so a poll reads 10 pages at most.
 
+An item's points are its ``reposts``: upvotes are what carries a story up the front page to
+more readers (its spread, which ``bot.engagement`` projects); ``likes`` stays 0.
+
 Hacker News has no API for posting, so this source has no ``reply`` method: a publisher finds
 no way to answer here, and a drafted answer to a Hacker News mention is for a person to post.
 """
@@ -71,7 +74,8 @@ class HackerNewsSource(SearchingSource):
         self.on_malformed = on_malformed
 
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
-        """Points and comments from ``GET {base_url}items/{id}``; gone items are left out."""
+        """Points (as reposts) and comments from ``GET {base_url}items/{id}``; gone items are left
+        out."""
         counts: dict[str, Engagement] = {}
         base = self.settings.base_url.rstrip("/")
         async with self.session() as session:
@@ -84,7 +88,7 @@ class HackerNewsSource(SearchingSource):
                     raise
                 if isinstance(item, dict) and "id" in item:
                     counts[mention.native_id] = Engagement(
-                        likes=max(0, int(item.get("points") or 0)),
+                        reposts=max(0, int(item.get("points") or 0)),
                         replies=len(item.get("children") or []),
                     )
         return counts
@@ -140,7 +144,7 @@ def to_mention(source: str, hit: Any) -> Mention:
         url=ITEM_URL.format(object_id),
         author=Author(handle=parse_text(hit.get("author"))),
         engagement=Engagement(
-            likes=parse_count(hit.get("points")), replies=parse_count(hit.get("num_comments"))
+            reposts=parse_count(hit.get("points")), replies=parse_count(hit.get("num_comments"))
         ),
         parent_id=parse_text(hit.get("parent_id")),
         raw={key: value for key, value in hit.items() if key != "_highlightResult"},

@@ -3,6 +3,10 @@
 A listing child is ``{"kind": "t3" | "t1", "data": {...}}``: a post (title and self text) or a
 comment (body, under the post ``link_id``). ``POST /api/comment`` answers
 ``{"json": {"errors": [...], "data": {"things": [...]}}}``.
+
+A thing's score is its ``reposts``: Reddit has no reshare, votes are what carry a post to more
+readers (its spread, which ``bot.engagement`` projects); ``likes`` stays 0 so it is not counted
+twice.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def to_mention(source: str, child: Any) -> Mention:
         url=_url(data),
         author=Author(handle="" if author == "[deleted]" else author),
         engagement=Engagement(
-            likes=parse_count(max(score, 0) if isinstance(score, int | float) else score),
+            reposts=parse_count(max(score, 0) if isinstance(score, int | float) else score),
             replies=replies,
         ),
         parent_id=parent,

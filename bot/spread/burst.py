@@ -310,6 +310,14 @@ class BurstDetector:
         return self._burst_bins > 0
 
     @property
+    def usual_window(self) -> float:
+        """The usual count of one window (the last hour; the bin when bins are an hour or
+        longer): the size criterion's mean over about a day (``usual_half_life_hours``), which
+        bursts do not teach. Read-only, for explanations: unlike ``BurstReading.baseline`` it
+        does not fall to nothing after a few quiet hours."""
+        return max(self._swing_window.level, 0.0)
+
+    @property
     def threshold(self) -> float:
         """The surprise the next bin needs to start a burst."""
         return self.settings.threshold

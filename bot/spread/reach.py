@@ -7,7 +7,8 @@ and the package's estimate is
 
     N̂ = R_t + p̂_t · Σ_{t_i <= t} n_i (1 - Φ(t - t_i)) / (1 - p̂_t · n*)
 
-(``calibration=None``; n* = 100, explosive cascades amplified MAX_AMPLIFICATION times, not Inf).
+(``calibration=None``; n* = 100, explosive cascades amplified MAX_AMPLIFICATION times, not Inf,
+and p̂_t at most 1: a follower reshares once at most; see MAX_INFECTIOUSNESS).
 
 The default prediction adds a calibration layer, as the package's "train for best n.star" and
 the research note (§A3.2 step 5) suggest: per age, log(1 + final) ~ Normal(β · x, sigma) with x =
@@ -71,6 +72,15 @@ N_STAR = 100.0
 # Explosive (p̂·N_STAR >= 1), or a denominator near 0: the remaining growth is amplified this
 # much, a large but finite value; callers should act on ``explosive``, not on the number.
 MAX_AMPLIFICATION = 20.0
+
+# p̂ is the expected number of reshares per follower reached, and nobody reshares a post twice,
+# so p̂ <= 1. The package's ratio has no such bound: a reshare seconds before ``observe`` counts
+# fully while its followers have had seconds of exposure, so with an original post nobody could
+# see (0 followers) one reshare at 599.99 s of 600 gave p̂ = 800 and N̂ = 3.2 million. Bounded,
+# the first-generation growth to come is at most the followers reached, and N̂ at most
+# observed + MAX_AMPLIFICATION x follower mass (about 4,000 for that reshare of 200 followers,
+# flagged explosive). The 140 shared cascades never exceed p̂ = 0.07, so no figure changes.
+MAX_INFECTIOUSNESS = 1.0
 
 # "Final" means the size 7 days after the post, as in the SEISMIC data the calibration is fitted
 # on: at this age the prediction is the observed count (plus nothing), by definition.
@@ -289,7 +299,8 @@ def _window(times: FloatArray, weights: FloatArray, at: float) -> float:
 def estimate_infectiousness(
     times: FloatArray, followers: FloatArray, weights: FloatArray, at: float
 ) -> float:
-    """p̂_t: triangle-weighted recent reshares over triangle-weighted exposure.
+    """p̂_t: triangle-weighted recent reshares over triangle-weighted exposure (at most
+    MAX_INFECTIOUSNESS).
 
     Inputs are sorted by time with the original post first; ``weights`` count events per row.
     """
@@ -300,7 +311,9 @@ def estimate_infectiousness(
     reshares = times[1:]
     inside = (reshares >= at - window) & (reshares < at)
     recent = float(np.sum(weights[1:][inside] * (1.0 - (at - reshares[inside]) / window)))
-    return recent / exposure if recent > 0 and exposure > 0 else 0.0
+    if recent <= 0 or exposure <= 0:
+        return 0.0
+    return min(recent / exposure, MAX_INFECTIOUSNESS)
 
 
 def seismic_features(
@@ -376,15 +389,19 @@ def count_events(
     observe: float,
     reshare_followers: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Pseudo-events (times, followers, weights): each poll's increment at mid-interval."""
+    """Pseudo-events (times, followers, weights): each poll's increment at mid-interval.
+
+    Counts are taken as a running maximum: a count that drops (a reshare deleted, a replica
+    behind) is no reshare undone, and its recovery is no new one.
+    """
     times, weights, last_at, last_count = [0.0], [1.0], 0.0, 0
     for at, count in sorted((float(a), int(c)) for a, c in observations if a <= observe):
-        if at < 0 or count < last_count:
-            raise ValueError(f"counts must not decrease and times must be >= 0 (at {at:g} s)")
+        if at < 0:
+            raise ValueError(f"times must be >= 0 (at {at:g} s)")
         if count > last_count:
             times.append((last_at + at) / 2.0)
             weights.append(float(count - last_count))
-        last_at, last_count = at, count
+        last_at, last_count = at, max(last_count, count)
     followers = np.full(len(times), float(reshare_followers))
     followers[0] = float(author_followers)
     return np.asarray(times), followers, np.asarray(weights)

@@ -1,8 +1,11 @@
 """``python -m bot predict-reach``: predicted final reshare count of every cascade in a CSV file.
 
-Input columns ``cascade_id, relative_time_seconds, number_of_followers`` (CSV, or gzipped when
-the name ends in ``.gz``; the row at time 0 is the original post; rows in any order). Output
-columns ``cascade_id, observed, predicted_final``, one row per cascade in order of appearance.
+Input columns ``cascade_id, relative_time_seconds, number_of_followers`` (CSV, or gzipped: told
+by the file's first bytes, whatever its name; the row at time 0 is the original post; rows in
+any order; rows after ``--observe`` are checked but not kept). Output columns ``cascade_id,
+observed, predicted_final``, one row per cascade in order of appearance, then ``branching``
+(p̂·n*) and ``explosive`` (0/1: branching >= 1, where SEISMIC has no finite estimate and
+``predicted_final`` is a capped stand-in; act on the flag, not on the number).
 ``predicted_final`` is the median size at 7 days under ``reach.DEFAULT_CALIBRATION``, which was
 fitted on (and assumes) Twitter cascades that end above 2,000 reshares, like the SEISMIC subset.
 """
@@ -10,12 +13,9 @@ fitted on (and assumes) Twitter cascades that end above 2,000 reshares, like the
 from __future__ import annotations
 
 import csv
-import gzip
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from array import array
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
@@ -27,32 +27,25 @@ from bot.spread.reach import (
     calibrated,
     seismic_features,
 )
+from bot.spread.text_input import READ_ERRORS, open_text
 
 INPUT_COLUMNS = ("cascade_id", "relative_time_seconds", "number_of_followers")
-OUTPUT_COLUMNS = ("cascade_id", "observed", "predicted_final")
+OUTPUT_COLUMNS = ("cascade_id", "observed", "predicted_final", "branching", "explosive")
 
 Cascade = tuple[FloatArray, FloatArray]
 
 
-@contextmanager
-def _open_text(source: Path) -> Iterator[TextIO]:
-    if source.suffix == ".gz":
-        with gzip.open(source, "rt", encoding="utf-8-sig", newline="") as handle:
-            yield handle
-    else:
-        with source.open(encoding="utf-8-sig", newline="") as handle:
-            yield handle
-
-
-def read_cascades(source: Path) -> dict[str, Cascade]:
+def read_cascades(source: Path, observe: float = math.inf) -> dict[str, Cascade]:
     """Times and follower counts per cascade, sorted by time with the original post first.
 
-    Raises ValueError naming the file and line of a malformed row. When several rows of a
-    cascade are at time 0, the first in file order is the original post.
+    Rows after ``observe`` seconds are checked but dropped while reading (a cascade file is
+    often mostly rows no prediction uses). Raises ValueError naming the file and line of a
+    malformed row. When several rows of a cascade are at time 0, the first in file order is
+    the original post.
     """
-    rows: dict[str, tuple[list[float], list[float]]] = {}
+    rows: dict[str, tuple[array[float], array[float]]] = {}
     try:
-        with _open_text(source) as handle:
+        with open_text(source) as handle:
             reader = csv.reader(handle)
             key_at, time_at, followers_at = _header_positions(next(reader, []), source)
             for record in reader:
@@ -62,10 +55,11 @@ def read_cascades(source: Path) -> dict[str, Cascade]:
                     key, time, followers = _parse(record, key_at, time_at, followers_at)
                 except ValueError as error:
                     raise ValueError(f"{source}: line {reader.line_num}: {error}") from None
-                times, follower_counts = rows.setdefault(key, ([], []))
-                times.append(time)
-                follower_counts.append(followers)
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:
+                times, follower_counts = rows.setdefault(key, (array("d"), array("d")))
+                if time <= observe:
+                    times.append(time)
+                    follower_counts.append(followers)
+    except (*READ_ERRORS, csv.Error) as error:
         raise ValueError(f"{source}: cannot read: {error}") from None
     return {key: _sorted_cascade(key, *columns) for key, columns in rows.items()}
 
@@ -101,10 +95,10 @@ def _number(record: list[str], position: int, column: int) -> float:
     return value
 
 
-def _sorted_cascade(key: str, times: list[float], followers: list[float]) -> Cascade:
+def _sorted_cascade(key: str, times: array[float], followers: array[float]) -> Cascade:
     t = np.asarray(times, dtype=np.float64)
     order = np.argsort(t, kind="stable")
-    if t[order[0]] != 0:
+    if t.size == 0 or t[order[0]] != 0:
         raise ValueError(f"cascade {key!r} has no original post (no row at time 0)")
     return t[order], np.asarray(followers, dtype=np.float64)[order]
 
@@ -124,18 +118,27 @@ def predict_reach_file(
     observe: float,
     calibration: Calibration | None = DEFAULT_CALIBRATION,
 ) -> int:
-    """Write ``cascade_id, observed, predicted_final`` for each cascade; returns their number
-    (``calibration`` None: the package's own SEISMIC estimate, for cascades of any size).
+    """Write ``cascade_id, observed, predicted_final, branching, explosive`` for each cascade;
+    returns their number (``calibration`` None: the package's own SEISMIC estimate, for
+    cascades of any size).
 
     Raises ValueError for a bad ``observe``, an unreadable or malformed file (naming the line).
     """
     if not (math.isfinite(observe) and observe > 0):
         raise ValueError(f"observe must be a positive number of seconds, got {observe!r}")
-    cascades = read_cascades(source)
+    cascades = read_cascades(source, observe)
     with target.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(OUTPUT_COLUMNS)
         for key, cascade in cascades.items():
             prediction = predict_cascade(cascade, observe, calibration)
-            writer.writerow([key, prediction.observed, f"{prediction.predicted_final:.1f}"])
+            writer.writerow(
+                [
+                    key,
+                    prediction.observed,
+                    f"{prediction.predicted_final:.1f}",
+                    f"{prediction.branching:.3f}",
+                    int(prediction.explosive),
+                ]
+            )
     return len(cascades)

@@ -7,8 +7,8 @@ Risk adds five capped parts, each saying one thing a comms team weighs:
 - **volume** (15): how many negative mentions there are at all (1,000 in the window is the cap);
 - **negativity** (20): how negative they are on average;
 - **reach** (15): the largest audience among their authors (a few million followers is the cap);
-- **virality** (15): the largest number of reposts, predicted final or else observed (about
-  3,000 is the cap).
+- **virality** (15): the largest number of reposts, the larger of predicted final and observed
+  (about 3,000 is the cap); the sentence names the one that counts.
 
 The weights are a judgement, written down so it can be argued with; the tests pin the order of
 constructed situations rather than the exact numbers.
@@ -25,13 +25,15 @@ VOLUME_CAP_LOG10 = 3.0  # 1,000 negative mentions in the window
 REACH_CAP_LOG10 = 6.5  # about 3 million followers
 VIRALITY_CAP_LOG10 = 3.5  # about 3,000 predicted reposts
 INFLUENCER_REACH = 0.8  # a known influencer counts as about 200,000 followers at least
+MIN_USUAL = 0.5  # a usual volume below this per window is "usually none": a ratio would be noise
+MIN_REPOSTS = 10  # fewer reposts are not worth a word
 
 
 @dataclass(frozen=True, slots=True)
 class RiskInputs:
     window: str  # "1 h"
     negative: int  # negative mentions in the window
-    usual: float  # what the baseline expected per window
+    usual: float  # the brand's usual count per window (a long-run mean, not the last hour's)
     surprise: float  # burst surprise, >= 0
     mean_negativity: float  # 0..1 over the negative mentions
     top_author: str = ""
@@ -73,22 +75,32 @@ def assess(inputs: RiskInputs) -> Risk:
 def _because(inputs: RiskInputs) -> str:
     plural = "s" if inputs.negative != 1 else ""
     said = f"{inputs.negative:,} negative mention{plural} in {inputs.window}"
-    if inputs.usual > 0 and inputs.negative >= 2 * inputs.usual:
-        said += f", {inputs.negative / inputs.usual:.0f}x the usual"
-    elif inputs.usual <= 0.05 and inputs.negative >= 5:
-        said += ", where there are usually none"
+    if inputs.negative >= 2 * inputs.usual:
+        if inputs.usual >= MIN_USUAL:
+            said += f", {inputs.negative / inputs.usual:.0f}x the usual"
+        else:
+            said += ", where there are usually none"
     if inputs.top_author and (inputs.top_followers > 0 or inputs.top_is_influencer):
         said += f"; top post by @{inputs.top_author} ({_people(inputs.top_followers)} followers"
         said += ", known influencer)" if inputs.top_is_influencer else ")"
-    if inputs.predicted_reposts >= 10:
-        said += f"; predicted to reach {inputs.predicted_reposts:,.0f} reposts"
-    elif inputs.reposts >= 10:
-        said += f"; reposted {inputs.reposts:,} times"
-    return said
+    return said + _virality(inputs)
+
+
+def _virality(inputs: RiskInputs) -> str:
+    """What drives the virality part: the predicted final reposts when above those seen."""
+    if inputs.predicted_reposts > inputs.reposts and inputs.predicted_reposts >= MIN_REPOSTS:
+        return f"; predicted to reach {inputs.predicted_reposts:,.0f} reposts"
+    if inputs.reposts >= MIN_REPOSTS:
+        return f"; reposted {inputs.reposts:,} times"
+    return ""
 
 
 def _people(count: int) -> str:
-    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if count >= limit:
-            return f"{count / limit:.1f}".rstrip("0").rstrip(".") + suffix
-    return str(count)
+    """A follower count as people say it: 950, 2.2k, 1M (999,950 is 1M, not 1000k)."""
+    if count < 1_000:
+        return str(count)
+    for limit, suffix in ((1_000, "k"), (1_000_000, "M"), (1_000_000_000, "B")):
+        text = f"{count / limit:.1f}"  # the unit is chosen after rounding
+        if float(text) < 1_000 or suffix == "B":
+            break
+    return text.rstrip("0").rstrip(".") + suffix

@@ -19,6 +19,7 @@ from bot.model import Engagement
 from bot.spread.reach import memory_ccdf
 
 MIN_INTERVAL_SECONDS = 1.0
+"""Readings closer than this are one moment (their largest counts), not an interval."""
 MIN_PROJECTION_AGE_SECONDS = 60.0
 """Younger than this, a count says too little to project (at one second the kernel would
 multiply it by 1,600)."""
@@ -61,24 +62,48 @@ def heading_to(count: float, age_seconds: float) -> float:
 
 
 def velocity(posted: datetime, observations: Sequence[Observation]) -> Velocity | None:
-    """Velocity from the last observations (in time order); None with fewer than two."""
-    if len(observations) < 2:
+    """Velocity over the last three moments observed (any order); None with fewer than two.
+
+    Counts are running maxima (:func:`_maxima`), so neither a dip nor its recovery reads as
+    engagement, and readings less than ``MIN_INTERVAL_SECONDS`` apart are one moment: two
+    replicas answering in the same second are no rate.
+    """
+    points = _maxima(observations)
+    if len(points) < 2:
         return None
-    rates = [_rate(a, b) for a, b in pairwise(observations[-3:])]
+    rates = [_rate(a, b) for a, b in pairwise(points[-3:])]
     last, previous = rates[-1], rates[-2] if len(rates) > 1 else None
-    minutes = _minutes(observations[-2], observations[-1])
+    minutes = _minutes(points[-2], points[-1])
     acceleration = (last[0] - previous[0]) / minutes if previous is not None else 0.0
-    newest = observations[-1]
+    newest = points[-1]
     projected = heading_to(newest.total, (newest.at - posted).total_seconds())
     return Velocity(last[0], last[1], acceleration, max(float(newest.total), projected))
 
 
-def _minutes(earlier: Observation, later: Observation) -> float:
-    return max((later.at - earlier.at).total_seconds(), MIN_INTERVAL_SECONDS) / 60.0
+@dataclass(frozen=True, slots=True)
+class _Point:
+    at: datetime
+    total: int
+    reposts: int
 
 
-def _rate(earlier: Observation, later: Observation) -> tuple[float, float]:
+def _maxima(observations: Sequence[Observation]) -> list[_Point]:
+    """One point per moment, oldest first, each count the largest seen up to then."""
+    points: list[_Point] = []
+    total = reposts = 0
+    for seen in sorted(observations, key=lambda o: o.at):
+        total, reposts = max(total, seen.total), max(reposts, seen.engagement.reposts)
+        if points and (seen.at - points[-1].at).total_seconds() < MIN_INTERVAL_SECONDS:
+            points[-1] = _Point(points[-1].at, total, reposts)
+        else:
+            points.append(_Point(seen.at, total, reposts))
+    return points
+
+
+def _minutes(earlier: _Point, later: _Point) -> float:
+    return (later.at - earlier.at).total_seconds() / 60.0
+
+
+def _rate(earlier: _Point, later: _Point) -> tuple[float, float]:
     minutes = _minutes(earlier, later)
-    total = max(0, later.total - earlier.total) / minutes
-    reposts = max(0, later.engagement.reposts - earlier.engagement.reposts) / minutes
-    return total, reposts
+    return (later.total - earlier.total) / minutes, (later.reposts - earlier.reposts) / minutes

@@ -1,0 +1,157 @@
+"""Which posts' spread counts for an incident, for how long, and how far a count projects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.engagement import TRUST_AGE, EngagementRefresher, projected_reposts, travelling
+from bot.model import Engagement, Mention
+from bot.spread.reach import HORIZON
+from bot.spread.velocity import MAX_PROJECTION
+from storage.engagement import Tracked, mentions_to_refresh
+from storage.incidents import get_incident
+from storage.writer import Writer
+from tests.test_incident_engine import MIN, T0, Desk, policy
+
+STORM = ("acme", "storm")
+LEVELS = [
+    {"name": "watch", "min_risk": 40, "steps": [{"notify": "team"}]},
+    {"name": "alert", "min_risk": 45, "steps": [{"notify": "team"}]},
+    {"name": "crisis", "min_risk": 60, "steps": [{"notify": "lead"}]},
+]
+
+
+class ViralFirst:
+    """m1, the post that started it, keeps spreading; the complaints after it do not."""
+
+    def __init__(self) -> None:
+        self.asked: list[set[str]] = []
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        self.asked.append({m.native_id for m in mentions})
+        return {m.native_id: Engagement(reposts=2500 * (m.native_id == "m1")) for m in mentions}
+
+
+class Everyone:
+    """Every post has 40 reposts."""
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        return {m.native_id: Engagement(reposts=40) for m in mentions}
+
+
+class FixedClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def explanation(desk: Desk, key: tuple[str, str] = STORM) -> str:
+    reading = desk.desk.engine.groups[key].last
+    assert reading is not None
+    return reading.risk.explanation
+
+
+def test_an_old_prediction_does_not_hold_a_trickling_incident_open(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy(levels=LEVELS, resolve_after="6h"))
+    desk.storm(T0, 30, per_minute=5, handle="someone", followers=5000)
+    desk.tick(T0 + 30 * MIN)
+    desk.desk.note_spread(desk.db, {STORM: 3000.0})
+    at = T0 + 30 * MIN
+    while at < T0 + timedelta(days=1):
+        at += 20 * MIN  # one complaint every 20 minutes, as without the spread
+        desk.post(at, handle="someone", followers=5000)
+        desk.tick(at)
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    assert incident.resolved_at is not None
+    assert "predicted to reach" not in explanation(desk)
+
+
+def test_a_prediction_survives_a_restart_and_leaves_with_its_hour(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    desk.desk.note_spread(desk.db, {STORM: 3000.0})
+    desk.desk.note_spread(desk.db, {STORM: 12.0})  # a later, partial read
+    later = desk.restarted()
+    later.tick(T0 + 15 * MIN)
+    assert "predicted to reach 3,000 reposts" in explanation(later)
+    later.storm(T0 + 15 * MIN, 60, per_minute=1)
+    later.tick(T0 + 75 * MIN)
+    assert "predicted to reach" not in explanation(later)
+
+
+async def test_the_viral_post_is_reread_under_a_flood_of_complaints(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 20)
+    desk.tick(T0 + 20 * MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        reader = ViralFirst()
+        clock = FixedClock(T0 + 21 * MIN)
+        refresher = EngagementRefresher(writer, desk.desk, {"test": reader}, clock)
+        assert (await refresher.refresh())[STORM] > 2500
+
+        def flood(db: object) -> None:  # 250 newer complaints than m1, within its hour
+            desk.db = db  # type: ignore[assignment]
+            desk.storm(T0 + 21 * MIN, 25, per_minute=10)
+            desk.tick(T0 + 46 * MIN)
+
+        await writer.run(flood)
+        clock.at = T0 + 47 * MIN
+        assert (await refresher.refresh())[STORM] > 2500
+        assert "m1" in reader.asked[-1]
+        assert len(reader.asked[-1]) == 200
+        await writer.run(lambda db: desk.desk.tick(db, T0 + 50 * MIN))
+        assert "predicted to reach" in explanation(desk)
+    finally:
+        writer.close()
+
+
+async def test_a_post_held_by_two_incidents_counts_for_both(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 20, text="flight cancelled #meltdown")
+    desk.tick(T0 + 25 * MIN)
+    tracked = mentions_to_refresh(desk.db, 500)
+    shared = [item for item in tracked if len(item.groups) > 1]
+    assert shared
+    assert {group for item in shared for group in item.groups} == {STORM, ("acme", "#meltdown")}
+    assert len({(item.source, item.native_id) for item in tracked}) == len(tracked)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        clock = FixedClock(T0 + 26 * MIN)
+        refresher = EngagementRefresher(writer, desk.desk, {"test": Everyone()}, clock)
+        predicted = await refresher.refresh()
+    finally:
+        writer.close()
+    assert predicted[STORM] > 40
+    assert predicted[("acme", "#meltdown")] > 40
+
+
+def test_an_old_post_counts_only_while_it_still_gains() -> None:
+    now = T0 + timedelta(days=2)
+    old = Tracked("test", "m1", T0, Engagement(reposts=3000), (STORM,))
+    assert not travelling(old, Engagement(reposts=3000), now)
+    assert not travelling(old, Engagement(reposts=3010), now)  # a trickle
+    assert travelling(old, Engagement(reposts=3100), now)
+    fresh = Tracked("test", "m2", now - 30 * MIN, Engagement(), (STORM,))
+    assert travelling(fresh, Engagement(), now)
+
+
+def test_a_projection_is_continuous_in_age_and_ends_at_the_horizon() -> None:
+    assert projected_reposts(100, 0) == 100
+    assert projected_reposts(100, -30) == 100  # dated in the future: a wrong clock
+    assert projected_reposts(100, 59.9) == pytest.approx(projected_reposts(100, 60.1), rel=0.01)
+    assert projected_reposts(100, 90) < 5 * 100  # a minute-old count is not trusted 20 times
+    assert projected_reposts(100, TRUST_AGE) <= 100 * MAX_PROJECTION
+    assert projected_reposts(100, 3600) > projected_reposts(100, 86400) > 100
+    assert projected_reposts(100, HORIZON) == pytest.approx(100)
+    assert projected_reposts(100, 30 * 86400) == pytest.approx(100)
