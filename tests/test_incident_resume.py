@@ -245,3 +245,21 @@ def test_a_storm_overflowing_a_bin_on_reopening_brings_every_mention(tmp_path: P
     assert after is not None
     assert desk.when(1, "reopened")
     assert after.mention_count == before.mention_count + 300 == incident_mentions(desk, 1)
+
+
+def test_a_night_storm_that_calmed_in_quiet_hours_gets_its_card_in_the_morning_unpaged(
+    tmp_path: Path,
+) -> None:
+    """Quiet from before the storm until 11:00, the storm over by 09:30: nobody is paged, but
+    the team still gets its card when the quiet hours end (the night's complaints may want
+    answers); a storm that already had a card gets no second one."""
+    quiet = {"time_zone": "UTC", "start": "08:00", "end": "11:00"}
+    desk = Desk(tmp_path, policy(quiet_hours=quiet, resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 3 * HOUR)
+    opens = desk.intents("open")
+    assert [row[1] for row in opens] == ["#team"]
+    assert opens[0][2].startswith("2026-03-10T11:00")
+    assert '"mention": ""' in opens[0][3]
+    notified = [d for a, d in desk.actions() if a == "notified"]
+    assert notified == ["team (console #team), nobody paged: it calmed down during quiet hours"]

@@ -32,6 +32,8 @@ CALMING = "calming down"
 """Why a chain is parked (``Chain.held``, with no ``due``): a step that pages or escalates came
 due while risk was below every level. It runs when risk reaches a level again (``wake``): a
 lull must not use up the chain of a storm that comes back, nor page about one that is over."""
+QUIET = "quiet hours"
+"""Why a chain is held (``Chain.held``) during the policy's quiet hours."""
 
 
 class StepHandler(Protocol):
@@ -150,13 +152,18 @@ class Escalation:
             return self._held(incident, at, held), False
         chain = incident.chain
         assert chain is not None
-        if chain.held and _calming(incident):  # decided before the hold: re-judged now
-            return self._park(incident, at, "held"), False
         target = incident.policy.targets[step.notify]
-        mention = step.mention_for(target)
         channel = (target.platform, target.channel)
+        # decided before the hold, re-judged now: a storm that calmed meanwhile pages nobody;
+        # one that calmed during quiet hours before any card was posted still gets its first
+        # card, quietly (the morning's team learns of the night; its complaints may want
+        # answers)
+        calmed = bool(chain.held) and _calming(incident)
+        if calmed and (chain.held != QUIET or incident.channels):
+            return self._park(incident, at, "held"), False
+        mention = step.mention_for(target)
         handled = bool(chain.held) and _acknowledged_since(incident, chain)
-        if handled:  # the card still belongs in the channel; paging someone does not
+        if handled or calmed:  # the card still belongs in the channel; paging someone does not
             mention = ""
         if channel not in incident.channels:
             incident = replace(incident, channels=(*incident.channels, channel))
@@ -179,6 +186,8 @@ class Escalation:
         detail = f"{step.notify} ({channel[0]} {channel[1]})" + (f", {mention}" if mention else "")
         if handled:
             detail += f", nobody paged: acknowledged by {incident.acknowledged_by} during the hold"
+        elif calmed:
+            detail += ", nobody paged: it calmed down during quiet hours"
         self.effects.audit(incident, at, "notified", detail)
         assert incident.chain is not None
         return replace(incident, chain=replace(incident.chain, held="")), True
@@ -316,7 +325,7 @@ def hold_for(incident: Incident, at: datetime, engine: IncidentEngine) -> Hold |
         if bypass is None or incident.level < bypass:
             end = quiet_until(quiet, at)
             if end is not None:
-                return "quiet hours", end
+                return QUIET, end
     inhibitor = _inhibitor(incident, engine)
     if inhibitor is not None:
         return f"inhibited by #{inhibitor.id} ({inhibitor.level_name})", at + max(
