@@ -3,8 +3,8 @@
 ``ChatCommands.answer(text, user, style)`` parses a command line and answers with lines of text
 marked up in the platform's ``AnswerStyle`` (Slack mrkdwn, Teams markdown): bold, others' words
 made inert, people as the platform shows them; ``code`` spans read the same in both. Queries
-read storage on the writer thread; ``silence`` goes through the same actions and permission
-check as the buttons.
+read storage on the writer thread; ``silence``, ``unack`` and ``merge`` (``bot.chat_changes``) go
+through the same actions and permission check as the buttons.
 """
 
 from __future__ import annotations
@@ -16,9 +16,18 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from bot.chat_changes import IncidentCommands
 from bot.chat_paging import MAX_ROWS, Page, Window
 from bot.clock import Clock
-from bot.command_words import UnclosedQuote, join_words, split_words
+from bot.command_words import (
+    CommandError,
+    UnclosedQuote,
+    Unreadable,
+    incident_number,
+    join_words,
+    split_words,
+)
+from bot.command_words import at_most as _at_most
 from bot.durations import parse_duration, parse_since
 from bot.ids import parse_id
 from bot.incidents.control import IncidentControl
@@ -38,6 +47,8 @@ HELP = (
     ("incidents", "[open|all] [--until TIME] [page N]: incidents and their levels"),
     ("incident", "ID: one incident's timeline"),
     ("stats", "[brand] [--since 7d]: volume, negative share, incidents, themes, authors"),
+    ("unack", "ID: undo an acknowledgement (reminders and escalation apply again)"),
+    ("merge", "ID into ID: the first incident's topic goes to the second from now on"),
     (
         "silence",
         "MATCHER… DURATION [reason]: mute for a while, matchers `brand:acme`, "
@@ -79,14 +90,6 @@ def help_text(command: str, style: AnswerStyle) -> str:
     )
 
 
-class CommandError(ValueError):
-    """A command line that cannot be run; the message says how to write it."""
-
-
-class Unreadable(CommandError):
-    """A command line of the wrong shape: an unknown option, a word too many."""
-
-
 class ChatCommands:
     def __init__(
         self,
@@ -106,6 +109,7 @@ class ChatCommands:
         self.command = command
         # slug -> the brand's own accounts: their posts are never negative mentions or complainers
         self.own = dict(own or {})
+        self.changes = IncidentCommands(control, may_act, brands)
 
     async def answer(self, text: str, user: str, style: AnswerStyle = MRKDWN) -> str:
         """The answer to a command line. Subcommand names and fixed values read in any case
@@ -124,6 +128,9 @@ class ChatCommands:
             "incident": self._incident,
             "stats": self._stats,
             "silence": self._silence,
+            "unack": self.changes.unack,
+            "unacknowledge": self.changes.unack,
+            "merge": self.changes.merge,
         }.get(name)
         if handler is None:
             unknown = style.literal(words[0])
@@ -179,7 +186,7 @@ class ChatCommands:
 
     async def _incident(self, words: list[str], user: str, style: AnswerStyle) -> str:
         _at_most("incident", words, 1)
-        number = parse_id(words[0].lstrip("#")) if words else None
+        number = incident_number(words[0]) if words else None
         if number is None:
             raise CommandError("`incident ID`: which incident? For example `incident 12`")
         incident = await self.writer.run(partial(get_incident, incident_id=number))
@@ -351,12 +358,6 @@ def _option(word: str) -> str:
     """An option or ``page`` as typed on a phone: any case, and ``--`` turned into a dash."""
     dashed = _DASHED.sub("--", word)
     return dashed.casefold() if dashed.startswith("--") or dashed.casefold() == "page" else word
-
-
-def _at_most(command: str, words: list[str], count: int) -> None:
-    if len(words) > count:
-        extra = join_words(words[count:])
-        raise Unreadable(f"`{command}` does not take `{extra}`")
 
 
 def _is_duration(word: str) -> bool:

@@ -2,12 +2,23 @@
 
 Double quotes group words ("Acme Air"), straight or curly as phones write them (“Acme Air”);
 an apostrophe is text (it's, o'brien, c'est). ``join_words`` writes words back so that
-``split_words`` reads the same words again (the "Next page" hint).
+``split_words`` reads the same words again (the "Next page" hint). Incident numbers read with
+or without their ``#`` (``12``, ``#12``), as cards and timelines show them.
 """
 
 from __future__ import annotations
 
+from bot.ids import parse_id
+
 QUOTES = frozenset('"“”„‟')
+
+
+class CommandError(ValueError):
+    """A command line that cannot be run; the message says how to write it."""
+
+
+class Unreadable(CommandError):
+    """A command line of the wrong shape: an unknown option, a word too many."""
 
 
 class UnclosedQuote(ValueError):
@@ -39,3 +50,15 @@ def split_words(text: str) -> list[str]:
 def join_words(words: list[str]) -> str:
     """``words`` as a command line that :func:`split_words` reads back the same."""
     return " ".join(f'"{w}"' if not w or any(c.isspace() for c in w) else w for w in words)
+
+
+def at_most(command: str, words: list[str], count: int) -> None:
+    """Refuse the words after the first ``count`` (never ignore them)."""
+    if len(words) > count:
+        extra = join_words(words[count:])
+        raise Unreadable(f"`{command}` does not take `{extra}`")
+
+
+def incident_number(word: str) -> int | None:
+    """The incident ``word`` names, as ``12`` or ``#12``; None when it names none."""
+    return parse_id(word.removeprefix("#"))

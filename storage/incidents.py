@@ -260,11 +260,23 @@ class SqliteJournal:
         return int(row[0])
 
 
+_MERGED_INTO = (
+    "WITH RECURSIVE merged(id, into_id) AS ("
+    "SELECT id, json_extract(data, '$.merged_into') FROM incidents WHERE status = 'merged' "
+    "UNION "  # not UNION ALL: a cycle (never made, but stored data may hold one) ends
+    "SELECT merged.id, json_extract(link.data, '$.merged_into') FROM merged "
+    "JOIN incidents AS link ON link.id = merged.into_id WHERE link.status = 'merged')"
+)
+"""Each merged incident with every incident down its chain of merges (#2 into #1, #1 into #3:
+#2 with #1 and #3)."""
+
+
 def load_engine_state(
     db: sqlite_utils.Database, keep_resolved: timedelta, fallback: IncidentPolicy | None = None
 ) -> EngineState:
-    """Live incidents, those resolved recently enough to reopen, those merged into a live one,
-    groups, silences, time (``fallback``: see ``incident_from_json``)."""
+    """Live incidents, those resolved recently enough to reopen, those merged (directly or down
+    a chain of merges) into a live one, groups, silences, time (``fallback``: see
+    ``incident_from_json``)."""
     row = db.execute("SELECT value FROM engine_meta WHERE name = 'now'").fetchone()
     now = datetime.fromisoformat(row[0]) if row else None
     horizon = timestamp(now - keep_resolved) if now else ""
@@ -272,11 +284,13 @@ def load_engine_state(
     incidents = [
         incident_from_json(data, policies, fallback)
         for (data,) in db.execute(
-            "SELECT data FROM incidents WHERE status IN ('pending', 'open', 'acknowledged') "
+            f"{_MERGED_INTO} SELECT data FROM incidents "
+            "WHERE status IN ('pending', 'open', 'acknowledged') "
             "OR (status = 'resolved' AND resolved_at >= ?) "
-            "OR (status = 'merged' AND json_extract(data, '$.merged_into') IN "  # its topic
-            "(SELECT id FROM incidents WHERE status IN ('pending', 'open', 'acknowledged'))) "
-            "ORDER BY id",  # still goes where it was merged
+            "OR id IN (SELECT merged.id FROM merged JOIN incidents AS target "  # its topic still
+            "ON target.id = merged.into_id "  # goes where its chain of merges ends
+            "WHERE target.status IN ('pending', 'open', 'acknowledged')) "
+            "ORDER BY id",
             [horizon],
         ).fetchall()
     ]

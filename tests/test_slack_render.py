@@ -121,6 +121,7 @@ def test_a_new_post_names_people_without_pinging_them() -> None:
 def test_buttons_follow_the_status() -> None:
     acked = check_blocks(card_blocks(card(status="acknowledged", acknowledged_by="U123"), "a"))
     assert "vigie_ack" not in buttons(acked)
+    assert buttons(acked)[0] == "vigie_unack"  # where Acknowledge was: a mistake is undone
     assert any("<@U123>" in str(block) for block in acked)
     resolved = check_blocks(card_blocks(card(status="resolved", resolved_by="U123"), "r"))
     assert buttons(resolved) == ["vigie_reopen"]

@@ -416,7 +416,7 @@ async def test_inbound_activities_route_through_botbuilder_as_teams_ones_do() ->
     assert status == 200
     assert answer["statusCode"] == 200
     assert answer["type"] == CONTENT_TYPE
-    assert answer["value"]["actions"][0]["title"] == "Snooze…"  # acknowledged: no Ack button
+    assert answer["value"]["actions"][0]["title"] == "Unacknowledge"  # where Ack was
     kinds = dict(bot.seen)
     assert kinds["members added"] == ([BOT["id"]], TEAM)
     assert kinds["installed"]["serviceUrl"] == teams.url

@@ -196,7 +196,7 @@ def click(card: dict[str, Any], verb: Verb, **typed: str) -> dict[str, Any]:
 STATUSES = {
     "pending": [Verb.ACK, Verb.SNOOZE, Verb.RESOLVE, Verb.SILENCE],
     "open": [Verb.ACK, Verb.SNOOZE, Verb.RESOLVE, Verb.SILENCE],
-    "acknowledged": [Verb.SNOOZE, Verb.RESOLVE, Verb.SILENCE],
+    "acknowledged": [Verb.UNACK, Verb.SNOOZE, Verb.RESOLVE, Verb.SILENCE],
     "resolved": [Verb.REOPEN],
     "merged": [],
 }
@@ -254,7 +254,12 @@ def test_a_card_made_by_card_of_renders(schema: Path) -> None:
     card = content(made)
     check_card(card, schema)
     assert card["body"][0]["style"] == "attention"
-    assert verbs(card) == [Verb.SNOOZE.value, Verb.RESOLVE.value, Verb.SILENCE.value]
+    assert verbs(card) == [
+        Verb.UNACK.value,
+        Verb.SNOOZE.value,
+        Verb.RESOLVE.value,
+        Verb.SILENCE.value,
+    ]
     assert "{{TIME(2026-03-10T10:05:00Z)}}" in card["body"][-1]["text"]
 
 

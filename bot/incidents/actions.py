@@ -64,11 +64,11 @@ def unacknowledge(
     if isinstance(incident, ActionResult):
         return incident
     if incident.status is not Status.ACKNOWLEDGED:
-        return ActionResult(False, f"#{incident_id} is not acknowledged")
+        return ActionResult(False, f"#{incident_id} is not acknowledged: there is nothing to undo")
     changed = replace(
         incident, status=Status.OPEN, acknowledged_by="", acknowledged_at=None, last_reminder_at=at
     )
-    return _apply(engine, journal, changed, user, at, "unacknowledged", "")
+    return _apply(engine, journal, changed, user, at, "unacknowledged", f"by {user}")
 
 
 def snooze(
@@ -132,8 +132,9 @@ def merge(
             return checked
     assert isinstance(source, Incident)
     assert isinstance(target, Incident)
-    if source.id == target.id or source.brand != target.brand:
-        return ActionResult(False, "only two different incidents of one brand can be merged")
+    refused = _unmergeable(engine, source, target)
+    if refused is not None:
+        return ActionResult(False, refused)
     effects = engine.effects(journal)
     moved = journal.move_mentions(source.id, target.id)
     engine.merge_keys(source, target)
@@ -150,6 +151,20 @@ def merge(
     effects.audit(target, at, "absorbed", f"#{source.id} ({moved} mentions)", actor=user)
     target = effects.update_cards(target, at, f"#{source.id} merged into this incident")
     return _done(engine, journal, target, f"#{source.id} merged into #{target.id}")
+
+
+def _unmergeable(engine: IncidentEngine, source: Incident, target: Incident) -> str | None:
+    """Why ``source`` cannot be merged into ``target``, or None."""
+    if source.id == target.id:
+        return f"#{source.id} cannot be merged into itself"
+    if source.brand != target.brand:
+        names = engine.setup.brand_names
+        return (
+            f"#{source.id} ({names.get(source.brand, source.brand)}) and #{target.id} "
+            f"({names.get(target.brand, target.brand)}) are different brands' incidents: "
+            "only one brand's incidents can be merged"
+        )
+    return None
 
 
 def silence(

@@ -38,6 +38,11 @@ class IncidentControl:
     async def acknowledge(self, incident_id: int, user: str) -> ActionResult:
         return await self._act(lambda e, j, at: actions.acknowledge(e, j, incident_id, user, at))
 
+    async def unacknowledge(self, incident_id: int, user: str) -> ActionResult:
+        """Undo an acknowledgement (one clicked by mistake): reminders and escalations that
+        wait for one apply again."""
+        return await self._act(lambda e, j, at: actions.unacknowledge(e, j, incident_id, user, at))
+
     async def snooze(self, incident_id: int, user: str, minutes: int) -> ActionResult:
         return await self._act(
             lambda e, j, at: actions.snooze(
@@ -50,6 +55,11 @@ class IncidentControl:
 
     async def reopen(self, incident_id: int, user: str) -> ActionResult:
         return await self._act(lambda e, j, at: actions.reopen(e, j, incident_id, user, at))
+
+    async def merge(self, source_id: int, target_id: int, user: str) -> ActionResult:
+        """Merge ``source_id`` into ``target_id`` (both live, one brand): its topic's mentions
+        go to the target from now on."""
+        return await self._act(lambda e, j, at: actions.merge(e, j, source_id, target_id, user, at))
 
     async def silence_topic(self, incident_id: int, user: str, hours: int) -> ActionResult:
         """Silence what this incident is about (its brand and topic) for ``hours``."""

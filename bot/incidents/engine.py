@@ -81,13 +81,13 @@ class IncidentEngine:
             if incident.status.live:
                 self.live[(incident.brand, incident.topic)] = incident.id
         for incident in self.incidents.values():  # a merge (or a join) outlives a restart
-            target = self.incidents.get(incident.merged_into or 0)
-            key = (incident.brand, incident.topic)
-            if incident.status is Status.MERGED and target and target.status.live:
-                self.live.setdefault(key, target.id)
-            if incident.status.live:
-                for topic in incident.joined:
-                    self.live.setdefault((incident.brand, topic), incident.id)
+            owner = _live_end(self.incidents, incident)
+            if owner is None:
+                continue
+            if incident.status is Status.MERGED:
+                self.live.setdefault((incident.brand, incident.topic), owner)
+            for topic in incident.joined:  # a merged incident's joined topics moved with it
+                self.live.setdefault((incident.brand, topic), owner)
         self.groups = {group.key: group for group in state.groups}
         self.silences = list(state.silences)
         self._unheard = False
@@ -576,6 +576,19 @@ class IncidentEngine:
         self._changed.clear()
         self._dirty_groups.clear()
         self._dropped_groups.clear()
+
+
+def _live_end(incidents: dict[int, Incident], incident: Incident) -> int | None:
+    """The live incident that ``incident`` is, or was merged into, following a chain of merges
+    (#2 into #1, then #1 into #3: #3); None when the chain ends in one that is not live."""
+    seen: set[int] = set()
+    while incident.status is Status.MERGED and incident.id not in seen:
+        seen.add(incident.id)
+        target = incidents.get(incident.merged_into or 0)
+        if target is None:
+            return None
+        incident = target
+    return incident.id if incident.status.live else None
 
 
 def _floor(moment: datetime) -> datetime:

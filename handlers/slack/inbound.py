@@ -30,6 +30,7 @@ from handlers.slack.render import (
     SILENCE,
     SILENCE_HOURS,
     SNOOZE,
+    UNACK,
     cut,
     escape,
     inert,
@@ -203,6 +204,8 @@ class _Clicks:
         control = self.control
         if action_id == ACK:
             return await control.acknowledge(incident_id, user)
+        if action_id == UNACK:
+            return await control.unacknowledge(incident_id, user)
         if action_id == RESOLVE:
             return await control.resolve(incident_id, user)
         if action_id == REOPEN:

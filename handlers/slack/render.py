@@ -33,8 +33,8 @@ SNOOZE_MINUTES = (30, 60, 240, 1440)
 SILENCE_HOURS = 24
 SPARKS = "▁▂▃▄▅▆▇█"
 
-ACK, SNOOZE, RESOLVE, REOPEN, SILENCE = (
-    "vigie_ack", "vigie_snooze", "vigie_resolve", "vigie_reopen", "vigie_silence",
+ACK, UNACK, SNOOZE, RESOLVE, REOPEN, SILENCE = (
+    "vigie_ack", "vigie_unack", "vigie_snooze", "vigie_resolve", "vigie_reopen", "vigie_silence",
 )  # fmt: skip
 
 
@@ -198,10 +198,10 @@ def _actions(card: dict[str, Any], version: str) -> ActionsBlock | None:
     if status == "resolved":
         elements: list[Any] = [_button("Reopen", REOPEN, number)]
     else:
-        elements = []
-        if status != "acknowledged":
-            elements.append(_button("Acknowledge", ACK, number, style="primary"))
-        elements += [
+        elements = [
+            _button("Unacknowledge", UNACK, number)
+            if status == "acknowledged"  # a mistaken click is undone where it was made
+            else _button("Acknowledge", ACK, number, style="primary"),
             StaticSelectElement(
                 action_id=SNOOZE,
                 placeholder=PlainTextObject(text="Snooze…"),

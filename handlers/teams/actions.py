@@ -38,6 +38,7 @@ from typing import Any
 
 class Verb(StrEnum):
     ACK = "vigie.ack"
+    UNACK = "vigie.unack"
     SNOOZE = "vigie.snooze"
     RESOLVE = "vigie.resolve"
     REOPEN = "vigie.reopen"

@@ -258,6 +258,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         match action.verb:
             case Verb.ACK:
                 return await control.acknowledge(incident_id, user)
+            case Verb.UNACK:
+                return await control.unacknowledge(incident_id, user)
             case Verb.SNOOZE:
                 return await control.snooze(incident_id, user, action.minutes or 60)
             case Verb.RESOLVE:

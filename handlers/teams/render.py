@@ -307,11 +307,10 @@ def _incident_actions(card: Mapping[str, Any]) -> list[Json]:
         return []
     if status == "resolved":
         return [execute("Reopen", Verb.REOPEN, data)]
-    actions = (
-        [] if status == "acknowledged" else [execute("Acknowledge", Verb.ACK, data, "positive")]
-    )
     return [
-        *actions,
+        execute("Unacknowledge", Verb.UNACK, data)
+        if status == "acknowledged"  # a mistaken click is undone where it was made
+        else execute("Acknowledge", Verb.ACK, data, "positive"),
         show_card("Snooze…", [_snooze_choice()], [execute("Snooze", Verb.SNOOZE, data)]),
         execute("Resolve", Verb.RESOLVE, data),
         execute(f"Silence topic {SILENCE_HOURS} h", Verb.SILENCE, data, "destructive"),
