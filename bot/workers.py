@@ -116,6 +116,19 @@ def _judge_in_worker(tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
     return judge_all(_worker_pipeline, tasks)
 
 
+def _start_ignoring_ctrl_c(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker now with Ctrl-C blocked in this thread: a process inherits the mask
+    through exec, so a worker never sees the Ctrl-C the whole process group gets while it is
+    still importing (before its initializer ignores it: a KeyboardInterrupt traceback and a false
+    "worker died"). Here a Ctrl-C meanwhile waits, blocked, and is taken when this ends."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for _ in range(workers):  # each submit with no idle worker starts one more (spawn)
+            pool.submit(int)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 class PoolScorer:
     """Splits each batch across worker processes; falls back to inline if the pool breaks."""
 
@@ -130,6 +143,7 @@ class PoolScorer:
             initargs=(self.brands, os.getpid()),
         )
         self._fallback: InlineScorer | None = None
+        _start_ignoring_ctrl_c(self._pool, workers)
 
     async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]:
         if self._fallback is not None:

@@ -394,6 +394,45 @@ def test_ctrl_c_stops_a_run_with_workers_and_prints_no_traceback(tmp_path: Path)
     assert "Traceback" not in stderr, stderr
 
 
+def test_ctrl_c_while_the_scoring_workers_start_prints_no_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C as soon as the workers exist, while they are still importing: they ignore it
+    from their first instruction (the parent stops them), so no KeyboardInterrupt traceback
+    and no false "a pipeline worker process died"."""
+    data = write_jsonl(tmp_path / "m.jsonl", [mention_record(1, "Kestrel Mobile down")])
+    source = {"type": "replay", "name": "file", "path": str(data), "speed": 1}
+    config = write_config(tmp_path, [source], pipeline={"workers": 2}, http={"enabled": False})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "-c", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_children(process.pid)) < 2:
+            time.sleep(0.01)
+        assert len(_children(process.pid)) >= 2, "the workers never started"
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "worker process died" not in stderr, stderr
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as listing:
+                found += [int(child) for child in listing.read().split()]
+    return found
+
+
 def _has_mentions(database: Path) -> bool:
     if not database.exists():
         return False

@@ -281,8 +281,14 @@ def test_substitute_directly() -> None:
     assert substitute("no variables, $ alone, {braces}", environ, 1) == (
         "no variables, $ alone, {braces}"
     )
-    with pytest.raises(ConfigError, match=r"line 7: .*MISSING"):
+    with pytest.raises(ConfigError, match=r"line 7: .*MISSING is not set"):
         substitute("${MISSING}", environ, 7)
+
+
+def test_an_empty_variable_is_called_empty_not_unset() -> None:
+    """`VIGIE_WEBHOOK_SECRET= python -m bot run`: the variable is set, to nothing."""
+    with pytest.raises(ConfigError, match=r"line 3: environment variable SECRET is empty"):
+        substitute("${SECRET}", {"SECRET": ""}, 3)
 
 
 def test_load_yaml_records_lines_of_keys_and_items() -> None:

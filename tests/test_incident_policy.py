@@ -87,6 +87,10 @@ def levels(*steps_per_level: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {"targets": {"team": {"platform": "slack", "channel": "C1"}}},
             "uses platform 'slack', which is not configured",
         ),
+        (
+            {"targets": {"team": {"platform": "slack", "channel": "#social-care"}}},
+            "slack target 'team' names channel '#social-care': give its id (C…",
+        ),
     ],
 )
 def test_a_malformed_policy_is_refused_with_the_reason(

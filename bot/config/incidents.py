@@ -74,7 +74,7 @@ class Target(Policy):
     )
     channel: str = Field(
         min_length=1,
-        description="Channel name or id ('#social-care'; Slack: C…; Teams: the channel id "
+        description="Channel name or id ('#social-care'; Slack: its id, C…; Teams: the channel id "
         "19:…@thread.tacv2, or a name bound with '@Vigie watch NAME here').",
     )
     mention: str = Field(
@@ -93,6 +93,7 @@ _SLACK_MARKUP = re.compile(
 )
 _SLACK_ID = re.compile(r"[UWS][A-Z0-9]{2,}")
 _SLACK_PERSON = re.compile(r"[UW][A-Z0-9]{6,}")  # a user id where a channel is expected
+_SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]+")  # a public or private channel's id
 
 
 def slack_mention(text: str) -> str | None:
@@ -273,7 +274,14 @@ class IncidentPolicy(Policy):
                         f"slack target {name!r} posts to {target.channel!r}, a person: Vigie "
                         "edits its cards in place and finds them again after a restart by "
                         "channel, which a message to a user id does not allow; name a channel "
-                        "(its C… id, or #name) and mention the person there"
+                        "(its C… id) and mention the person there"
+                    )
+                if not _SLACK_CHANNEL.fullmatch(target.channel.strip()):
+                    raise ValueError(
+                        f"slack target {name!r} names channel {target.channel!r}: give its id "
+                        "(C…: at the bottom of the channel's About tab, or the end of its "
+                        "link); after a restart Vigie finds its cards again by reading the "
+                        "channel's history, which Slack allows by id only"
                     )
         for level in self.levels:
             for step in level.steps:

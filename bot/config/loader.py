@@ -46,7 +46,11 @@ def substitute(value: str, environ: Mapping[str, str], line: int) -> str:
             return environ[name]
         if default is not None:
             return default
-        raise ConfigError(f"line {line}: environment variable {name} is not set (and no default)")
+        state = "is empty" if name in environ else "is not set"
+        raise ConfigError(
+            f"line {line}: environment variable {name} {state} (and no default: "
+            f"${{{name}:-value}} gives one)"
+        )
 
     return _VARIABLE.sub(replace, value)
 
