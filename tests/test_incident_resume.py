@@ -263,3 +263,46 @@ def test_a_night_storm_that_calmed_in_quiet_hours_gets_its_card_in_the_morning_u
     assert '"mention": ""' in opens[0][3]
     notified = [d for a, d in desk.actions() if a == "notified"]
     assert notified == ["team (console #team), nobody paged: it calmed down during quiet hours"]
+
+
+def test_an_acknowledgement_undone_after_it_skipped_the_escalation_lets_it_happen(
+    tmp_path: Path,
+) -> None:
+    """Alert at 09:05; ann acknowledges at 09:10, so the escalation due at 09:20 is skipped; at
+    09:30 she unacknowledges (clicked by mistake, or handing over): the level's wait starts
+    again from then, and with nobody acknowledging the incident escalates 15 minutes later."""
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    assert desk.act(actions.acknowledge, 1, "ann", T0 + 10 * MIN).ok
+    for minute in range(10, 30, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    assert ("not escalated", "acknowledged by ann") in desk.actions()
+    result = desk.act(actions.unacknowledge, 1, "ann", T0 + 30 * MIN)
+    assert result.ok
+    assert "the escalation it skipped runs again" in result.message
+    for minute in range(30, 60, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    [escalated] = desk.when(1, "escalated", "to crisis")
+    assert T0 + 45 * MIN <= escalated <= T0 + 47 * MIN
+
+
+def test_an_acknowledgement_undone_before_the_escalation_was_due_keeps_its_wait(
+    tmp_path: Path,
+) -> None:
+    """Acknowledged and unacknowledged within the level's 15-minute wait: the wait is not
+    started again (the escalation stays due when it was)."""
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 6 * MIN)
+    assert desk.act(actions.acknowledge, 1, "ann", T0 + 7 * MIN).ok
+    result = desk.act(actions.unacknowledge, 1, "ann", T0 + 8 * MIN)
+    assert result.ok
+    assert "runs again" not in result.message
+    for minute in range(10, 40, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    [escalated] = desk.when(1, "escalated", "to crisis")
+    assert escalated < T0 + 25 * MIN

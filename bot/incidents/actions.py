@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot.config.incidents import EscalateStep, WaitStep
 from bot.incidents.effects import Journal
 from bot.incidents.engine import IncidentEngine
-from bot.incidents.model import Incident, Silence, Status
+from bot.incidents.model import Chain, Incident, Silence, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,32 @@ def unacknowledge(
     changed = replace(
         incident, status=Status.OPEN, acknowledged_by="", acknowledged_at=None, last_reminder_at=at
     )
-    return _apply(engine, journal, changed, user, at, "unacknowledged", f"by {user}")
+    rewound = _before_skipped_escalation(changed, at)
+    detail = f"by {user}" + (", the escalation it skipped runs again" if rewound else "")
+    changed = replace(changed, chain=rewound or changed.chain)
+    result = _apply(engine, journal, changed, user, at, "unacknowledged", detail)
+    if rewound is not None and result.incident is not None:
+        engine.rerun(engine.effects(journal), result.incident, at)  # its wait starts now
+        engine.flush(journal)
+        return replace(result, incident=engine.incidents[incident_id])
+    return result
+
+
+def _before_skipped_escalation(incident: Incident, at: datetime) -> Chain | None:
+    """The level's chain taken back to the wait before its first escalation step already passed
+    (skipped: acknowledged, or not rising), starting now: with nobody owning the incident again,
+    the escalation an acknowledgement held off can happen; None when no such step was passed."""
+    chain = incident.chain
+    if chain is None:
+        return None
+    steps = incident.policy.levels[chain.level].steps
+    passed = [i for i, step in enumerate(steps[: chain.step]) if isinstance(step, EscalateStep)]
+    if not passed:
+        return None
+    start = passed[0]
+    while start > 0 and isinstance(steps[start - 1], WaitStep):
+        start -= 1
+    return replace(chain, step=start, due=None, held="", started_at=at)
 
 
 def snooze(
