@@ -1,9 +1,10 @@
 """Forgetting what is no longer needed, so a database listening for years does not fill the disk.
 
-A mention received before the cut-off goes, unless an incident holds it (its evidence) or a
-reply draft answers it. Engagement observations before the cut-off go, and so do outbox items
-delivered (or given up on) before it whose incident is over. Incidents, their timelines and
-the decision log of reply drafts are kept: they are the audit trail.
+A mention received before the cut-off goes, unless an incident holds it (its evidence), a
+reply draft answers it or it waits to be filed into incidents (``storage.unfiled``).
+Engagement observations before the cut-off go, and so do outbox items delivered (or given up
+on) before it whose incident is over. Incidents, their timelines and the decision log of reply
+drafts are kept: they are the audit trail.
 
 Each call deletes one bounded batch in one transaction, so the single writer never stalls the
 mentions arriving meanwhile for long. Whatever a batch looks up once per old row (what holds
@@ -75,6 +76,8 @@ def prune_batch(
             "WHERE i.source = m.source AND i.native_id = m.native_id) "
             "OR EXISTS (SELECT 1 FROM draft_sets AS d "
             "WHERE d.source = m.source AND d.native_id = m.native_id) "
+            "OR EXISTS (SELECT 1 FROM mention_issues AS u WHERE u.source = m.source "
+            "AND u.native_id = m.native_id AND u.stage = 'filing') "
             "FROM mentions AS m WHERE received_at >= ? AND received_at < ? "
             "AND NOT (received_at = ? AND rowid <= ?) ORDER BY received_at, rowid LIMIT ?",
             [start, cutoff, start, last_rowid, limit],
@@ -88,6 +91,10 @@ def prune_batch(
             [(source, native_id) for _, source, native_id in doomed],
         )
         db.conn.executemany("DELETE FROM mentions WHERE rowid = ?", [(r[0],) for r in doomed])
+        db.conn.executemany(  # why one was stored unscored goes with it
+            "DELETE FROM mention_issues WHERE source = ? AND native_id = ?",
+            [(source, native_id) for _, source, native_id in doomed],
+        )
         observations = db.execute(
             "DELETE FROM observations WHERE rowid IN "
             "(SELECT rowid FROM observations WHERE at < ? LIMIT ?)",

@@ -70,6 +70,24 @@ def test_old_mentions_go_unless_an_incident_or_a_draft_holds_them(
     assert ids(db, "SELECT native_id FROM mention_brands") == {"m-2", "m-3", "m-4"}
 
 
+def test_an_old_mention_waiting_to_be_filed_stays_and_a_gone_ones_issue_goes_with_it(
+    db: sqlite_utils.Database,
+) -> None:
+    """A mention whose filing failed waits to be filed: it is not forgotten before it is; the
+    note of why a forgotten mention was stored unscored goes with it."""
+    for number in (1, 2):
+        store(db, number, OLD)
+    for native_id, stage in (("m-1", "filing"), ("m-2", "scoring")):
+        db.execute(
+            "INSERT INTO mention_issues VALUES ('replay', ?, ?, 'boom', 1, ?, '{}')",
+            [native_id, stage, timestamp(OLD)],
+        )
+    pruned = prune_batch(db, CUTOFF)
+    assert pruned.mentions == 1
+    assert ids(db, "SELECT native_id FROM mentions") == {"m-1"}
+    assert ids(db, "SELECT native_id || ':' || stage FROM mention_issues") == {"m-1:filing"}
+
+
 def test_old_readings_and_notifications_go_but_a_live_incident_keeps_its_own(
     db: sqlite_utils.Database,
 ) -> None:
