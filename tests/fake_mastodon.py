@@ -18,13 +18,21 @@ port 0 (``fake.url``). It behaves as Mastodon 4.x does where Vigie depends on it
   ``event: update``/``status.update``/``delete``; ``drop_streams`` ends them, ``hang_streams``
   makes them silent;
 - ``POST /api/v1/statuses`` needs the token, refuses an empty or >500-character text and an
-  unknown visibility (422), and honours ``Idempotency-Key``.
+  unknown visibility (422), and honours ``Idempotency-Key`` until ``forget_idempotency_keys()``
+  (Mastodon keeps them an hour); with ``formatted=True`` its ``content`` is HTML as Mastodon
+  renders it (a mention linked and shown as ``@name``, ``<br />``, a ``<p>`` per paragraph; off,
+  the text escaped in one ``<p>``, which older tests compare literally);
+- ``GET /api/v1/accounts/verify_credentials`` answers the token's account (``vigie``, which posts
+  the replies); ``GET /api/v1/statuses/:id/context`` answers ``{ancestors,
+  descendants}``: the chain up to the root, oldest first, and the replies below, depth first
+  (without a token, at most 40 and 60, 20 deep).
 
 - every REST answer carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (an ISO 8601
   time); set ``remaining`` to count requests down, and at 0 they get 429 without Retry-After.
 
 Every request is recorded in ``calls``; ``fail(path, 503, ...)`` answers the next requests to a
-path with those statuses, ``break_next(path)`` with 10 of the 100 bytes promised, then hangs up.
+path with those statuses, ``break_next(path)`` with 10 of the 100 bytes promised, then hangs up;
+``lose_answers(path)`` lets the next request do its work, then answers 502 (a proxy that gave up).
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ from aiohttp import web
 
 Status = dict[str, Any]
 MAX_CHARS = 500
+OWN_ACCT = "vigie"
+_MENTION = re.compile(r"(?<![\w/@])@([\w.-]*\w)((?:@[\w.-]*\w(?::\d+)?)?)")
 
 
 @dataclass
@@ -86,10 +96,37 @@ def plain(content: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", content))
 
 
+def account_id(acct: str) -> str:
+    return str(abs(hash(acct)) % 10**9)
+
+
+def formatted(text: str, base_url: str) -> str:
+    """``text`` as Mastodon's TextFormatter renders a local post: a paragraph per blank line,
+    ``<br />`` per line break, a mention linked and shown without its domain."""
+
+    def mention(found: re.Match[str]) -> str:
+        username, domain = found[1], found[2].lstrip("@")
+        url = f"https://{domain}/@{username}" if domain else f"{base_url}/@{username}"
+        return (
+            f'<span class="h-card" translate="no"><a href="{url}" class="u-url mention">'
+            f"@<span>{username}</span></a></span>"
+        )
+
+    paragraphs = re.split(r"\n\n+", text.strip())
+    rendered = [
+        "<br />".join(_MENTION.sub(mention, html.escape(line)) for line in p.split("\n"))
+        for p in paragraphs
+    ]
+    return "".join(f"<p>{paragraph}</p>" for paragraph in rendered)
+
+
 class FakeMastodon:
-    def __init__(self, *, token: str | None = "test-token", heartbeat: float = 15.0) -> None:
+    def __init__(
+        self, *, token: str | None = "test-token", heartbeat: float = 15.0, formatted: bool = False
+    ) -> None:
         self.token = token
         self.heartbeat = heartbeat
+        self.formatted = formatted
         self.statuses: dict[str, Status] = {}
         self.streams: list[Stream] = []
         self.stream_connections = 0
@@ -103,6 +140,7 @@ class FakeMastodon:
         self.reset_at = datetime.now(UTC) + timedelta(minutes=5)
         self._failures: dict[str, list[tuple[int, float | None]]] = {}
         self._breaks: dict[str, int] = {}
+        self._lost: dict[str, int] = {}
         self._idempotent: dict[str, Status] = {}
         self._sequence = 0
         self._runner: web.AppRunner | None = None
@@ -130,6 +168,8 @@ class FakeMastodon:
         app.router.add_get("/api/v2/search", self._search)
         app.router.add_post("/api/v1/statuses", self._post_status)
         app.router.add_get("/api/v1/statuses/{id}", self._get_status)
+        app.router.add_get("/api/v1/statuses/{id}/context", self._context)
+        app.router.add_get("/api/v1/accounts/verify_credentials", self._verify_credentials)
         app.router.add_get("/api/v1/streaming/{stream:.+}", self._stream)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -180,7 +220,7 @@ class FakeMastodon:
             "content": content if content.startswith("<") else f"<p>{html.escape(content)}</p>",
             "reblog": None,
             "account": {
-                "id": str(abs(hash(acct)) % 10**9),
+                "id": account_id(acct),
                 "username": username,
                 "acct": acct,
                 "display_name": username.title(),
@@ -234,6 +274,17 @@ class FakeMastodon:
         """The next ``times`` requests to ``path`` answer 200 with a body that breaks off."""
         self._breaks[path] = self._breaks.get(path, 0) + times
 
+    def lose_answers(self, path: str, times: int = 1) -> None:
+        """The next ``times`` requests to ``path`` are carried out, then answered 502."""
+        self._lost[path] = self._lost.get(path, 0) + times
+
+    def forget_idempotency_keys(self) -> None:
+        """As an hour after they were used: a retried post is posted again."""
+        self._idempotent.clear()
+
+    def replies_to(self, status_id: str) -> list[Status]:
+        return [s for s in self._ordered() if s.get("in_reply_to_id") == status_id]
+
     async def wait_for_streams(self, count: int, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while len([s for s in self.streams if not s.silent]) < count:
@@ -267,6 +318,10 @@ class FakeMastodon:
             self._breaks[request.path] -= 1
             return await _broken(request)
         response: web.StreamResponse = await handler(request)
+        if self._lost.get(request.path) and not response.prepared:
+            self._lost[request.path] -= 1
+            call.status = 502
+            return web.Response(status=502, text="<html>502 Bad Gateway</html>")
         call.status = response.status
         if rest and not response.prepared:
             response.headers.update(self._quota())
@@ -357,6 +412,56 @@ class FakeMastodon:
             return web.json_response({"error": "Record not found"}, status=404)
         return web.json_response(_public(status))
 
+    async def _verify_credentials(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response({"error": "The access token is invalid"}, status=401)
+        return web.json_response(
+            {
+                "id": account_id(OWN_ACCT),
+                "username": OWN_ACCT,
+                "acct": OWN_ACCT,
+                "display_name": "Vigie",
+                "locked": False,
+                "bot": True,
+                "created_at": "2024-01-01T00:00:00.000Z",
+                "note": "",
+                "url": f"{self.url}/@{OWN_ACCT}",
+                "followers_count": 0,
+                "following_count": 0,
+                "statuses_count": len(self.posted),
+                "source": {"privacy": "public", "sensitive": False, "language": "en", "note": ""},
+            }
+        )
+
+    async def _context(self, request: web.Request) -> web.Response:
+        status = self.statuses.get(request.match_info["id"])
+        if status is None:
+            return web.json_response({"error": "Record not found"}, status=404)
+        signed_in = self._authorised(request)
+        ancestors: list[Status] = []
+        parent = self.statuses.get(status.get("in_reply_to_id") or "")
+        while parent is not None:
+            ancestors.insert(0, parent)
+            parent = self.statuses.get(parent.get("in_reply_to_id") or "")
+        descendants = self._below(status["id"], depth=0 if signed_in else 20)
+        if not signed_in:
+            ancestors, descendants = ancestors[-40:], descendants[:60]
+        return web.json_response(
+            {
+                "ancestors": [_public(s) for s in ancestors],
+                "descendants": [_public(s) for s in descendants],
+            }
+        )
+
+    def _below(self, status_id: str, depth: int) -> list[Status]:
+        """Replies to ``status_id`` and theirs, depth first; ``depth`` 0: no limit."""
+        found = []
+        for reply in self.replies_to(status_id):
+            found.append(reply)
+            if depth != 1:
+                found += self._below(reply["id"], max(depth - 1, 0))
+        return found[:4096]
+
     async def _post_status(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return web.json_response({"error": "The access token is invalid"}, status=401)
@@ -378,8 +483,9 @@ class FakeMastodon:
             return web.json_response(
                 {"error": "Validation failed: Visibility is invalid"}, status=422
             )
+        content = formatted(text, self.url) if self.formatted else text
         status = self.post(
-            text, acct="vigie", visibility=visibility, in_reply_to_id=form.get("in_reply_to_id")
+            content, acct=OWN_ACCT, visibility=visibility, in_reply_to_id=form.get("in_reply_to_id")
         )
         self.posted.append(status)
         if key:

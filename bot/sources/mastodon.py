@@ -16,6 +16,8 @@ trouble is reported once, for /healthz. Near the end of the rate limit, requests
 Stream events: ``update`` is a status (a boost counts as the status it boosts); ``status.update``
 an edit, heard again (storage keeps the first version); ``delete`` is logged, since Vigie keeps
 what it heard; anything else is ignored.
+
+Replies to mentions are posted by :class:`bot.sources.mastodon_reply.MastodonReplier`.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ import aiohttp
 
 from bot.config.loader import ConfigError
 from bot.config.source_mastodon import MastodonSourceSettings
-from bot.drafts.addressing import addressed_on_mastodon
 from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Engagement, Mention
 from bot.sources.base import Inbox, Source
 from bot.sources.mastodon_api import PAGE_SIZE, Feed, MastodonApi, plan_feeds
+from bot.sources.mastodon_reply import MastodonReplier
 from bot.sources.mastodon_sse import SseError, SseParser
 from bot.sources.mastodon_status import (
     Status,
@@ -83,6 +85,7 @@ class MastodonSource:
         self._pacer = Pacer()  # one rate limit for everything asked with the token
         self._cursor: dict[str, str] = {}
         self._started = context.clock.now()
+        self._replier = MastodonReplier(settings, self._pacer, context.clock)
         self._handing_over = asyncio.Lock()
         self._events: dict[str, _Handler] = {
             "update": self._on_update,
@@ -113,35 +116,13 @@ class MastodonSource:
         return self.settings.access_token is not None
 
     async def publish_reply(self, mention: Mention, text: str, *, key: str, at: datetime) -> str:
-        return await self.reply(mention, text, idempotency_key=key)
+        return await self._replier.publish_reply(mention, text, key=key, at=at)
 
     async def reply(
         self, mention: Mention, text: str, *, idempotency_key: str | None = None
     ) -> str:
-        """Post ``text`` in reply to ``mention`` (its author addressed); the new status's URL.
-
-        Raises :class:`SourceError` (``retryable`` when worth trying again); the same
-        ``idempotency_key`` never posts twice.
-        """
-        if self.settings.access_token is None:
-            raise SourceError(
-                f"source {self.name}: replying needs an access_token with the write:statuses scope",
-                retryable=False,
-            )
-        if mention.source != self.name:
-            raise SourceError(
-                f"mention {mention.native_id} was heard by source {mention.source}, not "
-                f"{self.name}: its id means nothing on {self._host}",
-                retryable=False,
-            )
-        body = addressed_on_mastodon(text, mention.author.handle)
-        async with client_session() as session:
-            api = MastodonApi(session, self.settings, self._pacer)
-            status = await api.post_status(body, mention.native_id, idempotency_key)
-        url = status.get("url") or status.get("uri")
-        if not url:
-            raise SourceError(f"{self._host}: posted status {status['id']} has no URL")
-        return url
+        """Post ``text`` in reply to ``mention``; see :meth:`MastodonReplier.reply`."""
+        return await self._replier.reply(mention, text, idempotency_key=idempotency_key)
 
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
         """Counts from ``GET /api/v1/statuses/:id`` (a deleted status is left out)."""

@@ -268,12 +268,31 @@ class MastodonApi:
         logger.warning("the instance names %s for streaming, a private host; not used", shown)
         return self.settings.base_url
 
+    async def own_account_id(self) -> str:
+        """The id of the token's account (``GET /api/v1/accounts/verify_credentials``)."""
+        path = "/api/v1/accounts/verify_credentials"
+        answer = await self.get(path)
+        found = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(found, str):
+            raise SourceError(f"{path}: the answer is not an account")
+        return found
+
+    async def replies_below(self, status_id: str) -> list[Status]:
+        """The statuses below ``status_id`` in its thread, at any depth: ``descendants`` of
+        ``GET /api/v1/statuses/:id/context`` (up to 4,096 with a token; 60 without)."""
+        path = f"/api/v1/statuses/{quote(status_id, safe='')}/context"
+        answer = await self.get(path)
+        found = answer.get("descendants") if isinstance(answer, dict) else None
+        if not isinstance(found, list):
+            raise SourceError(f"{path}: expected {{descendants: [...]}}")
+        return _page(found, None).statuses
+
     async def post_status(
         self, text: str, in_reply_to_id: str, idempotency_key: str | None = None
     ) -> Status:
         headers = self.headers
         if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key  # a retried post is posted once
+            headers["Idempotency-Key"] = idempotency_key  # a post retried within the hour: once
         form = {
             "status": text,
             "in_reply_to_id": in_reply_to_id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -22,6 +23,9 @@ from bot.records import MalformedRecord, parse_time
 from bot.sources.mastodon_text import content_text
 
 logger = logging.getLogger(__name__)
+
+# @name, or @name@domain, which Mastodon's HTML shows as @name (the domain only when needed)
+_MENTION = re.compile(r"(?<![\w/@])@([\w.-]*\w)(?:@[\w.-]*\w(?::\d+)?)?")
 
 
 class Account(TypedDict):
@@ -112,6 +116,31 @@ def to_mention(source: str, status: Status, instance_host: str) -> Mention:
         )
     except (KeyError, TypeError, AttributeError, MalformedRecord) as error:
         raise MalformedStatus(f"status {post.get('id')}: {type(error).__name__}: {error}") from None
+
+
+def comparable(text: str) -> str:
+    """``text`` as compared with a posted status's: runs of white space (line and paragraph
+    breaks too) as one space, mentions as ``@name`` in lower case."""
+    text = _MENTION.sub(lambda found: "@" + found[1].casefold(), text)
+    return " ".join(text.split())
+
+
+def reply_by(
+    statuses: Iterable[Status], parent_id: str, account_id: str, text: str
+) -> Status | None:
+    """The first of ``statuses`` that account ``account_id`` posted in reply to ``parent_id``,
+    saying ``text`` (as :func:`comparable`; the status's HTML read as text)."""
+    wanted = comparable(text)
+    for status in statuses:
+        account = status.get("account")
+        if (
+            status.get("in_reply_to_id") == parent_id
+            and isinstance(account, dict)
+            and account.get("id") == account_id
+            and comparable(content_text(status.get("content") or "")) == wanted
+        ):
+            return status
+    return None
 
 
 def _handle(acct: str, instance_host: str) -> str:
