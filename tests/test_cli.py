@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -366,39 +367,11 @@ def test_incidents_without_a_database_says_so(
     assert "no database yet" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_a_run_with_workers_and_prints_no_traceback(tmp_path: Path) -> None:
-    """Ctrl-C reaches the whole process group, scoring workers included."""
-    records = [mention_record(n, "Kestrel Mobile down again, awful") for n in range(2000)]
+def _interrupted_run(tmp_path: Path, texts: list[str], ready: Callable[[int], bool]) -> str:
+    """Run the service with two scoring workers in its own process group (as a terminal gives
+    it), press Ctrl-C once ``ready(pid)``; its stderr, after checking it exited 0."""
+    records = [mention_record(n, text) for n, text in enumerate(texts)]
     data = write_jsonl(tmp_path / "m.jsonl", records)
-    source = {"type": "replay", "name": "file", "path": str(data), "speed": 1}
-    config = write_config(tmp_path, [source], pipeline={"workers": 2}, http={"enabled": False})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "-c", str(config)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal gives it
-    )
-    try:
-        deadline = time.monotonic() + 90
-        database = tmp_path / "vigie.db"
-        while time.monotonic() < deadline and not _has_mentions(database):
-            time.sleep(0.2)
-        os.killpg(process.pid, signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 0, stderr
-    assert "Traceback" not in stderr, stderr
-
-
-def test_ctrl_c_while_the_scoring_workers_start_prints_no_traceback(tmp_path: Path) -> None:
-    """A Ctrl-C as soon as the workers exist, while they are still importing: they ignore it
-    from their first instruction (the parent stops them), so no KeyboardInterrupt traceback
-    and no false "a pipeline worker process died"."""
-    data = write_jsonl(tmp_path / "m.jsonl", [mention_record(1, "Kestrel Mobile down")])
     source = {"type": "replay", "name": "file", "path": str(data), "speed": 1}
     config = write_config(tmp_path, [source], pipeline={"workers": 2}, http={"enabled": False})
     process = subprocess.Popen(
@@ -410,16 +383,34 @@ def test_ctrl_c_while_the_scoring_workers_start_prints_no_traceback(tmp_path: Pa
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(_children(process.pid)) < 2:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not ready(process.pid):
             time.sleep(0.01)
-        assert len(_children(process.pid)) >= 2, "the workers never started"
+        assert ready(process.pid), "never ready to be interrupted"
         os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, stderr
+    return stderr
+
+
+def test_ctrl_c_stops_a_run_with_workers_and_prints_no_traceback(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, scoring workers included."""
+    database = tmp_path / "vigie.db"
+    texts = ["Kestrel Mobile down again, awful"] * 2000
+    stderr = _interrupted_run(tmp_path, texts, lambda _: _has_mentions(database))
+    assert "Traceback" not in stderr, stderr
+
+
+def test_ctrl_c_while_the_scoring_workers_start_prints_no_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C as soon as the workers exist, while they are still importing: they never see
+    it (the parent stops them), so no KeyboardInterrupt traceback and no false "a pipeline
+    worker process died"."""
+    stderr = _interrupted_run(
+        tmp_path, ["Kestrel Mobile down"], lambda pid: len(_children(pid)) >= 2
+    )
     assert "Traceback" not in stderr, stderr
     assert "worker process died" not in stderr, stderr
 
