@@ -6,7 +6,9 @@
   model (retrained on each fold's training rows), against plain VADER; then the labels the scorer
   gives with each fold's model (its emoji and clear-score rules on top of the likeliest class).
 - VADER's own human-rated ground truth: Pearson r of the signed score with the human mean.
-- French tweets: cross-validated macro-F1 of the French model against vaderSentiment-fr.
+- French tweets: macro-F1 of the French model against vaderSentiment-fr, headline trained on the
+  train split and scored on val (the acceptance protocol), then the gain per split, then the
+  5-fold figure pooled over train and val as a secondary, labelled line.
 - Speed on one core: the full scorer (language detection + negativity) against plain VADER, one
   text at a time and with languages detected a batch at a time (fastText then runs with its tables
   in the CPU cache instead of after the scoring has evicted them).
@@ -92,24 +94,47 @@ def ground_truth(shared: Path) -> None:
         )
 
 
+FRENCH_GOAL = 0.60
+
+
 def french(shared: Path) -> None:
+    """The headline follows the acceptance protocol: trained on the train split, scored on val
+    (the product owner scores a held-out test split the same way). The pooled 5-fold figure mixes
+    in the train split (85% of rows), where even vaderSentiment-fr does better, so it comes last."""
     texts, labels, splits = train_french.load(
         shared / "french_tweets" / "deft2017_umsab_french.csv"
     )
     scores = train_french.polarity()
     plain = np.array([label_for(scores(text)["compound"]).value for text in texts])
     matrix = train_french.design(texts)
-    ours = train_negativity.cross_validated(matrix, labels)
     val = splits == "val"
     on_val = train_french.fit(matrix[~val], labels[~val]).predict(matrix[val])
-    print(f"French tweets ({len(texts):,}; the model retrained without the rows it is scored on)")
+    within_train = train_negativity.cross_validated(matrix[~val], labels[~val])
+    pooled = train_negativity.cross_validated(matrix, labels)
+    headline = f1_score(labels[val], on_val, average="macro")
+    verdict = "met" if headline >= FRENCH_GOAL else "NOT met"
     print(
-        f"  vaderSentiment-fr macro-F1 {f1_score(labels, plain, average='macro'):.3f} (all rows)"
-        f"   {f1_score(labels[val], plain[val], average='macro'):.3f} (val split)"
+        f"French tweets ({len(texts):,}: train {np.sum(~val):,}, val {np.sum(val):,};"
+        " the model never scores rows it was trained on)"
     )
+    print("  trained on train, scored on val (the acceptance protocol)")
     print(
-        f"  Vigie             macro-F1 {f1_score(labels, ours, average='macro'):.3f} (5-fold)"
-        f"     {f1_score(labels[val], on_val, average='macro'):.3f} (val split)   goal >= 0.60"
+        f"    vaderSentiment-fr macro-F1 {f1_score(labels[val], plain[val], average='macro'):.3f}"
+        f"   Vigie macro-F1 {headline:.3f}   goal >= {FRENCH_GOAL:.2f}: {verdict} on val"
+    )
+    print("  gain over vaderSentiment-fr per split")
+    print(_french_gain("val, trained on train", labels[val], plain[val], on_val))
+    print(_french_gain("train, 5-fold within", labels[~val], plain[~val], within_train))
+    print("  secondary, not the protocol: 5-fold pooled over train + val (85% train rows)")
+    print(_french_gain("train + val, 5-fold", labels, plain, pooled))
+
+
+def _french_gain(split: str, labels: np.ndarray, plain: np.ndarray, ours: np.ndarray) -> str:
+    baseline = f1_score(labels, plain, average="macro")
+    vigie = f1_score(labels, ours, average="macro")
+    return (
+        f"    {split:<22} vaderSentiment-fr {baseline:.3f}   Vigie {vigie:.3f}"
+        f"   gain {vigie - baseline:+.3f}"
     )
 
 

@@ -63,6 +63,19 @@ def _positive_seconds(text: str) -> float:
     return seconds
 
 
+def _minimum_final_size(text: str) -> float:
+    """``--min-final``: a size every cascade is known to reach, 0 when nothing is known."""
+    try:
+        size = float(text)
+    except ValueError:
+        size = math.nan
+    if not (math.isfinite(size) and size >= 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: give a number of reshares >= 0 (0 for posts of any size)"
+        )
+    return size
+
+
 def _language_codes(text: str) -> tuple[str, ...]:
     """'en,fr' as ('en', 'fr'): two-letter ISO 639-1 codes."""
     codes = tuple(code.strip().lower() for code in text.split(",") if code.strip())
@@ -187,6 +200,16 @@ def _parser() -> argparse.ArgumentParser:
             "calibrated (default): fitted on Twitter cascades that ended above 2,000 reshares, "
             "so it never predicts fewer; seismic: the SEISMIC estimate itself, for posts of any "
             "size (less accurate on large cascades)."
+        ),
+    )
+    reach.add_argument(
+        "--min-final",
+        type=_minimum_final_size,
+        metavar="N",
+        help=(
+            "With --model calibrated: the size every cascade is known to reach, so no prediction "
+            "is below it. Default: the calibration's own floor, 2,000 (its training cascades were "
+            "selected that way). Give 0 for posts of any size (a ranking more than a forecast)."
         ),
     )
 

@@ -39,12 +39,17 @@ def _file_command(
 
 def predict_reach(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     from bot.output_file import replacing
-    from bot.spread.reach import DEFAULT_CALIBRATION
-    from bot.spread.reach_file import predict_reach_file
+    from bot.spread.reach_file import calibration_with_floor, predict_reach_file
+
+    if args.model == "seismic" and args.min_final is not None:
+        stderr.print("[red]--min-final applies to --model calibrated only[/]", highlight=False)
+        return EXIT_CONFIG
 
     def work() -> int:
         with replacing(args.output) as scratch:
-            calibration = DEFAULT_CALIBRATION if args.model == "calibrated" else None
+            calibration = (
+                calibration_with_floor(args.min_final) if args.model == "calibrated" else None
+            )
             return predict_reach_file(args.input, scratch, args.observe, calibration)
 
     return _file_command(work, "predicted {count} cascades", args.output, stderr)

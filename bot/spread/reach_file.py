@@ -7,7 +7,8 @@ observed, predicted_final``, one row per cascade in order of appearance, then ``
 (p̂·n*) and ``explosive`` (0/1: branching >= 1, where SEISMIC has no finite estimate and
 ``predicted_final`` is a capped stand-in; act on the flag, not on the number).
 ``predicted_final`` is the median size at 7 days under ``reach.DEFAULT_CALIBRATION``, which was
-fitted on (and assumes) Twitter cascades that end above 2,000 reshares, like the SEISMIC subset.
+fitted on (and by default assumes) Twitter cascades that end above 2,000 reshares, like the SEISMIC
+subset; ``--min-final`` replaces that floor (:func:`calibration_with_floor`, 0 for any size).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import math
 from array import array
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +103,17 @@ def _sorted_cascade(key: str, times: array[float], followers: array[float]) -> C
     if t.size == 0 or t[order[0]] != 0:
         raise ValueError(f"cascade {key!r} has no original post (no row at time 0)")
     return t[order], np.asarray(followers, dtype=np.float64)[order]
+
+
+def calibration_with_floor(min_final: float | None) -> Calibration:
+    """``DEFAULT_CALIBRATION`` knowing every cascade ends at ``min_final`` or more.
+
+    None keeps the calibration's own floor (the 2,000 its cascades were selected on); 0 is for
+    posts of any size, below the data it was fitted on. Raises ValueError for a negative size.
+    """
+    if min_final is None:
+        return DEFAULT_CALIBRATION
+    return replace(DEFAULT_CALIBRATION, floor=float(min_final))
 
 
 def predict_cascade(
