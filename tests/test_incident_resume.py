@@ -16,6 +16,7 @@ from storage.incidents import audit_of, get_incident
 from tests.test_incident_engine import MIN, T0, Desk, incident_mentions, policy
 
 HOUR = 60 * MIN
+SEC = timedelta(seconds=1)
 
 
 def escalating_after(wait: str, **overrides: Any) -> Any:
@@ -306,3 +307,88 @@ def test_an_acknowledgement_undone_before_the_escalation_was_due_keeps_its_wait(
         desk.tick(T0 + minute * MIN + MIN)
     [escalated] = desk.when(1, "escalated", "to crisis")
     assert escalated < T0 + 25 * MIN
+
+
+def test_a_restart_during_a_storm_keeps_its_hour_so_the_due_escalation_still_runs(
+    tmp_path: Path,
+) -> None:
+    """Alert at 09:05, escalation due at 09:22; Vigie is down from 09:12 to 09:19 (a deploy).
+    The hour it heard before stopping still counts: risk stays at its level and nobody
+    acknowledged, so the escalation runs when due (the skip once emptied the hour: risk 0,
+    'calming down', the page never went out)."""
+    chosen = policy(resolve_after="6h")
+    setup = EngineSetup(chosen, {"acme": "Acme"})
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    for minute in range(10):
+        batch = live_batch(T0 + minute * MIN, 3, 3 * minute)
+        desk.store(db, batch, {}, T0 + minute * MIN + 25 * SEC)
+    for second in range(600, 725, 5):
+        desk.tick(db, T0 + second * SEC)
+    db.close()
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    for second in range(19 * 60, 40 * 60, 5):
+        desk.tick(db, T0 + second * SEC)
+    actions_ = [(e.action, e.detail) for e in audit_of(db, 1)]
+    assert any(a == "unheard" for a, _ in actions_)
+    assert any(a == "escalated" and "to crisis" in d for a, d in actions_), actions_
+    assert not any(a == "not escalated" for a, _ in actions_)
+
+
+def test_a_reload_after_a_failed_transaction_is_no_restart(tmp_path: Path) -> None:
+    """The desk reloads the engine from storage after a failed transaction; the service kept
+    running, so nothing is 'unheard' even when the next step is minutes later."""
+    setup = EngineSetup(policy(resolve_after="6h"), {"acme": "Acme"})
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    desk.store(db, live_batch(T0, 30, 0), {}, T0 + 4 * MIN)
+    desk.tick(db, T0 + 6 * MIN)
+    desk.load(db)  # as after a failed transaction
+    desk.tick(db, T0 + 14 * MIN)
+    assert "unheard" not in [e.action for e in audit_of(db, 1)]
+
+
+def test_a_reopening_storm_over_two_bins_counts_every_mention_it_links(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 20)
+    desk.tick(T0 + 4 * HOUR)
+    resolved = get_incident(desk.db, 1)
+    assert resolved is not None
+    assert resolved.status.value == "resolved"
+    desk.post(T0 + 250 * MIN, 2)  # 2 in one bin, 2 in the next: 4 in the hour
+    desk.post(T0 + 256 * MIN, 2)
+    desk.tick(T0 + 261 * MIN)
+    reopened = get_incident(desk.db, 1)
+    assert reopened is not None
+    assert reopened.status.value != "resolved"
+    assert reopened.mention_count == resolved.mention_count + 4
+    assert reopened.mention_count == incident_mentions(desk, 1)
+
+
+def test_undoing_an_acknowledgement_never_pages_a_notified_target_again(tmp_path: Path) -> None:
+    """Steps notify team, wait, escalate, wait, notify lead: the lead was already paged when
+    the acknowledgement is undone, so the chain is not taken back over that step."""
+    levels = [level.model_dump(mode="json") for level in policy().levels]
+    levels[1]["steps"] = [
+        {"notify": "team"},
+        {"wait": "15m"},
+        {"escalate": {"only_if_rising": True}},
+        {"wait": "10m"},
+        {"notify": "lead"},
+    ]
+    desk = Desk(tmp_path, policy(levels=levels, resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    assert desk.act(actions.acknowledge, 1, "ann", T0 + 10 * MIN).ok
+    for minute in range(10, 50, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    paged = len([d for a, d in desk.actions() if a == "notified" and "lead" in d])
+    result = desk.act(actions.unacknowledge, 1, "ann", T0 + 50 * MIN)
+    assert result.ok
+    assert "runs again" not in result.message
+    for minute in range(50, 90, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+    assert len([d for a, d in desk.actions() if a == "notified" and "lead" in d]) == paged

@@ -71,6 +71,7 @@ class IncidentEngine:
     def __init__(self, setup: EngineSetup, state: EngineState | None = None) -> None:
         self.setup = setup
         self.policy = setup.policy
+        self._started = False  # see started()
         self.restore(state or EngineState())
 
     def restore(self, state: EngineState) -> None:
@@ -101,8 +102,10 @@ class IncidentEngine:
     def started(self) -> None:
         """Live mode, once restored at start-up: the time from the saved clock to the first
         step was not heard (the service was not running); it counts neither as calm nor as
-        storm (see ``_skip_unheard``)."""
-        self._unheard = True
+        storm (see ``_skip_unheard``). Only the first restore is a start: a reload after a failed
+        transaction resumes a service that kept running."""
+        if not self._started:
+            self._started, self._unheard = True, True
 
     # -- input ------------------------------------------------------------------------------
 
@@ -152,7 +155,8 @@ class IncidentEngine:
     def _skip_unheard(self, effects: Effects, until: datetime) -> None:
         """Skip the bins of a time the service was not running: empty bins there would read as
         calm (a storm going on all along resolves, then reopens as a new surprise when its
-        backlog arrives). Its incidents go on as they were; calm counts again from now."""
+        backlog arrives). Its incidents go on as they were: each group's hour is the one it had
+        when the service stopped, and calm counts again from now."""
         assert self.now is not None
         down = f"{self.now:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
         logger.warning("not running from %s: those bins are skipped", down)
@@ -160,7 +164,10 @@ class IncidentEngine:
             why = f"Vigie was not running from {down}: that time does not count as calm"
             effects.audit(incident, until, "unheard", why)
             self._store(replace(incident, calm_since=None))
-        self._skip_bins(until)
+        self.now = _floor(until)
+        for group in self.groups.values():
+            group.resume_at(self.now)
+            self._dirty_groups.add(group.key)
 
     def _skip_bins(self, until: datetime) -> None:
         self.now = _floor(until)
@@ -299,8 +306,8 @@ class IncidentEngine:
             count = self._attach_hour(effects, reopened.id, key, group, since)
             themes = dict(reopened.themes)
             for b in since:
-                for theme, count in b.themes.items():
-                    themes[theme] = themes.get(theme, 0) + count
+                for theme, times in b.themes.items():
+                    themes[theme] = themes.get(theme, 0) + times
             examples = list(
                 {
                     str(e.get("key")): e

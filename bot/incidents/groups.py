@@ -171,6 +171,11 @@ class GroupRisk:
         self.closed = deque((BinSummary() for _ in self.closed), maxlen=WINDOW_BINS)
         self.current = BinSummary()
 
+    def resume_at(self, start: datetime) -> None:
+        """Go on after a time nobody heard: the hour stays as it was (nothing is known of the
+        gap, so it is neither calm nor storm) and bins start again at ``start``."""
+        self.bin_start = start
+
     def skip_to(self, start: datetime) -> None:
         """Jump over a long gap: the hour empties, the baseline does not learn the gap."""
         self.bin_start = start
