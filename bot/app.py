@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import logging
 import signal
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ from storage.conversations import load_reference
 from storage.cursors import load_cursor
 from storage.incidents import list_incidents
 from storage.mentions import latest_post_time
-from storage.outbox import enqueue
+from storage.outbox import enqueue, unsettled_publications
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,9 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_STEP_SECONDS = 15.0
 REFILE_SECONDS = 300.0
 """How often mentions whose filing into incidents failed are filed again (and at each start)."""
+FILING_FAILING_SECONDS = 300.0
+"""/healthz is degraded this long after a batch of new mentions could not be filed at all (the
+engine is broken): mentions kept unfiled alone (one it can never file) leave it 200."""
 RESTART_FIRST_SECONDS = 5.0
 RESTART_MAX_SECONDS = 600.0
 """A live source that stopped on an unexpected error starts again after 5 s, 10 s, … 10 min."""
@@ -338,13 +342,20 @@ class Service:
     story_over: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when every replay is done (event time): from then on time passes as on a watch."""
 
+    def _filing_fails(self) -> bool:
+        failed_at = self.desk.fresh_failed_at
+        return failed_at is not None and time.monotonic() - failed_at < FILING_FAILING_SECONDS
+
     def health(self) -> dict[str, Any]:
         failing = [name for name, s in self.sources.items() if s.state in ("failed", "degraded")]
         # a chat platform down is reported, not "degraded": /healthz must keep taking traffic
         trouble = self.deliverer.errors
-        # stored mentions not filed into incidents: nothing is lost, but no alert comes of them
+        # stored mentions not filed into incidents: nothing is lost, but no alert comes of them;
+        # degraded only while new mentions cannot be filed, so that one mention the engine
+        # can never file does not get the instance pulled (and all intake stopped) for good
         unfiled = self.desk.unfiled
-        status = "degraded" if failing or self.intake.storage_error or unfiled else "ok"
+        broken = failing or self.intake.storage_error or self._filing_fails()
+        status = "degraded" if broken else "ok"
         return {
             "status": status,
             "queue": {"depth": self.intake.depth, "capacity": self.intake.capacity},
@@ -419,6 +430,7 @@ def build(config: AppConfig, console: Console) -> Service:
         max_backoff_seconds=config.delivery.max_backoff_seconds,
         metrics=metrics,
         settle=DraftSettler(names, clock.now),
+        unsettled=unsettled_publications,
     )
     drafts.wake = deliverer.wake
     if teams is not None:

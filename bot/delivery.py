@@ -2,13 +2,15 @@
 the platform can tell whether it already has it, with retries, backoff and per-channel pacing.
 
 When an item may go out (pacing, due times on two clocks, a flush's deadline) is
-``bot.delivery_timing``; this module is the loop that sends it.
+``bot.delivery_timing``; recording its end with what waited on it is ``bot.delivery_end``; this
+module is the loop that sends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -16,8 +18,9 @@ from dataclasses import replace
 from functools import partial
 from typing import Protocol
 
-import sqlite_utils
+import aiohttp
 
+from bot.delivery_end import Ending, Settle, Unsettled
 from bot.delivery_timing import DeliveryTiming
 from bot.incidents.model import Intent, IntentKind
 from bot.metrics import Metrics
@@ -26,25 +29,14 @@ from storage.outbox import (
     due_now,
     live_count,
     live_items,
-    mark_failed,
     mark_retry,
     mark_sending,
-    mark_sent,
     mark_superseded,
-    note_error,
     ref_for,
 )
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
-
-PER_CHANNEL = 100
-"""Items of one channel read per round: a channel's backlog never hides another channel's."""
-BUG_ATTEMPTS = 3
-"""Tries of an item whose delivery raised a programming error (neither a ``DeliveryError`` nor a
-network or disk error): it will not mend by itself, and its channel waits behind it, in order."""
-CHANNEL_PAUSE_SECONDS = 5.0
-"""A channel whose round failed unexpectedly is tried again this much later (the others go on)."""
 
 
 class DeliveryError(Exception):
@@ -54,6 +46,20 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+PER_CHANNEL = 100
+"""Items of one channel read per round: a channel's backlog never hides another channel's."""
+BUG_ATTEMPTS = 3
+"""Tries of an item whose delivery raised a programming error (none of ``NOT_BUGS``): it will
+not mend by itself, and its channel waits behind it, in order."""
+NOT_BUGS = (DeliveryError, OSError, TimeoutError, aiohttp.ClientError, sqlite3.Error)
+"""What a delivery may raise that is no bug: the platform's answer, the network (a connection
+dropped, an answer cut short), the disk or database. Retried as ``max_attempts`` says."""
+CHANNEL_PAUSE_SECONDS = 5.0
+"""A channel whose round failed unexpectedly is tried again this much later (the others go on)."""
+RESETTLE_SECONDS = 300.0
+"""What a failed settling left waiting is settled again this much later (and at each start)."""
 
 
 class Platform(Protocol):
@@ -72,12 +78,6 @@ class Platform(Protocol):
         ...
 
 
-Settle = Callable[[sqlite_utils.Database, OutboxItem, str, str | None], None]
-"""Called in the transaction that records an item's end: (db, item, platform's ref, error);
-error is None when it was delivered. Domain state that waits on a delivery (a published reply)
-moves on here, so it can never disagree with the outbox."""
-
-
 class Deliverer:
     def __init__(
         self,
@@ -92,6 +92,7 @@ class Deliverer:
         metrics: Metrics | None = None,
         max_attempts_for: Mapping[str, int] | None = None,
         settle: Settle | None = None,
+        unsettled: Unsettled | None = None,
     ) -> None:
         self.writer = writer
         self.platforms = dict(platforms)
@@ -103,18 +104,26 @@ class Deliverer:
         )
         self.max_attempts = max_attempts
         self.max_attempts_for = dict(max_attempts_for or {})  # per platform, over max_attempts
-        self.settle = settle
+        self.ending = Ending(settle, unsettled)
         self.metrics = metrics or Metrics()
         self.failed = 0
         self.errors: dict[str, str] = {}  # per platform: why its last delivery failed, if it did
         self.last_failure: str | None = None  # the last item given up, and why
-        self.settle_failed = 0  # deliveries recorded, but what waited on them did not move on
-        self.settle_error: str | None = None
+        self._resettle_at: float | None = 0.0  # when to settle again what is left waiting
         self._unrecorded: dict[int, str] = {}  # delivered, the end not recorded yet: item -> ref
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
         self._unconfigured: set[str] = set()  # platforms whose items wait (said once each)
         self.delivered = 0
+
+    @property
+    def settle_failed(self) -> int:
+        """Deliveries recorded whose follow-up (a published reply's draft) did not move on."""
+        return self.ending.failed
+
+    @property
+    def settle_error(self) -> str | None:
+        return self.ending.error
 
     def wake(self) -> None:
         """New intents were committed."""
@@ -129,6 +138,7 @@ class Deliverer:
     async def run(self) -> None:
         while True:
             self._wake.clear()
+            await self._resettle_when_due()
             try:
                 next_due: float | None = await self.deliver_due()
             except Exception:
@@ -137,6 +147,28 @@ class Deliverer:
             timeout = 30.0 if next_due is None else max(0.05, next_due - self.timing.wall())
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
+
+    async def resettle(self) -> int:
+        """Settle again what a failed settling left waiting (a published reply's draft still
+        "publishing"); return how many moved on. What still fails is tried again later."""
+        self._resettle_at = self.timing.wall() + RESETTLE_SECONDS
+        moved = await self.writer.run(self.ending.resettle, urgent=True)
+        if not self.ending.failed:
+            self._resettle_at = None
+        if moved:
+            self._wake.set()  # settling queued more (the drafts message's edit)
+        return moved
+
+    async def _resettle_when_due(self) -> None:
+        if self._resettle_at is None or self.timing.wall() < self._resettle_at:
+            return
+        try:
+            await self.resettle()
+        except Exception:
+            logger.exception(
+                "settling what waited on deliveries failed; trying again in %.0f s",
+                RESETTLE_SECONDS,
+            )
 
     async def flush(self, within: float) -> int:
         """Deliver what is due until nothing is, or ``within`` seconds pass; return what is left.
@@ -307,8 +339,10 @@ class Deliverer:
         self._count(item, "sent")
 
     async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
-        bug = not isinstance(error, DeliveryError | OSError | TimeoutError)
-        said = f"{type(error).__name__}: {error}" if bug else str(error)
+        bug = not isinstance(error, NOT_BUGS)
+        said = (
+            str(error) if isinstance(error, DeliveryError) else f"{type(error).__name__}: {error}"
+        )
         self.errors[item.intent.platform] = said[:300]
         retryable = not isinstance(error, DeliveryError) or error.retryable
         attempts = item.attempts + 1
@@ -342,51 +376,13 @@ class Deliverer:
         return retry_at
 
     async def _finish(self, item: OutboxItem, ref: str, error: str | None) -> None:
-        await self.writer.run(lambda db: self._end(db, item, ref, error), urgent=True)
+        failed = self.ending.failed
+        await self.writer.run(lambda db: self.ending.record(db, item, ref, error), urgent=True)
         self.timing.forget(item.id)
-        if self.settle is not None:
+        if self.ending.failed != failed and self._resettle_at is None:
+            self._resettle_at = self.timing.wall() + RESETTLE_SECONDS
+        if self.ending.settle is not None:
             self._wake.set()  # settling may have queued more (a card showing the outcome)
-
-    def _end(
-        self, db: sqlite_utils.Database, item: OutboxItem, ref: str, error: str | None
-    ) -> None:
-        """Record that an item went out (or never will), with what waited on it."""
-        with db.atomic():
-            if error is None:
-                mark_sent(db, item, ref)
-            else:
-                mark_failed(db, item.id, error, item.attempts)
-            if self.settle is not None:
-                self._settle(db, self.settle, item, ref, error)
-
-    def _settle(
-        self,
-        db: sqlite_utils.Database,
-        settle: Settle,
-        item: OutboxItem,
-        ref: str,
-        error: str | None,
-    ) -> None:
-        """What waited on the item moves on, in a savepoint: if that fails, the item's end is
-        recorded all the same (a delivered item recorded as unsent would be sent again), and
-        the failure is logged and noted on the item."""
-        try:
-            with db.atomic():
-                settle(db, item, ref, error)
-        except Exception as failure:
-            if not db.conn.in_transaction:  # the database undid it all: nothing is recorded
-                raise
-            said = f"{type(failure).__name__}: {failure}"
-            logger.error(
-                "outbox %s: recorded as %s, but what waited on it failed to move on: %s",
-                item.intent.key,
-                "sent" if error is None else "failed",
-                said,
-                exc_info=failure,
-            )
-            note_error(db, item.id, f"after delivery: {said}")
-            self.settle_failed += 1
-            self.settle_error = f"{item.intent.key}: {said}"[:300]
 
     def _count(self, item: OutboxItem, outcome: str) -> None:
         if outcome == "failed":

@@ -18,6 +18,9 @@ from bot.incidents.model import Intent, IntentKind
 from storage.mentions import timestamp
 
 LIVE_STATES = ("pending", "sending")
+AFTER_DELIVERY = "after delivery: "
+"""Before what went wrong once an item's end was recorded, in its ``last_error`` (after the
+delivery's own error, for a failed item)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,15 @@ class OutboxItem:
     state: str
     attempts: int
     next_attempt_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """An item whose end is recorded: the platform's ref, and its error if it failed."""
+
+    item: OutboxItem
+    ref: str
+    error: str | None
 
 
 def enqueue(db: sqlite_utils.Database, intent: Intent) -> None:
@@ -147,10 +159,40 @@ def mark_failed(db: sqlite_utils.Database, item_id: int, error: str, attempts: i
     )
 
 
-def note_error(db: sqlite_utils.Database, item_id: int, error: str) -> None:
-    """Say what went wrong with an item without changing its state (it was sent, say, but what
-    waited on it failed)."""
-    db.execute("UPDATE outbox SET last_error = ? WHERE id = ?", [error[:500], item_id])
+def note_after_delivery(db: sqlite_utils.Database, item_id: int, error: str) -> None:
+    """Say what went wrong once an item's end was recorded (what waited on it failed to move
+    on), after the delivery's own error if it failed, which is kept (it is the failure's
+    reason), without changing its state."""
+    row = db.execute("SELECT last_error FROM outbox WHERE id = ?", [item_id]).fetchone()
+    own = delivery_error(str(row[0] or "")) if row else ""
+    said = f"{own[:300]} | {AFTER_DELIVERY}{error}" if own else f"{AFTER_DELIVERY}{error}"
+    db.execute("UPDATE outbox SET last_error = ? WHERE id = ?", [said[:500], item_id])
+
+
+def delivery_error(last_error: str) -> str:
+    """The delivery's own error in an item's ``last_error``, without what was noted after."""
+    own, _, _ = last_error.partition(AFTER_DELIVERY)
+    return own.removesuffix(" | ")
+
+
+def unsettled_publications(db: sqlite_utils.Database) -> list[Ended]:
+    """Publications of replies that ended (sent or failed) while their draft still says
+    "publishing": moving the draft on failed. Only a draft's current attempt counts (a Retry
+    queues a new one, and the earlier, failed one means nothing for it any more)."""
+    rows = db.execute(
+        f"SELECT {', '.join('o.' + c for c in _COLUMNS.split(', '))}, o.ref, o.last_error "
+        "FROM outbox AS o JOIN drafts AS d "
+        "ON o.key = 'publish-' || d.id || '-' || json_extract(d.data, '$.publish_attempts') "
+        "WHERE o.kind = 'publish' AND o.state IN ('sent', 'failed') AND d.state = 'publishing' "
+        "ORDER BY o.id"
+    ).fetchall()
+    ended = []
+    for row in rows:
+        item = _item(row[:-2])
+        failed = item.state == "failed"
+        error = (delivery_error(str(row[-1] or "")) or "it failed") if failed else None
+        ended.append(Ended(item, str(row[-2] or ""), error))
+    return ended
 
 
 def mark_superseded(db: sqlite_utils.Database, item_id: int) -> None:

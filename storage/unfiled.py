@@ -61,8 +61,9 @@ def keep_unfiled(db: sqlite_utils.Database, scored: ScoredMention, error: str) -
 
 
 def unfiled(db: sqlite_utils.Database, limit: int = 100) -> list[ScoredMention]:
-    """Mentions waiting to be filed, oldest first. Those forgotten meanwhile (retention) are
-    no longer waited for."""
+    """Mentions waiting to be filed, those tried least first, then the oldest: one filing that
+    keeps failing goes behind the others. Those forgotten meanwhile (retention) are no longer
+    waited for."""
     with db.atomic():
         db.execute(
             "DELETE FROM mention_issues WHERE stage = ? AND NOT EXISTS (SELECT 1 FROM mentions m "
@@ -70,7 +71,8 @@ def unfiled(db: sqlite_utils.Database, limit: int = 100) -> list[ScoredMention]:
             [FILING],
         )
     rows = db.execute(
-        "SELECT scored FROM mention_issues WHERE stage = ? ORDER BY noted_at, rowid LIMIT ?",
+        "SELECT scored FROM mention_issues WHERE stage = ? "
+        "ORDER BY attempts, noted_at, rowid LIMIT ?",
         [FILING, limit],
     ).fetchall()
     return [_scored(json.loads(row[0])) for row in rows]

@@ -8,10 +8,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 import bot.app
 import bot.delivery
+import bot.delivery_end
 from bot.app import Notices
 from bot.config.incidents import IncidentPolicy
 from bot.delivery import BUG_ATTEMPTS, Deliverer
@@ -68,7 +70,7 @@ async def test_a_channel_whose_round_fails_stops_alone(
     platform = CannotTell()
     platform.slow = {"slow": 0.2}
     await put(writer, intent("slow", channel="#other", incident=2), intent("k", channel="#alerts"))
-    real = bot.delivery.mark_sent
+    real = bot.delivery_end.mark_sent
     failures = iter([sqlite3.OperationalError("disk I/O error")])
 
     def mark_sent(db: Any, item: OutboxItem, ref: str) -> None:
@@ -76,7 +78,7 @@ async def test_a_channel_whose_round_fails_stops_alone(
             raise error
         real(db, item, ref)
 
-    monkeypatch.setattr(bot.delivery, "mark_sent", mark_sent)
+    monkeypatch.setattr(bot.delivery_end, "mark_sent", mark_sent)
     deliverer = Deliverer(writer, {"fake": platform})
     due = await deliverer.deliver_due()
     assert due is not None  # the failed channel is tried again soon
@@ -120,6 +122,32 @@ async def test_a_network_error_is_still_retried_past_the_bug_limit(writer: Write
         await deliverer.deliver_due()
         clock.now += 400
     assert (await rows(writer))["k"]["state"] == "sent"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ClientPayloadError("Response payload is not completed"),
+        sqlite3.OperationalError("database is locked"),
+    ],
+    ids=["disconnected", "payload", "database"],
+)
+async def test_a_dropped_connection_or_a_locked_database_is_no_bug(
+    writer: Writer, error: Exception
+) -> None:
+    """The review's f3: neither is an OSError, so they counted as bugs in Vigie: failed for good
+    after 3 tries though ``max_attempts`` is None (keep trying)."""
+    clock = FakeClock()
+    platform = Recorder()
+    platform.errors["k"] = [error for _ in range(BUG_ATTEMPTS + 2)]
+    await put(writer, intent("k"))
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock, monotonic=clock)
+    for _ in range(BUG_ATTEMPTS + 3):
+        await deliverer.deliver_due()
+        clock.now += 400
+    assert (await rows(writer))["k"]["state"] == "sent"
+    assert deliverer.failed == 0
 
 
 async def test_a_failing_flush_at_shutdown_still_closes_the_database(

@@ -4,12 +4,15 @@ cannot publish with fails at once, so that Retry works, instead of "publishingâ€
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+import bot.drafts.publishing
 from bot.clock import EventClock
 from bot.config.replies import ReplySettings
 from bot.delivery import Deliverer, DeliveryError, Platform
@@ -18,7 +21,7 @@ from bot.drafts.planner import Reach
 from bot.drafts.publishing import DraftSettler, say_failed
 from bot.incidents.model import Intent, IntentKind
 from storage import drafts as store
-from storage.outbox import live_count
+from storage.outbox import live_count, unsettled_publications
 from storage.writer import Writer
 from tests.test_draft_control import no_problems, rows
 from tests.test_draft_planner import planned_desk
@@ -80,11 +83,15 @@ async def approved(tmp_path: Path) -> AsyncIterator[tuple[DraftControl, Writer]]
         writer.close()
 
 
+def deliverer_of(writer: Writer, platforms: dict[str, Platform]) -> Deliverer:
+    """The deliverer as a start builds it."""
+    settle = DraftSettler({"acme": "Acme"}, lambda: T0 + 30 * MIN)
+    return Deliverer(writer, platforms, settle=settle, unsettled=unsettled_publications)
+
+
 async def deliver_all(writer: Writer, platforms: dict[str, Platform]) -> Deliverer:
     """Rounds until nothing due is left (what settling queues goes out in the next round)."""
-    deliverer = Deliverer(
-        writer, platforms, settle=DraftSettler({"acme": "Acme"}, lambda: T0 + 30 * MIN)
-    )
+    deliverer = deliverer_of(writer, platforms)
     for _ in range(5):
         if await deliverer.deliver_due() is None and not await writer.run(live_count):
             break
@@ -160,3 +167,58 @@ async def test_a_reply_queued_for_a_source_this_start_cannot_publish_with_fails_
     source.refusing = False
     await deliver_all(writer, {"console": chat, "source:test": source})  # the next start
     assert await draft_state(writer) == ("published", "")
+
+
+async def until_moved_on(writer: Writer, deliverer: Deliverer) -> None:
+    """A start: the deliverer runs until the draft is no longer "publishing"."""
+    running = asyncio.create_task(deliverer.run())
+    try:
+        for _ in range(250):
+            if (await draft_state(writer))[0] != "publishing":
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+@pytest.mark.parametrize("refusing", [False, True], ids=["published", "refused"])
+async def test_a_publication_whose_settling_failed_moves_the_draft_on_at_the_next_start(
+    approved: tuple[DraftControl, Writer], monkeypatch: pytest.MonkeyPatch, refusing: bool
+) -> None:
+    """The review's f6: moving the draft on failed once (a bug), the item recorded as ended:
+    the draft said "publishingâ€¦" for good, after the fix and a restart, Retry was refused and
+    the approver never told."""
+    control, writer = approved
+    chat, source = Chat(), Source()
+    source.refusing = refusing
+    real = bot.drafts.publishing.refresh_messages
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a bug in refresh_messages")
+
+    monkeypatch.setattr(bot.drafts.publishing, "refresh_messages", broken)
+    stuck = await deliver_all(writer, {"console": chat, "source:test": source})
+    assert (await draft_state(writer))[0] == "publishing"
+    assert stuck.settle_failed == 1
+    assert await stuck.resettle() == 0  # still failing: said, and tried again later
+    assert stuck.settle_failed == 1
+    assert "TypeError" in (stuck.settle_error or "")
+
+    monkeypatch.setattr(bot.drafts.publishing, "refresh_messages", real)  # fixed; a start
+    started = deliverer_of(writer, {"console": chat, "source:test": source})
+    await until_moved_on(writer, started)
+    assert started.settle_failed == 0
+    assert len(source.keys) == 1  # published (or refused) once, never again
+    if refusing:
+        assert await draft_state(writer) == ("failed", "HTTP 403 This action is not allowed.")
+        notices = "SELECT key FROM outbox WHERE kind = 'thread' AND key LIKE 'drafts-%'"
+        assert await rows(writer, notices) == [("drafts-1-failed-1-1-console:#team",)]
+        assert (await control.retry(1, "UANA")).ok
+    else:
+        assert await draft_state(writer) == ("published", "")
+        draft = await writer.run(lambda db: store.get_draft(db, 1))
+        assert draft is not None
+        assert draft.published_url == URL
+    assert await deliverer_of(writer, {}).resettle() == 0  # once only, however often

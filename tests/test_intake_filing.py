@@ -8,6 +8,7 @@ once; the pipeline failing on a mention stores it unscored, with the reason.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -17,6 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+import bot.app
+import bot.incidents.filing
 import bot.negativity
 from bot.incidents.engine import IncidentEngine
 from bot.incidents.filing import refile
@@ -226,3 +229,111 @@ def test_a_mention_kept_unfiled_is_kept_whole() -> None:
         T0,
     )
     assert _scored(json.loads(json.dumps(_plain(scored), default=str))) == scored
+
+
+def test_a_refiling_whose_transaction_fails_files_the_mention_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's f1: forgetting a refiled mention failed (the disk), the transaction rolled
+    back, but the engine kept it in memory and the next refile counted it again (31 of 30)."""
+    filing = BrokenFiling(monkeypatch)
+    broken = Desk(tmp_path, policy())
+    broken.storm(T0, 10)
+    filing.broken = False
+    later = broken.restarted()
+    real, calls = bot.incidents.filing.filed, Counter[str]()
+
+    def filed(db: Any, key: tuple[str, str]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise sqlite3.OperationalError("disk I/O error")
+        real(db, key)
+
+    monkeypatch.setattr(bot.incidents.filing, "filed", filed)
+    last = T0 + 9 * MIN
+    with pytest.raises(sqlite3.OperationalError):
+        refile(later.desk, later.db, last)
+    assert refile(later.desk, later.db, last) == 0
+    later.tick(T0 + 30 * MIN)
+    got = get_incident(later.db, 1)
+    assert got is not None
+    assert got.mention_count == 30
+    [(rows,)] = later.db.execute("SELECT COUNT(*) FROM incident_mentions").fetchall()
+    assert rows == 30
+
+
+def test_a_failure_to_wake_the_deliverer_is_no_filing_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's f2: ``on_intents`` raising after the savepoint was released counted as a
+    failed filing: the batch was filed again mention by mention (33 of 30)."""
+    filing = BrokenFiling(monkeypatch)
+    filing.broken = False
+    desk = Desk(tmp_path, policy())
+    woken = Counter[str]()
+
+    def on_intents() -> None:
+        woken["n"] += 1
+        if woken["n"] == 1:
+            raise RuntimeError("Event loop is closed")
+
+    desk.desk.on_intents = on_intents
+    desk.storm(T0, 10)
+    assert woken["n"] == 1
+    assert desk.desk.unfiled == 0
+    desk.tick(T0 + 30 * MIN)
+    got = get_incident(desk.db, 1)
+    assert got is not None
+    assert got.mention_count == 30
+    assert set(filing.filed.values()) == {1}
+
+
+def test_mentions_the_engine_can_never_file_hold_back_no_other_refiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's f4: refiling took the same oldest rows each round; more of them than a
+    round takes, all failing for good, hid every mention kept after them."""
+    filing = BrokenFiling(monkeypatch, poison="POISON")
+    desk = Desk(tmp_path, policy())
+    desk.post(T0, 3, text="flight cancelled POISON")  # the engine can never file these
+    filing.poison = ""  # a moment when all filing fails
+    desk.post(T0 + MIN, 2)
+    filing.poison = "POISON"
+    assert desk.desk.unfiled == 5
+    for _ in range(3):
+        refile(desk.desk, desk.db, T0 + 2 * MIN, limit=2)
+    assert sorted(key[1] for key in filing.filed) == ["m4", "m5"]
+    waiting = desk.db.execute("SELECT native_id FROM mention_issues ORDER BY native_id")
+    assert [row[0] for row in waiting] == ["m1", "m2", "m3"]
+
+
+async def test_one_mention_the_engine_can_never_file_leaves_healthz_200(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's f5: it kept /healthz at 503 for good, through restarts, so a load balancer
+    would have pulled the instance and stopped all intake. Degraded only while new mentions
+    cannot be filed at all (for a few minutes after); reported all along."""
+    BrokenFiling(monkeypatch, poison="POISON")
+    config = write_config(
+        tmp_path, [{"type": "webhook", "name": "inbound", "secret": WEBHOOK_SECRET}]
+    )
+    async with running_service(config) as service:
+        body = json.dumps([mention_record(1, "Kestrel Mobile POISON outage")]).encode()
+        assert (await post(service.http_port, body, signed(body)))[1]["unfiled"] == 1
+        code, report = await health(service.http_port)
+        assert (code, report["status"]) == (503, "degraded")  # no new mention files: maybe all
+        body = json.dumps([mention_record(i) for i in range(2, 5)]).encode()
+        assert (await post(service.http_port, body, signed(body)))[1]["unfiled"] == 0
+        code, report = await health(service.http_port)
+        assert (code, report["status"], report["mentions"]["unfiled"]) == (200, "ok", 1)
+        assert "KeyError" in report["mentions"]["filing_error"]
+        body = json.dumps([mention_record(5, "Kestrel Mobile POISON again")]).encode()
+        await post(service.http_port, body, signed(body))
+        assert (await health(service.http_port))[0] == 503
+        monkeypatch.setattr(bot.app, "FILING_FAILING_SECONDS", 0.0)  # minutes later
+        assert (await health(service.http_port))[0] == 200
+    monkeypatch.setattr(bot.app, "FILING_FAILING_SECONDS", 300.0)
+    async with running_service(config) as service:  # refiled at start, failing again
+        code, report = await health(service.http_port)
+        assert (code, report["status"], report["mentions"]["unfiled"]) == (200, "ok", 2)
+        assert "KeyError" in report["mentions"]["filing_error"]

@@ -84,3 +84,26 @@ async def test_a_429_is_the_outboxs_to_wait_not_the_clients(slack: FakeSlack) ->
             await platform.deliver(reminder("1-reminder-1", datetime.now(UTC)), None)
     assert (raised.value.retryable, raised.value.retry_after) == (True, 30.0)
     assert [call.status for call in slack.calls_to("chat.postMessage")] == [429]
+
+
+async def test_a_connection_dropped_while_looking_is_a_retryable_delivery_error() -> None:
+    """The review's f3: ``find`` let the client's ServerDisconnectedError through, which the
+    outbox counted as a bug in Vigie: the notification failed for good after 3 tries."""
+    asked: list[bytes] = []
+
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        asked.append(await reader.read(65536))  # the request read, the connection closed
+        writer.close()
+
+    server = await asyncio.start_server(drop, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        platform = SlackPlatform(make_client("xoxb-test", f"http://127.0.0.1:{port}/api/"))
+        with pytest.raises(DeliveryError) as raised:
+            await platform.find(reminder("1-reminder-1", datetime.now(UTC)))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert raised.value.retryable
+    assert "unreachable" in str(raised.value)
+    assert asked

@@ -8,8 +8,10 @@ never costs the mentions (``bot.incidents.filing``).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
 
@@ -24,6 +26,8 @@ from storage.unfiled import Stored, save_noted
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
 
 class IncidentDesk:
     def __init__(self, setup: EngineSetup, *, event_time: bool) -> None:
@@ -35,6 +39,9 @@ class IncidentDesk:
         self._loaded = False
         self.unfiled = 0  # stored mentions waiting to be filed (as of the last step that knew)
         self.filing_error: str | None = None  # why the last filing failed, while any wait
+        # when (time.monotonic()) filing a batch of new mentions last failed for all of them;
+        # None once new mentions file: filing is broken, not just one mention it cannot file
+        self.fresh_failed_at: float | None = None
 
     def load(self, db: sqlite_utils.Database) -> None:
         keep = max(self.engine.policy.reopen_within, self.engine.policy.resolve_after)
@@ -54,22 +61,31 @@ class IncidentDesk:
         runs in a savepoint: when it fails (a bug, not the database) only the filing is rolled
         back; the mentions and positions commit, and those not filed wait to be filed again
         (``bot.incidents.filing``). A database error undoes it all (the intake retries)."""
+        with self.transaction(db):
+            fresh = save_noted(db, batch, positions)
+            unfiled = file_or_keep(self, db, fresh, now)
+        return Stored(fresh, unfiled)
+
+    @contextmanager
+    def transaction(self, db: sqlite_utils.Database) -> Iterator[None]:
+        """One transaction holding steps (``file``) and what goes with them: if it fails, even
+        after the steps, the engine is reloaded from storage before the next step, its memory
+        holding what was rolled back."""
         if not self._loaded:
             self.load(db)
         try:
             with db.atomic():
-                fresh = save_noted(db, batch, positions)
-                unfiled = file_or_keep(self, db, fresh, now)
+                yield
         except BaseException:
-            self._loaded = False  # reload from storage before the next step
+            self._loaded = False
             raise
-        return Stored(fresh, unfiled)
 
     def file(
         self, db: sqlite_utils.Database, batch: Sequence[ScoredMention], now: datetime
     ) -> Exception | None:
         """File stored mentions (in a savepoint inside a transaction). An error that is not the
-        database's is returned, not raised: the filing is rolled back, the engine reloaded."""
+        database's is returned, not raised: the filing is rolled back, the engine reloaded.
+        Only the savepoint's errors are the filing's: what follows it cannot fail it."""
         try:
             self._atomic(
                 db, lambda journal: self.engine.ingest(journal, batch, now, self.event_time)
@@ -109,5 +125,13 @@ class IncidentDesk:
             raise
         after = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
         if after != before:
-            self.on_intents()
+            self._wake_deliverer()
         return result
+
+    def _wake_deliverer(self) -> None:
+        """The step is done (committed, or its savepoint released): a failure to say so is no
+        failure of the step, which must not be done again. The deliverer looks anyway."""
+        try:
+            self.on_intents()
+        except Exception:
+            logger.exception("new notifications are stored; waking the deliverer failed")

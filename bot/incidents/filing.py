@@ -5,11 +5,13 @@ reply-draft planner) runs in a savepoint. If it fails (a bug: the database's err
 caller's to retry), the batch is filed mention by mention, so one mention the engine cannot file
 holds back no other, and those that still fail are kept in ``mention_issues``. ``refile`` files
 them later (at start, then now and then), each in the transaction that forgets it: never twice.
+Those tried least go first, so mentions the engine can never file hold back no other either.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -35,6 +37,8 @@ def file_or_keep(
     """File ``fresh``; return the keys of those kept unfiled (inside the caller's transaction)."""
     error = desk.file(db, fresh, now)
     if error is None:
+        if fresh:
+            desk.fresh_failed_at = None
         return frozenset()
     logger.error(
         "filing %d stored mentions into incidents failed%s",
@@ -58,20 +62,29 @@ def file_or_keep(
     if failed:
         desk.filing_error = _said(error)
         desk.unfiled = count_unfiled(db)
+    if fresh:
+        desk.fresh_failed_at = time.monotonic() if len(failed) == len(fresh) else None
     return frozenset(failed)
 
 
 def refile(desk: IncidentDesk, db: sqlite_utils.Database, now: datetime, limit: int = 100) -> int:
-    """File the mentions kept unfiled, oldest first, each in one transaction with forgetting
-    it; return how many still wait."""
+    """File up to ``limit`` of the mentions kept unfiled, those tried least first, then the
+    oldest, each in one transaction with forgetting it; return how many still wait.
+
+    A mention that fails again goes behind those tried fewer times, so the next round takes
+    others: however many the engine can never file, every mention gets its turn."""
     for scored in unfiled(db, limit):
-        with db.atomic():
+        key = scored.mention.key
+        with desk.transaction(db):  # fails after filing (the database): the engine reloads
             error = desk.file(db, [scored], now)
             if error is None:
-                filed(db, scored.mention.key)
+                filed(db, key)
             else:
-                still_unfiled(db, scored.mention.key, _said(error))
-                desk.filing_error = _said(error)
+                still_unfiled(db, key, _said(error))
+        if error is None:
+            desk.fresh_failed_at = None  # filing works again
+        else:
+            desk.filing_error = _said(error)
     desk.unfiled = count_unfiled(db)
     if not desk.unfiled:
         desk.filing_error = None

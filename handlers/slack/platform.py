@@ -88,6 +88,8 @@ class SlackPlatform:
             if error.response.get("error") in ("channel_not_found", "thread_not_found"):
                 return None
             raise _delivery_error(error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:  # cannot tell: asked again later
+            raise DeliveryError(f"Slack unreachable: {error}") from error
 
     async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
         channel, ts = _split(card_ref)

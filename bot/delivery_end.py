@@ -1,0 +1,90 @@
+"""Recording that an outbox item went out (or never will), with what waited on it.
+
+Domain state that waits on a delivery (a published reply's draft) moves on in the transaction
+that records the item's end, in a savepoint: if moving it on fails, the end is recorded all the
+same (a delivered item recorded as unsent would be sent again), and what was left waiting is
+settled again later (``Ending.resettle``: at start, and a while after such a failure).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import sqlite_utils
+
+from storage.outbox import Ended, OutboxItem, mark_failed, mark_sent, note_after_delivery
+
+logger = logging.getLogger(__name__)
+
+Settle = Callable[[sqlite_utils.Database, OutboxItem, str, str | None], None]
+"""Called in the transaction that records an item's end: (db, item, platform's ref, error);
+error is None when it was delivered. Domain state that waits on a delivery (a published reply)
+moves on here, so it can never disagree with the outbox."""
+Unsettled = Callable[[sqlite_utils.Database], list[Ended]]
+"""The items whose end is recorded but what waited on them has not moved on (its settling
+failed): settled again by ``Ending.resettle``."""
+
+
+class Ending:
+    def __init__(self, settle: Settle | None, unsettled: Unsettled | None = None) -> None:
+        self.settle = settle
+        self.unsettled = unsettled
+        self.failed = 0  # deliveries recorded, but what waited on them did not move on
+        self.error: str | None = None  # the last such failure
+
+    def record(
+        self, db: sqlite_utils.Database, item: OutboxItem, ref: str, error: str | None
+    ) -> None:
+        """Record that an item went out (or never will), with what waited on it."""
+        with db.atomic():
+            if error is None:
+                mark_sent(db, item, ref)
+            else:
+                mark_failed(db, item.id, error, item.attempts)
+            ended = Ended(item, ref, error)
+            if self.settle is not None and not self._settled(db, self.settle, ended):
+                self.failed += 1
+
+    def resettle(self, db: sqlite_utils.Database) -> int:
+        """Settle again what a failed settling left waiting; return how many moved on. Each in
+        its own transaction; what fails again is counted and said (``failed``, ``error``)
+        anew: the count is of items still waiting, however often this runs."""
+        if self.settle is None or self.unsettled is None:
+            return 0
+        moved = failed = 0
+        for ended in self.unsettled(db):
+            with db.atomic():
+                if self._settled(db, self.settle, ended):
+                    moved += 1
+                else:
+                    failed += 1
+        self.failed = failed
+        if not failed:
+            self.error = None
+        if moved:
+            logger.info("%d deliveries' follow-up moved on at last", moved)
+        return moved
+
+    def _settled(self, db: sqlite_utils.Database, settle: Settle, ended: Ended) -> bool:
+        """Settle ``ended`` in a savepoint; False (logged and noted on the item) if it failed.
+        A database error that undid the whole transaction is raised: nothing is recorded."""
+        item = ended.item
+        try:
+            with db.atomic():
+                settle(db, item, ended.ref, ended.error)
+        except Exception as failure:
+            if not db.conn.in_transaction:
+                raise
+            said = f"{type(failure).__name__}: {failure}"
+            logger.error(
+                "outbox %s: recorded as %s, but what waited on it failed to move on: %s",
+                item.intent.key,
+                "sent" if ended.error is None else "failed",
+                said,
+                exc_info=failure,
+            )
+            note_after_delivery(db, item.id, said)
+            self.error = f"{item.intent.key}: {said}"[:300]
+            return False
+        return True
