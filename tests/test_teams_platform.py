@@ -23,7 +23,7 @@ from handlers.teams.people import TeamsDirectory
 from handlers.teams.platform import TeamsPlatform
 from storage.writer import Writer
 from tests.fake_connector import APP_ID, CHANNEL, FakeConnector, installation_activity
-from tests.teams_auth import ExpiredSecretFactory, auth_config
+from tests.teams_auth import ExpiredSecretFactory, StaticCredentialsFactory, auth_config
 from tests.test_teams_render import incident
 
 
@@ -75,3 +75,43 @@ async def test_an_expired_client_secret_is_named_not_taken_for_a_network_error(
     assert failed.value.retryable
     assert any(r.levelno == logging.ERROR for r in caplog.records)
     assert not teams.calls  # nothing reached Teams without a token
+
+
+def _platform(writer: Writer, teams: FakeConnector) -> TeamsPlatform:
+    auth = ConfigurationBotFrameworkAuthentication(
+        auth_config(APP_ID, "http://127.0.0.1:9/unused"),
+        credentials_factory=StaticCredentialsFactory(APP_ID),
+    )
+    installed = Activity().deserialize(installation_activity(teams.url))
+    reference = TurnContext.get_conversation_reference(installed).serialize()
+
+    async def references(channel: str) -> dict[str, Any] | None:
+        return reference if channel == CHANNEL else None
+
+    return TeamsPlatform(CloudAdapter(auth), APP_ID, references, TeamsDirectory(writer))
+
+
+async def test_a_bug_of_ours_is_not_taken_for_the_connectors_answer(
+    writer: Writer, teams: FakeConnector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card that cannot be built (a bug) propagates as itself, so the deliverer gives up
+    after 3 tries; it was a retryable 'Teams delivery failed' and was tried for ever."""
+    platform = _platform(writer, teams)
+
+    def broken(intent: Intent) -> Any:
+        raise KeyError("peak_risk")
+
+    monkeypatch.setattr(platform, "_card", broken)
+    with pytest.raises(KeyError):
+        await platform.deliver(opening(), None)
+
+
+async def test_the_connectors_refusals_stay_delivery_errors(
+    writer: Writer, teams: FakeConnector
+) -> None:
+    platform = _platform(writer, teams)
+    teams.fail(".", status=503, times=1)
+    with pytest.raises(DeliveryError) as failed:
+        await platform.deliver(opening(), None)
+    assert failed.value.retryable
+    assert "503" in str(failed.value)

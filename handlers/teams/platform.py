@@ -24,6 +24,7 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
     ConversationParameters,
     ConversationReference,
 )
+from msrest.exceptions import ClientException
 
 from bot.delivery import DeliveryError
 from bot.incidents.model import Intent, IntentKind
@@ -65,7 +66,11 @@ class TeamsPlatform:
             raise DeliveryError(f"{TOKEN_REFUSED}: {error}", retry_after=300) from error
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             raise DeliveryError(f"Bot Connector unreachable: {error}") from error
+        except ClientException as error:  # the Bot Connector client's (HTTP answers included)
+            raise _delivery_error(error) from error
         except Exception as error:
+            if _http_status(error) is None:
+                raise  # a bug of ours (a card field missing...): tried 3 times, then failed
             raise _delivery_error(error) from error
 
     async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
@@ -203,11 +208,17 @@ def _split(ref: str | None) -> tuple[str, str]:
     return thread, activity_id
 
 
-def _delivery_error(error: Exception) -> DeliveryError:
-    """What the Bot Connector's answer means for trying again."""
+def _http_status(error: Exception) -> int | None:
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None) or getattr(response, "status", None)
-    if not isinstance(status, int):
+    return status if isinstance(status, int) else None
+
+
+def _delivery_error(error: Exception) -> DeliveryError:
+    """What the Bot Connector's answer means for trying again."""
+    status = _http_status(error)
+    response = getattr(error, "response", None)
+    if status is None:
         return DeliveryError(f"Teams delivery failed: {error}")
     headers = getattr(response, "headers", None) or {}
     retry_after = headers.get("Retry-After") if hasattr(headers, "get") else None
