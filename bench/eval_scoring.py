@@ -109,8 +109,8 @@ def french(shared: Path) -> None:
     matrix = train_french.design(texts)
     val = splits == "val"
     on_val = train_french.fit(matrix[~val], labels[~val]).predict(matrix[val])
-    within_train = train_negativity.cross_validated(matrix[~val], labels[~val])
-    pooled = train_negativity.cross_validated(matrix, labels)
+    within_train = train_french.cross_validated(matrix[~val], labels[~val])
+    pooled = train_french.cross_validated(matrix, labels)
     headline = f1_score(labels[val], on_val, average="macro")
     verdict = "met" if headline >= FRENCH_GOAL else "NOT met"
     print(

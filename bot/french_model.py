@@ -2,11 +2,12 @@
 read the way customer mentions are.
 
 vaderSentiment-fr alone reads negation badly ("rien à redire" is praise). A multinomial logistic
-regression over its scores, punctuation, negation and common function words ("pas", "encore",
-"toujours") corrects much of that. Words such as "merci" are left out on purpose: in the political
-tweets the model learns from they are mostly sarcastic, in a customer's mention mostly not. Weights
-in ``bot/data/french_model.json``, trained by ``bench/train_french.py`` on the DEFT 2017 tweets,
-with cross-validated figures in its output.
+regression over its scores, punctuation, negation, common function and discourse words ("pas",
+"encore", "toujours", "enfin") and the plain signals of ``french_signals.py`` (emoji, "mdr",
+"nuuul", a sentiment word after a negation, ...) corrects much of that. Words such as "merci" are
+left out on purpose: in the political tweets the model learns from they are mostly sarcastic, in a
+customer's mention mostly not. Weights in ``bot/data/french_model.json``, trained by
+``bench/train_french.py`` on the DEFT 2017 tweets, with cross-validated figures in its output.
 
 Those tweets are not customer mentions, and two of their habits do not carry over:
 
@@ -36,12 +37,16 @@ from typing import Any
 
 from bot.complaint_model import CLASSES, Chances, Judgement, softmax
 from bot.complaints import PROBLEM_GROUPS, CueMatcher, clean
+from bot.french_signals import SIGNAL_NAMES, signals
 
 MODEL_PATH = Path(__file__).parent / "data" / "french_model.json"
 _FUNCTION_WORDS = (
     "je j me mon ma mes tu vous votre vos nous notre on il elle ils ce cette ça c est pas ne plus"
     " jamais rien encore toujours déjà aussi très trop mais car parce que qui quoi pourquoi comment"
     " quand où si bien mal tout tous"
+    # discourse and announcement words: how a tweet is put, not what it is about
+    " enfin heureusement malheureusement hélas bref même seulement juste non oui bon ah oh bah"
+    " voilà quel quelle faut doit devrait contre pour avec sans nouveau nouvelle premier première"
 )
 FUNCTION_WORDS = tuple(_FUNCTION_WORDS.split())
 _FUNCTION_INDEX = {word: index for index, word in enumerate(FUNCTION_WORDS)}
@@ -232,7 +237,7 @@ Polarity = Callable[[str], Mapping[str, float]]
 def feature_names() -> list[str]:
     return [
         "vader_neg", "vader_neu", "vader_pos", "vader_compound", "vader_compound_squared",
-        "question", "exclamation", "length", "negations", "hashtags",
+        "question", "exclamation", "length", "negations", "hashtags", *SIGNAL_NAMES,
         *(f"word_{word}" for word in FUNCTION_WORDS),
     ]  # fmt: skip
 
@@ -242,14 +247,18 @@ def care_feature_names() -> list[str]:
     return ["problem_cues", "has_problem", *(f"cue_{group}" for group in PROBLEM_GROUPS)]
 
 
-def features(text: str, polarity: Polarity) -> tuple[list[float], float]:
-    """The feature vector of ``text`` and vaderSentiment-fr's compound."""
+def features(
+    text: str, polarity: Polarity, lexicon: Mapping[str, float]
+) -> tuple[list[float], float]:
+    """The feature vector of ``text`` and vaderSentiment-fr's compound; ``lexicon`` is the one
+    ``polarity`` reads."""
     cleaned = _HANDLE_OR_LINK.sub(" ", text)
     vader = polarity(cleaned)
     compound = float(vader["compound"])
     words = [0.0] * len(FUNCTION_WORDS)
     negations = 0
-    for word, count in Counter(_WORDS.findall(cleaned.lower())).items():
+    found = _WORDS.findall(cleaned.lower())
+    for word, count in Counter(found).items():
         index = _FUNCTION_INDEX.get(word)
         if index is not None:
             words[index] = 2.0 if count > 1 else 1.0
@@ -259,7 +268,7 @@ def features(text: str, polarity: Polarity) -> tuple[list[float], float]:
         float(vader["neg"]), float(vader["neu"]), float(vader["pos"]), compound, compound**2,
         float("?" in text), float("!" in text), min(len(cleaned), 560) / 140,
         float(min(negations, _CAP)), min(text.count("#"), _CAP) / _CAP,
-        *words,
+        *signals(text, found, lexicon), *words,
     ]  # fmt: skip
     return vector, compound
 
@@ -292,8 +301,15 @@ def read_care(text: str, matcher: CueMatcher) -> CareReading:
 
 
 class FrenchModel:
-    def __init__(self, polarity: Polarity, weights: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        polarity: Polarity,
+        lexicon: Mapping[str, float],
+        weights: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``polarity``: vaderSentiment-fr's scores; ``lexicon``: the lexicon they come from."""
         self.polarity = polarity
+        self.lexicon = lexicon
         data = weights if weights is not None else json.loads(MODEL_PATH.read_text("utf-8"))
         if list(data["features"]) != feature_names() or tuple(data["classes"]) != CLASSES:
             raise ValueError("French model weights do not match the features; retrain")
@@ -318,11 +334,13 @@ class FrenchModel:
         """``judge`` without building a Judgement: the class probabilities, compound, reasons."""
         care = read_care(text, self.cues)
         # as in English, the words are weighed without the sarcastic phrases
-        vector, compound = features(care.literal or text, self.polarity)
+        vector, compound = features(care.literal or text, self.polarity, self.lexicon)
         if care.plain_request:
             vector = [0.0 if i in self._question_evidence else x for i, x in enumerate(vector)]
+        # most features (the words) are 0 in any one mention: weigh only the others
+        present = [(i, x) for i, x in enumerate(vector) if x]
         logits = [
-            intercept + sum(w * x for w, x in zip(row, vector, strict=True) if x)
+            intercept + sum(row[i] * x for i, x in present)
             for row, intercept in zip(self.coefficients, self.intercepts, strict=True)
         ]
         if care.problems[1]:  # has_problem: otherwise every problem count is 0

@@ -312,6 +312,12 @@ def _score_valence(sentiments: list[float], zeros: int, text: str) -> dict[str, 
 
 def _french_polarity(care_senses: bool = True) -> Polarity:
     """vaderSentiment-fr's scores; with ``care_senses``, without its ``CARE_HOMONYMS``."""
+    polarity: Polarity = _french_analyzer(care_senses).polarity_scores
+    return polarity
+
+
+def _french_analyzer(care_senses: bool = True) -> Any:
+    """vaderSentiment-fr's analyzer (its ``lexicon`` and ``polarity_scores``), as above."""
     # vaderSentiment-fr imports fuzzywuzzy, which warns about a missing optional C speed-up.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -322,8 +328,7 @@ def _french_polarity(care_senses: bool = True) -> Polarity:
     if care_senses:
         for word in CARE_HOMONYMS:
             analyzer.lexicon.pop(word, None)
-    polarity: Polarity = analyzer.polarity_scores
-    return polarity
+    return analyzer
 
 
 def label_for(compound: float) -> Sentiment:
@@ -393,7 +398,8 @@ class NegativityScorer:
         english = Vader()
         self._english_vader = english
         self._complaints = ComplaintModel(english, cues or CueMatcher(), english_weights)
-        self._french = FrenchModel(_french_polarity(), french_weights)
+        french = _french_analyzer()
+        self._french = FrenchModel(french.polarity_scores, french.lexicon, french_weights)
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -166,4 +166,4 @@ def test_weights_without_matching_care_features_are_refused() -> None:
     weights = json.loads(MODEL_PATH.read_text("utf-8"))
     weights["care"]["features"] = weights["care"]["features"][:-1]
     with pytest.raises(ValueError, match="care weights"):
-        FrenchModel(lambda text: {"neg": 0, "neu": 1, "pos": 0, "compound": 0}, weights)
+        FrenchModel(lambda text: {"neg": 0, "neu": 1, "pos": 0, "compound": 0}, {}, weights)
