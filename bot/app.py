@@ -78,7 +78,7 @@ from storage.conversations import load_reference
 from storage.cursors import load_cursor
 from storage.incidents import list_incidents
 from storage.mentions import latest_post_time
-from storage.outbox import enqueue, unsettled_publications
+from storage.outbox import enqueue
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -429,8 +429,7 @@ def build(config: AppConfig, console: Console) -> Service:
         max_attempts=config.delivery.max_attempts,
         max_backoff_seconds=config.delivery.max_backoff_seconds,
         metrics=metrics,
-        settle=DraftSettler(names, clock.now),
-        unsettled=unsettled_publications,
+        settler=DraftSettler(names, clock.now),
     )
     drafts.wake = deliverer.wake
     if teams is not None:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot import config_check, file_commands, mentions_command, read_commands, run_command
+from bot.command_words import incident_number
 from bot.config import ConfigError
 from bot.ids import parse_id
 
@@ -89,7 +90,7 @@ def _language_codes(text: str) -> tuple[str, ...]:
 
 def _incident_number(text: str) -> int:
     """'12' or '#12', as the chat command reads it (ASCII digits, within what storage holds)."""
-    number = parse_id(text.strip().removeprefix("#"))
+    number = incident_number(text.strip())
     if number is None:
         raise argparse.ArgumentTypeError(f"{text!r} is not an incident number (12 or #12)")
     return number

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import aiohttp
 
-from bot.delivery_end import Ending, Settle, Unsettled
+from bot.delivery_end import Ending, Settler
 from bot.delivery_timing import DeliveryTiming
 from bot.incidents.model import Intent, IntentKind
 from bot.metrics import Metrics
@@ -91,8 +91,7 @@ class Deliverer:
         monotonic: Callable[[], float] = time.monotonic,
         metrics: Metrics | None = None,
         max_attempts_for: Mapping[str, int] | None = None,
-        settle: Settle | None = None,
-        unsettled: Unsettled | None = None,
+        settler: Settler | None = None,
     ) -> None:
         self.writer = writer
         self.platforms = dict(platforms)
@@ -104,7 +103,7 @@ class Deliverer:
         )
         self.max_attempts = max_attempts
         self.max_attempts_for = dict(max_attempts_for or {})  # per platform, over max_attempts
-        self.ending = Ending(settle, unsettled)
+        self.ending = Ending(settler)
         self.metrics = metrics or Metrics()
         self.failed = 0
         self.errors: dict[str, str] = {}  # per platform: why its last delivery failed, if it did
@@ -381,7 +380,7 @@ class Deliverer:
         self.timing.forget(item.id)
         if self.ending.failed != failed and self._resettle_at is None:
             self._resettle_at = self.timing.wall() + RESETTLE_SECONDS
-        if self.ending.settle is not None:
+        if self.ending.settler is not None:
             self._wake.set()  # settling may have queued more (a card showing the outcome)
 
     def _count(self, item: OutboxItem, outcome: str) -> None:

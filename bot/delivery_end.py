@@ -9,7 +9,7 @@ settled again later (``Ending.resettle``: at start, and a while after such a fai
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from typing import Protocol
 
 import sqlite_utils
 
@@ -17,19 +17,27 @@ from storage.outbox import Ended, OutboxItem, mark_failed, mark_sent, note_after
 
 logger = logging.getLogger(__name__)
 
-Settle = Callable[[sqlite_utils.Database, OutboxItem, str, str | None], None]
-"""Called in the transaction that records an item's end: (db, item, platform's ref, error);
-error is None when it was delivered. Domain state that waits on a delivery (a published reply)
-moves on here, so it can never disagree with the outbox."""
-Unsettled = Callable[[sqlite_utils.Database], list[Ended]]
-"""The items whose end is recorded but what waited on them has not moved on (its settling
-failed): settled again by ``Ending.resettle``."""
+
+class Settler(Protocol):
+    """Domain state that waits on deliveries (a published reply's draft)."""
+
+    def settle(
+        self, db: sqlite_utils.Database, item: OutboxItem, ref: str, error: str | None
+    ) -> None:
+        """Called in the transaction that records an item's end, with the platform's ref and
+        the error (None when it was delivered): what waits on it moves on here, so it can
+        never disagree with the outbox."""
+        ...
+
+    def unsettled(self, db: sqlite_utils.Database) -> list[Ended]:
+        """The items whose end is recorded but what waited on them has not moved on (its
+        settling failed): settled again by ``Ending.resettle``."""
+        ...
 
 
 class Ending:
-    def __init__(self, settle: Settle | None, unsettled: Unsettled | None = None) -> None:
-        self.settle = settle
-        self.unsettled = unsettled
+    def __init__(self, settler: Settler | None) -> None:
+        self.settler = settler
         self.failed = 0  # deliveries recorded, but what waited on them did not move on
         self.error: str | None = None  # the last such failure
 
@@ -43,19 +51,19 @@ class Ending:
             else:
                 mark_failed(db, item.id, error, item.attempts)
             ended = Ended(item, ref, error)
-            if self.settle is not None and not self._settled(db, self.settle, ended):
+            if self.settler is not None and not self._settled(db, self.settler, ended):
                 self.failed += 1
 
     def resettle(self, db: sqlite_utils.Database) -> int:
         """Settle again what a failed settling left waiting; return how many moved on. Each in
         its own transaction; what fails again is counted and said (``failed``, ``error``)
         anew: the count is of items still waiting, however often this runs."""
-        if self.settle is None or self.unsettled is None:
+        if self.settler is None:
             return 0
         moved = failed = 0
-        for ended in self.unsettled(db):
+        for ended in self.settler.unsettled(db):
             with db.atomic():
-                if self._settled(db, self.settle, ended):
+                if self._settled(db, self.settler, ended):
                     moved += 1
                 else:
                     failed += 1
@@ -66,13 +74,13 @@ class Ending:
             logger.info("%d deliveries' follow-up moved on at last", moved)
         return moved
 
-    def _settled(self, db: sqlite_utils.Database, settle: Settle, ended: Ended) -> bool:
+    def _settled(self, db: sqlite_utils.Database, settler: Settler, ended: Ended) -> bool:
         """Settle ``ended`` in a savepoint; False (logged and noted on the item) if it failed.
         A database error that undid the whole transaction is raised: nothing is recorded."""
         item = ended.item
         try:
             with db.atomic():
-                settle(db, item, ended.ref, ended.error)
+                settler.settle(db, item, ended.ref, ended.error)
         except Exception as failure:
             if not db.conn.in_transaction:
                 raise

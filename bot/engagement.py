@@ -3,10 +3,11 @@
 Every ``refresh_seconds`` (live mode), posts of live incidents are re-read from the sources that
 can (``EngagementReader``): each incident's most reposted posts first, then its newest
 (``storage.engagement.mentions_to_refresh``). Each reading is stored, and from a post's reposts
-and its age the SEISMIC memory kernel says where they are heading (:func:`projected_reposts`).
-A post counts for every live incident that holds it while it is in the last hour or still gaining
-reposts; the largest prediction noted for a group in its hour becomes the virality part of its
-risk (``GroupRisk.predicted_reposts``), so an old post that has stopped travelling drops out.
+and its age the SEISMIC memory kernel says where they are heading
+(``bot.spread.velocity.projected_reposts``). A post counts for every live incident that holds it
+while it is in the last hour or still gaining reposts; the largest prediction noted for a group in
+its hour becomes the virality part of its risk (``GroupRisk.note_prediction``), so an old post
+that has stopped travelling drops out.
 
 Reposts are what carries a post to new readers; on Reddit and Hacker News votes do that, so
 those sources report a post's score or points as its reposts (``bot.sources.reddit_things``,
@@ -21,40 +22,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 
-import numpy as np
-
 from bot.clock import Clock
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.groups import BIN, WINDOW_BINS
 from bot.model import Engagement, Mention
 from bot.sources.base import EngagementReader
 from bot.sources.polite import SourceError
-from bot.spread.reach import HORIZON, memory_ccdf
-from bot.spread.velocity import MAX_PROJECTION
+from bot.spread.velocity import projected_reposts
 from storage.engagement import Tracked, mentions_to_refresh, record_observations
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
 
-TRUST_AGE = 600.0
-"""Seconds before a post's count is fully trusted to project from: a minute-old post's first
-reposts are mostly its author's circle, so its multiplier grows from 1 over these ten minutes
-(the reach tables' error is measured from ten minutes on)."""
 STILL_GAINING = 0.01
 """An older post counts while each reading adds at least this share of its reposts (and one)."""
-
-
-def projected_reposts(reposts: float, age_seconds: float) -> float:
-    """Where ``reposts`` seen at ``age_seconds`` are heading by the reach horizon (7 days).
-
-    The kernel's share of the horizon's reposts expected by then, inverted (at most
-    ``MAX_PROJECTION`` times), eased in over ``TRUST_AGE``: continuous in age, the count itself
-    at age 0 (or a future date: a wrong clock) and from the horizon on."""
-    age = min(max(age_seconds, 0.0), HORIZON)
-    by_age, by_horizon = 1.0 - memory_ccdf(np.array([age, HORIZON]))
-    factor = min(MAX_PROJECTION, float(by_horizon / max(by_age, 1e-9)))
-    trust = min(1.0, age / TRUST_AGE)
-    return float(reposts) * (1.0 + trust * (factor - 1.0))
 
 
 def travelling(item: Tracked, now_counts: Engagement, now: datetime) -> bool:

@@ -29,19 +29,15 @@ from storage.writer import Writer
 logger = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[ScoredMention]], None]
-Store = Callable[[Database, list[ScoredMention], dict[str, str]], "list[ScoredMention] | Stored"]
+Store = Callable[[Database, list[ScoredMention], dict[str, str]], Stored]
 """Stores a batch and the sources' positions in one transaction; says what was new (and, for
 the incident desk, what it could not file yet)."""
 
 
 def _call(
     store: Store, scored: list[ScoredMention], positions: dict[str, str]
-) -> Callable[[Database], list[ScoredMention] | Stored]:
+) -> Callable[[Database], Stored]:
     return lambda db: store(db, scored, positions)
-
-
-def _stored(result: list[ScoredMention] | Stored) -> Stored:
-    return result if isinstance(result, Stored) else Stored(result)
 
 
 _CLOSED = object()
@@ -277,7 +273,7 @@ class Intake:
         cannot be stored), mention by mention so that one bad mention does not stop the others.
         (A failure to file mentions into incidents is the store's: it keeps them, raises not.)"""
         try:
-            return _stored(await self.writer.run(lambda db: self.store(db, scored, positions)))
+            return await self.writer.run(lambda db: self.store(db, scored, positions))
         except sqlite3.Error:
             raise
         except Exception:
@@ -292,7 +288,7 @@ class Intake:
         failed: set[tuple[str, str]] = set()
         for item in scored:
             try:
-                one = _stored(await self.writer.run(_call(self.store, [item], {})))
+                one = await self.writer.run(_call(self.store, [item], {}))
             except sqlite3.Error:
                 raise
             except Exception:

@@ -121,6 +121,14 @@ def get_draft(db: sqlite_utils.Database, draft_id: int) -> Draft | None:
     return None if row is None else _draft(row[0])
 
 
+def publishing(db: sqlite_utils.Database) -> list[Draft]:
+    """The drafts whose publication is under way."""
+    rows = db.execute(
+        "SELECT data FROM drafts WHERE state = ? ORDER BY id", [DraftState.PUBLISHING.value]
+    )
+    return [_draft(row[0]) for row in rows.fetchall()]
+
+
 def drafts_in(db: sqlite_utils.Database, set_id: int) -> list[Draft]:
     rows = db.execute("SELECT data FROM drafts WHERE set_id = ? ORDER BY id", [set_id])
     return [_draft(row[0]) for row in rows.fetchall()]

@@ -8,6 +8,7 @@ last attempt, ``superseded`` when a newer edit of the same card makes it pointle
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -175,16 +176,14 @@ def delivery_error(last_error: str) -> str:
     return own.removesuffix(" | ")
 
 
-def unsettled_publications(db: sqlite_utils.Database) -> list[Ended]:
-    """Publications of replies that ended (sent or failed) while their draft still says
-    "publishing": moving the draft on failed. Only a draft's current attempt counts (a Retry
-    queues a new one, and the earlier, failed one means nothing for it any more)."""
+def ended_items(db: sqlite_utils.Database, kind: IntentKind, keys: Sequence[str]) -> list[Ended]:
+    """The items of ``kind`` among ``keys`` whose end is recorded (sent or failed), oldest first,
+    each with the platform's ref and, if it failed, its delivery's own error."""
     rows = db.execute(
-        f"SELECT {', '.join('o.' + c for c in _COLUMNS.split(', '))}, o.ref, o.last_error "
-        "FROM outbox AS o JOIN drafts AS d "
-        "ON o.key = 'publish-' || d.id || '-' || json_extract(d.data, '$.publish_attempts') "
-        "WHERE o.kind = 'publish' AND o.state IN ('sent', 'failed') AND d.state = 'publishing' "
-        "ORDER BY o.id"
+        f"SELECT {_COLUMNS}, ref, last_error FROM outbox "
+        "WHERE kind = ? AND key IN (SELECT value FROM json_each(?)) "
+        "AND state IN ('sent', 'failed') ORDER BY id",
+        [kind.value, json.dumps(list(keys))],
     ).fetchall()
     ended = []
     for row in rows:

@@ -45,14 +45,14 @@ class Stored:
 
 def save_noted(
     db: sqlite_utils.Database, batch: Sequence[ScoredMention], positions: Mapping[str, str]
-) -> list[ScoredMention]:
+) -> Stored:
     """``save_batch``, noting why the new mentions stored unscored have no score."""
     with db.atomic():
         fresh = save_batch(db, batch, positions)
         for scored in fresh:
             if (reason := unscored_reason(scored)) is not None:
                 _note(db, scored, SCORING, reason, with_mention=False)
-    return fresh
+    return Stored(fresh)
 
 
 def keep_unfiled(db: sqlite_utils.Database, scored: ScoredMention, error: str) -> None:
@@ -62,14 +62,7 @@ def keep_unfiled(db: sqlite_utils.Database, scored: ScoredMention, error: str) -
 
 def unfiled(db: sqlite_utils.Database, limit: int = 100) -> list[ScoredMention]:
     """Mentions waiting to be filed, those tried least first, then the oldest: one filing that
-    keeps failing goes behind the others. Those forgotten meanwhile (retention) are no longer
-    waited for."""
-    with db.atomic():
-        db.execute(
-            "DELETE FROM mention_issues WHERE stage = ? AND NOT EXISTS (SELECT 1 FROM mentions m "
-            "WHERE m.source = mention_issues.source AND m.native_id = mention_issues.native_id)",
-            [FILING],
-        )
+    keeps failing goes behind the others."""
     rows = db.execute(
         "SELECT scored FROM mention_issues WHERE stage = ? "
         "ORDER BY attempts, noted_at, rowid LIMIT ?",

@@ -395,10 +395,14 @@ async def test_a_publication_without_its_publisher_fails_at_once_unlike_a_chat_b
     await put(writer, intent("lost", OPEN, platform="slack"), publish)
     settled: list[tuple[str, str, str | None]] = []
 
-    def settle(db: Any, item: Any, ref: str, error: str | None) -> None:
-        settled.append((item.intent.key, ref, error))
+    class Recording:
+        def settle(self, db: Any, item: Any, ref: str, error: str | None) -> None:
+            settled.append((item.intent.key, ref, error))
 
-    deliverer = Deliverer(writer, {}, wall=FakeClock(), settle=settle)
+        def unsettled(self, db: Any) -> list[Any]:
+            return []
+
+    deliverer = Deliverer(writer, {}, wall=FakeClock(), settler=Recording())
     assert await deliverer.deliver_due() is None
     assert await deliverer.deliver_due() is None
 

@@ -17,7 +17,7 @@ import bot.delivery_end
 from bot.app import Notices
 from bot.config.incidents import IncidentPolicy
 from bot.delivery import BUG_ATTEMPTS, Deliverer
-from storage.outbox import OutboxItem, counts
+from storage.outbox import Ended, OutboxItem, counts
 from storage.writer import Writer
 from tests.conftest import WEBHOOK_SECRET, running_service, write_config
 from tests.test_delivery import FakeClock, Recorder, intent, put, rows
@@ -31,11 +31,16 @@ class CannotTell(Recorder):
         return None
 
 
-def poisoned_settle(db: Any, item: OutboxItem, ref: str, error: str | None) -> None:
+class PoisonedSettler:
     """What waits on the delivery of ``poison`` (a published reply's draft) has a bug."""
-    if item.intent.key == "poison":
-        db.execute("UPDATE outbox SET channel = 'changed' WHERE id = ?", [item.id])  # rolled back
-        raise ValueError("bug in what waits on this delivery")
+
+    def settle(self, db: Any, item: OutboxItem, ref: str, error: str | None) -> None:
+        if item.intent.key == "poison":
+            db.execute("UPDATE outbox SET channel = 'changed' WHERE id = ?", [item.id])  # undone
+            raise ValueError("bug in what waits on this delivery")
+
+    def unsettled(self, db: Any) -> list[Ended]:
+        return []
 
 
 async def test_a_failing_settle_leaves_the_item_sent_and_cancels_no_other_channel(
@@ -47,7 +52,7 @@ async def test_a_failing_settle_leaves_the_item_sent_and_cancels_no_other_channe
     platform.slow = {f"b{i}": 0.2 for i in range(3)}
     await put(writer, *(intent(f"b{i}", channel="#other", incident=2) for i in range(3)))
     await put(writer, intent("poison", channel="#alerts"))
-    deliverer = Deliverer(writer, {"fake": platform}, settle=poisoned_settle)
+    deliverer = Deliverer(writer, {"fake": platform}, settler=PoisonedSettler())
     for _ in range(3):
         await deliverer.deliver_due()
     assert sorted(platform.calls) == ["b0", "b1", "b2", "poison"]  # each once

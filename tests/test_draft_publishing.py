@@ -21,7 +21,7 @@ from bot.drafts.planner import Reach
 from bot.drafts.publishing import DraftSettler, say_failed
 from bot.incidents.model import Intent, IntentKind
 from storage import drafts as store
-from storage.outbox import live_count, unsettled_publications
+from storage.outbox import live_count
 from storage.writer import Writer
 from tests.test_draft_control import no_problems, rows
 from tests.test_draft_planner import planned_desk
@@ -85,8 +85,8 @@ async def approved(tmp_path: Path) -> AsyncIterator[tuple[DraftControl, Writer]]
 
 def deliverer_of(writer: Writer, platforms: dict[str, Platform]) -> Deliverer:
     """The deliverer as a start builds it."""
-    settle = DraftSettler({"acme": "Acme"}, lambda: T0 + 30 * MIN)
-    return Deliverer(writer, platforms, settle=settle, unsettled=unsettled_publications)
+    settler = DraftSettler({"acme": "Acme"}, lambda: T0 + 30 * MIN)
+    return Deliverer(writer, platforms, settler=settler)
 
 
 async def deliver_all(writer: Writer, platforms: dict[str, Platform]) -> Deliverer:

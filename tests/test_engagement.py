@@ -95,7 +95,7 @@ async def test_refreshed_posts_raise_the_incidents_risk(tmp_path: Path) -> None:
 
 def test_no_engagement_older_than_the_hour_lingers() -> None:
     group = GroupRisk(("acme", STORM), T0)
-    group.predicted_reposts = 900.0
+    group.note_prediction(900.0)
     assert group.close().risk.score == 0  # no negative mention in the hour: nothing to spread
     for _ in range(11):
         group.close()

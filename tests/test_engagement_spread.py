@@ -6,12 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-
-from bot.engagement import TRUST_AGE, EngagementRefresher, projected_reposts, travelling
+from bot.engagement import EngagementRefresher, travelling
 from bot.model import Engagement, Mention
-from bot.spread.reach import HORIZON
-from bot.spread.velocity import MAX_PROJECTION
 from storage.engagement import Tracked, mentions_to_refresh
 from storage.incidents import get_incident
 from storage.writer import Writer
@@ -144,14 +140,3 @@ def test_an_old_post_counts_only_while_it_still_gains() -> None:
     assert travelling(old, Engagement(reposts=3100), now)
     fresh = Tracked("test", "m2", now - 30 * MIN, Engagement(), (STORM,))
     assert travelling(fresh, Engagement(), now)
-
-
-def test_a_projection_is_continuous_in_age_and_ends_at_the_horizon() -> None:
-    assert projected_reposts(100, 0) == 100
-    assert projected_reposts(100, -30) == 100  # dated in the future: a wrong clock
-    assert projected_reposts(100, 59.9) == pytest.approx(projected_reposts(100, 60.1), rel=0.01)
-    assert projected_reposts(100, 90) < 5 * 100  # a minute-old count is not trusted 20 times
-    assert projected_reposts(100, TRUST_AGE) <= 100 * MAX_PROJECTION
-    assert projected_reposts(100, 3600) > projected_reposts(100, 86400) > 100
-    assert projected_reposts(100, HORIZON) == pytest.approx(100)
-    assert projected_reposts(100, 30 * 86400) == pytest.approx(100)

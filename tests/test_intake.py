@@ -14,6 +14,7 @@ from bot.model import Brand, Mention, ScoredMention
 from bot.workers import InlineScorer
 from storage.cursors import load_cursor
 from storage.mentions import find_mentions, save_batch
+from storage.unfiled import Stored
 from storage.writer import Writer
 
 AT = datetime(2026, 3, 10, 9, tzinfo=UTC)
@@ -21,11 +22,11 @@ AT = datetime(2026, 3, 10, 9, tzinfo=UTC)
 
 def picky_store(
     db: sqlite_utils.Database, scored: list[ScoredMention], positions: dict[str, str]
-) -> list[ScoredMention]:
+) -> Stored:
     """save_batch, failing (as no database error would) on the mention whose id is 'bad'."""
     if any(item.mention.native_id == "bad" for item in scored):
         raise ValueError("this mention cannot be stored")
-    return save_batch(db, scored, positions)
+    return Stored(save_batch(db, scored, positions))
 
 
 async def test_one_mention_that_cannot_be_stored_is_skipped_and_the_rest_kept(

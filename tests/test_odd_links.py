@@ -20,6 +20,7 @@ from bot.metrics import Metrics
 from bot.model import Brand, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
 from bot.urls import canonical_url
 from bot.workers import InlineScorer
+from storage.unfiled import Stored
 from storage.writer import Writer
 
 T0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
@@ -77,7 +78,7 @@ async def test_mentions_with_odd_links_are_stored_and_filed(tmp_path: Path) -> N
 
     def store(
         db: sqlite_utils.Database, scored: Sequence[ScoredMention], positions: dict[str, str]
-    ) -> list[ScoredMention]:
+    ) -> Stored:
         now = max((item.mention.created_at for item in scored), default=T0)  # event time
         return desk.store(db, scored, positions, now)
 

@@ -45,6 +45,7 @@ from handlers.slack.render_drafts import (
     TEXT_INPUT,
 )
 from storage.mentions import save_batch
+from storage.unfiled import Stored
 from storage.writer import Writer
 from tests.conftest import (
     WEBHOOK_SECRET,
@@ -649,10 +650,10 @@ class FailingScorer:
 
 def refusing_store(
     db: sqlite_utils.Database, scored: list[ScoredMention], positions: dict[str, str]
-) -> list[ScoredMention]:
+) -> Stored:
     if scored:
         raise ValueError("this mention cannot be stored")
-    return save_batch(db, scored, positions)
+    return Stored(save_batch(db, scored, positions))
 
 
 @pytest.mark.parametrize(

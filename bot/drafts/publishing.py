@@ -30,7 +30,7 @@ from bot.sources.polite import SourceError
 from storage import drafts as store
 from storage.incidents import get_incident
 from storage.mentions import load_mention
-from storage.outbox import OutboxItem, enqueue
+from storage.outbox import Ended, OutboxItem, ended_items, enqueue
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -46,9 +46,14 @@ def publication_key(draft: Draft, install: str = "") -> str:
     return f"{origin}-draft-{draft.id}-v{draft.version}"
 
 
+def publish_key(draft: Draft) -> str:
+    """The outbox key of a draft's current publication attempt (a Retry queues a new one)."""
+    return f"publish-{draft.id}-{draft.publish_attempts}"
+
+
 def publish_intent(draft: Draft, target: Target, at: datetime, install: str = "") -> Intent:
     return Intent(
-        key=f"publish-{draft.id}-{draft.publish_attempts}",
+        key=publish_key(draft),
         incident_id=draft.incident_id,
         kind=IntentKind.PUBLISH,
         platform=PREFIX + target.source,
@@ -107,7 +112,7 @@ class DraftSettler:
         self.brand_names = dict(brand_names)
         self.now = now
 
-    def __call__(
+    def settle(
         self, db: sqlite_utils.Database, item: OutboxItem, ref: str, error: str | None
     ) -> None:
         intent = item.intent
@@ -131,6 +136,13 @@ class DraftSettler:
         refresh_messages(db, drafts, brand_name, at)
         if error is not None:
             say_failed(db, drafts, outcome.changed[0], brand_name, at)
+
+    def unsettled(self, db: sqlite_utils.Database) -> list[Ended]:
+        """Publications that ended (sent or failed) while their draft still says "publishing":
+        moving the draft on failed. Only a draft's current attempt counts (a Retry queues a new
+        one, and the earlier, failed one means nothing for it any more)."""
+        keys = [publish_key(draft) for draft in store.publishing(db)]
+        return ended_items(db, IntentKind.PUBLISH, keys)
 
 
 def say_failed(

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.config.incidents import EscalateStep, NotifyStep, WaitStep
 from bot.incidents.effects import Journal
 from bot.incidents.engine import IncidentEngine
-from bot.incidents.model import Chain, Incident, Silence, Status
+from bot.incidents.escalation import before_skipped_escalation
+from bot.incidents.model import Incident, Silence, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def unacknowledge(
     changed = replace(
         incident, status=Status.OPEN, acknowledged_by="", acknowledged_at=None, last_reminder_at=at
     )
-    rewound = _before_skipped_escalation(changed, at)
+    rewound = before_skipped_escalation(changed, at)
     detail = f"by {user}" + (", the escalation it skipped runs again" if rewound else "")
     changed = replace(changed, chain=rewound or changed.chain)
     result = _apply(engine, journal, changed, user, at, "unacknowledged", detail)
@@ -78,30 +78,6 @@ def unacknowledge(
         engine.flush(journal)
         return replace(result, incident=engine.incidents[incident_id])
     return result
-
-
-def _before_skipped_escalation(incident: Incident, at: datetime) -> Chain | None:
-    """The level's chain taken back to the wait before its first ``unless_acknowledged``
-    escalation step already passed, starting now: with nobody owning the incident again, the
-    escalation an acknowledgement held off can happen. None when no such step was passed, or
-    when going back would run a notify step again (it would page people a second time)."""
-    chain = incident.chain
-    if chain is None:
-        return None
-    steps = incident.policy.levels[chain.level].steps
-    passed = [
-        i
-        for i, step in enumerate(steps[: chain.step])
-        if isinstance(step, EscalateStep) and step.escalate.unless_acknowledged
-    ]
-    if not passed:
-        return None
-    start = passed[0]
-    while start > 0 and isinstance(steps[start - 1], WaitStep):
-        start -= 1
-    if any(isinstance(step, NotifyStep) for step in steps[start : chain.step]):
-        return None
-    return replace(chain, step=start, due=None, held="", started_at=at)
 
 
 def snooze(

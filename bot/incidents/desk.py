@@ -12,6 +12,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -62,9 +63,9 @@ class IncidentDesk:
         back; the mentions and positions commit, and those not filed wait to be filed again
         (``bot.incidents.filing``). A database error undoes it all (the intake retries)."""
         with self.transaction(db):
-            fresh = save_noted(db, batch, positions)
-            unfiled = file_or_keep(self, db, fresh, now)
-        return Stored(fresh, unfiled)
+            stored = save_noted(db, batch, positions)
+            unfiled = file_or_keep(self, db, stored.fresh, now)
+        return replace(stored, unfiled=unfiled)
 
     @contextmanager
     def transaction(self, db: sqlite_utils.Database) -> Iterator[None]:

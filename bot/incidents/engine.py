@@ -238,8 +238,7 @@ class IncidentEngine:
                 keys.append((owner.brand, owner.topic))
             for key in dict.fromkeys(keys):
                 group = self._group(key)
-                group.add(scored, influencer)
-                if group.current.refs[-1:] != [mention.key]:  # its bin keeps no more refs
+                if not group.add(scored, influencer):  # its bin keeps no more refs
                     effects.journal.note_overflow(key, self.now, mention.key)
                 self._dirty_groups.add(key)
         if incident_id is not None:
@@ -540,7 +539,8 @@ class IncidentEngine:
         self._reopen(effects, incident, at, by, why)
 
     def rerun(self, effects: Effects, incident: Incident, at: datetime) -> None:
-        """Run a chain that was held (snooze lifted, silence expired) at once."""
+        """Run the incident's chain at once from where it stands: after an unacknowledgement
+        took it back before the escalation it skipped (``actions.unacknowledge``)."""
         self._store(self._escalation(effects).run(incident, at))
 
     def merge_keys(self, source: Incident, target: Incident) -> None:
@@ -558,7 +558,7 @@ class IncidentEngine:
         for key, reposts in predicted.items():
             group = self.groups.get(key)
             if group is not None:
-                group.predicted_reposts = reposts
+                group.note_prediction(reposts)
                 self._dirty_groups.add(key)
         self._flush(journal)
 

@@ -289,6 +289,30 @@ def wake(incident: Incident, at: datetime) -> Incident:
     return replace(incident, chain=replace(chain, due=at))
 
 
+def before_skipped_escalation(incident: Incident, at: datetime) -> Chain | None:
+    """The level's chain taken back to the wait before its first ``unless_acknowledged``
+    escalation step already passed, starting now: with nobody owning the incident again, the
+    escalation an acknowledgement held off can happen. None when no such step was passed, or
+    when going back would run a notify step again (it would page people a second time)."""
+    chain = incident.chain
+    if chain is None:
+        return None
+    steps = incident.policy.levels[chain.level].steps
+    passed = [
+        i
+        for i, step in enumerate(steps[: chain.step])
+        if isinstance(step, EscalateStep) and step.escalate.unless_acknowledged
+    ]
+    if not passed:
+        return None
+    start = passed[0]
+    while start > 0 and isinstance(steps[start - 1], WaitStep):
+        start -= 1
+    if any(isinstance(step, NotifyStep) for step in steps[start : chain.step]):
+        return None
+    return replace(chain, step=start, due=None, held="", started_at=at)
+
+
 def _calming(incident: Incident) -> bool:
     return incident.calm_since is not None or incident.policy.level_for(incident.risk) is None
 

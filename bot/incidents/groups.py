@@ -118,7 +118,9 @@ class GroupRisk:
         self.last_mention_at = start
         self.last: GroupReading | None = None
 
-    def add(self, scored: ScoredMention, influencer: bool) -> None:
+    def add(self, scored: ScoredMention, influencer: bool) -> bool:
+        """Count a mention in the current bin; whether the bin kept its reference (it keeps at
+        most ``MAX_REFS_PER_BIN``)."""
         mention = scored.mention
         summary = self.current
         summary.count += 1
@@ -130,11 +132,13 @@ class GroupRisk:
             summary.top_example = example_of(scored)
             summary.top_followers = mention.author.followers
             summary.top_influencer = influencer
-        if len(summary.refs) < MAX_REFS_PER_BIN:
+        kept = len(summary.refs) < MAX_REFS_PER_BIN
+        if kept:
             summary.refs.append(mention.key)
         for theme in themes_of(scored):
             summary.themes[theme] = summary.themes.get(theme, 0) + 1
         self.last_mention_at = max(self.last_mention_at, mention.created_at)
+        return kept
 
     def close(self) -> GroupReading:
         """Close the current bin (its end is ``bin_start + BIN``) and read the last hour."""
@@ -187,8 +191,7 @@ class GroupRisk:
         """The largest final reposts predicted for the group's posts within the hour."""
         return max(b.predicted for b in (*self.closed, self.current))
 
-    @predicted_reposts.setter
-    def predicted_reposts(self, reposts: float) -> None:
+    def note_prediction(self, reposts: float) -> None:
         """Note a prediction (``IncidentEngine.note_spread``). It is kept with the current bin
         and leaves with it, an hour later unless noted again; a lower one noted meanwhile (a
         partial re-read) does not erase it."""
