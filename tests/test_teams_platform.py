@@ -56,17 +56,7 @@ def opening(channel: str = CHANNEL) -> Intent:
 async def test_an_expired_client_secret_is_named_not_taken_for_a_network_error(
     writer: Writer, teams: FakeConnector, caplog: pytest.LogCaptureFixture
 ) -> None:
-    auth = ConfigurationBotFrameworkAuthentication(
-        auth_config(APP_ID, "http://127.0.0.1:9/unused"),
-        credentials_factory=ExpiredSecretFactory(APP_ID),
-    )
-    installed = Activity().deserialize(installation_activity(teams.url))
-    reference = TurnContext.get_conversation_reference(installed).serialize()
-
-    async def references(channel: str) -> dict[str, Any] | None:
-        return reference if channel == CHANNEL else None
-
-    platform = TeamsPlatform(CloudAdapter(auth), APP_ID, references, TeamsDirectory(writer))
+    platform = _platform(writer, teams, ExpiredSecretFactory(APP_ID))
     with pytest.raises(DeliveryError) as failed:
         await platform.deliver(opening(), None)
     assert "app_password" in str(failed.value)
@@ -77,10 +67,12 @@ async def test_an_expired_client_secret_is_named_not_taken_for_a_network_error(
     assert not teams.calls  # nothing reached Teams without a token
 
 
-def _platform(writer: Writer, teams: FakeConnector) -> TeamsPlatform:
+def _platform(writer: Writer, teams: FakeConnector, credentials: Any = None) -> TeamsPlatform:
+    """The platform installed in the fake's team, with ``credentials`` (a factory; by default
+    one that never asks Microsoft Entra for a token)."""
     auth = ConfigurationBotFrameworkAuthentication(
         auth_config(APP_ID, "http://127.0.0.1:9/unused"),
-        credentials_factory=StaticCredentialsFactory(APP_ID),
+        credentials_factory=credentials or StaticCredentialsFactory(APP_ID),
     )
     installed = Activity().deserialize(installation_activity(teams.url))
     reference = TurnContext.get_conversation_reference(installed).serialize()
