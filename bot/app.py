@@ -10,7 +10,6 @@ import asyncio
 import itertools
 import logging
 import signal
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
 from bot.drafts.publishing import PREFIX as PUBLISH_PREFIX
 from bot.drafts.publishing import DraftSettler, SourcePublisher
 from bot.engagement import EngagementRefresher
+from bot.health import health_report
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
@@ -86,9 +86,6 @@ logger = logging.getLogger(__name__)
 SHUTDOWN_STEP_SECONDS = 15.0
 REFILE_SECONDS = 300.0
 """How often mentions whose filing into incidents failed are filed again (and at each start)."""
-FILING_FAILING_SECONDS = 300.0
-"""/healthz is degraded this long after a batch of new mentions could not be filed at all (the
-engine is broken): mentions kept unfiled alone (one it can never file) leave it 200."""
 RESTART_FIRST_SECONDS = 5.0
 RESTART_MAX_SECONDS = 600.0
 """A live source that stopped on an unexpected error starts again after 5 s, 10 s, … 10 min."""
@@ -342,46 +339,9 @@ class Service:
     story_over: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when every replay is done (event time): from then on time passes as on a watch."""
 
-    def _filing_fails(self) -> bool:
-        failed_at = self.desk.fresh_failed_at
-        return failed_at is not None and time.monotonic() - failed_at < FILING_FAILING_SECONDS
-
     def health(self) -> dict[str, Any]:
-        failing = [name for name, s in self.sources.items() if s.state in ("failed", "degraded")]
-        # a chat platform down is reported, not "degraded": /healthz must keep taking traffic
-        trouble = self.deliverer.errors
-        # stored mentions not filed into incidents: nothing is lost, but no alert comes of them;
-        # degraded only while new mentions cannot be filed, so that one mention the engine
-        # can never file does not get the instance pulled (and all intake stopped) for good
-        unfiled = self.desk.unfiled
-        broken = failing or self.intake.storage_error or self._filing_fails()
-        status = "degraded" if broken else "ok"
-        return {
-            "status": status,
-            "queue": {"depth": self.intake.depth, "capacity": self.intake.capacity},
-            "storage": {"error": self.intake.storage_error},
-            "mentions": {
-                "unfiled": unfiled,
-                **({"filing_error": self.desk.filing_error} if unfiled else {}),
-                "unscored": self.intake.unscored,
-                "not_stored": self.intake.failed,
-            },
-            "notifications": {
-                "delivered": self.deliverer.delivered,
-                "failed": self.deliverer.failed,
-                **({"errors": dict(trouble)} if trouble else {}),
-                **({"last_failure": gave_up} if (gave_up := self.deliverer.last_failure) else {}),
-                **(
-                    {"settle_failed": settled, "settle_error": self.deliverer.settle_error}
-                    if (settled := self.deliverer.settle_failed)
-                    else {}
-                ),
-            },
-            "sources": {
-                name: {"state": s.state, **({"error": s.error} if s.error else {})}
-                for name, s in self.sources.items()
-            },
-        }
+        """What ``GET /healthz`` answers (``bot.health``)."""
+        return health_report(self.sources, self.intake, self.desk, self.deliverer)
 
 
 def build(config: AppConfig, console: Console) -> Service:

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 import bot.app
+import bot.health
 import bot.incidents.filing
 import bot.negativity
 from bot.incidents.engine import IncidentEngine
@@ -330,9 +331,9 @@ async def test_one_mention_the_engine_can_never_file_leaves_healthz_200(
         body = json.dumps([mention_record(5, "Kestrel Mobile POISON again")]).encode()
         await post(service.http_port, body, signed(body))
         assert (await health(service.http_port))[0] == 503
-        monkeypatch.setattr(bot.app, "FILING_FAILING_SECONDS", 0.0)  # minutes later
+        monkeypatch.setattr(bot.health, "FILING_FAILING_SECONDS", 0.0)  # minutes later
         assert (await health(service.http_port))[0] == 200
-    monkeypatch.setattr(bot.app, "FILING_FAILING_SECONDS", 300.0)
+    monkeypatch.setattr(bot.health, "FILING_FAILING_SECONDS", 300.0)
     async with running_service(config) as service:  # refiled at start, failing again
         code, report = await health(service.http_port)
         assert (code, report["status"], report["mentions"]["unfiled"]) == (200, "ok", 2)
