@@ -19,6 +19,14 @@ HOUR = 60 * MIN
 SEC = timedelta(seconds=1)
 
 
+def keep_posting(desk: Desk, first: int, last: int) -> None:
+    """Three complaints every 5 minutes from ``first`` to ``last`` minutes after 09:00, each
+    followed by a tick a minute later."""
+    for minute in range(first, last, 5):
+        desk.post(T0 + minute * MIN, 3)
+        desk.tick(T0 + minute * MIN + MIN)
+
+
 def escalating_after(wait: str, **overrides: Any) -> Any:
     levels = [level.model_dump(mode="json") for level in policy().levels]
     levels[1]["steps"] = [{"notify": "team"}, {"wait": wait}, {"escalate": {}}]
@@ -32,9 +40,7 @@ def test_a_lull_parks_the_escalation_until_the_storm_comes_back(tmp_path: Path) 
     desk.tick(T0 + 75 * MIN)
     assert not desk.when(1, "escalated", "to crisis")
     desk = desk.restarted(chosen)  # the parked step outlives a restart
-    for minute in range(75, 200, 5):  # the storm is back; still nobody acknowledges
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 75, 200)  # the storm is back; still nobody acknowledges
     escalated = desk.when(1, "escalated", "to crisis")
     assert escalated
     parked = desk.when(1, "not escalated", "calming down")
@@ -48,9 +54,7 @@ def test_an_acknowledged_lull_does_not_escalate_when_the_storm_comes_back(tmp_pa
     desk.storm(T0, 10)
     desk.tick(T0 + 75 * MIN)
     assert desk.act(actions.acknowledge, 1, "ann", T0 + 76 * MIN).ok
-    for minute in range(80, 160, 5):
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 80, 160)
     assert not desk.when(1, "escalated", "to crisis")
     assert ("not escalated", "acknowledged by ann") in desk.actions()
 
@@ -73,9 +77,7 @@ def lead_cards(desk: Desk) -> list[tuple[str, str, str, str]]:
 
 def test_a_held_page_acknowledged_meanwhile_posts_the_card_without_paging(tmp_path: Path) -> None:
     desk = quiet_morning(tmp_path)
-    for minute in range(35, 130, 5):  # the storm goes on: the card belongs in #lead
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 35, 130)  # the storm goes on: the card belongs in #lead
     cards = lead_cards(desk)
     assert len(cards) == 1
     assert cards[0][2].startswith("2026-03-10T11:00")
@@ -113,9 +115,7 @@ def test_a_held_page_after_a_silence_is_re_checked_too(tmp_path: Path) -> None:
     desk.tick(T0 + 30 * MIN)  # the escalation is decided, its page held
     assert desk.when(1, "held", "silenced by ann")
     assert desk.act(actions.acknowledge, 1, "bob", T0 + 40 * MIN).ok
-    for minute in range(40, 135, 5):
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 40, 135)
     cards = lead_cards(desk)
     assert len(cards) == 1
     assert '"mention": ""' in cards[0][3]
@@ -276,16 +276,12 @@ def test_an_acknowledgement_undone_after_it_skipped_the_escalation_lets_it_happe
     desk.storm(T0, 10)
     desk.tick(T0 + 10 * MIN)
     assert desk.act(actions.acknowledge, 1, "ann", T0 + 10 * MIN).ok
-    for minute in range(10, 30, 5):
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 10, 30)
     assert ("not escalated", "acknowledged by ann") in desk.actions()
     result = desk.act(actions.unacknowledge, 1, "ann", T0 + 30 * MIN)
     assert result.ok
     assert "the escalation it skipped runs again" in result.message
-    for minute in range(30, 60, 5):
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 30, 60)
     [escalated] = desk.when(1, "escalated", "to crisis")
     assert T0 + 45 * MIN <= escalated <= T0 + 47 * MIN
 
@@ -302,9 +298,7 @@ def test_an_acknowledgement_undone_before_the_escalation_was_due_keeps_its_wait(
     result = desk.act(actions.unacknowledge, 1, "ann", T0 + 8 * MIN)
     assert result.ok
     assert "runs again" not in result.message
-    for minute in range(10, 40, 5):
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 10, 40)
     [escalated] = desk.when(1, "escalated", "to crisis")
     assert escalated < T0 + 25 * MIN
 
@@ -381,14 +375,10 @@ def test_undoing_an_acknowledgement_never_pages_a_notified_target_again(tmp_path
     desk.storm(T0, 10)
     desk.tick(T0 + 10 * MIN)
     assert desk.act(actions.acknowledge, 1, "ann", T0 + 10 * MIN).ok
-    for minute in range(10, 50, 5):
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 10, 50)
     paged = len([d for a, d in desk.actions() if a == "notified" and "lead" in d])
     result = desk.act(actions.unacknowledge, 1, "ann", T0 + 50 * MIN)
     assert result.ok
     assert "runs again" not in result.message
-    for minute in range(50, 90, 5):
-        desk.post(T0 + minute * MIN, 3)
-        desk.tick(T0 + minute * MIN + MIN)
+    keep_posting(desk, 50, 90)
     assert len([d for a, d in desk.actions() if a == "notified" and "lead" in d]) == paged
