@@ -60,7 +60,7 @@ from bot.model import Brand
 from bot.redact import shown_error
 from bot.retention import forget_old
 from bot.server import KEEPALIVE_SECONDS, build_http_app
-from bot.sources import Source, SourceContext, build_source
+from bot.sources import VOTING_TYPES, Source, SourceContext, build_source
 from bot.sources.base import EngagementReader, Replier
 from bot.sources.replay import ReplaySource
 from bot.sources.webhook import WebhookSource
@@ -215,6 +215,11 @@ def voices_of(config: AppConfig) -> dict[str, BrandVoice]:
     }
 
 
+def vote_sources(config: AppConfig) -> frozenset[str]:
+    """The sources whose mentions' reposts are upvotes."""
+    return frozenset(s.name for s in config.sources if s.type in VOTING_TYPES)
+
+
 _REACH_OF_TYPE = {
     "mastodon": "mastodon",
     "bluesky": "bluesky",
@@ -359,6 +364,7 @@ def build(config: AppConfig, console: Console) -> Service:
                 b.brand_slug: frozenset(t.lower() for t in b.hashtags) for b in config.brands
             },
             influencers=frozenset(h.lower().lstrip("@") for h in config.influencers),
+            vote_sources=vote_sources(config),
             own_accounts=own,
         ),
         event_time=isinstance(clock, EventClock),
@@ -501,6 +507,7 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
                 service.clock,
                 every=settings.refresh_seconds,
                 limit=settings.max_posts,
+                vote_sources=vote_sources(service.config),
             )
             background.append(asyncio.create_task(refresher.run(), name="engagement"))
     keep_days = service.config.storage.keep_days

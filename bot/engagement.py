@@ -11,7 +11,8 @@ that has stopped travelling drops out.
 
 Reposts are what carries a post to new readers; on Reddit and Hacker News votes do that, so
 those sources report a post's score or points as its reposts (``bot.sources.reddit_things``,
-``bot.sources.hackernews``).
+``bot.sources.hackernews``). Votes are not projected (the memory kernel was fitted on reshares):
+the upvotes read are noted as they are (``GroupRisk.note_votes``), and the card says "upvoted".
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class EngagementRefresher:
         *,
         every: float = 300.0,
         limit: int = 200,
+        vote_sources: frozenset[str] = frozenset(),
     ) -> None:
         self.writer = writer
         self.desk = desk
@@ -64,6 +66,7 @@ class EngagementRefresher:
         self.clock = clock
         self.every = every
         self.limit = limit
+        self.vote_sources = vote_sources
 
     async def run(self) -> None:
         while True:
@@ -74,13 +77,15 @@ class EngagementRefresher:
                 logger.exception("refreshing engagement failed; trying again next time")
 
     async def refresh(self) -> dict[tuple[str, str], float]:
-        """One round; returns the predicted final reposts noted per (brand, topic)."""
+        """One round; returns the predicted final reposts noted per (brand, topic) (upvotes
+        noted are not in it)."""
         tracked = await self.writer.run(partial(mentions_to_refresh, limit=self.limit))
         by_source: dict[str, list[Tracked]] = {}
         for item in tracked:
             if item.source in self.readers:
                 by_source.setdefault(item.source, []).append(item)
         predicted: dict[tuple[str, str], float] = {}
+        votes: dict[tuple[str, str], int] = {}
         for source, items in by_source.items():
             now = self.clock.now()
             mentions = [Mention(source, i.native_id, "", i.created_at) for i in items]
@@ -96,10 +101,14 @@ class EngagementRefresher:
                 seen = counts.get(item.native_id)
                 if seen is None or not travelling(item, seen, now):
                     continue
+                if source in self.vote_sources:
+                    for key in item.groups:
+                        votes[key] = max(votes.get(key, 0), seen.reposts)
+                    continue
                 age = (now - item.created_at).total_seconds()
                 heading = projected_reposts(seen.reposts, age)
                 for key in item.groups:
                     predicted[key] = max(predicted.get(key, 0.0), heading)
-        if predicted:
-            await self.writer.run(partial(self.desk.note_spread, predicted=predicted))
+        if predicted or votes:
+            await self.writer.run(partial(self.desk.note_spread, predicted=predicted, votes=votes))
         return predicted

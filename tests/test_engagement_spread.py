@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -140,3 +141,31 @@ def test_an_old_post_counts_only_while_it_still_gains() -> None:
     assert travelling(old, Engagement(reposts=3100), now)
     fresh = Tracked("test", "m2", now - 30 * MIN, Engagement(), (STORM,))
     assert travelling(fresh, Engagement(), now)
+
+
+def test_upvotes_are_named_as_upvotes(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.desk.engine.setup = replace(desk.desk.engine.setup, vote_sources=frozenset({"test"}))
+    desk.storm(T0, 10, engagement=Engagement(reposts=50))
+    desk.tick(T0 + 10 * MIN)
+    assert explanation(desk).endswith("; upvoted 50 times")
+
+
+async def test_upvotes_read_again_are_noted_as_seen_not_projected(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 20)
+    desk.tick(T0 + 20 * MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        clock = FixedClock(T0 + 21 * MIN)
+        refresher = EngagementRefresher(
+            writer, desk.desk, {"test": Everyone()}, clock, vote_sources=frozenset({"test"})
+        )
+        assert await refresher.refresh() == {}  # a score is not a reshare to project
+        await writer.run(lambda db: desk.desk.tick(db, T0 + 25 * MIN))
+    finally:
+        writer.close()
+    said = explanation(desk)
+    assert said.endswith("; upvoted 40 times")
+    assert "predicted" not in said

@@ -19,7 +19,15 @@ from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
 from bot.incidents.model import topic_label
 from bot.incidents.quiet import quiet_until
-from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
+from bot.model import (
+    Author,
+    Engagement,
+    LanguageGuess,
+    Mention,
+    Negativity,
+    ScoredMention,
+    Sentiment,
+)
 from storage.database import open_database
 from storage.incidents import audit_of, get_incident
 
@@ -64,6 +72,7 @@ class Desk:
         text: str = "flight cancelled",
         now: datetime | None = None,
         parent: str = "",
+        engagement: Engagement | None = None,
         **author: Any,
     ) -> None:
         """``n`` mentions from ``at``, 10 s apart; ``now`` is the event clock's time (by default
@@ -78,6 +87,7 @@ class Desk:
                 text,
                 when,
                 author=Author(**author) if author else Author(),
+                engagement=engagement or Engagement(),
                 parent_id=parent,
             )
             negativity = Negativity(0.95, Sentiment.NEGATIVE, -0.8, ("cancelled: “cancelled”",))

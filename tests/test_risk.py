@@ -161,19 +161,29 @@ def test_the_usual_does_not_change_the_risk() -> None:
 
 
 @pytest.mark.parametrize(
-    ("predicted", "reposts", "said"),
+    ("predicted", "reposts", "votes", "said"),
     [
-        (12.0, 5000, "; reposted 5,000 times"),  # was "predicted to reach 12 reposts"
-        (8000.0, 50, "; predicted to reach 8,000 reposts"),
-        (0.0, 40, "; reposted 40 times"),
-        (9.0, 3, ""),
+        (12.0, 5000, 0, "; reposted 5,000 times"),  # was "predicted to reach 12 reposts"
+        (8000.0, 50, 0, "; predicted to reach 8,000 reposts"),
+        (0.0, 40, 0, "; reposted 40 times"),
+        (9.0, 3, 0, ""),
+        (0.0, 0, 50, "; upvoted 50 times"),  # a Reddit score is not a repost
+        (20.0, 12, 300, "; upvoted 300 times"),
+        (400.0, 12, 300, "; predicted to reach 400 reposts"),
+        (0.0, 40, 40, "; reposted 40 times"),
+        (0.0, 0, 9, ""),
     ],
 )
-def test_the_reposts_named_are_those_that_drive_the_score(
-    predicted: float, reposts: int, said: str
+def test_the_spread_named_is_what_drives_the_score(
+    predicted: float, reposts: int, votes: int, said: str
 ) -> None:
-    risk = assess(replace(QUIET, predicted_reposts=predicted, reposts=reposts))
+    risk = assess(replace(QUIET, predicted_reposts=predicted, reposts=reposts, votes=votes))
     assert risk.explanation == f"{risk.score}: 2 negative mentions in 1 h{said}"
+
+
+def test_upvotes_weigh_as_much_as_reposts() -> None:
+    by_votes = assess(replace(QUIET, votes=500))
+    assert by_votes.score == assess(replace(QUIET, reposts=500)).score > assess(QUIET).score
 
 
 @pytest.mark.parametrize(

@@ -102,9 +102,12 @@ class IncidentDesk:
         self._atomic(db, lambda journal: self.engine.advance(journal, now))
 
     def note_spread(
-        self, db: sqlite_utils.Database, predicted: dict[tuple[str, str], float]
+        self,
+        db: sqlite_utils.Database,
+        predicted: dict[tuple[str, str], float],
+        votes: dict[tuple[str, str], int] | None = None,
     ) -> None:
-        self._atomic(db, lambda journal: self.engine.note_spread(journal, predicted))
+        self._atomic(db, lambda journal: self.engine.note_spread(journal, predicted, votes))
 
     def act(self, db: sqlite_utils.Database, action: Callable[[SqliteJournal], T]) -> T:
         """Run a person's action (bot.incidents.actions) in one transaction."""

@@ -52,6 +52,8 @@ class EngineSetup:
     brand_names: dict[str, str]  # slug -> display name
     own_hashtags: dict[str, frozenset[str]] = field(default_factory=dict)  # slug -> {"#tag"}
     influencers: frozenset[str] = frozenset()  # handles, lower case, without @
+    vote_sources: frozenset[str] = frozenset()
+    """Sources whose mentions' reposts are upvotes (``bot.sources.VOTING_TYPES``)."""
     own_accounts: dict[str, frozenset[str]] = field(default_factory=dict)
     """slug -> the brand's own accounts (``bot.accounts.own_accounts``): their posts are not
     complaints, however negative ("sorry, flights are cancelled today")."""
@@ -232,13 +234,14 @@ class IncidentEngine:
         if self.now - LATE <= mention.created_at <= self.now + LATE:  # this hour's volume
             # (a post dated well after the event clock waits for a confirmation: see EventClock)
             influencer = mention.author.handle.lower().lstrip("@") in self.setup.influencers
+            votes = mention.source in self.setup.vote_sources
             keys = [(brand, t) for t in topics] + ([home] if home[1] == STORM else [])
             if incident_id is not None:  # merged: the incident's own group counts it too
                 owner = self.incidents[incident_id]
                 keys.append((owner.brand, owner.topic))
             for key in dict.fromkeys(keys):
                 group = self._group(key)
-                if not group.add(scored, influencer):  # its bin keeps no more refs
+                if not group.add(scored, influencer, votes):  # its bin keeps no more refs
                     effects.journal.note_overflow(key, self.now, mention.key)
                 self._dirty_groups.add(key)
         if incident_id is not None:
@@ -552,13 +555,24 @@ class IncidentEngine:
     def flush(self, journal: Journal) -> None:
         self._flush(journal)
 
-    def note_spread(self, journal: Journal, predicted: dict[GroupKey, float]) -> None:
-        """Where the groups' posts are heading (predicted final reposts, from engagement
-        refreshes); the next bin's risk counts it as virality."""
+    def note_spread(
+        self,
+        journal: Journal,
+        predicted: dict[GroupKey, float],
+        votes: dict[GroupKey, int] | None = None,
+    ) -> None:
+        """Where the groups' posts are heading (predicted final reposts, and upvotes seen on
+        sites that spread by votes, from engagement refreshes); the next bin's risk counts it
+        as virality."""
         for key, reposts in predicted.items():
             group = self.groups.get(key)
             if group is not None:
                 group.note_prediction(reposts)
+                self._dirty_groups.add(key)
+        for key, count in (votes or {}).items():
+            group = self.groups.get(key)
+            if group is not None:
+                group.note_votes(count)
                 self._dirty_groups.add(key)
         self._flush(journal)
 

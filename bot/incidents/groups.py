@@ -91,6 +91,7 @@ class BinSummary:
     top_followers: int = 0
     top_influencer: bool = False
     reposts: int = 0
+    votes: int = 0  # largest upvotes (on a site that spreads by votes) seen in this bin
     predicted: float = 0.0  # largest final reposts predicted while this bin was current
     refs: list[MentionRef] = field(default_factory=list)
     themes: dict[str, int] = field(default_factory=dict)
@@ -118,14 +119,18 @@ class GroupRisk:
         self.last_mention_at = start
         self.last: GroupReading | None = None
 
-    def add(self, scored: ScoredMention, influencer: bool) -> bool:
+    def add(self, scored: ScoredMention, influencer: bool, votes: bool = False) -> bool:
         """Count a mention in the current bin; whether the bin kept its reference (it keeps at
-        most ``MAX_REFS_PER_BIN``)."""
+        most ``MAX_REFS_PER_BIN``). With ``votes`` the mention's reposts are upvotes (its
+        source spreads posts by votes: ``bot.sources.VOTING_TYPES``)."""
         mention = scored.mention
         summary = self.current
         summary.count += 1
         summary.negativity += scored.negativity.score
-        summary.reposts = max(summary.reposts, mention.engagement.reposts)
+        if votes:
+            summary.votes = max(summary.votes, mention.engagement.reposts)
+        else:
+            summary.reposts = max(summary.reposts, mention.engagement.reposts)
         audience = (influencer, mention.author.followers)
         if summary.count == 1 or audience > (summary.top_influencer, summary.top_followers):
             summary.top_author = mention.author.handle
@@ -162,6 +167,7 @@ class GroupRisk:
             top_followers=top.top_followers,
             top_is_influencer=top.top_influencer,
             reposts=max(b.reposts for b in hour),
+            votes=max(b.votes for b in hour),
             # without negative mentions in the hour the group has nothing left to spread
             predicted_reposts=max(b.predicted for b in hour) if negative else 0.0,
         )
@@ -196,6 +202,10 @@ class GroupRisk:
         and leaves with it, an hour later unless noted again; a lower one noted meanwhile (a
         partial re-read) does not erase it."""
         self.current.predicted = max(self.current.predicted, reposts)
+
+    def note_votes(self, votes: int) -> None:
+        """Note upvotes a post has gained since it was heard; kept like a prediction."""
+        self.current.votes = max(self.current.votes, votes)
 
     @property
     def negative_last_hour(self) -> int:
@@ -263,6 +273,7 @@ def _summary_state(summary: BinSummary) -> dict[str, Any]:
         "top_followers": summary.top_followers,
         "top_influencer": summary.top_influencer,
         "reposts": summary.reposts,
+        "votes": summary.votes,
         "predicted": summary.predicted,
         "refs": list(summary.refs),
         "themes": dict(summary.themes),

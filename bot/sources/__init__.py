@@ -16,7 +16,11 @@ from bot.sources.polling import Report, no_report
 from bot.sources.replay import ReplaySource
 from bot.sources.webhook import WebhookSource
 
-__all__ = ["SOURCE_TYPES", "Inbox", "Source", "SourceContext", "build_source"]
+__all__ = ["SOURCE_TYPES", "VOTING_TYPES", "Inbox", "Source", "SourceContext", "build_source"]
+
+VOTING_TYPES = frozenset({"reddit", "hackernews"})
+"""Source types whose mentions' ``reposts`` are upvotes (Reddit's score, Hacker News points):
+those sites spread a post by votes, not reshares."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ Risk adds five capped parts, each saying one thing a comms team weighs:
 - **negativity** (20): how negative they are on average;
 - **reach** (15): the largest audience among their authors (a few million followers is the cap);
 - **virality** (15): the largest number of reposts, the larger of predicted final and observed
-  (about 3,000 is the cap); the sentence names the one that counts.
+  (about 3,000 is the cap); the sentence names the one that counts. Where a site spreads posts
+  by votes instead (Reddit's score, Hacker News points), a post's upvotes count the same way,
+  and the sentence says "upvoted", not "reposted".
 
 The weights are a judgement, written down so it can be argued with; the tests pin the order of
 constructed situations rather than the exact numbers.
@@ -41,6 +43,7 @@ class RiskInputs:
     top_is_influencer: bool = False  # listed in app.yaml `influencers`: reach counts as large
     predicted_reposts: float = 0.0  # largest predicted final reposts of a post in the window
     reposts: int = 0  # largest reposts observed so far
+    votes: int = 0  # largest upvotes (Reddit score, Hacker News points) observed so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,9 @@ def assess(inputs: RiskInputs) -> Risk:
             _capped_log(inputs.top_followers, REACH_CAP_LOG10),
             INFLUENCER_REACH if inputs.top_is_influencer else 0.0,
         ),
-        "virality": _capped_log(max(inputs.predicted_reposts, inputs.reposts), VIRALITY_CAP_LOG10),
+        "virality": _capped_log(
+            max(inputs.predicted_reposts, inputs.reposts, inputs.votes), VIRALITY_CAP_LOG10
+        ),
     }
     parts = {name: round(WEIGHTS[name] * fraction, 1) for name, fraction in fractions.items()}
     score = min(100, round(sum(parts.values())))
@@ -87,12 +92,16 @@ def _because(inputs: RiskInputs) -> str:
 
 
 def _virality(inputs: RiskInputs) -> str:
-    """What drives the virality part: the predicted final reposts when above those seen."""
-    if inputs.predicted_reposts > inputs.reposts and inputs.predicted_reposts >= MIN_REPOSTS:
+    """What drives the virality part: the largest of the predicted final reposts, the reposts
+    seen and the upvotes seen (the earlier wins a tie)."""
+    largest = max(inputs.predicted_reposts, inputs.reposts, inputs.votes)
+    if largest < MIN_REPOSTS:
+        return ""
+    if inputs.predicted_reposts == largest and inputs.predicted_reposts > inputs.reposts:
         return f"; predicted to reach {inputs.predicted_reposts:,.0f} reposts"
-    if inputs.reposts >= MIN_REPOSTS:
+    if inputs.reposts == largest:
         return f"; reposted {inputs.reposts:,} times"
-    return ""
+    return f"; upvoted {inputs.votes:,} times"
 
 
 def _people(count: int) -> str:
