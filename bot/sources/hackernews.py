@@ -8,7 +8,7 @@ twice). A first poll takes only
 the newest page. Algolia stops at 1,000 hits a query, so a poll reads 10 pages at most.
 
 An item's points are its ``reposts``: upvotes are what carries a story up the front page to
-more readers (its spread, which ``bot.engagement`` projects); ``likes`` stays 0.
+more readers (its spread: ``bot.sources.VOTING_TYPES``, ``bot.engagement``); ``likes`` stays 0.
 
 Hacker News has no API for posting, so this source has no ``reply`` method: a publisher finds
 no way to answer here, and a drafted answer to a Hacker News mention is for a person to post.

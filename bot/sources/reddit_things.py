@@ -5,8 +5,8 @@ comment (body, under the post ``link_id``). ``POST /api/comment`` answers
 ``{"json": {"errors": [...], "data": {"things": [...]}}}``.
 
 A thing's score is its ``reposts``: Reddit has no reshare, votes are what carry a post to more
-readers (its spread, which ``bot.engagement`` projects); ``likes`` stays 0 so it is not counted
-twice.
+readers (its spread: ``bot.sources.VOTING_TYPES``, ``bot.engagement``); ``likes`` stays 0 so it is
+not counted twice.
 """
 
 from __future__ import annotations
