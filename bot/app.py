@@ -58,6 +58,7 @@ from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
 from bot.redact import shown_error
+from bot.rescoring import rescore
 from bot.retention import forget_old
 from bot.server import KEEPALIVE_SECONDS, build_http_app
 from bot.sources import VOTING_TYPES, Source, SourceContext, build_source
@@ -492,6 +493,7 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
     background.append(asyncio.create_task(_tick(service), name="incident-clock"))
     background.append(asyncio.create_task(_refile_often(service), name="refile"))
+    background.append(asyncio.create_task(_rescore(service), name="rescore"))
     if not service.desk.event_time:
         readers = {
             name: state.source
@@ -552,6 +554,14 @@ async def _refile(service: Service) -> None:
         return
     if left:
         logger.warning("%d stored mentions still wait to be filed into incidents", left)
+
+
+async def _rescore(service: Service) -> None:
+    """Score the mentions stored unscored once more (a new version may have fixed the bug)."""
+    try:
+        await rescore(service.intake.scorer, service.writer, service.desk, service.clock.now())
+    except Exception:
+        logger.exception("scoring the mentions stored unscored again failed; next start")
 
 
 async def _refile_often(service: Service) -> None:

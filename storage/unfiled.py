@@ -4,7 +4,8 @@ Filing (the incident engine, then the reply-draft planner) runs after a batch's 
 in a savepoint of the same transaction. When it fails, only the filing is rolled back: the
 mentions stay stored, and are kept here (``filing``) as they were scored, to be filed again
 later (``bot.incidents.filing.refile``). A mention the pipeline failed on is stored unscored,
-with the reason here (``scoring``), so it is never silently dropped.
+with the reason here (``scoring``), so it is never silently dropped, and scored again at the
+next start (``bot.rescoring``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 from bot.model import (
@@ -85,6 +87,54 @@ def still_unfiled(db: sqlite_utils.Database, key: Key, error: str) -> None:
         "UPDATE mention_issues SET error = ?, attempts = attempts + 1 "
         "WHERE source = ? AND native_id = ? AND stage = ?",
         [error[:500], *key, FILING],
+    )
+
+
+def unscored_keys(db: sqlite_utils.Database) -> list[Key]:
+    """The mentions stored without a score, those tried least first, then the oldest."""
+    rows = db.execute(
+        "SELECT source, native_id FROM mention_issues WHERE stage = ? "
+        "ORDER BY attempts, noted_at, rowid",
+        [SCORING],
+    ).fetchall()
+    return [(str(source), str(native_id)) for source, native_id in rows]
+
+
+def rescored(db: sqlite_utils.Database, scored: ScoredMention | None, key: Key) -> None:
+    """A mention stored unscored was scored at last: its row takes the score, language and
+    brands (``None``: it is about no brand after all, and stays neutral); it waits no more."""
+    if scored is not None:
+        language, negativity = scored.language, scored.negativity
+        db.execute(
+            "UPDATE mentions SET language = ?, language_confidence = ?, negativity = ?, "
+            "sentiment = ?, compound = ?, matched_terms = ? WHERE source = ? AND native_id = ?",
+            [
+                language.code,
+                round(language.confidence, 4),
+                negativity.score,
+                negativity.sentiment.value,
+                negativity.compound,
+                orjson.dumps(scored.matched_terms).decode(),
+                *key,
+            ],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO mention_brands (brand, source, native_id, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(brand, *key, timestamp(scored.mention.created_at)) for brand in scored.brands],
+        )
+    db.execute(
+        "DELETE FROM mention_issues WHERE source = ? AND native_id = ? AND stage = ?",
+        [*key, SCORING],
+    )
+
+
+def still_unscored(db: sqlite_utils.Database, key: Key, error: str) -> None:
+    """Scoring a mention stored unscored failed again."""
+    db.execute(
+        "UPDATE mention_issues SET error = ?, attempts = attempts + 1 "
+        "WHERE source = ? AND native_id = ? AND stage = ?",
+        [error[:500], *key, SCORING],
     )
 
 

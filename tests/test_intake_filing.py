@@ -24,21 +24,36 @@ import bot.incidents.filing
 import bot.negativity
 from bot.incidents.engine import IncidentEngine
 from bot.incidents.filing import refile
-from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
+from bot.model import (
+    Author,
+    Brand,
+    LanguageGuess,
+    Mention,
+    Negativity,
+    ScoredMention,
+    Sentiment,
+)
+from bot.rescoring import Rescored, rescore
+from bot.unscored import unscored
+from bot.workers import InlineScorer
 from storage.cursors import load_cursor
 from storage.database import open_database
 from storage.incidents import get_incident
 from storage.unfiled import _plain, _scored
+from storage.writer import Writer
 from tests.conftest import (
     WEBHOOK_SECRET,
     mention_record,
     running_service,
     stored_mentions,
+    wait_for,
     write_config,
     write_jsonl,
 )
 from tests.test_incident_engine import MIN, T0, Desk, policy
 from tests.test_webhook import post, signed
+
+SEC = timedelta(seconds=1)
 
 
 class BrokenFiling:
@@ -176,6 +191,52 @@ async def test_a_mention_the_pipeline_fails_on_is_stored_unscored_with_the_reaso
     [(native_id, stage, error)] = issues(config)
     assert (native_id, stage) == ("m-2", "scoring")
     assert "scorer bug" in error
+
+
+async def test_mentions_stored_unscored_are_scored_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scorer's bug fixed (a new version started): the mention takes its score and brand;
+    one the pipeline still fails on stays unscored, its attempt counted."""
+    real = bot.negativity.NegativityScorer.score
+    poison = ["POISON", "VENOM"]
+
+    def score(self: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+        if any(word in text for word in poison):
+            raise ValueError("scorer bug")
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(bot.negativity.NegativityScorer, "score", score)
+    config = write_config(
+        tmp_path, [{"type": "webhook", "name": "inbound", "secret": WEBHOOK_SECRET}]
+    )
+    records = [
+        mention_record(1, "Kestrel Mobile POISON outage, no signal for hours, awful"),
+        mention_record(2, "Kestrel Mobile VENOM outage"),
+    ]
+    async with running_service(config) as service:
+        body = json.dumps(records).encode()
+        status, answer = await post(service.http_port, body, signed(body))
+    assert (status, answer["unscored"], answer["stored"]) == (200, 2, 2)
+    assert [row["brands"] for row in stored_mentions(config)] == [[], []]
+
+    poison.remove("POISON")  # the fix
+    async with running_service(config):
+        await wait_for(lambda: len(issues(config)) == 1)
+    rows = {row["native_id"]: row for row in stored_mentions(config)}
+    assert rows["m-1"]["sentiment"] == "negative"
+    assert rows["m-1"]["negativity"] > 0.5
+    assert rows["m-1"]["brands"] == ["kestrel-mobile"]
+    assert rows["m-1"]["language"] == "en"
+    assert (rows["m-2"]["sentiment"], rows["m-2"]["brands"]) == ("neutral", [])
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        [(native_id, attempts)] = db.execute(
+            "SELECT native_id, attempts FROM mention_issues WHERE stage = 'scoring'"
+        ).fetchall()
+    finally:
+        db.close()
+    assert (native_id, attempts) == ("m-2", 2)
 
 
 def test_refiling_gives_the_incidents_an_unbroken_run_gives(
@@ -338,3 +399,28 @@ async def test_one_mention_the_engine_can_never_file_leaves_healthz_200(
         code, report = await health(service.http_port)
         assert (code, report["status"], report["mentions"]["unfiled"]) == (200, "ok", 2)
         assert "KeyError" in report["mentions"]["filing_error"]
+
+
+async def test_a_storm_stored_unscored_is_filed_once_scored(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    texts = ["Acme cancelled my flight again, awful", "Acme lost my bag, still waiting"]
+    batch = [
+        unscored(Mention("test", f"u{n}", texts[n % 2], T0 + n * 20 * SEC), "bug", T0)
+        for n in range(30)
+    ]
+    desk.desk.store(desk.db, batch, {}, T0 + 10 * MIN)
+    desk.tick(T0 + 10 * MIN)
+    assert get_incident(desk.db, 1) is None
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        scorer = InlineScorer([Brand("Acme", "acme", keywords=("acme",))])
+        assert await rescore(scorer, writer, desk.desk, T0 + 10 * MIN) == Rescored(30, 0)
+        await writer.run(lambda db: desk.desk.tick(db, T0 + 30 * MIN))
+        incident = await writer.run(lambda db: get_incident(db, 1))
+        again = await rescore(scorer, writer, desk.desk, T0 + 30 * MIN)
+    finally:
+        writer.close()
+    assert incident is not None
+    assert incident.mention_count == 30
+    assert again == Rescored(0, 0)
