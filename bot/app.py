@@ -11,34 +11,19 @@ import itertools
 import logging
 import signal
 import uuid
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from aiohttp import web
-from botbuilder.integration.aiohttp import (  # type: ignore[import-untyped]
-    CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
-)
-from botbuilder.schema import CallerIdConstants  # type: ignore[import-untyped]
-from botframework.connector.auth import (  # type: ignore[import-untyped]
-    AuthenticationConstants,
-    GovernmentConstants,
-)
 from rich.console import Console
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 
 from bot.accounts import own_accounts
-from bot.chat_commands import ChatCommands
 from bot.clock import Clock, EventClock, SystemClock
 from bot.config import AppConfig, ReplaySourceSettings
-from bot.config.incidents import IncidentPolicy, Target
-from bot.config.slack import SlackSettings
+from bot.config.incidents import IncidentPolicy
 from bot.config.source_mastodon import MastodonSourceSettings
-from bot.config.teams import TeamsSettings
 from bot.delivery import Deliverer, Platform
 from bot.drafts.control import DraftControl, text_check
 from bot.drafts.enrich import DraftEnricher
@@ -48,7 +33,6 @@ from bot.drafts.publishing import PREFIX as PUBLISH_PREFIX
 from bot.drafts.publishing import DraftSettler, SourcePublisher
 from bot.engagement import EngagementRefresher
 from bot.health import health_report
-from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
 from bot.incidents.filing import refile
@@ -68,14 +52,10 @@ from bot.sources.webhook import WebhookSource
 from bot.workers import InlineScorer, PoolScorer, Scorer
 from handlers.console import ConsolePlatform
 from handlers.file_output import FilePlatform
-from handlers.slack.draft_actions import SlackDraftActions
-from handlers.slack.inbound import build_slack_app, slack_route
-from handlers.slack.platform import SlackPlatform, make_client
-from handlers.slack.responders import SlackResponders
-from handlers.teams.inbound import TeamsPeople, VigieTeamsBot, teams_route
-from handlers.teams.people import TeamsDirectory
-from handlers.teams.platform import TeamsPlatform
-from storage.conversations import load_reference
+from handlers.slack.inbound import slack_route
+from handlers.slack.runtime import SlackRuntime, build_slack
+from handlers.teams.inbound import teams_route
+from handlers.teams.runtime import TeamsRuntime, build_teams
 from storage.cursors import load_cursor
 from storage.incidents import list_incidents
 from storage.mentions import latest_post_time
@@ -166,49 +146,6 @@ class Notices:
         self.deliverer.wake()
 
 
-@dataclass
-class SlackRuntime:
-    platform: SlackPlatform
-    app: AsyncApp
-    socket: AsyncSocketModeHandler | None
-
-
-def build_slack(
-    settings: SlackSettings,
-    writer: Writer,
-    desk: IncidentDesk,
-    clock: Clock,
-    names: dict[str, str],
-    drafts: DraftControl,
-    own: Mapping[str, frozenset[str]] | None = None,
-) -> SlackRuntime:
-    client = make_client(settings.bot_token.get_secret_value(), settings.api_url)
-    control = IncidentControl(writer, desk, clock)
-    responders = SlackResponders(settings.responders, client)
-    if responders.open_to_all:
-        logger.warning(
-            "platforms.slack.responders is empty: anyone who sees a card may acknowledge, "
-            "snooze, resolve or silence"
-        )
-    commands = ChatCommands(
-        writer, control, names, responders.may_act, clock, settings.command, own
-    )
-    approvers = SlackResponders(settings.approvers, client, open_when_empty=False)
-    if not any(settings.approvers.values()):
-        logger.warning(
-            "platforms.slack.approvers is empty: reply drafts are shown, but nobody can approve "
-            "them until approvers are set per brand"
-        )
-    draft_actions = SlackDraftActions(drafts, approvers, names)
-    app = build_slack_app(settings, client, control, commands, responders, names, draft_actions)
-    socket = (
-        AsyncSocketModeHandler(app, settings.app_token.get_secret_value())
-        if settings.app_token is not None
-        else None
-    )
-    return SlackRuntime(SlackPlatform(client), app, socket)
-
-
 def voices_of(config: AppConfig) -> dict[str, BrandVoice]:
     return {
         b.brand_slug: BrandVoice(b.name, b.playbook, tuple(b.languages), own_accounts(b.handles))
@@ -246,85 +183,6 @@ def build_drafts(
 ) -> DraftControl:
     playbooks = {b.brand_slug: b.playbook for b in config.brands}
     return DraftControl(writer, clock, config.replies, names, text_check(playbooks))
-
-
-@dataclass
-class TeamsRuntime:
-    platform: TeamsPlatform
-    adapter: Any
-    bot: VigieTeamsBot
-
-
-class _TeamsConfig:
-    """What botbuilder's ConfigurationBotFrameworkAuthentication reads, by attribute."""
-
-    def __init__(self, settings: TeamsSettings) -> None:
-        self.APP_ID = settings.app_id
-        self.APP_PASSWORD = (
-            settings.app_password.get_secret_value() if settings.app_password else ""
-        )
-        self.APP_TENANTID = settings.tenant_id
-        self.APP_TYPE = settings.app_type
-        government = settings.cloud == "us-government"
-        if government:
-            self.CHANNEL_SERVICE = GovernmentConstants.CHANNEL_SERVICE
-        if settings.openid_metadata_url:
-            # any of these switches botbuilder to its "parameterized" cloud, which takes every
-            # value from here: the cloud's own, but for where the signing keys are described
-            cloud = GovernmentConstants if government else AuthenticationConstants
-            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.openid_metadata_url
-            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = settings.openid_metadata_url
-            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = cloud.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
-            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = cloud.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
-            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = cloud.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
-            self.OAUTH_URL = GovernmentConstants.OAUTH_URL_GOV if government else cloud.OAUTH_URL
-            self.CALLER_ID = (
-                CallerIdConstants.us_gov_channel
-                if government
-                else CallerIdConstants.public_azure_channel
-            )
-
-
-def build_teams(
-    settings: TeamsSettings,
-    writer: Writer,
-    desk: IncidentDesk,
-    clock: Clock,
-    names: dict[str, str],
-    drafts: DraftControl,
-    targets: Iterable[Target] = (),
-    credentials: Any = None,
-    own: Mapping[str, frozenset[str]] | None = None,
-) -> TeamsRuntime:
-    auth = ConfigurationBotFrameworkAuthentication(
-        _TeamsConfig(settings), credentials_factory=credentials
-    )
-    adapter = CloudAdapter(auth)
-    control = IncidentControl(writer, desk, clock)
-    responders = TeamsPeople(settings.responders, open_when_empty=True)
-    approvers = TeamsPeople(settings.approvers, open_when_empty=False)
-    if not any(settings.responders.values()):
-        logger.warning(
-            "platforms.teams.responders is empty: anyone who sees a card may acknowledge, "
-            "snooze, resolve or silence"
-        )
-    if settings.app_id and not settings.tenant_id:
-        logger.warning(
-            "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation that "
-            "installs the app can query incidents; set it to your directory id"
-        )
-    commands = ChatCommands(writer, control, names, responders.may_act, clock, "@Vigie", own)
-    people = TeamsDirectory(writer)  # display names; ids stay what is checked and audited
-    watchable = [t.channel for t in targets if t.platform == "teams" and ":" not in t.channel]
-    bot = VigieTeamsBot(
-        writer, control, drafts, commands, responders, approvers, names, people, watchable
-    )
-
-    async def reference(channel: str) -> dict[str, Any] | None:
-        return await writer.run(lambda db: load_reference(db, "teams", channel))
-
-    platform = TeamsPlatform(adapter, settings.app_id, reference, people)
-    return TeamsRuntime(platform, adapter, bot)
 
 
 @dataclass

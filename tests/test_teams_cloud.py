@@ -12,15 +12,15 @@ from botframework.connector.auth import (  # type: ignore[import-untyped]
     ClaimsIdentity,
 )
 
-from bot.app import _TeamsConfig
 from bot.config.teams import TeamsSettings
+from handlers.teams.runtime import BotFrameworkConfig
 
 APP_ID = "00000000-0000-0000-0000-00000000b07a"
 
 
 async def outbound(settings: TeamsSettings, audience: str) -> tuple[str, str]:
     """The login endpoint and scope of the credentials a reply would be posted with."""
-    auth = ConfigurationBotFrameworkAuthentication(_TeamsConfig(settings))
+    auth = ConfigurationBotFrameworkAuthentication(BotFrameworkConfig(settings))
     claims = ClaimsIdentity(
         {
             AuthenticationConstants.AUDIENCE_CLAIM: APP_ID,
