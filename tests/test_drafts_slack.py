@@ -231,6 +231,82 @@ async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_i
     assert any(row["action"] == "withdrawn" for row in log)  # the other variants
 
 
+def modal_text(view: dict[str, Any]) -> str:
+    return next(
+        block["element"].get("initial_value", "")
+        for block in view["blocks"]
+        if block.get("block_id") == "text"
+    )
+
+
+async def open_modal(
+    service: Service, slack: FakeSlack, message: dict[str, Any], value: str, user: str
+) -> dict[str, Any]:
+    """``user`` clicks Edit with the button ``value`` (maybe out of date): the modal opened."""
+    opened = len(slack.views)
+    clicked = slack.message("C1", message["ts"])
+    body = block_action_body(
+        EDIT, value, user, "C1", message["ts"], slack.response_url(EDIT + user), message=clicked
+    )
+    await post_signed(events_url(service), body, SECRET)
+    await wait_for(lambda: len(slack.views) == opened + 1)
+    return list(slack.views.values())[-1]
+
+
+async def save_modal(service: Service, view: dict[str, Any], user: str, text: str) -> Any:
+    """The modal saved with ``text``: Slack's answer to the submission (None: it closes)."""
+    status, answer = await post_signed(
+        events_url(service), view_submission_body(view, {"text": {TEXT_INPUT: text}}, user), SECRET
+    )
+    assert status == 200
+    return json.loads(answer) if answer else None
+
+
+async def test_an_edit_is_never_lost_to_a_stale_button_or_a_second_editor(
+    tmp_path: Path,
+) -> None:
+    async with mastodon_storm(tmp_path) as (service, slack, _masto, config):
+        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        message = drafts_messages(slack)[0]
+        first = buttons(message, EDIT)[0]
+        draft_id = first.split(":")[0]
+        assert first == f"{draft_id}:1"
+
+        # Ana saves version 2; Ben clicks Edit on the message not yet updated (button v1): the
+        # modal shows version 2, and his edit of it is saved
+        ana = "Sorry for the outage, our engineers are on it."
+        assert (
+            await save_modal(
+                service, await open_modal(service, slack, message, first, APPROVER), APPROVER, ana
+            )
+            is None
+        )
+        ben_view = await open_modal(service, slack, message, first, EDITOR)
+        assert modal_text(ben_view) == ana
+        assert (
+            await save_modal(service, ben_view, EDITOR, ana + " Thanks for your patience.") is None
+        )
+
+        # both open the modal at version 3; Ana saves first: Ben's modal stays open, his text
+        # in it, and says why
+        current = f"{draft_id}:3"
+        ana_view = await open_modal(service, slack, message, current, APPROVER)
+        ben_view = await open_modal(service, slack, message, current, EDITOR)
+        assert await save_modal(service, ana_view, APPROVER, "Ana's words.") is None
+        answer = await save_modal(service, ben_view, EDITOR, "Ben's words.")
+        assert answer["response_action"] == "errors"
+        assert "edited this draft after you opened it" in answer["errors"]["text"]
+
+    edits = [
+        row for row in audit(config) if str(row["draft"]) == draft_id and row["action"] == "edited"
+    ]
+    assert [(row["actor"], row["text"]) for row in edits] == [
+        (APPROVER, ana),
+        (EDITOR, ana + " Thanks for your patience."),
+        (APPROVER, "Ana's words."),
+    ]
+
+
 async def test_reject_asks_why_and_keeps_it(tmp_path: Path) -> None:
     async with mastodon_storm(tmp_path) as (service, slack, masto, config):
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)

@@ -73,21 +73,22 @@ class SlackDraftActions:
         action_id = str(action["action_id"])
         if not await self._allowed(draft_id, user, action_id, respond):
             return
-        metadata = f"{draft_id}:{version}:{_where(body)}"
+        where = _where(body)
+        metadata = f"{draft_id}:{version}:{where}"
         try:
             if action_id == APPROVE:
                 outcome = await self.control.approve(draft_id, version, user, _name)
             elif action_id == RETRY:
                 outcome = await self.control.retry(draft_id, user, _name)
             elif action_id == EDIT:
-                await self._open_edit(client, body["trigger_id"], draft_id, metadata, respond)
+                await self._open_edit(client, body["trigger_id"], draft_id, where, respond)
                 return
             else:
                 await client.views_open(trigger_id=body["trigger_id"], view=reject_view(metadata))
                 return
         except Exception:
             logger.exception("slack: %s on draft %d failed", action_id, draft_id)
-            await _say(respond, "Sorry, that did not work; nothing was changed. Try again.")
+            await _say(respond, _FAILED)
             return
         if not outcome.ok:
             await _say(respond, outcome.message)
@@ -125,13 +126,25 @@ class SlackDraftActions:
         text = str(view["state"]["values"][TEXT_BLOCK][TEXT_INPUT].get("value") or "")
         problems = await self.control.problems(draft_id, text)
         if problems:
-            await ack(response_action="errors", errors={TEXT_BLOCK: "; ".join(problems)[:150]})
+            await ack(response_action="errors", errors={TEXT_BLOCK: _error("; ".join(problems))})
             return
-        await ack()
         if not await self._may(draft_id, user, "edit"):
+            await ack()
             await _tell(client, place, user, self._refusal_text())
             return
-        outcome = await self.control.edit(draft_id, version, user, text, _name)
+        # saved before the modal closes: when it cannot be (someone saved another text since
+        # the modal opened, the draft was decided or expired), the modal stays open with what
+        # the person typed and says why, instead of closing on their text
+        try:
+            outcome = await self.control.edit(draft_id, version, user, text, _name)
+        except Exception:
+            logger.exception("slack: edit of draft %d failed", draft_id)
+            await ack(response_action="errors", errors={TEXT_BLOCK: _error(_FAILED)})
+            return
+        if not outcome.ok:
+            await ack(response_action="errors", errors={TEXT_BLOCK: _error(outcome.message)})
+            return
+        await ack()
         await self._report(client, place, user, outcome)
 
     async def rejected(
@@ -155,9 +168,11 @@ class SlackDraftActions:
         client: AsyncWebClient,
         trigger_id: str,
         draft_id: int,
-        metadata: str,
+        where: str,
         respond: AsyncRespond,
     ) -> None:
+        """The modal shows the draft's text as it is now (the clicked message may be older:
+        the outbox paces its updates), so it carries that version, not the button's."""
         card = await self._card(draft_id)
         if card is None:
             await _say(respond, f"Draft {draft_id} no longer exists.")
@@ -166,6 +181,7 @@ class SlackDraftActions:
         if draft["state"] not in ("proposed", "failed"):
             await _say(respond, "This draft was already decided; see its message.")
             return
+        metadata = f"{draft_id}:{draft['version']}:{where}"
         await client.views_open(trigger_id=trigger_id, view=edit_view(draft, target, metadata))
 
     async def _card(self, draft_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -211,6 +227,17 @@ class SlackDraftActions:
     ) -> None:
         if not outcome.ok or outcome.warning:
             await _tell(client, place, user, outcome.message)
+
+
+_FAILED = "Sorry, that did not work; nothing was changed. Try again."
+_MODAL_ERROR_CHARACTERS = 150
+
+
+def _error(text: str) -> str:
+    """A message under the modal's text box, cut to what it shows."""
+    if len(text) <= _MODAL_ERROR_CHARACTERS:
+        return text
+    return text[: _MODAL_ERROR_CHARACTERS - 1].rstrip() + "…"
 
 
 async def _say(respond: AsyncRespond, text: str) -> None:
