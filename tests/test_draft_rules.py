@@ -220,7 +220,7 @@ def failed_draft() -> Draft:
 
 def test_a_failed_draft_can_be_edited_back_to_proposed() -> None:
     failed = failed_draft()
-    assert "or Edit to fix the text" in rules.already(failed)
+    assert "Edit to fix the text, or Reject to drop it" in rules.already(failed)
     later = T0 + timedelta(minutes=10)
     outcome = rules.edit(failed, user="UBOB", at=later, version=1, text="@ana Sorry, fixing it.")
     assert outcome.ok
@@ -255,6 +255,59 @@ def test_a_failed_draft_is_not_edited_from_an_old_version_or_once_expired() -> N
     assert not expired.ok
     assert "expired" in expired.message
     assert not expired.changed  # it stays failed, to be seen as such
+
+
+def test_a_failed_draft_can_be_rejected_even_once_expired_and_then_blocks_nothing() -> None:
+    failed = failed_draft()
+    late = T0 + timedelta(hours=30)
+    assert failed.live(T0 + timedelta(minutes=10))
+    assert not failed.live(late)  # new drafts for the post may be proposed
+    expired_edit = rules.edit(failed, user="UBOB", at=late, version=1, text="@ana Hello")
+    assert expired_edit.message.endswith("Retry it as it is, or Reject it.")
+    stale = rules.reject(failed, user="UBOB", at=late, version=0, reason="old")
+    assert not stale.ok
+    outcome = rules.reject(failed, user="UBOB", at=late, version=1, reason="the post was deleted")
+    assert (outcome.ok, outcome.message) == (True, "Rejected; it will not be published.")
+    [dropped] = outcome.changed
+    assert (dropped.state, dropped.decided_by, dropped.reason) == (
+        DraftState.REJECTED,
+        "UBOB",
+        "the post was deleted",
+    )
+    [log] = outcome.decisions
+    assert log.action == "rejected"
+    assert log.detail == (
+        "the post was deleted (publishing had failed: "
+        "422 Validation failed: Text character limit of 500 exceeded)"
+    )
+    assert not rules.retry(dropped, user="UCAT", at=late).ok
+
+
+def test_an_expired_draft_refusal_names_the_action() -> None:
+    late = T0 + timedelta(hours=25)
+    said = {
+        action: outcome.message
+        for action, outcome in (
+            ("approve", approve(draft(), at=late)),
+            ("edit", rules.edit(draft(), user="UBOB", at=late, version=1, text="x")),
+            ("reject", rules.reject(draft(), user="UBOB", at=late, version=1, reason="")),
+        )
+    }
+    assert said == {
+        "approve": "This draft expired at 09:00 UTC; it can no longer be approved.",
+        "edit": "This draft expired at 09:00 UTC; it can no longer be edited.",
+        "reject": "This draft expired at 09:00 UTC; it is closed already.",
+    }
+
+
+def test_retry_after_someone_fixed_the_text_says_to_approve_it() -> None:
+    fixed = rules.edit(
+        failed_draft(), user="UBOB", at=T0 + timedelta(minutes=10), version=1, text="@ana Hi"
+    ).changed[0]
+    outcome = rules.retry(fixed, user="UCAT", at=T0 + timedelta(minutes=11))
+    assert (
+        outcome.message == "UBOB edited this draft after publishing failed; approve the new text."
+    )
 
 
 # -- every refusal of a rule is in the decision log ---------------------------------------------

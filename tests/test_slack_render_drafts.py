@@ -60,10 +60,10 @@ def test_a_draft_too_long_to_show_whole_cannot_be_approved_from_slack() -> None:
     assert "Shown cut" in context
 
 
-def test_a_draft_whose_publication_failed_can_be_retried_or_fixed() -> None:
+def test_a_draft_whose_publication_failed_can_be_retried_fixed_or_dropped() -> None:
     failed = card("Hi Pat, sorry about that.")
     failed["drafts"][0]["state"] = "failed"
-    assert actions(draft_blocks(failed, "v1")) == [RETRY, EDIT]
+    assert actions(draft_blocks(failed, "v1")) == [RETRY, EDIT, REJECT]
 
 
 def test_the_edit_count_includes_the_handle_mastodon_publishing_puts_in_front() -> None:

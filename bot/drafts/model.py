@@ -89,10 +89,12 @@ class Draft:
     publish_attempts: int = 0
 
     def live(self, now: datetime) -> bool:
-        """Still in play for its post: open and unexpired, approved, or failed (to retry)."""
-        if self.state.open:
+        """Still in play for its post: open or failed (to retry) and unexpired, or approved.
+        A failed one left past its expiry no longer stops new drafts for the post (approving
+        one of them makes Retry refuse: a post gets one reply)."""
+        if self.state.open or self.state is DraftState.FAILED:
             return now < self.expires_at
-        return self.state.answers or self.state is DraftState.FAILED
+        return self.state.answers
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ def already(draft: Draft, name: Name = _plain) -> str:
         case DraftState.FAILED:
             return (
                 f"Already approved by {who}; publishing failed ({draft.reason}). "
-                "Use Retry, or Edit to fix the text."
+                "Use Retry, Edit to fix the text, or Reject to drop it."
             )
         case DraftState.REJECTED:
             return f"Already rejected by {who} at {when}: {draft.reason or 'no reason given'}."
@@ -73,11 +73,18 @@ def _refusal(
     if at >= draft.expires_at:
         expired = replace(draft, state=DraftState.EXPIRED, decided_at=at)
         log = Decision(at, "vigie", "expired", draft.incident_id, draft.id, draft.text)
-        why = f"This draft expired at {_hhmm(draft.expires_at)}; it can no longer be approved."
+        why = f"This draft expired at {_hhmm(draft.expires_at)}; {_AFTER_EXPIRY[action]}."
         return Outcome(
             False, why, (expired,), (log, *refused(draft, action, why, user, at).decisions)
         )
     return _stale(draft, version, name, user, action, at)
+
+
+_AFTER_EXPIRY = {
+    "approve": "it can no longer be approved",
+    "edit": "it can no longer be edited",
+    "reject": "it is closed already",
+}
 
 
 def _stale(
@@ -99,7 +106,10 @@ def _edit_refusal(
     if draft.state is not DraftState.FAILED:
         return _refusal(draft, version, at, name, user, "edit")
     if at >= draft.expires_at:
-        why = f"This draft expired at {_hhmm(draft.expires_at)}; write a new reply."
+        why = (
+            f"This draft expired at {_hhmm(draft.expires_at)}; it can no longer be edited. "
+            "Retry it as it is, or Reject it."
+        )
         return refused(draft, "edit", why, user, at)
     return _stale(draft, version, name, user, "edit", at)
 
@@ -258,15 +268,23 @@ def reject(
     reason: str,
     name: Name = _plain,
 ) -> Outcome:
-    refusal = _refusal(draft, version, at, name, user, "reject")
+    """Drop a draft: an open one, or one whose publishing failed (even after it expired: it
+    would otherwise wait for a Retry for ever), which is then not published."""
+    failed = draft.state is DraftState.FAILED
+    if failed:
+        refusal = _stale(draft, version, name, user, "reject", at)
+    else:
+        refusal = _refusal(draft, version, at, name, user, "reject")
     if refusal is not None:
         return refusal
     reason = " ".join(reason.split())
     rejected = replace(
         draft, state=DraftState.REJECTED, decided_by=user, decided_at=at, reason=reason
     )
-    log = Decision(at, user, "rejected", draft.incident_id, draft.id, draft.text, reason)
-    return Outcome(True, "Rejected.", (rejected,), (log,))
+    detail = f"{reason} (publishing had failed: {draft.reason})" if failed else reason
+    log = Decision(at, user, "rejected", draft.incident_id, draft.id, draft.text, detail)
+    message = "Rejected; it will not be published." if failed else "Rejected."
+    return Outcome(True, message, (rejected,), (log,))
 
 
 def retry(
@@ -283,7 +301,11 @@ def retry(
     same post (``others``) was approved meanwhile, its text (``problems``) cannot pass or its
     source cannot publish now (``cannot_publish``, "" when it can)."""
     if draft.state is not DraftState.FAILED:
-        why = already(draft, name) if not draft.state.open else "Not approved."
+        if not draft.state.open:
+            why = already(draft, name)
+        else:  # its Retry button was older than an edit, which proposed it again
+            editor = name(draft.edited_by) if draft.edited_by else "Someone"
+            why = f"{editor} edited this draft after publishing failed; approve the new text."
         return refused(draft, "retry", why, user, at)
     if problems:
         why = "Not retried: the text " + "; ".join(problems) + ". Edit it first."

@@ -113,10 +113,12 @@ def _draft(
         if not shown:  # nobody approves a text they could not read whole
             buttons = buttons[2:]
         blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
-    elif draft["state"] == "failed":  # retry as it is, or fix the text (back to proposed)
-        buttons = [_button("Retry", RETRY, value)] + (
-            [_button("Edit", EDIT, value)] if shown else []
-        )
+    elif draft["state"] == "failed":  # retry as it is, fix the text (back to proposed) or drop
+        buttons = [
+            _button("Retry", RETRY, value),
+            *([_button("Edit", EDIT, value)] if shown else []),
+            _button("Reject", REJECT, value, "danger"),
+        ]
         blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
     return blocks
 
