@@ -42,7 +42,7 @@ import pytest
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-import bot.app
+import handlers.slack.runtime
 from bot.app import Service
 from bot.cli import main
 from bot.clock import SystemClock
@@ -279,7 +279,7 @@ async def test_an_answer_slower_than_the_client_timeout_is_found_not_posted_agai
         client.timeout = 1  # slack_sdk's default is 30 s; a test cannot wait that long
         return client
 
-    monkeypatch.setattr(bot.app, "make_client", impatient_client)
+    monkeypatch.setattr(handlers.slack.runtime, "make_client", impatient_client)
     async with slack_behind_a_flaky_link() as (slack, link):
         link.faults.append(Fault("chat.postMessage", "slow", 3.0))
         async with running_service(slack_app(tmp_path, link.url)) as service:
