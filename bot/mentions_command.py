@@ -30,7 +30,8 @@ def mentions(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
     brand = _brand_slug(config, args.brand) if args.brand else None
     if brand is None and args.brand:
         known = ", ".join(f"{b.name} ({b.brand_slug})" for b in config.brands)
-        stderr.print(f"[red]--brand[/]: no brand {args.brand!r} in the configuration; {known}")
+        said = escape(f"no brand {args.brand!r} in the configuration; {known}")
+        stderr.print(f"[red]--brand[/]: {said}")
         return EXIT_CONFIG
 
     def show() -> int:

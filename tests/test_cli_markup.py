@@ -43,3 +43,14 @@ def test_incidents_of_a_brand_whose_name_looks_like_markup(
     assert "[bold]Mob" in shown
     assert main(["incident", "-c", str(config), "1"]) == 0
     assert "Kestrel [/x] [bold]Mobile" in capsys.readouterr().out
+
+
+def test_an_unknown_brand_is_named_as_typed_beside_the_configured_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    brand = {**BRANDS[0], "name": "Kestrel [/x] Mobile", "slug": "kestrel-mobile"}
+    sources = [{"type": "replay", "name": "file", "path": str(tmp_path / "none.jsonl")}]
+    config = write_config(tmp_path, sources, http={"enabled": False}, brands=[brand])
+    assert main(["mentions", "-c", str(config), "--brand", "no[/pe]"]) == 2
+    said = one_line(capsys.readouterr().err)
+    assert "no brand 'no[/pe]' in the configuration; Kestrel [/x] Mobile (kestrel-mobile)" in said
