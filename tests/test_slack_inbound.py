@@ -170,3 +170,16 @@ async def test_a_mention_in_a_thread_is_answered_in_that_thread(tmp_path: Path) 
         assert "incidents" in answer["text"]
         in_channel = await mention(service, slack, app_mention("help", "Ev2", "1700000050.0003"))
         assert "thread_ts" not in in_channel  # asked in the channel, answered there
+
+
+async def test_a_mention_posted_by_another_bot_is_no_command(tmp_path: Path) -> None:
+    """A feed bot relaying outside text ("@Vigie silence …") must not act for anyone."""
+    async with vigie_with_slack(tmp_path) as (service, slack):
+        relayed = app_mention("help", "Ev1", "1700000000.0001", bot_id="B0FEED", user="U0FEED")
+        status, _ = await post_signed(
+            events_url(service), relayed, SECRET, content_type="application/json"
+        )
+        assert status == 200
+        answer = await mention(service, slack, app_mention("help", "Ev2", "1700000001.0001"))
+        assert answer["user"] == RESPONDER
+        assert len(slack.calls_to("chat.postEphemeral")) == 1  # the bot's mention got none

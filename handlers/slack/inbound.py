@@ -123,9 +123,14 @@ def build_slack_app(
     async def mentioned(
         event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        """``@Vigie incidents`` in a channel: answered to the asker only, like the command."""
-        text = unescape(without_bot(str(event.get("text", "")), context.bot_user_id))
+        """``@Vigie incidents`` in a channel: answered to the asker only, like the command.
+        A message posted by another bot or integration (which may relay outside text) is no
+        command: it is ignored."""
         user = str(event.get("user", ""))
+        if event.get("bot_id") or event.get("subtype") or not user:
+            logger.info("slack: @mention by a bot or integration ignored (%s)", event.get("bot_id"))
+            return
+        text = unescape(without_bot(str(event.get("text", "")), context.bot_user_id))
         try:
             answer = await commands.answer(text, user, SLACK_STYLE)
         except Exception:
