@@ -8,6 +8,7 @@ import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twitter_text import extract_urls
 
 from bot.drafts.limits import ELLIPSIS, URL, Limit, fit, limit_for, platform_of_url
 
@@ -15,6 +16,9 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one grapheme, five code
 THUMB = "\U0001f44d\U0001f3fd"  # thumbs up, medium skin tone: one grapheme, eight bytes
 FLAG = "\U0001f1eb\U0001f1f7"
 LONG_URL = "https://status.kestrel.example/incidents/2026-03-10/mobile-data-outage-north"
+# X only shortens links under a top-level domain twitter-text knows, which ".example" is not
+X_URL = "https://status.acme.com/incidents/2026-03-10/mobile-data-outage-north"
+URLS = {"mastodon": LONG_URL, "x": X_URL}
 
 
 def graphemes(text: str) -> int:
@@ -47,11 +51,39 @@ def test_mastodon_instance_override() -> None:
 @pytest.mark.parametrize("platform", ["mastodon", "x"])
 def test_a_link_counts_23(platform: str) -> None:
     limit = limit_for(platform)
-    assert limit.length(f"see {LONG_URL}") == 4 + 23
+    url = URLS[platform]
+    assert limit.length(f"see {url}") == 4 + 23
     assert limit.length("http://a.co") == 23  # a short link counts 23 too
-    assert limit.length(f"({LONG_URL}).") == 23 + 3  # the punctuation around it counts
-    assert limit.fits("a" * (limit.maximum - 24) + " " + LONG_URL)
-    assert not limit.fits("a" * (limit.maximum - 23) + " " + LONG_URL)
+    assert limit.length(f"({url}).") == 23 + 3  # the punctuation around it counts
+    assert limit.fits("a" * (limit.maximum - 24) + " " + url)
+    assert not limit.fits("a" * (limit.maximum - 23) + " " + url)
+
+
+def test_x_counts_a_link_without_a_scheme_as_23() -> None:
+    x = limit_for("x")
+    assert x.length("acme.com") == 23
+    assert x.length("Help: acme.com") == 6 + 23
+    assert x.length("acme.com/help.") == 23 + 1  # the full stop after it counts
+    reply = ("Sorry for the delay, we are on it. " * 8)[:262] + " Help: acme.com"
+    assert x.length(reply) == 277 - len("acme.com") + 23 == 292
+    assert not x.fits(reply)
+    assert x.problems(reply) == ["is 292 weighted characters; X takes 280"]
+
+
+def test_x_an_email_address_is_not_a_link() -> None:
+    x = limit_for("x")
+    assert x.length("help@acme.com") == len("help@acme.com")  # each character counts
+    assert x.length("Mail help@acme.com or see acme.com") == len("Mail help@acme.com or see ") + 23
+
+
+def test_x_a_link_needs_a_top_level_domain_twitter_text_knows() -> None:
+    x = limit_for("x")
+    assert x.length("kestrel.example/help") == len("kestrel.example/help")
+    assert x.length("https://kestrel.example/help") == len("https://kestrel.example/help")
+    assert x.length("kestrel.io/help") == 23
+    assert x.length("kestrel.co.uk/help") == 23
+    # Mastodon shortens any http(s) link, whatever its domain
+    assert limit_for("mastodon").length("https://kestrel.example/help") == 23
 
 
 def test_links_count_in_full_on_bluesky_and_reddit() -> None:
@@ -94,6 +126,8 @@ def test_x_weights() -> None:
     assert x.fits("中" * 140)
     assert not x.fits("中" * 141)
     assert x.problems("中" * 141) == ["is 282 weighted characters; X takes 280"]
+    assert x.length("a\r\nb") == 4  # as twitter-text counts it (its Python port says 3)
+    assert x.length("a\u3000b") == 4  # an ideographic space weighs 2
 
 
 def test_fit_keeps_a_text_that_fits() -> None:
@@ -113,14 +147,27 @@ def test_fit_drops_whole_words_and_ends_with_an_ellipsis() -> None:
 
 def test_fit_never_cuts_a_link() -> None:
     x = limit_for("x")
-    text = "a" * 252 + " " + LONG_URL + " and then some more words to push it over"
+    text = "a" * 252 + " " + X_URL + " and then some more words to push it over"
     short = fit(text, x)
-    assert LONG_URL in short
+    assert X_URL in short
     assert x.fits(short)
-    assert short.endswith(f"{LONG_URL} {ELLIPSIS}")  # a space keeps "…" out of the link
+    assert short.endswith(f"{X_URL} {ELLIPSIS}")  # a space keeps "…" out of the link
     bluesky = limit_for("bluesky")  # links count in full: this one cannot stay
     short = fit("b" * 250 + " " + LONG_URL + " tail", bluesky)
     assert short == "b" * 250 + ELLIPSIS
+
+
+def test_fit_on_x_keeps_a_link_without_a_scheme_whole() -> None:
+    x = limit_for("x")
+    reply = ("Sorry for the delay, we are on it. " * 8)[:262] + " Help: acme.com"
+    short = fit(reply, x)
+    assert short != reply
+    assert x.length(short) <= 280
+    assert short == reply.removesuffix(" acme.com") + ELLIPSIS  # the link goes whole
+    text = "a" * 253 + " acme.com/help/orders and then some more words to push it over"
+    short = fit(text, x)
+    assert x.length(short) <= 280
+    assert short == "a" * 253 + f" acme.com/help/orders {ELLIPSIS}"  # kept whole, "…" apart
 
 
 def test_fit_gives_nothing_when_the_first_word_is_too_long() -> None:
@@ -181,7 +228,19 @@ _WORDS = st.one_of(
     st.text(_LETTERS, min_size=1, max_size=8),
     st.sampled_from(_SPECIAL),
     st.lists(st.sampled_from(_SPECIAL), min_size=1, max_size=4).map("".join),
-    st.sampled_from(["https://kestrel.example/help", LONG_URL, "http://a.co/x", "(http://b.io)."]),
+    st.sampled_from(
+        [
+            "https://kestrel.example/help",
+            LONG_URL,
+            X_URL,
+            "http://a.co/x",
+            "(http://b.io).",
+            "acme.com",
+            "(acme.co.uk/help).",
+            "kestrel.example/help",
+            "help@acme.com",
+        ]
+    ),
 )
 _SEPARATORS = st.sampled_from([" ", " ", " ", "  ", "\n", "\n\n", "\t"])
 _PLATFORMS = ["mastodon", "bluesky", "reddit", "x", "web"]
@@ -225,6 +284,9 @@ def _check_fit(text: str, limit: Limit) -> None:
     assert all(word in source_words for word in kept)
     source_urls = set(_urls(text))
     assert all(url in source_urls for url in _urls(short))
+    if limit.platform == "x":  # links as X finds them, with or without a scheme, stay whole
+        source_links = set(extract_urls(text))
+        assert all(link in source_links for link in extract_urls(short))
 
 
 @pytest.mark.parametrize("platform", _PLATFORMS)
@@ -253,3 +315,13 @@ def test_fit_property_small_limits(data: st.DataObject, maximum: int) -> None:
 def test_fit_property_any_text(text: str) -> None:
     for platform in ("bluesky", "x"):
         _check_fit(text, limit_for(platform, 100))
+
+
+def test_x_weighs_a_very_long_run_character_by_character() -> None:
+    """twitter-text's link pattern is quadratic on dotted runs: a long one is weighed per
+    character instead, which never counts less than X does."""
+    x = limit_for("x")
+    dotted = "1." * 1500
+    assert x.length(dotted) == 3000
+    assert x.length("https://acme.com/" + "a" * 200) == 217  # X would say 23: the safe side
+    assert x.length("https://acme.com/" + "a" * 100) == 23

@@ -4,25 +4,33 @@
   Counted here in code points, which are never fewer than the graphemes newer servers count.
 - Bluesky: 300 graphemes (``regex``'s ``\\X``) and never more than 3000 UTF-8 bytes.
 - Reddit: 10,000 characters.
-- X: 280 weighted characters (twitter-text v3): code points in the Latin, general punctuation
-  and similar ranges weigh 1, others 2; an emoji weighs 2 however many code points it has; an
-  http(s) link weighs 23. Counted after NFC normalisation, as X does.
+- X: 280 weighted characters, counted by twitter-text v3's own rules (the ``twitter-text-parser``
+  port's ``parse_tweet``): code points in the Latin, general punctuation and similar ranges weigh
+  1, others 2; an emoji weighs 2 however many code points it has (one newer than the port's
+  emoji list weighs its code points: more, never less); a link weighs 23. A link is what
+  twitter-text recognises, with or without http(s)://: ``acme.com`` and ``acme.com/help`` are
+  links, but only under a top-level domain it knows, so ``kestrel.example/help`` and even
+  ``https://kestrel.example/help`` count their full length, as does ``help@acme.com`` (an
+  address, not a link). Counted after NFC normalisation, as X does; a "\\r\\n" counts 2, as in
+  twitter-text itself (the port would count it 1).
 - Anything else ("web": a page we cannot publish to; the reply is copied by hand): 500.
 
 :func:`fit` shortens a text to a limit by dropping whole trailing words, never part of a word or
-of a link. The platforms' own link parsers are stricter than the pattern here (X wants a known
-top-level domain); a link they do not recognise counts its full length there.
+of a link. Mastodon's link parser is stricter than the http(s) pattern here (``URL``); a link it
+does not recognise counts its full length there.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
 import regex
+from twitter_text import extract_urls, parse_tweet  # type: ignore[import-untyped]
+from twitter_text.config import config as _twitter_config  # type: ignore[import-untyped]
 
 Unit = Literal["characters", "graphemes", "weighted characters"]
 
@@ -32,16 +40,9 @@ BLUESKY_MAX_BYTES = 3000
 # a link: http(s):// not inside a word, without the punctuation that usually follows one
 URL = re.compile(r"(?<!\w)https?://\S+?(?=[.,;:!?…)\]'\"»”]*(?:\s|$))", re.IGNORECASE)
 _WORD = re.compile(r"\S+")
+_SPACES = re.compile(r"(\s+)")
 _GRAPHEME = regex.compile(r"\X")
-# one emoji: a flag, a keycap, or pictographs (with skin tones, variation selectors, tags) joined
-_EMOJI = regex.compile(
-    r"\p{RI}\p{RI}"
-    r"|[#*0-9]\uFE0F?\u20E3"
-    r"|(?:\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F)"
-    r"[\uFE0F\p{Emoji_Modifier}\U000E0020-\U000E007F]*"
-    r"(?:\u200D\p{Extended_Pictographic}[\uFE0F\p{Emoji_Modifier}]*)*"
-)
-# twitter-text v3: these code point ranges weigh 1, everything else 2
+# twitter-text v3: these code point ranges weigh 1, everything else 2 (used for white space only)
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _LABELS = {
     "mastodon": "Mastodon",
@@ -58,15 +59,42 @@ def _weight(char: str) -> int:
     return 1 if any(low <= point <= high for low, high in _LIGHT_RANGES) else 2
 
 
-def _weighted_length(text: str) -> int:
+X_LONGEST_PARSED = 120
+"""Longer runs without white space are weighed character by character: twitter-text's link
+pattern takes time quadratic in the length of a run full of dots (a second for a thousand
+characters), and weighing each character never counts less than X (a link counts 23 there,
+an emoji 2): such a run, rare in a reply, may only make the text look longer than it is."""
+
+
+@lru_cache(maxsize=8192)
+def _x_word(word: str, url_weight: int) -> int:
+    """twitter-text's weighted length of one run without white space.
+
+    Links and emoji never span white space, so a text's weight is its runs' weights plus its
+    white space's. Runs are cached: :func:`fit` measures the same words again and again.
+    """
+    if len(word) > X_LONGEST_PARSED:
+        return sum(_weight(char) for char in word)
+    options = {**_twitter_config["defaults"], "transformed_url_length": url_weight}
+    return int(parse_tweet(word, options).weightedLength)
+
+
+@lru_cache(maxsize=1024)
+def _x_has_link(word: str) -> bool:
+    """Whether twitter-text finds a link in ``word`` (cached as :func:`_x_word` is; a run too
+    long to parse is taken as one when it has an http(s) link)."""
+    if len(word) > X_LONGEST_PARSED:
+        return URL.search(word) is not None
+    return bool(extract_urls(word))
+
+
+def _x_length(text: str, url_weight: int) -> int:
     total = 0
-    for cluster in _GRAPHEME.findall(text):
-        if _EMOJI.fullmatch(cluster):
-            total += 2
-        elif cluster.isascii():
-            total += len(cluster)
-        else:
-            total += sum(_weight(char) for char in cluster)
+    for index, part in enumerate(_SPACES.split(text)):
+        if index % 2:  # white space: weighed here, as the port would count "\r\n" as one
+            total += sum(_weight(char) for char in part)
+        elif part:
+            total += _x_word(part, url_weight)
     return total
 
 
@@ -89,15 +117,22 @@ class Limit:
     def length(self, text: str) -> int:
         """The text's length as the platform counts it, in ``unit``."""
         links = 0
+        if self.unit == "weighted characters":  # X: twitter-text finds the links itself
+            return _x_length(text, self._x_url_weight)
         if self.url_weight is not None:
             text, links = _without_urls(text)
-        if self.unit == "graphemes":
-            size = len(_GRAPHEME.findall(text))
-        elif self.unit == "weighted characters":
-            size = _weighted_length(unicodedata.normalize("NFC", text))
-        else:
-            size = len(text)
+        size = len(_GRAPHEME.findall(text)) if self.unit == "graphemes" else len(text)
         return size + links * (self.url_weight or 0)
+
+    @property
+    def _x_url_weight(self) -> int:
+        return URL_WEIGHT if self.url_weight is None else self.url_weight
+
+    def has_link(self, word: str) -> bool:
+        """Whether ``word`` holds a link, as this platform finds them (a "…" stays out of it)."""
+        if self.unit == "weighted characters" and _x_has_link(word):
+            return True
+        return URL.search(word) is not None
 
     def fits(self, text: str) -> bool:
         if self.max_bytes is not None and len(text.encode("utf-8", "surrogatepass")) > (
@@ -189,7 +224,7 @@ def fit(text: str, limit: Limit) -> str:
     def shortened(count: int) -> str:
         kept = text[start : ends[count - 1]]
         last_word = kept.rsplit(None, 1)[-1]
-        return kept + (" " if URL.search(last_word) else "") + ELLIPSIS
+        return kept + (" " if limit.has_link(last_word) else "") + ELLIPSIS
 
     low, high = 0, len(ends) - 1  # the whole text does not fit; ``low`` words (with …) do
     while low < high:
