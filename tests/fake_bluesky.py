@@ -154,6 +154,10 @@ class FakeBluesky:
         self.written: dict[str, Body] = {}  # uri -> record view (getRecord)
         self.failures: dict[str, list[tuple[int, Body, dict[str, str]]]] = {}
         self.breaks: list[str] = []  # methods whose next answer breaks off
+        self.close_after: int | None = None
+        """When set: each connection is sent the newest this many frames, then closed (a
+        server that accepts and hangs up)."""
+        self.connected_at: list[float] = []  # loop time of each accepted subscription
         self._tokens: dict[str, str] = {}  # access token -> did
         self._refresh_tokens: dict[str, str] = {}  # refresh token -> did
         self._runner: web.AppRunner | None = None
@@ -228,6 +232,9 @@ class FakeBluesky:
         connection = Connection(query)
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
+        self.connected_at.append(asyncio.get_running_loop().time())
+        if self.close_after is not None:
+            return await self._hang_up(ws, self.history[-self.close_after :])
         connection.socket, connection.transport = ws, request.transport
         backlog = self.history[:] if connection.cursor is not None else []
         self.connections.append(connection)  # live frames queue from here on
@@ -241,6 +248,13 @@ class FakeBluesky:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.close()
         await listening
+        return ws
+
+    async def _hang_up(self, ws: web.WebSocketResponse, frames: list[_Frame]) -> web.StreamResponse:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            for frame in frames:
+                await ws.send_frame(frame.data, WSMsgType.TEXT)
+            await ws.close()
         return ws
 
     async def _until_closed(self, ws: web.WebSocketResponse, connection: Connection) -> None:

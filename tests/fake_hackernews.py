@@ -41,6 +41,19 @@ def _created(created: int) -> str:
     return datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def thread(comments: int) -> list[Hit]:
+    """``comments`` comments nested as the items endpoint sends them: each comment's replies
+    are its ``children``. Shaped as a binary tree under one top comment (comment k answers
+    comment (k - 1) // 2), so the story's direct replies are far fewer than its comments."""
+    nodes: list[Hit] = [
+        {"id": 1_000_000 + k, "type": "comment", "points": None, "children": []}
+        for k in range(comments)
+    ]
+    for k in range(1, comments):
+        nodes[(k - 1) // 2]["children"].append(nodes[k])
+    return nodes[:1]
+
+
 def story(
     object_id: int, created: int, title: str, *, text: str | None = None, **fields: Any
 ) -> Hit:
@@ -135,7 +148,7 @@ class FakeHackerNews:
         hit = next((h for h in self.hits if h["objectID"] == wanted), None)
         if hit is None:
             return web.json_response({"status": 404, "error": "Not Found"}, status=404)
-        children = [{"id": n} for n in range(int(hit.get("num_comments") or 0))]
+        children = thread(int(hit.get("num_comments") or 0))
         return web.json_response(
             {"id": int(wanted), "points": hit.get("points"), "children": children}
         )

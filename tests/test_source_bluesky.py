@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
+import logging
 import time
 import unicodedata
 from collections.abc import AsyncIterator
@@ -181,6 +183,106 @@ def test_hashtags_outside_the_text_count_and_are_kept_in_the_text() -> None:
     mention = reader().read(frame(event)).mention
     assert mention is not None
     assert mention.text == "no signal all day\n#kestrel #outage"
+
+
+NYT = "https://www.nytimes.com/2026/03/10/technology/kestrel-mobile-outage.html"
+
+
+def link(text: str, shown: str, uri: str) -> dict[str, Any]:
+    """A link facet over the first ``shown`` in ``text`` (UTF-8 byte offsets)."""
+    start = len(text[: text.index(shown)].encode())
+    index = {"byteStart": start, "byteEnd": start + len(shown.encode())}
+    return {"index": index, "features": [{"$type": f"{FACET}#link", "uri": uri}]}
+
+
+def card(title: str, description: str = "", uri: str = NYT) -> dict[str, Any]:
+    external = {"uri": uri, "title": title, "description": description}
+    return {"$type": "app.bsky.embed.external", "external": external}
+
+
+def images(*alts: str) -> dict[str, Any]:
+    return {"$type": "app.bsky.embed.images", "images": [{"alt": alt} for alt in alts]}
+
+
+def test_a_brand_named_only_in_a_shortened_link_and_its_card_is_heard() -> None:
+    """The review's t_bsky_embed.py: Bluesky shortens a link's text and shares news as a
+    card; the brand was in neither the text nor the tags, and the post was dropped."""
+    text = "Third outage this month. nytimes.com/2026/03/10/tec... 🙄"
+    facet = link(text, "nytimes.com/2026/03/10/tec...", NYT)
+    embed = card("Kestrel Mobile outage leaves millions without signal", "...")
+    event = post_event(ALICE, "3k", text, T0, facets=[facet], embed=embed)
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    assert mention.text == (
+        f"Third outage this month. {NYT} 🙄\nKestrel Mobile outage leaves millions without signal"
+    )
+    assert mention.raw["commit"]["record"]["text"] == text  # as written, for replies
+
+
+def test_the_full_address_of_a_link_alone_names_the_brand() -> None:
+    text = "Look at this: read the story"
+    uri = "https://example.com/kestrel-mobile-fined"
+    event = post_event(ALICE, "3k", text, T0, facets=[link(text, "read the story", uri)])
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    assert mention.text == f"{text}\n{uri}"  # words hiding an address: the address after
+
+
+@pytest.mark.parametrize(
+    "embed",
+    [
+        images("a photo of a shop", "Kestrel Mobile shop, closed"),
+        {
+            "$type": "app.bsky.embed.recordWithMedia",
+            "record": {"record": {"uri": "at://did:plc:bob/app.bsky.feed.post/3j", "cid": "b"}},
+            "media": images("Kestrel Mobile shop, closed"),
+        },
+        {
+            "$type": "app.bsky.embed.recordWithMedia",
+            "record": {"record": {"uri": "at://did:plc:bob/app.bsky.feed.post/3j", "cid": "b"}},
+            "media": card("A story", "Kestrel Mobile shop, closed", "https://x.example/a"),
+        },
+    ],
+)
+def test_alt_texts_and_cards_beside_a_quote_name_the_brand(embed: dict[str, Any]) -> None:
+    event = post_event(ALICE, "3k", "again???", T0, embed=embed)
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    assert mention.text.startswith("again???\n")
+    assert "Kestrel Mobile shop, closed" in mention.text.splitlines()
+
+
+def test_what_the_text_already_says_is_not_repeated_and_bad_facets_are_harmless() -> None:
+    text = f"Kestrel Mobile down {NYT}"
+    facets = [
+        link(text, NYT, NYT),
+        {"index": {"byteStart": 500, "byteEnd": 3}, "features": [{"$type": f"{FACET}#link"}]},
+        {"index": {"byteStart": 1, "byteEnd": 2}, "features": "nonsense"},
+        "nonsense",
+    ]
+    event = post_event(ALICE, "3k", text, T0, facets=facets, embed=card("Kestrel Mobile down"))
+    mention = reader().read(frame(event)).mention
+    assert mention is not None
+    assert mention.text == text
+
+
+@pytest.mark.shared_data
+def test_a_real_link_card_is_read_with_its_link_in_full(samples: list[dict[str, Any]]) -> None:
+    event = next(
+        e
+        for e in samples
+        if e.get("commit", {}).get("record", {}).get("text", "").startswith("www.youtube.com")
+    )
+    by_reuters = JetstreamReader("bsky", BrandMatcher([Brand("Reuters", "reuters")]))
+    mention = by_reuters.read(frame(event)).mention  # "YouTube video by Reuters": the card
+    assert mention is not None
+    record = event["commit"]["record"]
+    uri = record["embed"]["external"]["uri"]
+    assert mention.text.splitlines() == [
+        uri,  # was "www.youtube.com/watch?v=V5lD..."
+        record["embed"]["external"]["title"],
+        "YouTube video by Reuters",
+    ]
 
 
 def test_the_position_round_trips_and_the_url_asks_for_posts_only() -> None:
@@ -363,6 +465,48 @@ async def test_refused_handshakes_back_off_honour_retry_after_and_are_reported_o
         ]
 
 
+async def test_a_server_that_hangs_up_after_one_frame_is_asked_less_and_less_often(
+    bsky: FakeBluesky,
+) -> None:
+    """The first frame of each connection reset the backoff: such a server was reconnected to
+    every half second for ever. Now only a connection heard for stable_seconds resets it."""
+    bsky.publish(post_event(ALICE, "3ka", "weather", T0))
+    bsky.close_after = 1
+    source = BlueskySource(settings(bsky), reader(), backoff=Backoff(base=0.04, cap=10))
+    task = asyncio.create_task(source.run(RecordingInbox(), None))
+    try:
+        await wait_for(lambda: len(bsky.connected_at) >= 6, timeout=10)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    at = bsky.connected_at
+    gaps = [later - earlier for earlier, later in itertools.pairwise(at)]
+    for failures, gap in enumerate(gaps[:5], start=1):
+        assert gap >= 0.04 * 2 ** (failures - 1) / 2  # full jitter: at least half the ceiling
+    assert source.frames >= 6
+
+
+async def test_a_connection_heard_long_enough_starts_the_backoff_afresh(bsky: FakeBluesky) -> None:
+    source = BlueskySource(
+        settings(bsky), reader(), backoff=Backoff(base=0.02, cap=10), stable_seconds=0.3
+    )
+    source.backoff.failures = 8  # earlier trouble
+    task = asyncio.create_task(source.run(RecordingInbox(), None))
+    try:
+        await wait_for(lambda: bool(bsky.open_connections))
+        bsky.publish(post_event(ALICE, "3ka", "weather", T0))
+        await wait_for(lambda: source.frames == 1)
+        await asyncio.sleep(0.35)
+        await bsky.drop()
+        await wait_for(lambda: len(bsky.connected_at) == 2, timeout=1)  # not 2.56s later
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert source.backoff.failures == 1
+
+
 async def test_a_silent_stream_is_reconnected(bsky: FakeBluesky) -> None:
     async with start(bsky, idle_seconds=0.3) as running:
         bsky.publish(post_event(ALICE, "3ka", "kestrel", T0))
@@ -392,6 +536,21 @@ async def test_malformed_frames_are_skipped_counted_and_the_stream_goes_on(
     assert source.malformed == 2
     assert metrics.malformed.labels("bsky")._value.get() == 2
     assert len(bsky.connections) == 1
+
+
+async def test_a_malformed_post_view_is_skipped_and_the_others_are_refreshed(
+    bsky: FakeBluesky, caplog: pytest.LogCaptureFixture
+) -> None:
+    good, odd = (f"at://{ALICE}/app.bsky.feed.post/{rkey}" for rkey in ("3ka", "3kb"))
+    bsky.posts[good] = {"uri": good, "repostCount": 12, "likeCount": 40}
+    bsky.posts[odd] = {"uri": odd, "repostCount": "many", "likeCount": [1]}
+    source = BlueskySource(settings(bsky), reader())
+    mentions = [Mention("bsky", uri, "", datetime.now(UTC)) for uri in (odd, good)]
+    with caplog.at_level(logging.WARNING):
+        counts = await source.engagement(mentions)
+    assert list(counts) == [good]
+    assert (counts[good].reposts, counts[good].likes) == (12, 40)
+    assert "a post's counts skipped" in caplog.text
 
 
 def reader_held(running: Running) -> bool:

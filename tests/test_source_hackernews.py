@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.sources import hackernews
 from bot.sources.hackernews import HackerNewsSource, to_mention
 from bot.sources.polite import SourceError, client_session, get_json
 from bot.sources.polling import Cursor
-from bot.sources.searching import search_terms
+from bot.sources.searching import Horizon, search_terms
 from tests.conftest import running_service, stored_mentions, wait_for, write_config
 from tests.fake_hackernews import Break, FakeHackerNews, comment, story
 
@@ -79,6 +80,46 @@ def test_a_story_is_its_title_then_its_text_with_points_and_comments() -> None:
     assert "_highlightResult" not in mention.raw
 
 
+async def test_a_refresh_counts_every_comment_of_the_nested_thread_as_the_hit_did() -> None:
+    """The review's t_hn_children.py: the items endpoint nests replies, and a refresh counting
+    the story's direct replies only made 45 comments read as 1."""
+    async with FakeHackerNews() as hn:
+        hn.add(story(77, T, "Kestrel Mobile is down", points=120, num_comments=45))
+        source = source_for(hn)
+        [heard], _ = await poll(source, {})
+        counts = await source.engagement([heard])
+    assert heard.engagement.replies == 45
+    assert counts["77"].replies == 45
+    assert counts["77"].reposts == 120
+
+
+async def test_an_item_with_unreadable_points_is_skipped_and_the_others_refreshed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with FakeHackerNews() as hn:
+        hn.add(story(77, T, "Kestrel Mobile is down", points=120, num_comments=2))
+        hn.add(story(78, T, "Kestrel Mobile again", points="lots", num_comments=2))
+        source = source_for(hn)
+        at = datetime.now(UTC)
+        with caplog.at_level(logging.WARNING):
+            counts = await source.engagement(
+                [Mention("hn", "78", "", at), Mention("hn", "77", "", at)]
+            )
+    assert list(counts) == ["77"]
+    assert "item 78 skipped" in caplog.text
+
+
+def test_a_thread_deeper_than_python_recursion_is_counted() -> None:
+    item: dict[str, Any] = {"id": 1, "children": []}
+    node = item
+    for n in range(20_000):  # a long argument, one reply under the other
+        child: dict[str, Any] = {"id": n + 2, "children": []}
+        node["children"] = [child, "not an item"]
+        node = child
+    assert hackernews.descendants(item) == 20_000
+    assert hackernews.descendants({"id": 1}) == 0
+
+
 def test_search_terms_skip_what_a_shorter_term_already_finds() -> None:
     acme = Brand(name="Acme", slug="acme", keywords=("acme corp", "ACME"), aliases=("Widgets",))
     assert search_terms((KESTREL, acme)) == ["kestrel", "Acme", "Widgets"]
@@ -114,6 +155,22 @@ async def test_a_first_poll_takes_the_newest_page_then_polls_page_back_to_the_cu
     assert len(hn.calls) == 4
     assert cursor["kestrel"]["newest"] == T + 400
     assert cursor["kestrel"]["seen"] == {"400": T + 400}
+
+
+async def test_an_empty_first_answer_leaves_the_query_unstarted() -> None:
+    """The review's t_horizon.py: an empty first answer started the horizon at 0, and the next
+    poll read the query's whole history (ten pages) as new."""
+    async with FakeHackerNews() as hn:
+        source = source_for(hn, lookback_seconds=0)
+        assert await poll(source, {}) == ([], {"kestrel": {"newest": None, "seen": {}}})
+        hn.add(*stories(1, 250, T))
+        _, cursor = await poll(source, {"kestrel": {"newest": None, "seen": {}}})
+        heard, _ = await poll(source, {"kestrel": {"newest": None, "seen": {}}})
+    assert [m.native_id for m in heard] == [str(n) for n in range(151, 251)]  # newest page
+    assert len(hn.calls) == 3  # one page each time
+    assert all("numericFilters" not in call.query for call in hn.calls)
+    assert cursor["kestrel"]["newest"] == T + 250
+    assert Horizon().advance([], 1800) == Horizon()
 
 
 async def test_an_item_in_the_same_second_or_indexed_late_is_heard_once() -> None:

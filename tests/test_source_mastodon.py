@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from bot.config.source_mastodon import MastodonSourceSettings
 from bot.drafts.addressing import addressed_on_mastodon
 from bot.matching import BrandMatcher
 from bot.metrics import Metrics
-from bot.model import Author, Brand
+from bot.model import Author, Brand, Mention
 from bot.sources import SourceContext, build_source
 from bot.sources.mastodon import MastodonSource
 from bot.sources.mastodon_api import MastodonApi, plan_feeds
@@ -280,6 +281,22 @@ def test_an_endless_line_is_refused() -> None:
     parser = SseParser(max_line=100)
     with pytest.raises(SseError):
         parser.feed(b"data: " + b"x" * 200)
+
+
+def test_data_without_an_end_is_dropped_and_the_stream_resyncs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Data lines with no blank line between them were kept for ever: memory without bound."""
+    parser = SseParser(max_data=1000)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(500):  # each line is short; together they are far over the bound
+            assert parser.feed(b"event: update\ndata: " + b"x" * 50 + b"\n") == []
+    assert sum(len(part) for part in parser._data) <= 1000
+    assert parser.dropped == 1
+    assert "over 1000 characters of data dropped" in caplog.text
+    assert parser.feed(b"data: still the big one\n\n") == []  # its end: nothing dispatched
+    assert parser.feed(b"event: update\ndata: {}\n\n") == [SseEvent("update", "{}")]
+    assert parser.feed(b"data: " + b"y" * 999 + b"\n\n") == [SseEvent("message", "y" * 999)]
 
 
 def test_websocket_frames_carry_the_same_statuses() -> None:
@@ -650,6 +667,37 @@ async def test_a_public_instance_naming_a_private_streaming_host_streams_from_it
         assert await outside.streaming_base() == fake.url
         inside = MastodonApi(session, chosen)
         assert await inside.streaming_base() == "http://127.0.0.1:9"
+
+
+async def test_an_instance_naming_a_streaming_host_that_is_no_host_name_is_trouble(
+    fake: FakeMastodon,
+) -> None:
+    """Connecting there raised a UnicodeError (IDNA) that no loop caught: the source crashed
+    and was restarted for ever. Now it is trouble, reported, and retried with backoff."""
+    fake.streaming_url = f"ws://{'a' * 64}.example"
+    reports = Reports()
+    async with running(source_for(fake, reports)):
+        await wait_for(lambda: bool(reports.said))
+    trouble = reports.said[0] or ""
+    assert "#kestreldown" in trouble
+    assert "not a valid host name" in trouble
+
+
+async def test_a_malformed_status_is_skipped_and_the_others_are_refreshed(
+    fake: FakeMastodon, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MalformedStatus (a ValueError) escaped engagement(), and bot/engagement.py catches only
+    SourceError: the whole round of every source's refresh was lost."""
+    good = fake.post("Kestrel down", reblogs_count=7)
+    odd = fake.post("Kestrel slow")
+    fake.statuses[odd["id"]] = {**odd, "account": "nobody", "created_at": "yesterday"}
+    source = source_for(fake)
+    mentions = [Mention("masto", s["id"], "", datetime.now(UTC)) for s in (odd, good)]
+    with caplog.at_level(logging.WARNING):
+        counts = await source.engagement(mentions)
+    assert list(counts) == [good["id"]]
+    assert counts[good["id"]].reposts == 7
+    assert f"status {odd['id']} skipped" in caplog.text
 
 
 async def test_search_walks_every_page_since_the_cursor_then_resumes(fake: FakeMastodon) -> None:

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import encode_basic_auth
 from yarl import URL
 
+from bot.sources.polite import SourceError
 from bot.sources.redirects import MAX_REDIRECTS, Address, Resolve, is_public, resolve
 from tests.fake_feeds import FakeFeeds
 from tests.test_source_rss import Clock, Recorder, alerts, make_source, numbers, poll
@@ -183,3 +184,32 @@ async def test_a_login_named_by_the_redirect_is_the_one_sent() -> None:
         feeds.redirect("old", with_login(feeds.url("alerts"), "other", "pw"))
         mentions, _ = await poll(make_source([with_login(feeds.url("old"))]), {})
     assert numbers(mentions) == [4]
+
+
+LONG_LABEL = "a" * 64  # one label over 63 characters: IDNA encoding fails (UnicodeError)
+
+
+@pytest.mark.parametrize("host", [f"{LONG_LABEL}.example.com", "news..example.com"])
+async def test_a_host_that_is_no_host_name_is_a_refusal_not_a_crash(host: str) -> None:
+    with pytest.raises(SourceError) as caught:
+        await resolve(host, 80)
+    assert not caught.value.retryable
+    assert "not a valid host name" in str(caught.value)
+
+
+async def test_a_redirect_to_a_host_that_is_no_host_name_fails_that_feed_alone() -> None:
+    """The review's t_rss_redirect.py: the UnicodeError escaped the feeds' task group, the
+    healthy feed's mentions were lost and the source restarted for ever."""
+    recorder, clock = Recorder(), Clock()
+    async with FakeFeeds() as feeds:
+        feeds.publish("good", alerts(1, 2))
+        feeds.redirect("bad", f"http://{LONG_LABEL}.example.com/feed")
+        source = make_source([feeds.url("good"), feeds.url("bad")], recorder, clock)
+        mentions, cursor = await poll(source, {})
+    assert numbers(mentions) == [1, 2]
+    assert cursor["feeds"][feeds.url("bad")] == {"seen": []}
+    [(_, trouble)] = recorder.reports
+    assert trouble is not None
+    assert trouble.startswith(f"{feeds.url('bad')}: redirected to http://{LONG_LABEL}")
+    assert "not a valid host name" in trouble
+    assert source.health[feeds.url("bad")].due >= clock.seconds + 3600  # will not mend soon

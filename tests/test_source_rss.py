@@ -19,8 +19,10 @@ from bot.config.source_rss import RssSourceSettings
 from bot.intake import Envelope
 from bot.model import Mention
 from bot.sources.html_text import html_to_text
+from bot.sources.polite import Backoff
 from bot.sources.polling import Cursor
 from bot.sources.rss import (
+    FeedHealth,
     FeedMemory,
     RssSource,
     entry_text,
@@ -517,6 +519,24 @@ async def test_a_stored_cursor_of_another_shape_starts_afresh() -> None:
             assert numbers(mentions) == [1]
 
 
+async def test_a_feed_whose_host_is_no_host_name_fails_alone() -> None:
+    """The review's t_rss_badhost.py (the settings now refuse such a feed; a source built
+    without them must still not lose the other feeds' mentions nor crash)."""
+    recorder = Recorder()
+    bad = "http://news..example.com/feed"
+    async with FakeFeeds() as feeds:
+        feeds.publish("good", alerts(1, 2))
+        source = make_source([feeds.url("good")], recorder)
+        source.feeds = (feeds.url("good"), bad)
+        source.health[bad] = FeedHealth(Backoff(cap=3600.0))
+        mentions, cursor = await poll(source, {})
+    assert numbers(mentions) == [1, 2]
+    assert cursor["feeds"][bad] == {"seen": []}
+    trouble = source.health[bad].trouble or ""
+    assert trouble.startswith(bad)
+    assert "not a valid host name" in trouble
+
+
 # Settings
 
 
@@ -539,11 +559,15 @@ def test_settings_defaults_and_checks(tmp_path: Path) -> None:
         ([], "at least 1"),
         (["ftp://a.example/feed"], "not an http(s) URL"),
         (["https://a.example/f", "https://a.example/f"], "listed twice"),
+        (["https://a.example/f", "https://news..example/f"], "https://news..example/f"),
+        (["https://a.example/f", "https://news..example/f"], "not a valid host name"),
+        ([f"https://u:secret@{'a' * 64}.example/f"], "not a valid host name"),
     ):
         with pytest.raises(ConfigError) as caught:
             load_config(rss_config(tmp_path, {"feeds": feeds}), {})
         assert "sources[0].feeds" in str(caught.value)
         assert words in str(caught.value)
+        assert "secret" not in str(caught.value)
 
 
 # The whole service

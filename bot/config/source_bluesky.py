@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bot.config.numbers import Integer, Number
+from bot.config.source_urls import checked_host
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _WS_URL = r"^wss?://[^\s]+$"
@@ -54,6 +55,8 @@ class BlueskySourceSettings(BaseModel):
     app_password: SecretStr | None = Field(
         None, description="App password of that account; use ${ENV_VAR}."
     )
+
+    _hosts = field_validator("jetstream_url", "appview_url", "pds_url")(checked_host)
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> BlueskySourceSettings:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config.numbers import Number
+from bot.config.source_urls import checked_host
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -38,6 +39,8 @@ class HackerNewsSourceSettings(BaseModel):
         pattern=r"^https?://",
         description="The Algolia Hacker News Search API.",
     )
+
+    _hosts = field_validator("base_url")(checked_host)
 
     @field_validator("queries")
     @classmethod

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.incidents import Duration
 from bot.config.numbers import Integer, Number
+from bot.config.source_urls import checked_host
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
@@ -83,7 +84,7 @@ class MastodonSourceSettings(BaseModel):
             return None
         if not re.match(_HTTP_URL, url.strip()):
             raise ValueError(f"{url!r} is not an http(s) address such as https://mastodon.social")
-        return url.strip().rstrip("/")
+        return checked_host(url.strip().rstrip("/"))
 
     @field_validator("access_token")
     @classmethod

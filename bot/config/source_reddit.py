@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bot.config.numbers import Number
+from bot.config.source_urls import checked_host
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _SUBREDDIT = re.compile(r"^[A-Za-z0-9_]{2,21}(\+[A-Za-z0-9_]{2,21})*$")
@@ -57,6 +58,8 @@ class RedditSourceSettings(BaseModel):
     base_url: str = Field(
         "https://oauth.reddit.com", pattern=r"^https?://", description="Reddit's OAuth API."
     )
+
+    _hosts = field_validator("auth_url", "base_url")(checked_host)
 
     @field_validator("user_agent")
     @classmethod

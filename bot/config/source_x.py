@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.numbers import Integer, Number
+from bot.config.source_urls import checked_host
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
@@ -51,7 +52,7 @@ class XSourceSettings(BaseModel):
     def _http_url(cls, url: str) -> str:
         if not re.match(_HTTP_URL, url.strip()):
             raise ValueError(f"{url!r} is not an http(s) address such as https://api.x.com")
-        return url.strip().rstrip("/")
+        return checked_host(url.strip().rstrip("/"))
 
     @field_validator("bearer_token")
     @classmethod

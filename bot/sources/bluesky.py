@@ -10,7 +10,10 @@ queued: about one post in a hundred reaches the inbox. The work is shared by tas
 * a watchdog reconnects a socket that has been silent for ``idle_seconds``.
 
 A dropped or silent socket is reconnected with backoff and jitter, from the newest ``time_us``
-minus ``overlap_seconds``: posts heard twice are stored once. Malformed frames are skipped and
+minus ``overlap_seconds``: posts heard twice are stored once. The backoff starts afresh only once
+a connection has been heard for ``STABLE_SECONDS`` (30 s): a server that accepts, sends a frame
+and hangs up is asked less and less often, not every second. (Trouble is reported over as soon
+as a frame is heard.) Malformed frames are skipped and
 counted. A full inbox stops the reader, and Jetstream then holds the backlog (or drops us, and the
 cursor picks up from where we were).
 """
@@ -36,6 +39,7 @@ from bot.config.source_bluesky import BlueskySourceSettings
 from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Engagement, Mention
+from bot.records import MalformedRecord, parse_count
 from bot.sources.base import Inbox
 from bot.sources.bluesky_account import Account
 from bot.sources.bluesky_events import POST, JetstreamReader, MalformedEvent
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CURSOR_EVERY = 5.0  # seconds between position-only envelopes when nothing matches
+STABLE_SECONDS = 30.0  # a connection heard this long that drops is no failing server
 HEARTBEAT = 30.0  # WebSocket ping interval; a missing pong closes the socket
 MAX_FRAME = 4 * 1024 * 1024
 READY_AHEAD = 2  # full envelopes waiting for the inbox before the reader stops
@@ -102,6 +107,7 @@ class BlueskySource:
         session: Callable[[], aiohttp.ClientSession] = client_session,
         backoff: Backoff | None = None,
         cursor_every: float = CURSOR_EVERY,
+        stable_seconds: float = STABLE_SECONDS,
     ) -> None:
         self.name = settings.name
         self.settings = settings
@@ -111,6 +117,8 @@ class BlueskySource:
         self.session = session
         self.backoff = backoff or Backoff(cap=settings.max_backoff)
         self.cursor_every = cursor_every
+        self.stable_seconds = stable_seconds
+        self._heard_since: float | None = None  # loop time of this connection's first frame
         self.account = Account.from_settings(settings)  # None: this source cannot reply
         self.frames = 0
         self.malformed = 0
@@ -152,14 +160,28 @@ class BlueskySource:
             for start in range(0, len(uris), GET_POSTS_BATCH):
                 params = [("uris", uri) for uri in uris[start : start + GET_POSTS_BATCH]]
                 answer = await get_json(session, url, params=params)
-                for post in answer.get("posts", []) if isinstance(answer, dict) else []:
-                    counts[str(post.get("uri"))] = Engagement(
-                        reposts=int(post.get("repostCount") or 0),
-                        likes=int(post.get("likeCount") or 0),
-                        replies=int(post.get("replyCount") or 0),
-                        quotes=int(post.get("quoteCount") or 0),
-                    )
+                posts = answer.get("posts") if isinstance(answer, dict) else None
+                for post in posts if isinstance(posts, list) else []:
+                    seen = self._engagement_of(post)
+                    if seen is not None:
+                        counts[str(post.get("uri"))] = seen
         return counts
+
+    def _engagement_of(self, post: object) -> Engagement | None:
+        """The counts of one post view; None when malformed (logged: one odd post must not cost
+        the refresh of all the others)."""
+        try:
+            if not isinstance(post, dict):
+                raise MalformedRecord(f"not a post view: {str(post)[:100]}")
+            return Engagement(
+                reposts=parse_count(post.get("repostCount")),
+                likes=parse_count(post.get("likeCount")),
+                replies=parse_count(post.get("replyCount")),
+                quotes=parse_count(post.get("quoteCount")),
+            )
+        except MalformedRecord as error:
+            logger.warning("bluesky %s: a post's counts skipped: %s", self.name, error)
+            return None
 
     async def run(self, inbox: Inbox, position: str | None) -> None:
         self._seen_us = self._cut_us = decode_position(position)
@@ -176,6 +198,7 @@ class BlueskySource:
     async def _listen(self, session: aiohttp.ClientSession) -> None:
         while True:
             wait: float | None = None
+            self._heard_since = None
             try:
                 await self._stream(session)
                 trouble = "Jetstream closed the connection"
@@ -188,7 +211,17 @@ class BlueskySource:
                 trouble = f"no event for {self.settings.idle_seconds:g}s"
             except OSError as error:
                 trouble = f"connection lost: {describe(error)}"
+            except UnicodeError as error:  # jetstream_url's host does not IDNA-encode
+                trouble = f"not a valid host name: {error}"
+            if self._was_stable():
+                self.backoff.reset()  # it was heard long enough: this drop starts afresh
             await pause(self._failed(trouble, wait))
+
+    def _was_stable(self) -> bool:
+        """Whether the connection that just ended was heard for ``stable_seconds``."""
+        since = self._heard_since
+        now = asyncio.get_running_loop().time()
+        return since is not None and now - since >= self.stable_seconds
 
     async def _stream(self, session: aiohttp.ClientSession) -> None:
         url = subscribe_url(self.settings.jetstream_url, self._resume_from())
@@ -213,6 +246,7 @@ class BlueskySource:
                     self._take(message.data)
                 if not healthy:
                     healthy = True
+                    self._heard_since = asyncio.get_running_loop().time()
                     self._fine()
                 if len(self._ready) >= READY_AHEAD:
                     await self._wait_for_room()
@@ -310,7 +344,7 @@ class BlueskySource:
         return delay
 
     def _fine(self) -> None:
-        self.backoff.reset()
+        """A frame is heard: trouble is over (the backoff is reset later: :meth:`_was_stable`)."""
         if self._trouble is not None:
             logger.info("bluesky %s: hearing Jetstream again", self.name)
             self.report(self.name, None)

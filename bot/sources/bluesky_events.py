@@ -2,7 +2,8 @@
 
 A frame is one JSON event: ``{"did", "time_us", "kind": "commit", "commit": {"operation",
 "collection", "rkey", "cid", "record": {...}}}``, or an ``identity`` / ``account`` event. Only
-created posts whose text names a brand become mentions; everything else only moves the cursor.
+created posts whose text (with the links, link card and alt texts it shows: bluesky_text.py)
+names a brand become mentions; everything else only moves the cursor.
 This runs on every post of the network, so the common case (a post about something else) costs
 one JSON parse and one automaton pass.
 """
@@ -18,6 +19,7 @@ import orjson
 from bot.matching import BrandMatcher
 from bot.model import Author, Mention
 from bot.records import MalformedRecord, parse_time
+from bot.sources.bluesky_text import post_text
 
 POST = "app.bsky.feed.post"
 POST_URI = "at://{did}/app.bsky.feed.post/{rkey}"
@@ -66,7 +68,7 @@ class JetstreamReader:
         record = commit.get("record")
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise MalformedEvent("a created post without a record text")
-        text = _with_tags(record["text"], record.get("tags"))
+        text = post_text(record)  # with its links in full, card, alt texts: bluesky_text.py
         if not self.matcher.match(text):
             return Heard(time_us)
         return Heard(time_us, self._mention(event, commit, record, text))
@@ -91,14 +93,6 @@ class JetstreamReader:
             parent_id=_parent_uri(record.get("reply")),
             raw=event,
         )
-
-
-def _with_tags(text: str, tags: Any) -> str:
-    """The text, plus the hashtags a post carries outside its text (``record.tags``)."""
-    if not isinstance(tags, list) or not tags:
-        return text
-    extra = [f"#{tag}" for tag in tags if _is_str(tag) and f"#{tag}" not in text]
-    return f"{text}\n{' '.join(extra)}" if extra else text
 
 
 def _created_at(claimed: Any, time_us: int) -> datetime:

@@ -74,6 +74,10 @@ async def call(
             return answer
     except (aiohttp.ClientError, TimeoutError) as error:
         raise XrpcError(f"{redact_url(url)}: {describe(error)}", 0, "", True) from None
+    except UnicodeError as error:  # a host name that does not IDNA-encode: will not mend
+        raise XrpcError(
+            f"{redact_url(url)}: not a valid host name ({error})", 0, "", False
+        ) from None
 
 
 def rate_limit_wait(headers: Mapping[str, str]) -> float | None:

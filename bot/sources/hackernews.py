@@ -74,8 +74,8 @@ class HackerNewsSource(SearchingSource):
         self.on_malformed = on_malformed
 
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
-        """Points (as reposts) and comments from ``GET {base_url}items/{id}``; gone items are left
-        out."""
+        """Points (as reposts) and comments at every depth (:func:`descendants`) from ``GET
+        {base_url}items/{id}``; gone items are left out."""
         counts: dict[str, Engagement] = {}
         base = self.settings.base_url.rstrip("/")
         async with self.session() as session:
@@ -86,12 +86,23 @@ class HackerNewsSource(SearchingSource):
                     if not error.retryable:  # 404: deleted
                         continue
                     raise
-                if isinstance(item, dict) and "id" in item:
-                    counts[mention.native_id] = Engagement(
-                        reposts=max(0, int(item.get("points") or 0)),
-                        replies=len(item.get("children") or []),
-                    )
+                seen = self._engagement_of(mention.native_id, item)
+                if seen is not None:
+                    counts[mention.native_id] = seen
         return counts
+
+    def _engagement_of(self, item_id: str, item: Any) -> Engagement | None:
+        """The counts of one item; None when it is gone or malformed (logged: one odd item
+        must not cost the refresh of all the others)."""
+        if not isinstance(item, dict) or "id" not in item:
+            return None
+        try:
+            points = max(0, int(item.get("points") or 0))
+        except (TypeError, ValueError, OverflowError):
+            shown = str(item.get("points"))[:50]
+            logger.warning("hackernews %s: item %s skipped: points %s", self.name, item_id, shown)
+            return None
+        return Engagement(reposts=points, replies=descendants(item))
 
     async def fetch(
         self, session: aiohttp.ClientSession, key: str, horizon: Horizon
@@ -122,6 +133,22 @@ class HackerNewsSource(SearchingSource):
                 key,
             )
         return heard
+
+
+def descendants(item: Any) -> int:
+    """The comments under ``item``, at every depth: the items endpoint nests them (a reply's
+    replies are its ``children``), and a search hit's ``num_comments`` counts them all, so a
+    refresh counting direct replies only made the count collapse. No recursion: a long
+    argument is a deep thread."""
+    count, waiting = 0, [item]
+    while waiting:
+        node = waiting.pop()
+        children = node.get("children") if isinstance(node, dict) else None
+        if isinstance(children, list):
+            kept = [child for child in children if isinstance(child, dict)]
+            count += len(kept)
+            waiting += kept
+    return count
 
 
 def to_mention(source: str, hit: Any) -> Mention:

@@ -42,6 +42,7 @@ from bot.sources.mastodon_api import PAGE_SIZE, Feed, MastodonApi, plan_feeds
 from bot.sources.mastodon_reply import MastodonReplier
 from bot.sources.mastodon_sse import SseError, SseParser
 from bot.sources.mastodon_status import (
+    MalformedStatus,
     Status,
     StatusReader,
     is_newer,
@@ -136,10 +137,21 @@ class MastodonSource:
                     if not error.retryable:  # 404: deleted, 403: hidden
                         continue
                     raise
-                if isinstance(status, dict) and "id" in status:
-                    post = cast(Status, status)
-                    counts[mention.native_id] = to_mention(self.name, post, self._host).engagement
+                seen = self._engagement_of(mention.native_id, status)
+                if seen is not None:
+                    counts[mention.native_id] = seen
         return counts
+
+    def _engagement_of(self, status_id: str, status: object) -> Engagement | None:
+        """The counts of one status; None when it is gone or malformed (logged: one odd status
+        must not cost the refresh of all the others)."""
+        if not isinstance(status, dict) or "id" not in status:
+            return None
+        try:
+            return to_mention(self.name, cast(Status, status), self._host).engagement
+        except MalformedStatus as error:
+            logger.warning("source %s: status %s skipped: %s", self.name, status_id, error)
+            return None
 
     # -- following a feed ---------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from bot.sources.mastodon_status import MalformedStatus, Status, as_status, id_o
 from bot.sources.polite import (
     Pacer,
     SourceError,
+    bad_host,
     describe,
     get_json,
     read_json,
@@ -218,6 +219,8 @@ class MastodonApi:
                 )
         except (aiohttp.ClientError, TimeoutError) as error:
             raise SourceError(f"{redact_url(url)}: {describe(error)}") from error
+        except UnicodeError as error:  # the instance named a streaming host that is no host
+            raise bad_host(redact_url(url), error) from error
         if response.status >= 400:
             hint = " (streaming needs an access_token since Mastodon 4.2)"
             raise await refusal(response, url, hint if response.status == 401 else "")

@@ -206,6 +206,8 @@ async def request(
         )
     except (aiohttp.ClientError, TimeoutError) as error:
         raise SourceError(f"{redact_url(url)}: {describe(error)}") from error
+    except UnicodeError as error:  # connecting to a host name that does not IDNA-encode
+        raise bad_host(redact_url(url), error) from error
     if pacer is not None:
         pacer.note(response.headers)
     if response.status < 400:
@@ -232,6 +234,13 @@ async def refusal(response: aiohttp.ClientResponse, url: str, hint: str = "") ->
     retryable = status in (408, 425, 429) or status >= 500
     message = f"{shown}: HTTP {status} {_phrase(status)}".strip() + hint
     return SourceError(message, retryable=retryable, wait=wait, status=status)
+
+
+def bad_host(where: str, error: ValueError) -> SourceError:
+    """The error of asking a host whose name is no host name (``a..b.example``, a label over 63
+    characters): the IDNA codec refuses it with a UnicodeError, which is no OSError nor
+    ClientError, and must not escape a source as a crash. It will not mend by itself."""
+    return SourceError(f"{where}: not a valid host name ({error})", retryable=False)
 
 
 def _phrase(status: int) -> str:

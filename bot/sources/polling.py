@@ -31,6 +31,24 @@ def no_report(name: str, trouble: str | None) -> None:
     """Default: trouble is only logged."""
 
 
+def load_cursor(name: str, position: str | None) -> Cursor:
+    """The stored position as a cursor. One of another shape (not JSON, not an object: the
+    source was renamed, or changed type) is logged and read as none: a first run, not a crash
+    at every restart."""
+    if not position:
+        return {}
+    try:
+        cursor = json.loads(position)
+    except ValueError:
+        cursor = None
+    if not isinstance(cursor, dict):
+        logger.warning(
+            "source %s: stored position %.100r unreadable; starting as a first run", name, position
+        )
+        return {}
+    return cursor
+
+
 class PollingSource(ABC):
     finite = False
 
@@ -53,7 +71,7 @@ class PollingSource(ABC):
         return client_session()
 
     async def run(self, inbox: Inbox, position: str | None) -> None:
-        cursor: Cursor = json.loads(position) if position else {}
+        cursor = load_cursor(self.name, position)
         async with self.session() as session:
             while True:
                 try:

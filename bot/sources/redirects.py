@@ -25,7 +25,7 @@ import aiohttp
 from yarl import URL
 
 from bot.redact import redact_url
-from bot.sources.polite import SourceError, request
+from bot.sources.polite import SourceError, bad_host, request
 
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -62,7 +62,9 @@ def _embedded(address: IPv6Address) -> IPv4Address | None:
 
 
 async def resolve(host: str, port: int) -> list[Address]:
-    """The addresses of ``host`` (itself when it is one); :class:`SourceError` when unknown."""
+    """The addresses of ``host`` (itself when it is one); :class:`SourceError` when unknown,
+    one that is not retryable when ``host`` is no host name at all (a label empty or over 63
+    characters fails IDNA encoding with a UnicodeError, which is a ValueError)."""
     try:
         return [ip_address(host)]
     except ValueError:
@@ -71,6 +73,8 @@ async def resolve(host: str, port: int) -> list[Address]:
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
         raise SourceError(f"cannot resolve {host}: {error}") from error
+    except ValueError as error:
+        raise bad_host(host, error) from error
     return [ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
 
 
@@ -96,7 +100,10 @@ async def follow(
     """``GET url`` through at most :data:`MAX_REDIRECTS` redirects, each checked (see the
     module); the final answer, for the caller to read and release. A refused redirect is a
     :class:`SourceError` that is not retryable."""
-    current = URL(url)
+    try:
+        current = URL(url)
+    except ValueError as error:  # yarl refuses some hosts itself (bad punycode)
+        raise SourceError(f"{redact_url(url)}: not a URL ({error})", retryable=False) from None
     inside: bool | None = None  # whether the current host is private; asked at the first hop
     for hop in range(MAX_REDIRECTS + 1):
         try:
@@ -159,7 +166,11 @@ def _with_credentials(target: URL, current: URL) -> URL:
 async def _check(current: URL, target: URL, inside: bool, resolve: Resolve) -> bool:
     """Refuse a redirect from a public host to a private address; whether ``target`` is
     private (then it may redirect within private space in turn)."""
-    found = await addresses(target, resolve)
+    try:
+        found = await addresses(target, resolve)
+    except SourceError as error:  # named after the redirect, so the feed's trouble says where
+        shown = f"{redact_url(str(current))}: redirected to {redact_url(str(target))}"
+        raise SourceError(f"{shown}, then {error}", retryable=error.retryable) from error
     private = [address for address in found if not is_public(address)]
     if private and not inside:
         raise SourceError(

@@ -55,10 +55,18 @@ class Position:
 
     @classmethod
     def decode(cls, text: str | None) -> Position:
+        """A stored position of another shape (the source was renamed or changed type) is
+        logged and read as none: the file is replayed from its start (stored once)."""
         if not text:
             return cls()
-        data = json.loads(text)
-        return cls(int(data["records"]), data.get("offset_seconds"))
+        try:
+            data = json.loads(text)
+            records, offset = int(data["records"]), data.get("offset_seconds")
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            logger.warning("replay: stored position %.100r unreadable; starting afresh", text)
+            return cls()
+        offset = float(offset) if isinstance(offset, int | float) else None
+        return cls(max(0, records), offset)
 
 
 class ReplaySource:

@@ -115,8 +115,11 @@ async def fetch(
     headers = {"If-None-Match": memory.etag} if memory.etag else {}
     if memory.modified:
         headers["If-Modified-Since"] = memory.modified
-    response = await follow(session, url, headers=headers, seconds=seconds, resolve=resolve)
     shown = redact_url(url)
+    try:
+        response = await follow(session, url, headers=headers, seconds=seconds, resolve=resolve)
+    except ValueError as error:  # a host aiohttp or yarl cannot even name: this feed only
+        raise SourceError(f"{shown}: {describe(error)}", retryable=False) from error
     try:
         if response.status == 304:
             return None

@@ -95,9 +95,14 @@ class Horizon:
 
     def advance(self, heard: Sequence[Mention], lookback: float, most: int = MAX_SEEN) -> Horizon:
         """The horizon after hearing ``heard``, remembering the newest ``most`` ids at most."""
+        if not self.started and not heard:
+            # An empty first answer is no proof the query has nothing: a search index may answer
+            # empty for a moment. Starting the horizon at 0 would make the next poll read the
+            # whole history (up to 1,000 items) as new; unstarted, the next answer with items
+            # starts it as a first poll does, from the newest page only.
+            return self
         times = dict(self.seen)
         times.update((m.native_id, m.created_at.timestamp()) for m in heard)
-        # a query that found nothing yet has read everything there was: from now on, page fully
         newest = max([self.newest or 0.0, *times.values()])
         since = self.since if self.since is not None and self.since > newest - lookback else None
         moved = Horizon(newest, {}, since)

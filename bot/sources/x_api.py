@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from bot.config.source_x import XSourceSettings
-from bot.sources.polite import SourceError, describe, read_json, retry_after
+from bot.sources.polite import SourceError, bad_host, describe, read_json, retry_after
 from bot.sources.x_wire import problem
 
 STREAM_PATH = "/2/tweets/search/stream"
@@ -105,6 +105,8 @@ class XApi:
             )
         except (aiohttp.ClientError, TimeoutError) as error:
             raise SourceError(f"{path}: {describe(error)}") from error
+        except UnicodeError as error:  # api_url's host is no host name
+            raise bad_host(path, error) from error
         if response.status < 400:
             return response
         try:
