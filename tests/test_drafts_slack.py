@@ -159,7 +159,7 @@ async def test_edit_then_approve_publishes_once_on_mastodon_and_the_card_links_i
         assert message["thread_ts"] == card["ts"]  # in the card's thread
         assert "500 characters" in json.dumps(message["blocks"])
         value = buttons(message, EDIT)[0]
-        assert value.endswith(":1")
+        assert value.split(":")[1] == "1"  # id:version:install
 
         # Edit: the modal opens with the text, counts as the person types, refuses too long
         await click(service, slack, EDIT, value, EDITOR, message["ts"])
@@ -269,8 +269,8 @@ async def test_an_edit_is_never_lost_to_a_stale_button_or_a_second_editor(
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
         message = drafts_messages(slack)[0]
         first = buttons(message, EDIT)[0]
-        draft_id = first.split(":")[0]
-        assert first == f"{draft_id}:1"
+        draft_id, version, _install = first.split(":")
+        assert version == "1"
 
         # Ana saves version 2; Ben clicks Edit on the message not yet updated (button v1): the
         # modal shows version 2, and his edit of it is saved
@@ -305,6 +305,23 @@ async def test_an_edit_is_never_lost_to_a_stale_button_or_a_second_editor(
         (EDITOR, ana + " Thanks for your patience."),
         (APPROVER, "Ana's words."),
     ]
+
+
+async def test_a_button_of_a_database_started_afresh_acts_on_nothing(tmp_path: Path) -> None:
+    """Draft numbers start again at 1 in a new database: an old thread's Approve "1:1" must not
+    approve (and publish) this database's draft 1, a text nobody reviewed."""
+    async with mastodon_storm(tmp_path) as (service, slack, masto, config):
+        await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
+        message = drafts_messages(slack)[0]
+        draft_id, version, install = buttons(message, APPROVE)[0].split(":")
+        other = "0" * len(install) if install != "0" * len(install) else "1" * len(install)
+        await click(
+            service, slack, APPROVE, f"{draft_id}:{version}:{other}", APPROVER, message["ts"]
+        )
+        await wait_for(lambda: bool(slack.responses))
+        assert "earlier Vigie database" in slack.responses[-1]["text"]
+    assert not masto.posted
+    assert not [row for row in audit(config) if row["action"] == "approved"]
 
 
 async def test_reject_asks_why_and_keeps_it(tmp_path: Path) -> None:

@@ -24,13 +24,18 @@ PLATFORM_NAMES = {
 }
 
 
-def drafts_card(drafts: DraftSet, variants: Sequence[Draft], brand_name: str) -> dict[str, Any]:
+def drafts_card(
+    drafts: DraftSet, variants: Sequence[Draft], brand_name: str, install: str = ""
+) -> dict[str, Any]:
+    """``install`` is the database's own id (``storage.drafts.install_id``): the buttons carry
+    it, so a button posted by a database since started afresh acts on nothing of this one's."""
     target = drafts.target
     limit = limit_for(target.platform, target.limit)
     return {
         "type": KIND,
         "incident": drafts.incident_id,
         "set": drafts.id,
+        "install": install,
         "kind": drafts.kind.value,
         "brand": brand_name,
         "language": _statement_language(drafts),

@@ -83,12 +83,25 @@ class DraftControl:
     ) -> None:
         self.writer = writer
         self.clock = clock
+        self._install: str | None = None
         self.settings = settings
         self.brand_names = dict(brand_names)
         self.check_text = check_text
         self.wake = wake
         self.publishes = publishes  # None: a source that could publish when drafted still can
         self._detector = detector  # made on the first edit when not given
+
+    async def install(self) -> str:
+        """The database's own id, which draft buttons carry (``storage.drafts.install_id``)."""
+        if self._install is None:
+            self._install = await self.writer.run(store.install_id)
+        return self._install
+
+    async def from_elsewhere(self, install: str | None) -> bool:
+        """Whether a button carrying ``install`` was posted for another database (one since
+        started afresh, or another installation): its draft numbers mean other drafts here.
+        Buttons posted before they carried it (None) cannot tell, and are taken as ours."""
+        return bool(install) and install != await self.install()
 
     async def find(self, draft_id: int) -> tuple[Draft, DraftSet] | None:
         def read(db: sqlite_utils.Database) -> tuple[Draft, DraftSet] | None:

@@ -262,7 +262,8 @@ class DraftPlanner:
                 where = [c for c in channels if c == first]
             new = [c for c in where if store.note_posted(db, drafts.id, *c)]
             if new:
-                card = drafts_card(drafts, store.drafts_in(db, drafts.id), voice.name)
+                variants = store.drafts_in(db, drafts.id)
+                card = drafts_card(drafts, variants, voice.name, store.install_id(db))
                 for platform, channel in new:
                     enqueue(db, set_intent(db, drafts, card, platform, channel, now, post=True))
 
@@ -296,7 +297,7 @@ def refresh_messages(
     db: sqlite_utils.Database, drafts: DraftSet, brand_name: str, at: datetime
 ) -> None:
     """Edit the set's message wherever it was posted (after a decision or a publication)."""
-    card = drafts_card(drafts, store.drafts_in(db, drafts.id), brand_name)
+    card = drafts_card(drafts, store.drafts_in(db, drafts.id), brand_name, store.install_id(db))
     for platform, channel in store.posted_in(db, drafts.id):
         enqueue(db, set_intent(db, drafts, card, platform, channel, at, post=False))
 

@@ -35,7 +35,9 @@ from handlers.slack.responders import SlackResponders
 
 logger = logging.getLogger(__name__)
 
-_VALUE = re.compile(r"^([0-9]{1,15}):([0-9]{1,9})$")
+_VALUE = re.compile(r"^([0-9]{1,15}):([0-9]{1,9})(?::([0-9a-f]{1,32}))?$")
+"""A draft button's value: draft id, version and the database's own id (absent on buttons
+posted before it was carried)."""
 _METADATA = re.compile(r"^([0-9]{1,15}):([0-9]{1,9}):([A-Z0-9]*)(?::([0-9]{1,12}\.[0-9]{1,9}))?$")
 """A modal's ``private_metadata``: draft id, version, channel and the thread of the drafts
 message (absent in modals opened before threads were carried)."""
@@ -70,6 +72,9 @@ class SlackDraftActions:
             await _say(respond, "That button is not from Vigie, or is too old to use.")
             return
         draft_id, version = int(parsed[1]), int(parsed[2])
+        if await self.control.from_elsewhere(parsed[3]):
+            await _say(respond, ELSEWHERE)
+            return
         action_id = str(action["action_id"])
         if not await self._allowed(draft_id, user, action_id, respond):
             return
@@ -230,6 +235,10 @@ class SlackDraftActions:
 
 
 _FAILED = "Sorry, that did not work; nothing was changed. Try again."
+ELSEWHERE = (
+    "That button was posted by an earlier Vigie database (it has been started afresh since): "
+    "its draft is not this one's. Nothing was changed."
+)
 _MODAL_ERROR_CHARACTERS = 150
 
 

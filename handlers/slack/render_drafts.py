@@ -59,7 +59,8 @@ def draft_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) 
     target = card["target"]
     blocks: list[Block] = [SectionBlock(block_id=f"dh-{version}", text=_heading(card))]
     for draft in card["drafts"][:MAX_DRAFTS]:
-        blocks += _draft(draft, target, f"{draft['id']}-{version}", not new_post)
+        block_id = f"{draft['id']}-{version}"
+        blocks += _draft(draft, target, block_id, not new_post, str(card.get("install") or ""))
     return blocks
 
 
@@ -84,7 +85,7 @@ def _heading(card: dict[str, Any]) -> MarkdownTextObject:
 
 
 def _draft(
-    draft: dict[str, Any], target: dict[str, Any], block_id: str, notify_safe: bool
+    draft: dict[str, Any], target: dict[str, Any], block_id: str, notify_safe: bool, install: str
 ) -> list[Block]:
     name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
     count = f"{draft['length']}/{target['limit']}"
@@ -104,6 +105,8 @@ def _draft(
         ),
     ]
     value = f"{draft['id']}:{draft['version']}"
+    if install:
+        value += f":{install}"
     if draft["state"] == "proposed":
         buttons = [
             _button("Approve", APPROVE, value, "primary"),
