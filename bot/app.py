@@ -531,7 +531,10 @@ async def _start_http(service: Service) -> web.AppRunner:
     if service.teams is not None:
         teams_settings = service.config.platforms.teams
         tenant = teams_settings.tenant_id if teams_settings else ""
-        routes["/api/messages"] = teams_route(service.teams.adapter, service.teams.bot, tenant)
+        emulator = teams_settings is not None and not teams_settings.app_id
+        routes["/api/messages"] = teams_route(
+            service.teams.adapter, service.teams.bot, tenant, emulator=emulator
+        )
     app = build_http_app(webhooks, service.metrics, service.health, routes)
     runner = web.AppRunner(
         app,

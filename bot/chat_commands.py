@@ -70,8 +70,8 @@ class AnswerStyle:
     command: str = ""
     """How people call the bot on this platform (``@Vigie``), when not the slash command."""
     literal: Callable[[str], str] = lambda text: text
-    """Vigie's own words quoting what was typed (an error): markup characters made text,
-    ``code`` spans kept."""
+    """Vigie's own words quoting what was typed (an error), whole with their ``code`` spans
+    (never a fragment inside one): markup characters made text, ``code`` spans kept."""
 
 
 def escape(text: str) -> str:
@@ -133,8 +133,8 @@ class ChatCommands:
             "merge": self.changes.merge,
         }.get(name)
         if handler is None:
-            unknown = style.literal(words[0])
-            return f"Unknown command `{unknown}`.\n" + help_text(command, style)
+            unknown = style.literal(f"`{words[0]}`")  # the whole quote: a typed ` ends no span
+            return f"Unknown command {unknown}.\n" + help_text(command, style)
         try:
             return await handler(words[1:], user, style)
         except Unreadable as error:

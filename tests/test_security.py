@@ -229,7 +229,7 @@ async def test_an_approver_of_one_brand_cannot_decide_another_brands_drafts(
         await wait_for(lambda: bool(drafts_messages(slack)), timeout=30)
         message = drafts_messages(slack)[0]
         value = buttons(message, APPROVE)[0]
-        draft_id, version = value.split(":")
+        draft_id, version, _install = value.split(":")
 
         async def click(action: str, user: str, value: str = value) -> None:
             body = block_action_body(
@@ -304,7 +304,7 @@ async def test_a_button_payload_replayed_after_the_draft_was_decided_changes_not
             "id": "V1",
             "type": "modal",
             "callback_id": REJECT_VIEW,
-            "private_metadata": f"{reject}:C1",
+            "private_metadata": ":".join([*reject.split(":")[:2], "C1"]),  # id:version:channel
             "hash": "h",
         }
         submitted = view_submission_body(view, {REASON_BLOCK: {REASON_INPUT: "too late"}}, BOB)

@@ -35,17 +35,20 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
 from bot.chat_commands import AnswerStyle, ChatCommands
 from bot.drafts.cards import drafts_card
 from bot.drafts.control import DraftControl
+from bot.drafts.model import Draft, DraftState
 from bot.incidents.actions import ActionResult
 from bot.incidents.cards import card_of
 from bot.incidents.control import IncidentControl
 from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
-from handlers.teams.people import TeamsDirectory, user_of
+from handlers.teams.people import TeamsDirectory, entra_id_of
 from handlers.teams.render import (
     CONTENT_TYPE,
+    code_kept,
     drafts_adaptive_card,
     escape,
     incident_adaptive_card,
     line_breaks,
+    with_notice,
 )
 from storage import drafts as store
 from storage.conversations import load_reference, save_reference
@@ -70,7 +73,17 @@ UNSAVED = {
         "publishes the text as it was saved)."
     ),
 }
+NO_ENTRA_ID = (
+    "Teams does not tell Vigie who you are in your organisation (no Microsoft Entra id: a guest "
+    "or an anonymous meeting participant, for instance), so you can read but not act. Ask a "
+    "responder of your organisation."
+)
+CHANGES = frozenset({"silence", "unack", "unacknowledge", "merge"})  # commands that act
 MAX_ANSWER = 1000
+OUTBOUND_FAILED = (
+    "teams: Vigie could not get its own token from Microsoft Entra, so it cannot answer in "
+    "Teams (is login.microsoftonline.com reachable?): %s: %s"
+)
 OUTBOUND_REFUSED = (
     "teams: Microsoft Entra refused Vigie a token, so it cannot post to Teams: check "
     "platforms.teams.app_id and app_password (the Azure Bot's client secret may have expired; "
@@ -86,6 +99,7 @@ def teams_style(people: TeamsDirectory) -> AnswerStyle:
         text=lambda text: escape(people.named(text), MAX_ANSWER),
         person=lambda who: escape(people.name(who), 200),
         command="@Vigie",
+        literal=code_kept,  # a typed backtick must not close our code span and free a link
     )
 
 
@@ -101,15 +115,37 @@ class TeamsPeople:
         self.open_when_empty = open_when_empty
 
     async def may_act(self, user: str, brand: str) -> bool:
-        if self.open_when_empty and not any(self.people.values()):
+        """Whether ``user`` (an Entra object id; "" for someone without one: never) may act
+        for ``brand``."""
+        if not user:
+            return False
+        if self._open():
             return True
         return user.lower() in self.people.get(brand, set()) | self.people.get("*", set())
 
     async def may_act_somewhere(self, user: str) -> bool:
         """Whether ``user`` may act for at least one brand."""
-        if self.open_when_empty and not any(self.people.values()):
-            return True
-        return any(user.lower() in ids for ids in self.people.values())
+        if not user:
+            return False
+        return self._open() or any(user.lower() in ids for ids in self.people.values())
+
+    async def may_act_everywhere(self, user: str, brands: Iterable[str]) -> bool:
+        """Whether ``user`` may act for every one of ``brands`` (listed under "*", or for each)."""
+        return bool(user) and (self._open() or user.lower() in self.everywhere(brands))
+
+    def everywhere(self, brands: Iterable[str]) -> list[str]:
+        """Who is listed for every one of ``brands`` (under "*", or for each), sorted."""
+        wanted = list(brands)
+        listed = set().union(*self.people.values())
+        return sorted(
+            user
+            for user in listed
+            if user in self.people.get("*", set())
+            or (wanted and all(user in self.people.get(brand, set()) for brand in wanted))
+        )
+
+    def _open(self) -> bool:
+        return self.open_when_empty and not any(self.people.values())
 
 
 class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
@@ -144,15 +180,15 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         await self._remember(turn_context.activity)
         await super().on_turn(turn_context)
 
-    async def _remember(self, activity: Activity, name: str = "") -> None:
+    async def _remember(self, activity: Activity) -> None:
         """Keep where this conversation is, under its own id (a channel's, without a thread's
-        ";messageid="), or a bound ``name``."""
+        ";messageid=")."""
         if activity.conversation is None or not activity.service_url:
             return
         reference = TurnContext.get_conversation_reference(activity).serialize()
         channel = _channel_of(activity)
         new = await self.writer.run(
-            lambda db: _save(db, name or channel, reference, _channel_name(activity)), urgent=True
+            lambda db: _save(db, channel, reference, _channel_name(activity)), urgent=True
         )
         if new and self.on_reference is not None:
             await self.on_reference()
@@ -166,7 +202,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 not_ours = f"That button is not from Vigie: {escape(str(error), MAX_ANSWER)}"
                 await turn_context.send_activity(not_ours)
                 return
-            message, _ = await self._act(action, user_of(activity))
+            message, _ = await self._act(action, entra_id_of(activity))
             await turn_context.send_activity(escape(message, MAX_ANSWER))  # a message: markdown
             return
         text = TurnContext.remove_recipient_mention(activity) or ""
@@ -175,8 +211,12 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if watch:
             await turn_context.send_activity(await self._watch(activity, watch[1]))
             return
+        actor = entra_id_of(activity)
         try:
-            answer = await self.commands.answer(text, user_of(activity), self.style)
+            if not actor and text.split(" ", 1)[0].casefold() in CHANGES:
+                answer = NO_ENTRA_ID
+            else:
+                answer = await self.commands.answer(text, actor, self.style)
         except Exception:
             logger.exception("teams: %r failed", text)
             answer = "Sorry, that did not work. Try again, or see the logs."
@@ -189,10 +229,13 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _watch(self, activity: Activity, name: str) -> str:
         """Bind a target's channel name to this conversation: only a responder, only a name
         the configuration gives a Teams target (never a channel id, which would redirect the
-        cards of a channel Vigie already knows)."""
-        user = user_of(activity)
+        cards of a channel Vigie already knows). A name bound elsewhere carries every brand's
+        cards: only a responder of every brand may move it."""
+        user = entra_id_of(activity)
         if not _in_channel(activity):
             return NOT_A_CHANNEL
+        if not user:
+            return NO_ENTRA_ID
         if not await self.responders.may_act_somewhere(user):
             logger.warning("teams: %s may not bind channel name %r (not a responder)", user, name)
             return (
@@ -210,9 +253,50 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 f"No Teams incident target has channel '{shown}' (incidents.targets; Teams "
                 f"channel names there: {known})."
             )
-        await self._remember(activity, name)
-        logger.info("teams: channel name %r bound to %s by %s", name, _channel_of(activity), user)
+        everywhere = await self.responders.may_act_everywhere(user, self.brand_names)
+        bound, before = await self._bind(activity, name, may_move=everywhere)
+        here = _channel_of(activity)
+        if not bound:
+            logger.warning("teams: %s may not move channel name %r from %s", user, name, before)
+            return self._not_movable(name)
+        if before and before != here:
+            logger.warning(
+                "teams: channel name %r moved from %s to %s by %s", name, before, here, user
+            )
+        elif not before:
+            logger.info("teams: channel name %r bound to %s by %s", name, here, user)
         return f"This channel is now '{escape(name)}': incident targets naming it post here."
+
+    async def _bind(self, activity: Activity, name: str, *, may_move: bool) -> tuple[bool, str]:
+        """Bind ``name`` to this conversation unless it is bound to another one and
+        ``may_move`` is false, checked and written at once; whether bound, and the
+        conversation it was bound to before ("" when none)."""
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        here, shown = _channel_of(activity), _channel_name(activity)
+
+        def bind(db: sqlite_utils.Database) -> tuple[bool, str]:
+            before = _conversation_of(load_reference(db, PLATFORM, name))
+            if before and before != here and not may_move:
+                return False, before
+            if before != here:
+                save_reference(db, PLATFORM, name, reference, shown)
+            return True, before
+
+        bound, before = await self.writer.run(bind, urgent=True)
+        if bound and not before and self.on_reference is not None:
+            await self.on_reference()
+        return bound, before
+
+    def _not_movable(self, name: str) -> str:
+        """Why ``name``, bound to another channel, stays there: who can move it."""
+        who = self.responders.everywhere(self.brand_names)
+        named = ", ".join(escape(self.people.name(user)) for user in who[:5]) or "nobody yet"
+        more = f" and {len(who) - 5} more" if len(who) > 5 else ""
+        return (
+            f"'{escape(name)}' already posts in another channel, with the cards of every brand: "
+            'only a responder of every brand (listed under "*" in '
+            f"platforms.teams.responders, or for each brand) can move it: {named}{more}."
+        )
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -223,7 +307,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except InvalidAction as error:
             return _message(f"That button is not from Vigie, or is too old to use: {error}")
         try:
-            message, card = await self._act(action, user_of(activity))
+            message, card = await self._act(action, entra_id_of(activity))
         except Exception:
             logger.exception("teams: %s failed", action.verb)
             return _message("Sorry, that did not work; nothing was changed. Try again.")
@@ -236,6 +320,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _act(self, action: TeamsAction, user: str) -> tuple[str, dict[str, Any] | None]:
         """Do what the click asks; what to tell the clicker (plain text, people named), and the
         card to show (None when the click changed nothing, so the card stays as it is)."""
+        if not user:
+            return NO_ENTRA_ID, None
         if action.verb.on_draft:
             return await self._decide(action, user)
         incident_id = action.incident or 0
@@ -284,7 +370,12 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 f"Only {name}'s approvers can decide on drafts (platforms.teams.approvers).",
                 None,
             )
-        unsaved = _unsaved_edit(action, found[0].text)
+        draft = found[0]
+        if _decidable(draft) and action.version not in (None, draft.version):
+            why = _stale(draft, self.people.name)
+            await self.drafts.refused(draft_id, user, verb, why)
+            return why, await self._refreshed(draft.set_id, why)
+        unsaved = _unsaved_edit(action, draft.text) if _decidable(draft) else ""
         if unsaved:
             return unsaved, None
         control, person = self.drafts, self.people.name
@@ -297,9 +388,25 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             outcome = await control.retry(draft_id, user, person)
         else:
             outcome = await control.approve(draft_id, action.version, user, person)
-        if not outcome.ok:
-            return outcome.message, None
-        return outcome.message, await self._drafts_card(found[0].set_id)
+        if outcome.ok:
+            return outcome.message, await self._drafts_card(draft.set_id)
+        if await self._out_of_date(action):
+            return outcome.message, await self._refreshed(draft.set_id, outcome.message)
+        return outcome.message, None  # the card is current: keep what was typed in it
+
+    async def _refreshed(self, set_id: int, why: str) -> dict[str, Any] | None:
+        """The drafts card as it is now, saying why the click was refused."""
+        card = await self._drafts_card(set_id)
+        return with_notice(card, self.people.named(why)) if card is not None else None
+
+    async def _out_of_date(self, action: TeamsAction) -> bool:
+        """Whether the clicked card shows the draft as it no longer is (another version, or
+        decided meanwhile): its buttons are refreshed."""
+        found = await self.drafts.find(action.draft or 0)
+        if found is None:
+            return False
+        draft = found[0]
+        return not _decidable(draft) or action.version not in (None, draft.version)
 
     async def _incident_card(self, incident_id: int) -> dict[str, Any] | None:
         incident = await self.writer.run(
@@ -322,6 +429,18 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return drafts_adaptive_card(card, self.people.name) if card is not None else None
 
 
+def _decidable(draft: Draft) -> bool:
+    """Whether the draft's card has buttons that decide: waiting, or failed to publish."""
+    return draft.state.open or draft.state is DraftState.FAILED
+
+
+def _stale(draft: Draft, name: Callable[[str], str]) -> str:
+    """The refusal of a click on a card showing an older version of ``draft`` (the words of
+    bot.drafts.rules, whose check Retry does not make)."""
+    editor = name(draft.edited_by) if draft.edited_by else "someone"
+    return f"{editor} edited this draft after you opened it; read the new text and decide again."
+
+
 def _unsaved_edit(action: TeamsAction, saved: str) -> str:
     """What to answer when the click would publish the saved text while the text box holds
     another one (an edit not saved yet), else ""."""
@@ -334,6 +453,13 @@ def _save(db: sqlite_utils.Database, channel: str, reference: dict[str, Any], na
     known = load_reference(db, PLATFORM, channel) is not None
     save_reference(db, PLATFORM, channel, reference, name)
     return not known
+
+
+def _conversation_of(reference: Mapping[str, Any] | None) -> str:
+    """The conversation a stored reference posts in, without a thread's ";messageid=" ("" for
+    none)."""
+    conversation = (reference or {}).get("conversation")
+    return str(conversation.get("id") or "").split(";")[0] if isinstance(conversation, dict) else ""
 
 
 def _channel_data(activity: Activity) -> dict[str, Any]:
@@ -379,14 +505,18 @@ def _message(text: str) -> InvokeResponse:
 
 
 def teams_route(
-    adapter: CloudAdapter, bot: VigieTeamsBot, tenant: str = ""
+    adapter: CloudAdapter, bot: VigieTeamsBot, tenant: str = "", *, emulator: bool = False
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """``POST /api/messages``: botbuilder's processing, with every token problem answered 401
     (botbuilder lets an expired or badly signed token escape as a 500). Vigie's own token being
     refused while it answers (an expired client secret) is logged as an error and answered 500:
     botbuilder would answer it 401, as if the request were forged. With ``tenant``, an activity
     from any other Microsoft 365 organisation is refused (403): a multi-tenant app can be
-    installed anywhere, and its token proves only that Teams sent it."""
+    installed anywhere, and its token proves only that Teams sent it. Only Teams' own channel
+    (``msteams``) is served (403 for any other): on Direct Line or Web Chat the client chooses
+    the sender's ids itself; with ``emulator`` (no app id: nothing is authenticated anyway) the
+    Bot Framework Emulator's channel too."""
+    channels = {"msteams", "emulator"} if emulator else {"msteams"}
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -395,15 +525,22 @@ def teams_route(
             activity = None
         if not isinstance(activity, dict):  # botbuilder would fail on it before the token
             return web.json_response({"error": "the body is not a JSON activity"}, status=400)
+        channel = str(activity.get("channelId") or "")
+        if channel not in channels:
+            logger.info("teams: activity from channel %r refused (only msteams)", channel[:64])
+            return web.json_response({"error": "only Microsoft Teams is served"}, status=403)
         if tenant and tenant_of(activity).lower() != tenant.lower():
             logger.warning("teams: activity from tenant %r refused", tenant_of(activity)[:64])
             return web.json_response({"error": "this bot serves another tenant"}, status=403)
         try:
             response = await adapter.process(request, bot)
         except Exception as error:
-            refusal = _token_refused_to_vigie(error)
-            if refusal is not None:
-                logger.error(OUTBOUND_REFUSED, refusal)
+            own = _own_token_failure(error)
+            if isinstance(own, PermissionError):
+                logger.error(OUTBOUND_REFUSED, own)
+            elif own is not None:
+                logger.error(OUTBOUND_FAILED, type(own).__name__, own)
+            if own is not None:
                 return web.json_response({"error": "the bot cannot get a token"}, status=500)
             if not _refused_token(error):
                 raise
@@ -426,19 +563,29 @@ def tenant_of(activity: Mapping[str, Any]) -> str:
     return ""
 
 
-def _token_refused_to_vigie(error: BaseException) -> PermissionError | None:
-    """The PermissionError of Vigie's own credentials (``get_access_token``: Microsoft Entra
-    refused the app id and secret), which botbuilder turns into a 401 for the request it was
-    answering; None for anything else, such as the request's own token being refused."""
+_AUTH = "botframework/connector/auth/"
+
+
+def _own_token_failure(error: BaseException) -> BaseException | None:
+    """What failed while Vigie got its own token to answer (``get_access_token``: Microsoft
+    Entra refused the app id and secret, a PermissionError, or could not be reached), which
+    botbuilder would answer 401 as if the request were forged; None for anything else, such
+    as the request's own token being refused."""
     seen: BaseException | None = error
     for _ in range(8):  # the error, then what it was raised from or while handling
         if seen is None:
             break
-        frames = traceback.extract_tb(seen.__traceback__)
-        if isinstance(seen, PermissionError) and any(f.name == "get_access_token" for f in frames):
+        if any(_getting_own_token(f) for f in traceback.extract_tb(seen.__traceback__)):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _getting_own_token(frame: traceback.FrameSummary) -> bool:
+    path = frame.filename.replace("\\", "/")
+    return frame.name == "get_access_token" or (
+        _AUTH in path and path.endswith("app_credentials.py")
+    )
 
 
 def _refused_token(error: Exception) -> bool:
@@ -447,5 +594,18 @@ def _refused_token(error: Exception) -> bool:
     none``: a bare Exception; no header: AttributeError)."""
     if isinstance(error, PermissionError | jwt.PyJWTError):
         return True
-    frames = traceback.extract_tb(error.__traceback__)
-    return any("botframework/connector/auth" in f.filename.replace("\\", "/") for f in frames)
+    return any(_validating(f) for f in traceback.extract_tb(error.__traceback__))
+
+
+def _validating(frame: traceback.FrameSummary) -> bool:
+    """Whether ``frame`` is botbuilder checking an inbound request's token."""
+    path = frame.filename.replace("\\", "/")
+    if _AUTH not in path:
+        return False
+    module = path.rsplit("/", 1)[-1]
+    return (
+        module == "jwt_token_extractor.py"
+        or module.endswith("_validation.py")
+        or "authenticate" in frame.name
+        or "validat" in frame.name
+    )

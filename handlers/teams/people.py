@@ -29,9 +29,17 @@ _ID = re.compile(r"(?<![\w/.@:-])[\w-]+(?::[\w-]+)*(?![\w/@-])")
 
 
 def user_of(activity: Any) -> str:
-    """Who sent ``activity``: the Entra object id, else the channel's id for them, lower-cased."""
+    """Who sent ``activity``, to name them: the Entra object id, else the channel's id for
+    them, lower-cased. Never a permission: see :func:`entra_id_of`."""
     sender = activity.from_property
     return str(getattr(sender, "aad_object_id", None) or getattr(sender, "id", "") or "").lower()
+
+
+def entra_id_of(activity: Any) -> str:
+    """The sender's Microsoft Entra object id, lower-cased, or "" (an anonymous meeting guest):
+    what permissions check and the audit records. Never ``from.id``, which outside Teams the
+    client chooses."""
+    return str(getattr(activity.from_property, "aad_object_id", None) or "").lower()
 
 
 def clean_name(name: Any) -> str:

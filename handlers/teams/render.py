@@ -65,6 +65,7 @@ VARIANT_NAMES = {
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]()<>{}~#|!])")
 _LIST_MARKER = re.compile(r"^(\d*)([-+.])")  # "- x", "+ x", "1. x" start lists
+_TICKS = re.compile(r"`+")  # a run of backticks: one delimiter (runs of one only are written)
 _URL_UNSAFE = re.compile(r"[\s()\[\]<>\"'\\`{}|^]")
 
 
@@ -114,6 +115,20 @@ def escape(text: str, limit: int = 100) -> str:
     (date functions)."""
     line = cut(" ".join(str(text).split()), limit)
     return _LIST_MARKER.sub(r"\1\\\2", _MARKDOWN.sub(r"\\\1", line))
+
+
+def code_kept(markdown: str) -> str:
+    """Vigie's words quoting what someone typed, with ``code`` spans: code spans kept as they
+    are, everything outside them escaped. A backtick someone typed can only move their text
+    into a code span or out of one, never make it markup (a link, emphasis, a heading)."""
+    parts = _TICKS.split(markdown)  # even: outside code spans; odd: inside
+    if len(parts) % 2 == 0:  # the last backtick opens no span: it is text
+        tail = parts.pop()
+        parts[-1] += "`" + tail
+    return "".join(
+        f"`{part}`" if index % 2 else _MARKDOWN.sub(r"\\\1", part)
+        for index, part in enumerate(parts)
+    )
 
 
 def line_breaks(markdown: str) -> str:
@@ -214,6 +229,13 @@ def adaptive_card(body: list[Json], actions: list[Json], fallback_text: str) -> 
     if actions:
         card["actions"] = actions
     return card
+
+
+def with_notice(card: Json, notice: str) -> Json:
+    """``card`` with ``notice`` above it (plain text), for the person whose click it answers:
+    Teams shows an invoke's answer as a card or as a message, never both."""
+    note = rich(run(cut(notice, REASON_MAX), color="attention", weight="bolder"))
+    return {**card, "body": [note, *card.get("body", [])]}
 
 
 # --- the incident card -----------------------------------------------------------------------

@@ -33,6 +33,11 @@ from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
 
+NO_APP_ID = (
+    "platforms.teams.app_id is empty: Teams requests are not authenticated; only for a local "
+    "Bot Framework Emulator"
+)
+
 
 @dataclass
 class TeamsRuntime:
@@ -94,6 +99,8 @@ def build_teams(
             "platforms.teams.responders is empty: anyone who sees a card may acknowledge, "
             "snooze, resolve or silence"
         )
+    if not settings.app_id:
+        logger.error(NO_APP_ID)
     if settings.app_id and not settings.tenant_id:
         logger.warning(
             "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation that "
