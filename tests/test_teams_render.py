@@ -380,7 +380,7 @@ def test_escape_and_cut() -> None:
 
 BUTTONS = {
     DraftState.PROPOSED: [Verb.APPROVE, Verb.EDIT, Verb.REJECT],
-    DraftState.FAILED: [Verb.RETRY, Verb.EDIT],  # fix the text, back to proposed
+    DraftState.FAILED: [Verb.RETRY, Verb.EDIT, Verb.REJECT],  # fix the text, or drop it
 }
 
 
@@ -403,6 +403,13 @@ def test_each_draft_state_renders_valid_with_its_buttons(schema: Path, state: Dr
         DraftState.WITHDRAWN: "Withdrawn: Ben approved another draft",
     }[state]
     assert expected in texts
+
+
+def test_draft_buttons_name_the_database_that_posted_them(schema: Path) -> None:
+    card = content({**drafts([DraftState.PROPOSED]), "install": "6b663e7f"})
+    check_card(card, schema)
+    for button in of_type(card, "Action.Execute"):
+        assert button["data"] == {"draft": 10, "version": 2, "install": "6b663e7f"}
 
 
 def test_a_proposed_draft_is_an_editable_text_box_with_its_count(schema: Path) -> None:

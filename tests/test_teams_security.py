@@ -369,6 +369,32 @@ async def test_approve_on_an_older_version_says_who_edited_and_refreshes_the_car
     assert not masto.posted
 
 
+async def test_a_card_of_a_database_started_afresh_acts_on_nothing(tmp_path: Path) -> None:
+    """Draft numbers start again at 1 in a new database: an old card's Approve must not approve
+    (and publish) this database's draft of the same number."""
+    async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
+        await post_activity(api(service), installation_activity(teams.url))
+        storm(masto)
+        await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
+        drafts = drafts_activity(teams)
+        assert drafts is not None
+        approve = action_data(drafts["attachments"][0]["content"], "vigie.draft.approve")
+        assert approve["install"]
+        other = "0" * len(approve["install"])
+        activity = invoke_activity(
+            teams.url,
+            "vigie.draft.approve",
+            {**approve, "install": other},
+            card_activity_id=drafts["id"],
+            sender=USER,
+        )
+        status, answer = await post_activity(api(service), activity)
+    assert status == 200
+    assert "earlier Vigie database" in json.dumps(answer)
+    assert not masto.posted
+    assert "approved" not in [row[0] for row in stored(config, "SELECT action FROM decisions")]
+
+
 def _nodes(card: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if isinstance(card, dict):

@@ -69,6 +69,12 @@ def same_post(db: sqlite_utils.Database, drafts: DraftSet) -> list[Draft]:
     return store.post_drafts(db, drafts.brand, target.source, target.native_id)
 
 
+ELSEWHERE = (
+    "That button was posted by an earlier Vigie database (it has been started afresh since): "
+    "its draft is not this one's. Nothing was changed."
+)
+
+
 class DraftControl:
     def __init__(
         self,

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.drafts.cards import drafts_card
-from bot.drafts.control import DraftControl
+from bot.drafts.control import ELSEWHERE, DraftControl
 from bot.drafts.rules import Outcome
 from handlers.slack.render import person
 from handlers.slack.render_drafts import (
@@ -235,10 +235,6 @@ class SlackDraftActions:
 
 
 _FAILED = "Sorry, that did not work; nothing was changed. Try again."
-ELSEWHERE = (
-    "That button was posted by an earlier Vigie database (it has been started afresh since): "
-    "its draft is not this one's. Nothing was changed."
-)
 _MODAL_ERROR_CHARACTERS = 150
 
 

@@ -30,6 +30,7 @@ button carries: a ``message`` activity whose ``value`` is the same data plus ``"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -88,6 +89,7 @@ class TeamsAction:
     minutes: int | None = None
     text: str | None = None
     reason: str | None = None
+    install: str | None = None  # the database the card was posted by (absent on older cards)
 
 
 def parse_invoke(activity_value: Any) -> TeamsAction:
@@ -122,7 +124,15 @@ def _parse(raw_verb: Any, data: Mapping[str, Any]) -> TeamsAction:
         text = _text(data.get(text_input(draft)), text_input(draft), required=False)
     elif verb is Verb.REJECT:
         reason = _reason(data.get(reason_input(draft)), reason_input(draft))
-    return TeamsAction(verb, draft=draft, version=version, text=text, reason=reason)
+    install = data.get("install")
+    if install is not None and not (isinstance(install, str) and _INSTALL.fullmatch(install)):
+        raise InvalidAction(f"install {_show(install)} is not a database id")
+    return TeamsAction(
+        verb, draft=draft, version=version, text=text, reason=reason, install=install
+    )
+
+
+_INSTALL = re.compile(r"[0-9a-f]{1,32}")
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:

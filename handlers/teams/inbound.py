@@ -34,7 +34,7 @@ from botbuilder.schema import (  # type: ignore[import-untyped]
 
 from bot.chat_commands import AnswerStyle, ChatCommands
 from bot.drafts.cards import drafts_card
-from bot.drafts.control import DraftControl
+from bot.drafts.control import ELSEWHERE, DraftControl
 from bot.drafts.model import Draft, DraftState
 from bot.incidents.actions import ActionResult
 from bot.incidents.cards import card_of
@@ -358,6 +358,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def _decide(self, action: TeamsAction, user: str) -> tuple[str, dict[str, Any] | None]:
         draft_id = action.draft or 0
+        if await self.drafts.from_elsewhere(action.install):
+            return ELSEWHERE, None
         found = await self.drafts.find(draft_id)
         if found is None:
             return f"Draft {draft_id} no longer exists.", None
@@ -423,7 +425,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             if drafts is None:
                 return None
             name = self.brand_names.get(drafts.brand, drafts.brand)
-            return drafts_card(drafts, store.drafts_in(db, set_id), name)
+            return drafts_card(drafts, store.drafts_in(db, set_id), name, store.install_id(db))
 
         card = await self.writer.run(read, urgent=True)
         return drafts_adaptive_card(card, self.people.name) if card is not None else None

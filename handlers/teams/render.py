@@ -372,7 +372,8 @@ def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0], name_of: NameOf 
                 size="small",
             )
         )
-    body += [_draft(d, card["target"], fit, name_of) for d in shown]
+    install = str(card.get("install") or "")
+    body += [_draft(d, card["target"], fit, name_of, install) for d in shown]
     if len(drafts) > len(shown):
         body.append(text_block(f"{len(drafts) - len(shown)} more drafts are not shown here."))
     return adaptive_card(body, [], _drafts_title(card))
@@ -411,7 +412,9 @@ def _drafts_heading(card: Mapping[str, Any], fit: Fit) -> list[Json]:
     ]
 
 
-def _draft(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_of: NameOf) -> Json:
+def _draft(
+    draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_of: NameOf, install: str
+) -> Json:
     name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
     count = f"{draft['length']}/{target['limit']} {target['unit']}"
     items = [text_block(f"**{escape(name)}** · {escape(draft['language'])} · {count}")]
@@ -431,7 +434,7 @@ def _draft(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_o
                 color="warning",
             )
         )
-    actions = _draft_actions(draft, editable=editable, whole=editable or whole)
+    actions = _draft_actions(draft, install, editable=editable, whole=editable or whole)
     if actions:
         items.append({"type": "ActionSet", "actions": actions})
     return {"type": "Container", "separator": True, "items": items}
@@ -456,13 +459,28 @@ def _text_box(draft: Mapping[str, Any], target: Mapping[str, Any]) -> Json:
 EDITABLE_STATES = ("proposed", "failed")  # a failed publication can be fixed and proposed again
 
 
-def _draft_actions(draft: Mapping[str, Any], *, editable: bool, whole: bool) -> list[Json]:
-    data = {"draft": draft["id"], "version": draft["version"]}
-    if draft["state"] == "failed":  # retry as it is, or fix the text (back to proposed)
+def _draft_actions(
+    draft: Mapping[str, Any], install: str, *, editable: bool, whole: bool
+) -> list[Json]:
+    """A draft's buttons; their data names the database (``install``) besides the draft and
+    its version, so a card posted by a database since started afresh acts on nothing here."""
+    data: Json = {"draft": draft["id"], "version": draft["version"]}
+    if install:
+        data["install"] = install
+    if draft["state"] == "failed":  # retry as it is, fix the text (back to proposed) or drop
         edit = [execute("Save edit", Verb.EDIT, data)] if editable else []
-        return [execute("Retry", Verb.RETRY, data), *edit]
+        return [execute("Retry", Verb.RETRY, data), *edit, _reject(draft, data)]
     if draft["state"] != "proposed":
         return []
+    actions = [execute("Approve", Verb.APPROVE, data, "positive")] if whole else []
+    if editable:
+        actions.append(execute("Save edit", Verb.EDIT, data))
+    actions.append(_reject(draft, data))
+    return actions
+
+
+def _reject(draft: Mapping[str, Any], data: Json) -> Json:
+    """Reject…: a card asking why, then Reject."""
     reason = {
         "type": "Input.Text",
         "id": reason_input(draft["id"]),
@@ -470,13 +488,7 @@ def _draft_actions(draft: Mapping[str, Any], *, editable: bool, whole: bool) -> 
         "isMultiline": True,
         "maxLength": REASON_MAX,
     }
-    actions = [execute("Approve", Verb.APPROVE, data, "positive")] if whole else []
-    if editable:
-        actions.append(execute("Save edit", Verb.EDIT, data))
-    actions.append(
-        show_card("Reject…", [reason], [execute("Reject", Verb.REJECT, data, "destructive")])
-    )
-    return actions
+    return show_card("Reject…", [reason], [execute("Reject", Verb.REJECT, data, "destructive")])
 
 
 def _state(draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_of: NameOf) -> str:
