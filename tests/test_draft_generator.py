@@ -164,6 +164,8 @@ async def test_invalid_candidates_are_dropped(
     ]
     with caplog.at_level(logging.INFO, logger="bot.drafts.generator"):
         assert await ask(generator(session, fake.url, detect, max_variants=5)) == []
+        fake.replies = ["Bonjour @ana, " + "1." * 20_000]  # no reply: not even fitted
+        assert await ask(generator(session, fake.url, detect)) == []
         fake.replies = ["Bonjour {author}, nous regardons cela tout de suite pour vous.", FRENCH_2]
         drafts = await ask(generator(session, fake.url, detect))
     assert [draft.text for draft in drafts] == [FRENCH_2]
@@ -173,6 +175,7 @@ async def test_invalid_candidates_are_dropped(
     assert "banned phrase “la gêne occasionnée”" in logged
     assert "too long to shorten" in logged
     assert "is empty" in logged
+    assert "dropped: 40014 characters long" in logged
     assert "still has the placeholder {author}" in logged
 
 

@@ -49,6 +49,11 @@ _THEMES = {
 }
 
 
+MAX_ANSWER = 20_000
+"""Characters of one answer read at most (twice Reddit's limit, the largest): a longer one is
+no reply, and checking it (fitting, screening) would cost time for nothing."""
+
+
 class GeneratorError(Exception):
     """A failed or unusable answer from the model's server."""
 
@@ -202,6 +207,9 @@ class LanguageModelGenerator:
             detect_language=self.detect_language,
         )
         for content in contents[: self.settings.max_variants]:
+            if len(content) > MAX_ANSWER:
+                logger.info("generated draft dropped: %d characters long", len(content))
+                continue
             reply = as_published(cleaned(content), limit.platform, author)
             draft = self._checked(
                 reply, language=language, limit=limit, banned=banned, screen=screen
