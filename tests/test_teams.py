@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import handlers.teams.runtime
 from bot.app import Service
 from handlers.teams.render import CONTENT_TYPE, check_card
 from storage.conversations import load_reference
@@ -33,7 +34,7 @@ from tests.fake_connector import (
     post_activity,
 )
 from tests.fake_mastodon import FakeMastodon
-from tests.teams_auth import OpenIdServer, bad_tokens, bearer, sign
+from tests.teams_auth import OpenIdServer, StaticCredentialsFactory, bad_tokens, bearer, sign
 
 RESPONDER = USER["aadObjectId"]
 STRANGER = {
@@ -468,7 +469,15 @@ def openid() -> Any:
         yield server
 
 
-async def test_tokens_are_checked_and_every_bad_one_is_401(tmp_path: Path, openid: Any) -> None:
+async def test_tokens_are_checked_and_every_bad_one_is_401(
+    tmp_path: Path, openid: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Vigie's own token (fetched for every turn) from a static factory: no Microsoft Entra here
+    monkeypatch.setattr(
+        handlers.teams.runtime,
+        "ConfigurationServiceClientCredentialFactory",
+        lambda config: StaticCredentialsFactory(APP_ID),
+    )
     async with FakeConnector() as teams:
         config = write_config(
             tmp_path,

@@ -20,6 +20,7 @@ from botframework.connector.auth import MicrosoftAppCredentials  # type: ignore[
 
 from bot.app import Service
 from bot.chat_commands import ChatCommands
+from handlers.teams.credentials import KeptCredentials
 from handlers.teams.inbound import NO_ENTRA_ID, teams_route, teams_style
 from handlers.teams.render import CONTENT_TYPE
 from handlers.teams.runtime import NO_APP_ID
@@ -298,16 +299,19 @@ class UnreachableEntraFactory(StaticCredentialsFactory):
         return credentials
 
 
+@pytest.mark.parametrize("kept", [False, True])
 async def test_unreachable_entra_is_a_500_logged_as_vigie_s_own_token(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, kept: bool
 ) -> None:
-    """The action ran; only the answer could not go: not a request to refuse as forged."""
+    """The action ran; only the answer could not go: not a request to refuse as forged (with
+    botbuilder's own credentials factory, and with Vigie's, which fetches off the loop)."""
     caplog.set_level(logging.INFO, logger="handlers.teams")
+    factory: Any = UnreachableEntraFactory(APP_ID)
     with OpenIdServer() as openid:
         async with FakeConnector() as teams:
             auth = ConfigurationBotFrameworkAuthentication(
                 auth_config(APP_ID, openid.metadata_url),
-                credentials_factory=UnreachableEntraFactory(APP_ID),
+                credentials_factory=KeptCredentials(factory) if kept else factory,
             )
             async with serving(teams_route(CloudAdapter(auth), Echo())) as url:
                 token = sign(openid.key, openid.kid, app_id=APP_ID, service_url=teams.url)

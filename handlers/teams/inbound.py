@@ -40,6 +40,7 @@ from bot.incidents.actions import ActionResult
 from bot.incidents.cards import card_of
 from bot.incidents.control import IncidentControl
 from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
+from handlers.teams.credentials import OwnTokenUnavailable
 from handlers.teams.people import TeamsDirectory, entra_id_of
 from handlers.teams.render import (
     CONTENT_TYPE,
@@ -577,7 +578,9 @@ def _own_token_failure(error: BaseException) -> BaseException | None:
     for _ in range(8):  # the error, then what it was raised from or while handling
         if seen is None:
             break
-        if any(_getting_own_token(f) for f in traceback.extract_tb(seen.__traceback__)):
+        if isinstance(seen, OwnTokenUnavailable) or any(
+            _getting_own_token(f) for f in traceback.extract_tb(seen.__traceback__)
+        ):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None

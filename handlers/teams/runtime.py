@@ -11,6 +11,7 @@ from typing import Any
 from botbuilder.integration.aiohttp import (  # type: ignore[import-untyped]
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
 )
 from botbuilder.schema import CallerIdConstants  # type: ignore[import-untyped]
 from botframework.connector.auth import (  # type: ignore[import-untyped]
@@ -25,6 +26,7 @@ from bot.config.teams import TeamsSettings
 from bot.drafts.control import DraftControl
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
+from handlers.teams.credentials import KeptCredentials
 from handlers.teams.inbound import TeamsPeople, VigieTeamsBot
 from handlers.teams.people import TeamsDirectory
 from handlers.teams.platform import TeamsPlatform
@@ -87,8 +89,10 @@ def build_teams(
     credentials: Any = None,
     own: Mapping[str, frozenset[str]] | None = None,
 ) -> TeamsRuntime:
+    config = BotFrameworkConfig(settings)
+    inner = credentials or ConfigurationServiceClientCredentialFactory(config)
     auth = ConfigurationBotFrameworkAuthentication(
-        BotFrameworkConfig(settings), credentials_factory=credentials
+        config, credentials_factory=KeptCredentials(inner)
     )
     adapter = CloudAdapter(auth)
     control = IncidentControl(writer, desk, clock)
