@@ -183,3 +183,15 @@ async def test_a_mention_posted_by_another_bot_is_no_command(tmp_path: Path) -> 
         answer = await mention(service, slack, app_mention("help", "Ev2", "1700000001.0001"))
         assert answer["user"] == RESPONDER
         assert len(slack.calls_to("chat.postEphemeral")) == 1  # the bot's mention got none
+
+
+async def test_a_thread_reply_also_sent_to_the_channel_is_a_command(tmp_path: Path) -> None:
+    """A person's "Also send to channel" reply is a ``thread_broadcast``: still theirs."""
+    async with vigie_with_slack(tmp_path) as (service, slack):
+        thread = "1700000000.000100"
+        broadcast = app_mention(
+            "help", "Ev1", "1700000042.0002", thread_ts=thread, subtype="thread_broadcast"
+        )
+        answer = await mention(service, slack, broadcast)
+        assert answer["user"] == RESPONDER
+        assert "incidents" in answer["text"]

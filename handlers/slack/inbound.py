@@ -127,7 +127,7 @@ def build_slack_app(
         A message posted by another bot or integration (which may relay outside text) is no
         command: it is ignored."""
         user = str(event.get("user", ""))
-        if event.get("bot_id") or event.get("subtype") or not user:
+        if event.get("bot_id") or event.get("subtype") == "bot_message" or not user:
             logger.info("slack: @mention by a bot or integration ignored (%s)", event.get("bot_id"))
             return
         text = unescape(without_bot(str(event.get("text", "")), context.bot_user_id))
