@@ -59,11 +59,12 @@ def _weight(char: str) -> int:
     return 1 if any(low <= point <= high for low, high in _LIGHT_RANGES) else 2
 
 
-X_LONGEST_PARSED = 120
-"""Longer runs without white space are weighed character by character: twitter-text's link
-pattern takes time quadratic in the length of a run full of dots (a second for a thousand
-characters), and weighing each character never counts less than X (a link counts 23 there,
-an emoji 2): such a run, rare in a reply, may only make the text look longer than it is."""
+X_MOST_DOTS = 20
+X_LONGEST_PARSED = 4000
+"""Runs without white space with more dots, or longer, are not given to twitter-text, whose
+link pattern takes time quadratic in a run's dots (6 ms for 20, a second for 300): they are
+weighed character by character, each http(s) link 23, as before twitter-text was used. Such a
+run (``1.2.3.…``) is rare in a reply; a long link with a few dots is parsed as X parses it."""
 
 
 @lru_cache(maxsize=8192)
@@ -73,17 +74,22 @@ def _x_word(word: str, url_weight: int) -> int:
     Links and emoji never span white space, so a text's weight is its runs' weights plus its
     white space's. Runs are cached: :func:`fit` measures the same words again and again.
     """
-    if len(word) > X_LONGEST_PARSED:
-        return sum(_weight(char) for char in word)
+    if _unparsed(word):
+        stripped, links = _without_urls(word)
+        return sum(_weight(char) for char in stripped) + links * url_weight
     options = {**_twitter_config["defaults"], "transformed_url_length": url_weight}
     return int(parse_tweet(word, options).weightedLength)
 
 
+def _unparsed(word: str) -> bool:
+    return len(word) > X_LONGEST_PARSED or word.count(".") > X_MOST_DOTS
+
+
 @lru_cache(maxsize=1024)
 def _x_has_link(word: str) -> bool:
-    """Whether twitter-text finds a link in ``word`` (cached as :func:`_x_word` is; a run too
-    long to parse is taken as one when it has an http(s) link)."""
-    if len(word) > X_LONGEST_PARSED:
+    """Whether twitter-text finds a link in ``word`` (cached as :func:`_x_word` is; in a run
+    not given to it, an http(s) link)."""
+    if _unparsed(word):
         return URL.search(word) is not None
     return bool(extract_urls(word))
 
