@@ -287,15 +287,21 @@ async def test_an_edit_is_never_lost_to_a_stale_button_or_a_second_editor(
             await save_modal(service, ben_view, EDITOR, ana + " Thanks for your patience.") is None
         )
 
-        # both open the modal at version 3; Ana saves first: Ben's modal stays open, his text
-        # in it, and says why
+        # both open the modal at version 3; Ana saves first: Ben's modal stays open with his
+        # text, shows Ana's and who saved it; saving again replaces hers with his, knowingly
         current = f"{draft_id}:3"
         ana_view = await open_modal(service, slack, message, current, APPROVER)
         ben_view = await open_modal(service, slack, message, current, EDITOR)
         assert await save_modal(service, ana_view, APPROVER, "Ana's words.") is None
         answer = await save_modal(service, ben_view, EDITOR, "Ben's words.")
-        assert answer["response_action"] == "errors"
-        assert "edited this draft after you opened it" in answer["errors"]["text"]
+        assert answer["response_action"] == "update"
+        again = {**ben_view, **answer["view"]}
+        shown_text = json.dumps(again["blocks"])
+        assert f"<@{APPROVER}> saved this text while you were editing" in shown_text
+        assert "Ana's words." in shown_text
+        assert modal_text(again) == "Ben's words."
+        assert again["private_metadata"].startswith(f"{draft_id}:4:")
+        assert await save_modal(service, again, EDITOR, "Ben's words.") is None
 
     edits = [
         row for row in audit(config) if str(row["draft"]) == draft_id and row["action"] == "edited"
@@ -304,6 +310,7 @@ async def test_an_edit_is_never_lost_to_a_stale_button_or_a_second_editor(
         (APPROVER, ana),
         (EDITOR, ana + " Thanks for your patience."),
         (APPROVER, "Ana's words."),
+        (EDITOR, "Ben's words."),
     ]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.drafts.cards import drafts_card
@@ -26,6 +27,7 @@ from handlers.slack.render_drafts import (
     REJECT,
     REJECT_VIEW,
     RETRY,
+    SAVED_BY,
     TEXT_BLOCK,
     TEXT_INPUT,
     edit_view,
@@ -110,11 +112,13 @@ class SlackDraftActions:
             return
         draft, target = card
         text = str(body["actions"][0].get("value") or "")
+        shown = {block.get("block_id") for block in view.get("blocks") or []}
+        saved_by = str(draft.get("edited_by") or "") if SAVED_BY in shown else ""
         try:
             await client.views_update(
                 view_id=view["id"],
                 hash=view.get("hash"),
-                view=edit_view(draft, target, view["private_metadata"], text=text),
+                view=edit_view(draft, target, view["private_metadata"], text, saved_by),
             )
         except SlackApiError as error:  # typing faster than Slack updates: the next key counts
             logger.debug("slack: count not refreshed: %s", error.response.get("error"))
@@ -147,10 +151,29 @@ class SlackDraftActions:
             await ack(response_action="errors", errors={TEXT_BLOCK: _error(_FAILED)})
             return
         if not outcome.ok:
-            await ack(response_action="errors", errors={TEXT_BLOCK: _error(outcome.message)})
+            conflict = await self._saved_since(draft_id, version, text, parsed[3], parsed[4])
+            if conflict is not None:
+                await ack(response_action="update", view=conflict)
+            else:
+                await ack(response_action="errors", errors={TEXT_BLOCK: _error(outcome.message)})
             return
         await ack()
         await self._report(client, place, user, outcome)
+
+    async def _saved_since(
+        self, draft_id: int, version: int, text: str, channel: str, thread: str | None
+    ) -> View | None:
+        """The modal again when someone saved another text since it opened (and the draft can
+        still be edited): their text shown, the person's kept, the version now theirs."""
+        card = await self._card(draft_id)
+        if card is None:
+            return None
+        draft, target = card
+        if draft["state"] not in ("proposed", "failed") or draft["version"] == version:
+            return None
+        where = f"{channel}:{thread}" if thread else channel
+        metadata = f"{draft_id}:{draft['version']}:{where}"
+        return edit_view(draft, target, metadata, text, str(draft.get("edited_by") or "someone"))
 
     async def rejected(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -238,8 +261,13 @@ _FAILED = "Sorry, that did not work; nothing was changed. Try again."
 _MODAL_ERROR_CHARACTERS = 150
 
 
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+
+
 def _error(text: str) -> str:
-    """A message under the modal's text box, cut to what it shows."""
+    """A message under the modal's text box (plain text: a ``<@U…>`` would show as such),
+    cut to what it shows."""
+    text = _MENTION.sub("another approver", text)
     if len(text) <= _MODAL_ERROR_CHARACTERS:
         return text
     return text[: _MODAL_ERROR_CHARACTERS - 1].rstrip() + "…"

@@ -37,6 +37,7 @@ APPROVE, EDIT, REJECT, RETRY = (
     "vigie_draft_approve", "vigie_draft_edit", "vigie_draft_reject", "vigie_draft_retry",
 )  # fmt: skip
 EDIT_VIEW, REJECT_VIEW = "vigie_draft_edit_view", "vigie_draft_reject_view"
+SAVED_BY = "saved-by"  # the Edit modal's notice that someone saved another text meanwhile
 TEXT_INPUT, REASON_INPUT = "vigie_draft_text", "vigie_draft_reason"
 TEXT_BLOCK, REASON_BLOCK, COUNT_BLOCK = "text", "reason", "count"
 MAX_DRAFTS = 12  # 3 blocks each, with the header well within Slack's 50
@@ -147,11 +148,44 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
 
 
 def edit_view(
-    draft: dict[str, Any], target: dict[str, Any], metadata: str, text: str | None = None
+    draft: dict[str, Any],
+    target: dict[str, Any],
+    metadata: str,
+    text: str | None = None,
+    saved_by: str = "",
 ) -> View:
     """The Edit modal: the draft's text, and its length against the platform's limit, which
-    Slack refreshes as the person types (``on_character_entered``)."""
+    Slack refreshes as the person types (``on_character_entered``). With ``saved_by`` (someone
+    saved another text while the modal was open), the modal says so and shows that text above
+    the box, which keeps what the person typed (``text``): saving again replaces it."""
     current = draft["text"] if text is None else text
+    blocks: list[Block] = []
+    if saved_by:
+        quoted = "\n".join(
+            f"> {line}" if line else ">" for line in escape(draft["text"]).split("\n")
+        )
+        notice = (
+            f"{person(saved_by)} saved this text while you were editing; yours is kept below. "
+            "Save to replace theirs with yours, or Cancel to keep theirs."
+        )
+        blocks += [
+            ContextBlock(block_id=SAVED_BY, elements=[MarkdownTextObject(text=notice)]),
+            SectionBlock(block_id="saved", text=MarkdownTextObject(text=cut(quoted, SECTION_TEXT))),
+        ]
+    blocks += [
+        InputBlock(
+            block_id=TEXT_BLOCK,
+            label=PlainTextObject(text=_edit_label(draft, target)),
+            dispatch_action=True,
+            element=PlainTextInputElement(
+                action_id=TEXT_INPUT,
+                multiline=True,
+                initial_value=current if saved_by else draft["text"],
+                dispatch_action_config={"trigger_actions_on": ["on_character_entered"]},
+            ),
+        ),
+        count_block(current, target),
+    ]
     return View(
         type="modal",
         callback_id=EDIT_VIEW,
@@ -159,20 +193,7 @@ def edit_view(
         title=PlainTextObject(text="Edit statement" if _statement(draft) else "Edit reply"),
         submit=PlainTextObject(text="Save"),
         close=PlainTextObject(text="Cancel"),
-        blocks=[
-            InputBlock(
-                block_id=TEXT_BLOCK,
-                label=PlainTextObject(text=_edit_label(draft, target)),
-                dispatch_action=True,
-                element=PlainTextInputElement(
-                    action_id=TEXT_INPUT,
-                    multiline=True,
-                    initial_value=draft["text"],
-                    dispatch_action_config={"trigger_actions_on": ["on_character_entered"]},
-                ),
-            ),
-            count_block(current, target),
-        ],
+        blocks=blocks,
     )
 
 
