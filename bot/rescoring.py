@@ -78,7 +78,6 @@ def _keep(
                 logger.error("pipeline failed again on %r/%r: %s", *mention.key, outcome.error)
                 still_unscored(db, mention.key, outcome.error)
                 continue
-            rescored(db, outcome, mention.key)
-            if outcome is not None:
+            if rescored(db, outcome, mention.key) and outcome is not None:
                 fresh.append(outcome)
         file_or_keep(desk, db, fresh, now)

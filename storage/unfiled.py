@@ -100,24 +100,31 @@ def unscored_keys(db: sqlite_utils.Database) -> list[Key]:
     return [(str(source), str(native_id)) for source, native_id in rows]
 
 
-def rescored(db: sqlite_utils.Database, scored: ScoredMention | None, key: Key) -> None:
+def rescored(db: sqlite_utils.Database, scored: ScoredMention | None, key: Key) -> bool:
     """A mention stored unscored was scored at last: its row takes the score, language and
-    brands (``None``: it is about no brand after all, and stays neutral); it waits no more."""
+    brands (``None``: it is about no brand after all, and stays neutral); it waits no more.
+    False when the mention is no longer stored (retention forgot it meanwhile)."""
+    still = False
     if scored is not None:
         language, negativity = scored.language, scored.negativity
-        db.execute(
-            "UPDATE mentions SET language = ?, language_confidence = ?, negativity = ?, "
-            "sentiment = ?, compound = ?, matched_terms = ? WHERE source = ? AND native_id = ?",
-            [
-                language.code,
-                round(language.confidence, 4),
-                negativity.score,
-                negativity.sentiment.value,
-                negativity.compound,
-                orjson.dumps(scored.matched_terms).decode(),
-                *key,
-            ],
+        still = (
+            db.execute(
+                "UPDATE mentions SET language = ?, language_confidence = ?, negativity = ?, "
+                "sentiment = ?, compound = ?, matched_terms = ? WHERE source = ? AND native_id = ?",
+                [
+                    language.code,
+                    round(language.confidence, 4),
+                    negativity.score,
+                    negativity.sentiment.value,
+                    negativity.compound,
+                    orjson.dumps(scored.matched_terms).decode(),
+                    *key,
+                ],
+            ).rowcount
+            > 0
         )
+    if still:
+        assert scored is not None
         db.conn.executemany(
             "INSERT OR IGNORE INTO mention_brands (brand, source, native_id, created_at) "
             "VALUES (?, ?, ?, ?)",
@@ -127,6 +134,7 @@ def rescored(db: sqlite_utils.Database, scored: ScoredMention | None, key: Key) 
         "DELETE FROM mention_issues WHERE source = ? AND native_id = ? AND stage = ?",
         [*key, SCORING],
     )
+    return still
 
 
 def still_unscored(db: sqlite_utils.Database, key: Key, error: str) -> None:

@@ -34,6 +34,7 @@ from bot.model import (
     Sentiment,
 )
 from bot.rescoring import Rescored, rescore
+from bot.retention import forget_once
 from bot.unscored import unscored
 from bot.workers import InlineScorer
 from storage.cursors import load_cursor
@@ -54,6 +55,7 @@ from tests.test_incident_engine import MIN, T0, Desk, policy
 from tests.test_webhook import post, signed
 
 SEC = timedelta(seconds=1)
+DAY = timedelta(days=1)
 
 
 class BrokenFiling:
@@ -424,3 +426,50 @@ async def test_a_storm_stored_unscored_is_filed_once_scored(tmp_path: Path) -> N
     assert incident is not None
     assert incident.mention_count == 30
     assert again == Rescored(0, 0)
+
+
+async def test_a_mention_forgotten_while_it_is_rescored_is_let_go(tmp_path: Path) -> None:
+    """Retention starts with the service too: it may forget an old unscored mention while the
+    scorer works on it (the batch failed on the foreign key of the mention's brands)."""
+
+    class Racing(InlineScorer):
+        async def score(self, mentions: Sequence[Mention], now: datetime) -> Any:
+            await forget_once(writer, T0 + timedelta(days=30))
+            return await super().score(mentions, now)
+
+    desk = Desk(tmp_path, policy())
+    batch = [
+        unscored(Mention("test", "u1", "Acme cancelled my flight, awful", T0), "bug", T0),
+        unscored(Mention("test", "u2", "Acme lost my bag", T0 + 45 * DAY), "bug", T0 + 45 * DAY),
+    ]
+    desk.desk.store(desk.db, batch, {}, T0 + MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        scorer = Racing([Brand("Acme", "acme", keywords=("acme",))])
+        assert await rescore(scorer, writer, desk.desk, T0 + 46 * DAY) == Rescored(2, 0)
+        left = await writer.run(
+            lambda db: db.execute("SELECT native_id FROM mentions ORDER BY 1").fetchall()
+        )
+        issues_left = await writer.run(
+            lambda db: db.execute("SELECT COUNT(*) FROM mention_issues").fetchone()[0]
+        )
+    finally:
+        writer.close()
+    assert [row[0] for row in left] == ["u2"]
+    assert issues_left == 0
+
+
+def test_a_mention_filed_late_does_not_move_the_incident_back_in_time(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    latest = incident.last_mention_at
+    assert latest is not None
+    desk.post(T0 + MIN, now=T0 + 11 * MIN)  # an older post, heard (or refiled) only now
+    later = get_incident(desk.db, 1)
+    assert later is not None
+    assert later.mention_count == incident.mention_count + 1
+    assert later.last_mention_at == latest

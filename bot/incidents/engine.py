@@ -257,7 +257,7 @@ class IncidentEngine:
                 replace(
                     incident,
                     mention_count=incident.mention_count + 1,
-                    last_mention_at=mention.created_at,
+                    last_mention_at=_latest(incident.last_mention_at, mention.created_at),
                     themes=themes,
                     theme=_dominant(themes) or incident.theme,
                     examples=tuple(examples),
@@ -610,6 +610,11 @@ def _live_end(incidents: dict[int, Incident], incident: Incident) -> int | None:
             return None
         incident = target
     return incident.id if incident.status.live else None
+
+
+def _latest(known: datetime | None, moment: datetime) -> datetime:
+    """The later of the two (a mention filed late, refiled or rescored, is older than others)."""
+    return moment if known is None or moment > known else known
 
 
 def _floor(moment: datetime) -> datetime:
