@@ -438,3 +438,49 @@ async def test_without_an_app_id_the_bot_framework_emulator_is_served(
         activity.update(channelId=channel)
         answered, _ = await post_activity(api(service), activity)
     assert answered == status
+
+
+async def test_the_emulator_user_may_act_when_nothing_is_authenticated(tmp_path: Path) -> None:
+    """The Emulator's users have no Entra id: served only without an app id, they are known by
+    their ``from.id`` there, as responders are listed."""
+    emulator_user = {"id": "e0e0e0e0-0000-4000-8000-00000000e001", "name": "Emulator User"}
+    responders = {"*": [emulator_user["id"]]}
+    async with teams_service(tmp_path, app_id="", responders=responders) as (
+        service,
+        teams,
+        config,
+    ):
+        activity = message_activity(
+            teams.url, "silence brand:kestrel-mobile 2h", sender=emulator_user
+        )
+        activity.update(channelId="emulator")
+        status, _ = await post_activity(api(service), activity)
+        assert status == 201
+        await wait_for(lambda: bool(stored(config, "SELECT * FROM silences")))
+        # the same id from Teams itself has no Entra id: it reads, does not act
+        said = await saying(service, teams)("silence brand:other-co 2h", emulator_user)
+        assert said == NO_ENTRA_ID
+    assert len(stored(config, "SELECT * FROM silences")) == 1
+
+
+async def test_watching_the_same_channel_again_refreshes_what_is_kept(tmp_path: Path) -> None:
+    """The reference kept under a name is refreshed only by watching again (a new serviceUrl)."""
+    async with teams_service(tmp_path, responders={"*": [USER["aadObjectId"]]}) as (
+        service,
+        teams,
+        config,
+    ):
+        say = saying(service, teams)
+        assert "now 'social'" in await say("watch social here")
+        moved = message_activity(teams.url + "/", "watch social here")
+        await post_activity(api(service), moved)
+        await wait_for(lambda: kept_service_url(config, "social") == teams.url + "/")
+
+
+def kept_service_url(config: Path, name: str) -> str | None:
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        reference = load_reference(db, "teams", name)
+    finally:
+        db.close()
+    return None if reference is None else str(reference.get("serviceUrl"))

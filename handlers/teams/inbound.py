@@ -279,8 +279,9 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             before = _conversation_of(load_reference(db, PLATFORM, name))
             if before and before != here and not may_move:
                 return False, before
-            if before != here:
-                save_reference(db, PLATFORM, name, reference, shown)
+            # saved again even when unchanged: the only way to refresh the copy kept under the
+            # name (a changed serviceUrl, a renamed channel)
+            save_reference(db, PLATFORM, name, reference, shown)
             return True, before
 
         bound, before = await self.writer.run(bind, urgent=True)

@@ -38,8 +38,13 @@ def user_of(activity: Any) -> str:
 def entra_id_of(activity: Any) -> str:
     """The sender's Microsoft Entra object id, lower-cased, or "" (an anonymous meeting guest):
     what permissions check and the audit records. Never ``from.id``, which outside Teams the
-    client chooses."""
-    return str(getattr(activity.from_property, "aad_object_id", None) or "").lower()
+    client chooses; but for the Bot Framework Emulator, served only when Vigie has no app id
+    (nothing is authenticated then), whose users have no Entra id."""
+    sender = activity.from_property
+    found = getattr(sender, "aad_object_id", None)
+    if not found and getattr(activity, "channel_id", "") == "emulator":
+        found = getattr(sender, "id", None)
+    return str(found or "").lower()
 
 
 def clean_name(name: Any) -> str:
