@@ -173,6 +173,18 @@ async def test_an_empty_first_answer_leaves_the_query_unstarted() -> None:
     assert Horizon().advance([], 1800) == Horizon()
 
 
+async def test_a_position_an_earlier_version_started_on_an_empty_answer_reads_the_newest_page() -> (
+    None
+):
+    """Earlier versions stored ``newest: 0.0`` after an empty first answer: read as started, it
+    made the next poll take the query's whole history as new."""
+    async with FakeHackerNews() as hn:
+        hn.add(*stories(1, 250, T))
+        heard, _ = await poll(source_for(hn), {"kestrel": {"newest": 0.0, "seen": {}}})
+    assert [m.native_id for m in heard] == [str(n) for n in range(151, 251)]  # newest page
+    assert len(hn.calls) == 1
+
+
 async def test_an_item_in_the_same_second_or_indexed_late_is_heard_once() -> None:
     async with FakeHackerNews() as hn:
         hn.add(story(1, T, "Kestrel one"), comment(2, T, "Kestrel two"))

@@ -64,8 +64,12 @@ class Horizon:
 
     @classmethod
     def load(cls, stored: Any) -> Horizon:
-        """From a cursor entry; an unreadable one reads as never read (only the newest page)."""
+        """From a cursor entry; an unreadable one reads as never read (only the newest page),
+        and so does one an earlier version started on an empty first answer (``newest`` 0:
+        read as started, it would take the query's whole history as new)."""
         if not isinstance(stored, dict) or not isinstance(stored.get("newest"), int | float):
+            return cls()
+        if not stored["newest"] and not stored.get("seen"):
             return cls()
         seen = stored.get("seen")
         if not isinstance(seen, dict):
