@@ -66,13 +66,18 @@ def stored(config: Path, query: str) -> list[Any]:
         db.close()
 
 
-def bound(config: Path, name: str) -> str | None:
-    """The conversation a channel key posts in, or None."""
+def kept(config: Path, name: str) -> dict[str, Any] | None:
+    """The conversation reference kept under a channel key, or None."""
     db = open_database(config.parent / "vigie.db", read_only=True)
     try:
-        reference = load_reference(db, "teams", name)
+        return load_reference(db, "teams", name)
     finally:
         db.close()
+
+
+def bound(config: Path, name: str) -> str | None:
+    """The conversation a channel key posts in, or None."""
+    reference = kept(config, name)
     return None if reference is None else str(reference["conversation"]["id"])
 
 
@@ -474,13 +479,4 @@ async def test_watching_the_same_channel_again_refreshes_what_is_kept(tmp_path: 
         assert "now 'social'" in await say("watch social here")
         moved = message_activity(teams.url + "/", "watch social here")
         await post_activity(api(service), moved)
-        await wait_for(lambda: kept_service_url(config, "social") == teams.url + "/")
-
-
-def kept_service_url(config: Path, name: str) -> str | None:
-    db = open_database(config.parent / "vigie.db", read_only=True)
-    try:
-        reference = load_reference(db, "teams", name)
-    finally:
-        db.close()
-    return None if reference is None else str(reference.get("serviceUrl"))
+        await wait_for(lambda: (kept(config, "social") or {}).get("serviceUrl") == teams.url + "/")
