@@ -130,37 +130,79 @@ def _start_ignoring_ctrl_c(pool: ProcessPoolExecutor, workers: int) -> None:
 
 
 class PoolScorer:
-    """Splits each batch across worker processes; falls back to inline if the pool breaks."""
+    """Splits each batch across worker processes. A worker that dies (killed by the system for
+    memory, or crashed by a text in native code) takes its pool with it: the pool is started
+    again and the batch scored again; if the workers die again on the same batch, its mentions
+    are scored one at a time, and one a worker dies on is a :class:`Failure` (stored unscored),
+    so no mention can stop the stream nor bring the service down."""
+
+    work = staticmethod(_judge_in_worker)  # what a worker runs on a chunk (importable by name)
 
     def __init__(self, brands: Sequence[Brand], workers: int) -> None:
         self.brands = tuple(brands)
         self.parallelism = workers
+        self.restarts = 0  # pools started again since the start (a worker died)
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
         # spawn, not fork: the parent has threads (the SQLite writer) that fork would copy badly
-        self._pool = ProcessPoolExecutor(
-            workers,
+        pool = ProcessPoolExecutor(
+            self.parallelism,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(self.brands, os.getpid()),
         )
-        self._fallback: InlineScorer | None = None
-        _start_ignoring_ctrl_c(self._pool, workers)
+        _start_ignoring_ctrl_c(pool, self.parallelism)
+        return pool
 
     async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]:
-        if self._fallback is not None:
-            return await self._fallback.score(mentions, now)
-        loop = asyncio.get_running_loop()
         tasks = _tasks(mentions)
+        pool = self._pool
+        try:
+            verdicts = await self._judge(pool, tasks)
+        except BrokenProcessPool:
+            logger.error("a pipeline worker process died; starting the workers again")
+            pool = await self._restart(pool)
+            try:
+                verdicts = await self._judge(pool, tasks)
+            except BrokenProcessPool:
+                logger.error("the workers died again on the same batch; scoring it one by one")
+                await self._restart(pool)
+                verdicts = await self._one_by_one(tasks)
+        return _outcomes(mentions, verdicts, now)
+
+    async def _judge(
+        self, pool: ProcessPoolExecutor, tasks: Sequence[Task]
+    ) -> list[Verdict | Failure | None]:
+        loop = asyncio.get_running_loop()
         size = -(-len(tasks) // self.parallelism) or 1
         chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
-        try:
-            results = await asyncio.gather(
-                *(loop.run_in_executor(self._pool, _judge_in_worker, chunk) for chunk in chunks)
-            )
-        except BrokenProcessPool:
-            logger.error("a pipeline worker process died; scoring in-process from now on")
-            self._fallback = InlineScorer(self.brands)
-            return await self._fallback.score(mentions, now)
-        return _outcomes(mentions, [v for result in results for v in result], now)
+        results = await asyncio.gather(
+            *(loop.run_in_executor(pool, self.work, chunk) for chunk in chunks)
+        )
+        return [verdict for result in results for verdict in result]
+
+    async def _one_by_one(self, tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
+        loop = asyncio.get_running_loop()
+        verdicts: list[Verdict | Failure | None] = []
+        for task in tasks:
+            pool = self._pool
+            try:
+                [verdict] = await loop.run_in_executor(pool, self.work, [task])
+            except BrokenProcessPool:
+                verdict = Failure("a pipeline worker process died scoring it")
+                await self._restart(pool)
+            verdicts.append(verdict)
+        return verdicts
+
+    async def _restart(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """The pool in place of ``broken`` (two batches in flight may both find it broken: it
+        is replaced once)."""
+        if self._pool is broken:
+            self.restarts += 1
+            self._pool = await asyncio.to_thread(self._start)
+            await asyncio.to_thread(broken.shutdown, wait=False, cancel_futures=True)
+        return self._pool
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,83 @@
+"""Scoring in worker processes: the same outcomes as in-process, and a worker that dies (killed
+for memory, or crashed by a text in native code) costs neither a mention nor the service."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.model import Brand, Mention, ScoredMention, Verdict
+from bot.workers import Failure, InlineScorer, PoolScorer, Task, _judge_in_worker
+
+BRANDS = [Brand(name="Kestrel", slug="kestrel")]
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def mentions(*texts: str) -> list[Mention]:
+    return [Mention("test", f"m{n}", text, NOW) for n, text in enumerate(texts)]
+
+
+def killing(tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
+    """A worker that dies (as in native code) on a text holding POISON."""
+    if any("POISON" in text for text, _ in tasks):
+        os._exit(1)
+    return _judge_in_worker(tasks)
+
+
+class Poisoned(PoolScorer):
+    work = staticmethod(killing)
+
+
+@pytest.fixture
+def texts() -> list[str]:
+    return [
+        "Kestrel cancelled my flight again, awful",
+        "Kestrel is great today",
+        "nothing about any brand",
+        "Kestrel lost my bag, still waiting",
+    ]
+
+
+async def test_workers_score_as_the_process_itself_does(texts: list[str]) -> None:
+    pool = PoolScorer(BRANDS, 2)
+    try:
+        pooled = await pool.score(mentions(*texts), NOW)
+    finally:
+        pool.close()
+    inline = await InlineScorer(BRANDS).score(mentions(*texts), NOW)
+    assert pooled == inline
+    assert isinstance(pooled[0], ScoredMention)
+    assert pooled[2] is None
+
+
+async def test_a_killed_worker_is_replaced_and_nothing_is_lost(texts: list[str]) -> None:
+    pool = PoolScorer(BRANDS, 2)
+    try:
+        await pool.score(mentions(*texts), NOW)
+        for process in list(pool._pool._processes.values()):  # the system kills them
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        again = await pool.score(mentions(*texts), NOW)
+        later = await pool.score(mentions(*texts), NOW)
+    finally:
+        pool.close()
+    assert pool.restarts == 1
+    assert again == later == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
+
+
+async def test_a_text_that_kills_its_worker_fails_alone(texts: list[str]) -> None:
+    pool = Poisoned(BRANDS, 1)
+    try:
+        scored = await pool.score(mentions(texts[0], "Kestrel POISON", texts[3]), NOW)
+        after = await pool.score(mentions(*texts), NOW)
+    finally:
+        pool.close()
+    assert isinstance(scored[0], ScoredMention)
+    assert isinstance(scored[2], ScoredMention)
+    assert scored[1] == Failure("a pipeline worker process died scoring it", ("test", "m1"))
+    assert after == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
+    assert pool.restarts == 3  # the batch, the batch again, the poison alone
