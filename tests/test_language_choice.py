@@ -69,11 +69,25 @@ def test_a_readable_declaration_is_trusted(detector: LanguageDetector) -> None:
 # Configured languages against the detector's guesses
 
 
-def test_a_top_guess_with_its_own_scorer_stands(detector: LanguageDetector) -> None:
-    # fastText: French 0.34, Italian 0.19, English 0.11; French has its own scorer
+def test_a_top_guess_with_its_own_scorer_stands_unless_unsure_and_not_raised_by_the_text(
+    detector: LanguageDetector,
+) -> None:
+    # fastText: French 0.34, Italian 0.19, English 0.11; French has its own scorer and the text
+    # raised it far more than English above the model's answer for no text (fr 0.053, en 0.125)
     assert detector.detect("Kestrel merci", preferred=("en",)).code == "fr"
-    # English 0.37, French 0.21
-    assert detector.detect("merci united", preferred=("fr",)).code == "en"
+    # English 0.37, French 0.21: an unsure English guess, French raised 3.9x, English 3.0x
+    assert detector.detect("merci united", preferred=("fr",)).code == "fr"
+    assert detector.detect("merci united", preferred=("en",)).code == "en"
+    # a confident guess with a scorer stands against a configured language
+    assert detector.detect(ENGLISH, preferred=("fr",)).code == "en"
+    assert detector.detect(FRENCH, preferred=("en",)).code == "fr"
+    sure = [(0.6, "__label__en"), (0.3, "__label__fr")]
+    assert detector._choose(sure, ("fr",), LONG) == ("en", 0.6)
+    # unsure: French wins when the text raised it at least as much as English
+    raised = [(0.3, "__label__en"), (0.13, "__label__fr")]  # en 2.4x, fr 2.45x
+    assert detector._choose(raised, ("fr",), LONG) == ("fr", 0.13)
+    not_raised = [(0.3, "__label__en"), (0.12, "__label__fr")]  # fr 2.26x
+    assert detector._choose(not_raised, ("fr",), LONG) == ("en", 0.3)
 
 
 def test_a_configured_language_needs_a_good_share_of_an_unscored_top_guess(
@@ -85,7 +99,7 @@ def test_a_configured_language_needs_a_good_share_of_an_unscored_top_guess(
     assert detector._choose(close, ("en",), LONG) == ("en", 0.3)
 
 
-def test_a_short_text_without_a_confident_guess_reads_as_a_configured_language(
+def test_a_short_text_reads_as_a_configured_language_unless_the_model_is_all_but_certain(
     detector: LanguageDetector,
 ) -> None:
     # fastText: Spanish 0.47, English 0.08
@@ -95,13 +109,19 @@ def test_a_short_text_without_a_confident_guess_reads_as_a_configured_language(
     unsure = [(0.44, "__label__es"), (0.08, "__label__fr"), (0.05, "__label__en")]
     assert detector._choose(unsure, ("en",), "Kestrel thank you") == ("en", 0.05)
     assert detector._choose(unsure, ("en",), LONG) == ("es", 0.44)
-    # a confident guess, or a configured language the detector does not consider, stands
-    assert detector.detect("Kestrel gracias", preferred=("en",)).code == "es"
-    assert detector.detect("Kestrel danke", preferred=("en",)).code == "de"
+    # A word or two is a dictionary look-up: 'gracias' (es 0.85), 'danke' (de 0.33, English
+    # fourth), 'nul' (ro 0.96, French not among the guesses) all read as the configured language
+    assert detector.detect("Kestrel gracias", preferred=("en",)).code == "en"
+    assert detector.detect("Kestrel danke", preferred=("en",)).code == "en"
+    assert detector.detect("Kestrel nul", preferred=("fr",)) == LanguageGuess("fr", 0.0)
+    sure = [(0.995, "__label__es"), (0.001, "__label__en")]
+    assert detector._choose(sure, ("en",), "a b") == ("es", 0.995)
     assert detector._choose([(0.6, "__label__es"), (0.1, "__label__en")], ("en",), "a b") == (
-        "es",
-        0.6,
+        "en",
+        0.1,
     )
+    # a longer text in another language stands
+    assert detector.detect("Kestrel muchas gracias por nada", preferred=("en",)).code == "es"
 
 
 @pytest.mark.parametrize("declared", ["und", "zxx", "en_US", "eng", ""])
