@@ -5,7 +5,8 @@ between its words and whichever apostrophe it is written with (``bot.text.fold``
 that contains one of the brand's terms (even inside a word: "kestrels") masks just that hit
 ("manchester united" for United: another "United" in the same text still counts); an exclusion
 without any of them ("birdwatching" for Kestrel) rules the whole text out for that brand, as
-excluded keywords do in listening tools.
+excluded keywords do in listening tools. An exclusion masks a #hashtag or @handle hit it covers
+but for the sign ("apple pie" masks "#apple" in "#apple pie").
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from enum import Enum
 import ahocorasick
 
 from bot.model import Brand
-from bot.text import fold, is_hangul, joins_word
+from bot.text import fold, is_hangul, is_spaceless, is_word_char, joins_word
 
 
 class _Kind(Enum):
@@ -87,7 +88,11 @@ class BrandMatcher:
         vetoed = {hit.brand for hit in hits if hit.kind is _Kind.VETO}
         found: dict[int, list[str]] = {}
         for hit in hits:
-            if hit.kind is _Kind.TERM and hit.brand not in vetoed and not _inside_any(hit, masks):
+            if (
+                hit.kind is _Kind.TERM
+                and hit.brand not in vetoed
+                and not _inside_any(folded, hit, masks)
+            ):
                 terms = found.setdefault(hit.brand, [])
                 if hit.term not in terms:
                     terms.append(hit.term)
@@ -107,11 +112,17 @@ class BrandMatcher:
 def _bounded(text: str, start: int, end: int) -> bool:
     """True when text[start:end] is not part of a longer word.
 
-    A term that starts or ends with a symbol ('#brand', '@brand', 'c++') needs no boundary there,
-    nor does a Latin term beside CJK text ('Kestrelは最悪').
+    A term that starts or ends with a symbol ('#brand', 'c++') needs no boundary there, nor does a
+    Latin term beside CJK text ('Kestrelは最悪'), except that an '@handle' is not the end of an
+    e-mail address ('bob@acme.com'): its '@' follows no letter or digit (CJK text aside, where a
+    mention may follow the last word: '谢谢@小米').
     """
-    if start > 0 and joins_word(text[start - 1], text[start]):
-        return False
+    if start > 0:
+        before, first = text[start - 1], text[start]
+        if joins_word(before, first):
+            return False
+        if first == "@" and is_word_char(before) and not is_spaceless(before):
+            return False
     if end < len(text) and joins_word(text[end - 1], text[end]):
         return is_hangul(text[end - 1]) and _particle_at(text, end)
     return True
@@ -125,7 +136,10 @@ def _particle_at(text: str, start: int) -> bool:
     return text[start:end] in PARTICLES
 
 
-def _inside_any(hit: _Hit, exclusions: list[_Hit]) -> bool:
+def _inside_any(text: str, hit: _Hit, exclusions: list[_Hit]) -> bool:
+    """Whether one of the hit's brand's exclusions covers it, a hashtag's '#' or a handle's '@'
+    apart: 'apple pie' masks '#apple' in '#apple pie' as it masks 'apple' in 'apple pie'."""
+    start = hit.start + 1 if text[hit.start] in "#@" else hit.start
     return any(
-        ex.brand == hit.brand and ex.start <= hit.start and hit.end <= ex.end for ex in exclusions
+        ex.brand == hit.brand and ex.start <= start and hit.end <= ex.end for ex in exclusions
     )

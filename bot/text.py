@@ -8,35 +8,82 @@ import unicodedata
 _ASCII_LETTER = re.compile("[A-Za-z]")
 # Typographic apostrophes (a phone keyboard's default) read as the typewriter one.
 APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc", "'"))
+
+
+def _number_forms_and_symbols() -> str:
+    """Characters that NFKD would spell out as letters or digits glued to the word they follow:
+    every number form (category No: '¹', '①', '½', '❶', which would read as part of a word too)
+    and every symbol that expands into several characters with an ASCII letter or digit among
+    them ('™' -> 'tm', '℠', '№', '㎏'). Symbols that stand for one letter ('Ⓚ', '🄺': the
+    letters of fancy-font posts) and CJK squares ('㍿' -> '株式会社') keep their reading.
+    Planes 2 and above hold ideographs, tags and private use only.
+    """
+    found = []
+    for code in range(0x20000):
+        char = chr(code)
+        category = unicodedata.category(char)
+        if category == "No" or (
+            category == "So"
+            and len(spelled := unicodedata.normalize("NFKD", char)) > 1
+            and any(part.isascii() and part.isalnum() for part in spelled)
+        ):
+            found.append(char)
+    return "".join(found)
+
+
 # After case folding: apostrophes, letters that do not decompose into a base letter and an accent
-# ('ø' is not 'o' plus a mark), and characters that change nothing a reader sees: variation
-# selectors (U+FE00..FE0F: emoji or text style of the character before them), zero-width spaces
-# and joiners, the word joiner, the byte-order mark and soft hyphens (copy pasted from web pages).
-_INVISIBLE: dict[str, None] = dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+# ('ø' is not 'o' plus a mark), dashes that stand for a hyphen (U+2010..2013, the minus sign,
+# small and full-width hyphen-minus: NFKD makes U+2011 a U+2010, never '-'), characters that
+# change nothing a reader sees: variation selectors (U+FE00..FE0F: emoji or text style of the
+# character before them), joiners inside words (ZWJ in emoji, ZWNJ in Persian and Indic words),
+# the word joiner, the byte-order mark and soft hyphens (copy pasted from web pages); the zero
+# width space is a space (a line-break opportunity: Thai, Khmer and Myanmar mark words with it),
+# and so are number forms and multi-letter symbols (``_number_forms_and_symbols``: 'Kestrel™').
+_INVISIBLE: dict[str, None] = dict.fromkeys("\u200c\u200d\u2060\ufeff\u00ad")
 _FOLDED = str.maketrans(
     {
         "\u2019": "'", "\u2018": "'", "\u02bc": "'",
         "ø": "o", "ł": "l", "\u0131": "i", "đ": "d", "ħ": "h", "æ": "ae", "œ": "oe",
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d", "-"),
         **{chr(code): None for code in range(0xFE00, 0xFE10)},
         **_INVISIBLE,
+        **dict.fromkeys("\u200b" + _number_forms_and_symbols(), " "),
     }
 )  # fmt: skip
-# Kana voicing marks are part of the letter ('ガ' is not 'カ'), not an accent.
-_KANA_MARKS = frozenset("\u3099\u309a")
+
+
+def _spaceless_marks() -> frozenset[str]:
+    """Combining marks of Thai, Lao, Myanmar and Khmer: tone marks, vowel signs below, viramas.
+    They are part of the syllable, not accents, and these scripts are matched inside running
+    text (``is_spaceless``), where dropping them would confuse words."""
+    blocks = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF))
+    return frozenset(
+        chr(code)
+        for first, last in blocks
+        for code in range(first, last + 1)
+        if unicodedata.combining(chr(code))
+    )
+
+
+# Kana voicing marks are part of the letter ('ガ' is not 'カ'), not an accent; so are the marks of
+# the other scripts written without spaces.
+_KEPT_MARKS = frozenset("\u3099\u309a") | _spaceless_marks()
 
 
 def fold(text: str) -> str:
     """Case- and accent-folded text with single spaces: 'Crème  BRÛLÉE' -> 'creme brulee'.
 
-    Curly apostrophes (\u2019 \u2018 \u02bc) become straight ones, every run of whitespace (a line
-    break included) one space, variation selectors go, and so does the outer whitespace. Hangul
-    syllables and voiced kana stay whole ('기압' does not hold '기아', 'ダ' is not 'タ').
+    Curly apostrophes (\u2019 \u2018 \u02bc) become straight ones, dashes used as hyphens '-',
+    every run of whitespace (a line break or a zero-width space included) one space, and so do
+    number forms and symbols such as '™' ('Kestrel™' -> 'kestrel'); variation selectors go, and
+    so does the outer whitespace. Hangul syllables and voiced kana stay whole ('기압' does not hold
+    '기아', 'ダ' is not 'タ'), and so do Thai, Lao, Myanmar and Khmer syllables.
     """
     folded = text.casefold()
     if not folded.isascii():
         decomposed = unicodedata.normalize("NFKD", folded.translate(_FOLDED))
         folded = "".join(
-            char for char in decomposed if not unicodedata.combining(char) or char in _KANA_MARKS
+            char for char in decomposed if not unicodedata.combining(char) or char in _KEPT_MARKS
         )
         # styled capitals (mathematical bold K, U+1D40A) have no lower case of their own: NFKD
         # makes them plain ones
@@ -51,7 +98,8 @@ def is_word_char(char: str) -> bool:
 
 
 def is_spaceless(char: str) -> bool:
-    """Chinese or Japanese script: written without spaces between words."""
+    """A script written without spaces between words: Chinese, Japanese, Thai, Lao, Myanmar,
+    Khmer."""
     code = ord(char)
     return (
         0x3040 <= code <= 0x30FF  # hiragana, katakana
@@ -61,6 +109,12 @@ def is_spaceless(char: str) -> bool:
         or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
         or 0xFF66 <= code <= 0xFF9F  # half-width katakana
         or 0x20000 <= code <= 0x3FFFF  # CJK extensions B and later
+        or 0x0E00 <= code <= 0x0EFF  # Thai, Lao
+        or 0x1000 <= code <= 0x109F  # Myanmar
+        or 0xA9E0 <= code <= 0xA9FF  # Myanmar extended-B
+        or 0xAA60 <= code <= 0xAA7F  # Myanmar extended-A
+        or 0x1780 <= code <= 0x17FF  # Khmer
+        or 0x19E0 <= code <= 0x19FF  # Khmer symbols
     )
 
 
@@ -80,8 +134,9 @@ def joins_word(before: str, after: str) -> bool:
     """Whether two adjacent characters belong to the same word.
 
     Both must be word characters of one script family: a change between Latin and CJK is a word
-    boundary ('Kestrelは最悪'), and Chinese or Japanese characters always start or end a word as
-    far as matching is concerned, since those languages put no space between words ('小米手机').
+    boundary ('Kestrelは最悪'), and Chinese, Japanese or Thai characters (``is_spaceless``) always
+    start or end a word as far as matching is concerned, since those languages put no space
+    between words ('小米手机').
     Two Hangul syllables do join ('토스트' is not '토스'); a particle after a name is for the
     matcher to allow (``bot.matching``).
     """

@@ -93,7 +93,39 @@ def test_a_name_without_latin_letters_needs_a_slug(tmp_path: Path) -> None:
 def test_an_exclusion_equal_to_a_term_is_refused(tmp_path: Path) -> None:
     brands = "  - name: Kestrel\n    aliases: [Kestrel Mobile]\n    exclude: [kestrel mobile]\n"
     message = refusal(tmp_path, config_text(brands))
-    assert "exclude 'kestrel mobile' is also one of the brand's own terms" in message
+    assert (
+        "brand 'Kestrel': exclude 'kestrel mobile' is also one of the brand's own terms "
+        "('Kestrel Mobile')"
+    ) in message
+
+
+@pytest.mark.parametrize(
+    ("terms", "phrase", "term"),
+    [
+        ("handles: ['@KestrelHelp']", "@kestrelhelp", "@KestrelHelp"),
+        ("handles: [kestrelhelp]", "KestrelHelp", "@kestrelhelp"),  # masks '@kestrelhelp'
+        ("hashtags: [kestreldown]", "kestreldown", "#kestreldown"),
+    ],
+)
+def test_an_exclusion_equal_to_a_handle_or_hashtag_is_refused(
+    tmp_path: Path, terms: str, phrase: str, term: str
+) -> None:
+    brands = f"  - name: Kestrel Mobile\n    {terms}\n    exclude: [birdwatching, '{phrase}']\n"
+    message = refusal(tmp_path, config_text(brands))
+    assert (
+        f"brand 'Kestrel Mobile': exclude '{phrase}' is also one of the brand's own terms "
+        f"('{term}')"
+    ) in message
+
+
+def test_full_width_hashtag_and_handle_signs_are_read_as_the_sign(tmp_path: Path) -> None:
+    brands = (
+        "  - name: Kestrel\n    hashtags: ['\uff03kestreldown', '\ufe5fkestrelfail']\n"
+        "    handles: ['\uff20kestrelhelp']\n"
+    )
+    [brand] = load(tmp_path, config_text(brands)).brands
+    assert brand.hashtags == ["#kestreldown", "#kestrelfail"]
+    assert brand.handles == ["@kestrelhelp"]
 
 
 # Paths and YAML's own readings

@@ -124,6 +124,38 @@ def test_hashtag_and_handle_terms_only_brand() -> None:
     assert matcher.match("kestreldown and kestrelmobile") == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "write to bob@acme.com",
+        "BOB@ACME.COM",
+        "support_team@acme.com",
+        "bob.smith2@acme.com",
+        "\u0431\u043e\u0431@acme.com",  # Cyrillic local part
+        "@bob@acme.social is on Mastodon",  # another account on the instance named acme
+    ],
+)
+def test_a_handle_is_not_found_in_an_email_address(text: str) -> None:
+    matcher = BrandMatcher([Brand(name="Acme Corp", slug="acme", handles=("@acme",))])
+    assert matcher.match(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme help",
+        "(@acme)",
+        "cc:@acme",
+        "thanks.@acme",
+        "\u8c22\u8c22@acme",
+        "\u0e02\u0e2d\u0e1a\u0e04\u0e38\u0e13@acme",
+    ],
+)
+def test_a_handle_after_punctuation_or_chinese_or_thai_text_matches(text: str) -> None:
+    matcher = BrandMatcher([Brand(name="Acme Corp", slug="acme", handles=("@acme",))])
+    assert matcher.match(text) == [BrandMatch("acme", ("@acme",))]
+
+
 def test_term_ending_in_a_symbol() -> None:
     matcher = BrandMatcher([Brand(name="C++", slug="cpp")])
     assert matcher.match("I love c++!") == [BrandMatch("cpp", ("C++",))]
@@ -144,6 +176,23 @@ def test_excluded_phrase_alone_is_not_the_brand(matcher: BrandMatcher, text: str
 def test_another_hit_of_the_brand_still_counts(matcher: BrandMatcher) -> None:
     assert matcher.match("apple pie and my Apple watch broke") == [BrandMatch("apple", ("Apple",))]
     assert slugs(matcher, "Manchester United fans flying United hate it") == ["united"]
+
+
+def test_an_exclusion_masks_a_hashtag_or_handle_it_covers_but_for_the_sign() -> None:
+    apple = Brand(
+        name="Apple",
+        slug="apple",
+        hashtags=("#apple",),
+        handles=("@apple",),
+        exclude=("apple pie",),
+    )
+    matcher = BrandMatcher([apple])
+    for text in ("Baking an #apple pie today", "@apple pie", "#APPLE PIE!", "#apple\npie"):
+        assert matcher.match(text) == [], text
+    assert matcher.match("#apple pie and my #Apple watch broke") == [
+        BrandMatch("apple", ("#apple", "Apple"))
+    ]
+    assert matcher.match("@apple pies") == [BrandMatch("apple", ("@apple", "Apple"))]
 
 
 def test_exclusion_only_applies_to_its_brand() -> None:

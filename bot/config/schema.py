@@ -28,6 +28,8 @@ from bot.records import MENTION_FIELDS
 from bot.text import fold
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
+_HASH_SIGNS = "#\uff03\ufe5f"  # a hashtag's sign: also full-width and small
+_AT_SIGNS = "@\uff20\ufe6b"  # a handle's
 MAX_AUTO_WORKERS = 4
 MAX_SKEW_SECONDS = 3600
 
@@ -133,14 +135,15 @@ class BrandSettings(Settings):
     @field_validator("hashtags")
     @classmethod
     def _hash_prefix(cls, tags: list[str]) -> list[str]:
-        return ["#" + tag.strip().lstrip("#") for tag in tags if tag.strip().lstrip("#")]
+        # full-width and small signs too: a full-width one kept after '#' would never match
+        bare = [tag.strip().lstrip(_HASH_SIGNS) for tag in tags]
+        return ["#" + tag for tag in bare if tag]
 
     @field_validator("handles")
     @classmethod
     def _at_prefix(cls, handles: list[str]) -> list[str]:
-        return [
-            "@" + handle.strip().lstrip("@") for handle in handles if handle.strip().lstrip("@")
-        ]
+        bare = [handle.strip().lstrip(_AT_SIGNS) for handle in handles]
+        return ["@" + handle for handle in bare if handle]
 
     @field_validator("cues")
     @classmethod
@@ -183,14 +186,22 @@ class BrandSettings(Settings):
                 "(a database of an earlier Vigie holds this brand's mentions as 'brand': "
                 "slug: brand keeps them)"
             )
-        terms = {fold(term) for term in (self.name, *self.keywords, *self.aliases, *self.hashtags)}
-        clashing = [phrase for phrase in self.exclude if fold(phrase) in terms]
-        if clashing:
-            raise ValueError(
-                f"exclude {clashing[0]!r} is also one of the brand's own terms, so the brand "
-                "would never match; exclusions are phrases around the brand's name ('apple pie') "
-                "or words that rule a post out ('birdwatching')"
-            )
+        # an exclusion equal to a term, or to a hashtag or handle without its sign (it masks
+        # '#apple' as it masks 'apple'), would hide that term wherever it is written
+        terms: dict[str, str] = {}
+        for term in (self.name, *self.keywords, *self.aliases, *self.hashtags, *self.handles):
+            terms.setdefault(fold(term), term)
+        for term in (*self.hashtags, *self.handles):
+            terms.setdefault(fold(term)[1:], term)
+        for phrase in self.exclude:
+            clash = terms.get(fold(phrase))
+            if clash is not None:
+                raise ValueError(
+                    f"brand {self.name!r}: exclude {phrase!r} is also one of the brand's own "
+                    f"terms ({clash!r}), so it would never match through it; exclusions are "
+                    "phrases around the brand's name ('apple pie') or words that rule a post out "
+                    "('birdwatching')"
+                )
         return self
 
     @property
