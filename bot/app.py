@@ -210,6 +210,8 @@ class Service:
 
 def build(config: AppConfig, console: Console) -> Service:
     clock = choose_clock(config)
+    for warning in config.unused_platform_warnings():
+        logger.warning(warning)
     metrics = Metrics()
     writer = Writer(config.storage.path)
     names = {b.brand_slug: b.name for b in config.brands}

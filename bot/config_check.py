@@ -39,6 +39,15 @@ def check_config(args: argparse.Namespace, stdout: Console, stderr: Console) -> 
             for step in level.steps
         )
         stdout.print(f"  level {level.name}: from risk {level.min_risk}; steps: {kinds or 'none'}")
+    for name, target in config.incidents.targets.items():
+        mention = target.mention.strip()
+        paged = f", mentions {escape(mention)}" if mention and mention.lower() != "none" else ""
+        stdout.print(
+            f"  target {escape(name)}: {target.platform} channel {escape(target.channel)}{paged}",
+            highlight=False,
+        )
+    for warning in (*config.unused_platform_warnings(), *config.access_warnings()):
+        stderr.print(f"[bold yellow]warning[/] {escape(warning)}", highlight=False)
     for problem in problems:
         stderr.print(f"[bold red]configuration error[/] {escape(problem)}", highlight=False)
     return EXIT_CONFIG if problems else EXIT_OK

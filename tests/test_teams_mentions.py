@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.config import ConfigError
 from handlers.teams.mentions import TeamsMention, teams_mention
 from tests.fake_connector import installation_activity, post_activity
 from tests.test_teams import POLICY, api, storm, vigie_in_teams
@@ -77,10 +78,11 @@ async def test_the_card_mentions_the_on_call_person_so_teams_notifies_them(tmp_p
     ]
 
 
-async def test_a_plain_mention_stays_text_without_an_entity(tmp_path: Path) -> None:
-    activity = await first_card(tmp_path, "@social-oncall")
-    assert "@social-oncall" in activity["text"]
-    assert not activity.get("entities")
+async def test_a_plain_mention_is_refused_before_it_reaches_teams(tmp_path: Path) -> None:
+    """``@social-oncall`` would stay text in Teams (above), notifying nobody: the configuration
+    refuses it at start-up (bot/config/incidents.py)."""
+    with pytest.raises(ConfigError, match="mentions '@social-oncall', which notifies nobody"):
+        await first_card(tmp_path, "@social-oncall")
 
 
 def test_a_name_with_markup_characters_is_escaped_in_the_markup_and_the_entity() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.config.loader import ConfigError, LoadedYaml, load_yaml
 from bot.config.schema import (
@@ -110,7 +112,9 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
         if item["type"] == "extra_forbidden":
             message = "unknown setting (misspelt? README.md lists every setting)"
         elif item["type"] in _TYPE_ERRORS:
-            message += _yaml_hint(item.get("input"))
+            named = [part for part in path if isinstance(part, str)]
+            secret = bool(named) and named[-1] in _secret_fields()
+            message += _yaml_hint(item.get("input"), secret=secret)
         problems.append((line or 0, f"  {where}{key or '(top level)'}: {message}"))
     count = len(problems)
     listed = "\n".join(text for _, text in sorted(problems, key=lambda problem: problem[0]))
@@ -120,15 +124,43 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
 _TYPE_ERRORS = frozenset({"string_type", "list_type", "dict_type"})
 
 
-def _yaml_hint(value: object) -> str:
-    """Why YAML may have read a value as something else than what was meant."""
+def _yaml_hint(value: object, *, secret: bool = False) -> str:
+    """Why YAML may have read a value as something else than what was meant (a secret's value
+    is never shown)."""
     if value is None:
         return " (got nothing: YAML reads everything after an unquoted # as a comment; quote it)"
     if isinstance(value, bool):
         return f" (YAML reads an unquoted yes/no/on/off as {str(value).lower()}; quote it)"
     if isinstance(value, int | float):
-        return f" (YAML read {value} as a number; quote it)"
+        shown = "it" if secret else str(value)
+        return f" (YAML read {shown} as a number; quote it)"
     return ""
+
+
+@cache
+def _secret_fields() -> frozenset[str]:
+    """The names of the settings that hold secrets (SecretStr), anywhere in the configuration."""
+    names: set[str] = set()
+    seen: set[type] = set()
+
+    def walk(annotation: Any) -> None:
+        for inner in get_args(annotation):
+            walk(inner)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation in seen:
+                return
+            seen.add(annotation)
+            for name, field in annotation.model_fields.items():
+                if _holds_secret(field.annotation):
+                    names.add(name)
+                walk(field.annotation)
+
+    walk(AppConfig)
+    return frozenset(names)
+
+
+def _holds_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or any(_holds_secret(a) for a in get_args(annotation))
 
 
 def _resolve(path: Path, base: Path, must_exist: bool) -> Path:

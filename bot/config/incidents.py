@@ -80,8 +80,8 @@ class Target(Policy):
     mention: str = Field(
         "",
         description="Who to mention with it: Slack user id 'U123', user group id 'S123', "
-        "'here' or 'channel' (anything else is refused); Teams 'Name <Entra object id or UPN>' "
-        "(anything else is plain text there); 'none': nobody.",
+        "'here' or 'channel' (anything else is refused); Teams 'Name <id>', the id an Entra "
+        "object id, a UPN or a Teams id 29:… (anything else is refused); 'none': nobody.",
     )
 
 
@@ -118,6 +118,39 @@ def _check_slack_mention(mention: str, where: str) -> None:
             f"{where} mentions {mention!r}, which pages nobody in Slack: write a user id "
             "(U…: 'Copy member ID' in their profile), a user group id (S…), here, channel "
             "or none"
+        )
+
+
+# Mirrors handlers/teams/mentions.py (_MENTION, _ID; the config does not import the handlers):
+# what becomes a mention entity, the only way a bot's message notifies someone in Teams
+_TEAMS_MENTION = re.compile(r"^\s*@?(?P<name>[^<>]{1,100}?)\s*<(?P<id>[^<>\s]{1,200})>\s*$")
+_TEAMS_ID = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # Entra object id
+    r"|[^@\s]+@[^@\s]+\.[^@\s]+"  # user principal name
+    r"|29:[\w-]+)$",  # Teams user id
+    re.IGNORECASE,
+)
+
+
+def teams_mention_notifies(text: str) -> bool:
+    """Whether a Teams target's ``mention`` notifies someone (``Name <id>``) or is meant to
+    page nobody ("", ``none``). Anything else would be plain text in Teams, notifying nobody:
+    ``@social-oncall``, an id without a name (it notifies only once Vigie has heard from that
+    person), ``Ana <ana.lima>``."""
+    if text.strip().lower() in ("", NOBODY):
+        return True
+    found = _TEAMS_MENTION.match(text)
+    return found is not None and bool(found["name"].split()) and bool(_TEAMS_ID.match(found["id"]))
+
+
+def _check_teams_mention(mention: str, where: str) -> None:
+    if not teams_mention_notifies(mention):
+        raise ValueError(
+            f"{where} mentions {mention!r}, which notifies nobody in Teams: write 'Name <id>', "
+            "the id being the person's Microsoft Entra object id "
+            "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, in their Entra profile), their user "
+            "principal name (ana.lima@contoso.com) or their Teams id (29:…), e.g. 'On-call Ana "
+            "<ana.lima@contoso.com>'; or none"
         )
 
 
@@ -181,7 +214,20 @@ class Level(Policy):
         ge=0, le=100, description="Risk (0..100) at which an incident enters."
     )
     steps: list[Step] = Field(default_factory=list, description="Run in order on entry.")
-    remind_every: Duration | None = Field(None, description="Remind while open and unacknowledged.")
+    remind_every: Duration | None = Field(
+        None, description="Remind while open and unacknowledged; null (the default): never."
+    )
+
+    @field_validator("remind_every")
+    @classmethod
+    def _reminds(cls, every: timedelta | None) -> timedelta | None:
+        return _not_zero(every, "remind_every", "write null (or leave it out) for no reminders")
+
+
+def _not_zero(value: timedelta | None, what: str, instead: str) -> timedelta | None:
+    if value == timedelta(0):
+        raise ValueError(f"{what} cannot be 0: {instead}")
+    return value
 
 
 class QuietHours(Policy):
@@ -210,6 +256,18 @@ class QuietHours(Policy):
             raise ValueError(f"{value!r} is not a time of day such as 22:00")
         hour, minute, second = found.groups()
         return time(int(hour), int(minute), int(second or 0))
+
+    @model_validator(mode="after")
+    def _a_stretch(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError(
+                f"quiet hours start and end at the same time ({self.start.isoformat('minutes')}"
+                "), which leaves no quiet time: they run from start to a different end (22:00 "
+                "to 07:00 runs past midnight) and cannot cover a whole day; to hold "
+                "notifications longer, silence the brand or topic for a while (silences always "
+                "expire); for no quiet hours, remove quiet_hours"
+            )
+        return self
 
 
 class Inhibit(Policy):
@@ -254,6 +312,18 @@ class IncidentPolicy(Policy):
         description="Lowest first: name, min_risk, steps, remind_every.",
     )
 
+    @field_validator("resolve_after")
+    @classmethod
+    def _resolves(cls, after: timedelta) -> timedelta:
+        instead = "an incident would be resolved the moment it calms; write a calm period (6h)"
+        _not_zero(after, "resolve_after", instead)
+        return after
+
+    @field_validator("ack_remind_every")
+    @classmethod
+    def _ack_reminds(cls, every: timedelta | None) -> timedelta | None:
+        return _not_zero(every, "ack_remind_every", "write null for no reminders")
+
     @model_validator(mode="after")
     def _coherent(self) -> IncidentPolicy:
         names = [level.name for level in self.levels]
@@ -267,6 +337,8 @@ class IncidentPolicy(Policy):
                     f"than {lower.name!r} (min_risk {lower.min_risk}): list levels lowest first"
                 )
         for name, target in self.targets.items():
+            if target.platform == "teams":
+                _check_teams_mention(target.mention, f"teams target {name!r}")
             if target.platform == "slack":
                 _check_slack_mention(target.mention, f"slack target {name!r}")
                 if _SLACK_PERSON.fullmatch(target.channel.strip()):
@@ -293,6 +365,9 @@ class IncidentPolicy(Policy):
                 if isinstance(step, NotifyStep) and self.targets[step.notify].platform == "slack":
                     where = f"level {level.name!r}'s step notifying slack target {step.notify!r}"
                     _check_slack_mention(step.mention, where)
+                if isinstance(step, NotifyStep) and self.targets[step.notify].platform == "teams":
+                    where = f"level {level.name!r}'s step notifying teams target {step.notify!r}"
+                    _check_teams_mention(step.mention, where)
         references: tuple[tuple[str, str | None], ...] = (
             (
                 "quiet_hours.bypass_level",

@@ -14,7 +14,11 @@ from typing import Any
 
 import yaml
 
-_VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# "$${" is an escape (a literal "${"); any other "${" must open a well-formed placeholder
+_PLACEHOLDER = re.compile(
+    r"\$\$\{|\$\{(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\})?"
+)
+_FORMS = "${NAME}, ${NAME:-default}, or $${ for a literal ${"
 
 Path = tuple[str | int, ...]
 
@@ -38,10 +42,21 @@ class LoadedYaml:
 
 
 def substitute(value: str, environ: Mapping[str, str], line: int) -> str:
+    """Replace each ``${NAME}`` / ``${NAME:-default}``; ``$${`` is a literal ``${``. Any other
+    ``${`` is an error rather than text kept as written (a misspelt placeholder for a secret
+    would otherwise become the secret)."""
+
     def replace(match: re.Match[str]) -> str:
-        escaped, name, default = match.groups()
-        if escaped:
-            return match.group(0)[1:]
+        if match.group(0) == "$${":
+            return "${"
+        name, default = match.group("name"), match.group("default")
+        if name is None:
+            raise ConfigError(_malformed(value, match.start(), line))
+        if default is not None and "${" in default:
+            raise ConfigError(
+                f"line {line}: the default of ${{{name}:-…}} holds another placeholder; "
+                f"they do not nest: write {_FORMS}"
+            )
         if name in environ and environ[name] != "":
             return environ[name]
         if default is not None:
@@ -52,7 +67,27 @@ def substitute(value: str, environ: Mapping[str, str], line: int) -> str:
             f"${{{name}:-value}} gives one)"
         )
 
-    return _VARIABLE.sub(replace, value)
+    return _PLACEHOLDER.sub(replace, value)
+
+
+def _malformed(value: str, start: int, line: int) -> str:
+    """Why the ``${`` at ``start`` is no placeholder, showing it (up to its ``}``) and the forms
+    that are."""
+    close = value.find("}", start)
+    if close == -1:  # what follows may be anything (a secret written in the file): not shown
+        return f"line {line}: a '${{' has no closing }}: write {_FORMS}"
+    written = value[start : close + 1]
+    shown = written if len(written) <= 60 else written[:59] + "…"
+    inside = written[2:-1]
+    if inside != inside.strip() or " " in inside:
+        why = "has spaces inside the braces"
+    elif re.match(r"[A-Za-z_][A-Za-z0-9_]*:?[=?+]", inside):
+        why = "uses a shell form Vigie does not read (only :- gives a default)"
+    elif re.match(r"[A-Za-z_][A-Za-z0-9_]*-", inside):
+        why = "is not a variable name (letters, digits and _; a default follows :-, not -)"
+    else:
+        why = "is not a variable name (letters, digits and _, not starting with a digit)"
+    return f"line {line}: {shown!r} {why}: write {_FORMS}"
 
 
 def _make_loader(environ: Mapping[str, str]) -> type[yaml.SafeLoader]:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bot.complaints import CUE_GROUPS
-from bot.config.incidents import IncidentPolicy
+from bot.config.incidents import IncidentPolicy, NotifyStep
 from bot.config.numbers import Integer, Number, not_a_boolean
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
@@ -369,6 +369,12 @@ class AppConfig(Settings):
             raise ValueError("platforms.slack in HTTP mode needs http.enabled (POST /slack/events)")
         if self.platforms.teams is not None and not self.http.enabled:
             raise ValueError("platforms.teams needs http.enabled (POST /api/messages)")
+        for source in self.sources:
+            if isinstance(source, WebhookSourceSettings) and not self.http.enabled:
+                raise ValueError(
+                    f"webhook source {source.name!r} needs http.enabled (POST "
+                    f"/webhooks/{source.name}): with http.enabled: false it would receive nothing"
+                )
         slugs = {brand.brand_slug for brand in self.brands}
         for platform in ("slack", "teams"):
             settings = getattr(self.platforms, platform)
@@ -382,6 +388,57 @@ class AppConfig(Settings):
                         "or * for all"
                     )
         return self
+
+    def unused_platform_warnings(self) -> list[str]:
+        """A chat platform configured but notified by no level: valid, but its cards go
+        elsewhere (the console, by default). Logged at start, and shown by check-config."""
+        notified = {
+            self.incidents.targets[step.notify].platform
+            for level in self.incidents.levels
+            for step in level.steps
+            if isinstance(step, NotifyStep)
+        }
+        warnings = []
+        for platform in ("slack", "teams"):
+            if getattr(self.platforms, platform) is None or platform in notified:
+                continue
+            where = " and ".join(sorted(notified)) or "nowhere (no level notifies)"
+            warnings.append(
+                f"platforms.{platform} is configured but no level notifies a {platform} target: "
+                f"every card goes to {where}; set platform: {platform} on the targets in "
+                "incidents.targets that should post there"
+            )
+        return warnings
+
+    def access_warnings(self) -> list[str]:
+        """Who may act where nobody is named: what the chat platforms log at start."""
+        warnings = []
+        for platform in ("slack", "teams"):
+            settings: SlackSettings | TeamsSettings | None = getattr(self.platforms, platform)
+            if settings is None:
+                continue
+            if not any(settings.responders.values()):
+                warnings.append(
+                    f"platforms.{platform}.responders is empty: anyone who sees a card may "
+                    "acknowledge, snooze, resolve or silence"
+                )
+            if self.replies.enabled and not any(settings.approvers.values()):
+                warnings.append(
+                    f"platforms.{platform}.approvers is empty: reply drafts are shown, but nobody "
+                    "can approve them until approvers are set per brand"
+                )
+        teams = self.platforms.teams
+        if teams is not None and not teams.app_id:
+            warnings.append(
+                "platforms.teams.app_id is empty: Teams requests are not authenticated; only "
+                "for a local Bot Framework Emulator"
+            )
+        elif teams is not None and not teams.tenant_id:
+            warnings.append(
+                "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation "
+                "that installs the app can query incidents; set it to your directory id"
+            )
+        return warnings
 
     @model_validator(mode="after")
     def _two_person_levels_exist(self) -> AppConfig:

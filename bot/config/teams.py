@@ -14,7 +14,8 @@ class TeamsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     app_id: str = Field(
-        description="The bot's Microsoft App ID (Azure Bot resource); use ${TEAMS_APP_ID}. Empty "
+        description="The bot's Microsoft App ID (a GUID, on the Azure Bot resource's "
+        "Configuration page); use ${TEAMS_APP_ID}. Empty "
         "only for local tests on a loopback http.host: every request is then accepted "
         "unauthenticated."
     )
@@ -23,7 +24,7 @@ class TeamsSettings(BaseModel):
     )
     tenant_id: str = Field(
         "",
-        description="Directory (tenant) id: activities from any other Microsoft 365 "
+        description="Directory (tenant) id, a GUID: activities from any other Microsoft 365 "
         "organisation are refused (403). Required for SingleTenant; recommended always, since "
         "anyone can install a multi-tenant app in their own organisation.",
     )
@@ -50,6 +51,32 @@ class TeamsSettings(BaseModel):
         description="Who may approve, edit or reject reply drafts, per brand slug ('*' for all): "
         "Entra object ids. Empty: nobody.",
     )
+
+    @field_validator("app_id")
+    @classmethod
+    def _app_id(cls, app_id: str) -> str:
+        app_id = app_id.strip()
+        if app_id and not _AAD_ID.match(app_id):
+            raise ValueError(
+                f"{app_id!r} is not a Microsoft App ID: it is a GUID "
+                "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), shown as 'Microsoft App ID' on the "
+                "Azure Bot resource's Configuration page; Teams' tokens are addressed to it"
+            )
+        return app_id
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant_id(cls, tenant_id: str) -> str:
+        tenant_id = tenant_id.strip()
+        if tenant_id and not _AAD_ID.match(tenant_id):
+            raise ValueError(
+                f"{tenant_id!r} is not a directory (tenant) id: it is a GUID "
+                "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), not a domain name; Teams sends that "
+                "GUID with every activity, so any other value refuses them all (403). Find it "
+                "as 'Tenant ID' on Microsoft Entra ID's Overview page in the Azure portal (or "
+                "'App Tenant ID' on the Azure Bot's Configuration page)"
+            )
+        return tenant_id
 
     @field_validator("responders", "approvers")
     @classmethod
