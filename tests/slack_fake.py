@@ -87,6 +87,7 @@ class FakeSlack:
         self.usergroups: dict[str, list[str]] = {}  # user group id -> member user ids
         self.replies_limit = 1000  # conversations.replies' most per page (15 outside the
         # Slack Marketplace since 2025)
+        self.history_limit = 1000  # the same for conversations.history
         self.url = ""
         self._failures: dict[str, list[tuple[int, int | None, str, str | None]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -153,7 +154,9 @@ class FakeSlack:
         channel: str | None = None,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (or "response_url") with this failure;
-        with ``channel``, only calls for that channel (Slack rate-limits per channel)."""
+        with ``channel``, only calls for that channel (Slack rate-limits per channel).
+        ``status=200`` with an ``error`` is Slack's usual refusal: ``{"ok": false, "error": ...}``
+        (pass ``retry_after=None`` for no Retry-After header)."""
         code = error or DEFAULT_ERRORS.get(status, "fatal_error")
         failures = self._failures.setdefault(method, [])
         failures.extend([(status, retry_after, code, channel)] * times)
@@ -233,8 +236,11 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         body = await _parse_body(request)
-        status, headers, answer = self._pop_failure(method, body) or (200, {}, {})
-        if status == 200:
+        failure = self._pop_failure(method, body)
+        if failure is not None:  # served as set, ok:false at a 200 included
+            status, headers, answer = failure
+        else:
+            status, headers = 200, {}
             token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             handler = self._methods.get(method)
             if handler is None:
@@ -346,7 +352,9 @@ class FakeSlack:
         return {k: v for k, v in message.items() if keep_metadata or k != "metadata"}
 
     def _history(self, body: Body) -> Body:
-        """Top-level messages (thread replies are left out, as Slack does), newest first."""
+        """Top-level messages (thread replies are left out, as Slack does), newest first;
+        ``oldest``/``latest``/``inclusive`` narrow them, ``limit`` (capped at
+        ``history_limit``) and ``cursor`` page them."""
         channel, inclusive = str(body.get("channel", "")), _truthy(body.get("inclusive"))
         oldest, latest = (
             Decimal(str(body.get("oldest") or 0)),
@@ -359,13 +367,15 @@ class FakeSlack:
             return in_range and m.get("thread_ts", m["ts"]) == m["ts"]
 
         found = [m for m in reversed(self.messages.get(channel, [])) if wanted(m)]
-        limit = int(body.get("limit") or 100)
+        limit = min(int(body.get("limit") or 100), self.history_limit)
+        start = int(str(body.get("cursor") or "0"))
+        more = start + limit < len(found)
         return {
             "ok": True,
-            "messages": [self._shown(m, body) for m in found[:limit]],
-            "has_more": len(found) > limit,
+            "messages": [self._shown(m, body) for m in found[start : start + limit]],
+            "has_more": more,
             "pin_count": 0,
-            "response_metadata": {"next_cursor": ""},
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _replies(self, body: Body) -> Body:

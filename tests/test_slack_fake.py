@@ -118,6 +118,34 @@ async def test_rate_limit_raises_without_the_retry_handler(slack: FakeSlack) -> 
     assert caught.value.response.status_code == 503
 
 
+async def test_a_refusal_at_http_200_is_served(slack: FakeSlack) -> None:
+    """``fail(status=200, error=...)`` was overwritten by the method's own answer: no test could
+    make Slack say ok:false, which is how it refuses most calls."""
+    slack.fail("chat.postMessage", status=200, retry_after=None, error="not_in_channel")
+    with pytest.raises(SlackApiError) as caught:
+        await client(slack).chat_postMessage(channel="C1", text="hello")
+    assert caught.value.response.status_code == 200
+    assert caught.value.response.data == {"ok": False, "error": "not_in_channel"}
+    assert not slack.messages.get("C1")
+    await client(slack).chat_postMessage(channel="C1", text="hello")  # once only
+    assert len(slack.messages["C1"]) == 1
+
+
+async def test_history_is_paged_newest_first(slack: FakeSlack) -> None:
+    slack.history_limit = 2
+    for n in range(5):
+        await client(slack).chat_postMessage(channel="C1", text=f"m{n}")
+    pages, cursor = [], None
+    while True:
+        page = await client(slack).conversations_history(channel="C1", limit=100, cursor=cursor)
+        pages.append([m["text"] for m in page["messages"]])
+        cursor = page["response_metadata"]["next_cursor"]
+        assert page["has_more"] == bool(cursor)
+        if not cursor:
+            break
+    assert pages == [["m4", "m3"], ["m2", "m1"], ["m0"]]
+
+
 def test_signed_headers_verify() -> None:
     body = slash_command_body("/mentions", "acme 24h", "U1", "C1", "http://127.0.0.1:1/respond/x")
     headers = signed_headers(SECRET, body)

@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from slack_sdk.models.blocks import DividerBlock
+from slack_sdk.models.blocks import DividerBlock, MarkdownTextObject, SectionBlock
 
 from handlers.slack.render import (
+    MESSAGE_TEXT,
     InvalidBlocks,
+    _compact,
     card_blocks,
     check_blocks,
     cut,
     escape,
     mention_markup,
     sparkline,
+    text_size,
 )
 
 
@@ -184,3 +187,40 @@ def test_a_snooze_until_tomorrow_shows_its_date() -> None:
     assert "snoozed until <!date^1773216300^{date_short_pretty} {time}|2026-03-11 08:05 UTC>" in (
         context
     )
+
+
+def test_slacks_total_text_limit_is_checked_before_sending() -> None:
+    """Slack answers msg_blocks_too_long past about 13,000 characters of text in all, though
+    each block is within its own limit; slack_sdk does not check it."""
+    sections = [
+        SectionBlock(block_id=str(i), text=MarkdownTextObject(text="x" * 2500)) for i in range(5)
+    ]
+    assert text_size(sections) == 12_500
+    with pytest.raises(InvalidBlocks, match="12,500 characters of text"):
+        check_blocks(sections)
+    assert check_blocks(sections[:4])
+
+
+def test_a_card_of_long_posts_is_cut_to_fit_slacks_total() -> None:
+    long = {"author": "pat", "followers": 10, "text": "the app is down again " * 200, "url": ""}
+    huge = card(explanation="99: " + "word " * 700, examples=[long] * 3)
+    blocks = check_blocks(card_blocks(huge, "v1"))
+    assert text_size(blocks) <= MESSAGE_TEXT
+    assert len([b for b in blocks if b["block_id"].startswith("m")]) == 3
+
+
+@pytest.mark.parametrize(
+    ("followers", "said"),
+    [
+        (999, "999"),
+        (1_000, "1k"),
+        (248_300, "248.3k"),
+        (999_949, "999.9k"),
+        (999_950, "1M"),
+        (999_999, "1M"),
+        (1_049_999, "1M"),
+        (999_999_999, "1B"),
+    ],
+)
+def test_follower_counts_are_rounded_before_their_unit_is_chosen(followers: int, said: str) -> None:
+    assert _compact(followers) == said

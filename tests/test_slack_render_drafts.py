@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.slack.render import SECTION_TEXT, check_blocks
+import pytest
+
+from handlers.slack.render import MESSAGE_TEXT, SECTION_TEXT, check_blocks, text_size
 from handlers.slack.render_drafts import (
     APPROVE,
     EDIT,
@@ -91,3 +93,55 @@ def test_the_edit_modal_says_what_is_edited() -> None:
     statement = {**draft, "variant": "statement"}
     assert label(statement, {**target, "author": ""}) == "Holding statement"
     assert edit_view(statement, target, "7:1:C1").to_dict()["title"]["text"] == "Edit statement"
+
+
+def variants(text: str, count: int, state: str = "proposed") -> dict[str, Any]:
+    drafts = card(text)
+    first = drafts["drafts"][0]
+    drafts["drafts"] = [
+        dict(first, id=n, variant=f"generated_{n}", state=state) for n in range(count)
+    ]
+    return drafts
+
+
+def sections(blocks: list[Any]) -> list[str]:
+    return [b.text.text for b in blocks if b.type == "section"][1:]  # the drafts, no heading
+
+
+@pytest.mark.parametrize(("count", "size"), [(5, 2_500), (6, 2_000), (12, 3_000)])
+def test_many_long_drafts_are_shown_cut_to_fit_slacks_total(count: int, size: int) -> None:
+    """Slack refuses a message of more than about 12,000 characters of text in all
+    (msg_blocks_too_long): the drafts are shown shorter until it fits, and Edit, which opens
+    a draft whole, stays."""
+    text = ("We are sorry. " * 300)[:size]
+    blocks = draft_blocks(variants(text, count), "v1")
+    assert text_size(check_blocks(blocks)) <= MESSAGE_TEXT
+    assert len(sections(blocks)) == count
+    assert all(text not in shown for shown in sections(blocks))
+    assert actions(blocks) == [EDIT, REJECT] * count  # nobody approves what they cannot read
+    context = " ".join(e.text for b in blocks if b.type == "context" for e in b.elements)
+    assert context.count("Edit shows it whole") == count
+
+
+def test_decided_drafts_are_cut_first() -> None:
+    text = ("We are sorry. " * 300)[:2_900]
+    drafts = variants(text, 5, state="rejected")
+    drafts["drafts"][0]["state"] = "proposed"
+    blocks = draft_blocks(drafts, "v1")
+    assert text_size(check_blocks(blocks)) <= MESSAGE_TEXT
+    assert text.split("\n")[0][-40:] in sections(blocks)[0]  # the one to decide, whole
+    assert actions(blocks) == [APPROVE, EDIT, REJECT]
+
+
+def test_a_drafts_preview_shows_its_text_as_it_will_be_published() -> None:
+    """The approver must see what is published: a draft's *, _, ~ and ` stay as typed in the
+    preview instead of turning it bold, italic, struck or code."""
+    text = "Sorry *all* of you_ ~2 h_ ~outage~ `now` & <soon>"
+    quote = sections(draft_blocks(card(text), "v1"))[0].split("\n", 1)[1]
+    assert (
+        quote.replace("\u200b", "")
+        == "> Sorry *all* of you_ ~2 h_ ~outage~ `now` &amp; &lt;soon&gt;"
+    )
+    marks = [i for i, c in enumerate(quote) if c in "*_~`"]
+    assert len(marks) == 9
+    assert all(quote[i + 1] == "\u200b" for i in marks)  # no pair of them can open and close

@@ -34,6 +34,7 @@ from handlers.teams.render import (
     MAX_ATTACHMENT_BYTES,
     MAX_MESSAGE_BYTES,
     InvalidCard,
+    _compact,
     attachment_size,
     card_attachment,
     check_card,
@@ -722,3 +723,13 @@ def test_arbitrary_json_gives_an_action_or_invalid_action(value: Any) -> None:
 def test_arbitrary_submit_values_give_an_action_or_invalid_action(value: Any) -> None:
     with contextlib.suppress(InvalidAction):
         parse_submit(value)
+
+
+def test_follower_counts_read_as_in_the_risk_explanation() -> None:
+    assert [_compact(n) for n in (950, 2_240, 999_950, 1_000_000, 999_999_999)] == [
+        "950",
+        "2.2k",
+        "1M",
+        "1M",
+        "1B",
+    ]

@@ -86,7 +86,9 @@ def _because(inputs: RiskInputs) -> str:
         else:
             said += ", where there are usually none"
     if inputs.top_author and (inputs.top_followers > 0 or inputs.top_is_influencer):
-        said += f"; top post by @{inputs.top_author} ({_people(inputs.top_followers)} followers"
+        said += (
+            f"; top post by @{inputs.top_author} ({people_count(inputs.top_followers)} followers"
+        )
         said += ", known influencer)" if inputs.top_is_influencer else ")"
     return said + _virality(inputs)
 
@@ -104,7 +106,7 @@ def _virality(inputs: RiskInputs) -> str:
     return f"; upvoted {inputs.votes:,} times"
 
 
-def _people(count: int) -> str:
+def people_count(count: int) -> str:
     """A follower count as people say it: 950, 2.2k, 1M (999,950 is 1M, not 1000k)."""
     if count < 1_000:
         return str(count)

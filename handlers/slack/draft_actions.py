@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.drafts.cards import drafts_card
 from bot.drafts.control import ELSEWHERE, DraftControl
 from bot.drafts.rules import Outcome
+from handlers.slack.platform import error_code
 from handlers.slack.render import person
 from handlers.slack.render_drafts import (
     APPROVE,
@@ -121,7 +122,9 @@ class SlackDraftActions:
                 view=edit_view(draft, target, view["private_metadata"], text, saved_by),
             )
         except SlackApiError as error:  # typing faster than Slack updates: the next key counts
-            logger.debug("slack: count not refreshed: %s", error.response.get("error"))
+            logger.debug(
+                "slack: count not refreshed: %s", error_code(error) or error.response.status_code
+            )
 
     async def edited(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient

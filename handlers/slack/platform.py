@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -35,11 +38,20 @@ logger = logging.getLogger(__name__)
 EVENT_TYPE = "vigie_notification"
 MESSAGE_TEXT = 3900  # Slack truncates message text past 40,000; keep thread lines readable
 LOOK_BACK = 100  # messages asked for per page when looking an idempotency key up after a crash
-LOOK_PAGES = 5  # pages of a thread read at most (Slack gives a thread oldest first)
+LOOK_PAGES = 5
+"""Pages read at most to look one message up, over all its attempts (``SlackPlatform.find``):
+apps outside the Slack Marketplace get 15 messages a page and one call a minute."""
 POSTED_AFTER = timedelta(hours=2)
-"""A message cannot have been posted long before its intent was decided: thread look-ups start
-there (``oldest``), so a long thread's newest messages are on the first page. Two hours cover
-an event clock up to an hour ahead of the wall (``bot.clock.MAX_AHEAD``)."""
+"""A message cannot have been posted long before its intent was decided: look-ups start there
+(``oldest``). Two hours cover an event clock up to an hour ahead of the wall
+(``bot.clock.MAX_AHEAD``)."""
+LOOK_SPAN = timedelta(hours=24)
+"""Look-ups never reach further back than this before the wall clock: an intent's
+``created_at`` is event time, which in a replay may be long ago while the message was posted
+just now."""
+LOOKUPS_KEPT = 256  # look-ups waiting for Slack (a 429) remembered at most, oldest dropped
+NOT_POSTED = frozenset({"channel_not_found", "thread_not_found"})
+"""Look-up answers that mean the message is not there (posting it says why, if it cannot be)."""
 RETRYABLE = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -69,27 +81,89 @@ def delivery_client(client: AsyncWebClient) -> AsyncWebClient:
     return own
 
 
+@dataclass
+class _Lookup:
+    """A look-up in progress: where it resumes after Slack asked it to wait."""
+
+    oldest: str
+    cursor: str = ""
+    pages: int = 0
+
+
+class _CannotTell(Exception):
+    """Slack's messages were read as far as the budget allows without an answer."""
+
+
 class SlackPlatform:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, wall: Callable[[], float] = time.time) -> None:
         self.client = delivery_client(client)
+        self.wall = wall
+        self._lookups: dict[tuple[str, str, str], _Lookup] = {}
+        self._said: set[tuple[str, str]] = set()  # (channel, reason) a look-up could not be done
 
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
         try:
             return await self._deliver(intent, card_ref)
         except SlackApiError as error:
-            raise _delivery_error(error) from error
+            raise _delivery_error(error, _split(card_ref)[0] or intent.channel) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise DeliveryError(f"Slack unreachable: {error}") from error
 
     async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
+        """After a crash or a failed attempt: the ref of this intent's message if Slack has it.
+
+        Policy: the look-up is bounded, and when it cannot answer for a reason other than
+        Slack being unreachable or busy, the answer is "not found", so the message is posted
+        (a possible duplicate is better than a lost card):
+
+        * Slack unreachable, a 5xx or a 429: ``DeliveryError`` (retryable, with Slack's
+          Retry-After), and the next attempt resumes the look-up where it stopped (its cursor
+          is kept), so a thread read at one call a minute is never read from its start again.
+        * Slack refuses the look-up (missing_scope, not_in_channel, invalid_auth...): logged
+          (a WARNING once per channel and reason) and "not found"; posting then succeeds, or
+          fails with Slack's own reason for it.
+        * Only messages since ``POSTED_AFTER`` before the intent was decided are read (and
+          never from further back than ``LOOK_SPAN`` before the wall: ``created_at`` is event
+          time, long ago in a replay), at most ``LOOK_PAGES`` pages over all the attempts:
+          past that, "not found" (logged as above) rather than waiting for more pages.
+        """
+        channel, ts = _split(card_ref)
+        where = channel or intent.channel
+        in_thread = bool(ts) and (intent.kind is not IntentKind.OPEN or bool(intent.part))
+        lookup_key = (intent.key, where, ts if in_thread else "")
         try:
-            return await self._find(intent, card_ref)
+            found = await self._find(intent, card_ref, lookup_key, in_thread)
         except SlackApiError as error:
-            if error.response.get("error") in ("channel_not_found", "thread_not_found"):
+            code = error_code(error)
+            failure = _delivery_error(error, where)
+            if code in NOT_POSTED or not failure.retryable:
+                self._lookups.pop(lookup_key, None)
+            if code in NOT_POSTED:
                 return None
-            raise _delivery_error(error) from error
+            if failure.retryable:  # Slack busy or failing: asked again later, from here
+                raise failure from error
+            self._cannot_tell(intent, where, f"Slack refused the look-up: {code or 'error'}")
+            return None
         except (aiohttp.ClientError, TimeoutError) as error:  # cannot tell: asked again later
             raise DeliveryError(f"Slack unreachable: {error}") from error
+        except _CannotTell as error:
+            self._lookups.pop(lookup_key, None)
+            self._cannot_tell(intent, where, str(error))
+            return None
+        self._lookups.pop(lookup_key, None)
+        return found
+
+    def _cannot_tell(self, intent: Intent, channel: str, reason: str) -> None:
+        said = (channel, reason)
+        log = logger.debug if said in self._said else logger.warning
+        self._said.add(said)
+        log(
+            "slack: cannot tell whether %s is already in %s (%s); posting it, which may "
+            "post it twice",
+            intent.key,
+            channel,
+            reason,
+        )
 
     async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
         channel, ts = _split(card_ref)
@@ -167,55 +241,53 @@ class SlackPlatform:
                 f"the card is not valid Block Kit: {error}", retryable=False
             ) from None
 
-    async def _find(self, intent: Intent, card_ref: str | None) -> str | None:
-        """Look the intent's key up in the channel (a card) or the card's thread (a message)."""
+    async def _find(
+        self,
+        intent: Intent,
+        card_ref: str | None,
+        lookup_key: tuple[str, str, str],
+        in_thread: bool,
+    ) -> str | None:
+        """Look the intent's key up in the channel (a card: newest first) or the card's thread
+        (a message: oldest first), a page at a time, resuming a look-up Slack interrupted."""
         if intent.kind is IntentKind.UPDATE:
             return None  # an edit is idempotent: doing it again is harmless
-        channel, ts = _split(card_ref)
-        if (intent.kind is IntentKind.OPEN and not intent.part) or not ts:
-            response = await self.client.conversations_history(
-                channel=channel or intent.channel, limit=LOOK_BACK, include_all_metadata=True
-            )
-        else:
-            return await self._find_in_thread(intent, card_ref, channel, ts)
-        messages: list[dict[str, Any]] = response.get("messages", [])
-        for message in messages:
-            if _key_of(message) == intent.key:
-                own = f"{channel or response.get('channel', intent.channel)} {message['ts']}"
-                return own if intent.part else card_ref or own
-        return None
-
-    async def _find_in_thread(
-        self, intent: Intent, card_ref: str | None, channel: str, ts: str
-    ) -> str | None:
-        """Read the thread from shortly before the intent was decided, a page at a time (a
-        long incident's thread holds hundreds of messages, oldest first; apps outside the
-        Slack Marketplace get at most 15 a page)."""
-        oldest = max(0.0, (intent.created_at - POSTED_AFTER).timestamp())
-        cursor = ""
-        for _ in range(LOOK_PAGES):
-            response = await self.client.conversations_replies(
-                channel=channel,
-                ts=ts,
-                oldest=f"{oldest:.6f}",
-                limit=LOOK_BACK,
-                include_all_metadata=True,
-                cursor=cursor or None,
-            )
+        _, where, ts = lookup_key
+        lookup = self._lookups.get(lookup_key)
+        if lookup is None:
+            lookup = _Lookup(oldest=f"{self._oldest(intent):.6f}")
+            while len(self._lookups) >= LOOKUPS_KEPT:
+                del self._lookups[next(iter(self._lookups))]
+            self._lookups[lookup_key] = lookup
+        while lookup.pages < LOOK_PAGES:
+            asked: dict[str, Any] = {
+                "channel": where,
+                "oldest": lookup.oldest,
+                "limit": LOOK_BACK,
+                "include_all_metadata": True,
+                "cursor": lookup.cursor or None,
+            }
+            if in_thread:
+                response = await self.client.conversations_replies(ts=ts, **asked)
+            else:
+                response = await self.client.conversations_history(**asked)
+            lookup.pages += 1
             messages: list[dict[str, Any]] = response.get("messages", [])
             for message in messages:
                 if _key_of(message) == intent.key:
-                    own = f"{channel} {message['ts']}"
+                    own = f"{where} {message['ts']}"
                     return own if intent.part else card_ref or own
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
+            lookup.cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
+            if not lookup.cursor:
                 return None
-        logger.warning(
-            "slack: %s not found in the first %d pages of its thread; posting it",
-            intent.key,
-            LOOK_PAGES,
-        )
-        return None
+        raise _CannotTell(f"not in the {LOOK_PAGES} pages read")
+
+    def _oldest(self, intent: Intent) -> float:
+        """Where a look-up starts: shortly before the intent was decided, but neither after
+        the wall clock (an event clock ahead) nor long before it (a replay's event time)."""
+        now = self.wall()
+        decided = min(intent.created_at.timestamp(), now) - POSTED_AFTER.total_seconds()
+        return max(0.0, decided, now - LOOK_SPAN.total_seconds())
 
 
 def _split(ref: str | None) -> tuple[str, str]:
@@ -250,14 +322,39 @@ def _line(intent: Intent) -> str:
     return f"{mention} {escape(intent.text)}".strip()
 
 
-def _delivery_error(error: SlackApiError) -> DeliveryError:
+def error_code(error: SlackApiError) -> str:
+    """Slack's error code ("" when the body was no JSON object, e.g. a proxy's text/plain
+    5xx page, which slack_sdk keeps as a str)."""
+    data = error.response.data
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
+_HINTS = {
+    "not_in_channel": "Vigie is not a member of {channel}: invite it to the channel",
+    "channel_not_found": "no channel {channel} that Vigie can see (a private channel must "
+    "invite Vigie)",
+    "is_archived": "{channel} is archived",
+    "missing_scope": "the Slack app lacks a scope{needed}: add it and reinstall the app",
+    "invalid_auth": "the Slack bot token is invalid",
+    "not_authed": "no Slack bot token was sent",
+    "token_revoked": "the Slack bot token was revoked",
+    "account_inactive": "the Slack bot token belongs to a deactivated app or user",
+}
+
+
+def _delivery_error(error: SlackApiError, channel: str = "") -> DeliveryError:
     response = error.response
-    code = str(response.get("error", "")) if isinstance(response.data, dict) else ""
+    code = error_code(error)
     status = response.status_code
     retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
     retryable = status == 429 or status >= 500 or code in RETRYABLE
-    return DeliveryError(
-        f"Slack answered {status} {code or 'error'}",
-        retryable=retryable,
-        retry_after=float(retry_after) if retry_after else None,
-    )
+    message = f"Slack answered {status} {code or 'error'}"
+    if (hint := _HINTS.get(code)) is not None:
+        data = response.data if isinstance(response.data, dict) else {}
+        needed = f" ({data['needed']})" if data.get("needed") else ""
+        message += ": " + hint.format(channel=channel or "the channel", needed=needed)
+    try:
+        wait = float(retry_after) if retry_after else None
+    except ValueError:
+        wait = None
+    return DeliveryError(message, retryable=retryable, retry_after=wait)

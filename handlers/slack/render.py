@@ -7,8 +7,9 @@ incident number only: a click reloads the incident from storage.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -24,8 +25,17 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.config.incidents import slack_mention
+from bot.spread.risk import people_count
 
 MAX_BLOCKS = 50
+MESSAGE_TEXT = 12_000
+"""The most text a message's blocks may hold together (their text objects, summed): past about
+13,000 characters Slack refuses the message with ``msg_blocks_too_long``, though every block
+is within its own limit. Neither slack_sdk's models nor their ``to_dict`` check it."""
+CARD_RESERVE = 200  # of MESSAGE_TEXT, for what the platform adds to a card (a new post's ping)
+CARD_FITS = ((3000, 3), (1500, 3), (600, 3), (300, 3), (150, 3), (150, 1))
+"""The longest explanation and example text shown on a card, and how many examples, tried in
+turn until the card fits."""
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
 FIELD_TEXT = 2000
@@ -92,9 +102,10 @@ def safe_url(url: str) -> str:
     """A link fit for mrkdwn: http(s) only, no characters that end or split Slack's link syntax,
     not absurdly long; "" when it is not one."""
     url = url.strip()
-    if not url.lower().startswith(("http://", "https://")) or len(url) > MAX_URL:
+    if not url.lower().startswith(("http://", "https://")):
         return ""
-    return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    return url if len(url) <= MAX_URL else ""
 
 
 def sparkline(counts: list[int]) -> str:
@@ -112,9 +123,51 @@ def _level_mark(card: dict[str, Any]) -> str:
     return "🔴" if card["top_level"] else "🟠" if card["level"] != "watch" else "🟡"
 
 
+F = TypeVar("F")
+
+
+def text_size(blocks: Iterable[Block | dict[str, Any]]) -> int:
+    """The characters of all the text objects in ``blocks``: what ``MESSAGE_TEXT`` limits."""
+
+    def size(value: Any) -> int:
+        if isinstance(value, list):
+            return sum(size(v) for v in value)
+        if not isinstance(value, dict):
+            return 0
+        text = value.get("text") if value.get("type") in ("mrkdwn", "plain_text") else None
+        return (len(text) if isinstance(text, str) else 0) + sum(size(v) for v in value.values())
+
+    return sum(size(b.to_dict() if isinstance(b, Block) else b) for b in blocks)
+
+
+def fitted(
+    render: Callable[[F], list[Block]], fits: Sequence[F], budget: int = MESSAGE_TEXT
+) -> list[Block]:
+    """The first of ``render(fit)`` for ``fits`` (from the most shown to the least) whose text
+    is within ``budget``; the last one if none is (``check_blocks`` then says why)."""
+    blocks: list[Block] = []
+    for fit in fits:
+        blocks = render(fit)
+        if text_size(blocks) <= budget:
+            break
+    return blocks
+
+
 def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -> list[Block]:
     """The incident's message. ``version`` makes block ids new at every edit, as Slack asks;
-    ``new_post``: it is posted, not edited, so naming people must not notify them."""
+    ``new_post``: it is posted, not edited, so naming people must not notify them. Long
+    examples and explanation are cut shorter until the message is within ``MESSAGE_TEXT``."""
+    return fitted(
+        lambda fit: _card_blocks(card, version, new_post, fit),
+        CARD_FITS,
+        MESSAGE_TEXT - CARD_RESERVE,
+    )
+
+
+def _card_blocks(
+    card: dict[str, Any], version: str, new_post: bool, fit: tuple[int, int]
+) -> list[Block]:
+    longest, examples = fit
     number = card["incident"]
     status = card["status"]
     title = f"{_level_mark(card)} {str(card['level']).upper()} · {card['brand']}"
@@ -127,7 +180,8 @@ def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -
             block_id=f"risk-{version}",
             text=MarkdownTextObject(
                 text=cut(
-                    f"*Risk {card['risk']}* (peak {card['peak_risk']}): {inert(explanation)}",
+                    f"*Risk {card['risk']}* (peak {card['peak_risk']}): "
+                    f"{inert(cut(explanation, longest))}",
                     SECTION_TEXT,
                 )
             ),
@@ -142,8 +196,8 @@ def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -
             ],
         ),
     ]
-    for index, example in enumerate(card.get("examples", [])[:3]):
-        blocks.append(_example(example, f"m{index}-{version}"))
+    for index, example in enumerate(card.get("examples", [])[:examples]):
+        blocks.append(_example(example, f"m{index}-{version}", longest))
     blocks.append(
         ContextBlock(
             block_id=f"ctx-{version}",
@@ -156,13 +210,13 @@ def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -
     return blocks
 
 
-def _example(example: dict[str, Any], block_id: str) -> SectionBlock:
+def _example(example: dict[str, Any], block_id: str, fit: int = SECTION_TEXT) -> SectionBlock:
     followers = int(example.get("followers") or 0)
     reach = f" ({_compact(followers)} followers)" if followers else ""
     author = f"*@{handle(str(example.get('author') or 'someone'))}*{reach}"
     url = safe_url(str(example.get("url") or ""))
     link = f" <{url}|open>" if url else ""
-    text = f"{author}: {inert(str(example.get('text', '')))}"
+    text = f"{author}: {inert(cut(str(example.get('text', '')), fit))}"
     return SectionBlock(
         block_id=block_id, text=MarkdownTextObject(text=cut(text, SECTION_TEXT - len(link)) + link)
     )
@@ -227,10 +281,9 @@ def _span(minutes: int) -> str:
 
 
 def _compact(number: int) -> str:
-    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if number >= limit:
-            return f"{number / limit:.1f}".rstrip("0").rstrip(".") + suffix
-    return str(number)
+    """A follower count as people say it (999,950 is 1M, not 1000k): the same as the risk
+    explanation's, so a card and its explanation agree."""
+    return people_count(number)
 
 
 class InvalidBlocks(ValueError):
@@ -238,11 +291,16 @@ class InvalidBlocks(ValueError):
 
 
 def check_blocks(blocks: list[Block]) -> list[dict[str, Any]]:
-    """The blocks as Slack JSON, validated: the models' limits, 50 blocks, unique block ids."""
+    """The blocks as Slack JSON, validated: the models' limits, 50 blocks, unique block ids,
+    ``MESSAGE_TEXT`` characters of text in all."""
     if len(blocks) > MAX_BLOCKS:
         raise InvalidBlocks(f"{len(blocks)} blocks; Slack takes at most {MAX_BLOCKS}")
     as_json = [block.to_dict() for block in blocks]  # raises on a model's limit
     ids = [block.get("block_id") for block in as_json if block.get("block_id")]
     if len(ids) != len(set(ids)):
         raise InvalidBlocks(f"block ids are not unique: {ids}")
+    if (size := text_size(as_json)) > MESSAGE_TEXT:
+        raise InvalidBlocks(
+            f"{size:,} characters of text; Slack takes about {MESSAGE_TEXT:,} in a message"
+        )
     return as_json

@@ -3,6 +3,7 @@ the Edit and Reject modals. Buttons carry ``draft id:version`` only; a click rel
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from handlers.slack.render import (
     SECTION_TEXT,
     cut,
     escape,
+    fitted,
     handle,
     inert,
     moment,
@@ -46,6 +48,31 @@ TOO_LONG = (
     "⚠️ Shown cut: longer than Slack shows, so it cannot be approved or edited here; reject it "
     "or decide it where it shows whole"
 )
+CUT_TO_FIT = "✂️ Shown cut to fit this message: Edit shows it whole"
+CUT_TO_FIT_DECIDED = "✂️ Shown cut"
+READ_WHOLE = frozenset({"proposed", "failed", "approved"})
+"""States whose text someone still acts on (approves, fixes, copies by hand): cut last."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How much of each draft's text the drafts message shows: one step of making it fit
+    Slack's total text (``MESSAGE_TEXT``)."""
+
+    acted_on: int = EDITABLE  # drafts in READ_WHOLE
+    decided: int = EDITABLE  # the others (rejected, withdrawn, expired, published...)
+    state: int = 2000  # a draft's state line
+
+
+FITS = (
+    Fit(),
+    Fit(decided=300, state=600),
+    Fit(acted_on=1500, decided=200, state=600),
+    Fit(acted_on=800, decided=200, state=300),
+    Fit(acted_on=400, decided=120, state=300),
+    Fit(acted_on=200, decided=80, state=200),
+    Fit(acted_on=100, decided=80, state=120),
+)
 VARIANT_NAMES = {
     "apologetic": "Apologetic",
     "informative": "Informative",
@@ -56,12 +83,22 @@ VARIANT_NAMES = {
 
 
 def draft_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -> list[Block]:
-    """The drafts message: what is answered, then each variant with its state and buttons."""
+    """The drafts message: what is answered, then each variant with its state and buttons.
+
+    Slack refuses a message whose blocks hold more than about ``MESSAGE_TEXT`` characters in
+    all, so long drafts are shown shorter and shorter (``FITS``; decided ones first) until it
+    fits. A draft shown cut cannot be approved from the message (nobody approves a text they
+    could not read whole), but Edit opens it whole; rejecting other variants makes room."""
+    return fitted(lambda fit: _draft_blocks(card, version, not new_post, fit), FITS)
+
+
+def _draft_blocks(card: dict[str, Any], version: str, notify_safe: bool, fit: Fit) -> list[Block]:
     target = card["target"]
+    install = str(card.get("install") or "")
     blocks: list[Block] = [SectionBlock(block_id=f"dh-{version}", text=_heading(card))]
     for draft in card["drafts"][:MAX_DRAFTS]:
         block_id = f"{draft['id']}-{version}"
-        blocks += _draft(draft, target, block_id, not new_post, str(card.get("install") or ""))
+        blocks += _draft(draft, target, block_id, notify_safe, install, fit)
     return blocks
 
 
@@ -85,24 +122,43 @@ def _heading(card: dict[str, Any]) -> MarkdownTextObject:
     return MarkdownTextObject(text=cut(text, SECTION_TEXT))
 
 
+def quoted(text: str) -> str:
+    """Someone's text as a mrkdwn quote, inert: shown as it will be published, its *, _, ~
+    and ` as typed rather than turning bold, italic, struck or code."""
+    return "\n".join(f"> {line}" if line else ">" for line in inert(text).split("\n"))
+
+
 def _draft(
-    draft: dict[str, Any], target: dict[str, Any], block_id: str, notify_safe: bool, install: str
+    draft: dict[str, Any],
+    target: dict[str, Any],
+    block_id: str,
+    notify_safe: bool,
+    install: str,
+    fit: Fit = FITS[0],
 ) -> list[Block]:
     name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
     count = f"{draft['length']}/{target['limit']}"
-    quoted = "\n".join(f"> {line}" if line else ">" for line in escape(draft["text"]).split("\n"))
-    whole = f"*{escape(name)}* · {escape(draft['language'])} · {count}\n{quoted}"
-    shown = len(whole) <= SECTION_TEXT and len(draft["text"]) <= EDITABLE
+    head = f"*{escape(name)}* · {escape(draft['language'])} · {count}"
+    text = str(draft["text"])
+    editable = len(text) <= EDITABLE  # the Edit modal holds it whole
+    room = fit.acted_on if draft["state"] in READ_WHOLE else fit.decided
+    whole = f"{head}\n{quoted(text)}"
+    shown = editable and len(text) <= room and len(whole) <= SECTION_TEXT  # here, whole
+    if not shown:
+        whole = f"{head}\n{quoted(cut(text, min(room, EDITABLE)))}"
     state = _state(draft, target, notify_safe)
-    if draft["state"] == "proposed" and not shown:
+    if draft["state"] == "proposed" and not editable:
         state = f"{TOO_LONG} · {state}"
+    elif not shown:
+        acted_on = editable and draft["state"] in ("proposed", "failed")
+        state = f"{CUT_TO_FIT if acted_on else CUT_TO_FIT_DECIDED} · {state}"
     blocks: list[Block] = [
         SectionBlock(
             block_id=f"d-{block_id}", text=MarkdownTextObject(text=cut(whole, SECTION_TEXT))
         ),
         ContextBlock(
             block_id=f"ds-{block_id}",
-            elements=[MarkdownTextObject(text=cut(state, 2000))],
+            elements=[MarkdownTextObject(text=cut(state, fit.state))],
         ),
     ]
     value = f"{draft['id']}:{draft['version']}"
@@ -114,13 +170,15 @@ def _draft(
             _button("Edit", EDIT, value),
             _button("Reject", REJECT, value, "danger"),
         ]
-        if not shown:  # nobody approves a text they could not read whole
+        if not editable:  # longer than Slack shows anywhere: decided elsewhere
             buttons = buttons[2:]
+        elif not shown:  # nobody approves a text they could not read whole: Edit shows it
+            buttons = buttons[1:]
         blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
     elif draft["state"] == "failed":  # retry as it is, fix the text (back to proposed) or drop
         buttons = [
             _button("Retry", RETRY, value),
-            *([_button("Edit", EDIT, value)] if shown else []),
+            *([_button("Edit", EDIT, value)] if editable else []),
             _button("Reject", REJECT, value, "danger"),
         ]
         blocks.append(ActionsBlock(block_id=f"da-{block_id}", elements=buttons))
@@ -161,16 +219,14 @@ def edit_view(
     current = draft["text"] if text is None else text
     blocks: list[Block] = []
     if saved_by:
-        quoted = "\n".join(
-            f"> {line}" if line else ">" for line in escape(draft["text"]).split("\n")
-        )
+        saved = quoted(draft["text"])
         notice = (
             f"{person(saved_by)} saved this text while you were editing; yours is kept below. "
             "Save to replace theirs with yours, or Cancel to keep theirs."
         )
         blocks += [
             ContextBlock(block_id=SAVED_BY, elements=[MarkdownTextObject(text=notice)]),
-            SectionBlock(block_id="saved", text=MarkdownTextObject(text=cut(quoted, SECTION_TEXT))),
+            SectionBlock(block_id="saved", text=MarkdownTextObject(text=cut(saved, SECTION_TEXT))),
         ]
     blocks += [
         InputBlock(

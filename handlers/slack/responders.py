@@ -9,6 +9,8 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.slack.platform import error_code
+
 logger = logging.getLogger(__name__)
 
 GROUP_TTL_SECONDS = 300.0
@@ -56,7 +58,9 @@ class SlackResponders:
             response = await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as error:
             logger.warning(
-                "cannot read Slack user group %s: %s", group, error.response.get("error")
+                "cannot read Slack user group %s: %s",
+                group,
+                error_code(error) or error.response.status_code,
             )
             return cached[1] if cached else frozenset()
         users: list[str] = response.get("users", [])

@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
+from bot.spread.risk import people_count
 from handlers.teams.actions import (
     SNOOZE_INPUT,
     SNOOZE_MINUTES,
@@ -171,10 +172,8 @@ def when(value: str | None, date: bool = False) -> str:
 
 
 def _compact(number: int) -> str:
-    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
-        if number >= limit:
-            return f"{number / limit:.1f}".rstrip("0").rstrip(".") + suffix
-    return str(number)
+    """A follower count as the risk explanation says it (999,950 is 1M, not 1000k)."""
+    return people_count(number)
 
 
 def _span(minutes: int) -> str:
