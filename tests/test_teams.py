@@ -393,7 +393,7 @@ async def test_a_channel_vigie_was_never_added_to_is_reported_then_served(
             return str(row[0]) if row else ""
 
         await wait_for(lambda: bool(waiting()), timeout=30)
-        assert "add the Vigie app to that team" in waiting()
+        assert "add the Vigie app to the channel's team" in waiting()
         assert not teams.calls_to("create")
         # adding the app to the team makes the waiting card go out now, not minutes later
         await post_activity(api(service), installation_activity(teams.url))

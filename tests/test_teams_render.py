@@ -733,3 +733,20 @@ def test_follower_counts_read_as_in_the_risk_explanation() -> None:
         "1M",
         "1B",
     ]
+
+
+def test_an_approved_text_to_post_by_hand_is_shown_whole(schema: Path) -> None:
+    """Someone copies it to post it on Reddit: cut, it would be pasted cut."""
+    text = " ".join(f"w{n}" for n in range(1500))  # 6,889 characters
+    card = content(drafts([DraftState.APPROVED], platform="reddit", text=text, limit=10_000))
+    check_card(card, schema)
+    shown = json.dumps(card)
+    assert text in shown
+    assert "Shown cut" not in shown
+
+
+def test_any_draft_shown_cut_says_so() -> None:
+    text = " ".join(f"w{n}" for n in range(1500))
+    card = drafts([DraftState.APPROVED, DraftState.REJECTED], text=text, platform="reddit")
+    shown = " ".join(markdown_texts(content({**card, "drafts": card["drafts"] * 12})))
+    assert "Shown cut: too long for this Teams card. The whole text is in the decision log" in shown

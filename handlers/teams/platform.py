@@ -113,12 +113,13 @@ class TeamsPlatform:
     async def _reference(self, channel: str) -> ConversationReference:
         stored = await self.references(channel)
         if stored is None:
-            raise DeliveryError(
-                f"Vigie has no conversation in Teams channel {channel!r} yet: add the Vigie app "
-                f"to that team (or type '@Vigie watch {channel} here' in the channel)",
-                retryable=True,
-                retry_after=300,
+            why = (
+                "Vigie has heard from no Teams team yet: add the Vigie app to the channel's team"
+                if ":" in channel
+                else f"no Teams channel is '{channel}' yet: type '@Vigie watch {channel} here' "
+                "in the channel that should get its cards"
             )
+            raise DeliveryError(why, retryable=True, retry_after=300)
         return ConversationReference().deserialize(stored)
 
     async def _new_thread(
@@ -226,6 +227,25 @@ def _delivery_error(error: Exception) -> DeliveryError:
         wait = float(retry_after) if retry_after else None
     except ValueError:
         wait = None
-    return DeliveryError(
-        f"the Bot Connector answered {status}", retryable=status in RETRYABLE, retry_after=wait
-    )
+    said = f"the Bot Connector answered {status}"
+    code, message = _error_of(error)
+    if code:
+        said += f" {code}" + (f": {message[:200]}" if message else "")
+    if (hint := _HINTS.get(code)) is not None:
+        said += f" ({hint})"
+    return DeliveryError(said, retryable=status in RETRYABLE, retry_after=wait)
+
+
+_HINTS = {
+    "BotNotInConversationRoster": "Vigie was removed from that team or chat: add it again",
+    "ConversationNotFound": "the channel or thread is gone",
+    "MessageSizeTooBig": "the message is too big for Teams",
+}
+
+
+def _error_of(error: Exception) -> tuple[str, str]:
+    """The Bot Connector's error code and message (its ErrorResponse body), when it sent one."""
+    body = getattr(getattr(error, "error", None), "error", None)
+    code = getattr(body, "code", None)
+    message = getattr(body, "message", None)
+    return (str(code) if code else "", str(message) if message else "")

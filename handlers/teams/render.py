@@ -419,16 +419,24 @@ def _draft(
     items = [text_block(f"**{escape(name)}** · {escape(draft['language'])} · {count}")]
     proposed = draft["state"] == "proposed"
     editable = draft["state"] in EDITABLE_STATES and fit.editable
+    # an approved text someone must copy and post by hand is shown whole while the card can
+    # hold it (the fits' first steps): cut, it would be pasted cut
+    limit = fit.text if draft["state"] != "approved" or not fit.editable else len(draft["text"])
     if editable:
         items.append(_text_box(draft, target))
     else:
-        items.append(rich(run(cut(draft["text"], fit.text))))
+        items.append(rich(run(cut(draft["text"], limit))))
     items.append(text_block(_state(draft, target, fit, name_of), isSubtle=True, size="small"))
-    whole = len(draft["text"]) <= fit.text
-    if proposed and not editable and not whole:
+    whole = len(draft["text"]) <= limit
+    if not editable and not whole:
+        then = (
+            " Approve or edit it elsewhere."
+            if proposed
+            else " The whole text is in the decision log (python -m bot audit)."
+        )
         items.append(
             text_block(
-                "⚠️ Shown cut: too long for this Teams card. Approve or edit it elsewhere.",
+                "⚠️ Shown cut: too long for this Teams card." + then,
                 size="small",
                 color="warning",
             )

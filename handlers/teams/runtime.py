@@ -30,7 +30,7 @@ from handlers.teams.credentials import KeptCredentials
 from handlers.teams.inbound import TeamsPeople, VigieTeamsBot
 from handlers.teams.people import TeamsDirectory
 from handlers.teams.platform import TeamsPlatform
-from storage.conversations import load_reference
+from storage.conversations import reference_for
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def build_teams(
     )
 
     async def reference(channel: str) -> dict[str, Any] | None:
-        return await writer.run(lambda db: load_reference(db, "teams", channel))
+        return await writer.run(lambda db: reference_for(db, "teams", channel))
 
     platform = TeamsPlatform(adapter, settings.app_id, reference, people)
     return TeamsRuntime(platform, adapter, bot)
