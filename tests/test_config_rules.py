@@ -302,3 +302,17 @@ def test_a_secret_written_as_a_number_is_not_echoed(tmp_path: Path) -> None:
 def test_another_number_where_text_belongs_is_still_shown(tmp_path: Path) -> None:
     message = refusal(tmp_path, incidents={"targets": {"team": {"channel": 42}}})
     assert "YAML read 42 as a number; quote it" in message
+
+
+# 4. A check across sections points at the key its message names, not the top level
+
+
+def test_a_check_across_sections_names_the_line_of_its_key(tmp_path: Path) -> None:
+    slack = {**SLACK, "responders": {"kestrel": ["U0123"]}}
+    said = refusal(tmp_path, platforms={"slack": slack})
+    path = tmp_path / "app.yaml"
+    line = next(
+        n for n, text in enumerate(path.read_text().splitlines(), 1) if "responders:" in text
+    )
+    assert f"line {line}: platforms.slack.responders: names unknown brand(s) kestrel" in said
+    assert "(top level)" not in said

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -106,9 +107,12 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
         path = tuple(p for i, p in enumerate(path) if i == 0 or p != path[i - 1])
         key = ".".join(str(part) if isinstance(part, str) else f"[{part}]" for part in path)
         key = key.replace(".[", "[")
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if (deeper := _key_named(message, path, loaded)) is not None:
+            path, message = deeper
+            key = _dotted(path)
         line = loaded.line_of(path)
         where = f"line {line}: " if line else ""
-        message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown setting (misspelt? README.md lists every setting)"
         elif item["type"] in _TYPE_ERRORS:
@@ -122,6 +126,28 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
 
 
 _TYPE_ERRORS = frozenset({"string_type", "list_type", "dict_type"})
+_NAMED_KEY = re.compile(r"([a-z_]+(?:\.[a-z_]+|\[\d+\])+)[ :]+")
+
+
+def _key_named(
+    message: str, path: tuple[Any, ...], loaded: LoadedYaml
+) -> tuple[tuple[Any, ...], str] | None:
+    """A check across sections is reported where the settings meet (the top level, a section);
+    when its message starts by naming a deeper key that is in the file ("platforms.slack.
+    responders names…"), that key and its line say better where to look."""
+    found = _NAMED_KEY.match(message)
+    if found is None:
+        return None
+    named = tuple(
+        int(part) if part.isdigit() else part for part in re.split(r"\.|\[|\]\.?", found[1]) if part
+    )
+    if len(named) <= len(path) or named[: len(path)] != path or not loaded.line_of(named):
+        return None
+    return named, message[found.end() :]
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
 
 
 def _yaml_hint(value: object, *, secret: bool = False) -> str:
