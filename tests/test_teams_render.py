@@ -488,11 +488,14 @@ def test_many_long_drafts_still_fit_and_never_show_a_cut_text_as_editable(schema
     card = attachment["content"]
     check_card(card, schema)
     assert attachment_size(card) <= MAX_ATTACHMENT_BYTES
-    assert not [b for b in of_type(card, "Input.Text") if b["id"].startswith("text-")]
-    assert Verb.APPROVE.value not in verbs(card)  # nobody approves what they cannot read
-    assert Verb.EDIT.value not in verbs(card)
+    boxes = [b["id"] for b in of_type(card, "Input.Text") if b["id"].startswith("text-")]
+    assert boxes == [f"text-{10 + n}" for n in range(len(boxes))]  # the first keep their box
+    assert 1 <= len(boxes) < 12
+    # nobody approves (or edits) what they cannot read whole: only the boxed ones
+    assert verbs(card).count(Verb.APPROVE.value) == verbs(card).count(Verb.EDIT.value)
+    assert verbs(card).count(Verb.APPROVE.value) == len(boxes)
     assert verbs(card).count(Verb.REJECT.value) == 12
-    assert markdown_texts(card).count(CUT_NOTE) == 12
+    assert markdown_texts(card).count(CUT_NOTE) == 12 - len(boxes)
 
 
 def test_a_long_draft_shown_whole_keeps_approve_when_text_boxes_do_not_fit(schema: Path) -> None:
@@ -503,10 +506,11 @@ def test_a_long_draft_shown_whole_keeps_approve_when_text_boxes_do_not_fit(schem
     crowded = drafts(
         [DraftState.PROPOSED] * 12, platform="reddit", limit=10_000, text="word " * 1_900
     )
-    crowded["drafts"][0]["text"] = text
+    crowded["drafts"][-1]["text"] = text
     card = content(crowded)
-    assert verbs(card).count(Verb.APPROVE.value) == 1  # only the one shown whole
-    assert not [b for b in of_type(card, "Input.Text") if b["id"].startswith("text-")]
+    boxes = [b["id"] for b in of_type(card, "Input.Text") if b["id"].startswith("text-")]
+    assert "text-21" not in boxes  # the last one: read-only, but shown whole
+    assert verbs(card).count(Verb.APPROVE.value) == len(boxes) + 1
 
 
 def test_long_reasons_notes_and_names_are_cut(schema: Path) -> None:
@@ -750,3 +754,15 @@ def test_any_draft_shown_cut_says_so() -> None:
     card = drafts([DraftState.APPROVED, DraftState.REJECTED], text=text, platform="reddit")
     shown = " ".join(markdown_texts(content({**card, "drafts": card["drafts"] * 12})))
     assert "Shown cut: too long for this Teams card. The whole text is in the decision log" in shown
+
+
+def test_when_not_every_text_box_fits_the_first_drafts_keep_theirs(schema: Path) -> None:
+    """All drafts lost Approve and Edit at once when their boxes did not all fit."""
+    text = ("word " * 3000)[:5000]
+    card = content(drafts([DraftState.PROPOSED] * 6, platform="reddit", limit=10_000, text=text))
+    check_card(card, schema)
+    boxes = [n["id"] for n in of_type(card, "Input.Text") if str(n["id"]).startswith("text-")]
+    assert 1 <= len(boxes) < 6
+    assert boxes == [f"text-{10 + n}" for n in range(len(boxes))]  # the first ones
+    approve = [a for a in of_type(card, "Action.Execute") if a["verb"] == Verb.APPROVE.value]
+    assert len(approve) == len(boxes)

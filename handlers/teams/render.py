@@ -78,6 +78,7 @@ class Fit:
     examples: int = 3
     drafts: int = MAX_DRAFTS
     editable: bool = True  # proposed drafts in text boxes (their whole text, never cut)
+    boxes: int = MAX_DRAFTS  # of those, how many (the first) keep their box
 
 
 FITS = (
@@ -355,8 +356,11 @@ def _snooze_choice() -> Json:
 
 
 def drafts_adaptive_card(card: Mapping[str, Any], name_of: NameOf = same) -> Json:
-    """The drafts message, as big as fits in a Teams message."""
-    return _fitted(lambda fit: drafts_content(card, fit, name_of))
+    """The drafts message, as big as fits in a Teams message: texts shortened first, then
+    fewer drafts in text boxes (those after shown read-only), before none in boxes."""
+    open_drafts = sum(d["state"] in EDITABLE_STATES for d in card["drafts"][:MAX_DRAFTS])
+    fewer = [Fit(text=200, boxes=boxes) for boxes in range(open_drafts - 1, 0, -1)]
+    return _fitted(lambda fit: drafts_content(card, fit, name_of), (*FITS[:3], *fewer, *FITS[3:]))
 
 
 def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0], name_of: NameOf = same) -> Json:
@@ -372,7 +376,9 @@ def drafts_content(card: Mapping[str, Any], fit: Fit = FITS[0], name_of: NameOf 
             )
         )
     install = str(card.get("install") or "")
-    body += [_draft(d, card["target"], fit, name_of, install) for d in shown]
+    boxed = [d["id"] for d in shown if d["state"] in EDITABLE_STATES][: fit.boxes]
+    for draft in shown:
+        body.append(_draft(draft, card["target"], fit, name_of, install, draft["id"] in boxed))
     if len(drafts) > len(shown):
         body.append(text_block(f"{len(drafts) - len(shown)} more drafts are not shown here."))
     return adaptive_card(body, [], _drafts_title(card))
@@ -412,13 +418,18 @@ def _drafts_heading(card: Mapping[str, Any], fit: Fit) -> list[Json]:
 
 
 def _draft(
-    draft: Mapping[str, Any], target: Mapping[str, Any], fit: Fit, name_of: NameOf, install: str
+    draft: Mapping[str, Any],
+    target: Mapping[str, Any],
+    fit: Fit,
+    name_of: NameOf,
+    install: str,
+    boxed: bool = True,
 ) -> Json:
     name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
     count = f"{draft['length']}/{target['limit']} {target['unit']}"
     items = [text_block(f"**{escape(name)}** · {escape(draft['language'])} · {count}")]
     proposed = draft["state"] == "proposed"
-    editable = draft["state"] in EDITABLE_STATES and fit.editable
+    editable = draft["state"] in EDITABLE_STATES and fit.editable and boxed
     # an approved text someone must copy and post by hand is shown whole while the card can
     # hold it (the fits' first steps): cut, it would be pasted cut
     limit = fit.text if draft["state"] != "approved" or not fit.editable else len(draft["text"])
@@ -532,8 +543,8 @@ def attachment_size(content: Json) -> int:
     return payload_size({"contentType": CONTENT_TYPE, "content": content})
 
 
-def _fitted(render: Callable[[Fit], Json]) -> Json:
-    for fit in FITS:
+def _fitted(render: Callable[[Fit], Json], fits: Sequence[Fit] = FITS) -> Json:
+    for fit in fits:
         content = render(fit)
         if attachment_size(content) <= MAX_ATTACHMENT_BYTES:
             return content
