@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handlers.slack.render import MESSAGE_TEXT, SECTION_TEXT, check_blocks, text_size
+from handlers.slack.render import MESSAGE_TEXT, SECTION_TEXT, check_blocks, escape, text_size
 from handlers.slack.render_drafts import (
     APPROVE,
     EDIT,
@@ -134,14 +134,13 @@ def test_decided_drafts_are_cut_first() -> None:
 
 
 def test_a_drafts_preview_shows_its_text_as_it_will_be_published() -> None:
-    """The approver must see what is published: a draft's *, _, ~ and ` stay as typed in the
-    preview instead of turning it bold, italic, struck or code."""
+    """The approver must see what is published, and whoever posts it by hand copy it exactly:
+    a draft's *, _, ~ and ` stay as typed (plain text, never formatted, no invisible marks)."""
     text = "Sorry *all* of you_ ~2 h_ ~outage~ `now` & <soon>"
-    quote = sections(draft_blocks(card(text), "v1"))[0].split("\n", 1)[1]
-    assert (
-        quote.replace("\u200b", "")
-        == "> Sorry *all* of you_ ~2 h_ ~outage~ `now` &amp; &lt;soon&gt;"
-    )
-    marks = [i for i, c in enumerate(quote) if c in "*_~`"]
-    assert len(marks) == 9
-    assert all(quote[i + 1] == "\u200b" for i in marks)  # no pair of them can open and close
+    blocks = draft_blocks(card(text), "v1")
+    preview = next(b for b in blocks if b.block_id and b.block_id.startswith("d-"))
+    shown = preview.text.to_dict()
+    assert shown["type"] == "plain_text"
+    assert shown["emoji"] is False
+    assert shown["text"].split("\n\n", 1)[1] == escape(text)
+    assert "\u200b" not in shown["text"]

@@ -138,14 +138,16 @@ def _draft(
 ) -> list[Block]:
     name = VARIANT_NAMES.get(draft["variant"], str(draft["variant"]).replace("_", " ").title())
     count = f"{draft['length']}/{target['limit']}"
-    head = f"*{escape(name)}* · {escape(draft['language'])} · {count}"
+    # plain text, never formatted: the draft reads (and is copied, for a person to post) exactly
+    # as it will be published, without the invisible marks that would make mrkdwn inert
+    head = f"{name} · {draft['language']} · {count}"
     text = str(draft["text"])
     editable = len(text) <= EDITABLE  # the Edit modal holds it whole
     room = fit.acted_on if draft["state"] in READ_WHOLE else fit.decided
-    whole = f"{head}\n{quoted(text)}"
+    whole = f"{head}\n\n{text}"
     shown = editable and len(text) <= room and len(whole) <= SECTION_TEXT  # here, whole
     if not shown:
-        whole = f"{head}\n{quoted(cut(text, min(room, EDITABLE)))}"
+        whole = f"{head}\n\n{cut(text, min(room, EDITABLE))}"
     state = _state(draft, target, notify_safe)
     if draft["state"] == "proposed" and not editable:
         state = f"{TOO_LONG} · {state}"
@@ -154,7 +156,9 @@ def _draft(
         state = f"{CUT_TO_FIT if acted_on else CUT_TO_FIT_DECIDED} · {state}"
     blocks: list[Block] = [
         SectionBlock(
-            block_id=f"d-{block_id}", text=MarkdownTextObject(text=cut(whole, SECTION_TEXT))
+            block_id=f"d-{block_id}",
+            # & < > escaped (Slack shows them decoded): nothing in a draft can mention anyone
+            text=PlainTextObject(text=escape(cut(whole, SECTION_TEXT)), emoji=False),
         ),
         ContextBlock(
             block_id=f"ds-{block_id}",
