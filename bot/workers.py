@@ -129,12 +129,20 @@ def _start_ignoring_ctrl_c(pool: ProcessPoolExecutor, workers: int) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
+MAX_RESTARTS = 3
+RESTART_WINDOW = 600.0
+"""Worker pools started again within this many seconds before scoring goes in-process for good
+(workers that keep dying, e.g. under a memory limit too small for their models)."""
+
+
 class PoolScorer:
     """Splits each batch across worker processes. A worker that dies (killed by the system for
     memory, or crashed by a text in native code) takes its pool with it: the pool is started
     again and the batch scored again; if the workers die again on the same batch, its mentions
-    are scored one at a time, and one a worker dies on is a :class:`Failure` (stored unscored),
-    so no mention can stop the stream nor bring the service down."""
+    are scored one at a time in a pool of their own, and one a worker dies on is a
+    :class:`Failure` (stored unscored), so one text can neither stop the stream nor cost
+    another batch's mentions. Pools that keep dying (``MAX_RESTARTS`` in ``RESTART_WINDOW``)
+    leave scoring in-process, as on one core."""
 
     work = staticmethod(_judge_in_worker)  # what a worker runs on a chunk (importable by name)
 
@@ -142,32 +150,41 @@ class PoolScorer:
         self.brands = tuple(brands)
         self.parallelism = workers
         self.restarts = 0  # pools started again since the start (a worker died)
-        self._pool = self._start()
+        self._restarted_at: list[float] = []
+        self._restarting = asyncio.Lock()
+        self._inline: InlineScorer | None = None
+        self._loading: asyncio.Future[InlineScorer] | None = None
+        self._pool = self._start(workers)
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self, workers: int) -> ProcessPoolExecutor:
         # spawn, not fork: the parent has threads (the SQLite writer) that fork would copy badly
         pool = ProcessPoolExecutor(
-            self.parallelism,
+            workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
             initargs=(self.brands, os.getpid()),
         )
-        _start_ignoring_ctrl_c(pool, self.parallelism)
+        _start_ignoring_ctrl_c(pool, workers)
         return pool
 
     async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]:
+        if self._inline is not None:
+            return await self._inline.score(mentions, now)
         tasks = _tasks(mentions)
         pool = self._pool
         try:
             verdicts = await self._judge(pool, tasks)
         except BrokenProcessPool:
             logger.error("a pipeline worker process died; starting the workers again")
-            pool = await self._restart(pool)
+            if not await self._restart(pool):
+                return await self.score(mentions, now)
+            pool = self._pool
             try:
                 verdicts = await self._judge(pool, tasks)
             except BrokenProcessPool:
                 logger.error("the workers died again on the same batch; scoring it one by one")
-                await self._restart(pool)
+                if not await self._restart(pool):  # for the other batches
+                    return await self.score(mentions, now)
                 verdicts = await self._one_by_one(tasks)
         return _outcomes(mentions, verdicts, now)
 
@@ -183,26 +200,63 @@ class PoolScorer:
         return [verdict for result in results for verdict in result]
 
     async def _one_by_one(self, tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
+        """Each task alone in a one-worker pool of this batch's own (another batch's text
+        killing the shared pool meanwhile is not blamed on one of these)."""
         loop = asyncio.get_running_loop()
         verdicts: list[Verdict | Failure | None] = []
-        for task in tasks:
-            pool = self._pool
-            try:
-                [verdict] = await loop.run_in_executor(pool, self.work, [task])
-            except BrokenProcessPool:
-                verdict = Failure("a pipeline worker process died scoring it")
-                await self._restart(pool)
-            verdicts.append(verdict)
+        apart = await asyncio.to_thread(self._start, 1)
+        deaths = 0
+        try:
+            for task in tasks:
+                if deaths >= MAX_RESTARTS:  # every text kills it: not one text's fault
+                    await self._go_inline()
+                    assert self._inline is not None
+                    verdicts += judge_all(self._inline.pipeline, [task])
+                    continue
+                try:
+                    [verdict] = await loop.run_in_executor(apart, self.work, [task])
+                except BrokenProcessPool:
+                    deaths += 1
+                    verdict = Failure("a pipeline worker process died scoring it")
+                    apart.shutdown(wait=False, cancel_futures=True)
+                    apart = await asyncio.to_thread(self._start, 1)
+                verdicts.append(verdict)
+        finally:
+            apart.shutdown(wait=False, cancel_futures=True)
         return verdicts
 
-    async def _restart(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
-        """The pool in place of ``broken`` (two batches in flight may both find it broken: it
-        is replaced once)."""
-        if self._pool is broken:
-            self.restarts += 1
-            self._pool = await asyncio.to_thread(self._start)
-            await asyncio.to_thread(broken.shutdown, wait=False, cancel_futures=True)
-        return self._pool
+    async def _restart(self, broken: ProcessPoolExecutor) -> bool:
+        """A new pool in place of ``broken`` (replaced once, however many batches found it
+        broken); False when scoring has gone in-process instead."""
+        async with self._restarting:
+            if self._pool is broken and self._inline is None:
+                now = time.monotonic()
+                self._restarted_at = [t for t in self._restarted_at if now - t < RESTART_WINDOW]
+                if len(self._restarted_at) >= MAX_RESTARTS:
+                    await self._go_inline()
+                    return False
+                self._restarted_at.append(now)
+                self.restarts += 1
+                try:
+                    self._pool = await asyncio.to_thread(self._start, self.parallelism)
+                except Exception:
+                    logger.exception("the workers could not be started again")
+                    await self._go_inline()
+                    return False
+                await asyncio.to_thread(broken.shutdown, wait=False, cancel_futures=True)
+            return self._inline is None
+
+    async def _go_inline(self) -> None:
+        """Score in-process from now on; the models load in a thread (a second), once."""
+        if self._inline is not None:
+            return
+        if self._loading is None:
+            logger.error("pipeline workers keep dying; scoring in-process from now on (one core)")
+            self._loading = asyncio.ensure_future(asyncio.to_thread(InlineScorer, self.brands))
+        inline = await asyncio.shield(self._loading)
+        if self._inline is None:
+            self._inline = inline
+            self._pool.shutdown(wait=False)  # what other batches sent it still completes
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -3,6 +3,8 @@ for memory, or crashed by a text in native code) costs neither a mention nor the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Sequence
@@ -21,11 +23,27 @@ def mentions(*texts: str) -> list[Mention]:
     return [Mention("test", f"m{n}", text, NOW) for n, text in enumerate(texts)]
 
 
+def dying(tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
+    """A worker that cannot live here (a memory limit too small for its models)."""
+    os._exit(1)
+
+
+class Doomed(PoolScorer):
+    work = staticmethod(dying)
+
+
 def killing(tasks: Sequence[Task]) -> list[Verdict | Failure | None]:
     """A worker that dies (as in native code) on a text holding POISON."""
     if any("POISON" in text for text, _ in tasks):
         os._exit(1)
     return _judge_in_worker(tasks)
+
+
+def kill_workers(pool: PoolScorer) -> None:
+    for process in list(pool._pool._processes.values()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.join()
 
 
 class Poisoned(PoolScorer):
@@ -58,9 +76,7 @@ async def test_a_killed_worker_is_replaced_and_nothing_is_lost(texts: list[str])
     pool = PoolScorer(BRANDS, 2)
     try:
         await pool.score(mentions(*texts), NOW)
-        for process in list(pool._pool._processes.values()):  # the system kills them
-            os.kill(process.pid, signal.SIGKILL)
-            process.join()
+        kill_workers(pool)  # the system kills them
         again = await pool.score(mentions(*texts), NOW)
         later = await pool.score(mentions(*texts), NOW)
     finally:
@@ -80,4 +96,32 @@ async def test_a_text_that_kills_its_worker_fails_alone(texts: list[str]) -> Non
     assert isinstance(scored[2], ScoredMention)
     assert scored[1] == Failure("a pipeline worker process died scoring it", ("test", "m1"))
     assert after == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
-    assert pool.restarts == 3  # the batch, the batch again, the poison alone
+    assert pool.restarts == 2  # for the batch again, then for the other batches
+    # (the poison was scored alone in a pool of its own)
+
+
+async def test_workers_that_keep_dying_leave_scoring_in_process(texts: list[str]) -> None:
+    pool = Doomed(BRANDS, 2)
+    try:
+        first = await pool.score(mentions(*texts), NOW)
+        second = await pool.score(mentions(*texts), NOW)
+    finally:
+        pool.close()
+    inline = await InlineScorer(BRANDS).score(mentions(*texts), NOW)
+    assert second == inline  # scored in-process, nothing unscored for the workers' sake
+    assert sum(isinstance(o, Failure) for o in first) <= 3  # only until it is clear
+    assert pool.restarts <= 3
+
+
+async def test_batches_in_flight_start_one_new_pool(texts: list[str]) -> None:
+    pool = PoolScorer(BRANDS, 2)
+    try:
+        await pool.score(mentions(*texts), NOW)
+        kill_workers(pool)
+        both = await asyncio.gather(
+            pool.score(mentions(*texts), NOW), pool.score(mentions(*texts[:2]), NOW)
+        )
+    finally:
+        pool.close()
+    assert pool.restarts == 1
+    assert both[0] == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
