@@ -139,3 +139,17 @@ async def test_cards_sent_through_botbuilder_make_the_credentials_once(tmp_path:
     assert len(inner.made) == 1
     assert len(inner.made[0].threads) >= 3  # one fetch per use
     assert threading.get_ident() not in inner.made[0].threads  # never on the loop
+
+
+async def test_callers_wait_together_on_a_hung_entra_not_one_after_another() -> None:
+    release = threading.Event()
+    kept = KeptCredentials(CountingFactory(release), timeout=0.5)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        await asyncio.gather(
+            *(kept.create_credentials(APP_ID, SCOPE, "https://login", True) for _ in range(5))
+        )
+    finally:
+        release.set()
+    assert loop.time() - started < 2.0  # 0.5 s, not 5 x 0.5 s (each waiting in turn)

@@ -78,7 +78,7 @@ class KeptCredentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
     ) -> Any:
         """The kept credentials for these, their token fetched (off the loop) for this use."""
         key = (app_id, oauth_scope, login_endpoint, validate_authority)
-        async with self._locks.setdefault(key, asyncio.Lock()):  # one fetch at a time per key
+        async with self._locks.setdefault(key, asyncio.Lock()):  # one object per key
             kept = self._kept.get(key)
             if kept is None:
                 credentials = await self.inner.create_credentials(
@@ -89,7 +89,7 @@ class KeptCredentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
                 kept = _Kept(credentials, credentials.get_access_token)
                 credentials.get_access_token = kept.signed_token  # what signing calls
                 self._kept[key] = kept
-            await self._fetch(kept)
+        await self._fetch(kept)  # callers wait together on one fetch, not one after another
         return kept.credentials
 
     async def _fetch(self, kept: _Kept) -> None:
