@@ -10,9 +10,17 @@ _ASCII_LETTER = re.compile("[A-Za-z]")
 APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc", "'"))
 
 
+def _a_digit_raised_or_lowered(char: str) -> bool:
+    """A superscript or subscript digit ('²', '₂'): part of names ('O₂', 'H₂O', 'A³'), kept as
+    its digit."""
+    kind, _, digit = unicodedata.decomposition(char).partition(" ")
+    return kind in ("<super>", "<sub>") and chr(int(digit, 16)).isdigit()
+
+
 def _number_forms_and_symbols() -> str:
     """Characters that NFKD would spell out as letters or digits glued to the word they follow:
-    every number form (category No: '¹', '①', '½', '❶', which would read as part of a word too)
+    every number form (category No: '①', '½', '❶', which would read as part of a word too) but
+    a superscript or subscript digit ('O₂' is the brand O2; a footnote 'Kestrel¹' is rarer)
     and every symbol that expands into several characters with an ASCII letter or digit among
     them ('™' -> 'tm', '℠', '№', '㎏'). Symbols that stand for one letter ('Ⓚ', '🄺': the
     letters of fancy-font posts) and CJK squares ('㍿' -> '株式会社') keep their reading.
@@ -22,7 +30,7 @@ def _number_forms_and_symbols() -> str:
     for code in range(0x20000):
         char = chr(code)
         category = unicodedata.category(char)
-        if category == "No" or (
+        if (category == "No" and not _a_digit_raised_or_lowered(char)) or (
             category == "So"
             and len(spelled := unicodedata.normalize("NFKD", char)) > 1
             and any(part.isascii() and part.isalnum() for part in spelled)
