@@ -123,7 +123,8 @@ class LanguageDetector:
 
     def _ranked(self, sample: str, preferred: Sequence[str]) -> list[tuple[float, str]]:
         """The model's top guesses, or all those above the threshold when the top guesses hold
-        no configured language (as fast as the top 3, but rarely needed)."""
+        no configured language (a second prediction, about twice the cost: only for a text
+        whose top guesses are all other languages than the brand's)."""
         ranked = self._predict(sample + "\n", _CANDIDATES, _THRESHOLD, "strict")
         if ranked == self._nothing or any(_code(label) in preferred for _, label in ranked):
             return ranked
