@@ -140,7 +140,7 @@ def test_slack_responders_must_name_known_brands(
     config = write_config(tmp_path, [SOURCE], platforms={"slack": slack})
     assert main(["check-config", "-c", str(config)]) == 2
     error = ANSI.sub("", capsys.readouterr().err).replace("\n", " ")
-    assert "responders names unknown brand(s) kestrel" in error
+    assert "platforms.slack.responders: names unknown brand(s) kestrel" in error
     assert "kestrel-mobile" in error
 
 
