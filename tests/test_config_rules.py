@@ -198,15 +198,6 @@ def test_a_teams_mention_that_notifies_is_accepted(mention: str) -> None:
     assert teams_mention_notifies(mention)
 
 
-def test_the_config_reads_teams_mentions_as_the_teams_handler_does() -> None:
-    from bot.config import incidents
-    from handlers.teams import mentions
-
-    assert incidents._TEAMS_MENTION.pattern == mentions._MENTION.pattern
-    assert incidents._TEAMS_ID.pattern == mentions._ID.pattern
-    assert incidents._TEAMS_ID.flags == mentions._ID.flags
-
-
 def test_the_readme_teams_example_mentions_in_the_accepted_form() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     example = re.findall(r"\{platform: teams, channel: \w+, mention: \"([^\"]+)\"\}", readme)

@@ -121,10 +121,10 @@ def _check_slack_mention(mention: str, where: str) -> None:
         )
 
 
-# Mirrors handlers/teams/mentions.py (_MENTION, _ID; the config does not import the handlers):
-# what becomes a mention entity, the only way a bot's message notifies someone in Teams
-_TEAMS_MENTION = re.compile(r"^\s*@?(?P<name>[^<>]{1,100}?)\s*<(?P<id>[^<>\s]{1,200})>\s*$")
-_TEAMS_ID = re.compile(
+# What handlers/teams/mentions.py turns into a mention entity, the only way a bot's message
+# notifies someone in Teams: ``Name <id>``, the id an Entra object id, a UPN or a Teams user id
+TEAMS_MENTION = re.compile(r"^\s*@?(?P<name>[^<>]{1,100}?)\s*<(?P<id>[^<>\s]{1,200})>\s*$")
+TEAMS_ID = re.compile(
     r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # Entra object id
     r"|[^@\s]+@[^@\s]+\.[^@\s]+"  # user principal name
     r"|29:[\w-]+)$",  # Teams user id
@@ -139,8 +139,8 @@ def teams_mention_notifies(text: str) -> bool:
     person), ``Ana <ana.lima>``."""
     if text.strip().lower() in ("", NOBODY):
         return True
-    found = _TEAMS_MENTION.match(text)
-    return found is not None and bool(found["name"].split()) and bool(_TEAMS_ID.match(found["id"]))
+    found = TEAMS_MENTION.match(text)
+    return found is not None and bool(found["name"].split()) and bool(TEAMS_ID.match(found["id"]))
 
 
 def _check_teams_mention(mention: str, where: str) -> None:

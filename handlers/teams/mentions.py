@@ -10,20 +10,13 @@ else stays plain text, as before.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.schema import ChannelAccount, Mention  # type: ignore[import-untyped]
 
-_MENTION = re.compile(r"^\s*@?(?P<name>[^<>]{1,100}?)\s*<(?P<id>[^<>\s]{1,200})>\s*$")
-_ID = re.compile(
-    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # Entra object id
-    r"|[^@\s]+@[^@\s]+\.[^@\s]+"  # user principal name
-    r"|29:[\w-]+)$",  # Teams user id
-    re.IGNORECASE,
-)
+from bot.config.incidents import TEAMS_ID, TEAMS_MENTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +41,13 @@ class TeamsMention:
 def teams_mention(text: str, name_of: Callable[[str], str] | None = None) -> TeamsMention | None:
     """``Name <id>`` as a mention, or a bare id whose display name ``name_of`` knows (whoever
     acknowledged an incident is recorded by id); None for anything else (shown as plain text)."""
-    found = _MENTION.match(text or "")
+    found = TEAMS_MENTION.match(text or "")
     if found is None:
         bare = (text or "").strip()
-        name = name_of(bare) if name_of is not None and _ID.match(bare) else bare
+        name = name_of(bare) if name_of is not None and TEAMS_ID.match(bare) else bare
         name = " ".join(name.split())
         return TeamsMention(name, bare) if name and name != bare else None
-    if not _ID.match(found["id"]):
+    if not TEAMS_ID.match(found["id"]):
         return None
     name = " ".join(found["name"].split())
     return TeamsMention(name, found["id"]) if name else None
