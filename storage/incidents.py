@@ -115,6 +115,9 @@ def _policy(snapshot: Any, fallback: IncidentPolicy | None, incident_id: Any) ->
         return fallback if fallback is not None else IncidentPolicy()
 
 
+HELD_CHUNK = 400  # mentions per look-up: two parameters each, well under SQLite's limit
+
+
 class SqliteJournal:
     """The engine's journal on one database connection (used on the writer thread)."""
 
@@ -200,6 +203,27 @@ class SqliteJournal:
             if row is not None:
                 return incident_id
         return None
+
+    def held_counts(self, refs: Sequence[tuple[str, str]], among: Sequence[int]) -> dict[int, int]:
+        """How many of the mentions ``refs`` each of ``among`` (incident ids) holds."""
+        self.flush()
+        counts: dict[int, int] = {}
+        if not among:
+            return counts
+        unique = list(dict.fromkeys(refs))
+        marks = ", ".join("?" * len(among))
+        for start in range(0, len(unique), HELD_CHUNK):
+            chunk = unique[start : start + HELD_CHUNK]
+            pairs = ", ".join("(?, ?)" for _ in chunk)
+            rows = self.db.execute(
+                f"SELECT incident_id, COUNT(*) FROM incident_mentions "
+                f"WHERE incident_id IN ({marks}) AND (source, native_id) IN (VALUES {pairs}) "
+                f"GROUP BY incident_id",
+                [*among, *(part for ref in chunk for part in ref)],
+            ).fetchall()
+            for incident_id, count in rows:
+                counts[int(incident_id)] = counts.get(int(incident_id), 0) + int(count)
+        return counts
 
     def move_mentions(self, source_id: int, target_id: int) -> int:
         self.flush()

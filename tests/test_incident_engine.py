@@ -529,3 +529,30 @@ def test_a_topic_is_shown_as_people_read_it() -> None:
     assert topic_label("url:news.example/kestrel-outage") == "link news.example/kestrel-outage"
     assert topic_label("#refundnow") == "#refundnow"
     assert topic_label("storm") == "storm"
+
+
+def test_acknowledged_by_command_before_its_first_card_pages_nobody(tmp_path: Path) -> None:
+    targets = {"team": {"channel": "#team", "mention": "@oncall"}, "lead": {"channel": "#lead"}}
+    desk = Desk(tmp_path, policy(targets=targets))
+    desk.storm(T0, 5)
+    desk.tick(T0 + 5 * MIN)  # opened at 09:05, its card due at 09:07
+    assert desk.act(actions.acknowledge, 1, "ann", T0 + 6 * MIN).ok
+    desk.tick(T0 + 10 * MIN)
+    opens = desk.intents("open")
+    assert [row[1] for row in opens] == ["#team"]  # the card still goes to the channel
+    assert '"mention": ""' in opens[0][3]
+    assert desk.when(1, "notified", "nobody paged: acknowledged by ann")
+
+
+def test_snoozed_again_for_less_the_notifications_resume_at_the_new_end(desk: Desk) -> None:
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)  # its card at 09:07; escalation due at 09:22
+    assert desk.act(actions.snooze, 1, "ann", T0 + 10 * MIN, T0 + 3 * 60 * MIN).ok
+    desk.storm(T0 + 10 * MIN, 10)
+    desk.tick(T0 + 20 * MIN)
+    assert desk.act(actions.snooze, 1, "ann", T0 + 20 * MIN, T0 + 40 * MIN).ok
+    desk.storm(T0 + 20 * MIN, 30)
+    desk.tick(T0 + 60 * MIN)
+    escalated = desk.when(1, "escalated", "to crisis")
+    assert escalated
+    assert T0 + 40 * MIN <= escalated[0] <= T0 + 45 * MIN

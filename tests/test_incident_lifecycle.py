@@ -242,3 +242,50 @@ def test_a_joined_reply_thread_stays_joined_after_a_restart(desk: Desk) -> None:
     assert len(later.when(1, "joined")) == 1  # said once, not again after each restart
     assert get_incident(later.db, 2) is None
     assert "m90" in held_by(later, 1)  # the last reply, heard after the restart
+
+
+def opened(desk: Desk) -> list[tuple[int, str]]:
+    rows = desk.db.execute("SELECT id, data FROM incidents ORDER BY id").fetchall()
+    return [(int(row[0]), json.loads(row[1])["topic"]) for row in rows]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "flight cancelled again #refundnow #neveragain",
+        "cancelled, see https://news.example/acme-strike #refundnow",
+    ],
+)
+def test_one_story_under_two_topics_opens_one_incident(desk: Desk, text: str) -> None:
+    """Each mention counts in each of its topics and in the storm: the three groups cross the
+    line together, yet it is one story, with one card and one page."""
+    for minute in range(30):
+        desk.post(T0 + minute * MIN, 3, text=text)
+        desk.tick(T0 + minute * MIN)
+    desk.tick(T0 + 40 * MIN)
+    assert len(opened(desk)) == 1
+    assert len(held_by(desk, 1)) == 90
+    assert [row[1] for row in desk.intents("open")] == ["#team", "#lead"]
+
+
+def test_a_second_topic_that_becomes_a_story_of_its_own_still_opens(desk: Desk) -> None:
+    for minute in range(20):
+        desk.post(T0 + minute * MIN, 3, text="flight cancelled again #refundnow #neveragain")
+        desk.tick(T0 + minute * MIN)
+    assert len(opened(desk)) == 1
+    for minute in range(20, 80):  # then #neveragain alone, about something else
+        desk.post(T0 + minute * MIN, 3, text="lost my bag, #neveragain")
+        desk.tick(T0 + minute * MIN)
+    topics = [topic for _, topic in opened(desk)]
+    assert topics[0] == "#refundnow"
+    assert "#neveragain" in topics[1:]  # (the storm of lost bags may open before it splits out)
+    assert f"m{desk.count}" not in held_by(desk, 1)
+
+
+def test_a_storm_of_a_topic_incident_s_mentions_pages_nobody_again(desk: Desk) -> None:
+    """The topic crosses first (it needs fewer mentions); the storm it is part of crosses a
+    few minutes later on the same complaints, which are already the topic incident's."""
+    for minute in range(40):
+        desk.post(T0 + minute * MIN, 1 if minute < 10 else 3, text="cancelled #acmestrike")
+        desk.tick(T0 + minute * MIN)
+    assert [topic for _, topic in opened(desk)] == ["#acmestrike"]

@@ -3,9 +3,12 @@ after an outage; and how many mentions an incident holds when a storm overflows 
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.incidents import actions
 from bot.incidents.desk import IncidentDesk
@@ -199,6 +202,37 @@ def test_a_live_restart_after_an_outage_does_not_count_the_outage_as_calm(
     assert get_incident(db, 2) is None
 
 
+def test_an_outage_is_not_calm_even_when_the_first_step_after_it_fails(tmp_path: Path) -> None:
+    """The first step after the restart skips the time nobody heard; when that step is rolled
+    back (the database locked by a backup, say), the retry must skip it again."""
+    setup = EngineSetup(policy(resolve_after="6h"), {"acme": "Acme"})
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    sent = 0
+    for minute in range(0, 120, 5):  # a storm from 09:00, heard live
+        desk.store(db, live_batch(T0 + minute * MIN, 4, sent), {}, T0 + (minute + 1) * MIN)
+        sent += 4
+        desk.tick(db, T0 + (minute + 2) * MIN)
+    db.close()
+    db = open_database(tmp_path / "vigie.db")  # down from 11:00 to 19:00
+    db.execute("PRAGMA busy_timeout = 50")
+    desk = IncidentDesk(setup, event_time=False)
+    restart = T0 + 10 * HOUR
+    other = sqlite3.connect(tmp_path / "vigie.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        desk.tick(db, restart)
+    other.execute("ROLLBACK")
+    other.close()
+    desk.tick(db, restart + 5 * MIN)
+    actions_ = [e.action for e in audit_of(db, 1)]
+    assert "resolved" not in actions_
+    assert actions_.count("unheard") == 1
+    desk.load(db)  # a later reload (after another failure) is no restart
+    desk.tick(db, restart + 20 * MIN)
+    assert [e.action for e in audit_of(db, 1)].count("unheard") == 1
+
+
 def test_a_short_live_restart_walks_the_time_as_usual(tmp_path: Path) -> None:
     setup = EngineSetup(policy(), {"acme": "Acme"})
     db = open_database(tmp_path / "vigie.db")
@@ -264,6 +298,26 @@ def test_a_night_storm_that_calmed_in_quiet_hours_gets_its_card_in_the_morning_u
     assert '"mention": ""' in opens[0][3]
     notified = [d for a, d in desk.actions() if a == "notified"]
     assert notified == ["team (console #team), nobody paged: it calmed down during quiet hours"]
+
+
+def test_a_night_storm_calm_for_longer_than_resolve_after_still_gets_its_morning_card(
+    tmp_path: Path,
+) -> None:
+    """Quiet hours of nine hours (22:00 to 07:00) and resolve_after 6 h: the storm at 22:30 is
+    calm long before morning, yet the team learns of it at 07:00, then sees it resolved."""
+    quiet = {"time_zone": "UTC", "start": "22:00", "end": "07:00"}
+    desk = Desk(tmp_path, policy(quiet_hours=quiet, resolve_after="6h"))
+    night = T0.replace(hour=22, minute=30)
+    desk.storm(night, 10)
+    desk.tick(night + 10 * HOUR)
+    kinds = [(row[0], row[1], row[2][:16]) for row in desk.intents()]
+    morning = (night + 8 * HOUR + 30 * MIN).strftime("%Y-%m-%dT%H:%M")
+    assert kinds[0] == ("open", "#team", morning)
+    assert kinds[-1][0] == "resolve"
+    assert '"mention": ""' in desk.intents("open")[0][3]
+    incident = get_incident(desk.db, 1)
+    assert incident is not None
+    assert incident.status.value == "resolved"
 
 
 def test_an_acknowledgement_undone_after_it_skipped_the_escalation_lets_it_happen(

@@ -80,6 +80,7 @@ class IncidentDesk:
         except BaseException:
             self._loaded = False
             raise
+        self._committed(db)
 
     def file(
         self, db: sqlite_utils.Database, batch: Sequence[ScoredMention], now: datetime
@@ -127,10 +128,15 @@ class IncidentDesk:
         except BaseException:
             self._loaded = False  # reload from storage before the next step
             raise
+        self._committed(db)
         after = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
         if after != before:
             self._wake_deliverer()
         return result
+
+    def _committed(self, db: sqlite_utils.Database) -> None:
+        if not db.conn.in_transaction:  # (a savepoint released inside a transaction is not)
+            self.engine.committed()
 
     def _wake_deliverer(self) -> None:
         """The step is done (committed, or its savepoint released): a failure to say so is no

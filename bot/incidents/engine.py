@@ -19,7 +19,7 @@ from bot.accounts import is_own
 from bot.config.incidents import IncidentPolicy
 from bot.incidents.cards import signature
 from bot.incidents.effects import Effects, Journal
-from bot.incidents.escalation import Escalation, hold_for, wake
+from bot.incidents.escalation import QUIET, Escalation, hold_for, wake
 from bot.incidents.groups import (
     BIN,
     STORM,
@@ -73,7 +73,7 @@ class IncidentEngine:
     def __init__(self, setup: EngineSetup, state: EngineState | None = None) -> None:
         self.setup = setup
         self.policy = setup.policy
-        self._started = False  # see started()
+        self._heard = False  # see started()
         self.restore(state or EngineState())
 
     def restore(self, state: EngineState) -> None:
@@ -104,10 +104,16 @@ class IncidentEngine:
     def started(self) -> None:
         """Live mode, once restored at start-up: the time from the saved clock to the first
         step was not heard (the service was not running); it counts neither as calm nor as
-        storm (see ``_skip_unheard``). Only the first restore is a start: a reload after a failed
-        transaction resumes a service that kept running."""
-        if not self._started:
-            self._started, self._unheard = True, True
+        storm (see ``_skip_unheard``). A reload after a failed transaction resumes a service
+        that kept running, unless the step that skipped that time is the one rolled back."""
+        if not self._heard:
+            self._unheard = True
+
+    def committed(self) -> None:
+        """The caller's transaction committed: once it holds the skip of the unheard time,
+        later reloads are no longer a start."""
+        if not self._unheard:
+            self._heard = True
 
     # -- input ------------------------------------------------------------------------------
 
@@ -195,7 +201,9 @@ class IncidentEngine:
         self.now = max(self.now, until)
 
     def _close_bins(self, effects: Effects, at: datetime) -> None:
-        for key, group in list(self.groups.items()):
+        # topics first: when a topic and the storm it is part of both cross the line in one
+        # bin, the topic (the more precise story) opens, and the storm sees its mentions told
+        for key, group in sorted(self.groups.items(), key=lambda item: item[0][1] == STORM):
             if group.bin_start + BIN > at:
                 continue
             reading = group.close()
@@ -284,7 +292,7 @@ class IncidentEngine:
                 holder = self._holding_the_post_replied_to(effects, key)
                 if holder is not None:
                     self._join(effects, key, holder, reading.at)
-                else:
+                elif not self._told_already(effects, key, group):
                     self._open(effects, key, group, reading, level)
             return
         incident = self.incidents[incident_id]
@@ -406,7 +414,7 @@ class IncidentEngine:
         if level is None and self._calm(incident, reading):
             calm_since = incident.calm_since or at
             incident = replace(incident, calm_since=calm_since)
-            if at - calm_since >= policy.resolve_after:
+            if at - calm_since >= policy.resolve_after and not _awaits_its_first_card(incident):
                 quiet = _duration(at - calm_since)
                 return self._resolve(effects, incident, at, "vigie", f"calm for {quiet}")
         else:
@@ -497,6 +505,23 @@ class IncidentEngine:
         live = sorted({i for (brand, _), i in self.live.items() if brand == key[0]})
         holder = effects.journal.incident_holding((source, parent_id), live)
         return self.incidents[holder] if holder is not None else None
+
+    def _told_already(self, effects: Effects, key: GroupKey, group: GroupRisk) -> bool:
+        """Whether a live topic incident of the brand already holds most of the mentions this
+        group counted in its hour. A mention counts in each of its topics and in the storm, so
+        "cancelled again #refundnow #neveragain" fills three groups: one story opens one
+        incident, and nobody is paged three times for it. The group keeps counting, and opens
+        an incident once most of its hour is a story no topic incident tells. (A storm incident
+        holds every complaint that has no live topic, so it tells no topic's story: a topic
+        still splits out of a storm, as README says.)"""
+        live = sorted(
+            {i for (brand, topic), i in self.live.items() if brand == key[0] and topic != STORM}
+        )
+        refs = list(dict.fromkeys(group.recent_refs()))
+        if not live or not refs:
+            return False
+        held = effects.journal.held_counts(refs, live)
+        return any(2 * count > len(refs) for count in held.values())
 
     def _join(self, effects: Effects, key: GroupKey, incident: Incident, at: datetime) -> None:
         """From now on the topic's mentions go to ``incident`` (as after a merge)."""
@@ -610,6 +635,14 @@ def _live_end(incidents: dict[int, Incident], incident: Incident) -> int | None:
             return None
         incident = target
     return incident.id if incident.status.live else None
+
+
+def _awaits_its_first_card(incident: Incident) -> bool:
+    """Held by quiet hours before any card was posted: the morning's team still gets its card
+    (quietly, see ``Escalation``), so it is not resolved out of sight; calm by then, it
+    resolves at the next bin, card and all."""
+    chain = incident.chain
+    return chain is not None and chain.held == QUIET and not incident.channels
 
 
 def _latest(known: datetime | None, moment: datetime) -> datetime:

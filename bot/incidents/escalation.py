@@ -162,7 +162,10 @@ class Escalation:
         if calmed and (chain.held != QUIET or incident.channels):
             return self._park(incident, at, "held"), False
         mention = step.mention_for(target)
-        handled = bool(chain.held) and _acknowledged_since(incident, chain)
+        # acknowledged while the step waited (a hold, or group_wait before the first card, by
+        # a command): the card still goes, but nobody needs paging about it
+        waited = bool(chain.held) or incident.notified_at is None
+        handled = waited and _acknowledged_since(incident, chain)
         if handled or calmed:  # the card still belongs in the channel; paging someone does not
             mention = ""
         if channel not in incident.channels:
@@ -185,7 +188,8 @@ class Escalation:
         )
         detail = f"{step.notify} ({channel[0]} {channel[1]})" + (f", {mention}" if mention else "")
         if handled:
-            detail += f", nobody paged: acknowledged by {incident.acknowledged_by} during the hold"
+            during = "the hold" if chain.held else "the wait for its first card"
+            detail += f", nobody paged: acknowledged by {incident.acknowledged_by} during {during}"
         elif calmed:
             detail += ", nobody paged: it calmed down during quiet hours"
         self.effects.audit(incident, at, "notified", detail)
