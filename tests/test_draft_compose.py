@@ -86,6 +86,30 @@ def _tidy(text: str) -> None:
         ("C'est faux, encore une intox", "fr", "misinformation"),
         ("meh, not sure about this", "en", "general"),
         ("bof", "fr", "general"),
+        # disputing what an agent said is about the concrete problem: misinformation loses ties
+        (
+            "Your agent told me the refund was processed, that's not true, still nothing",
+            "en",
+            "refund",
+        ),
+        (
+            "You said my internet would be fixed today. That's a lie, still no signal",
+            "en",
+            "outage",
+        ),
+        ("Le conseiller m'a dit que le remboursement était fait, c'est faux", "fr", "refund"),
+        ("Kestrel's ad is misleading, that's a lie", "en", "misinformation"),
+        # the customer's own wish to cancel is not a cancellation by the brand
+        ("Je veux annuler mon abonnement et c'est mission impossible", "fr", "general"),
+        ("I want to cancel my subscription and nobody answers", "en", "general"),
+        ("Ils ont annulé ma commande sans prévenir", "fr", "cancellation"),
+        # "par défaut" is "by default", not a defect
+        ("Votre appli active la géolocalisation par défaut, c'est scandaleux", "fr", "general"),
+        ("Défaut de fabrication sur l'écran", "fr", "product_defect"),
+        ("The export feature is rudimentary and the app is slow", "en", "general"),
+        ("Spoke so rudely to me, the rudest agent ever", "en", "rude_service"),
+        ("Rudeboy on repeat while I wait on hold", "en", "general"),
+        ("Charged a late payment fee even though I paid on time", "en", "general"),
     ],
 )
 def test_theme_of_complaints(text: str, language: str, theme: str) -> None:
@@ -131,6 +155,9 @@ def test_theme_of_complaint_covers_the_cue_groups() -> None:
         ("vuelo IB 3456 cancelado", "", "", "IB3456"),
         ("flight BA 0117 late again", "", "", "BA0117"),  # as written, leading zero kept
         ("booking ref XYZ123 on flight U2 8011", "XYZ123", "booking", "U28011"),
+        ("order 12345678 never came", "12345678", "order", ""),  # 8 digits: still a reference
+        ("order 12345B lost, 2 days late", "12345B", "order", ""),
+        ("Order 12345 2 days late", "12345", "order", ""),
     ],
 )
 def test_specifics_found(text: str, order: str, kind: str, flight: str) -> None:
@@ -164,6 +191,18 @@ def test_specifics_found(text: str, order: str, kind: str, flight: str) -> None:
         "AF1234 cancelled again",  # a bare code may as well be a model or an error code
         "Box shows error E1001 again",
         "model SM9005 cracked screen",
+        # personal numbers a public reply must not repeat: a card, a phone, an e-mail address
+        "I paid by card, reference 4111111111111111, still no refund",
+        "reference 4111 1111 1111 1111",
+        "ref 5500-0000-0000-0004 charged twice",
+        "case 07700 900123, call me",
+        "ticket 555-123-4567",
+        "my order is late, contact me at order12345@gmail.com",
+        # quantities
+        "My data package 100GB ran out in 2 days",
+        "The case 12mm cracked",
+        "package 1000 GB gone",
+        "commande 1500 € jamais reçue",
     ],
 )
 def test_specifics_false_positives(text: str) -> None:
@@ -404,9 +443,7 @@ def test_regional_and_unknown_language_codes() -> None:
 def test_an_override_adds_a_language() -> None:
     playbook = Playbook.model_validate(
         {
-            "templates": {
-                "delay": {"de": {"dm": "Hallo {author}, bitte schreiben Sie uns eine DM."}}
-            },
+            "templates": {"delay": {"de": {"dm": "{greeting} bitte schreiben Sie uns eine DM."}}},
             "sign_off": {"de": "- Ana"},
         }
     )
@@ -455,6 +492,53 @@ def test_overrides_replace_the_defaults() -> None:
     )
     assert drafts[0].text == "Hi @ana, Kestrel is sorry. Help: kestrel.example/help"
     assert drafts[1].text.startswith("Hi @ana, thanks for the heads-up.")  # default
+
+
+SPANISH = {
+    "outage": {
+        "es": {
+            "apologetic": "{greeting} lamentamos la interrupción.",
+            "informative": "Gracias[ {author}]! Estamos en ello.",
+        }
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("platform", "author", "apologetic", "informative"),
+    [
+        ("x", "ana", "Hola @ana, lamentamos", "Gracias @ana! Estamos"),
+        ("x", "123456", "Hola, lamentamos", "Gracias! Estamos"),  # an X numeric id names nobody
+        ("web", "", "Hola, lamentamos", "Gracias! Estamos"),
+        ("mastodon", "ana@m.social", "@ana@m.social Hola, lamentamos", "Gracias @ana@m.social!"),
+    ],
+)
+def test_a_brands_own_language_is_greeted_and_an_unknown_author_left_out(
+    platform: str, author: str, apologetic: str, informative: str
+) -> None:
+    drafts = compose_replies(
+        Playbook.model_validate({"templates": SPANISH}),
+        "Kestrel",
+        text="Kestrel outage otra vez",
+        author=author,
+        language="es",
+        limit=limit_for(platform),
+    )
+    texts = {draft.variant: draft.text for draft in drafts if draft.language == "es"}
+    assert texts["apologetic"].startswith(apologetic)
+    assert texts["informative"].startswith(informative)
+
+
+def test_author_and_a_greeting_without_words_must_be_optional() -> None:
+    with pytest.raises(ValidationError) as error:
+        Playbook.model_validate({"templates": {"outage": {"es": {"dm": "Gracias {author}!"}}}})
+    assert "{author} can be empty" in str(error.value)
+    assert 'write "Thanks[ {author}]!"' in str(error.value)
+    with pytest.raises(ValidationError) as error:  # no greeting words in Swedish
+        Playbook.model_validate({"templates": {"outage": {"sv": {"dm": "{greeting} hej"}}}})
+    assert "{greeting} can be empty" in str(error.value)
+    Playbook.model_validate({"templates": {"outage": {"sv": {"dm": "Hej[ {author}]!"}}}})
+    Playbook.model_validate({"templates": {"outage": {"de": {"dm": "{greeting} danke!"}}}})
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,13 @@
 Reply drafts are filled in from templates (``bot/drafts/templates.py``): ``{name}`` is a
 placeholder, ``[...]`` an optional segment, left out when a placeholder inside it is empty and
 the first thing dropped when the reply is too long. Placeholders in replies: {greeting} ("Hi
-@ana,"), {author} ("@ana"), {brand}, {order} ("order A1234"), {flight}, {product}, {contact},
-{status_page}, {sign_off}; in the holding statement: {brand}, {issue} (en and fr: "reports of
-delays"), {contact}, {status_page}, {sign_off}. {order}, {flight}, {product} and {sign_off}
-must be inside [...]; so must {contact} and {status_page} when the playbook leaves them empty.
+@ana,"; greeting words in en, fr, de, es, it, nl and pt, the handle alone in other languages),
+{author} ("@ana"; empty when the author has no handle), {brand}, {order} ("order A1234"),
+{flight}, {product}, {contact}, {status_page}, {sign_off}; in the holding statement: {brand},
+{issue} (en and fr: "reports of delays"), {contact}, {status_page}, {sign_off}. {author},
+{order}, {flight}, {product} and {sign_off} must be inside [...]; so must {contact} and
+{status_page} when the playbook leaves them empty, and {greeting} in a language without
+greeting words.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot.drafts.templates import (
     STATEMENT_PLACEHOLDERS,
     VARIANTS,
     TemplateError,
+    empty_in,
     validate,
 )
 from bot.drafts.themes import THEMES
@@ -119,7 +123,8 @@ class Playbook(_Settings):
                             f"{where}: unknown variant {variant!r} for {theme}; known: "
                             + ", ".join(VARIANTS[theme])
                         )
-                    _check(where, template, REPLY_PLACEHOLDERS, may_be_empty)
+                    empty = may_be_empty | empty_in(language)
+                    _check(where, template, REPLY_PLACEHOLDERS, empty)
         for language, template in self.statement.items():
             _language_code(language)
             allowed: tuple[str, ...] = STATEMENT_PLACEHOLDERS

@@ -246,24 +246,36 @@ def _template(
     return None
 
 
+def _described(limits: Sequence[Limit]) -> str:
+    """'X's 280 weighted characters, Bluesky's 300 graphemes and Reddit's 10,000 characters'."""
+    names = [limit.describe() for limit in limits]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
 def _shaped(
-    segments: tuple[Segment, ...], values: dict[str, str], limit: Limit
+    segments: tuple[Segment, ...], values: dict[str, str], limits: Sequence[Limit]
 ) -> tuple[str, tuple[str, ...]]:
-    """The filled template within ``limit``: sign-off dropped first, then optional segments
-    from the last, then words cut by :func:`fit` ("" when even that fails)."""
+    """The filled template within every one of ``limits`` (a reply has one; a statement one
+    per platform it may be pasted on): sign-off dropped first, then optional segments from the
+    last, then words cut by :func:`fit` ("" when even that fails). The text is as published on
+    the first limit's platform."""
     kept = list(filled(segments, values))
     addressee = values.get("author", "")
 
     def text_of(parts: list[Segment]) -> str:
-        return as_published(render(tuple(parts), values), limit.platform, addressee)
+        return as_published(render(tuple(parts), values), limits[0].platform, addressee)
+
+    def too_long(text: str) -> list[Limit]:
+        return [limit for limit in limits if not limit.fits(text)]
 
     text = text_of(kept)
+    binding = too_long(text)  # the limits the notes name
     optional = [index for index in reversed(range(len(kept))) if kept[index].optional]
     signs = [index for index in optional if "sign_off" in kept[index].names]
     droppable = signs + [index for index in optional if index not in signs]
     notes: list[str] = []
     dropped: list[Segment] = []
-    while not limit.fits(text) and droppable:
+    while too_long(text) and droppable:
         dropped.append(kept[droppable.pop(0)])
         gone = (
             set(range(len(kept)))
@@ -272,14 +284,16 @@ def _shaped(
         )
         text = text_of([segment for index, segment in enumerate(kept) if index not in gone])
     if any("sign_off" in segment.names for segment in dropped):
-        notes.append(f"dropped the sign-off to fit {limit.describe()}")
+        notes.append(f"dropped the sign-off to fit {_described(binding)}")
     others = sum("sign_off" not in segment.names for segment in dropped)
     if others:
-        notes.append(f"left out {others} optional part(s) to fit {limit.describe()}")
-    if not limit.fits(text):
-        text = fit(text, limit)
-        if text:
-            notes.append(f"shortened to fit {limit.describe()}")
+        notes.append(f"left out {others} optional part(s) to fit {_described(binding)}")
+    cut = False
+    while text and too_long(text):  # each cut is shorter, so this ends
+        text = fit(text, too_long(text)[0])
+        cut = True
+    if cut and text:
+        notes.append(f"shortened to fit {_described(binding)}")
     return text, tuple(notes)
 
 
@@ -331,7 +345,7 @@ def compose(
             specifics=specifics,
             platform=limit.platform,
         )
-        body, shaping = _shaped(parse(template), values, limit)
+        body, shaping = _shaped(parse(template), values, [limit])
         problems = check(body, limit=limit, language=draft_language, banned=banned)
         if not body:
             problems = [f"does not fit {limit.describe()} even shortened"]
@@ -379,10 +393,19 @@ def compose_replies(
 
 
 def compose_statement(
-    playbook: Playbook, brand_name: str, *, language: str, theme: str, limit: Limit
+    playbook: Playbook,
+    brand_name: str,
+    *,
+    language: str,
+    theme: str,
+    limit: Limit | Sequence[Limit],
 ) -> DraftText:
-    """A public holding statement for a crisis about ``theme``; :class:`DraftError` when the
-    brand's template cannot be made valid."""
+    """A public holding statement for a crisis about ``theme``, within ``limit`` or every one
+    of several (each platform it may be pasted on); :class:`DraftError` when the brand's
+    template cannot be made valid."""
+    limits = [limit] if isinstance(limit, Limit) else list(limit)
+    if not limits:
+        raise ValueError("a holding statement needs at least one length limit")
     if theme not in THEMES:
         raise ValueError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     notes: list[str] = []
@@ -407,8 +430,12 @@ def compose_statement(
         "status_page": playbook.status_page or "",
         "sign_off": playbook.sign_off_in(draft_language),
     }
-    text, shaping = _shaped(parse(template), values, limit)
-    problems = check(text, limit=limit, language=draft_language, banned=banned_phrases(playbook))
+    text, shaping = _shaped(parse(template), values, limits)
+    banned = banned_phrases(playbook)
+    problems = check(text, limit=limits[0], language=draft_language, banned=banned)
+    problems += [problem for other in limits[1:] for problem in other.problems(text)]
+    if not text:
+        problems = [f"does not fit {_described(limits)} even shortened"]
     if problems:
         raise DraftError(f"the {draft_language} holding statement " + "; ".join(problems))
     return DraftText("statement", draft_language, theme, text, (*notes, *shaping))

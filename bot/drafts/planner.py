@@ -28,7 +28,7 @@ from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts.cards import drafts_card, drafts_title
 from bot.drafts.compose import DraftError, DraftText, compose_replies, compose_statement
-from bot.drafts.limits import limit_for
+from bot.drafts.limits import Limit, limit_for
 from bot.drafts.model import Decision, Draft, DraftKind, DraftSet, DraftState, Target
 from bot.drafts.themes import THEME_OF_COMPLAINT
 from bot.incidents.model import Intent, IntentKind
@@ -186,14 +186,13 @@ class DraftPlanner:
         """A holding statement in each of the brand's languages its mentions use (see
         :func:`statement_languages`), each its own set: approving one withdraws no other.
         Chosen once, when the incident first reaches the top level."""
-        platform = _narrowest(db, incident_id)
-        limit = limit_for(platform)
+        limits = _reply_limits(db, incident_id)
         theme = THEME_OF_COMPLAINT.get(str(card.get("theme") or ""), "general")
         texts: dict[str, DraftText] = {}
         for language in statement_languages(_languages_of(db, incident_id), voice.languages):
             try:
                 text = compose_statement(
-                    voice.playbook, voice.name, language=language, theme=theme, limit=limit
+                    voice.playbook, voice.name, language=language, theme=theme, limit=limits
                 )
             except DraftError as error:
                 logger.warning("incident #%d: no holding statement: %s", incident_id, error)
@@ -203,7 +202,10 @@ class DraftPlanner:
             # the only statement keeps the key a statement always had; several are told apart
             # (and headed) by their language
             key = language if len(texts) > 1 else ""
-            target = Target(platform=platform, limit=limit.maximum, unit=limit.unit, native_id=key)
+            limit = _tightest(limits, text.text)
+            target = Target(
+                platform=limit.platform, limit=limit.maximum, unit=limit.unit, native_id=key
+            )
             self._save(db, incident_id, brand, DraftKind.STATEMENT, target, [text], now)
 
     def _save(
@@ -353,11 +355,17 @@ def _base(code: str) -> str:
     return code.strip().lower().replace("_", "-").split("-")[0]
 
 
-def _narrowest(db: sqlite_utils.Database, incident_id: int) -> str:
-    """A statement is posted from the brand's accounts by hand; fit the tightest platform its
-    replies go to, so it can be pasted anywhere the incident is discussed."""
+def _reply_limits(db: sqlite_utils.Database, incident_id: int) -> list[Limit]:
+    """A statement is posted from the brand's accounts by hand, so it must fit every platform
+    the incident's replies go to (each counted its own way, a Mastodon instance's own maximum
+    included) to be pasted anywhere the incident is discussed; X's when there are none yet."""
     sets = store.sets_of(db, incident_id)
-    platforms = {s.target.platform for s in sets if s.kind is DraftKind.REPLY}
-    if not platforms:
-        return "x"
-    return min(platforms, key=lambda p: limit_for(p).maximum)
+    limits = {
+        limit_for(s.target.platform, s.target.limit) for s in sets if s.kind is DraftKind.REPLY
+    }
+    return sorted(limits, key=lambda limit: (limit.maximum, limit.platform)) or [limit_for("x")]
+
+
+def _tightest(limits: Sequence[Limit], text: str) -> Limit:
+    """The limit ``text`` comes closest to: the one its set shows and an edit is counted on."""
+    return max(limits, key=lambda limit: limit.length(text) / limit.maximum)

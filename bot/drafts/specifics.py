@@ -2,7 +2,12 @@
 
 Each is read only where the text makes it plain, since a wrong number in a public reply is
 worse than none: a reference follows a word such as "order", "booking", "case", "commande" or
-"dossier" and holds a digit (or is an upper-case code after "ref", "#" or "n°"); a flight is an
+"dossier" and holds a digit (or is an upper-case code after "ref", "#" or "n°"). A reference is
+never a quantity (a number with a unit of measure or a currency: "100GB", "12 mm", "15%") nor
+personal: e-mail addresses are read as links are, not at all, and a number of digits only
+(spaces, dots and dashes between groups aside) of 9 digits or more is not echoed, since it may
+as well be a phone number, or at 13 to 19 digits a payment card (the length
+:mod:`bot.drafts.screening` takes for a phone number, too). A flight is an
 upper-case two-character airline code and 1-4 digits shortly after "flight", "vol" or "vuelo"
 (a bare "AF1234" may as well be a model or an error code), kept as written, and never a time,
 an amount or a duration; a product is one the brand lists.
@@ -14,7 +19,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_HANDLE_OR_LINK = re.compile(r"https?://\S+|@[\w.]+")
+# e-mail addresses first: "order12345@mail.example" is nobody's order
+_HANDLE_OR_LINK = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|@[\w.]+")
 
 # reference word (any case) -> kind of reference
 _KINDS = {
@@ -54,6 +60,19 @@ _REFERENCE = re.compile(
     r"(?P<id>[A-Za-z0-9][A-Za-z0-9-]{2,19})(?![\w-])",
     re.IGNORECASE,
 )
+# the rest of a number written in groups: " 1111 1111 1111" after "4111"
+_MORE_DIGITS = re.compile(r"(?:[ .-]\d+)+(?!\w)")
+MOST_DIGITS = 8  # a longer number of digits only may be a phone number or a payment card
+# units of measure and currencies: after a number, with or without a space
+_UNITS = (
+    r"[kmgt]i?b|[kmg]bps|[kmg]?hz|mah|k?wh|kw|[mck]m|kg|mg|lbs?|oz|[mc]l|ft|mph|eur|usd|gbp"
+    r"|euros?|dollars?|hrs?|hours?|heures?|min(?:ute)?s?|days?|jours?|weeks?|semaines?|months?"
+    r"|mois"
+)
+# also only right after the digits: short symbols that are words too ("to", "go", "m", "s")
+_GLUED_UNITS = r"[kmgt]i?o|[gmlhsvw]"
+_QUANTITY = re.compile(rf"\d+(?:{_UNITS}|{_GLUED_UNITS})", re.IGNORECASE)
+_UNIT_AFTER = re.compile(rf"\s?(?:[%€$£°]|(?:{_UNITS})(?![^\W_]))", re.IGNORECASE)
 _DATE = re.compile(r"^(?:\d{4}-\d{1,2}(?:-\d{1,2})?|\d{1,2}-\d{1,2}-\d{2,4})$")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
@@ -89,6 +108,20 @@ class Specifics:
 _CODES = frozenset({"ref", "réf", "reference", "référence", "pnr", "confirmation"})
 
 
+def _echoed(text: str, match: re.Match[str]) -> bool:
+    """Whether a reply may repeat the reference: not a quantity, nor a long number of digits
+    only (counting the groups that follow it: "4111 1111 1111 1111")."""
+    ref: str = match["id"]
+    rest = text[match.end() :]
+    if _QUANTITY.fullmatch(ref) or _UNIT_AFTER.match(rest):
+        return False
+    more = _MORE_DIGITS.match(rest)
+    number = ref + (more.group() if more else "")
+    if re.fullmatch(r"[\d .-]+", number) is None:
+        return True
+    return sum(char.isdigit() for char in number) <= MOST_DIGITS
+
+
 def _reference(text: str) -> re.Match[str] | None:
     for match in _REFERENCE.finditer(text):
         ref, marked = match["id"], bool(match["marker"] or match["word"])
@@ -101,6 +134,8 @@ def _reference(text: str) -> re.Match[str] | None:
             continue  # "booking 2026-03-01", "case 2024"
         if has_digit and len(ref) < 4:
             continue  # "ticket 20 minutes ago"
+        if not _echoed(text, match):
+            continue  # "package 100GB", "reference 4111 1111 1111 1111"
         return match
     return None
 

@@ -29,9 +29,10 @@ REPLY_PLACEHOLDERS = (
     "sign_off",
 )
 STATEMENT_PLACEHOLDERS = ("brand", "issue", "contact", "status_page", "sign_off")
-# may be empty, so only allowed inside [...] (contact and status page: unless the playbook has them)
+# may be empty, so only allowed inside [...] (contact and status page: unless the playbook has
+# them; greeting: in a language without greeting words, see ``empty_in``)
 OPTIONAL_PLACEHOLDERS = frozenset(
-    {"order", "flight", "product", "contact", "status_page", "sign_off"}
+    {"author", "order", "flight", "product", "contact", "status_page", "sign_off"}
 )
 
 _TOKEN = re.compile(r"\{(\w*)\}|[\[\]{}]")
@@ -91,8 +92,16 @@ def validate(template: str, allowed: Collection[str], may_be_empty: Collection[s
                 )
             if name in may_be_empty and not segment.optional:
                 raise TemplateError(
-                    f"{{{name}}} can be empty, so it must be inside an optional segment [...]"
+                    f"{{{name}}} can be empty{_WHY_EMPTY.get(name, '')}, so it must be inside "
+                    f"an optional segment [...]{_EXAMPLE.get(name, '')}"
                 )
+
+
+def empty_in(language: str) -> frozenset[str]:
+    """The reply placeholders that may be empty in ``language``'s templates besides
+    :data:`OPTIONAL_PLACEHOLDERS`: {greeting} where there are no greeting words for it (it is
+    then the author's handle alone, and empty when the author has none)."""
+    return frozenset() if language in GREETINGS else frozenset({"greeting"})
 
 
 def render(segments: tuple[Segment, ...], values: Mapping[str, str]) -> str:
@@ -170,18 +179,42 @@ def french_spacing(template: str) -> str:
     return _FRENCH_SPACE.sub(spaced, template)
 
 
-# greeting by language and tone; Mastodon's starts with the handle so that it notifies
+# {greeting} by language and tone: with the author's handle, without it when the author has
+# none (a web page's, a machine id's), and on Mastodon starting with the handle so that it
+# notifies. In any other language {greeting} is the handle alone ("@ana"), or empty.
 GREETINGS = {
     "en": {"warm": "Hi {author},", "formal": "Hello {author},"},
     "fr": {"warm": "Bonjour {author},", "formal": "Bonjour {author},"},
+    "de": {"warm": "Hallo {author},", "formal": "Guten Tag {author},"},
+    "es": {"warm": "Hola {author},", "formal": "Hola {author},"},
+    "it": {"warm": "Ciao {author},", "formal": "Buongiorno {author},"},
+    "nl": {"warm": "Hoi {author},", "formal": "Beste {author},"},
+    "pt": {"warm": "Olá {author},", "formal": "Olá {author},"},
 }
 MASTODON_GREETINGS = {
-    "en": {"warm": "{author} Hi,", "formal": "{author} Hello,"},
-    "fr": {"warm": "{author} Bonjour,", "formal": "{author} Bonjour,"},
+    code: {tone: "{author} " + text.replace(" {author}", "") for tone, text in tones.items()}
+    for code, tones in GREETINGS.items()
 }
 ANONYMOUS_GREETINGS = {
     "en": {"warm": "Hi there,", "formal": "Hello,"},
     "fr": {"warm": "Bonjour,", "formal": "Bonjour,"},
+    "de": {"warm": "Hallo,", "formal": "Guten Tag,"},
+    "es": {"warm": "Hola,", "formal": "Hola,"},
+    "it": {"warm": "Ciao,", "formal": "Buongiorno,"},
+    "nl": {"warm": "Hoi,", "formal": "Hallo,"},
+    "pt": {"warm": "Olá,", "formal": "Olá,"},
+}
+# why a placeholder can be empty, and how to write it, for the error that says so
+_WHY_EMPTY = {
+    "author": " (it is empty when the author is known only by a machine id, such as a Bluesky "
+    "DID or an X numeric id, or not at all, as on a web page)",
+    "greeting": " (Vigie has greeting words in "
+    + ", ".join(GREETINGS)
+    + " only; in other languages it is the author's handle alone, empty when there is none)",
+}
+_EXAMPLE = {
+    "author": ': write "Thanks[ {author}]!" rather than "Thanks {author}!"',
+    "greeting": ': write "[{greeting} ]" or your own greeting, such as "Hej[ {author}],"',
 }
 # what a reference is called in a reply: {order} is "order A1234", "commande 12345"
 REFERENCE_NOUNS = {

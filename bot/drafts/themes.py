@@ -5,7 +5,8 @@ Cues are regular expressions over accent-folded, lower-cased text without links 
 mentions. They are about customer care in general: carriers, banks, shops and software as much
 as airlines. When cues of several themes are found, the theme with the most wins; ties go to
 the earlier theme in ``_PRIORITY`` (the more specific ask: a refund over the cancellation that
-caused it).
+caused it). Misinformation comes last: "your agent said the refund was processed, that's not
+true" disputes a promise about a concrete problem, which is what the reply should be about.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ THEMES = (
     "general",
 )
 _PRIORITY = (
-    "misinformation",
     "refund",
     "cancellation",
     "outage",
     "delay",
     "product_defect",
     "rude_service",
+    "misinformation",
 )
 
 # What can have an outage. "Down", "not working" or "crashed" are an outage only in a text that
@@ -73,7 +74,9 @@ _EN: dict[str, tuple[str, ...]] = {
     "delay": (
         r"\bdelay(?:ed|s|ing)?\b",
         r"\b(?:running |still |so |very |always |hours? |days? |weeks? )late\b",
-        r"\blate (?:again|delivery|arrival|departure|payment|train|bus|flight)\b",
+        # a late payment fee or charge is a charge, not a delay
+        r"\blate (?:again|delivery|arrival|departure|train|bus|flight"
+        r"|payment(?! (?:fees?|charges?|penalt)))\b",
         r"\b(?:arrive[sd]?|arriving|came|delivered|shipped) late\b",
         r"\btaking forever\b",
         r"\bstill (?:waiting|not (?:arrived|here|delivered|shipped))\b",
@@ -113,7 +116,7 @@ _EN: dict[str, tuple[str, ...]] = {
         r"\bdead on arrival\b",
     ),
     "rude_service": (
-        r"\brude\w*",
+        r"\brude(?:r|st|ly|ness)?\b",  # not "rudeboy"
         r"\bhung up\b",
         r"\bignor(?:ed|es|ing) (?:me|us|my|our|customers|their customers)\b",
         r"\b(?:still|keep|keeps|just|always|never stop) ignoring\b",
@@ -146,7 +149,8 @@ _FR: dict[str, tuple[str, ...]] = {
         r"\bou (?:est|en est) ma\b",
         r"\bca fait \w+ (?:jours|semaines|heures)\b",
     ),
-    "cancellation": (r"\bannul(?:e|ee|es|ees|ation|ations|er)\b",),
+    # not the infinitive: "je veux annuler" is the customer's wish, as a bare "cancel" in English
+    "cancellation": (r"\bannul(?:e|ee|es|ees|ation|ations)\b",),
     "refund": (
         r"\brembours\w*",
         r"\bdebite?e?s? (?:deux fois|2 fois|a tort)\b",
@@ -164,7 +168,7 @@ _FR: dict[str, tuple[str, ...]] = {
     "product_defect": (
         r"\bcasse(?:e|s|es)?\b",
         r"\bdefectueu(?:x|se|ses)\b",
-        r"\bdefaut\w*",
+        r"(?<!\bpar )\bdefaut\w*",  # not "par défaut" (by default)
         r"\babime(?:e|s|es)?\b",
         r"\bendommage(?:e|s|es)?\b",
         r"\bne s'allume (?:plus|pas)\b",
