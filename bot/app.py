@@ -210,7 +210,7 @@ class Service:
 
 def build(config: AppConfig, console: Console) -> Service:
     clock = choose_clock(config)
-    for warning in config.unused_platform_warnings():
+    for warning in (*config.unused_platform_warnings(), *config.clock_warnings()):
         logger.warning(warning)
     metrics = Metrics()
     writer = Writer(config.storage.path)

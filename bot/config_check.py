@@ -46,7 +46,8 @@ def check_config(args: argparse.Namespace, stdout: Console, stderr: Console) -> 
             f"  target {escape(name)}: {target.platform} channel {escape(target.channel)}{paged}",
             highlight=False,
         )
-    for warning in (*config.unused_platform_warnings(), *config.access_warnings()):
+    warnings = config.unused_platform_warnings() + config.clock_warnings()
+    for warning in (*warnings, *config.access_warnings()):
         stderr.print(f"[bold yellow]warning[/] {escape(warning)}", highlight=False)
     for problem in problems:
         stderr.print(f"[bold red]configuration error[/] {escape(problem)}", highlight=False)

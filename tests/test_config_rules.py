@@ -307,3 +307,16 @@ def test_a_check_across_sections_names_the_line_of_its_key(tmp_path: Path) -> No
     )
     assert f"line {line}: platforms.slack.responders: names unknown brand(s) kestrel" in said
     assert "(top level)" not in said
+
+
+def test_event_time_with_a_live_source_is_warned_about(tmp_path: Path) -> None:
+    """Nothing would move time between mentions: reminders and resolving would wait for them."""
+    webhook = {"type": "webhook", "name": "inbound", "secret": "0123456789abcdef"}
+    config = load_config(
+        config_file(tmp_path, [webhook], http={"enabled": True}, clock="event"), environ={}
+    )
+    [warning] = config.clock_warnings()
+    assert warning.startswith("clock: event with the live source(s) inbound: time moves only")
+    assert load(tmp_path, clock="event").clock_warnings() == []  # a replay ends; time flows on
+    auto = load_config(config_file(tmp_path, [webhook], http={"enabled": True}), environ={})
+    assert auto.clock_warnings() == []

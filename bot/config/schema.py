@@ -410,6 +410,18 @@ class AppConfig(Settings):
             )
         return warnings
 
+    def clock_warnings(self) -> list[str]:
+        """Event time with a source that never ends: valid (tests, benchmarks), but nothing
+        moves time between mentions. Logged at start, and shown by check-config."""
+        live = [s.name for s in self.sources if not isinstance(s, ReplaySourceSettings)]
+        if self.clock != "event" or not live:
+            return []
+        return [
+            f"clock: event with the live source(s) {', '.join(live)}: time moves only when "
+            "mentions arrive, so waits, reminders, snooze ends and resolving happen only then; "
+            "use clock: auto (system time for live sources) outside tests"
+        ]
+
     def access_warnings(self) -> list[str]:
         """Who may act where nobody is named: what the chat platforms log at start."""
         warnings = []
