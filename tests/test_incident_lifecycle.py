@@ -289,3 +289,21 @@ def test_a_storm_of_a_topic_incident_s_mentions_pages_nobody_again(desk: Desk) -
         desk.post(T0 + minute * MIN, 1 if minute < 10 else 3, text="cancelled #acmestrike")
         desk.tick(T0 + minute * MIN)
     assert [topic for _, topic in opened(desk)] == ["#acmestrike"]
+
+
+def test_reopened_by_hand_a_merged_topic_goes_where_it_went_before(tmp_path: Path) -> None:
+    """As after a restart: the topics merged into an incident follow it when it is reopened,
+    and it can be reopened by hand for as long as after a restart."""
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.storm(T0 + 10 * MIN, 5, text="cancelled again #refundnow")
+    desk.tick(T0 + 20 * MIN)
+    assert desk.act(actions.merge, 2, 1, "ann", T0 + 21 * MIN).ok
+    assert desk.act(actions.resolve, 1, "ann", T0 + 22 * MIN).ok
+    desk.tick(T0 + 22 * MIN + 3 * HOUR)  # later than reopen_within (2 h), within resolve_after
+    assert desk.act(actions.reopen, 1, "ann", T0 + 22 * MIN + 3 * HOUR).ok
+    start = T0 + 23 * MIN + 3 * HOUR
+    desk.storm(start, 10, text="still cancelled #refundnow")
+    desk.tick(start + 15 * MIN)
+    assert get_incident(desk.db, 3) is None  # the merged topic's storm is #1's, as before
+    assert f"m{desk.count}" in held_by(desk, 1)

@@ -45,7 +45,7 @@ class IncidentDesk:
         self.fresh_failed_at: float | None = None
 
     def load(self, db: sqlite_utils.Database) -> None:
-        keep = max(self.engine.policy.reopen_within, self.engine.policy.resolve_after)
+        keep = self.engine.keeps_resolved()
         self.engine.restore(load_engine_state(db, keep, fallback=self.engine.policy))
         if not self.event_time:  # live: what happened while the service was down is unknown
             self.engine.started()

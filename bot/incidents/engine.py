@@ -83,14 +83,7 @@ class IncidentEngine:
         for incident in sorted(self.incidents.values(), key=lambda i: i.id):
             if incident.status.live:
                 self.live[(incident.brand, incident.topic)] = incident.id
-        for incident in self.incidents.values():  # a merge (or a join) outlives a restart
-            owner = _live_end(self.incidents, incident)
-            if owner is None:
-                continue
-            if incident.status is Status.MERGED:
-                self.live.setdefault((incident.brand, incident.topic), owner)
-            for topic in incident.joined:  # a merged incident's joined topics moved with it
-                self.live.setdefault((incident.brand, topic), owner)
+        self._route_merged_and_joined()
         self.groups = {group.key: group for group in state.groups}
         self.silences = list(state.silences)
         self._unheard = False
@@ -100,6 +93,23 @@ class IncidentEngine:
         if self.now is not None:
             for key in self.live:  # a live incident's group closes its bins: it can calm down
                 self._group(key)  # and resolve even when its saved group could not be read
+
+    def keeps_resolved(self) -> timedelta:
+        """How long a resolved incident stays in memory: a storm can reopen it, people can
+        reopen it by hand, before and after a restart alike."""
+        return max(self.policy.reopen_within, self.policy.resolve_after, LATE)
+
+    def _route_merged_and_joined(self) -> None:
+        """The topics merged into, or joined to, a live incident go there (after a restart,
+        and after a reopening: as they did before it was resolved)."""
+        for incident in self.incidents.values():
+            owner = _live_end(self.incidents, incident)
+            if owner is None:
+                continue
+            if incident.status is Status.MERGED:
+                self.live.setdefault((incident.brand, incident.topic), owner)
+            for topic in incident.joined:  # a merged incident's joined topics moved with it
+                self.live.setdefault((incident.brand, topic), owner)
 
     def started(self) -> None:
         """Live mode, once restored at start-up: the time from the saved clock to the first
@@ -212,7 +222,7 @@ class IncidentEngine:
             if key[1] != STORM and key not in self.live and group.idle(at, IDLE_TOPIC):
                 del self.groups[key]
                 self._dropped_groups.add(key)
-        horizon = at - max(self.policy.reopen_within, LATE)
+        horizon = at - self.keeps_resolved()
         for incident_id, incident in list(self.incidents.items()):
             stale = not incident.status.live and (incident.resolved_at or at) < horizon
             if stale and incident_id not in self._changed:  # unsaved changes are kept to flush
@@ -487,6 +497,8 @@ class IncidentEngine:
             ),
         )
         self.live[(incident.brand, incident.topic)] = incident.id
+        self._store(incident)
+        self._route_merged_and_joined()
         self._group((incident.brand, incident.topic))  # its bins close, so it can calm down
         effects.audit(incident, at, "reopened", why, actor=by)
         incident = effects.update_cards(incident, at, f"Reopened: {why}")
