@@ -194,11 +194,13 @@ class ChatCommands:
             return f"No incident #{number}."
         audit = await self.writer.run(partial(audit_of, incident_id=number))
         name = self.brands.get(incident.brand, incident.brand)
+        # the explanation is stored as "39: why"; named as the CLI names it (`incident ID`)
+        risk = f"risk now {style.text(incident.explanation)}\n" if incident.explanation else ""
         head = (
             f"{style.bold(f'#{incident.id} {name} {style.text(topic_label(incident.topic))}')}: "
             f"{incident.status.value}, {incident.level_name}, "
             f"peak risk {incident.peak_risk}, {incident.mention_count} mentions\n"
-            f"{style.text(incident.explanation)}\nTimeline, times in UTC:"
+            f"{risk}Timeline, times in UTC:"
         )
         shown = audit[-MAX_TIMELINE:]
         lines = [
@@ -210,7 +212,7 @@ class ChatCommands:
         return head + "\n" + "\n".join(line.rstrip() for line in lines)
 
     async def _stats(self, words: list[str], user: str, style: AnswerStyle) -> str:
-        options = _Options(words, values=frozenset({"--since"}))
+        options = _Options(words, values=frozenset({"--since"}), paged=False, command="stats")
         since = self._since(options.values.get("--since", "7d"))
         brand = self._one_brand("stats", options.rest)
         brands = [brand] if brand else list(self.brands)
@@ -248,7 +250,7 @@ class ChatCommands:
                     )
             elif duration is None and _is_duration(word):
                 try:
-                    duration = parse_duration(word)
+                    duration = parse_duration(word.lower())
                 except ValueError as error:
                     raise CommandError(f"`silence`: {error}") from None
             else:
@@ -293,7 +295,7 @@ class ChatCommands:
     def _since(self, text: str, now: datetime | None = None) -> datetime:
         """``--since``: a duration back from ``now`` (the service clock) or a time."""
         try:
-            return parse_since(text, now or self.clock.now())
+            return parse_since(_duration_case(text), now or self.clock.now())
         except ValueError as error:
             raise CommandError(str(error)) from None
 
@@ -317,13 +319,16 @@ class ChatCommands:
 
 
 class _Options:
-    """``--flag``, ``--name value``, ``page N`` and the rest, from a list of words."""
+    """``--flag``, ``--name value``, ``page N`` and the rest, from a list of words. A command
+    whose answer has no pages (``paged=False``) refuses ``page`` rather than ignore it."""
 
     def __init__(
         self,
         words: list[str],
         flags: frozenset[str] = frozenset(),
         values: frozenset[str] = frozenset(),
+        paged: bool = True,
+        command: str = "",
     ) -> None:
         self.flags: set[str] = set()
         self.values: dict[str, str] = {}
@@ -336,6 +341,8 @@ class _Options:
                 self.flags.add(word)
             elif word in values:
                 self.values[word] = next(items, "")
+            elif word == "page" and not paged:
+                raise Unreadable(f"`{command}` answers in one message: it has no `{typed} N`")
             elif word == "page":
                 page = parse_id(next(items, ""))
                 if page is None or page > 100_000:
@@ -361,11 +368,18 @@ def _option(word: str) -> str:
 
 
 def _is_duration(word: str) -> bool:
+    """A duration in any case (``7D``, as a phone capitalises it, is ``7d``)."""
     try:
-        parse_duration(word)
+        parse_duration(word.lower())
     except ValueError:
         return False
     return True
+
+
+def _duration_case(text: str) -> str:
+    """``--since``/``--until`` as :func:`parse_since` reads it: a duration in any case made
+    lower case (``7D``), a time as typed."""
+    return text.lower() if _is_duration(text) else text
 
 
 def _mention_line(row: dict[str, Any], style: AnswerStyle) -> str:

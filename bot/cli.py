@@ -39,8 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _input_file(text: str) -> Path:
+    """A file to read once, front to back: a regular file, or a pipe (``<(zcat f.csv.gz)``,
+    ``/dev/stdin``), as every file command reads its input once without seeking."""
     path = Path(text)
-    if not path.is_file():
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a folder; name the file to read")
+    if not path.exists():
         raise argparse.ArgumentTypeError(f"{text}: no such file")
     return path
 

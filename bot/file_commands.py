@@ -23,6 +23,8 @@ def _file_command(
     """Run a file-to-file command: one line saying what was written, or why nothing was."""
     try:
         count = work()
+    except BrokenPipeError:  # `--output /dev/stdout | head`: cli.main ends quietly, as for mentions
+        raise
     except wrong_arguments as error:  # the file is fine, the command names what it lacks
         stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
         return EXIT_CONFIG

@@ -1,17 +1,20 @@
 """``python -m bot score``: add language, negativity and sentiment columns to a CSV file.
 
 The output is written whole or not at all (:mod:`bot.output_file`), so it may name the input, and
-a file that turns out to be malformed half-way leaves nothing behind.
+a file that turns out to be malformed half-way leaves nothing behind. The input is read once, so
+it may be gzipped (told by its first bytes) or a pipe.
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import re
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,11 +23,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from bot.language import LanguageDetector
 from bot.negativity import NegativityScorer
 from bot.output_file import replacing
+from bot.spread.text_input import CsvOutput, open_text
 
 ADDED_COLUMNS = ("lang", "negativity", "sentiment")
 CHUNK = 1000
 FIELD_LIMIT = 1_000_000  # characters in one cell
-ENCODING = "utf-8-sig"  # Excel's "CSV UTF-8" starts with a byte order mark
+# bytes that are not UTF-8, as the surrogateescape decoder gives them: found in the rows read,
+# so that the line is known without reading the file again (a pipe cannot be)
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 class ScoreFileError(ValueError):
@@ -46,14 +52,18 @@ def score_file(
     scorer = NegativityScorer()
     detector = LanguageDetector(scorer.languages)
     csv.field_size_limit(FIELD_LIMIT)
-    if not source.is_file():
+    if source.is_dir():
+        raise ScoreFileError(f"{source}: is a folder; name the file to score")
+    if not source.exists():
         raise ScoreFileError(f"{source}: no such file")
+
+    def track(raw: BinaryIO) -> BinaryIO:
+        # the progress bar follows the bytes read (gzipped ones), so it needs no first pass
+        return progress.wrap_file(raw, total=_size(source), description=f"scoring {source.name}")
+
     with (
         _progress(console) as progress,
-        # the progress bar follows the bytes read, so it needs no first pass to count rows
-        progress.open(
-            source, "r", encoding=ENCODING, newline="", description=f"scoring {source.name}"
-        ) as infile,
+        open_text(source, errors="surrogateescape", track=track) as infile,
         replacing(target) as scratch,
         scratch.open("w", encoding="utf-8", newline="") as outfile,
     ):
@@ -68,7 +78,7 @@ def score_file(
         columns = fields + [c for c in ADDED_COLUMNS if c not in fields]
         added = [columns.index(c) for c in ADDED_COLUMNS]
         text_at = fields.index(text_column)
-        writer = csv.writer(outfile)
+        writer = CsvOutput(outfile)
         writer.writerow(columns)
         rows = 0
         # languages a chunk at a time: fastText is twice as fast when its tables stay in
@@ -104,6 +114,7 @@ class _Rows:
     def header(self, text_column: str) -> list[str]:
         with self._reading(1):
             fields = next(self.reader, [])
+        _check_utf8(self.source, fields, 1)
         if not fields:
             raise ScoreFileError(
                 f"{self.source}: the file is empty; expected a header row naming the columns, "
@@ -122,6 +133,7 @@ class _Rows:
                 return
             if not row:  # a blank line
                 continue
+            _check_utf8(self.source, row, line)
             if len(row) != self.width:
                 hint = _TOO_MANY if len(row) > self.width else _TOO_FEW
                 raise ScoreFileError(
@@ -132,15 +144,11 @@ class _Rows:
 
     @contextmanager
     def _reading(self, line: int) -> Iterator[None]:
-        """What the csv module and the decoder raise, as one error naming the line."""
+        """What the csv module and the reading raise, as one error naming the line."""
         try:
             yield
-        except UnicodeDecodeError as error:
-            raise ScoreFileError(
-                f"{self.source}: line {_first_undecodable_line(self.source)}: not UTF-8 text "
-                f"(byte 0x{error.object[error.start]:02x}); save it as UTF-8 "
-                "(in a spreadsheet: Save as, CSV UTF-8)"
-            ) from None
+        except (OSError, EOFError) as error:  # a broken gzip stream, a read error
+            raise ScoreFileError(f"{self.source}: cannot read: {error}") from None
         except csv.Error as error:
             why = _CSV_ERRORS.get(str(error), str(error))
             if self.reader.line_num > line and str(error).startswith("field larger"):
@@ -194,16 +202,23 @@ def _check_header(source: Path, fields: list[str], text_column: str) -> None:
         )
 
 
-def _first_undecodable_line(source: Path) -> int:
-    """The first line that is not UTF-8 (the decoder reads ahead, so its position is not the
-    line's; a line break never falls inside a UTF-8 character, so lines decode alone)."""
-    with source.open("rb") as file:
-        for number, line in enumerate(file, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1
+def _check_utf8(source: Path, row: list[str], line: int) -> None:
+    """Refuse a row holding bytes that are not UTF-8, naming the line they are on (a row
+    starts on ``line``; a quoted field may run on to the next ones)."""
+    for at, field in enumerate(row):
+        if found := _UNDECODABLE.search(field):
+            before = ",".join(row[:at]).count("\n") + field[: found.start()].count("\n")
+            raise ScoreFileError(
+                f"{source}: line {line + before}: not UTF-8 text "
+                f"(byte 0x{ord(found.group()) - 0xDC00:02x}); save it as UTF-8 "
+                "(in a spreadsheet: Save as, CSV UTF-8)"
+            )
+
+
+def _size(source: Path) -> int:
+    """The bytes to read, for the progress bar (0, unknown, for a pipe)."""
+    status = source.stat()
+    return status.st_size if stat.S_ISREG(status.st_mode) else 0
 
 
 def _progress(console: Console) -> Progress:

@@ -160,3 +160,35 @@ async def test_a_long_timeline_says_what_it_leaves_out_and_its_time_zone(writer:
     assert "step5" in answer
     listed = await chat.answer("incidents", "U1")
     assert "times in UTC" in listed.splitlines()[0]
+
+
+async def test_an_incident_names_its_risk_now_as_the_command_line_does(writer: Writer) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(hours=2)))
+    why = "39: 8 negative mentions in 1 h; <!channel> says so"
+    await incidents_saved(writer, incident(1, T0, explanation=why))
+    answer = await chat.answer("incident 1", "U1")
+    assert (
+        answer.splitlines()[1]
+        == "risk now 39: 8 negative mentions in 1 h; &lt;!channel&gt; says so"
+    )
+
+
+async def test_durations_read_in_any_case(writer: Writer) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(minutes=30)))
+    await mentions_posted(writer, range(1, 26))
+    upper = await chat.answer("mentions --since 10M", "U1")
+    assert upper == await chat.answer("mentions --since 10m", "U1")
+    assert upper.splitlines()[0].endswith("(1 to 6 of 6):")
+    stats = await chat.answer("STATS --SINCE 7D", "U1")
+    assert "since 2026-03" in stats
+    assert "See `" not in stats
+
+
+async def test_stats_refuses_a_page_it_does_not_have(writer: Writer) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(hours=1)))
+    answer = await chat.answer("stats Page 2", "U1")
+    assert (
+        answer.splitlines()[0]
+        == "Cannot read that: `stats` answers in one message: it has no `Page N`"
+    )
+    assert "mentions" not in answer.splitlines()[0]

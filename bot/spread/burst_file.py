@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.spread.burst import BurstDetector, BurstSettings
-from bot.spread.text_input import READ_ERRORS, open_text
+from bot.spread.text_input import READ_ERRORS, CsvOutput, open_text
 
 INPUT_COLUMNS = ("timestamp", "value")
 OUTPUT_COLUMNS = ("timestamp", "value", "surprise", "burst")
@@ -178,7 +178,7 @@ def detect_bursts_file(source: Path, target: Path, settings: BurstSettings | Non
     rows = read_volume(source)
     detector = BurstDetector(settings or settings_for(rows))
     with target.open("w", encoding="utf-8", newline="") as outfile:
-        writer = csv.writer(outfile)
+        writer = CsvOutput(outfile)
         writer.writerow(OUTPUT_COLUMNS)
         for row in rows:
             reading = detector.update(row.value)

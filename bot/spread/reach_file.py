@@ -1,7 +1,8 @@
 """``python -m bot predict-reach``: predicted final reshare count of every cascade in a CSV file.
 
 Input columns ``cascade_id, relative_time_seconds, number_of_followers`` (CSV, or gzipped: told
-by the file's first bytes, whatever its name; the row at time 0 is the original post; rows in
+by the file's first bytes, whatever its name; the row at time 0 is the original post, and a
+cascade without one is refused like a malformed row, naming the line of its first row; rows in
 any order; rows after ``--observe`` are checked but not kept). Output columns ``cascade_id,
 observed, predicted_final``, one row per cascade in order of appearance, then ``branching``
 (p̂·n*) and ``explosive`` (0/1: branching >= 1, where SEISMIC has no finite estimate and
@@ -29,7 +30,7 @@ from bot.spread.reach import (
     calibrated,
     seismic_features,
 )
-from bot.spread.text_input import READ_ERRORS, open_text
+from bot.spread.text_input import READ_ERRORS, CsvOutput, open_text
 
 INPUT_COLUMNS = ("cascade_id", "relative_time_seconds", "number_of_followers")
 OUTPUT_COLUMNS = ("cascade_id", "observed", "predicted_final", "branching", "explosive")
@@ -42,10 +43,13 @@ def read_cascades(source: Path, observe: float = math.inf) -> dict[str, Cascade]
 
     Rows after ``observe`` seconds are checked but dropped while reading (a cascade file is
     often mostly rows no prediction uses). Raises ValueError naming the file and line of a
-    malformed row. When several rows of a cascade are at time 0, the first in file order is
-    the original post.
+    malformed row, or of the first row of a cascade without its original post (no row at time
+    0). When several rows of a cascade are at time 0, the first in file order is the original
+    post.
     """
     rows: dict[str, tuple[array[float], array[float]]] = {}
+    first_line: dict[str, int] = {}  # where each cascade starts, to name one without its post
+    has_post: set[str] = set()
     try:
         with open_text(source) as handle:
             reader = csv.reader(handle)
@@ -58,12 +62,35 @@ def read_cascades(source: Path, observe: float = math.inf) -> dict[str, Cascade]
                 except ValueError as error:
                     raise ValueError(f"{source}: line {reader.line_num}: {error}") from None
                 times, follower_counts = rows.setdefault(key, (array("d"), array("d")))
+                first_line.setdefault(key, reader.line_num)
+                if time == 0:
+                    has_post.add(key)
                 if time <= observe:
                     times.append(time)
                     follower_counts.append(followers)
     except (*READ_ERRORS, csv.Error) as error:
         raise ValueError(f"{source}: cannot read: {error}") from None
+    _check_original_posts(source, first_line, has_post)
     return {key: _sorted_cascade(key, *columns) for key, columns in rows.items()}
+
+
+def _check_original_posts(source: Path, first_line: dict[str, int], has_post: set[str]) -> None:
+    """Refuse cascades without a row at time 0, naming the file, the first such cascade's first
+    line, and how many there are (SEISMIC counts from the original post and its followers: a
+    cascade without it, or whose ids were mistyped, has no prediction to give)."""
+    lacking = [key for key in first_line if key not in has_post]
+    if not lacking:
+        return
+    first = lacking[0]
+    others = ""
+    if len(lacking) > 1:
+        shown = ", ".join(map(repr, lacking[1:4])) + (", …" if len(lacking) > 4 else "")
+        more = "1 more cascade lacks" if len(lacking) == 2 else f"{len(lacking) - 1} more lack"
+        others = f", and {more} one: {shown}"
+    raise ValueError(
+        f"{source}: line {first_line[first]}: cascade {first!r} has no original post (no row "
+        f"at time 0){others}; every cascade needs its original post at time 0"
+    )
 
 
 def _header_positions(header: list[str], source: Path) -> tuple[int, int, int]:
@@ -141,7 +168,7 @@ def predict_reach_file(
         raise ValueError(f"observe must be a positive number of seconds, got {observe!r}")
     cascades = read_cascades(source, observe)
     with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = CsvOutput(handle)
         writer.writerow(OUTPUT_COLUMNS)
         for key, cascade in cascades.items():
             prediction = predict_cascade(cascade, observe, calibration)
