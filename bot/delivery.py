@@ -275,10 +275,17 @@ class Deliverer:
 
     async def _no_publisher(self, item: OutboxItem) -> None:
         platform = item.intent.platform
-        error = (
+        unset = (
             f"{platform} is not set up to publish at this start (credentials missing, or the "
-            "source renamed): nothing was sent"
+            "source renamed)"
         )
+        if item.state == "sending":  # an earlier start began publishing it: it may be out
+            error = (
+                f"{unset}; an earlier start was publishing it, so it may have been published: "
+                "check the post by hand before posting or retrying it"
+            )
+        else:
+            error = f"{unset}: nothing was sent"
         logger.error("outbox %s: %s", item.intent.key, error)
         self.errors[platform] = error
         try:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from sqlite_utils import Database
 
@@ -23,7 +24,7 @@ from bot.model import Mention, ScoredMention
 from bot.sanitize import clean_mention
 from bot.unscored import unscored, unscored_reason
 from bot.workers import Failure, Outcome, Scorer
-from storage.unfiled import Stored, save_noted
+from storage.unfiled import Stored, keep_unfiled, save_noted
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class Intake:
         self.storage_error: str | None = None
         self.unscored = 0  # mentions the pipeline failed on, stored unscored (this start)
         self.failed = 0  # mentions that could not be stored, their data being bad (this start)
+        # mentions stored unfiled here, the store failing on them with a bug (this start)
+        self.kept_unfiled = 0
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._waiting = 0
         self._room = asyncio.Condition()
@@ -249,7 +252,8 @@ class Intake:
                 metric.labels(label).inc(count)
 
     async def _store(self, scored: list[ScoredMention], positions: dict[str, str]) -> Stored:
-        """Write the batch; a failing disk or a locked database is retried, never dropped."""
+        """Write the batch; a failing disk or a locked database (``database_fault``) is retried,
+        never dropped."""
         delay = 0.1
         while True:
             try:
@@ -269,43 +273,82 @@ class Intake:
             return result
 
     async def _store_batch(self, scored: list[ScoredMention], positions: dict[str, str]) -> Stored:
-        """One transaction; if something other than the database fails (a mention whose data
-        cannot be stored), mention by mention so that one bad mention does not stop the others.
-        (A failure to file mentions into incidents is the store's: it keeps them, raises not.)"""
+        """One transaction; if something other than a database fault fails (a mention whose
+        data cannot be stored, a bug raising an sqlite3 error that is no fault of the database's,
+        such as ProgrammingError), mention by mention so that one bad mention does not stop the
+        others. (A failure to file mentions into incidents is the store's: it keeps them, raises
+        not, unless the error is an sqlite3 one: then ``_store_each`` keeps them.)"""
         try:
             return await self.writer.run(lambda db: self.store(db, scored, positions))
-        except sqlite3.Error:
-            raise
+        except sqlite3.Error as error:
+            if database_fault(error):
+                raise
+            logger.exception(
+                "storing %d mentions failed (%s: a bug, not the database); storing them one by one",
+                len(scored),
+                type(error).__name__,
+            )
+            return await self._store_each(scored, positions)
         except Exception:
             logger.exception("storing %d mentions failed; storing them one by one", len(scored))
             return await self._store_each(scored, positions)
 
     async def _store_each(self, scored: list[ScoredMention], positions: dict[str, str]) -> Stored:
         """Store mention by mention, skipping (and logging) those that fail, then the sources'
-        positions. A database error goes back to ``_store``'s retry."""
+        positions. A mention the store fails on with an error that is not the database's fault
+        (``database_fault``: a bug, in filing it most likely) is stored unfiled, kept to be filed
+        later as a filing that fails keeps it. A database fault goes back to ``_store``'s retry."""
         fresh: list[ScoredMention] = []
         unfiled: set[tuple[str, str]] = set()
         failed: set[tuple[str, str]] = set()
         for item in scored:
             try:
                 one = await self.writer.run(_call(self.store, [item], {}))
-            except sqlite3.Error:
-                raise
-            except Exception:
-                logger.exception("mention %r/%r cannot be stored; skipped", *item.mention.key)
-                self.metrics.failed.inc()
-                self.failed += 1
-                failed.add(item.mention.key)
-                continue
+            except Exception as error:
+                if isinstance(error, sqlite3.Error) and database_fault(error):
+                    raise
+                # a bug raising an sqlite3 error (which the desk does not take for a filing
+                # failure): stored unfiled if it can be; anything else is the mention's data
+                kept = await self._store_unfiled(item, error)
+                if kept is None:
+                    self.metrics.failed.inc()
+                    self.failed += 1
+                    failed.add(item.mention.key)
+                    continue
+                one = kept
             fresh += one.fresh
             unfiled |= one.unfiled
         try:
             await self.writer.run(_call(self.store, [], positions))
-        except sqlite3.Error:
-            raise
-        except Exception:  # the sources read these mentions again: no worse than a restart
+        except Exception as error:  # the sources read these mentions again: no worse than a restart
+            if isinstance(error, sqlite3.Error) and database_fault(error):
+                raise
             logger.exception("the sources' positions could not be stored; kept the old ones")
         return Stored(fresh, frozenset(unfiled), frozenset(failed))
+
+    async def _store_unfiled(self, item: ScoredMention, error: Exception) -> Stored | None:
+        """Store a mention the store failed on with an sqlite3 error (not the database's
+        fault) without filing it, kept to be filed later (``storage.unfiled``); None when it
+        cannot be stored at all. Another error, or one of a store that files nothing
+        (``save_noted``), is the mention's own: None at once."""
+        key = item.mention.key
+        if not isinstance(error, sqlite3.Error) or self.store is save_noted:
+            logger.error("mention %r/%r cannot be stored; skipped", *key, exc_info=error)
+            return None
+        logger.error(
+            "mention %r/%r could not be stored and filed; storing it unfiled, to file later",
+            *key,
+            exc_info=error,
+        )
+        try:
+            kept = await self.writer.run(partial(_keep_unfiled, item=item, error=_said(error)))
+        except Exception as again:
+            if isinstance(again, sqlite3.Error) and database_fault(again):
+                raise
+            logger.exception("mention %r/%r cannot be stored; skipped", *key)
+            return None
+        self.kept_unfiled += len(kept.unfiled)
+        return kept
 
     async def _release(self, batch: list[Envelope]) -> None:
         self._waiting -= sum(len(envelope.mentions) for envelope in batch)
@@ -319,6 +362,27 @@ class Intake:
                 sink(fresh)
             except Exception:
                 logger.exception("a mention sink failed; the mentions are stored")
+
+
+def database_fault(error: sqlite3.Error) -> bool:
+    """Whether a database error is the database's (locked, busy, disk I/O, disk full, a file
+    it cannot open: OperationalError; a damaged file: DatabaseError itself), retried until it
+    clears, never dropping the batch. Others (ProgrammingError, InterfaceError, IntegrityError
+    …) are bugs in what stores or files the mentions: retrying them stalls the intake for good."""
+    return isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError
+
+
+def _said(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+def _keep_unfiled(db: Database, item: ScoredMention, error: str) -> Stored:
+    """Store one mention without filing it; if it is new, keep it to be filed later."""
+    with db.atomic():
+        stored = save_noted(db, [item], {})
+        for scored in stored.fresh:
+            keep_unfiled(db, scored, error)
+    return Stored(stored.fresh, frozenset(scored.mention.key for scored in stored.fresh))
 
 
 def _receipt(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from storage.migrations import SchemaTooNew, migrate
+from storage.migrations import MIGRATIONS, SchemaTooNew, current_version, migrate, too_new
 
 try:
     import fcntl
@@ -93,12 +93,14 @@ def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Databa
         if read_only:
             if not path.exists():
                 raise StorageError(f"{path}: no database yet; run `python -m bot run` first")
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout = 5000")
-            return sqlite_utils.Database(conn)
+            # a URI, its path escaped: a '#', '?' or '%' in it would otherwise open another file
+            # (read-write, created empty)
+            uri = path.resolve().as_uri() + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            return _checked_for_reading(path, conn)
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False)
-    except OSError as error:
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symbolic link loop
         raise StorageError(f"{path}: cannot create the database: {error}") from error
     except sqlite3.DatabaseError as error:
         raise StorageError(f"{path}: cannot open the database: {error}") from error
@@ -129,3 +131,31 @@ def open_database(path: Path, *, read_only: bool = False) -> sqlite_utils.Databa
         raise StorageError(f"{path}: cannot open the database: {error}") from error
     except OSError as error:
         raise StorageError(f"{path}: cannot create the database: {error}") from error
+
+
+def _checked_for_reading(path: Path, conn: sqlite3.Connection) -> sqlite_utils.Database:
+    """A read-only database, once its schema is known to be this Vigie's: a reader cannot
+    migrate, and a database older or newer than this Vigie fails its queries with "no such
+    table" or "no such column" instead of saying what to do."""
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        db = sqlite_utils.Database(conn)
+        version = current_version(db)
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            raise StorageError(f"{path} is not a Vigie database: {error}") from None
+        raise StorageError(f"{path}: cannot read the database: {error}") from None
+    expected = len(MIGRATIONS)
+    if version == expected:
+        return db
+    conn.close()
+    if version > expected:
+        raise StorageError(f"{path}: {too_new(version)}")
+    if version == 0:  # SQLite takes an empty file, or another program's database, as its own
+        what = "the file is empty" if path.stat().st_size == 0 else "it has no Vigie tables"
+        raise StorageError(f"{path} is not a Vigie database: {what}")
+    raise StorageError(
+        f"{path}: the database is at schema version {version}, older than this Vigie "
+        f"({expected}); run `python -m bot run` once to upgrade it, then try again"
+    )

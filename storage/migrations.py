@@ -298,6 +298,14 @@ def current_version(db: sqlite_utils.Database) -> int:
     return int(row[0] or 0)
 
 
+def too_new(version: int) -> str:
+    """Why a database at schema ``version``, newer than this Vigie, is refused."""
+    return (
+        f"the database is at schema version {version}, newer than this Vigie "
+        f"({len(MIGRATIONS)}); upgrade Vigie"
+    )
+
+
 def migrate(db: sqlite_utils.Database) -> int:
     """Run every migration not yet applied, each in its own transaction; return the version."""
     db.execute(
@@ -305,10 +313,7 @@ def migrate(db: sqlite_utils.Database) -> int:
     )
     version = current_version(db)
     if version > len(MIGRATIONS):
-        raise SchemaTooNew(
-            f"the database is at schema version {version}, newer than this Vigie "
-            f"({len(MIGRATIONS)}); upgrade Vigie"
-        )
+        raise SchemaTooNew(too_new(version))
     for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
         with db.atomic():
             migration(db)

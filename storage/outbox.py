@@ -8,6 +8,8 @@ last attempt, ``superseded`` when a newer edit of the same card makes it pointle
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +19,8 @@ import sqlite_utils
 
 from bot.incidents.model import Intent, IntentKind
 from storage.mentions import timestamp
+
+logger = logging.getLogger(__name__)
 
 LIVE_STATES = ("pending", "sending")
 AFTER_DELIVERY = "after delivery: "
@@ -81,6 +85,48 @@ def _item(row: tuple[Any, ...]) -> OutboxItem:
     return OutboxItem(item_id, intent, state, attempts, float(next_attempt_at or 0))
 
 
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)
+"""What reading a row this Vigie cannot read raises (a kind it does not know, bad JSON …)."""
+CANNOT_READ = "this Vigie cannot read this item"
+_said: set[tuple[str, str]] = set()  # (key, why) of the unreadable items logged already
+
+
+def _why(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:200]
+
+
+def _say_unreadable(row: tuple[Any, ...], error: Exception, done: str) -> None:
+    """Log an item this Vigie cannot read, once per item and reason."""
+    said = (str(row[1]), _why(error))
+    if said not in _said:
+        _said.add(said)
+        logger.error(
+            "outbox item %s (key %r) cannot be read, %s: %s", row[0], row[1], done, said[1]
+        )
+
+
+def _set_aside(db: sqlite_utils.Database, row: tuple[Any, ...], error: Exception) -> None:
+    """An undelivered item this Vigie cannot read (an intent kind it does not know, a payload
+    that is not JSON): marked failed, so it holds back neither its channel nor the others,
+    its row kept as it was (its payload; the error it had, after the reason)."""
+    item_id, state = row[0], row[8]
+    why = f"{CANNOT_READ} ({_why(error)}); not delivered by it"
+    if state == "sending":  # an earlier start was delivering it
+        why += ", though an earlier attempt may have gone out"
+    try:
+        old = db.execute("SELECT last_error FROM outbox WHERE id = ?", [item_id]).fetchone()
+        before = str(old[0] or "") if old else ""
+        said = f"{why} | before: {before}" if before else why
+        db.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?",
+            [said[:500], item_id],
+        )
+    except sqlite3.Error as failure:  # the next round tries again; the others go on meanwhile
+        _say_unreadable(row, error, f"skipped (marking it failed failed: {failure})")
+        return
+    _say_unreadable(row, error, "marked failed")
+
+
 _COLUMNS = (
     "id, key, incident_id, kind, platform, channel, created_at, payload, state, attempts, "
     "next_attempt_at"
@@ -97,7 +143,13 @@ def live_items(db: sqlite_utils.Database, per_channel: int = 100) -> list[Outbox
         ") WHERE n <= ? ORDER BY id",
         [per_channel],
     ).fetchall()
-    return [_item(row) for row in rows]
+    items = []
+    for row in rows:
+        try:
+            items.append(_item(row))
+        except UNREADABLE as error:
+            _set_aside(db, row, error)
+    return items
 
 
 def live_count(db: sqlite_utils.Database) -> int:
@@ -187,7 +239,11 @@ def ended_items(db: sqlite_utils.Database, kind: IntentKind, keys: Sequence[str]
     ).fetchall()
     ended = []
     for row in rows:
-        item = _item(row[:-2])
+        try:
+            item = _item(row[:-2])
+        except UNREADABLE as why:  # already ended: nothing to mark
+            _say_unreadable(row, why, "passed over")
+            continue
         failed = item.state == "failed"
         error = (delivery_error(str(row[-1] or "")) or "it failed") if failed else None
         ended.append(Ended(item, str(row[-2] or ""), error))

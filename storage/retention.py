@@ -3,8 +3,10 @@
 A mention received before the cut-off goes, unless an incident holds it (its evidence), a
 reply draft answers it or it waits to be filed into incidents (``storage.unfiled``).
 Engagement observations before the cut-off go, and so do outbox items delivered (or given up
-on) before it whose incident is over. Incidents, their timelines and the decision log of reply
-drafts are kept: they are the audit trail.
+on) before it whose incident is over, except a reply's publication whose draft still says
+"publishing" (recording its end on the draft failed, and is tried again from the item).
+Incidents, their timelines and the decision log of reply drafts are kept: they are the audit
+trail.
 
 Each call deletes one bounded batch in one transaction, so the single writer never stalls the
 mentions arriving meanwhile for long. Whatever a batch looks up once per old row (what holds
@@ -19,12 +21,14 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.incidents.model import Status
+from bot.drafts.model import DraftState
+from bot.incidents.model import IntentKind, Status
 from storage.mentions import timestamp
 
 BATCH = 2_000
 FINAL_STATES = ("sent", "failed", "superseded")
 LIVE = tuple(status.value for status in Status if status.live)
+PUBLISHING = DraftState.PUBLISHING.value
 
 
 Position = tuple[str, int]
@@ -104,8 +108,12 @@ def prune_batch(
             "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox AS o "
             f"WHERE o.state IN ({', '.join('?' * len(FINAL_STATES))}) AND o.created_at < ? "
             "AND NOT EXISTS (SELECT 1 FROM incidents AS i WHERE i.id = o.incident_id "
-            f"AND i.status IN ({', '.join('?' * len(LIVE))})) LIMIT ?)",
-            [*FINAL_STATES, cutoff, *LIVE, limit],
+            f"AND i.status IN ({', '.join('?' * len(LIVE))})) "
+            # a publication whose draft still says "publishing" (settling it failed): it is
+            # settled again from this item (bot.drafts.publishing.DraftSettler.unsettled)
+            "AND NOT (o.kind = ? AND EXISTS (SELECT 1 FROM drafts AS p "
+            "WHERE p.id = json_extract(o.payload, '$.card.draft') AND p.state = ?)) LIMIT ?)",
+            [*FINAL_STATES, cutoff, *LIVE, IntentKind.PUBLISH.value, PUBLISHING, limit],
         ).rowcount
     observations, outbox = max(0, observations), max(0, outbox)
     more = position is not None or max(observations, outbox) >= limit

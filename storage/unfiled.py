@@ -11,6 +11,7 @@ next start (``bot.rescoring``).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from bot.model import (
 )
 from bot.unscored import unscored_reason
 from storage.mentions import save_batch, timestamp
+
+logger = logging.getLogger(__name__)
 
 FILING, SCORING = "filing", "scoring"
 Key = tuple[str, str]
@@ -66,11 +69,36 @@ def unfiled(db: sqlite_utils.Database, limit: int = 100) -> list[ScoredMention]:
     """Mentions waiting to be filed, those tried least first, then the oldest: one filing that
     keeps failing goes behind the others."""
     rows = db.execute(
-        "SELECT scored FROM mention_issues WHERE stage = ? "
+        "SELECT source, native_id, scored, error FROM mention_issues WHERE stage = ? "
         "ORDER BY attempts, noted_at, rowid LIMIT ?",
         [FILING, limit],
     ).fetchall()
-    return [_scored(json.loads(row[0])) for row in rows]
+    kept = []
+    for source, native_id, data, error in rows:
+        try:
+            kept.append(_scored(json.loads(data)))
+        except UNREADABLE as why:
+            _unreadable(db, (str(source), str(native_id)), str(error or ""), why)
+    return kept
+
+
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError)
+"""What reading a kept mention this Vigie cannot read raises (bad JSON, a field it lacks …)."""
+CANNOT_READ = "this Vigie cannot read the mention kept"
+_said: set[tuple[Key, str]] = set()  # the unreadable mentions logged already, and why
+
+
+def _unreadable(db: sqlite_utils.Database, key: Key, error: str, why: Exception) -> None:
+    """A kept mention this Vigie cannot read: passed over, the others filed. It stays kept, as
+    it was (a later version may read it), but counts as tried once more, so that those it can
+    read go first: however many it cannot read, they never hold back the others."""
+    said = f"{type(why).__name__}: {why}"[:200]
+    if (key, said) not in _said:
+        _said.add((key, said))
+        logger.error("mention %r/%r kept unfiled cannot be read; passed over: %s", *key, said)
+    if not error.startswith(CANNOT_READ):
+        error = f"{CANNOT_READ} ({said})" + (f" | before: {error}" if error else "")
+    still_unfiled(db, key, error)
 
 
 def filed(db: sqlite_utils.Database, key: Key) -> None:
