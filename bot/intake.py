@@ -24,6 +24,7 @@ from bot.model import Mention, ScoredMention
 from bot.sanitize import clean_mention
 from bot.unscored import unscored, unscored_reason
 from bot.workers import Failure, Outcome, Scorer
+from storage.database import database_fault
 from storage.unfiled import Stored, keep_unfiled, save_noted
 from storage.writer import Writer
 
@@ -362,14 +363,6 @@ class Intake:
                 sink(fresh)
             except Exception:
                 logger.exception("a mention sink failed; the mentions are stored")
-
-
-def database_fault(error: sqlite3.Error) -> bool:
-    """Whether a database error is the database's (locked, busy, disk I/O, disk full, a file
-    it cannot open: OperationalError; a damaged file: DatabaseError itself), retried until it
-    clears, never dropping the batch. Others (ProgrammingError, InterfaceError, IntegrityError
-    …) are bugs in what stores or files the mentions: retrying them stalls the intake for good."""
-    return isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError
 
 
 def _said(error: Exception) -> str:

@@ -159,3 +159,11 @@ def _checked_for_reading(path: Path, conn: sqlite3.Connection) -> sqlite_utils.D
         f"{path}: the database is at schema version {version}, older than this Vigie "
         f"({expected}); run `python -m bot run` once to upgrade it, then try again"
     )
+
+
+def database_fault(error: sqlite3.Error) -> bool:
+    """Whether a database error is the database's (locked, busy, disk I/O, disk full, a file
+    it cannot open: OperationalError; a damaged file: DatabaseError itself), retried until it
+    clears, never dropping the batch. Others (ProgrammingError, InterfaceError, IntegrityError
+    …) are bugs in what stores or files the mentions: retrying them stalls the intake for good."""
+    return isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError

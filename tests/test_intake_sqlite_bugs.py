@@ -15,11 +15,13 @@ import pytest
 
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup, IncidentEngine
-from bot.intake import Envelope, Intake, Receipt, database_fault
+from bot.incidents.filing import refile
+from bot.intake import Envelope, Intake, Receipt
 from bot.metrics import Metrics
 from bot.model import Brand, Mention, ScoredMention
 from bot.workers import InlineScorer
 from storage.cursors import load_cursor
+from storage.database import database_fault, open_database
 from storage.mentions import find_mentions
 from storage.unfiled import count_unfiled, unfiled
 from storage.writer import Writer
@@ -105,7 +107,7 @@ async def test_a_bug_raising_an_sqlite_error_in_filing_keeps_the_mentions_unfile
     assert stored == ["a", "b-POISON", "c"]
     assert sorted(filing.filed) == ["a", "c"]
     assert kept == ["b-POISON"]
-    assert kept_here == 1
+    assert kept_here == 0  # the desk's filing kept it, as any filing failure (not the intake)
     assert cursor == "position-3"
     assert (receipt.stored, receipt.unfiled, receipt.failed, receipt.duplicates) == (3, 1, 0, 0)
     writer = Writer(tmp_path / "vigie.db")
@@ -141,3 +143,19 @@ def test_which_sqlite_errors_are_the_database_s_fault() -> None:
     assert not database_fault(sqlite3.InterfaceError("bad parameter"))
     assert not database_fault(sqlite3.IntegrityError("constraint failed"))
     assert not database_fault(sqlite3.DataError("string or blob too big"))
+
+
+async def test_refiling_a_mention_whose_filing_raises_an_sqlite_bug_goes_on_to_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refiling: the same bug is the mention's failure (tried once more, behind the others),
+    not a database fault raised out of the round (which would take that mention first again
+    at every round, and no other)."""
+    Filing(monkeypatch, sqlite3.ProgrammingError("Incorrect number of bindings supplied"))
+    await intake_run(tmp_path)
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(EngineSetup(policy(), {BRAND.slug: BRAND.name}), event_time=False)
+    assert refile(desk, db, AT) == 1
+    [(attempts, error_text)] = db.execute("SELECT attempts, error FROM mention_issues").fetchall()
+    assert attempts >= 2
+    assert "ProgrammingError" in error_text

@@ -22,6 +22,7 @@ from bot.incidents.engine import EngineSetup, IncidentEngine
 from bot.incidents.filing import file_or_keep
 from bot.incidents.model import Intent
 from bot.model import ScoredMention
+from storage.database import database_fault
 from storage.incidents import SqliteJournal, load_engine_state
 from storage.unfiled import Stored, save_noted
 
@@ -87,13 +88,17 @@ class IncidentDesk:
     ) -> Exception | None:
         """File stored mentions (in a savepoint inside a transaction). An error that is not the
         database's is returned, not raised: the filing is rolled back, the engine reloaded.
-        Only the savepoint's errors are the filing's: what follows it cannot fail it."""
+        Only the savepoint's errors are the filing's: what follows it cannot fail it. SQLite
+        errors that are bugs (a wrong binding: ``database_fault``) are the filing's too:
+        raised, the caller would retry them for ever."""
         try:
             self._atomic(
                 db, lambda journal: self.engine.ingest(journal, batch, now, self.event_time)
             )
-        except sqlite3.Error:
-            raise
+        except sqlite3.Error as error:
+            if database_fault(error):
+                raise
+            return error
         except Exception as error:
             return error
         return None
