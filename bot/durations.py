@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from bot.records import MalformedRecord, parse_time
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw])\s*$", re.IGNORECASE)  # 7D: 7d
 
 
 def parse_duration(text: str) -> timedelta:
@@ -17,7 +17,7 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"{text!r} is not a duration such as 30m, 24h, 7d or 2w")
     amount, unit = match.groups()
     try:
-        return timedelta(**{_UNITS[unit]: float(amount)})
+        return timedelta(**{_UNITS[unit.lower()]: float(amount)})
     except OverflowError:
         raise ValueError(f"{text!r} is longer than any duration this service handles") from None
 
