@@ -38,6 +38,10 @@ from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
 
+MAY_BE_OUT = "it may have been published"
+"""Said by a failure whose attempt may have reached the source (a thread message then says to
+check the post before retrying: ``bot.drafts.publishing.failure_text``)."""
+
 
 class DeliveryError(Exception):
     """A platform refused or failed a delivery; ``retryable`` says whether trying again helps."""
@@ -281,7 +285,7 @@ class Deliverer:
         )
         if item.state == "sending":  # an earlier start began publishing it: it may be out
             error = (
-                f"{unset}; an earlier start was publishing it, so it may have been published: "
+                f"{unset}; an earlier start was publishing it, so {MAY_BE_OUT}: "
                 "check the post by hand before posting or retrying it"
             )
         else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,10 @@ import sqlite_utils
 import bot.drafts.publishing
 from bot.clock import EventClock
 from bot.config.replies import ReplySettings
-from bot.delivery import Deliverer, DeliveryError, Platform
+from bot.delivery import MAY_BE_OUT, Deliverer, DeliveryError, Platform
 from bot.drafts.control import DraftControl
 from bot.drafts.planner import Reach
-from bot.drafts.publishing import DraftSettler, say_failed
+from bot.drafts.publishing import DraftSettler, failure_text, say_failed
 from bot.incidents.model import Intent, IntentKind
 from storage import drafts as store
 from storage.outbox import live_count
@@ -222,3 +223,20 @@ async def test_a_publication_whose_settling_failed_moves_the_draft_on_at_the_nex
         assert draft is not None
         assert draft.published_url == URL
     assert await deliverer_of(writer, {}).resettle() == 0  # once only, however often
+
+
+async def test_a_failure_that_may_have_reached_the_source_says_to_check_it_first(
+    approved: tuple[DraftControl, Writer],
+) -> None:
+    _, writer = approved
+
+    def told(db: sqlite_utils.Database) -> str:
+        drafts, draft = store.get_set(db, 1), store.get_draft(db, 1)
+        assert drafts is not None
+        assert draft is not None
+        reason = f"source:test is not set up to publish; so {MAY_BE_OUT}: check the post"
+        return failure_text(drafts, replace(draft, reason=reason))
+
+    text = await writer.run(told)
+    assert "has no answer yet" not in text
+    assert "Check the post first: if the reply is not there, use Retry" in text

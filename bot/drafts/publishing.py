@@ -18,7 +18,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.delivery import DeliveryError
+from bot.delivery import MAY_BE_OUT, DeliveryError
 from bot.drafts import rules
 from bot.drafts.cards import PLATFORM_NAMES
 from bot.drafts.model import Draft, DraftSet, DraftState, Target
@@ -177,10 +177,15 @@ def failure_text(drafts: DraftSet, draft: Draft) -> str:
     target = drafts.target
     whom = f"@{target.author}" if target.author else "the post"
     where = PLATFORM_NAMES.get(target.platform, target.platform)
+    then = (
+        "Check the post first: if the reply is not there, use Retry"
+        if MAY_BE_OUT in draft.reason
+        else "The customer has no answer yet: use Retry"
+    )
     return (
         f"The reply you approved to {whom} on {where} (draft {draft.id}) was not published: "
-        f"{draft.reason.rstrip('. ')}. The customer has no answer yet: use Retry, or Edit the "
-        "text, on the drafts message, or post it by hand."
+        f"{draft.reason.rstrip('. ')}. {then}, or Edit the text, on the drafts message, or post "
+        "it by hand."
     )
 
 
