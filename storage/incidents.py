@@ -53,12 +53,14 @@ def incident_to_json(incident: Incident) -> str:
         if chain is None
         else {
             **asdict(chain),
-            "due": _time(chain.due),
-            "started_at": _time(chain.started_at),
+            **{name: _time(getattr(chain, name)) for name in _CHAIN_TIMES},
         }
     )
     data["channels"] = [list(channel) for channel in incident.channels]
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+_CHAIN_TIMES = ("due", "started_at", "unsnoozed_due")
 
 
 def incident_from_json(
@@ -84,8 +86,8 @@ def incident_from_json(
     )
     if data["chain"] is not None:
         chain = data["chain"]
-        for name in ("due", "started_at"):
-            chain[name] = None if chain[name] is None else datetime.fromisoformat(chain[name])
+        for name in _CHAIN_TIMES:  # (one added since the incident was saved is None)
+            chain[name] = None if chain.get(name) is None else datetime.fromisoformat(chain[name])
         data["chain"] = Chain(**chain)
     data["channels"] = tuple((platform, channel) for platform, channel in data["channels"])
     data["trend"] = tuple(data.get("trend", ()))
@@ -215,11 +217,12 @@ class SqliteJournal:
         for start in range(0, len(unique), HELD_CHUNK):
             chunk = unique[start : start + HELD_CHUNK]
             pairs = ", ".join("(?, ?)" for _ in chunk)
-            rows = self.db.execute(
-                f"SELECT incident_id, COUNT(*) FROM incident_mentions "
-                f"WHERE incident_id IN ({marks}) AND (source, native_id) IN (VALUES {pairs}) "
-                f"GROUP BY incident_id",
-                [*among, *(part for ref in chunk for part in ref)],
+            rows = self.db.execute(  # a primary-key look-up per mention, however big
+                f"WITH refs (source, native_id) AS (VALUES {pairs}) "  # the incidents are
+                "SELECT held.incident_id, COUNT(*) FROM refs JOIN incident_mentions AS held "
+                "ON held.source = refs.source AND held.native_id = refs.native_id "
+                f"WHERE held.incident_id IN ({marks}) GROUP BY held.incident_id",
+                [*(part for ref in chunk for part in ref), *among],
             ).fetchall()
             for incident_id, count in rows:
                 counts[int(incident_id)] = counts.get(int(incident_id), 0) + int(count)
@@ -299,7 +302,7 @@ def load_engine_state(
     db: sqlite_utils.Database, keep_resolved: timedelta, fallback: IncidentPolicy | None = None
 ) -> EngineState:
     """Live incidents, those resolved recently enough to reopen, those merged (directly or down
-    a chain of merges) into a live one, groups, silences, time (``fallback``: see
+    a chain of merges) into one of those, groups, silences, time (``fallback``: see
     ``incident_from_json``)."""
     row = db.execute("SELECT value FROM engine_meta WHERE name = 'now'").fetchone()
     now = datetime.fromisoformat(row[0]) if row else None
@@ -312,10 +315,11 @@ def load_engine_state(
             "WHERE status IN ('pending', 'open', 'acknowledged') "
             "OR (status = 'resolved' AND resolved_at >= ?) "
             "OR id IN (SELECT merged.id FROM merged JOIN incidents AS target "  # its topic still
-            "ON target.id = merged.into_id "  # goes where its chain of merges ends
-            "WHERE target.status IN ('pending', 'open', 'acknowledged')) "
+            "ON target.id = merged.into_id "  # goes where its chain of merges ends (or will,
+            "WHERE target.status IN ('pending', 'open', 'acknowledged') "  # once reopened)
+            "OR (target.status = 'resolved' AND target.resolved_at >= ?)) "
             "ORDER BY id",
-            [horizon],
+            [horizon, horizon],
         ).fetchall()
     ]
     groups = []

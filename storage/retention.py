@@ -112,7 +112,8 @@ def prune_batch(
             # a publication whose draft still says "publishing" (settling it failed): it is
             # settled again from this item (bot.drafts.publishing.DraftSettler.unsettled)
             "AND NOT (o.kind = ? AND EXISTS (SELECT 1 FROM drafts AS p "
-            "WHERE p.id = json_extract(o.payload, '$.card.draft') AND p.state = ?)) LIMIT ?)",
+            "WHERE p.id = CASE WHEN json_valid(o.payload) "  # (an unreadable one is no draft's)
+            "THEN json_extract(o.payload, '$.card.draft') END AND p.state = ?)) LIMIT ?)",
             [*FINAL_STATES, cutoff, *LIVE, IntentKind.PUBLISH.value, PUBLISHING, limit],
         ).rowcount
     observations, outbox = max(0, observations), max(0, outbox)

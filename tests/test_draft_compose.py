@@ -761,3 +761,12 @@ def test_generator_settings() -> None:
         ReplyGeneratorSettings(url="http://127.0.0.1:8000/v1")
     with pytest.raises(ValidationError, match="http"):
         ReplyGeneratorSettings(url="127.0.0.1:8000", model="m")
+
+
+def test_a_long_unbroken_text_is_read_in_linear_time() -> None:
+    """200,000 characters without a space (a pasted blob in a Reddit post or a webhook): the
+    e-mail pattern once rescanned the run from every position (minutes here; the writer
+    thread, and every stored mention with it, waited). Now a blink; the suite's timeout is
+    the guard, with a margin no slow machine eats."""
+    blob = "order." * 33_000 + "12345"
+    assert specifics_of(blob + " order 12345").order == "12345"

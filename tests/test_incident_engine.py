@@ -556,3 +556,27 @@ def test_snoozed_again_for_less_the_notifications_resume_at_the_new_end(desk: De
     escalated = desk.when(1, "escalated", "to crisis")
     assert escalated
     assert T0 + 40 * MIN <= escalated[0] <= T0 + 45 * MIN
+
+
+def test_snoozed_again_for_less_than_its_wait_it_still_waits_the_whole_wait(desk: Desk) -> None:
+    """A snooze never cuts a wait short: the escalation due at 09:22 happens at 09:22 when the
+    snooze that pushed it to 09:30 is replaced by one ending at 09:13."""
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)  # its card at 09:07; escalation due at 09:22
+    assert desk.act(actions.snooze, 1, "ann", T0 + 10 * MIN, T0 + 30 * MIN).ok
+    assert desk.act(actions.snooze, 1, "ann", T0 + 11 * MIN, T0 + 13 * MIN).ok
+    desk.storm(T0 + 11 * MIN, 20)
+    desk.tick(T0 + 40 * MIN)
+    assert desk.when(1, "escalated", "to crisis")[0] == T0 + 22 * MIN
+
+
+def test_a_snoozed_chain_outlives_a_restart(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    assert desk.act(actions.snooze, 1, "ann", T0 + 10 * MIN, T0 + 30 * MIN).ok
+    later = desk.restarted()
+    assert later.act(actions.snooze, 1, "ann", T0 + 11 * MIN, T0 + 13 * MIN).ok
+    later.storm(T0 + 11 * MIN, 20)
+    later.tick(T0 + 40 * MIN)
+    assert later.when(1, "escalated", "to crisis")[0] == T0 + 22 * MIN

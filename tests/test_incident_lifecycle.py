@@ -291,9 +291,12 @@ def test_a_storm_of_a_topic_incident_s_mentions_pages_nobody_again(desk: Desk) -
     assert [topic for _, topic in opened(desk)] == ["#acmestrike"]
 
 
-def test_reopened_by_hand_a_merged_topic_goes_where_it_went_before(tmp_path: Path) -> None:
-    """As after a restart: the topics merged into an incident follow it when it is reopened,
-    and it can be reopened by hand for as long as after a restart."""
+@pytest.mark.parametrize("restart", [False, True], ids=["running", "restarted"])
+def test_reopened_by_hand_a_merged_topic_goes_where_it_went_before(
+    tmp_path: Path, restart: bool
+) -> None:
+    """The topics merged into an incident follow it when it is reopened, and it can be
+    reopened by hand for as long, whether or not the service restarted meanwhile."""
     desk = Desk(tmp_path, policy(resolve_after="6h"))
     desk.storm(T0, 10)
     desk.storm(T0 + 10 * MIN, 5, text="cancelled again #refundnow")
@@ -301,9 +304,23 @@ def test_reopened_by_hand_a_merged_topic_goes_where_it_went_before(tmp_path: Pat
     assert desk.act(actions.merge, 2, 1, "ann", T0 + 21 * MIN).ok
     assert desk.act(actions.resolve, 1, "ann", T0 + 22 * MIN).ok
     desk.tick(T0 + 22 * MIN + 3 * HOUR)  # later than reopen_within (2 h), within resolve_after
+    if restart:
+        desk = desk.restarted(policy(resolve_after="6h"))
     assert desk.act(actions.reopen, 1, "ann", T0 + 22 * MIN + 3 * HOUR).ok
     start = T0 + 23 * MIN + 3 * HOUR
     desk.storm(start, 10, text="still cancelled #refundnow")
     desk.tick(start + 15 * MIN)
     assert get_incident(desk.db, 3) is None  # the merged topic's storm is #1's, as before
     assert f"m{desk.count}" in held_by(desk, 1)
+
+
+def test_a_topic_still_splits_out_of_a_storm_that_joined_a_reply_thread(desk: Desk) -> None:
+    desk.storm(T0, 10)  # the storm, incident #1
+    desk.tick(T0 + 10 * MIN)
+    desk.storm(T0 + 10 * MIN, 10, text="same here, cancelled too", parent="m1")
+    desk.tick(T0 + 25 * MIN)
+    assert desk.when(1, "joined")
+    for minute in range(25, 60):  # a story of its own, filed into the storm meanwhile
+        desk.post(T0 + minute * MIN, 2, text="lost my bag, cancelled #baggage")
+        desk.tick(T0 + minute * MIN)
+    assert [topic for _, topic in opened(desk)] == ["storm", "#baggage"]

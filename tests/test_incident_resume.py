@@ -12,7 +12,7 @@ import pytest
 
 from bot.incidents import actions
 from bot.incidents.desk import IncidentDesk
-from bot.incidents.engine import EngineSetup
+from bot.incidents.engine import EngineSetup, IncidentEngine
 from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention, Sentiment
 from storage.database import open_database
 from storage.incidents import audit_of, get_incident
@@ -231,6 +231,39 @@ def test_an_outage_is_not_calm_even_when_the_first_step_after_it_fails(tmp_path:
     desk.load(db)  # a later reload (after another failure) is no restart
     desk.tick(db, restart + 20 * MIN)
     assert [e.action for e in audit_of(db, 1)].count("unheard") == 1
+
+
+def test_an_outage_is_not_calm_when_the_first_filing_after_it_is_rolled_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As at start-up, when a mention kept unfiled still cannot be filed: its savepoint is
+    rolled back, skip and all, while the transaction around it commits."""
+    setup = EngineSetup(policy(resolve_after="6h"), {"acme": "Acme"})
+    db = open_database(tmp_path / "vigie.db")
+    desk = IncidentDesk(setup, event_time=False)
+    sent = 0
+    for minute in range(0, 120, 5):  # a storm from 09:00, heard live
+        desk.store(db, live_batch(T0 + minute * MIN, 4, sent), {}, T0 + (minute + 1) * MIN)
+        sent += 4
+        desk.tick(db, T0 + (minute + 2) * MIN)
+    db.close()
+    db = open_database(tmp_path / "vigie.db")  # down from 11:00 to 19:00
+    desk = IncidentDesk(setup, event_time=False)
+    real = IncidentEngine._file
+
+    def unfileable(engine: IncidentEngine, effects: Any, scored: ScoredMention, brand: str) -> None:
+        if scored.mention.native_id == f"m{sent}":
+            raise RuntimeError("a filing bug")
+        real(engine, effects, scored, brand)
+
+    monkeypatch.setattr(IncidentEngine, "_file", unfileable)
+    restart = T0 + 10 * HOUR
+    with desk.transaction(db):
+        assert desk.file(db, live_batch(restart, 1, sent), restart) is not None
+    desk.tick(db, restart + 5 * MIN)
+    actions_ = [e.action for e in audit_of(db, 1)]
+    assert "resolved" not in actions_
+    assert actions_.count("unheard") == 1
 
 
 def test_a_short_live_restart_walks_the_time_as_usual(tmp_path: Path) -> None:

@@ -59,3 +59,17 @@ def test_an_ended_publication_whose_draft_is_still_publishing_is_kept_until_sett
         assert keys(db) == set()
     finally:
         db.close()
+
+
+def test_an_unreadable_publication_does_not_stop_retention(tmp_path: Path) -> None:
+    """A publish item whose payload is not JSON (set aside as failed by the deliverer) is
+    forgotten like any other; it must not make every pruning fail."""
+    db = open_database(tmp_path / "vigie.db")
+    try:
+        incident(db, 1, "resolved")
+        spoiled = publication(db, 7, DraftState.PUBLISHED, "failed")
+        db.execute("UPDATE outbox SET payload = '' WHERE key = ?", [spoiled])
+        assert prune_batch(db, CUTOFF).outbox == 1
+        assert keys(db) == set()
+    finally:
+        db.close()

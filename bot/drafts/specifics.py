@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 # e-mail addresses first: "order12345@mail.example" is nobody's order
-_HANDLE_OR_LINK = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|@[\w.]+")
+_HANDLE_OR_LINK = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|@[\w.]+")
 
 # reference word (any case) -> kind of reference
 _KINDS = {

@@ -94,17 +94,17 @@ def snooze(
     if until <= at:
         return ActionResult(False, "a snooze must end in the future")
     effects = engine.effects(journal)
-    earlier = (
-        incident.snoozed_until if incident.snoozed_until and incident.snoozed_until > at else None
-    )
     incident = replace(incident, snoozed_until=until, snoozed_by=user, updated_at=at)
     effects.audit(incident, at, "snoozed", f"until {until:%Y-%m-%d %H:%M} UTC", actor=user)
     incident = effects.update_cards(incident, at)
     chain = incident.chain
     if chain is not None and chain.due is not None:
-        # the chain waits for the snooze; one snoozed again for less waits for the new end
-        due = until if chain.due == earlier else max(chain.due, until)
-        incident = replace(incident, chain=replace(chain, due=due))
+        # the chain waits for the snooze, but never past it: snoozed again for less, it falls
+        # due at the new end, or when its wait ends if that is later
+        held = chain.held.startswith("snoozed")  # a step held by the snooze runs at its end
+        natural = at if held else (chain.unsnoozed_due or chain.due)
+        chain = replace(chain, due=max(natural, until), unsnoozed_due=natural)
+        incident = replace(incident, chain=chain)
     return _done(engine, journal, incident, f"#{incident_id} snoozed until {until:%H:%M} UTC")
 
 

@@ -140,7 +140,9 @@ class IncidentDesk:
         return result
 
     def _committed(self, db: sqlite_utils.Database) -> None:
-        if not db.conn.in_transaction:  # (a savepoint released inside a transaction is not)
+        """A transaction committed (a savepoint released inside one did not); what the engine
+        holds is stored unless a step inside it was rolled back (the engine reloads then)."""
+        if self._loaded and not db.conn.in_transaction:
             self.engine.committed()
 
     def _wake_deliverer(self) -> None:

@@ -526,8 +526,12 @@ class IncidentEngine:
         an incident once most of its hour is a story no topic incident tells. (A storm incident
         holds every complaint that has no live topic, so it tells no topic's story: a topic
         still splits out of a storm, as README says.)"""
-        live = sorted(
-            {i for (brand, topic), i in self.live.items() if brand == key[0] and topic != STORM}
+        live = sorted(  # by the incident's own topic: a storm holds the threads it joined
+            {
+                i
+                for (brand, _), i in self.live.items()
+                if brand == key[0] and self.incidents[i].topic != STORM
+            }
         )
         refs = list(dict.fromkeys(group.recent_refs()))
         if not live or not refs:

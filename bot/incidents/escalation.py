@@ -67,7 +67,13 @@ class Escalation:
             assert incident.chain is not None
             incident = replace(
                 incident,
-                chain=replace(incident.chain, step=incident.chain.step + 1, due=None, held=""),
+                chain=replace(
+                    incident.chain,
+                    step=incident.chain.step + 1,
+                    due=None,
+                    held="",
+                    unsnoozed_due=None,
+                ),
             )
         return incident
 

@@ -40,6 +40,7 @@ class Chain:
     start_risk: int = 0
     start_negative: int = 0  # the hour's negative mentions when the level began
     held: str = ""  # why the chain is paused ("quiet hours", "snoozed"), "" when not
+    unsnoozed_due: datetime | None = None  # when it would fall due had no snooze pushed it
 
 
 def topic_label(topic: str) -> str:
