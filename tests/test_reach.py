@@ -239,6 +239,16 @@ def test_truncated_median_is_stable_far_in_the_tail() -> None:
     assert truncated_median(0.0, 1.0, 30.0) == pytest.approx(30.0 + 0.69 / 30.0, abs=1e-3)
     assert truncated_median(0.0, 1.0, 1e6) == 1e6  # no probability left above: the bound
     assert truncated_median(3.0, 0.0, 1.0) == 3.0
+    # where P(Y >= lower) is the smallest float, half of it is 0: still the bound, no error
+    assert truncated_median(0.0, 1.0, 27.2 * 2**0.5) == pytest.approx(27.2 * 2**0.5, abs=0.1)
+
+
+def test_a_prediction_days_after_the_post_never_fails() -> None:
+    """Days on, the calibration's spread narrows towards nothing: every age between 3 and 4
+    days (one of them once fell where the median's tail probability underflows) predicts."""
+    times, followers = np.array([0.0, 10.0]), np.array([1000.0, 1000.0])
+    for observe in range(249_000, 249_800, 10):
+        assert predict_final_size(times, followers, float(observe)).predicted_final >= 1
 
 
 def test_calibration_interpolates_in_log_age_and_ends_at_the_identity() -> None:

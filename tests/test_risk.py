@@ -202,3 +202,53 @@ def test_upvotes_weigh_as_much_as_reposts() -> None:
 def test_follower_counts_are_rounded_before_the_unit_is_chosen(followers: int, said: str) -> None:
     risk = assess(replace(QUIET, top_author="star", top_followers=followers))
     assert f"@star ({said} followers)" in risk.explanation
+
+
+def _one_bin(group: GroupRisk, mentions: list[ScoredMention], influencers: set[str]) -> Any:
+    for scored in mentions:
+        group.add(scored, influencer=scored.mention.author.handle in influencers)
+    return group.close()
+
+
+def _by(handle: str, followers: int, n: int = 1) -> list[ScoredMention]:
+    at = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    return [
+        replace(
+            scored,
+            mention=replace(
+                scored.mention, native_id=f"{handle}{i}", author=Author(handle, "", followers)
+            ),
+        )
+        for i, scored in enumerate([_negative(at)] * n)
+    ]
+
+
+def test_a_listed_influencer_with_few_followers_does_not_hide_a_larger_account() -> None:
+    """Risk counts reach as the larger of followers and the influencer floor, so the top post
+    is the one reaching farthest by that measure: one more equally negative mention, from a
+    listed influencer with 40 followers, never lowers the risk nor takes the name."""
+    crowd = _by("someone", 300, 20) + _by("bignews", 2_500_000)
+    start = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    without = _one_bin(GroupRisk(("acme", "#x"), start), crowd, set())
+    with_journalist = _one_bin(
+        GroupRisk(("acme", "#x"), start), [*crowd, *_by("journalist", 40)], {"journalist"}
+    )
+    assert with_journalist.risk.score >= without.risk.score
+    assert "top post by @bignews (2.5M followers)" in with_journalist.risk.explanation
+
+
+def test_a_new_topic_judges_its_first_bin_as_its_hour() -> None:
+    """A topic's group is new (or forgotten after an idle hour): its hour before was empty, so
+    a first bin of three mentions is three in the hour, not 36, the same reading as a group
+    that has been quiet for an hour; a storm's first bin (the brand's past is unknown) is
+    still a sample of its hour."""
+    start = datetime(2026, 3, 10, 8, tzinfo=UTC)
+    quiet = GroupRisk(("acme", "#x"), start)
+    for _ in range(12):
+        quiet.close()
+    known = _one_bin(quiet, _by("a", 10, 3), set())
+    new = _one_bin(GroupRisk(("acme", "#x"), start), _by("a", 10, 3), set())
+    assert not new.burst
+    assert abs(new.risk.score - known.risk.score) <= 3
+    storm = _one_bin(GroupRisk(("acme", STORM), start), _by("a", 10, 3), set())
+    assert storm.risk.score > new.risk.score

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.model import ScoredMention
 from bot.spread.burst import BurstDetector, BurstSettings
-from bot.spread.risk import Risk, RiskInputs, assess
+from bot.spread.risk import Risk, RiskInputs, assess, reach_fraction
 from bot.urls import canonical_url
 
 STORM = "storm"
@@ -112,7 +112,12 @@ class GroupRisk:
 
     def __init__(self, key: tuple[str, str], start: datetime) -> None:
         self.key = key
+        # a topic's group begins with its first negative mention, or its first after an idle
+        # hour (the engine forgets idle topics): its hour before is known to be empty. A
+        # storm's begins when the brand is first listened to: the brand's usual is unknown
         self.detector = BurstDetector(BurstSettings())
+        if key[1] != STORM:
+            self.detector.known_quiet()
         self.bin_start = start
         self.current = BinSummary()
         self.closed: deque[BinSummary] = deque(maxlen=WINDOW_BINS)
@@ -131,8 +136,10 @@ class GroupRisk:
             summary.votes = max(summary.votes, mention.engagement.reposts)
         else:
             summary.reposts = max(summary.reposts, mention.engagement.reposts)
-        audience = (influencer, mention.author.followers)
-        if summary.count == 1 or audience > (summary.top_influencer, summary.top_followers):
+        audience = _audience(mention.author.followers, influencer)
+        if summary.count == 1 or audience > _audience(
+            summary.top_followers, summary.top_influencer
+        ):
             summary.top_author = mention.author.handle
             summary.top_example = example_of(scored)
             summary.top_followers = mention.author.followers
@@ -156,7 +163,7 @@ class GroupRisk:
         self.bin_start += BIN
         hour = list(self.closed)
         negative = sum(b.count for b in hour)
-        top = max(hour, key=lambda b: (b.top_influencer, b.top_followers, b.count))
+        top = max(hour, key=lambda b: (*_audience(b.top_followers, b.top_influencer), b.count))
         inputs = RiskInputs(
             window="1 h",
             negative=negative,
@@ -260,6 +267,11 @@ class GroupRisk:
         # an older state's "predicted_reposts" is dropped: the next refresh notes it again if
         # its post is still travelling
         return group
+
+
+def _audience(followers: int, influencer: bool) -> tuple[float, int, bool]:
+    """How a post ranks as the hour's top post: by the reach risk counts, then followers."""
+    return reach_fraction(followers, influencer), followers, influencer
 
 
 def _summary_state(summary: BinSummary) -> dict[str, Any]:

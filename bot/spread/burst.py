@@ -305,6 +305,15 @@ class BurstDetector:
         self._index = 0
         self._burst_bins = 0
 
+    def known_quiet(self) -> BurstDetector:
+        """The window before the first bin is known to have been empty (a topic seen for the
+        first time, or again after an idle hour): a first bin is judged as the window's whole
+        volume, not as a sample of a window whose rest is unknown (one mention is not 12 an
+        hour). A series whose past is unknown (a file) extrapolates its first window."""
+        if not self._recent and self._index == 0:
+            self._recent.extend([0.0] * (self._span - 1))
+        return self
+
     @property
     def in_burst(self) -> bool:
         return self._burst_bins > 0

@@ -159,9 +159,10 @@ def truncated_median(mu: float, sigma: float, lower: float) -> float:
     if sigma <= 0:
         return max(mu, lower)
     above = 0.5 * math.erfc((lower - mu) / (sigma * math.sqrt(2.0)))  # P(Y >= lower)
-    if above <= 0.0:
+    half = above / 2.0  # (0 when above is the smallest float: as far in the tail)
+    if half <= 0.0:
         return lower
-    return max(lower, mu - sigma * _NORMAL.inv_cdf(above / 2.0))
+    return max(lower, mu - sigma * _NORMAL.inv_cdf(half))
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,14 @@ def _capped_log(value: float, cap_log10: float) -> float:
     return min(1.0, math.log10(1.0 + max(0.0, value)) / cap_log10)
 
 
+def reach_fraction(followers: int, influencer: bool) -> float:
+    """How far one post reaches, 0..1: its followers (log-scaled), or at least
+    ``INFLUENCER_REACH`` for a listed influencer. The hour's top post is the one reaching
+    farthest by this measure (a listed influencer with 40 followers is not above an account
+    with 2.5M), so the explanation names the post that drives the score."""
+    return max(_capped_log(followers, REACH_CAP_LOG10), INFLUENCER_REACH if influencer else 0.0)
+
+
 def assess(inputs: RiskInputs) -> Risk:
     if inputs.negative <= 0:
         return Risk(0, f"0: no negative mention in the last {inputs.window}", {})
@@ -64,10 +72,7 @@ def assess(inputs: RiskInputs) -> Risk:
         "burst": 1.0 - math.exp(-max(0.0, inputs.surprise) / SURPRISE_SCALE),
         "volume": _capped_log(inputs.negative, VOLUME_CAP_LOG10),
         "negativity": min(1.0, max(0.0, inputs.mean_negativity)),
-        "reach": max(
-            _capped_log(inputs.top_followers, REACH_CAP_LOG10),
-            INFLUENCER_REACH if inputs.top_is_influencer else 0.0,
-        ),
+        "reach": reach_fraction(inputs.top_followers, inputs.top_is_influencer),
         "virality": _capped_log(
             max(inputs.predicted_reposts, inputs.reposts, inputs.votes), VIRALITY_CAP_LOG10
         ),
