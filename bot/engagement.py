@@ -27,6 +27,7 @@ from bot.clock import Clock
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.groups import BIN, WINDOW_BINS
 from bot.model import Engagement, Mention
+from bot.sanitize import clean_engagement
 from bot.sources.base import EngagementReader
 from bot.sources.polite import SourceError
 from bot.spread.velocity import projected_reposts
@@ -94,6 +95,7 @@ class EngagementRefresher:
             except SourceError as error:
                 logger.warning("engagement of %s posts not refreshed: %s", source, error)
                 continue
+            counts = {native_id: clean_engagement(seen) for native_id, seen in counts.items()}
             await self.writer.run(
                 partial(record_observations, source=source, at=now, counts=counts)
             )

@@ -70,6 +70,20 @@ def _count(value: int) -> int:
     return min(max(int(value), 0), MAX_COUNT)
 
 
+def clean_engagement(engagement: Engagement) -> Engagement:
+    """Counts as storage keeps them: whole, 0 to 2**63-1 (a source's refreshed counts, like a
+    mention's, may be negative, huge or not numbers at all)."""
+    counts = (engagement.reposts, engagement.likes, engagement.replies, engagement.quotes)
+    return Engagement(*(_any_count(c) for c in counts))
+
+
+def _any_count(value: object) -> int:
+    try:
+        return _count(int(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
+        return 0
+
+
 def clean_mention(mention: Mention) -> Mention:
     """``mention`` with every text field valid Unicode, what is shown printable, and every count
     storable; the same object when nothing needed a change (the usual case, checked in

@@ -170,3 +170,34 @@ async def test_upvotes_read_again_are_noted_as_seen_not_projected(tmp_path: Path
     said = explanation(desk)
     assert said.endswith("; upvoted 40 times")
     assert "predicted" not in said
+
+
+class Odd:
+    """A source whose counts are what a sloppy API returns: too big, negative, not numbers."""
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        odd = Engagement(reposts=2**70, likes=-3, replies=True, quotes="7")  # type: ignore[arg-type]
+        return {m.native_id: odd for m in mentions}
+
+
+async def test_refreshed_counts_are_stored_within_what_storage_keeps(tmp_path: Path) -> None:
+    """One count over 2**63-1 made every refresh round fail, and spread was never noted."""
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 20, text="flight cancelled")
+    desk.tick(T0 + 25 * MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        refresher = EngagementRefresher(
+            writer, desk.desk, {"test": Odd()}, FixedClock(T0 + 26 * MIN)
+        )
+        predicted = await refresher.refresh()
+        row = await writer.run(
+            lambda db: db.execute(
+                "SELECT reposts, likes, replies, quotes FROM mentions WHERE native_id = 'm1'"
+            ).fetchone()
+        )
+    finally:
+        writer.close()
+    assert tuple(row) == (2**63 - 1, 0, 1, 7)
+    assert predicted[STORM] > 0
