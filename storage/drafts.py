@@ -68,9 +68,14 @@ def _set(row: tuple[Any, ...]) -> DraftSet:
         incident_id=incident_id,
         brand=fields["brand"],
         kind=DraftKind(kind),
-        target=Target(**fields["target"]),
+        target=_target(fields["target"]),
         created_at=datetime.fromisoformat(fields["created_at"]),
     )
+
+
+def _target(fields: dict[str, Any]) -> Target:
+    also = tuple((str(platform), int(limit)) for platform, limit in fields.pop("also", ()))
+    return Target(**fields, also=also)
 
 
 def get_set(db: sqlite_utils.Database, set_id: int) -> DraftSet | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.drafts.compose import compose_statement
+from bot.drafts.control import text_check
 from bot.drafts.limits import limit_for, platform_of_url
 from bot.drafts.model import DraftKind
 from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
@@ -75,3 +76,18 @@ def test_the_planners_statement_fits_every_platform_the_replies_go_to(tmp_path: 
         assert limit.fits(draft.text), limit.problems(draft.text)
     # its set is counted where the text comes closest to the limit: the 200-character instance
     assert (statement.target.platform, statement.target.limit) == ("mastodon", 200)
+    # and an edit is checked against every one of them, after a restart too (stored)
+    check = text_check({"acme": LONG_LINKS})
+    stored = store.get_set(desk.db, statement.id)
+    assert stored is not None
+    assert stored.target.also
+    link = "https://status.kestrel-mobile.co.uk/incidents/2024-06-network-outage-north-west/"
+    edited = (  # two long links: 23 each on X and Mastodon, in full on Bluesky
+        f"We know about the outage and are on it: {link}live and {link}faq. Updates follow "
+        "as we have them; thank you for your patience. Our team works around the clock."
+    )
+    assert X.fits(edited)
+    assert limit_for("mastodon", 200).fits(edited)
+    assert not BLUESKY.fits(edited)
+    problems = check(stored, draft, edited)
+    assert any("Bluesky" in problem for problem in problems), problems

@@ -49,13 +49,20 @@ def text_check(playbooks: Mapping[str, Playbook]) -> TextCheck:
 
     def checked(drafts: DraftSet, draft: Draft, text: str) -> list[str]:
         playbook = playbooks.get(drafts.brand)
-        return check(
-            text,
-            limit=limit_for(drafts.target.platform, drafts.target.limit),
-            language=draft.language,
-            banned=banned_phrases(playbook) if playbook is not None else (),
-            author=drafts.target.author,
-        )
+        target = drafts.target
+        limits = [(target.platform, target.limit), *target.also]  # a statement's: every one
+        problems = [
+            problem
+            for platform, maximum in limits
+            for problem in check(
+                text,
+                limit=limit_for(platform, maximum),
+                language=draft.language,
+                banned=banned_phrases(playbook) if playbook is not None else (),
+                author=target.author,
+            )
+        ]
+        return list(dict.fromkeys(problems))
 
     return checked
 

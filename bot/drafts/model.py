@@ -45,6 +45,7 @@ class Target:
     author: str = ""
     excerpt: str = ""  # what the mention said, as the card quotes it
     can_publish: bool = False  # the source can post the reply itself
+    also: tuple[tuple[str, int], ...] = ()  # a statement fits these too: (platform, limit)
 
 
 @dataclass(frozen=True, slots=True)

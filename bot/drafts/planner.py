@@ -203,8 +203,13 @@ class DraftPlanner:
             # (and headed) by their language
             key = language if len(texts) > 1 else ""
             limit = _tightest(limits, text.text)
+            also = tuple((other.platform, other.maximum) for other in limits if other != limit)
             target = Target(
-                platform=limit.platform, limit=limit.maximum, unit=limit.unit, native_id=key
+                platform=limit.platform,
+                limit=limit.maximum,
+                unit=limit.unit,
+                native_id=key,
+                also=also,  # an edit must fit them all, as the statement does
             )
             self._save(db, incident_id, brand, DraftKind.STATEMENT, target, [text], now)
 
