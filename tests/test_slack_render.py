@@ -14,11 +14,15 @@ from handlers.slack.render import (
     card_blocks,
     check_blocks,
     cut,
+    cut_escaped,
     escape,
+    fitted,
     mention_markup,
+    safe_url,
     sparkline,
     text_size,
 )
+from handlers.teams.render import safe_url as teams_safe_url
 
 
 def card(**changes: Any) -> dict[str, Any]:
@@ -224,3 +228,113 @@ def test_a_card_of_long_posts_is_cut_to_fit_slacks_total() -> None:
 )
 def test_follower_counts_are_rounded_before_their_unit_is_chosen(followers: int, said: str) -> None:
     assert _compact(followers) == said
+
+
+# --- escaping, cutting and who snoozed ---------------------------------------------------------
+
+
+def mrkdwn_objects(value: Any) -> list[dict[str, Any]]:
+    """Every mrkdwn text object in Slack JSON."""
+    if isinstance(value, list):
+        return [found for item in value for found in mrkdwn_objects(item)]
+    if not isinstance(value, dict):
+        return []
+    own = [value] if value.get("type") == "mrkdwn" else []
+    return own + [found for item in value.values() for found in mrkdwn_objects(item)]
+
+
+def ends_inside_an_entity(text: str) -> bool:
+    """A cut through "&amp;", "&lt;" or "&gt;" (Slack would show "&am…")."""
+    head = text.rstrip("…")
+    amp = head.rfind("&")
+    return amp >= 0 and ";" not in head[amp:]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("a &amp; b", 20, "a &amp; b"),  # short enough: as it is
+        ("x" * 10 + "&amp;" * 5, 14, "x" * 10 + "…"),  # never "&am…"
+        ("x" * 10 + "&lt;&gt;&lt;", 17, "x" * 10 + "&lt;…"),
+        ("seen <!date^1^{date_short_pretty} {time}|2026-03-10 12:00 UTC> then", 40, "seen…"),
+        ("by <@U123> and <https://x.example/a|open post> after", 40, "by <@U123> and…"),
+        ("x" * 10 + "*\u200b" + "y" * 5, 12, "x" * 10 + "…"),  # a mark keeps its zero-width space
+    ],
+)
+def test_escaped_text_is_never_cut_through_an_entity_or_markup(
+    text: str, limit: int, expected: str
+) -> None:
+    assert cut_escaped(text, limit) == expected
+    assert len(cut_escaped(text, limit)) <= limit
+
+
+def test_a_long_post_of_ampersands_is_cut_after_escaping() -> None:
+    """Cut first and escaped after, "&" * 3000 grew past the section's 3,000 characters, and
+    the cut ended in "&am…"."""
+    posts = [{"author": "&<" * 60, "followers": 1, "text": "&" * 700, "url": ""}]
+    blocks = check_blocks(card_blocks(card(explanation="x: " + "&" * 600, examples=posts), "v"))
+    for text in [o["text"] for o in mrkdwn_objects(blocks)]:
+        assert len(text) <= 3000
+        assert not ends_inside_an_entity(text), text[-20:]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://a.com/x\ny", "https://a.com/x%0Ay"),
+        ("https://a.com/x\ty", "https://a.com/x%09y"),
+        ("https://a.com/x\r\ny", "https://a.com/x%0D%0Ay"),
+        ("https://a.com/x\u00a0y", "https://a.com/x%A0y"),
+        ("https://a.com/x\u2028y", "https://a.com/xy"),  # past Latin-1: dropped, as on Teams
+        ("https://a.com/a b|c<d>", "https://a.com/a%20b%7Cc%3Cd%3E"),
+    ],
+)
+def test_a_links_whitespace_is_percent_encoded_as_on_teams(url: str, expected: str) -> None:
+    assert safe_url(url) == expected == teams_safe_url(url)
+
+
+def test_a_post_cannot_ping_or_link_a_channel_but_vigies_own_mentions_work() -> None:
+    """verbatim: Slack does not pre-process the text, so a post's plain "@here" or "#general"
+    stays text; Vigie's ``<@U…>`` and ``<!date^…>`` markup is no pre-processing and works."""
+    post = {"author": "pat", "followers": 1, "text": "@here @channel see #general", "url": ""}
+    shown = card(acknowledged_by="U123", examples=[post])
+    objects = mrkdwn_objects(check_blocks(card_blocks(shown, "v")))
+    assert objects
+    assert all(o.get("verbatim") is True for o in objects)
+    texts = " ".join(o["text"] for o in objects)
+    assert "@here @channel see #general" in texts
+    assert "acknowledged by <@U123>" in texts
+    assert "<!date^" in texts
+
+
+def test_the_card_says_who_snoozed_it() -> None:
+    snoozed = card(
+        status="acknowledged",
+        acknowledged_by="U123",
+        snoozed_until="2026-03-11T08:05:00+00:00",
+        snoozed_by="U456",
+    )
+    edited = check_blocks(card_blocks(snoozed, "v1"))
+    context = next(b for b in edited if b["type"] == "context")["elements"][0]["text"]
+    assert context.endswith(
+        "snoozed until <!date^1773216300^{date_short_pretty} {time}|2026-03-11 08:05 UTC>"
+        " by <@U456>"
+    )
+    posted = check_blocks(card_blocks(snoozed, "v2", new_post=True))  # naming notifies nobody
+    context = next(b for b in posted if b["type"] == "context")["elements"][0]["text"]
+    assert context.endswith("2026-03-11 08:05 UTC> by U456")
+    older = {k: v for k, v in snoozed.items() if k != "snoozed_by"}  # a card stored before
+    context = next(b for b in check_blocks(card_blocks(older, "v3")) if b["type"] == "context")
+    assert context["elements"][0]["text"].endswith("2026-03-11 08:05 UTC>")
+
+
+def test_a_fit_past_a_blocks_own_limit_is_passed_over() -> None:
+    """A block over its own limit raised from ``to_dict`` while the fit was measured, so the
+    smaller fits were never tried."""
+
+    def render(size: int) -> list[Any]:
+        return [SectionBlock(block_id="s", text=MarkdownTextObject(text="x" * size))]
+
+    blocks = fitted(render, [3001, 2000])
+    assert check_blocks(blocks)[0]["text"]["text"] == "x" * 2000
+    assert len(fitted(render, [3001])[0].text.text) == 3001  # none fits: check_blocks says why

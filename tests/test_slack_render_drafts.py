@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.delivery import DeliveryError
+from bot.incidents.model import Intent, IntentKind
+from handlers.slack import platform as slack_platform
+from handlers.slack.platform import SlackPlatform
 from handlers.slack.render import MESSAGE_TEXT, SECTION_TEXT, check_blocks, escape, text_size
 from handlers.slack.render_drafts import (
     APPROVE,
@@ -144,3 +152,63 @@ def test_a_drafts_preview_shows_its_text_as_it_will_be_published() -> None:
     assert shown["emoji"] is False
     assert shown["text"].split("\n\n", 1)[1] == escape(text)
     assert "\u200b" not in shown["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We hear you & we're sorry. " + "x " * 1481,  # 2,989 characters, one "&"
+        "AT&T " * 500,  # 2,500 characters, 500 "&"
+        ("a&b " * 1000)[:3500],  # longer than the Edit modal holds
+        "<" * 2000,
+    ],
+    ids=["one ampersand", "AT&T", "too long to edit", "less-thans"],
+)
+def test_a_draft_is_cut_after_it_is_escaped(text: str) -> None:
+    """Cut to 3,000 characters then escaped ("&" is "&amp;"), a draft's section outgrew
+    Slack's limit: slack_sdk raised, and the drafts message never appeared."""
+    blocks = draft_blocks(card(text), "v1")
+    preview = next(b for b in check_blocks(blocks) if b["block_id"].startswith("d-"))
+    shown = preview["text"]["text"]
+    assert len(shown) <= SECTION_TEXT
+    if escape(text) not in shown:  # shown cut: never "&am…", and never approved from here
+        assert not shown.rstrip("…").endswith(("&", "&a", "&am", "&amp", "&l", "&lt"))
+        assert APPROVE not in actions(blocks)
+
+
+def test_the_heading_excerpt_is_not_cut_through_an_entity() -> None:
+    reply = card("Sorry about that.")
+    reply["target"]["excerpt"] = "&" * 610
+    heading = check_blocks(draft_blocks(reply, "v1"))[0]["text"]
+    assert heading["text"].endswith("&amp;…")
+    assert heading["verbatim"] is True  # a post's plain "@here" is not read as a mention
+
+
+def test_a_drafts_message_slack_cannot_take_is_a_clean_delivery_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rendering raised outside the check, so the outbox took it for a bug (three tries, then
+    failed, with a traceback): a card Slack cannot take is refused once, saying why."""
+
+    def unrenderable(card: dict[str, Any], version: str, *, new_post: bool) -> list[Any]:
+        raise SlackObjectFormationError("text attribute cannot exceed 3000 characters")
+
+    monkeypatch.setattr(slack_platform, "draft_blocks", unrenderable)
+    platform = SlackPlatform(AsyncWebClient(token="xoxb-test", base_url="http://127.0.0.1:9/"))
+    intent = Intent(
+        "reply-3-slack:C1-1", 1, IntentKind.OPEN, "slack", "C1", datetime.now(UTC), "drafts",
+        card("Sorry."), part="reply-3",
+    )  # fmt: skip
+    with pytest.raises(DeliveryError, match="not valid Block Kit: text attribute") as raised:
+        asyncio.run(platform.deliver(intent, "C1 1.000001"))
+    assert raised.value.retryable is False
+
+
+def test_the_real_drafts_message_of_a_long_reply_with_ampersands_renders() -> None:
+    platform = SlackPlatform(AsyncWebClient(token="xoxb-test"))
+    text = "We hear you & we're sorry. " + "x " * 1481
+    intent = Intent(
+        "reply-3-slack:C1-1", 1, IntentKind.UPDATE, "slack", "C1", datetime.now(UTC), "drafts",
+        card(text), part="reply-3",
+    )  # fmt: skip
+    assert platform._blocks(intent)[1]["text"]["text"].startswith("Apologetic · en")

@@ -41,6 +41,7 @@ from handlers.teams.render import (
     check_structure,
     cut,
     escape,
+    incident_adaptive_card,
     line_breaks,
     payload_size,
     safe_url,
@@ -49,6 +50,10 @@ from tests.conftest import SHARED_DATA
 
 SCHEMA = SHARED_DATA / "schemas" / "adaptive-card-1.5.json"
 NOW = datetime(2026, 3, 10, 9, 5, tzinfo=UTC)
+AT_09_05, AT_10_05, AT_13_05 = (
+    f"{{{{DATE(2026-03-10T{t}:00Z, SHORT)}}}} {{{{TIME(2026-03-10T{t}:00Z)}}}}"
+    for t in ("09:05", "10:05", "13:05")
+)  # how a card shows a moment: its date, then its time
 HOSTILE = "**bold** _it_ [click](javascript:alert(1)) <at>all</at> {{DATE(2017-02-14T06:08:00Z)}}"
 ALL_STATES = list(DraftState)
 CUT_NOTE = "⚠️ Shown cut: too long for this Teams card. Approve or edit it elsewhere."
@@ -261,7 +266,7 @@ def test_a_card_made_by_card_of_renders(schema: Path) -> None:
         Verb.RESOLVE.value,
         Verb.SILENCE.value,
     ]
-    assert "{{TIME(2026-03-10T10:05:00Z)}}" in card["body"][-1]["text"]
+    assert AT_10_05 in card["body"][-1]["text"]
 
 
 def test_the_header_is_coloured_by_level_and_status() -> None:
@@ -288,7 +293,7 @@ def test_facts_status_line_and_snooze_choices() -> None:
     status = card["body"][-1]["text"]
     assert status.startswith("Opened {{DATE(2026-03-10T09:05:00Z, SHORT)}} {{TIME(")
     assert "acknowledged by Ana" in status
-    assert "snoozed until {{TIME(2026-03-10T10:05:00Z)}}" in status
+    assert f"snoozed until {AT_10_05}" in status  # a date too: a snooze may end tomorrow
     (choices,) = of_type(card, "Input.ChoiceSet")
     assert [c["value"] for c in choices["choices"]] == ["30", "60", "240", "1440"]
     assert [c["title"] for c in choices["choices"]] == ["30 min", "1 h", "4 h", "24 h"]
@@ -394,13 +399,13 @@ def test_each_draft_state_renders_valid_with_its_buttons(schema: Path, state: Dr
         assert button["data"] == {"draft": 10, "version": 2}
     texts = " ".join(markdown_texts(card))
     expected = {
-        DraftState.PROPOSED: "Proposed · expires {{TIME(2026-03-10T13:05:00Z)}} · edited by Ana",
-        DraftState.PUBLISHING: "Approved by Ben at {{TIME(2026-03-10T09:05:00Z)}} · publishing",
-        DraftState.PUBLISHED: "published {{TIME(2026-03-10T09:05:00Z)}} — [view reply](https://",
+        DraftState.PROPOSED: f"Proposed · expires {AT_13_05} · edited by Ana",
+        DraftState.PUBLISHING: f"Approved by Ben at {AT_09_05} · publishing",
+        DraftState.PUBLISHED: f"published {AT_09_05} — [view reply](https://",
         DraftState.APPROVED: "copy the text and [open the post](https://mastodon.example/@pix/1)",
         DraftState.FAILED: "publishing failed: off-brand",
-        DraftState.REJECTED: "Rejected by Ben at {{TIME(2026-03-10T09:05:00Z)}}: off-brand",
-        DraftState.EXPIRED: "Expired at {{TIME(2026-03-10T13:05:00Z)}}",
+        DraftState.REJECTED: f"Rejected by Ben at {AT_09_05}: off-brand",
+        DraftState.EXPIRED: f"Expired at {AT_13_05}",
         DraftState.WITHDRAWN: "Withdrawn: Ben approved another draft",
     }[state]
     assert expected in texts
@@ -766,3 +771,33 @@ def test_when_not_every_text_box_fits_the_first_drafts_keep_theirs(schema: Path)
     assert boxes == [f"text-{10 + n}" for n in range(len(boxes))]  # the first ones
     approve = [a for a in of_type(card, "Action.Execute") if a["verb"] == Verb.APPROVE.value]
     assert len(approve) == len(boxes)
+
+
+# --- moments and who snoozed --------------------------------------------------------------------
+
+
+def test_a_snooze_a_day_ahead_shows_its_date_and_who_snoozed() -> None:
+    """A 24 h snooze read "snoozed until 09:05" (today's 09:05 or tomorrow's?) and did not say
+    who snoozed it: the date, then the person by their display name, escaped."""
+    names = {"29:ana": "Ana *Lima*", "29:ben": "Ben"}
+    card = incident(
+        status="acknowledged",
+        acknowledged_by="29:ben",
+        snoozed_until="2026-03-11T09:05:00+00:00",
+        snoozed_by="29:ana",
+    )
+    status = incident_adaptive_card(card, lambda who: names.get(who, who))["body"][-1]["text"]
+    assert status.endswith(
+        "acknowledged by Ben · snoozed until {{DATE(2026-03-11T09:05:00Z, SHORT)}} "
+        "{{TIME(2026-03-11T09:05:00Z)}} by Ana \\*Lima\\*"
+    )
+    older = {k: v for k, v in card.items() if k != "snoozed_by"}  # a card stored before
+    assert content(older)["body"][-1]["text"].endswith("{{TIME(2026-03-11T09:05:00Z)}}")
+
+
+def test_a_drafts_expiry_a_day_ahead_shows_its_date() -> None:
+    card = drafts([DraftState.PROPOSED])
+    card["drafts"][0]["expires_at"] = "2026-03-11T09:05:00+00:00"  # posted at 09:05 the day before
+    texts = " ".join(markdown_texts(content(card)))
+    stamp = "2026-03-11T09:05:00Z"
+    assert f"Proposed · expires {{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}" in texts

@@ -28,6 +28,7 @@ def card_of(incident: Incident, brand_name: str) -> dict[str, Any]:
         "opened_at": incident.opened_at.isoformat(),
         "acknowledged_by": incident.acknowledged_by,
         "snoozed_until": incident.snoozed_until.isoformat() if incident.snoozed_until else None,
+        "snoozed_by": incident.snoozed_by,
         "resolved_by": incident.resolved_by,
         "merged_into": incident.merged_into,
         "trend": list(incident.trend),
@@ -42,15 +43,18 @@ def title_of(incident: Incident, brand_name: str) -> str:
 
 
 def signature(incident: Incident) -> str:
-    """What a person would notice changing on the card; risk in steps of 5 so it does not flap."""
-    return json.dumps(
-        [
-            incident.status.value,
-            incident.level,
-            incident.risk // 5,
-            incident.mention_count,
-            incident.acknowledged_by,
-            incident.snoozed_until.isoformat() if incident.snoozed_until else "",
-            incident.theme,
-        ]
-    )
+    """What a person would notice changing on the card; risk in steps of 5 so it does not flap.
+    Who snoozed it is added only while someone has (signatures stored before it was shown stay
+    the same for incidents nobody snoozed)."""
+    shown: list[object] = [
+        incident.status.value,
+        incident.level,
+        incident.risk // 5,
+        incident.mention_count,
+        incident.acknowledged_by,
+        incident.snoozed_until.isoformat() if incident.snoozed_until else "",
+        incident.theme,
+    ]
+    if incident.snoozed_by and incident.snoozed_until:
+        shown.append(incident.snoozed_by)
+    return json.dumps(shown)

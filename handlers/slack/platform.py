@@ -217,9 +217,20 @@ class SlackPlatform:
         return f"{channel} {ts}"
 
     def _blocks(self, intent: Intent) -> list[dict[str, Any]]:
+        """The card as checked Block Kit; one Slack would refuse, rendering included, is a
+        ``DeliveryError`` that trying again cannot mend."""
+        try:
+            return check_blocks(self._rendered(intent))
+        except (InvalidBlocks, SlackObjectFormationError) as error:
+            raise DeliveryError(
+                f"the card is not valid Block Kit: {error}", retryable=False
+            ) from None
+
+    @staticmethod
+    def _rendered(intent: Intent) -> list[Any]:
         new_post = intent.kind is IntentKind.OPEN
         if intent.card.get("type") == DRAFTS:
-            return self._checked(draft_blocks(intent.card, intent.key, new_post=new_post))
+            return draft_blocks(intent.card, intent.key, new_post=new_post)
         blocks = card_blocks(intent.card, intent.key, new_post=new_post)
         ping = mention_markup(intent.mention) if intent.kind is IntentKind.OPEN else ""
         if ping:
@@ -230,16 +241,7 @@ class SlackPlatform:
                     text=MarkdownTextObject(text=f"{ping} new incident"),
                 ),
             )
-        return self._checked(blocks)
-
-    @staticmethod
-    def _checked(blocks: list[Any]) -> list[dict[str, Any]]:
-        try:
-            return check_blocks(blocks)
-        except (InvalidBlocks, SlackObjectFormationError) as error:
-            raise DeliveryError(
-                f"the card is not valid Block Kit: {error}", retryable=False
-            ) from None
+        return blocks
 
     async def _find(
         self,

@@ -7,10 +7,12 @@ incident number only: a click reloads the incident from storage.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -56,6 +58,37 @@ def cut(text: str, limit: int) -> str:
     return (head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else head) + "…"
 
 
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+
+
+def cut_escaped(text: str, limit: int) -> str:
+    """``cut`` for text already escaped for Slack (``escape``, ``inert``), with Vigie's markup:
+    never through an entity ("&am…"), a ``<…>`` mention, date or link, or between a mark and
+    the zero-width space that keeps it inert. Escape first, then cut: the other way round the
+    escaped text outgrows the limit."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    if " " in head[limit // 2 :]:
+        head = head.rsplit(" ", 1)[0]
+    opened = head.rfind("<")  # user text holds no "<" once escaped: this is markup
+    if opened > head.rfind(">"):
+        head = head[:opened]
+    entity = head.rfind("&", max(len(head) - 4, 0))
+    if entity >= 0 and (found := _ENTITY.match(text, entity)) and found.end() > len(head):
+        head = head[:entity]
+    if head[-1:] in tuple("*_~`") and text[len(head) : len(head) + 1] == "\u200b":
+        head = head[:-1]
+    return head.rstrip() + "…"
+
+
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """A mrkdwn text object Slack does not pre-process (``verbatim``): a post's plain "@here",
+    "#channel" or bare link stays text, while Vigie's own ``<@U…>``, ``<!date^…>`` and
+    ``<url|label>`` markup still works."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
 def escape(text: str) -> str:
     """Slack's three control characters in mrkdwn and plain message text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -95,16 +128,20 @@ MAX_URL = 500
 
 def handle(author: str) -> str:
     """An author's handle for mrkdwn: inert, and short (a webhook may send anything)."""
-    return inert(cut(author, MAX_HANDLE))
+    return cut_escaped(inert(author), MAX_HANDLE)
+
+
+_URL_UNSAFE = re.compile(r"[\s<>|]")
 
 
 def safe_url(url: str) -> str:
-    """A link fit for mrkdwn: http(s) only, no characters that end or split Slack's link syntax,
-    not absurdly long; "" when it is not one."""
+    """A link fit for mrkdwn: http(s) only, no characters that end or split Slack's link syntax
+    (``<``, ``>``, ``|``, any whitespace: percent-encoded as Teams does, or dropped past
+    Latin-1), not absurdly long; "" when it is not one."""
     url = url.strip()
     if not url.lower().startswith(("http://", "https://")):
         return ""
-    url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    url = _URL_UNSAFE.sub(lambda m: f"%{ord(m[0]):02X}" if ord(m[0]) < 256 else "", url)
     return url if len(url) <= MAX_URL else ""
 
 
@@ -144,12 +181,16 @@ def fitted(
     render: Callable[[F], list[Block]], fits: Sequence[F], budget: int = MESSAGE_TEXT
 ) -> list[Block]:
     """The first of ``render(fit)`` for ``fits`` (from the most shown to the least) whose text
-    is within ``budget``; the last one if none is (``check_blocks`` then says why)."""
+    is within ``budget`` and whose blocks are within their own limits; the last one if none is
+    (``check_blocks`` then says why)."""
     blocks: list[Block] = []
     for fit in fits:
         blocks = render(fit)
-        if text_size(blocks) <= budget:
-            break
+        try:
+            if text_size(blocks) <= budget:
+                break
+        except SlackObjectFormationError:  # a block past its own limit: try a smaller fit
+            continue
     return blocks
 
 
@@ -178,15 +219,15 @@ def _card_blocks(
         HeaderBlock(block_id=f"h-{version}", text=PlainTextObject(text=cut(title, HEADER_TEXT))),
         SectionBlock(
             block_id=f"risk-{version}",
-            text=MarkdownTextObject(
-                text=cut(
+            text=mrkdwn(
+                cut_escaped(
                     f"*Risk {card['risk']}* (peak {card['peak_risk']}): "
-                    f"{inert(cut(explanation, longest))}",
+                    f"{cut_escaped(inert(explanation), longest)}",
                     SECTION_TEXT,
                 )
             ),
             fields=[
-                MarkdownTextObject(text=cut(f"*{name}*\n{value}", FIELD_TEXT))
+                mrkdwn(cut_escaped(f"*{name}*\n{value}", FIELD_TEXT))
                 for name, value in (
                     ("Incident", f"#{number} · {status}"),
                     ("Theme", escape(str(card["theme"]).replace("_", " ") or "-")),
@@ -201,7 +242,7 @@ def _card_blocks(
     blocks.append(
         ContextBlock(
             block_id=f"ctx-{version}",
-            elements=[MarkdownTextObject(text=_status_line(card, not new_post))],
+            elements=[mrkdwn(_status_line(card, not new_post))],
         )
     )
     actions = _actions(card, version)
@@ -216,9 +257,9 @@ def _example(example: dict[str, Any], block_id: str, fit: int = SECTION_TEXT) ->
     author = f"*@{handle(str(example.get('author') or 'someone'))}*{reach}"
     url = safe_url(str(example.get("url") or ""))
     link = f" <{url}|open>" if url else ""
-    text = f"{author}: {inert(cut(str(example.get('text', '')), fit))}"
+    text = f"{author}: {cut_escaped(inert(str(example.get('text', ''))), fit)}"
     return SectionBlock(
-        block_id=block_id, text=MarkdownTextObject(text=cut(text, SECTION_TEXT - len(link)) + link)
+        block_id=block_id, text=mrkdwn(cut_escaped(text, SECTION_TEXT - len(link)) + link)
     )
 
 
@@ -229,12 +270,13 @@ def _status_line(card: dict[str, Any], notify_safe: bool) -> str:
         parts.append(f"acknowledged by {person(card['acknowledged_by'], notify_safe)}")
     if card.get("snoozed_until"):
         until = datetime.fromisoformat(card["snoozed_until"])
-        parts.append(f"snoozed until {moment(until)}")
+        by = f" by {person(card['snoozed_by'], notify_safe)}" if card.get("snoozed_by") else ""
+        parts.append(f"snoozed until {moment(until)}{by}")
     if card["status"] == "resolved":
         parts.append(f"resolved by {person(card['resolved_by'] or 'vigie', notify_safe)}")
     if card.get("merged_into"):
         parts.append(f"merged into #{card['merged_into']}")
-    return cut(" · ".join(parts), SECTION_TEXT)
+    return cut_escaped(" · ".join(parts), SECTION_TEXT)
 
 
 def moment(at: datetime) -> str:

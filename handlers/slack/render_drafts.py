@@ -25,12 +25,13 @@ from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
 from handlers.slack.render import (
     SECTION_TEXT,
-    cut,
+    cut_escaped,
     escape,
     fitted,
     handle,
     inert,
     moment,
+    mrkdwn,
     person,
     safe_url,
 )
@@ -111,15 +112,15 @@ def _heading(card: dict[str, Any]) -> MarkdownTextObject:
             f"{target['platform_name']}). Approve it, then post it from {escape(card['brand'])}'s "
             "accounts."
         )
-        return MarkdownTextObject(text=text)
+        return mrkdwn(text)
     author = f"*@{handle(target['author'])}*" if target["author"] else "this post"
     url = safe_url(str(target.get("url") or ""))
     link = f" <{url}|open post>" if url else ""
-    excerpt = cut(inert(" ".join(str(target["excerpt"]).split())), 600)
+    excerpt = cut_escaped(inert(" ".join(str(target["excerpt"]).split())), 600)
     where = f"{target['platform_name']}, {limit}"
     how = "" if target["can_publish"] else " · Vigie cannot post there: copy the approved text"
     text = f"*💬 Reply drafts* for {author} ({where}{how}){link}\n> {excerpt}"
-    return MarkdownTextObject(text=cut(text, SECTION_TEXT))
+    return mrkdwn(cut_escaped(text, SECTION_TEXT))
 
 
 def quoted(text: str) -> str:
@@ -140,14 +141,17 @@ def _draft(
     count = f"{draft['length']}/{target['limit']}"
     # plain text, never formatted: the draft reads (and is copied, for a person to post) exactly
     # as it will be published, without the invisible marks that would make mrkdwn inert
-    head = f"{name} · {draft['language']} · {count}"
+    # & < > escaped (Slack shows them decoded): nothing in a draft can mention anyone. Escaped
+    # first, then cut: Slack's limits count the escaped text
+    head = escape(f"{name} · {draft['language']} · {count}")
     text = str(draft["text"])
     editable = len(text) <= EDITABLE  # the Edit modal holds it whole
     room = fit.acted_on if draft["state"] in READ_WHOLE else fit.decided
-    whole = f"{head}\n\n{text}"
+    escaped = escape(text)
+    whole = f"{head}\n\n{escaped}"
     shown = editable and len(text) <= room and len(whole) <= SECTION_TEXT  # here, whole
     if not shown:
-        whole = f"{head}\n\n{cut(text, min(room, EDITABLE))}"
+        whole = f"{head}\n\n{cut_escaped(escaped, min(room, EDITABLE))}"
     state = _state(draft, target, notify_safe)
     if draft["state"] == "proposed" and not editable:
         state = f"{TOO_LONG} · {state}"
@@ -157,12 +161,11 @@ def _draft(
     blocks: list[Block] = [
         SectionBlock(
             block_id=f"d-{block_id}",
-            # & < > escaped (Slack shows them decoded): nothing in a draft can mention anyone
-            text=PlainTextObject(text=escape(cut(whole, SECTION_TEXT)), emoji=False),
+            text=PlainTextObject(text=cut_escaped(whole, SECTION_TEXT), emoji=False),
         ),
         ContextBlock(
             block_id=f"ds-{block_id}",
-            elements=[MarkdownTextObject(text=cut(state, fit.state))],
+            elements=[mrkdwn(cut_escaped(state, fit.state))],
         ),
     ]
     value = f"{draft['id']}:{draft['version']}"
@@ -229,8 +232,8 @@ def edit_view(
             "Save to replace theirs with yours, or Cancel to keep theirs."
         )
         blocks += [
-            ContextBlock(block_id=SAVED_BY, elements=[MarkdownTextObject(text=notice)]),
-            SectionBlock(block_id="saved", text=MarkdownTextObject(text=cut(saved, SECTION_TEXT))),
+            ContextBlock(block_id=SAVED_BY, elements=[mrkdwn(notice)]),
+            SectionBlock(block_id="saved", text=mrkdwn(cut_escaped(saved, SECTION_TEXT))),
         ]
     blocks += [
         InputBlock(

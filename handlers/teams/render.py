@@ -160,16 +160,17 @@ def sparkline(counts: Sequence[int]) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, round(c / top * (len(SPARKS) - 1)))] for c in counts)
 
 
-def when(value: str | None, date: bool = False) -> str:
-    """A moment each reader sees in their own time zone (Adaptive Cards' DATE/TIME)."""
+def when(value: str | None) -> str:
+    """A moment each reader sees in their own time zone (Adaptive Cards' DATE/TIME), with its
+    date: a time alone is ambiguous a day ahead or after (a 24 h snooze, a draft's expiry), and
+    Adaptive Cards cannot say "today" or "tomorrow" as Slack does (``moment`` there)."""
     if not value:
         return "-"
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     stamp = f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
-    day = f"{{{{DATE({stamp}, SHORT)}}}} " if date else ""
-    return f"{day}{{{{TIME({stamp})}}}}"
+    return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
 
 
 def _compact(number: int) -> str:
@@ -310,11 +311,12 @@ def _example(example: Mapping[str, Any], fit: Fit) -> Json:
 
 
 def _status_line(card: Mapping[str, Any], name_of: NameOf) -> str:
-    parts = [f"Opened {when(card['opened_at'], date=True)}"]
+    parts = [f"Opened {when(card['opened_at'])}"]
     if card["acknowledged_by"]:
         parts.append(f"acknowledged by {escape(name_of(card['acknowledged_by']))}")
     if card.get("snoozed_until"):
-        parts.append(f"snoozed until {when(card['snoozed_until'])}")
+        by = f" by {escape(name_of(card['snoozed_by']))}" if card.get("snoozed_by") else ""
+        parts.append(f"snoozed until {when(card['snoozed_until'])}{by}")
     if card["status"] == "resolved":
         parts.append(f"resolved by {escape(name_of(card['resolved_by'] or 'vigie'))}")
     if card.get("merged_into"):
