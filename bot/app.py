@@ -7,9 +7,11 @@ stop the sources, stop taking HTTP requests, drain the queue into storage, close
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
 import logging
+import os
 import signal
+import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 from rich.console import Console
+from sqlite_utils import Database
 
 from bot.accounts import own_accounts
 from bot.clock import Clock, EventClock, SystemClock
@@ -37,7 +40,7 @@ from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
 from bot.incidents.filing import refile
 from bot.incidents.groups import BIN
-from bot.incidents.model import Intent, IntentKind
+from bot.incidents.model import Incident, Intent, IntentKind
 from bot.intake import Intake
 from bot.metrics import Metrics
 from bot.model import Brand
@@ -57,7 +60,7 @@ from handlers.slack.runtime import SlackRuntime, build_slack
 from handlers.teams.inbound import teams_route
 from handlers.teams.runtime import TeamsRuntime, build_teams
 from storage.cursors import load_cursor
-from storage.incidents import list_incidents
+from storage.incidents import get_incident, list_incidents
 from storage.mentions import latest_post_time
 from storage.outbox import enqueue
 from storage.writer import Writer
@@ -70,6 +73,9 @@ REFILE_SECONDS = 300.0
 RESTART_FIRST_SECONDS = 5.0
 RESTART_MAX_SECONDS = 600.0
 """A live source that stopped on an unexpected error starts again after 5 s, 10 s, … 10 min."""
+STABLE_SECONDS = RESTART_MAX_SECONDS
+"""A restarted source that has run this long without stopping again is well: the chat hears it
+works again (unless it reports trouble of its own), and its next stop waits 5 s again."""
 
 
 class ServiceError(Exception):
@@ -111,6 +117,11 @@ class SourceState:
     source: Source
     state: str = "starting"
     error: str = ""
+    told: str | None = None
+    """The trouble the source itself last reported (None: fine). A source reports only changes,
+    and it keeps that memory across a restart: once restarted, this is still what it believes."""
+    alarmed: bool = False
+    """The chat was told the source is in trouble, and not yet that it works again."""
 
 
 class Notices:
@@ -144,6 +155,47 @@ class Notices:
     async def _send(self, intent: Intent) -> None:
         await self.writer.run(partial(enqueue, intent=intent))
         self.deliverer.wake()
+
+
+class SourceWatch:
+    """Sources' health as /healthz, ``vigie_source_up`` and the chat see it. A source reports
+    its trouble when it starts or changes, and None when it is over (:meth:`report`); a source
+    that stopped on an unexpected error and was started again is shown through the same path
+    (:meth:`crashed`, :meth:`restarted`, :meth:`stable`), so state, metric and notices agree."""
+
+    def __init__(self, states: dict[str, SourceState], metrics: Metrics, notices: Notices) -> None:
+        self.states = states
+        self.metrics = metrics
+        self.notices = notices
+
+    def report(self, name: str, trouble: str | None) -> None:
+        """What the sources call (``SourceContext.report``)."""
+        trouble = shown_error(trouble) if trouble else None  # sources redact; this makes sure
+        self.states[name].told = trouble
+        self._show(name, trouble)
+
+    def crashed(self, name: str, error: str) -> None:
+        self._show(name, error)
+
+    def restarted(self, name: str) -> None:
+        """Started again: as it was before it stopped, in the source's own eyes. The chat hears
+        that it works again once it proves so (:meth:`stable`) or says so itself."""
+        self._show(name, self.states[name].told, tell=False)
+
+    def stable(self, name: str) -> None:
+        """Ran ``STABLE_SECONDS`` since its restart."""
+        self._show(name, self.states[name].told)
+
+    def _show(self, name: str, trouble: str | None, *, tell: bool = True) -> None:
+        state = self.states[name]
+        state.state, state.error = ("degraded", trouble) if trouble else ("running", "")
+        self.metrics.source_up.labels(name).set(0 if trouble else 1)
+        if trouble and not state.alarmed:  # into trouble, or out of it: say so once in the chat
+            state.alarmed = True
+            self.notices.say(f"Source {name} is in trouble ({trouble}); Vigie keeps retrying.")
+        elif not trouble and state.alarmed and tell:
+            state.alarmed = False
+            self.notices.say(f"Source {name} works again.")
 
 
 def voices_of(config: AppConfig) -> dict[str, BrandVoice]:
@@ -195,6 +247,7 @@ class Service:
     console: ConsolePlatform
     desk: IncidentDesk
     deliverer: Deliverer
+    watch: SourceWatch
     sources: dict[str, SourceState] = field(default_factory=dict)
     slack: SlackRuntime | None = None
     enricher: DraftEnricher | None = None
@@ -273,23 +326,8 @@ def build(config: AppConfig, console: Console) -> Service:
         store=lambda db, scored, positions: desk.store(db, scored, positions, clock.now()),
     )
     states: dict[str, SourceState] = {}
-    notices = Notices(writer, config.incidents, deliverer)
-
-    def report(name: str, trouble: str | None) -> None:
-        trouble = shown_error(trouble) if trouble else None  # sources redact; this makes sure
-        state = states[name]
-        was_fine = state.state != "degraded"
-        state.state, state.error = ("degraded", trouble) if trouble else ("running", "")
-        metrics.source_up.labels(name).set(0 if trouble else 1)
-        if was_fine == bool(trouble):  # into trouble, or out of it: say so once in the chat
-            text = (
-                f"Source {name} is in trouble ({trouble}); Vigie keeps retrying."
-                if trouble
-                else f"Source {name} works again."
-            )
-            notices.say(text)
-
-    context = SourceContext(clock, metrics, report, tuple(brands_from(config)))
+    watch = SourceWatch(states, metrics, Notices(writer, config.incidents, deliverer))
+    context = SourceContext(clock, metrics, watch.report, tuple(brands_from(config)))
     for settings in config.sources:
         states[settings.name] = SourceState(build_source(settings, context))
     publishers = {
@@ -323,6 +361,7 @@ def build(config: AppConfig, console: Console) -> Service:
         platform,
         desk,
         deliverer,
+        watch,
         sources,
         slack,
         enricher,
@@ -340,6 +379,7 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     if service.enricher is not None:
         service.enricher.bind(loop)
     await service.writer.run(service.desk.load)
+    before = await service.writer.run(_incidents_before)
     if isinstance(service.clock, EventClock):
         # resume event time where the stored story ends, so a run that hears nothing new
         # (a replay already consumed) judges the same moment again rather than "now"
@@ -351,6 +391,7 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     await _refile(service)  # what a failed filing left, before new mentions follow
     intake_task = asyncio.create_task(service.intake.run(), name="intake")
     background = [asyncio.create_task(service.deliverer.run(), name="deliverer")]
+    background.append(asyncio.create_task(_scorer_told(service, stop), name="stopping"))
     background.append(asyncio.create_task(_tick(service), name="incident-clock"))
     background.append(asyncio.create_task(_refile_often(service), name="refile"))
     background.append(asyncio.create_task(_rescore(service), name="rescore"))
@@ -387,7 +428,7 @@ async def serve(service: Service, *, exit_when_idle: bool, stop: asyncio.Event) 
     try:
         await _wait(service, tasks, exit_when_idle, stop, intake_task)
     finally:
-        await _shutdown(service, tasks, runner, intake_task, background)
+        await _shutdown(service, tasks, runner, intake_task, background, before)
     return all(state.state != "failed" for state in service.sources.values())
 
 
@@ -403,6 +444,13 @@ async def _tick(service: Service) -> None:
             await service.writer.run(partial(service.desk.tick, now=service.clock.now()))
         except Exception:
             logger.exception("the incident clock failed; retrying at the next tick")
+
+
+async def _scorer_told(service: Service, stop: asyncio.Event) -> None:
+    """Tell the scorer as soon as a signal asks the service to stop (its workers may have
+    been signalled too)."""
+    await stop.wait()
+    service.intake.scorer.stopping()
 
 
 async def _refile(service: Service) -> None:
@@ -446,27 +494,40 @@ async def _run_source(service: Service, state: SourceState) -> None:
     position after a growing pause, and is shown degraded meanwhile: listening never ends."""
     name = state.source.name
     live = not isinstance(state.source, ReplaySource)
-    for restart in itertools.count():
-        position = await service.writer.run(lambda db: load_cursor(db, name))
-        state.state = "running"
+    loop = asyncio.get_running_loop()
+    stops = 0  # in a row: since the source last ran STABLE_SECONDS
+    while True:
+        started = loop.time()
+        settled: asyncio.TimerHandle | None = None
         try:
+            position = await service.writer.run(lambda db: load_cursor(db, name))
+            if stops:
+                service.watch.restarted(name)
+                settled = loop.call_later(STABLE_SECONDS, service.watch.stable, name)
+            else:
+                state.state = "running"
             await state.source.run(service.intake, position)
         except asyncio.CancelledError:
             state.state = "stopped"
             raise
         except Exception as error:
-            state.error = shown_error(str(error) or type(error).__name__)
+            shown = shown_error(str(error) or type(error).__name__)
             if not live:
-                state.state = "failed"
+                state.state, state.error = "failed", shown
                 logger.error("source %s failed: %s", name, error)
                 await _story_may_be_over(service)
                 return
-            pause = min(RESTART_MAX_SECONDS, RESTART_FIRST_SECONDS * 2**restart)
-            state.state = "degraded"
-            service.metrics.source_up.labels(name).set(0)
+            if loop.time() - started >= STABLE_SECONDS:
+                stops = 0  # it ran well for a while: this stop is not one of a series
+            pause = min(RESTART_MAX_SECONDS, RESTART_FIRST_SECONDS * 2**stops)
+            stops += 1
+            service.watch.crashed(name, shown)
             logger.exception("source %s stopped; starting it again in %.0fs", name, pause)
             await asyncio.sleep(pause)
             continue
+        finally:
+            if settled is not None:
+                settled.cancel()
         break
     state.state = "finished"
     await _story_may_be_over(service)
@@ -562,12 +623,38 @@ async def _start_http(service: Service) -> web.AppRunner:
     return runner
 
 
+@dataclass(frozen=True)
+class IncidentsBefore:
+    """The incidents open when the service started, and the highest id then."""
+
+    open: frozenset[int]
+    last_id: int
+
+
+def _incidents_before(db: Database) -> IncidentsBefore:
+    row = db.execute("SELECT COALESCE(MAX(id), 0) FROM incidents").fetchone()
+    return IncidentsBefore(frozenset(i.id for i in list_incidents(db, only_open=True)), row[0])
+
+
+def _incidents_of_this_run(db: Database, before: IncidentsBefore) -> list[Incident]:
+    """What the summary at exit shows: the incidents open now, opened during this run, or open
+    when it started (closed since); not every incident a months-old database holds."""
+    shown = {i.id: i for i in list_incidents(db, only_open=True)}
+    rows = db.execute("SELECT id FROM incidents WHERE id > ?", [before.last_id]).fetchall()
+    for incident_id in sorted({*before.open, *(row[0] for row in rows)} - shown.keys()):
+        incident = get_incident(db, incident_id)
+        if incident is not None:  # a reserved id, never filled
+            shown[incident_id] = incident
+    return sorted(shown.values(), key=lambda incident: incident.id)
+
+
 async def _shutdown(
     service: Service,
     tasks: dict[str, asyncio.Task[None]],
     runner: web.AppRunner | None,
     intake_task: asyncio.Task[None],
     background: list[asyncio.Task[None]],
+    before: IncidentsBefore,
 ) -> None:
     for task in tasks.values():
         task.cancel()
@@ -600,12 +687,26 @@ async def _shutdown(
             logger.warning("%d notifications left in the outbox; delivered at the next start", left)
     background[0].cancel()
     await asyncio.gather(*background, return_exceptions=True)
-    incidents = await service.writer.run(lambda db: list_incidents(db, only_open=False))
+    incidents = await service.writer.run(partial(_incidents_of_this_run, before=before))
     await asyncio.to_thread(service.writer.close)
     service.console.summary(incidents)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:
+    """The first SIGINT or SIGTERM sets ``stop`` (an orderly shutdown); a second one, while that
+    shutdown is slow, exits at once with 128 + the signal's number (130, 143). Nothing committed
+    is lost (SQLite); the outbox is delivered and unacknowledged webhooks resent after a start."""
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if not stop.is_set():
+            stop.set()
+            return
+        logger.warning("%s again: shutdown forced, exiting now", signum.name)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(128 + signum)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal, signum)

@@ -40,35 +40,61 @@ KEEPALIVE_SECONDS = 75.0
 """How long an idle kept-alive connection stays open (aiohttp's default is an hour)."""
 
 
+class PostCounts:
+    """The POSTs in flight, per endpoint (a route) and per endpoint and client address. An entry
+    is kept only while a request holds it: what clients send cannot grow these maps."""
+
+    def __init__(self) -> None:
+        self.totals: Counter[str] = Counter()
+        self.clients: Counter[tuple[str, str]] = Counter()
+
+    def enter(self, endpoint: str, client: str, limit: int, per_client: int) -> bool:
+        """Count one more POST on ``endpoint`` from ``client``; False (nothing counted) when
+        either is at its bound."""
+        if self.totals[endpoint] >= limit or self.clients[(endpoint, client)] >= per_client:
+            return False
+        self.totals[endpoint] += 1
+        self.clients[(endpoint, client)] += 1
+        return True
+
+    def leave(self, endpoint: str, client: str) -> None:
+        self.totals[endpoint] -= 1
+        if self.totals[endpoint] <= 0:
+            del self.totals[endpoint]
+        self.clients[(endpoint, client)] -= 1
+        if self.clients[(endpoint, client)] <= 0:
+            del self.clients[(endpoint, client)]  # addresses come and go
+
+
 def guard_posts(
     limit: int = MAX_POSTS_IN_FLIGHT,
     per_client: int = MAX_POSTS_PER_CLIENT,
     seconds: float = REQUEST_SECONDS,
     body_seconds: float = BODY_SECONDS,
+    counts: PostCounts | None = None,
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
     """A middleware bounding the POSTs handled at once (per endpoint, and per client address on
     it), how long each may take, and how long a chat platform's body may take to arrive (a
-    webhook streams its own, within ``seconds``)."""
-    totals: Counter[str] = Counter()  # by endpoint
-    clients: Counter[tuple[str, str]] = Counter()  # by endpoint and client address
+    webhook streams its own, within ``seconds``). An endpoint is a route: a POST that matches
+    none (404, 405) is answered at once, neither read nor counted."""
+    counts = PostCounts() if counts is None else counts
 
     @web.middleware
     async def guard(request: web.Request, handler: Route) -> web.StreamResponse:
-        if request.method != "POST":
+        if request.method != "POST" or request.match_info.http_exception is not None:
             return await handler(request)
-        endpoint = request.path.strip("/").split("/", 1)[0]
-        client = (endpoint, request.remote or "")
-        if totals[endpoint] >= limit or clients[client] >= per_client:
+        resource = request.match_info.route.resource
+        endpoint = resource.canonical if resource is not None else request.path
+        client = request.remote or ""
+        if not counts.enter(endpoint, client, limit, per_client):
             return web.json_response(
                 {"error": "too many requests at once; retry shortly"},
                 status=503,
                 headers={"Retry-After": "1"},
             )
-        totals[endpoint] += 1
-        clients[client] += 1
         try:
             async with asyncio.timeout(seconds):
-                if endpoint != "webhooks":
+                if not endpoint.startswith("/webhooks/"):
                     async with asyncio.timeout(body_seconds):
                         await request.read()  # kept: the handler reads it from memory
                 return await handler(request)
@@ -77,10 +103,7 @@ def guard_posts(
                 {"error": "request not received and handled in time"}, status=408
             )
         finally:
-            totals[endpoint] -= 1
-            clients[client] -= 1
-            if not clients[client]:
-                del clients[client]  # addresses come and go: keep only those in flight
+            counts.leave(endpoint, client)
 
     return guard
 

@@ -72,6 +72,8 @@ class Scorer(Protocol):
 
     async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]: ...
 
+    def stopping(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -85,6 +87,9 @@ class InlineScorer:
 
     async def score(self, mentions: Sequence[Mention], now: datetime) -> list[Outcome]:
         return _outcomes(mentions, judge_all(self.pipeline, _tasks(mentions)), now)
+
+    def stopping(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -154,7 +159,15 @@ class PoolScorer:
         self._restarting = asyncio.Lock()
         self._inline: InlineScorer | None = None
         self._loading: asyncio.Future[InlineScorer] | None = None
+        self._stopping = False
         self._pool = self._start(workers)
+
+    def stopping(self) -> None:
+        """The service is stopping on SIGINT or SIGTERM. A signal to the whole process group
+        (systemd's KillMode=control-group, ``timeout``, kill -TERM -PGID) stops the workers
+        too: from now on a broken pool is no worker dying, and what is left to score (the
+        queue's drain) is scored in-process, without starting workers again."""
+        self._stopping = True
 
     def _start(self, workers: int) -> ProcessPoolExecutor:
         # spawn, not fork: the parent has threads (the SQLite writer) that fork would copy badly
@@ -175,6 +188,9 @@ class PoolScorer:
         try:
             verdicts = await self._judge(pool, tasks)
         except BrokenProcessPool:
+            if self._stopping:
+                await self._go_inline("the scoring workers stopped with the service")
+                return await self.score(mentions, now)
             logger.error("a pipeline worker process died; starting the workers again")
             if not await self._restart(pool):
                 return await self.score(mentions, now)
@@ -246,12 +262,15 @@ class PoolScorer:
                 await asyncio.to_thread(broken.shutdown, wait=False, cancel_futures=True)
             return self._inline is None
 
-    async def _go_inline(self) -> None:
+    async def _go_inline(self, why: str = "") -> None:
         """Score in-process from now on; the models load in a thread (a second), once."""
         if self._inline is not None:
             return
         if self._loading is None:
-            logger.error("pipeline workers keep dying; scoring in-process from now on (one core)")
+            if why:
+                logger.info("%s; what is left is scored in-process", why)
+            else:
+                logger.error("pipeline workers keep dying; scoring in-process from now on")
             self._loading = asyncio.ensure_future(asyncio.to_thread(InlineScorer, self.brands))
         inline = await asyncio.shield(self._loading)
         if self._inline is None:

@@ -367,12 +367,19 @@ def test_incidents_without_a_database_says_so(
     assert "no database yet" in capsys.readouterr().err
 
 
-def _interrupted_run(tmp_path: Path, texts: list[str], ready: Callable[[int], bool]) -> str:
+def _interrupted_run(
+    tmp_path: Path,
+    texts: list[str],
+    ready: Callable[[int], bool],
+    signum: signal.Signals = signal.SIGINT,
+    speed: int = 1,
+) -> str:
     """Run the service with two scoring workers in its own process group (as a terminal gives
-    it), press Ctrl-C once ``ready(pid)``; its stderr, after checking it exited 0."""
+    it), press Ctrl-C (or send ``signum`` to the group) once ``ready(pid)``; its stderr, after
+    checking it exited 0."""
     records = [mention_record(n, text) for n, text in enumerate(texts)]
     data = write_jsonl(tmp_path / "m.jsonl", records)
-    source = {"type": "replay", "name": "file", "path": str(data), "speed": 1}
+    source = {"type": "replay", "name": "file", "path": str(data), "speed": speed}
     config = write_config(tmp_path, [source], pipeline={"workers": 2}, http={"enabled": False})
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run", "-c", str(config)],
@@ -387,7 +394,7 @@ def _interrupted_run(tmp_path: Path, texts: list[str], ready: Callable[[int], bo
         while time.monotonic() < deadline and not ready(process.pid):
             time.sleep(0.01)
         assert ready(process.pid), "never ready to be interrupted"
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signum)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -413,6 +420,31 @@ def test_ctrl_c_while_the_scoring_workers_start_prints_no_traceback(tmp_path: Pa
     )
     assert "Traceback" not in stderr, stderr
     assert "worker process died" not in stderr, stderr
+
+
+def test_sigterm_to_the_whole_group_stops_a_run_with_workers_cleanly(tmp_path: Path) -> None:
+    """systemd (KillMode=control-group), `timeout` and kill -TERM -PGID signal the workers too:
+    the stopping service does not take that for workers dying, nor start them again."""
+    database = tmp_path / "vigie.db"
+    texts = ["Kestrel Mobile down again, awful"] * 2000
+    stderr = _interrupted_run(
+        tmp_path, texts, lambda _: _has_mentions(database), signal.SIGTERM, speed=0
+    )
+    assert "worker process died" not in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+
+
+def test_the_summary_at_exit_leaves_out_incidents_closed_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A months-old database does not print every incident it ever held at each stop."""
+    config = storm_config(tmp_path)
+    assert "Incident #1 Kestrel Mobile" in capsys.readouterr().out  # opened during that run
+    with sqlite3.connect(tmp_path / "vigie.db") as conn:
+        conn.execute("UPDATE incidents SET status = 'resolved' WHERE id = 1")
+    conn.close()
+    assert main(["run", "-c", str(config), "--exit-when-idle"]) == 0
+    assert "Incident #1" not in capsys.readouterr().out
 
 
 def _children(pid: int) -> list[int]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.server import guard_posts
+from bot.server import PostCounts, guard_posts
 from tests.conftest import running_service, write_config
 from tests.fake_connector import APP_ID
 from tests.loopback import serve_loopback
@@ -96,6 +96,39 @@ async def test_one_client_cannot_take_every_slot() -> None:
         assert await status_of(reader) == 503
         writer.close()
         held.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_posts_to_unknown_paths_leave_nothing_behind_and_the_bound_still_holds() -> None:
+    """Each unknown path once made an entry of its own that was never removed: anyone reaching
+    the port could grow the process at will."""
+    entered, counts = asyncio.Event(), PostCounts()
+    runner, port = await serve(entered, limit=1, per_client=8, counts=counts)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for number in range(300):
+            path = f"/{'x' * 2000}{number}/y"
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx".encode())
+            await writer.drain()
+            assert await status_of(reader) == 404
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            await asyncio.wait_for(reader.readexactly(len("404: Not Found")), 30)
+        writer.close()
+        for path in ("/webhooks/in", "/chat"):  # answered: nothing held once they are
+            done_reader, done = await start_post(port, path, length=1)
+            assert await status_of(done_reader) == 200
+            done.close()
+        assert not counts.totals
+        assert not counts.clients
+        entered.clear()
+        _, held = await start_post(port)  # a real endpoint is still bounded
+        await asyncio.wait_for(entered.wait(), 30)
+        assert counts.totals == {"/webhooks/in": 1}
+        turned_reader, turned = await start_post(port, length=1)
+        assert await status_of(turned_reader) == 503
+        for connection in (turned, held):
+            connection.close()
     finally:
         await runner.cleanup()
 

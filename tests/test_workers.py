@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 from collections.abc import Sequence
@@ -125,3 +126,27 @@ async def test_batches_in_flight_start_one_new_pool(texts: list[str]) -> None:
         pool.close()
     assert pool.restarts == 1
     assert both[0] == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
+
+
+async def test_workers_signalled_with_the_service_are_not_started_again(
+    texts: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """systemd (KillMode=control-group), `timeout` and kill -TERM -PGID signal every process:
+    once the service is stopping, workers dying is no failure to report or repair; the
+    queue's drain is scored in-process. (Workers keep the default SIGTERM: a broken pool's
+    survivors are stopped with it, and one that ignored it could hang the pool for good.)"""
+    pool = PoolScorer(BRANDS, 2)
+    try:
+        await pool.score(mentions(*texts), NOW)
+        workers = list(pool._pool._processes.values())
+        pool.stopping()
+        for process in workers:
+            os.kill(process.pid, signal.SIGTERM)
+        with caplog.at_level(logging.INFO, logger="bot.workers"):
+            scored = await pool.score(mentions(*texts), NOW)
+        assert pool.restarts == 0
+    finally:
+        pool.close()
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)
+    assert any("stopped with the service" in r.getMessage() for r in caplog.records)
+    assert scored == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
