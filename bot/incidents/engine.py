@@ -31,6 +31,7 @@ from bot.incidents.groups import (
     topic_keys,
 )
 from bot.incidents.model import Chain, Incident, IntentKind, LevelChange, Silence, Status
+from bot.incidents.stories import holding_the_post_replied_to, joined_why, told_already
 from bot.model import ScoredMention, Sentiment
 
 logger = logging.getLogger(__name__)
@@ -299,10 +300,11 @@ class IncidentEngine:
         if incident_id is None:
             level = self.policy.level_for(reading.risk.score)
             if level is not None and reading.negative >= self._needed(key, self.policy):
-                holder = self._holding_the_post_replied_to(effects, key)
+                journal = effects.journal
+                holder = holding_the_post_replied_to(journal, self.live, key)
                 if holder is not None:
-                    self._join(effects, key, holder, reading.at)
-                elif not self._told_already(effects, key, group):
+                    self._join(effects, key, self.incidents[holder], reading.at)
+                elif not told_already(journal, self.live, self.incidents, key, group):
                     self._open(effects, key, group, reading, level)
             return
         incident = self.incidents[incident_id]
@@ -506,50 +508,12 @@ class IncidentEngine:
         self._store(incident)
         return incident
 
-    def _holding_the_post_replied_to(self, effects: Effects, key: GroupKey) -> Incident | None:
-        """The live incident of the brand that already holds the post a reply thread answers:
-        replies piling up under a post of an incident are that incident's story, not another
-        one to page about."""
-        kind, _, ref = key[1].partition(":")
-        source, _, parent_id = ref.partition(":")
-        if kind != "thread" or not parent_id:
-            return None
-        live = sorted({i for (brand, _), i in self.live.items() if brand == key[0]})
-        holder = effects.journal.incident_holding((source, parent_id), live)
-        return self.incidents[holder] if holder is not None else None
-
-    def _told_already(self, effects: Effects, key: GroupKey, group: GroupRisk) -> bool:
-        """Whether a live topic incident of the brand already holds most of the mentions this
-        group counted in its hour. A mention counts in each of its topics and in the storm, so
-        "cancelled again #refundnow #neveragain" fills three groups: one story opens one
-        incident, and nobody is paged three times for it. The group keeps counting, and opens
-        an incident once most of its hour is a story no topic incident tells. (A storm incident
-        holds every complaint that has no live topic, so it tells no topic's story: a topic
-        still splits out of a storm, as README says.)"""
-        live = sorted(  # by the incident's own topic: a storm holds the threads it joined
-            {
-                i
-                for (brand, _), i in self.live.items()
-                if brand == key[0] and self.incidents[i].topic != STORM
-            }
-        )
-        refs = list(dict.fromkeys(group.recent_refs()))
-        if not live or not refs:
-            return False
-        held = effects.journal.held_counts(refs, live)
-        return any(2 * count > len(refs) for count in held.values())
-
     def _join(self, effects: Effects, key: GroupKey, incident: Incident, at: datetime) -> None:
         """From now on the topic's mentions go to ``incident`` (as after a merge)."""
         self.live[key] = incident.id
         if key[1] not in incident.joined:  # (joined again after a reopening: once is enough)
             self._store(replace(incident, joined=(*incident.joined, key[1])))
-        _, source, parent_id = key[1].split(":", 2)
-        author = next(
-            (e["author"] for e in incident.examples if list(e["key"]) == [source, parent_id]), ""
-        )
-        post = f"@{author.lstrip('@')}'s post" if author else f"{source} post {parent_id}"
-        effects.audit(incident, at, "joined", f"replies to {post} count here")
+        effects.audit(incident, at, "joined", joined_why(incident, key[1]))
 
     def _recently_resolved(self, key: GroupKey, at: datetime) -> Incident | None:
         candidates = [
