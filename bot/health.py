@@ -1,8 +1,10 @@
 """What ``GET /healthz`` says: the service's state for a load balancer and for people.
 
-``degraded`` (HTTP 503) when a source failed, storage is failing, or new mentions cannot be
-filed into incidents; a chat platform in trouble is reported but keeps the status ``ok``, so a
-load balancer keeps sending mentions (the outbox holds the notifications meanwhile).
+``degraded`` when a source failed, storage is failing, or new mentions cannot be filed into
+incidents; a chat platform in trouble is reported but keeps the status ``ok`` (the outbox holds
+the notifications meanwhile). HTTP 503 only when this instance cannot store or file what it
+receives (``accepting`` false): a feed that is down elsewhere must not get the instance taken
+out of a load balancer, which would stop its webhooks and chat buttons too.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ def health_report(
     # degraded only while new mentions cannot be filed, so that one mention the engine
     # can never file does not get the instance pulled (and all intake stopped) for good
     unfiled = desk.unfiled
-    broken = failing or intake.storage_error or filing_fails(desk)
+    accepting = not (intake.storage_error or filing_fails(desk))
     return {
-        "status": "degraded" if broken else "ok",
+        "status": "degraded" if failing or not accepting else "ok",
+        "accepting": accepting,
         "queue": {"depth": intake.depth, "capacity": intake.capacity},
         "storage": {"error": intake.storage_error},
         "mentions": {

@@ -119,7 +119,7 @@ def build_http_app(
 
     async def healthz(request: web.Request) -> web.Response:
         report = health()
-        return web.json_response(report, status=200 if report["status"] == "ok" else 503)
+        return web.json_response(report, status=200 if report["accepting"] else 503)
 
     async def prometheus(request: web.Request) -> web.Response:
         response = web.Response(body=metrics.exposition())

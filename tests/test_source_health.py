@@ -47,7 +47,7 @@ async def test_a_failing_source_is_reported_in_health_metrics_and_once_in_the_ch
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{base}/healthz") as response:
                 health = await response.json()
-                assert response.status == 503
+                assert response.status == 200  # the instance still takes webhooks and clicks
             async with session.get(f"{base}/metrics") as response:
                 metrics = await response.text()
         assert health["status"] == "degraded"
