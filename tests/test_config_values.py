@@ -196,3 +196,13 @@ def test_teams_without_an_app_id_is_refused_on_a_reachable_address(tmp_path: Pat
 def test_teams_without_an_app_id_is_allowed_on_loopback(tmp_path: Path, host: str) -> None:
     config = load(tmp_path, config_text(KESTREL, TEAMS_WITHOUT_ID + f"http: {{host: '{host}'}}\n"))
     assert config.platforms.teams is not None
+
+
+def test_an_unquoted_off_for_a_mastodon_public_timeline_means_off(tmp_path: Path) -> None:
+    """YAML reads a bare `off` as false; for `public` it can only mean "off"."""
+    text = (
+        f"brands:\n{KESTREL}sources:\n"
+        "  - {type: mastodon, name: masto, base_url: 'https://mastodon.example', public: off}\n"
+    )
+    [source] = load(tmp_path, text).sources
+    assert getattr(source, "public", None) == "off"

@@ -77,6 +77,12 @@ class MastodonSourceSettings(BaseModel):
         "unlisted", description="Visibility of the replies Vigie posts."
     )
 
+    @field_validator("public", mode="before")
+    @classmethod
+    def _off_unquoted(cls, value: object) -> object:
+        """YAML reads an unquoted ``off`` as false: it means "off" here."""
+        return "off" if value is False else value
+
     @field_validator("base_url", "streaming_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
