@@ -166,19 +166,25 @@ def live_batch(start: datetime, count: int, first: int) -> list[ScoredMention]:
     return batch
 
 
-def test_a_live_restart_after_an_outage_does_not_count_the_outage_as_calm(
-    tmp_path: Path,
-) -> None:
-    chosen = policy(resolve_after="6h")
-    setup = EngineSetup(chosen, {"acme": "Acme"})
+def storm_heard_live_until_eleven(tmp_path: Path) -> tuple[EngineSetup, int]:
+    """A storm from 09:00 to 11:00 heard live (4 complaints every 5 minutes), then the service
+    stops; its setup (resolve_after 6 h) and how many mentions were sent."""
+    setup = EngineSetup(policy(resolve_after="6h"), {"acme": "Acme"})
     db = open_database(tmp_path / "vigie.db")
     desk = IncidentDesk(setup, event_time=False)
     sent = 0
-    for minute in range(0, 120, 5):  # a storm from 09:00, heard live
+    for minute in range(0, 120, 5):
         desk.store(db, live_batch(T0 + minute * MIN, 4, sent), {}, T0 + (minute + 1) * MIN)
         sent += 4
         desk.tick(db, T0 + (minute + 2) * MIN)
     db.close()
+    return setup, sent
+
+
+def test_a_live_restart_after_an_outage_does_not_count_the_outage_as_calm(
+    tmp_path: Path,
+) -> None:
+    setup, sent = storm_heard_live_until_eleven(tmp_path)
     db = open_database(tmp_path / "vigie.db")  # down from 11:00 to 19:00; the storm went on
     desk = IncidentDesk(setup, event_time=False)
     backlog = []
@@ -205,15 +211,7 @@ def test_a_live_restart_after_an_outage_does_not_count_the_outage_as_calm(
 def test_an_outage_is_not_calm_even_when_the_first_step_after_it_fails(tmp_path: Path) -> None:
     """The first step after the restart skips the time nobody heard; when that step is rolled
     back (the database locked by a backup, say), the retry must skip it again."""
-    setup = EngineSetup(policy(resolve_after="6h"), {"acme": "Acme"})
-    db = open_database(tmp_path / "vigie.db")
-    desk = IncidentDesk(setup, event_time=False)
-    sent = 0
-    for minute in range(0, 120, 5):  # a storm from 09:00, heard live
-        desk.store(db, live_batch(T0 + minute * MIN, 4, sent), {}, T0 + (minute + 1) * MIN)
-        sent += 4
-        desk.tick(db, T0 + (minute + 2) * MIN)
-    db.close()
+    setup, _ = storm_heard_live_until_eleven(tmp_path)
     db = open_database(tmp_path / "vigie.db")  # down from 11:00 to 19:00
     db.execute("PRAGMA busy_timeout = 50")
     desk = IncidentDesk(setup, event_time=False)
@@ -238,15 +236,7 @@ def test_an_outage_is_not_calm_when_the_first_filing_after_it_is_rolled_back(
 ) -> None:
     """As at start-up, when a mention kept unfiled still cannot be filed: its savepoint is
     rolled back, skip and all, while the transaction around it commits."""
-    setup = EngineSetup(policy(resolve_after="6h"), {"acme": "Acme"})
-    db = open_database(tmp_path / "vigie.db")
-    desk = IncidentDesk(setup, event_time=False)
-    sent = 0
-    for minute in range(0, 120, 5):  # a storm from 09:00, heard live
-        desk.store(db, live_batch(T0 + minute * MIN, 4, sent), {}, T0 + (minute + 1) * MIN)
-        sent += 4
-        desk.tick(db, T0 + (minute + 2) * MIN)
-    db.close()
+    setup, sent = storm_heard_live_until_eleven(tmp_path)
     db = open_database(tmp_path / "vigie.db")  # down from 11:00 to 19:00
     desk = IncidentDesk(setup, event_time=False)
     real = IncidentEngine._file
