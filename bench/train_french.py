@@ -6,8 +6,11 @@ Prints figures never measured on training rows: 5-fold cross-validation over eve
 val split scored by a model trained on the train split; vaderSentiment-fr beside each. "As scored"
 are the labels the scorer gives with those models: the care reading of ``bot/french_model.py`` on
 top (plain requests, problem cues), then its emoji and clear-score rules. Then fits on every row and
-writes the weights, with the English complaint model's weights for the problem cues
-(``bot/data/complaint_model.json``: retrain this after that one).
+writes the weights, with the English complaint model's weights for naming problems at all and for
+how many (``bot/data/complaint_model.json``: retrain this after that one). Not its weights for each
+cue group: those are how its English phrases read beside its English-only features, not what the
+French phrases mean (see ``bot/french_model.py``); the French rows, political tweets that name
+hardly any customer problem (and never a sarcastic "merci pour rien"), could not fit them either.
 """
 
 from __future__ import annotations
@@ -77,7 +80,8 @@ def cross_validated(matrix: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def care_weights() -> dict[str, Any]:
-    """The English complaint model's weights for the features the French care reading measures."""
+    """The English complaint model's weights for the features the French care reading measures in
+    the same sense (``care_feature_names``)."""
     english = json.loads(complaint_model.MODEL_PATH.read_text("utf-8"))
     names = care_feature_names()
     columns = [english["features"].index(name) for name in names]

@@ -65,6 +65,26 @@ def softmax(logits: Sequence[float]) -> Chances:
     return first / total, second / total, third / total
 
 
+class CueReasons:
+    """The reasons a card shows for a mention: the problem cues found, each with its phrase
+    ("waiting: \u201cdelayed\u201d"), what a person checks first. The same for every language: the
+    groups are concepts, the phrases a language's."""
+
+    def __init__(self, groups: Sequence[str]) -> None:
+        self._labels = [
+            (index, f"{group.replace('_', ' ')}: \u201c")
+            for index, group in enumerate(groups)
+            if group in PROBLEM_GROUPS
+        ]
+
+    def __call__(self, examples: Sequence[str]) -> tuple[str, ...]:
+        """``examples``: the first phrase found per group, in ``groups`` order ("" when none)."""
+        if not any(examples):
+            return ()
+        found = [f"{label}{examples[i]}\u201d" for i, label in self._labels if examples[i]]
+        return tuple(found[:3])
+
+
 def feature_names(matcher: CueMatcher) -> list[str]:
     return [
         "vader_neg", "vader_neu", "vader_pos", "vader_compound", "vader_compound_squared",
@@ -156,11 +176,7 @@ class ComplaintModel:
             (weights, tuple(2.0 * weight for weight in weights))
             for weights in zip(*(row[head:] for row in self.coefficients), strict=True)
         ]
-        self._labels = [
-            (index, f"{group.replace('_', ' ')}: \u201c")
-            for index, group in enumerate(matcher.groups)
-            if group in PROBLEM_GROUPS
-        ]
+        self._reasons = CueReasons(matcher.groups)
 
     def judge(self, text: str, matcher: CueMatcher | None = None) -> Judgement:
         """``matcher``: the brand's own cues, when it adds some to the shared groups."""
@@ -187,10 +203,3 @@ class ComplaintModel:
         """Whether the words of ``text`` say anything: a cue of any group, or a VADER score."""
         hits = (matcher or self.matcher).find(clean(text))
         return any(hits.counts) or self.polarity(hits.literal)["compound"] != 0
-
-    def _reasons(self, examples: Sequence[str]) -> tuple[str, ...]:
-        """The complaint cues found, with the phrase: what a person checks first."""
-        if not any(examples):
-            return ()
-        found = [f"{label}{examples[i]}\u201d" for i, label in self._labels if examples[i]]
-        return tuple(found[:3])

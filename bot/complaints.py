@@ -116,7 +116,11 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "sarcasm": (
         r"\bthanks? (?:a lot |so much |again )?for (?:nothing|ruining|wasting|losing|leaving"
         r"|making|ignoring|the (?:delay|wait|runaround))\b",
-        r"\bgreat job\b.*\b(?:not|no|never|delay|cancel|lost|wait)",
+        # "great job delaying my flight": the praise is sarcastic when its own clause names a
+        # problem within a few words. Only "great job" is the sarcastic phrase: the look-ahead
+        # leaves the rest ("lost", or the "no" of "no complaints") to the other groups.
+        r"\bgreat job\b(?=[^.,;:!?()\"]{0,40}?"
+        r"\b(?:not|no|never|delay\w*|cancel\w*|lost|wait\w*)\b)",
         r"(?<!thank you )(?<!thanks )\bso much for\b",  # not "thank you so much for"
         r"\bjust (?:great|perfect|wonderful|lovely)\b",
         r"\b(?:great|fantastic|wonderful),? (?:another|now|just)\b",
@@ -187,6 +191,8 @@ POSITIVE_EMOJI = frozenset("👍❤😍🙏😊🥰👏🎉💯😀😃😄😁�
 _HANDLE_OR_LINK = re.compile(r"(?:https?://\S+|@\w+)\s*")
 # where a clause ends: a negation before it does not reach a cue after it ("no, delayed again")
 _CLAUSE_MARKS = frozenset('.,;:!?()"')
+# a character a word boundary (\b) counts as part of a word
+_WORD_CHAR = re.compile(r"\w")
 # "not only late but rude": an intensifier, not a denial
 _NOT_A_DENIAL = frozenset(("only", "just"))
 
@@ -204,6 +210,17 @@ def clean(text: str) -> str:
     if "  " in cleaned or not cleaned.isprintable():
         return " ".join(cleaned.split())
     return cleaned.strip()
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A brand's own cue phrase as a regex over ``clean`` text: written as the text is (lower
+    case, straight apostrophes, words one space apart), with a word boundary at an edge only where
+    the phrase has a word character ("no signal!" or "#kestreldown" could never match otherwise).
+    """
+    written = clean(phrase)
+    start = r"\b" if _WORD_CHAR.match(written[0]) else ""
+    end = r"\b" if _WORD_CHAR.match(written[-1]) else ""
+    return f"{start}{re.escape(written)}{end}"
 
 
 def negated_before(text: str, start: int, negators: frozenset[str] = NEGATORS) -> bool:
@@ -413,7 +430,7 @@ class CueMatcher:
         for group, own in (extra or {}).items():
             if group not in patterns:
                 raise ValueError(f"unknown cue group {group!r}; known: {', '.join(self.groups)}")
-            patterns[group] += [rf"\b{re.escape(phrase.lower())}\b" for phrase in own]
+            patterns[group] += [_phrase_pattern(phrase) for phrase in own if clean(phrase)]
         self._kind_words = {self.groups.index("gratitude"), self.groups.index("praise")}
         self.problem_indices = tuple(self.groups.index(group) for group in PROBLEM_GROUPS)
         # per-group values -> those of the problem groups
@@ -434,24 +451,44 @@ class CueMatcher:
         counts = [0] * len(self.groups)
         examples = [""] * len(self.groups)
         literal = cleaned
-        sarcastic = [matched for _, _, matched in _kept(sarcasm)] if sarcasm else []
+        sarcastic = _kept(sarcasm) if sarcasm else []
         if sarcastic:
-            for matched in sarcastic:
-                literal = literal.replace(matched, " ")
+            literal = _blanked(cleaned, [(start, len(matched)) for start, _, matched in sarcastic])
             found, _ = self._scanner.candidates(literal)
             counts[self._sarcasm_index] = len(sarcastic)
-            examples[self._sarcasm_index] = sarcastic[0].strip()
+            examples[self._sarcasm_index] = sarcastic[0][2].strip()
         if not found:
-            return CueHits(tuple(counts), tuple(examples), literal)
+            return CueHits(tuple(counts), tuple(examples), _spaced(literal, bool(sarcastic)))
         denied = 0
+        not_kind: list[tuple[int, int]] = []
         for start, index, matched in _kept(found):
             if index in self._negatable and _denied(literal, start, matched, self._negators):
                 denied += 1
                 continue
             if sarcastic and index in self._kind_words:
                 # beside "so much for next-day delivery", "thanks a lot" is not thanks
-                literal = literal.replace(matched, " ")
+                not_kind.append((start, len(matched)))
                 continue
             counts[index] += 1
             examples[index] = examples[index] or matched.strip()
-        return CueHits(tuple(counts), tuple(examples), literal, denied)
+        if not_kind:  # blanked after the loop: the negations above read the text as it was
+            literal = _blanked(literal, not_kind)
+        return CueHits(tuple(counts), tuple(examples), _spaced(literal, bool(sarcastic)), denied)
+
+
+def _blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` with each (start, length) span made spaces: every other word stays where it was
+    (cues found later are at the same offsets) and no word is cut into ("fun" in "refund")."""
+    parts, reached = [], 0
+    for start, length in sorted(spans):
+        begin, end = max(start, reached), start + length
+        if end > begin:
+            parts += [text[reached:begin], " " * (end - begin)]
+            reached = end
+    parts.append(text[reached:])
+    return "".join(parts)
+
+
+def _spaced(literal: str, blanked: bool) -> str:
+    """Words one space apart again, as ``clean`` leaves them, once phrases have been blanked."""
+    return " ".join(literal.split()) if blanked else literal

@@ -17,7 +17,12 @@ Those tweets are not customer mentions, and two of their habits do not carry ove
   question mark and the interrogative words). "Pourquoi ma facture a encore augmenté ??" keeps it.
 - They name few customer problems. The problems a mention names (waiting, cancelled, not working,
   ...: the cue groups of ``complaints.py``, in French phrases below) add the weights the English
-  complaint model learned for the same groups on customer mentions, copied into the weights file.
+  complaint model learned on customer mentions for naming problems at all (``has_problem``) and for
+  how many (``problem_cues``), copied into the weights file. Not its weights for each group: those
+  say how its English phrases read beside its other English-only features (its "again" cue beside
+  the word "again", "so much for" that is often thanks, "refund" in a question), not what the
+  French phrases of the group mean; a problem the French phrases name counts the same in any group.
+  As in English, the problems found are the mention's reasons.
 
 vaderSentiment-fr's lexicon is general French: ``CARE_HOMONYMS`` are words whose customer-care
 sense carries no sentiment ("vol" is a flight, not a theft; "frais" are fees, not fresh), which
@@ -35,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.complaint_model import CLASSES, Chances, Judgement, softmax
-from bot.complaints import PROBLEM_GROUPS, CueMatcher, clean
+from bot.complaint_model import CLASSES, Chances, CueReasons, Judgement, softmax
+from bot.complaints import CueMatcher, clean
 from bot.french_signals import SIGNAL_NAMES, signals
 
 MODEL_PATH = Path(__file__).parent / "data" / "french_model.json"
@@ -243,8 +248,9 @@ def feature_names() -> list[str]:
 
 
 def care_feature_names() -> list[str]:
-    """The English complaint model's features that ``read_care`` measures in French."""
-    return ["problem_cues", "has_problem", *(f"cue_{group}" for group in PROBLEM_GROUPS)]
+    """The English complaint model's features that ``read_care`` measures in French, in the same
+    sense: how many problems a mention names, and whether it names any."""
+    return ["problem_cues", "has_problem"]
 
 
 def features(
@@ -280,6 +286,8 @@ class CareReading:
     problems: tuple[float, ...]  # in ``care_feature_names`` order
     plain_request: bool  # a question or request naming no problem, showing no exasperation
     literal: str | None  # with sarcasm, the text without it ("merci pour rien" is no thanks)
+    examples: tuple[str, ...] = ()  # the first phrase found per cue group ("" when none)
+    any_cue: bool = False  # a cue of any group: the words say something
 
 
 def french_cues() -> CueMatcher:
@@ -291,13 +299,14 @@ def read_care(text: str, matcher: CueMatcher) -> CareReading:
     plain request."""
     hits = matcher.find(clean(text))
     counts = [min(count, _CAP) for count in hits.counts]
-    problem_counts = [float(counts[index]) for index in matcher.problem_indices]
-    problems = sum(problem_counts)
+    problems = float(sum(counts[index] for index in matcher.problem_indices))
     groups = matcher.groups
     asking = "?" in text or counts[groups.index("request")] > 0
     plain = asking and not problems and not counts[groups.index("exasperation")]
     literal = hits.literal if counts[groups.index("sarcasm")] else None
-    return CareReading((min(problems, 5.0), float(problems > 0), *problem_counts), plain, literal)
+    return CareReading(
+        (min(problems, 5.0), float(problems > 0)), plain, literal, hits.examples, any(counts)
+    )
 
 
 class FrenchModel:
@@ -319,11 +328,15 @@ class FrenchModel:
         self.intercepts = list(map(float, data["intercepts"]))
         self.care = [list(map(float, row)) for row in data["care"]["coefficients"]]
         self.cues = french_cues()
+        self._reasons = CueReasons(self.cues.groups)
         names = feature_names()
         self._question_evidence = frozenset(names.index(name) for name in _QUESTION_EVIDENCE)
 
     def has_evidence(self, text: str) -> bool:
-        """Whether the words of ``text`` say anything: a vaderSentiment-fr score."""
+        """Whether the words of ``text`` say anything: a cue of any group ("toujours pas
+        remboursé"), or a vaderSentiment-fr score, as in English."""
+        if read_care(text, self.cues).any_cue:
+            return True
         return float(self.polarity(_HANDLE_OR_LINK.sub(" ", text))["compound"]) != 0
 
     def judge(self, text: str) -> Judgement:
@@ -334,7 +347,9 @@ class FrenchModel:
         """``judge`` without building a Judgement: the class probabilities, compound, reasons."""
         care = read_care(text, self.cues)
         # as in English, the words are weighed without the sarcastic phrases
-        vector, compound = features(care.literal or text, self.polarity, self.lexicon)
+        vector, compound = features(
+            text if care.literal is None else care.literal, self.polarity, self.lexicon
+        )
         if care.plain_request:
             vector = [0.0 if i in self._question_evidence else x for i, x in enumerate(vector)]
         # most features (the words) are 0 in any one mention: weigh only the others
@@ -348,4 +363,4 @@ class FrenchModel:
                 logit + sum(map(operator.mul, row, care.problems))
                 for logit, row in zip(logits, self.care, strict=True)
             ]
-        return softmax(logits), compound, ()
+        return softmax(logits), compound, self._reasons(care.examples)
