@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -692,15 +693,21 @@ async def _shutdown(
     service.console.summary(incidents)
 
 
-def install_signal_handlers(stop: asyncio.Event) -> None:
-    """The first SIGINT or SIGTERM sets ``stop`` (an orderly shutdown); a second one, while that
-    shutdown is slow, exits at once with 128 + the signal's number (130, 143). Nothing committed
-    is lost (SQLite); the outbox is delivered and unacknowledged webhooks resent after a start."""
+def install_signal_handlers(
+    stop: asyncio.Event, stopping: Sequence[Callable[[], None]] = ()
+) -> None:
+    """The first SIGINT or SIGTERM sets ``stop`` (an orderly shutdown) and calls ``stopping``
+    (as it stands then: the scorer, once built, must know before its workers' deaths reach it);
+    a second one, while that shutdown is slow, exits at once with 128 + the signal's number
+    (130, 143). Nothing committed is lost (SQLite); the outbox is delivered and unacknowledged
+    webhooks resent after a start."""
     loop = asyncio.get_running_loop()
 
     def on_signal(signum: signal.Signals) -> None:
         if not stop.is_set():
             stop.set()
+            for told in stopping:
+                told()
             return
         logger.warning("%s again: shutdown forced, exiting now", signum.name)
         for stream in (sys.stdout, sys.stderr):

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -38,8 +39,10 @@ def run(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
 
     async def go() -> bool:
         stop = asyncio.Event()
-        install_signal_handlers(stop)
+        stopping: list[Callable[[], None]] = []
+        install_signal_handlers(stop, stopping)
         service = build(config, stdout)
+        stopping.append(service.intake.scorer.stopping)  # told at once, by the handler
         return await serve(service, exit_when_idle=args.exit_when_idle, stop=stop)
 
     try:

@@ -97,6 +97,9 @@ class InlineScorer:
 
 _worker_pipeline: Pipeline | None = None
 _PARENT_CHECK_SECONDS = 0.5
+STOP_GRACE_SECONDS = 0.2
+"""How long a broken pool waits for the service's own stop signal before it is taken for a
+worker dying (a signal to the whole group reaches the workers and the service at once)."""
 
 
 def _start_worker(brands: tuple[Brand, ...], parent: int) -> None:
@@ -188,6 +191,8 @@ class PoolScorer:
         try:
             verdicts = await self._judge(pool, tasks)
         except BrokenProcessPool:
+            if not self._stopping:  # a signal to the whole group may be on its way to us too
+                await asyncio.sleep(STOP_GRACE_SECONDS)
             if self._stopping:
                 await self._go_inline("the scoring workers stopped with the service")
                 return await self.score(mentions, now)
