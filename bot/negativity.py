@@ -220,27 +220,35 @@ def _negation_check(valence: float, lowers: Sequence[str], start_i: int, i: int)
     return valence
 
 
-def _special_idioms_check(valence: float, lowers: Sequence[str], i: int) -> float:
+def _special_idioms_check(
+    valence: float,
+    lowers: Sequence[str],
+    i: int,
+    special: Mapping[str, float] = _SPECIAL_CASES,
+    boosters: Mapping[str, float] = _BOOSTERS,
+) -> float:
+    """The library's ``_special_idioms_check`` on lower-cased words (English tables unless
+    another language's are given)."""
     onezero = f"{lowers[i - 1]} {lowers[i]}"
     twoonezero = f"{lowers[i - 2]} {lowers[i - 1]} {lowers[i]}"
     twoone = f"{lowers[i - 2]} {lowers[i - 1]}"
     threetwoone = f"{lowers[i - 3]} {lowers[i - 2]} {lowers[i - 1]}"
     threetwo = f"{lowers[i - 3]} {lowers[i - 2]}"
     for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
-        if seq in _SPECIAL_CASES:
-            valence = _SPECIAL_CASES[seq]
+        if seq in special:
+            valence = special[seq]
             break
     if len(lowers) - 1 > i:
         zeroone = f"{lowers[i]} {lowers[i + 1]}"
-        if zeroone in _SPECIAL_CASES:
-            valence = _SPECIAL_CASES[zeroone]
+        if zeroone in special:
+            valence = special[zeroone]
     if len(lowers) - 1 > i + 1:
         zeroonetwo = f"{lowers[i]} {lowers[i + 1]} {lowers[i + 2]}"
-        if zeroonetwo in _SPECIAL_CASES:
-            valence = _SPECIAL_CASES[zeroonetwo]
+        if zeroonetwo in special:
+            valence = special[zeroonetwo]
     for n_gram in (threetwoone, threetwo, twoone):
-        if n_gram in _BOOSTERS:
-            valence = valence + _BOOSTERS[n_gram]
+        if n_gram in boosters:
+            valence = valence + boosters[n_gram]
     return valence
 
 
@@ -448,7 +456,9 @@ class FrenchVader:
                 if lowers[i] not in self._no_negate and self._negated(lowers[before]):
                     valence = valence * self._n_scalar
                 if start_i == 2:
-                    valence = self._special_idioms_check(valence, lowers, i)
+                    valence = _special_idioms_check(
+                        valence, lowers, i, self._special_cases, self._boosters
+                    )
         # the library's _least_check
         if i > 1 and lowers[i - 1] not in lexicon and lowers[i - 1] == "least":
             if lowers[i - 2] != "at" and lowers[i - 2] != "very":
@@ -470,30 +480,6 @@ class FrenchVader:
     def _negated(self, lower: str) -> bool:
         """The library's ``negated`` of one lower-cased word."""
         return lower in self._negate or "n't" in lower
-
-    def _special_idioms_check(self, valence: float, lowers: Sequence[str], i: int) -> float:
-        special, boosters = self._special_cases, self._boosters
-        onezero = f"{lowers[i - 1]} {lowers[i]}"
-        twoonezero = f"{lowers[i - 2]} {lowers[i - 1]} {lowers[i]}"
-        twoone = f"{lowers[i - 2]} {lowers[i - 1]}"
-        threetwoone = f"{lowers[i - 3]} {lowers[i - 2]} {lowers[i - 1]}"
-        threetwo = f"{lowers[i - 3]} {lowers[i - 2]}"
-        for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
-            if seq in special:
-                valence = special[seq]
-                break
-        if len(lowers) - 1 > i:
-            zeroone = f"{lowers[i]} {lowers[i + 1]}"
-            if zeroone in special:
-                valence = special[zeroone]
-        if len(lowers) - 1 > i + 1:
-            zeroonetwo = f"{lowers[i]} {lowers[i + 1]} {lowers[i + 2]}"
-            if zeroonetwo in special:
-                valence = special[zeroonetwo]
-        for n_gram in (threetwoone, threetwo, twoone):
-            if n_gram in boosters:
-                valence = valence + boosters[n_gram]
-        return valence
 
 
 def label_for(compound: float) -> Sentiment:
