@@ -287,7 +287,7 @@ class CareReading:
     plain_request: bool  # a question or request naming no problem, showing no exasperation
     literal: str | None  # with sarcasm, the text without it ("merci pour rien" is no thanks)
     examples: tuple[str, ...] = ()  # the first phrase found per cue group ("" when none)
-    any_cue: bool = False  # a cue of any group: the words say something
+    complains: bool = False  # a problem or sarcasm cue: the words say something negative
 
 
 def french_cues() -> CueMatcher:
@@ -304,8 +304,9 @@ def read_care(text: str, matcher: CueMatcher) -> CareReading:
     asking = "?" in text or counts[groups.index("request")] > 0
     plain = asking and not problems and not counts[groups.index("exasperation")]
     literal = hits.literal if counts[groups.index("sarcasm")] else None
+    complains = problems > 0 or counts[groups.index("sarcasm")] > 0
     return CareReading(
-        (min(problems, 5.0), float(problems > 0)), plain, literal, hits.examples, any(counts)
+        (min(problems, 5.0), float(problems > 0)), plain, literal, hits.examples, complains
     )
 
 
@@ -333,9 +334,11 @@ class FrenchModel:
         self._question_evidence = frozenset(names.index(name) for name in _QUESTION_EVIDENCE)
 
     def has_evidence(self, text: str) -> bool:
-        """Whether the words of ``text`` say anything: a cue of any group ("toujours pas
-        remboursé"), or a vaderSentiment-fr score, as in English."""
-        if read_care(text, self.cues).any_cue:
+        """Whether the words of ``text`` say anything: a problem or sarcasm cue ("toujours pas
+        remboursé"), or a vaderSentiment-fr score. A greeting or a "pourquoi" says nothing an
+        emoji should give way to ("Bonjour @Kestrel 😡😡" is angry): the French model has no
+        emoji feature, so the emoji decides then."""
+        if read_care(text, self.cues).complains:
             return True
         return float(self.polarity(_HANDLE_OR_LINK.sub(" ", text))["compound"]) != 0
 

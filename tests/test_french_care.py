@@ -57,10 +57,20 @@ def test_a_french_cue_outweighs_an_emoji(scorer: NegativityScorer, text: str, re
     assert reason in result.reasons
 
 
+@pytest.mark.parametrize(
+    ("text", "sentiment"),
+    [
+        ("Kestrel 😡😡", Sentiment.NEGATIVE),
+        ("Bonjour @Kestrel 😡😡😡", Sentiment.NEGATIVE),  # a greeting is no evidence
+        ("Pourquoi @Kestrel 😡😡", Sentiment.NEGATIVE),
+        ("Bonjour @Kestrel 👍👍", Sentiment.POSITIVE),
+    ],
+)
 def test_an_emoji_still_decides_when_the_french_words_say_nothing(
-    scorer: NegativityScorer,
+    scorer: NegativityScorer, text: str, sentiment: Sentiment
 ) -> None:
-    assert scorer.score("Kestrel 😡😡", FR).reasons == ("emoji",)
+    result = scorer.score(text, FR)
+    assert (result.sentiment, result.reasons) == (sentiment, ("emoji",))
 
 
 def test_french_complaints_give_their_reasons(scorer: NegativityScorer) -> None:
