@@ -118,9 +118,12 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"|making|ignoring|the (?:delay|wait|runaround))\b",
         # "great job delaying my flight": the praise is sarcastic when its own clause names a
         # problem within a few words. Only "great job" is the sarcastic phrase: the look-ahead
-        # leaves the rest ("lost", or the "no" of "no complaints") to the other groups.
+        # leaves the rest ("lost", or the "no" of "no complaints") to the other groups. A "no"
+        # that denies a problem ("no issues", "no-fee", "never disappoints") is sincere praise.
         r"\bgreat job\b(?=[^.,;:!?()\"]{0,40}?"
-        r"\b(?:not|no|never|delay\w*|cancel\w*|lost|wait\w*)\b)",
+        r"\b(?:(?:not|no|never)\b(?![- ](?:any |a single )?(?:issues?|problems?|complaints?"
+        r"|hassle|fuss|fees?|worries|wait\w*|delays?|doubt|disappoint\w*|let ?down)\b)"
+        r"|delay\w*|cancel\w*|los(?:t|e|es|ing)|wait\w*)\b)",
         r"(?<!thank you )(?<!thanks )\bso much for\b",  # not "thank you so much for"
         r"\bjust (?:great|perfect|wonderful|lovely)\b",
         r"\b(?:great|fantastic|wonderful),? (?:another|now|just)\b",

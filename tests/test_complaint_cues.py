@@ -35,6 +35,9 @@ def _counts(matcher: CueMatcher, text: str) -> dict[str, int]:
         "Great job! Not a single problem.",
         "great job, never had a smoother flight",
         "Great job to the crew, I have no complaints",
+        "great job no issues at all",  # a "no" that denies a problem is sincere
+        "Great job with the no-fee transfers, Wise",
+        "Great job Monzo never disappoints",
     ],
 )
 def test_sincere_great_job_is_not_sarcasm(
@@ -103,3 +106,10 @@ def test_brand_phrases_ending_or_starting_with_a_symbol() -> None:
 def test_a_brand_phrase_with_nothing_left_once_cleaned_is_ignored() -> None:
     matcher = CueMatcher({"not_working": ["@kestrel", "  "]})
     assert _counts(matcher, "hello @kestrel") == {}
+
+
+@pytest.mark.parametrize(
+    "text", ["great job losing my bag", "great job never calling back", "great job not answering"]
+)
+def test_great_job_naming_a_problem_is_sarcasm(matcher: CueMatcher, text: str) -> None:
+    assert _counts(matcher, text).get("sarcasm") == 1
