@@ -693,6 +693,11 @@ async def _shutdown(
     service.console.summary(incidents)
 
 
+REPEAT_IS_ECHO_SECONDS = 1.0
+"""A second signal this soon after the first is the same stop delivered twice (coreutils
+``timeout`` signals the service, then its whole process group), not a person insisting."""
+
+
 def install_signal_handlers(
     stop: asyncio.Event, stopping: Sequence[Callable[[], None]] = ()
 ) -> None:
@@ -702,13 +707,17 @@ def install_signal_handlers(
     (130, 143). Nothing committed is lost (SQLite); the outbox is delivered and unacknowledged
     webhooks resent after a start."""
     loop = asyncio.get_running_loop()
+    first: list[float] = []  # when the first signal came
 
     def on_signal(signum: signal.Signals) -> None:
         if not stop.is_set():
             stop.set()
+            first.append(loop.time())
             for told in stopping:
                 told()
             return
+        if loop.time() - first[0] < REPEAT_IS_ECHO_SECONDS:
+            return  # the same stop, delivered twice (`timeout` signals the child, then its group)
         logger.warning("%s again: shutdown forced, exiting now", signum.name)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
