@@ -168,8 +168,9 @@ class PoolScorer:
     def stopping(self) -> None:
         """The service is stopping on SIGINT or SIGTERM. A signal to the whole process group
         (systemd's KillMode=control-group, ``timeout``, kill -TERM -PGID) stops the workers
-        too: from now on a broken pool is no worker dying, and what is left to score (the
-        queue's drain) is scored in-process, without starting workers again."""
+        too: from now on a broken pool is no worker dying to report. The pool is still started
+        again to score what is left (the queue's drain): loading the models in this process
+        instead, and joining the broken pool at close, hung a shutdown under load."""
         self._stopping = True
 
     def _start(self, workers: int) -> ProcessPoolExecutor:
@@ -194,9 +195,9 @@ class PoolScorer:
             if not self._stopping:  # a signal to the whole group may be on its way to us too
                 await asyncio.sleep(STOP_GRACE_SECONDS)
             if self._stopping:
-                await self._go_inline("the scoring workers stopped with the service")
-                return await self.score(mentions, now)
-            logger.error("a pipeline worker process died; starting the workers again")
+                logger.info("the scoring workers stopped with the service; starting them again")
+            else:
+                logger.error("a pipeline worker process died; starting the workers again")
             if not await self._restart(pool):
                 return await self.score(mentions, now)
             pool = self._pool
@@ -267,15 +268,12 @@ class PoolScorer:
                 await asyncio.to_thread(broken.shutdown, wait=False, cancel_futures=True)
             return self._inline is None
 
-    async def _go_inline(self, why: str = "") -> None:
+    async def _go_inline(self) -> None:
         """Score in-process from now on; the models load in a thread (a second), once."""
         if self._inline is not None:
             return
         if self._loading is None:
-            if why:
-                logger.info("%s; what is left is scored in-process", why)
-            else:
-                logger.error("pipeline workers keep dying; scoring in-process from now on")
+            logger.error("pipeline workers keep dying; scoring in-process from now on")
             self._loading = asyncio.ensure_future(asyncio.to_thread(InlineScorer, self.brands))
         inline = await asyncio.shield(self._loading)
         if self._inline is None:

@@ -395,10 +395,16 @@ def _interrupted_run(
             time.sleep(0.01)
         assert ready(process.pid), "never ready to be interrupted"
         os.killpg(process.pid, signum)
-        _, stderr = process.communicate(timeout=60)
+        try:
+            _, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            _, stderr = process.communicate()
+            raise AssertionError(f"no exit 60 s after the signal; stderr:\n{stderr}") from None
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
     assert process.returncode == 0, stderr
     return stderr
 

@@ -128,13 +128,13 @@ async def test_batches_in_flight_start_one_new_pool(texts: list[str]) -> None:
     assert both[0] == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
 
 
-async def test_workers_signalled_with_the_service_are_not_started_again(
+async def test_workers_signalled_with_the_service_are_no_failure_to_report(
     texts: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """systemd (KillMode=control-group), `timeout` and kill -TERM -PGID signal every process:
-    once the service is stopping, workers dying is no failure to report or repair; the
-    queue's drain is scored in-process. (Workers keep the default SIGTERM: a broken pool's
-    survivors are stopped with it, and one that ignored it could hang the pool for good.)"""
+    once the service is stopping, workers dying is no error to report; the pool is started
+    again to score the queue's drain, and nothing is lost. (Workers keep the default SIGTERM:
+    a broken pool's survivors are stopped with it, and one that ignored it could hang.)"""
     pool = PoolScorer(BRANDS, 2)
     try:
         await pool.score(mentions(*texts), NOW)
@@ -144,7 +144,6 @@ async def test_workers_signalled_with_the_service_are_not_started_again(
             os.kill(process.pid, signal.SIGTERM)
         with caplog.at_level(logging.INFO, logger="bot.workers"):
             scored = await pool.score(mentions(*texts), NOW)
-        assert pool.restarts == 0
     finally:
         pool.close()
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
