@@ -117,20 +117,7 @@ class Vader:
         return _score_valence(valences, len(words) - len(weighed), text)
 
     def _describe_emoji(self, text: str) -> str:
-        """The library's loop, building a list rather than a string a character at a time."""
-        emojis = self._emojis
-        described: list[str] = []
-        prev_space = True
-        for char in text:
-            if char in emojis:
-                if not prev_space:
-                    described.append(" ")
-                described.append(emojis[char])
-                prev_space = False
-            else:
-                described.append(char)
-                prev_space = char == " "
-        return "".join(described).strip()
+        return describe_emoji(text, self._emojis)
 
     def _valence(
         self, i: int, words: Sequence[str], lowers: Sequence[str], is_cap_diff: bool
@@ -411,20 +398,7 @@ class FrenchVader:
     __call__ = polarity_scores
 
     def _describe_emoji(self, text: str) -> str:
-        """The library's loop, building a list instead of a string a character at a time."""
-        emojis = self._emojis
-        described: list[str] = []
-        prev_space = True
-        for char in text:
-            if char in emojis:
-                if not prev_space:
-                    described.append(" ")
-                described.append(emojis[char])
-                prev_space = False
-            else:
-                described.append(char)
-                prev_space = char == " "
-        return "".join(described).strip()
+        return describe_emoji(text, self._emojis)
 
     def _valence(self, i: int, words: list[str], lowers: list[str], is_cap_diff: bool) -> float:
         """The library's ``sentiment_valence`` for word ``i``, reading the lower-cased words."""
@@ -480,6 +454,23 @@ class FrenchVader:
     def _negated(self, lower: str) -> bool:
         """The library's ``negated`` of one lower-cased word."""
         return lower in self._negate or "n't" in lower
+
+
+def describe_emoji(text: str, emojis: Mapping[str, str]) -> str:
+    """The libraries' emoji loop (each emoji replaced by its description, spaced), building a
+    list rather than a string a character at a time."""
+    described: list[str] = []
+    prev_space = True
+    for char in text:
+        if char in emojis:
+            if not prev_space:
+                described.append(" ")
+            described.append(emojis[char])
+            prev_space = False
+        else:
+            described.append(char)
+            prev_space = char == " "
+    return "".join(described).strip()
 
 
 def label_for(compound: float) -> Sentiment:

@@ -31,16 +31,21 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_second_signal_forces_the_exit(signum: signal.Signals, code: int) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SLOW_SHUTDOWN, "60"],
+def slow_shutdown(seconds: int) -> subprocess.Popen[str]:
+    """A process with Vigie's signal handlers whose shutdown step takes ``seconds``."""
+    return subprocess.Popen(
+        [sys.executable, "-c", SLOW_SHUTDOWN, str(seconds)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_forces_the_exit(signum: signal.Signals, code: int) -> None:
+    process = slow_shutdown(60)
     try:
         assert process.stdout is not None
         assert process.stdout.readline() == "ready\n"
@@ -60,14 +65,7 @@ def test_a_second_signal_forces_the_exit(signum: signal.Signals, code: int) -> N
 def test_the_same_stop_delivered_twice_is_one_orderly_stop() -> None:
     """coreutils `timeout` signals the service, then its whole process group: both arrive at
     once, and the shutdown must still run to its end."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", SLOW_SHUTDOWN, "2"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    process = slow_shutdown(2)
     try:
         assert process.stdout is not None
         assert process.stdout.readline() == "ready\n"
