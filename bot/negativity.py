@@ -135,15 +135,7 @@ class Vader:
             return lexicon[low]
         if low == "kind" and i < len(lowers) - 1 and lowers[i + 1] == "of":
             return 0
-        valence = lexicon[low]
-        if low == "no" and i != len(lowers) - 1 and lowers[i + 1] in lexicon:
-            valence = 0.0
-        if (
-            (i > 0 and lowers[i - 1] == "no")
-            or (i > 1 and lowers[i - 2] == "no")
-            or (i > 2 and lowers[i - 3] == "no" and lowers[i - 1] in ("or", "nor"))
-        ):
-            valence = lexicon[low] * _N_SCALAR
+        valence = _after_no(lexicon[low], low, lowers, i, lexicon, _N_SCALAR)
         if is_cap_diff and words[i].isupper():
             valence = valence + _C_INCR if valence > 0 else valence - _C_INCR
         for start_i in range(3):
@@ -406,15 +398,7 @@ class FrenchVader:
         item = self._unaccent(lowers[i])
         if item not in lexicon:
             return 0
-        valence = lexicon[item]
-        if item == "no" and i != len(words) - 1 and lowers[i + 1] in lexicon:
-            valence = 0.0
-        if (
-            (i > 0 and lowers[i - 1] == "no")
-            or (i > 1 and lowers[i - 2] == "no")
-            or (i > 2 and lowers[i - 3] == "no" and lowers[i - 1] in ("or", "nor"))
-        ):
-            valence = lexicon[item] * self._n_scalar
+        valence = _after_no(lexicon[item], item, lowers, i, lexicon, self._n_scalar)
         if words[i].isupper() and is_cap_diff:
             valence = valence + self._c_incr if valence > 0 else valence - self._c_incr
         for start_i in range(3):
@@ -454,6 +438,27 @@ class FrenchVader:
     def _negated(self, lower: str) -> bool:
         """The library's ``negated`` of one lower-cased word."""
         return lower in self._negate or "n't" in lower
+
+
+def _after_no(
+    valence: float,
+    word: str,
+    lowers: Sequence[str],
+    i: int,
+    lexicon: Mapping[str, float],
+    n_scalar: float,
+) -> float:
+    """The libraries' "no" rules for word ``i`` (``word`` as the lexicon spells it): "no"
+    before a lexicon word weighs nothing, a word up to three after "no" is negated."""
+    if word == "no" and i != len(lowers) - 1 and lowers[i + 1] in lexicon:
+        valence = 0.0
+    if (
+        (i > 0 and lowers[i - 1] == "no")
+        or (i > 1 and lowers[i - 2] == "no")
+        or (i > 2 and lowers[i - 3] == "no" and lowers[i - 1] in ("or", "nor"))
+    ):
+        valence = lexicon[word] * n_scalar
+    return valence
 
 
 def describe_emoji(text: str, emojis: Mapping[str, str]) -> str:
