@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -19,7 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from types import FrameType
+from typing import Any, Protocol
 
 from bot.model import Brand, Mention, ScoredMention, Verdict
 from bot.pipeline import Pipeline
@@ -102,11 +104,80 @@ STOP_GRACE_SECONDS = 0.2
 worker dying (a signal to the whole group reaches the workers and the service at once)."""
 
 
+WRITE_GRACE_SECONDS = 2.0
+"""How long a worker signalled to stop while it sends a result may take to finish sending."""
+
+
+class _WriteGuard:
+    """Stands in for the result queue's write lock in a worker, so a SIGTERM never stops the
+    worker in the middle of a result: CPython's process pool reads results from one pipe that
+    every worker writes and the pool itself keeps open, so half a message is never followed by
+    an end of file, and the pool's reader waits for the rest for ever (its futures never fail,
+    the service's drain waits, and its stop hangs). A signal between results stops the worker
+    at once, as the default action did; one during a write stops it as the write ends."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.writing = False
+        self.stop_after: int | None = None
+
+    def __enter__(self) -> bool:
+        entered = bool(self.lock.__enter__())
+        self.writing = True
+        return entered
+
+    def __exit__(self, *exc: object) -> None:
+        self.writing = False
+        self.lock.__exit__(*exc)
+        if self.stop_after is not None:
+            _die_of(self.stop_after)
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if not self.writing:
+            _die_of(signum)
+        elif self.stop_after is None:
+            self.stop_after = signum
+            # a write still going after this is blocked on a pool that has stopped reading
+            # (a broken pool terminates its survivors, then joins them): do not wait for it
+            stuck = threading.Timer(WRITE_GRACE_SECONDS, os.kill, (os.getpid(), signal.SIGKILL))
+            stuck.daemon = True
+            stuck.start()
+
+
+_write_guard: _WriteGuard | None = None
+
+
+def _die_of(signum: int) -> None:
+    """End this process as the signal's default action would (the pool sees a worker killed)."""
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _guard_result_writes() -> bool:
+    """Put a :class:`_WriteGuard` on the result queue of the process pool running this worker
+    (found on the stack: the initializer is called by the pool's worker loop, which holds it).
+    False, and the default SIGTERM kept, on a Python whose pool is not laid out so."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_name != "_process_worker":
+        frame = frame.f_back  # type: ignore[assignment]
+    queue = frame.f_locals.get("result_queue") if frame is not None else None
+    lock = getattr(queue, "_wlock", None)
+    if lock is None:
+        return False
+    global _write_guard
+    _write_guard = guard = _WriteGuard(lock)
+    queue._wlock = guard  # type: ignore[union-attr]
+    signal.signal(signal.SIGTERM, guard.on_signal)
+    return True
+
+
 def _start_worker(brands: tuple[Brand, ...], parent: int) -> None:
     global _worker_pipeline
     # Ctrl-C reaches the whole process group: the parent stops the pool, a worker that took
     # the interrupt itself would only print a KeyboardInterrupt traceback on its way out
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not _guard_result_writes():
+        logger.warning("scoring worker: unknown process pool layout; a SIGTERM may hang a stop")
     # Watch first: the parent may die while the models load, and then getppid() is already init.
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _worker_pipeline = Pipeline.for_brands(brands)

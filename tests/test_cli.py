@@ -428,11 +428,6 @@ def test_ctrl_c_while_the_scoring_workers_start_prints_no_traceback(tmp_path: Pa
     assert "worker process died" not in stderr, stderr
 
 
-@pytest.mark.skip(
-    reason="open: under load a worker killed while sending its result leaves the process "
-    "pool's future pending for ever (CPython's result pipe), so the drain waits 15 s and the "
-    "stop hangs (2 of 4 full runs on 2 cores); README advises systemd's KillMode=mixed"
-)
 def test_sigterm_to_the_whole_group_stops_a_run_with_workers_cleanly(tmp_path: Path) -> None:
     """systemd (KillMode=control-group), `timeout` and kill -TERM -PGID signal the workers too:
     the stopping service does not take that for workers dying, nor start them again."""

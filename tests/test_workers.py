@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+import bot.workers
 from bot.model import Brand, Mention, ScoredMention, Verdict
 from bot.workers import Failure, InlineScorer, PoolScorer, Task, _judge_in_worker
 
+ROOT = Path(__file__).resolve().parent.parent
 BRANDS = [Brand(name="Kestrel", slug="kestrel")]
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -133,8 +143,9 @@ async def test_workers_signalled_with_the_service_are_no_failure_to_report(
 ) -> None:
     """systemd (KillMode=control-group), `timeout` and kill -TERM -PGID signal every process:
     once the service is stopping, workers dying is no error to report; the pool is started
-    again to score the queue's drain, and nothing is lost. (Workers keep the default SIGTERM:
-    a broken pool's survivors are stopped with it, and one that ignored it could hang.)"""
+    again to score the queue's drain, and nothing is lost. (Workers stop on SIGTERM as by
+    default, only never in the middle of a result: a broken pool's survivors are stopped with
+    it, and one that ignored it could hang.)"""
     pool = PoolScorer(BRANDS, 2)
     try:
         await pool.score(mentions(*texts), NOW)
@@ -149,3 +160,104 @@ async def test_workers_signalled_with_the_service_are_no_failure_to_report(
     assert not any(r.levelno >= logging.ERROR for r in caplog.records)
     assert any("stopped with the service" in r.getMessage() for r in caplog.records)
     assert scored == await InlineScorer(BRANDS).score(mentions(*texts), NOW)
+
+
+PAYLOAD = "x" * 8_000_000  # far more than a pipe holds: sending it takes many writes
+
+
+def signalled_while_sending(tasks: Sequence[Task]) -> list[str]:
+    """Returns a large result and has this worker signalled (as systemd or `timeout` would)
+    while it is in the middle of sending it to the pool."""
+    guard = bot.workers._write_guard
+    assert guard is not None, "the worker's result writes are not guarded"
+
+    def signal_mid_write() -> None:
+        while not guard.writing:
+            time.sleep(0.0001)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=signal_mid_write, daemon=True).start()
+    return [PAYLOAD]
+
+
+def send_when_signalled() -> None:
+    """Run in a process of its own by the test below (a hang must not hang pytest)."""
+    pool = PoolScorer(BRANDS, 1)
+    [worker] = pool._pool._processes.values()
+    future = pool._pool.submit(signalled_while_sending, [])
+    result = future.result(timeout=30)  # a cut message never completes: this times out
+    worker.join(timeout=30)
+    pool.close()
+    print(json.dumps({"complete": result == [PAYLOAD], "exitcode": worker.exitcode}))
+
+
+def test_a_worker_signalled_while_it_sends_a_result_finishes_sending_then_stops() -> None:
+    """The stop hang under load: a worker killed in the middle of a result left half a message
+    in the pool's result pipe, and the pool waited for the rest for ever (no error, no result;
+    the service's drain, then its stop, hung). The result now arrives whole, then the worker
+    stops of that signal."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from tests.test_workers import *; send_when_signalled()"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"the pool waited for ever for the rest of the result\n{stderr}")
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout) == {"complete": True, "exitcode": -signal.SIGTERM}
+
+
+def hold_a_write(lock: Any, writer: Any, started: Any) -> None:
+    """A worker whose reader has stopped reading: its write blocks for good."""
+    guard = bot.workers._WriteGuard(lock)
+    signal.signal(signal.SIGTERM, guard.on_signal)
+    with guard:
+        started.set()
+        writer.send_bytes(b"x" * 8_000_000)
+
+
+def idle(started: Any) -> None:
+    guard = bot.workers._WriteGuard(multiprocessing.get_context("spawn").Lock())
+    signal.signal(signal.SIGTERM, guard.on_signal)
+    started.set()
+    time.sleep(60)
+
+
+def test_a_write_that_cannot_end_does_not_keep_a_signalled_worker_alive() -> None:
+    """A broken pool terminates its survivors without reading their results, then joins
+    them: a worker whose write is blocked stops anyway, shortly after the signal."""
+    context = multiprocessing.get_context("spawn")
+    reader, writer = context.Pipe(duplex=False)
+    started, lock = context.Event(), context.Lock()  # kept: start() lets go of the arguments
+    process = context.Process(target=hold_a_write, args=(lock, writer, started))
+    process.start()
+    try:
+        assert started.wait(30)
+        time.sleep(0.2)  # in the write, blocked on the full pipe
+        process.terminate()
+        process.join(timeout=bot.workers.WRITE_GRACE_SECONDS + 20)
+    finally:
+        process.kill()
+        reader.close()
+    assert process.exitcode == -signal.SIGKILL
+
+
+def test_a_signalled_worker_between_results_stops_at_once_as_by_default() -> None:
+    context = multiprocessing.get_context("spawn")
+    started = context.Event()
+    process = context.Process(target=idle, args=(started,))
+    process.start()
+    try:
+        assert started.wait(30)
+        process.terminate()
+        process.join(timeout=20)
+    finally:
+        process.kill()
+    assert process.exitcode == -signal.SIGTERM
