@@ -31,8 +31,8 @@ from vaderSentiment import vaderSentiment as _vader
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.complaint_model import Chances, ComplaintModel
-from bot.complaints import NEGATIVE_EMOJI, POSITIVE_EMOJI, CueMatcher
-from bot.french_model import CARE_HOMONYMS, FrenchModel
+from bot.complaints import NEGATIVE_EMOJI, NEGATORS, POSITIVE_EMOJI, CueMatcher, clean
+from bot.french_model import CARE_HOMONYMS, FRENCH_NEGATORS, FrenchModel
 from bot.model import LanguageGuess, Negativity, Sentiment
 from bot.text import has_letter
 
@@ -70,6 +70,9 @@ _MODIFIERS = (
     | _IDIOM_WORDS
     | {"no", "so", "this", "least", "kind"}
 )
+
+# a word that changes the reading of a text it is in, with no sentiment of its own
+_ENGLISH_MODIFIERS = _MODIFIERS | NEGATORS
 
 
 class Vader:
@@ -367,6 +370,14 @@ class FrenchVader:
         self._n_scalar: float = library.N_SCALAR
         self._c_incr: float = library.C_INCR
 
+    @property
+    def modifiers(self) -> frozenset[str]:
+        """The words that change a lexicon word's valence near them (negations, boosters),
+        as the cleaned text writes them (lower case, accents kept), with the cues' negations."""
+        words = (*self._negate, *self._no_negate, *self._boosters, *FRENCH_NEGATORS)
+        single = (w.lower() for w in words if " " not in w)
+        return frozenset(variant for w in single for variant in (w, self._unaccent(w)))
+
     def polarity_scores(self, text: str) -> dict[str, float]:
         if not text.isascii() and not self._emojis.keys().isdisjoint(text):
             text = self._describe_emoji(text)
@@ -547,6 +558,7 @@ class NegativityScorer:
         self._complaints = ComplaintModel(english, cues or CueMatcher(), english_weights)
         french = _french_analyzer()
         self._french = FrenchModel(french.polarity_scores, french.lexicon, french_weights)
+        self._french_modifiers = french.modifiers
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -567,6 +579,17 @@ class NegativityScorer:
         if language.code == "fr":
             return _verdict(*self._french.chances(text), "VADER-fr")
         return _verdict(*self._complaints.chances(text, cues), "VADER")
+
+    def sways(self, phrase: str, code: str) -> bool:
+        """Whether ``phrase`` (a brand's name) would sway the score of a text in language
+        ``code`` that holds it: it says something of its own (a cue, a lexicon word: "Best Buy",
+        "Liquid Death") or changes the words around it (a negation or a booster: "No Frills")."""
+        if code not in SUPPORTED_LANGUAGES or not has_letter(phrase):
+            return False
+        if self._has_evidence(phrase, code, None):
+            return True
+        modifiers = self._french_modifiers if code == "fr" else _ENGLISH_MODIFIERS
+        return any(word in modifiers for word in clean(phrase).split())
 
     def _has_evidence(self, text: str, code: str, cues: CueMatcher | None) -> bool:
         """Whether the words, without the emoji that carry a verdict, say anything."""

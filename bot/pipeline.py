@@ -1,4 +1,5 @@
-"""The pure, synchronous path of one mention: match brands -> language -> negativity.
+"""The pure, synchronous path of one mention: match brands -> language -> negativity (on the
+text with the brand names that would sway it masked, ``bot.brand_mask``).
 
 No I/O here: a mention in, a scored mention out (or ``None`` when it is not about our brands).
 ``judge`` needs only the text, so worker processes are sent texts, not whole mentions.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.brand_mask import BrandMask
 from bot.complaints import CueMatcher
 from bot.language import LanguageDetector
 from bot.matching import BrandMatch, BrandMatcher
@@ -27,7 +29,15 @@ class Pipeline:
         self.detector = detector
         self.scorer = scorer
         self._languages = {brand.slug: brand.languages for brand in brands}
-        self._cues = {brand.slug: CueMatcher(dict(brand.cues)) for brand in brands if brand.cues}
+        self.mask = BrandMask(brands, scorer.sways)
+        self._cues = {
+            brand.slug: CueMatcher(self._masked_cues(brand)) for brand in brands if brand.cues
+        }
+
+    def _masked_cues(self, brand: Brand) -> dict[str, tuple[str, ...]]:
+        """The brand's cue phrases as the masked text reads ("best buy refund" for Best Buy:
+        "@brand refund", read as "refund"); one that was nothing but a masked term is dropped."""
+        return {group: tuple(map(self.mask, phrases)) for group, phrases in brand.cues}
 
     @classmethod
     def for_brands(cls, brands: Sequence[Brand]) -> Pipeline:
@@ -80,11 +90,12 @@ class Pipeline:
         brands = tuple(match.brand for match in matches)
         # the first matched brand that adds its own complaint phrases lends them
         cues = next((self._cues[slug] for slug in brands if slug in self._cues), None)
+        terms = tuple(term for match in matches for term in match.terms)
         return Verdict(
             brands=brands,
-            matched_terms=tuple(term for match in matches for term in match.terms),
+            matched_terms=terms,
             language=language,
-            negativity=self.scorer.score(text, language, cues),
+            negativity=self.scorer.score(self.mask(text, terms), language, cues),
         )
 
     def _language(self, text: str, declared: str, brands: tuple[str, ...]) -> LanguageGuess:
