@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from bot.text import APOSTROPHES
+from bot.text import TYPEWRITER_MARKS
 
 CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "waiting": (
@@ -203,12 +203,13 @@ _NOT_A_DENIAL = frozenset(("only", "just"))
 def clean(text: str) -> str:
     """Lower-cased text without @handles and links, which carry no sentiment.
 
-    Apostrophes are straight (\u2019 \u2018 \u02bc are ') and words one space apart, as the cues
-    are written: "thanks @brand for nothing" and "thanks\nfor nothing" read as "thanks for nothing".
+    Apostrophes are straight (\u2019 \u2018 \u02bc are '), hyphens plain (\u2010 \u2011 are -) and
+    words one space apart, as the cues are written: "thanks @brand for nothing" and
+    "thanks\nfor nothing" read as "thanks for nothing".
     """
     cleaned = _HANDLE_OR_LINK.sub(" ", text).lower()
     if not cleaned.isascii():
-        cleaned = cleaned.translate(APOSTROPHES)
+        cleaned = cleaned.translate(TYPEWRITER_MARKS)
     # a line break, a tab or a non-ASCII space is not printable
     if "  " in cleaned or not cleaned.isprintable():
         return " ".join(cleaned.split())

@@ -6,8 +6,11 @@ import re
 import unicodedata
 
 _ASCII_LETTER = re.compile("[A-Za-z]")
-# Typographic apostrophes (a phone keyboard's default) read as the typewriter one.
-APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc", "'"))
+# Typographic apostrophes (a phone keyboard's default) read as the typewriter one, and so do the
+# two hyphens that are only ever hyphens (U+2010, and U+2011 that keeps "Wi\u2011Fi" on one line).
+TYPEWRITER_MARKS = str.maketrans(
+    {**dict.fromkeys("\u2019\u2018\u02bc", "'"), **dict.fromkeys("\u2010\u2011", "-")}
+)
 
 
 def _a_digit_raised_or_lowered(char: str) -> bool:

@@ -47,6 +47,16 @@ def test_isnt_bad_with_a_curly_apostrophe_is_not_negative(scorer: NegativityScor
     assert result.compound > 0
 
 
+@pytest.mark.parametrize("hyphen", ["\u2010", "\u2011"])
+def test_a_typographic_hyphen_matches_a_brand_s_cue_phrase_written_with_a_plain_one(
+    hyphen: str,
+) -> None:
+    """A phone or a word processor keeps "Wi\u2011Fi" on one line with a non-breaking hyphen."""
+    matcher = CueMatcher({"not_working": ["wi-fi dead"]})
+    counts = matcher.find(clean(f"Kestrel wi{hyphen}fi dead again")).counts
+    assert counts[matcher.groups.index("not_working")] == 1
+
+
 # @handles and line breaks between the words of a cue
 
 
