@@ -21,6 +21,9 @@ import ahocorasick
 
 from bot.text import TYPEWRITER_MARKS
 
+# "thanks", as people write it when they are in a hurry
+_THANKS = r"(?:thanks?|thank you|thx|thnx|thanx)"
+
 CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "waiting": (
         r"\bdelay(?:ed|s|ing)?\b",
@@ -114,7 +117,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\bseriously\b",
     ),
     "sarcasm": (
-        r"\bthanks? (?:a lot |so much |again )?for (?:nothing|ruining|wasting|losing|leaving"
+        rf"\b{_THANKS} (?:a lot |so much |again )?for (?:nothing|ruining|wasting|losing|leaving"
         r"|making|ignoring|the (?:delay|wait|runaround))\b",
         # "great job delaying my flight": the praise is sarcastic when its own clause names a
         # problem within a few words. Only "great job" is the sarcastic phrase: the look-ahead
@@ -124,7 +127,8 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\b(?:(?:not|no|never)\b(?![- ](?:any |a single )?(?:issues?|problems?|complaints?"
         r"|hassle|fuss|fees?|worries|wait\w*|delays?|doubt|disappoint\w*|let ?down)\b)"
         r"|delay\w*|cancel\w*|los(?:t|e|es|ing)|wait\w*)\b)",
-        r"(?<!thank you )(?<!thanks )\bso much for\b",  # not "thank you so much for"
+        # not "thank you so much for"
+        r"(?<!thank you )(?<!thanks )(?<!thx )(?<!thnx )(?<!thanx )\bso much for\b",
         r"\bjust (?:great|perfect|wonderful|lovely)\b",
         r"\b(?:great|fantastic|wonderful),? (?:another|now|just)\b",
     ),
@@ -146,7 +150,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"!!+",
     ),
     "gratitude": (
-        r"\bthank(?:s| you|ful)\b",
+        r"\b(?:thank(?:s| you|ful)|thx|thnx|thanx|tysm)\b",
         r"\bappreciat\w*",
         r"\bkudos\b",
         r"\bshout ?out\b",

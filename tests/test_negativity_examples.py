@@ -49,7 +49,14 @@ def test_negated_praise_is_not_positive(scorer: NegativityScorer) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["thanks for nothing @brand", "So much for 'next day delivery' @brand, thanks a lot"]
+    "text",
+    [
+        "thanks for nothing @brand",
+        "So much for 'next day delivery' @brand, thanks a lot",
+        "thank you for nothing @brand",
+        "thx so much for nothing @brand",
+        "thnx for wasting my whole afternoon @brand",
+    ],
 )
 def test_sarcastic_thanks_is_negative(scorer: NegativityScorer, text: str) -> None:
     result = scorer.score(text, EN)
@@ -57,10 +64,18 @@ def test_sarcastic_thanks_is_negative(scorer: NegativityScorer, text: str) -> No
     assert any("sarcasm" in reason for reason in result.reasons)
 
 
-def test_genuine_thanks_is_positive(scorer: NegativityScorer) -> None:
-    result = scorer.score("@brand thanks so much, the support team sorted it in minutes!", EN)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@brand thanks so much, the support team sorted it in minutes!",
+        "thx so much for the quick help @brand",
+    ],
+)
+def test_genuine_thanks_is_positive(scorer: NegativityScorer, text: str) -> None:
+    result = scorer.score(text, EN)
     assert result.sentiment is Sentiment.POSITIVE
     assert result.score < 0.1
+    assert not any("sarcasm" in reason for reason in result.reasons)
 
 
 def test_a_plain_question_is_neutral(scorer: NegativityScorer) -> None:
