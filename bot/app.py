@@ -284,6 +284,8 @@ def build(config: AppConfig, console: Console) -> Service:
         ),
         event_time=isinstance(clock, EventClock),
     )
+    if isinstance(clock, SystemClock):
+        desk.leaps = clock.leapt_from
     platforms: dict[str, Platform] = {"console": platform}
     pace = {}
     if config.platforms.file is not None:

@@ -23,10 +23,17 @@ class Clock(Protocol):
         ...
 
 
+LEAP = timedelta(minutes=5)
+"""Wall time running this much further than the process's own (monotonic) time between two
+readings is a leap: the machine was asleep (a laptop's lid closed, a paused VM: the monotonic
+clock does not count a suspension) or the clock was set forward."""
+
+
 class SystemClock:
     """Wall time that never steps back: if the system clock is set back (an NTP step, a
     manual change), time keeps flowing on the monotonic clock from where it was, until wall
-    time catches up. Forward steps are taken as they come (the incident engine catches up)."""
+    time catches up. Forward steps are taken as they come (the incident engine catches up);
+    one longer than ``LEAP`` is remembered for :meth:`leapt_from`."""
 
     def __init__(
         self,
@@ -36,6 +43,7 @@ class SystemClock:
         self.wall = wall
         self.monotonic = monotonic
         self._last: tuple[datetime, float] | None = None
+        self._leapt_from: datetime | None = None
         self._lock = threading.Lock()  # read from the event loop and the storage thread
 
     def now(self) -> datetime:
@@ -43,9 +51,20 @@ class SystemClock:
             wall, steady = self.wall(), self.monotonic()
             if self._last is not None:
                 last, at = self._last
-                wall = max(wall, last + timedelta(seconds=steady - at))
+                flowed = last + timedelta(seconds=steady - at)
+                if wall - flowed > LEAP and self._leapt_from is None:
+                    self._leapt_from = flowed
+                wall = max(wall, flowed)
             self._last = (wall, steady)
             return wall
+
+    def leapt_from(self) -> datetime | None:
+        """When time last leapt forward (see ``LEAP``), once: the time the process had reached
+        before it; None when it has not leapt since the last call. What happened between was
+        not heard (the incident desk does not count it as calm)."""
+        with self._lock:
+            since, self._leapt_from = self._leapt_from, None
+            return since
 
 
 MAX_AHEAD = timedelta(hours=1)

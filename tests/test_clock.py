@@ -84,3 +84,20 @@ def test_system_time_does_not_step_back() -> None:
     clock = SystemClock(wall=lambda: next(walls), monotonic=lambda: next(steady))
     first = clock.now()
     assert clock.now() == first + timedelta(seconds=1)
+
+
+def test_a_leap_of_wall_time_past_the_process_s_own_time_is_told_once() -> None:
+    """A suspended machine: the monotonic clock stood still while wall time went on."""
+    wall, steady = [WALL], [0.0]
+    clock = SystemClock(wall=lambda: wall[0], monotonic=lambda: steady[0])
+    clock.now()
+    wall[0], steady[0] = WALL + timedelta(minutes=4), 0.0  # an NTP step forward: not a leap
+    clock.now()
+    assert clock.leapt_from() is None
+    reached = WALL + timedelta(minutes=4, seconds=10)
+    wall[0], steady[0] = WALL + timedelta(hours=3), 10.0
+    assert clock.now() == WALL + timedelta(hours=3)
+    wall[0], steady[0] = WALL + timedelta(hours=3, seconds=5), 15.0
+    clock.now()
+    assert clock.leapt_from() == reached
+    assert clock.leapt_from() is None  # told once

@@ -38,6 +38,8 @@ class IncidentDesk:
         self.on_intents: Callable[[], object] = lambda: None
         # what follows the cards of each step, in its transaction (reply drafts)
         self.after_step: Callable[[sqlite_utils.Database, list[Intent]], None] | None = None
+        # live: when the clock last leapt forward, once (``SystemClock.leapt_from``)
+        self.leaps: Callable[[], datetime | None] = lambda: None
         self._loaded = False
         self.unfiled = 0  # stored mentions waiting to be filed (as of the last step that knew)
         self.filing_error: str | None = None  # why the last filing failed, while any wait
@@ -122,6 +124,8 @@ class IncidentDesk:
     def _atomic(self, db: sqlite_utils.Database, work: Callable[[SqliteJournal], T]) -> T:
         if not self._loaded:
             self.load(db)
+        if not self.event_time and self.leaps() is not None:
+            self.engine.leapt()  # the machine slept: that time is not calm
         journal = SqliteJournal(db)
         before = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
         try:

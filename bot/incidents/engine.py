@@ -120,6 +120,12 @@ class IncidentEngine:
         if not self._heard:
             self._unheard = True
 
+    def leapt(self) -> None:
+        """Live mode: time leapt forward (the machine slept, or its clock was set forward):
+        the time from the engine's clock to the next step was not heard, as after a restart."""
+        self._heard = False
+        self._unheard = True
+
     def committed(self) -> None:
         """The caller's transaction committed: once it holds the skip of the unheard time,
         later reloads are no longer a start."""
