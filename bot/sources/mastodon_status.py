@@ -13,14 +13,14 @@ import json
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict, cast
 
 from bot.matching import BrandMatcher
-from bot.model import Author, Engagement, Mention
+from bot.model import Author, Brand, Engagement, Mention
 from bot.records import MalformedRecord, parse_time
-from bot.sources.mastodon_text import content_text
+from bot.sources.mastodon_text import Named, content_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,13 @@ class Account(TypedDict):
     acct: str  # "name" for this instance's accounts, "name@domain" for others
     display_name: str
     followers_count: int
+
+
+class StatusMention(TypedDict):
+    id: str
+    username: str
+    acct: str  # as Account's
+    url: str
 
 
 class Status(TypedDict):
@@ -53,6 +60,7 @@ class Status(TypedDict):
     replies_count: NotRequired[int]
     quotes_count: NotRequired[int]  # 4.5+
     reblog: NotRequired[Status | None]
+    mentions: NotRequired[list[StatusMention]]
 
 
 class MalformedStatus(ValueError):
@@ -86,12 +94,20 @@ def original(status: Status) -> Status:
     return as_status(boosted) if boosted else status
 
 
-def to_mention(source: str, status: Status, instance_host: str) -> Mention:
-    """Raises :class:`MalformedStatus` when a field Vigie needs is missing or wrong."""
+def to_mention(
+    source: str, status: Status, instance_host: str, in_full: Collection[str] = ()
+) -> Mention:
+    """Raises :class:`MalformedStatus` when a field Vigie needs is missing or wrong.
+
+    A mention of an account in ``in_full`` (``name@host``, lower case: the brands' accounts
+    configured in full) reads ``@name@host``, so that handle matches; Mastodon shows ``@name``.
+    Other mentions stay as shown: their domains written out would match brands named like an
+    instance (``@ana@kestrel.social`` is not about Kestrel)."""
     post = original(status)
     try:
         account = post["account"]
-        text = content_text(post.get("content") or "")
+        accounts = [one for one in named(post, instance_host) if one.handle.lower() in in_full]
+        text = content_text(post.get("content") or "", accounts)
         spoiler = (post.get("spoiler_text") or "").strip()
         return Mention(
             source=source,
@@ -143,6 +159,29 @@ def reply_by(
     return None
 
 
+def named(status: Status, instance_host: str) -> list[Named]:
+    """The accounts ``status`` mentions, each with its handle in full; odd entries left out (the
+    mention then reads as shown, which loses a match rather than the post)."""
+    entries: Any = status.get("mentions")
+    found = []
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        url, username, acct = (entry.get(key) for key in ("url", "username", "acct"))
+        if isinstance(url, str) and isinstance(username, str) and isinstance(acct, str):
+            handle = _handle(acct, instance_host)
+            if handle:
+                found.append(Named(url, username, handle))
+    return found
+
+
+def in_full(brands: Iterable[Brand]) -> frozenset[str]:
+    """The brands' accounts configured with their host (``@kestrel_care@mastodon.social``), as
+    ``name@host`` in lower case."""
+    handles = (handle.strip().lstrip("@").lower() for brand in brands for handle in brand.handles)
+    return frozenset(handle for handle in handles if "@" in handle)
+
+
 def _handle(acct: str, instance_host: str) -> str:
     """``name@domain`` everywhere: this instance's accounts come without their domain."""
     acct = acct.strip().lstrip("@")
@@ -189,6 +228,7 @@ class StatusReader:
         self.matcher = matcher
         self.on_malformed = on_malformed
         self.seen = RecentIds()
+        self.in_full = in_full(matcher.brands)
 
     def read(
         self, statuses: Iterable[Status], *, firehose: bool, not_before: datetime | None = None
@@ -218,7 +258,7 @@ class StatusReader:
 
     def mention(self, status: Status) -> Mention | None:
         try:
-            return to_mention(self.source, status, self.instance_host)
+            return to_mention(self.source, status, self.instance_host, self.in_full)
         except MalformedStatus as error:
             self._skip(error)
             return None
