@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 from bot.app import Service
 from tests.fake_connector import (
@@ -62,7 +63,7 @@ async def test_an_acknowledgement_clicked_by_mistake_is_undone_on_the_card(
         acked = await invoke(service, teams, root, "vigie.ack")
         assert verbs(acked["value"])[0] == "vigie.unack"  # where Acknowledge was
         assert "vigie.ack" not in verbs(acked["value"])
-        assert action_data(acked["value"], "vigie.unack") == {"incident": 1}
+        assert action_data(acked["value"], "vigie.unack") == {"incident": 1, "install": ANY}
         valid(acked["value"])
 
         refused = await invoke(service, teams, root, "vigie.unack", **STRANGER)

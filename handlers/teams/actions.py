@@ -15,13 +15,14 @@ of its parent cards; ``verb`` is the action's verb. ``trigger`` is ``"automatic"
 ``refresh``, which Vigie does not use. So a Snooze click on incident 7 arrives as::
 
     {"action": {"type": "Action.Execute", "verb": "vigie.snooze", "title": "Snooze",
-                "data": {"incident": 7, "snooze_minutes": "60"}},
+                "data": {"incident": 7, "install": "3f9a0c1e", "snooze_minutes": "60"}},
      "trigger": "manual"}
 
 and a Save on draft 12 (version 3) as ``{"verb": "vigie.draft.edit", "data": {"draft": 12,
 "version": 3, "text-12": "the new text", "text-13": "…", …}}``: every draft's text box comes
-along, and only the clicked draft's is read. A card's data names the incident or draft and
-nothing else: a click reloads it from storage.
+along, and only the clicked draft's is read. A card's data names the incident or draft, and
+the database that posted it (``install``; absent on older cards), and nothing else: a click
+reloads it from storage, and a button of a database since started afresh acts on nothing.
 
 Old Teams clients that cannot run ``Action.Execute`` use the ``Action.Submit`` fallback each
 button carries: a ``message`` activity whose ``value`` is the same data plus ``"verb"``
@@ -112,10 +113,11 @@ def parse_submit(message_value: Any) -> TeamsAction:
 
 def _parse(raw_verb: Any, data: Mapping[str, Any]) -> TeamsAction:
     verb = _verb(raw_verb)
+    install = _install(data.get("install"))
     if not verb.on_draft:
         incident = _id(data, "incident")
         minutes = _minutes(data.get(SNOOZE_INPUT)) if verb is Verb.SNOOZE else None
-        return TeamsAction(verb, incident=incident, minutes=minutes)
+        return TeamsAction(verb, incident=incident, minutes=minutes, install=install)
     draft, version = _id(data, "draft"), _id(data, "version")
     text = reason = None
     if verb is Verb.EDIT:
@@ -124,15 +126,19 @@ def _parse(raw_verb: Any, data: Mapping[str, Any]) -> TeamsAction:
         text = _text(data.get(text_input(draft)), text_input(draft), required=False)
     elif verb is Verb.REJECT:
         reason = _reason(data.get(reason_input(draft)), reason_input(draft))
-    install = data.get("install")
-    if install is not None and not (isinstance(install, str) and _INSTALL.fullmatch(install)):
-        raise InvalidAction(f"install {_show(install)} is not a database id")
     return TeamsAction(
         verb, draft=draft, version=version, text=text, reason=reason, install=install
     )
 
 
 _INSTALL = re.compile(r"[0-9a-f]{1,32}")
+
+
+def _install(value: Any) -> str | None:
+    """The database a button names (None on cards posted before buttons named one)."""
+    if value is not None and not (isinstance(value, str) and _INSTALL.fullmatch(value)):
+        raise InvalidAction(f"install {_show(value)} is not a database id")
+    return value
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:

@@ -41,6 +41,7 @@ from bot.incidents.cards import card_of
 from bot.incidents.control import IncidentControl
 from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
 from handlers.teams.credentials import OwnTokenUnavailable
+from handlers.teams.mentions import command_text
 from handlers.teams.people import TeamsDirectory, entra_id_of
 from handlers.teams.render import (
     CONTENT_TYPE,
@@ -79,7 +80,13 @@ NO_ENTRA_ID = (
     "or an anonymous meeting participant, for instance), so you can read but not act. Ask a "
     "responder of your organisation."
 )
+NOT_LISTED, FOREIGN = "not a listed responder of every brand", "another organisation's channel"
 CHANGES = frozenset({"silence", "unack", "unacknowledge", "merge"})  # commands that act
+FAILED = "Sorry, that did not work; nothing was changed. Try again."
+INCIDENT_ELSEWHERE = (
+    "That button was posted by an earlier Vigie database (it has been started afresh since): "
+    "its incident is not this one's. Nothing was changed."
+)
 MAX_ANSWER = 1000
 OUTBOUND_FAILED = (
     "teams: Vigie could not get its own token from Microsoft Entra, so it cannot answer in "
@@ -130,10 +137,6 @@ class TeamsPeople:
             return False
         return self._open() or any(user.lower() in ids for ids in self.people.values())
 
-    async def may_act_everywhere(self, user: str, brands: Iterable[str]) -> bool:
-        """Whether ``user`` may act for every one of ``brands`` (listed under "*", or for each)."""
-        return bool(user) and (self._open() or user.lower() in self.everywhere(brands))
-
     def everywhere(self, brands: Iterable[str]) -> list[str]:
         """Who is listed for every one of ``brands`` (under "*", or for each), sorted."""
         wanted = list(brands)
@@ -162,8 +165,11 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         people: TeamsDirectory,
         watchable: Iterable[str] = (),
         on_reference: Callable[[], Awaitable[None]] | None = None,
+        *,
+        tenant: str = "",
     ) -> None:
         super().__init__()
+        self.tenant = tenant.lower()  # platforms.teams.tenant_id: "" lets any organisation in
         self.watchable = frozenset(watchable)  # Teams target channels given by name
         self.on_reference = on_reference  # a channel became reachable: retry what waits
         self.writer = writer
@@ -203,11 +209,14 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 not_ours = f"That button is not from Vigie: {escape(str(error), MAX_ANSWER)}"
                 await turn_context.send_activity(not_ours)
                 return
-            message, _ = await self._act(action, entra_id_of(activity))
+            try:
+                message, _ = await self._act(action, entra_id_of(activity))
+            except Exception:
+                logger.exception("teams: %s failed", action.verb)
+                message = FAILED
             await turn_context.send_activity(escape(message, MAX_ANSWER))  # a message: markdown
             return
-        text = TurnContext.remove_recipient_mention(activity) or ""
-        text = " ".join(text.split())
+        text = command_text(activity)
         watch = _WATCH.match(text)
         if watch:
             await turn_context.send_activity(await self._watch(activity, watch[1]))
@@ -231,7 +240,10 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         """Bind a target's channel name to this conversation: only a responder, only a name
         the configuration gives a Teams target (never a channel id, which would redirect the
         cards of a channel Vigie already knows). A name bound elsewhere carries every brand's
-        cards: only a responder of every brand may move it."""
+        cards: only a responder of every brand listed in platforms.teams.responders may move
+        it (while nobody is listed, anyone may bind a name first, so that setting up works, but
+        nobody may take it away), and never into another organisation's channel than the one
+        it posts in, unless that is platforms.teams.tenant_id's."""
         user = entra_id_of(activity)
         if not _in_channel(activity):
             return NOT_A_CHANNEL
@@ -254,12 +266,19 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
                 f"No Teams incident target has channel '{shown}' (incidents.targets; Teams "
                 f"channel names there: {known})."
             )
-        everywhere = await self.responders.may_act_everywhere(user, self.brand_names)
-        bound, before = await self._bind(activity, name, may_move=everywhere)
+        listed = user in self.responders.everywhere(self.brand_names)  # never the open default
+        refused, before = await self._bind(activity, name, may_move=listed)
         here = _channel_of(activity)
-        if not bound:
-            logger.warning("teams: %s may not move channel name %r from %s", user, name, before)
-            return self._not_movable(name)
+        if refused:
+            logger.warning(
+                "teams: %s (tenant %s) may not move channel name %r from %s: %s",
+                user,
+                _tenant(activity) or "unknown",
+                name,
+                before,
+                refused,
+            )
+            return self._not_movable(name) if refused == NOT_LISTED else _foreign(name)
         if before and before != here:
             logger.warning(
                 "teams: channel name %r moved from %s to %s by %s", name, before, here, user
@@ -268,31 +287,47 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             logger.info("teams: channel name %r bound to %s by %s", name, here, user)
         return f"This channel is now '{escape(name)}': incident targets naming it post here."
 
-    async def _bind(self, activity: Activity, name: str, *, may_move: bool) -> tuple[bool, str]:
-        """Bind ``name`` to this conversation unless it is bound to another one and
-        ``may_move`` is false, checked and written at once; whether bound, and the
+    async def _bind(self, activity: Activity, name: str, *, may_move: bool) -> tuple[str, str]:
+        """Bind ``name`` to this conversation unless it is bound to another one and may not
+        move (``may_move`` false, or another organisation's channel), checked and written at
+        once; why it was not bound ("" when bound: NOT_LISTED or FOREIGN), and the
         conversation it was bound to before ("" when none)."""
+        tenant = _tenant(activity).lower()
         reference = TurnContext.get_conversation_reference(activity).serialize()
+        if tenant:  # kept to compare with a later move (botbuilder 4.17 drops "tenantId")
+            reference["conversation"] = {**reference.get("conversation", {}), "tenantId": tenant}
         here, shown = _channel_of(activity), _channel_name(activity)
 
-        def bind(db: sqlite_utils.Database) -> tuple[bool, str]:
-            before = _conversation_of(load_reference(db, PLATFORM, name))
-            if before and before != here and not may_move:
-                return False, before
+        def bind(db: sqlite_utils.Database) -> tuple[str, str]:
+            stored = load_reference(db, PLATFORM, name)
+            before = _conversation_of(stored)
+            if before and before != here:
+                bound_tenant = _reference_tenant(stored).lower()
+                if bound_tenant and tenant != bound_tenant and not self._ours(tenant):
+                    return FOREIGN, before
+                if not may_move:
+                    return NOT_LISTED, before
             # saved again even when unchanged: the only way to refresh the copy kept under the
             # name (a changed serviceUrl, a renamed channel)
             save_reference(db, PLATFORM, name, reference, shown)
-            return True, before
+            return "", before
 
-        bound, before = await self.writer.run(bind, urgent=True)
-        if bound and not before and self.on_reference is not None:
+        refused, before = await self.writer.run(bind, urgent=True)
+        if not refused and not before and self.on_reference is not None:
             await self.on_reference()
-        return bound, before
+        return refused, before
+
+    def _ours(self, tenant: str) -> bool:
+        """Whether ``tenant`` is the organisation platforms.teams.tenant_id names."""
+        return bool(self.tenant) and tenant == self.tenant
 
     def _not_movable(self, name: str) -> str:
         """Why ``name``, bound to another channel, stays there: who can move it."""
         who = self.responders.everywhere(self.brand_names)
-        named = ", ".join(escape(self.people.name(user)) for user in who[:5]) or "nobody yet"
+        named = ", ".join(escape(self.people.name(user)) for user in who[:5]) or (
+            "nobody is listed yet (while nobody is, anyone may act on incidents, but not take "
+            "their cards away from the channel they post in)"
+        )
         more = f" and {len(who) - 5} more" if len(who) > 5 else ""
         return (
             f"'{escape(name)}' already posts in another channel, with the cards of every brand: "
@@ -312,7 +347,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             message, card = await self._act(action, entra_id_of(activity))
         except Exception:
             logger.exception("teams: %s failed", action.verb)
-            return _message("Sorry, that did not work; nothing was changed. Try again.")
+            return _message(FAILED)
         if card is None:
             return _message(message)
         # the model, not a dict: botbuilder would serialise a dict twice (HTTP 500)
@@ -326,6 +361,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return NO_ENTRA_ID, None
         if action.verb.on_draft:
             return await self._decide(action, user)
+        if await self.drafts.from_elsewhere(action.install):
+            return INCIDENT_ELSEWHERE, None
         incident_id = action.incident or 0
         brand = await self.incidents.brand_of(incident_id)
         if brand is None:
@@ -335,9 +372,14 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
             return f"Only {name}'s responders can do that (platforms.teams.responders).", None
         result = await self._incident_action(action, incident_id, user)
         message = self.people.named(result.message)  # written with ids ("acknowledged by 5b1c…")
-        if not result.ok or action.verb is Verb.SILENCE:
-            return message, None
-        return message, await self._incident_card(incident_id)
+        if action.verb is Verb.SILENCE:
+            return message, None  # the card shows no silence: it stays as it is
+        card = await self._incident_card(incident_id)
+        if result.ok or card is None:
+            return message, card
+        # refused because the card is out of date ("already acknowledged by…"): show it as
+        # it is now, saying why, as a draft's card is
+        return message, with_notice(card, message)
 
     async def _incident_action(
         self, action: TeamsAction, incident_id: int, user: str
@@ -419,6 +461,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if incident is None:
             return None
         card = card_of(incident, self.brand_names.get(incident.brand, incident.brand))
+        card["install"] = await self.drafts.install()  # as the outbox's cards are stamped
         return incident_adaptive_card(card, self.people.name)
 
     async def _drafts_card(self, set_id: int) -> dict[str, Any] | None:
@@ -431,6 +474,31 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
         card = await self.writer.run(read, urgent=True)
         return drafts_adaptive_card(card, self.people.name) if card is not None else None
+
+
+def _foreign(name: str) -> str:
+    """Why ``name`` stays in the channel of another Microsoft 365 organisation."""
+    return (
+        f"'{escape(name)}' already posts in a channel of another Microsoft 365 organisation: "
+        "Vigie does not move its cards into another organisation from a chat. Its operator can, "
+        "by setting platforms.teams.tenant_id to the directory id of the organisation whose "
+        "channels should get them."
+    )
+
+
+def _tenant(activity: Activity) -> str:
+    """The organisation ``activity`` comes from (see :func:`tenant_of`), or ""."""
+    conversation = getattr(activity.conversation, "tenant_id", None)
+    return tenant_of(
+        {"channelData": activity.channel_data, "conversation": {"tenantId": conversation}}
+    )
+
+
+def _reference_tenant(reference: Mapping[str, Any] | None) -> str:
+    """The organisation a name's stored reference posts in, or "" (unknown: bound before
+    Vigie kept it)."""
+    conversation = (reference or {}).get("conversation")
+    return str(conversation.get("tenantId") or "") if isinstance(conversation, dict) else ""
 
 
 def _decidable(draft: Draft) -> bool:

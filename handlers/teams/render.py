@@ -325,7 +325,13 @@ def _status_line(card: Mapping[str, Any], name_of: NameOf) -> str:
 
 
 def _incident_actions(card: Mapping[str, Any]) -> list[Json]:
-    data = {"incident": card["incident"]}
+    """The incident's buttons; their data names the database that posted the card
+    (``install``, stamped on the card as it is sent) besides the incident: after ``vigie.db``
+    is started afresh, numbers start again, and an old card's button must not act on the new
+    incident with its number."""
+    data: dict[str, Any] = {"incident": card["incident"]}
+    if card.get("install"):
+        data["install"] = str(card["install"])
     status = card["status"]
     if status == "merged":
         return []

@@ -4,8 +4,8 @@ commands, and the platform posting cards (``bot.app.build`` holds the result).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botbuilder.integration.aiohttp import (  # type: ignore[import-untyped]
@@ -26,6 +26,7 @@ from bot.config.teams import TeamsSettings
 from bot.drafts.control import DraftControl
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
+from bot.incidents.model import Intent
 from handlers.teams.credentials import KeptCredentials
 from handlers.teams.inbound import TeamsPeople, VigieTeamsBot
 from handlers.teams.people import TeamsDirectory
@@ -35,15 +36,44 @@ from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
 
+TENANT_EMPTY = (
+    "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation that installs "
+    "the app can query incidents; set it to your directory id"
+)
+TENANT_OPEN = (
+    "platforms.teams.tenant_id and responders are empty: people of any Microsoft 365 "
+    "organisation that installs the app can query and act on incidents (silence, unack, merge), "
+    "and take a Teams target's channel name nobody has watched yet (@Vigie watch NAME here), "
+    "which sends its cards, buttons included, to their own channel; set tenant_id to your "
+    "directory id"
+)
 NO_APP_ID = (
     "platforms.teams.app_id is empty: Teams requests are not authenticated; only for a local "
     "Bot Framework Emulator"
 )
 
 
+class StampedPlatform:
+    """Teams delivery whose cards name the database that posts them (``install``), so that
+    their buttons, clicked after the database was started afresh, act on nothing. Stamped as
+    they are sent, so cards queued before buttons named a database get it too."""
+
+    def __init__(self, platform: TeamsPlatform, install: Callable[[], Awaitable[str]]) -> None:
+        self.platform = platform
+        self.install = install
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        if intent.card and not intent.card.get("install"):
+            intent = replace(intent, card={**intent.card, "install": await self.install()})
+        return await self.platform.deliver(intent, card_ref)
+
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
+        return await self.platform.find(intent, card_ref)
+
+
 @dataclass
 class TeamsRuntime:
-    platform: TeamsPlatform
+    platform: StampedPlatform
     adapter: Any
     bot: VigieTeamsBot
 
@@ -98,7 +128,8 @@ def build_teams(
     control = IncidentControl(writer, desk, clock)
     responders = TeamsPeople(settings.responders, open_when_empty=True)
     approvers = TeamsPeople(settings.approvers, open_when_empty=False)
-    if not any(settings.responders.values()):
+    open_to_all = not any(settings.responders.values())
+    if open_to_all:
         logger.warning(
             "platforms.teams.responders is empty: anyone who sees a card may acknowledge, "
             "snooze, resolve or silence"
@@ -106,19 +137,25 @@ def build_teams(
     if not settings.app_id:
         logger.error(NO_APP_ID)
     if settings.app_id and not settings.tenant_id:
-        logger.warning(
-            "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation that "
-            "installs the app can query incidents; set it to your directory id"
-        )
+        logger.warning(TENANT_OPEN if open_to_all else TENANT_EMPTY)
     commands = ChatCommands(writer, control, names, responders.may_act, clock, "@Vigie", own)
     people = TeamsDirectory(writer)  # display names; ids stay what is checked and audited
     watchable = [t.channel for t in targets if t.platform == "teams" and ":" not in t.channel]
     bot = VigieTeamsBot(
-        writer, control, drafts, commands, responders, approvers, names, people, watchable
+        writer,
+        control,
+        drafts,
+        commands,
+        responders,
+        approvers,
+        names,
+        people,
+        watchable,
+        tenant=settings.tenant_id,
     )
 
     async def reference(channel: str) -> dict[str, Any] | None:
         return await writer.run(lambda db: reference_for(db, "teams", channel))
 
     platform = TeamsPlatform(adapter, settings.app_id, reference, people)
-    return TeamsRuntime(platform, adapter, bot)
+    return TeamsRuntime(StampedPlatform(platform, drafts.install), adapter, bot)
