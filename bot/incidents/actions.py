@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.incidents.effects import Journal
 from bot.incidents.engine import IncidentEngine
 from bot.incidents.escalation import before_skipped_escalation
-from bot.incidents.model import Incident, Silence, Status
+from bot.incidents.model import AuditEntry, Incident, Silence, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,11 @@ def silence(
     topic: str = "",
     author: str = "",
     source: str = "",
+    incident_id: int | None = None,
 ) -> ActionResult:
+    """Mute what matches until ``until``, audited on ``incident_id`` (the incident it was asked
+    from; else the live incident of that brand and topic, if any). The same silence asked again
+    by the same person while it lasts (a double click) is not added twice."""
     if until <= at:
         return ActionResult(False, "a silence must end in the future")
     if not (brand or topic or author or source):
@@ -210,20 +214,44 @@ def silence(
         author=author.lstrip("@"),
         source=source,
     )
+    what = _silenced(made)
+    same = _same_silence(engine, made)
+    if same is not None:
+        return ActionResult(
+            True, f"already silenced {what} until {same.expires_at:%Y-%m-%d %H:%M} UTC"
+        )
     journal.save_silence(made)
     engine.silences.append(made)
-    what = ", ".join(
-        f"{name} {value}"
-        for name, value in (
-            ("brand", brand),
-            ("topic", topic),
-            ("author", author),
-            ("source", source),
-        )
-        if value
-    )
+    on = incident_id if incident_id is not None else engine.live.get((brand, topic))
+    if on is not None:
+        detail = f"{what} until {until:%Y-%m-%d %H:%M} UTC" + (f": {reason}" if reason else "")
+        journal.audit(AuditEntry(on, at, user, "silenced", detail))
     engine.flush(journal)
     return ActionResult(True, f"silenced {what} until {until:%Y-%m-%d %H:%M} UTC")
+
+
+def _silenced(made: Silence) -> str:
+    fields = (("brand", made.brand), ("topic", made.topic), ("author", made.author))
+    return ", ".join(
+        f"{name} {value}" for name, value in (*fields, ("source", made.source)) if value
+    )
+
+
+def _same_silence(engine: IncidentEngine, made: Silence) -> Silence | None:
+    """An unexpired silence by the same person on the same things, for the same reason, that
+    lasts at least as long as ``made`` asks (a longer one asked is a new silence: it extends
+    the first; another reason is a new one too, kept with its reason)."""
+    asked = made.expires_at - made.created_at
+    for kept in engine.silences:
+        if (
+            kept.created_by == made.created_by
+            and (kept.brand, kept.topic, kept.author, kept.source, kept.reason)
+            == (made.brand, made.topic, made.author, made.source, made.reason)
+            and kept.active(made.created_at)
+            and kept.expires_at - kept.created_at >= asked
+        ):
+            return kept
+    return None
 
 
 def _apply(

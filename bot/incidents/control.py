@@ -68,12 +68,19 @@ class IncidentControl:
         )
         if incident is None:
             return ActionResult(False, f"no incident #{incident_id}")
-        return await self.silence(
-            user,
-            timedelta(hours=hours),
-            brand=incident.brand,
-            topic=incident.topic,
-            reason=f"from incident #{incident_id}",
+        duration = timedelta(hours=hours)
+        return await self._act(
+            lambda e, j, at: actions.silence(
+                e,
+                j,
+                user,
+                at,
+                at + duration,
+                brand=incident.brand,
+                topic=incident.topic,
+                reason=f"from incident #{incident_id}",
+                incident_id=incident_id,
+            )
         )
 
     async def silence(
@@ -87,6 +94,8 @@ class IncidentControl:
         source: str = "",
         reason: str = "",
     ) -> ActionResult:
+        """Silence what matches for ``duration`` (audited on the live incident of ``brand`` and
+        ``topic``, if any)."""
         return await self._act(
             lambda e, j, at: actions.silence(
                 e,

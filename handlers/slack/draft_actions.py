@@ -14,8 +14,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.drafts import rules
 from bot.drafts.cards import drafts_card
 from bot.drafts.control import ELSEWHERE, DraftControl
+from bot.drafts.model import Draft, DraftState
 from bot.drafts.rules import Outcome
 from handlers.slack.platform import error_code
 from handlers.slack.render import person
@@ -41,9 +43,15 @@ logger = logging.getLogger(__name__)
 _VALUE = re.compile(r"^([0-9]{1,15}):([0-9]{1,9})(?::([0-9a-f]{1,32}))?$")
 """A draft button's value: draft id, version and the database's own id (absent on buttons
 posted before it was carried)."""
-_METADATA = re.compile(r"^([0-9]{1,15}):([0-9]{1,9}):([A-Z0-9]*)(?::([0-9]{1,12}\.[0-9]{1,9}))?$")
-"""A modal's ``private_metadata``: draft id, version, channel and the thread of the drafts
-message (absent in modals opened before threads were carried)."""
+_METADATA = re.compile(
+    r"^([0-9]{1,15}):([0-9]{1,9}):([A-Z0-9]*)(?::([0-9]{1,12}\.[0-9]{1,9}))?(?:@([0-9a-f]{1,32}))?$"
+)
+"""A modal's ``private_metadata``: draft id, version, channel, the thread of the drafts message
+and the database's own id (the last two absent in modals opened before they were carried)."""
+
+
+def _metadata(draft_id: int, version: int, where: str, install: str) -> str:
+    return f"{draft_id}:{version}:{where}" + (f"@{install}" if install else "")
 
 
 def _name(user: str) -> str:
@@ -79,21 +87,18 @@ class SlackDraftActions:
             await _say(respond, ELSEWHERE)
             return
         action_id = str(action["action_id"])
-        if not await self._allowed(draft_id, user, action_id, respond):
+        modal = action_id in (EDIT, REJECT)  # its trigger_id opens a modal for 3 s only
+        draft = await self._allowed(draft_id, user, action_id, respond, soon=modal)
+        if draft is None:
             return
-        where = _where(body)
-        metadata = f"{draft_id}:{version}:{where}"
         try:
-            if action_id == APPROVE:
-                outcome = await self.control.approve(draft_id, version, user, _name)
-            elif action_id == RETRY:
-                outcome = await self.control.retry(draft_id, user, _name)
-            elif action_id == EDIT:
-                await self._open_edit(client, body["trigger_id"], draft_id, where, respond)
+            if modal:
+                await self._open(client, body, draft, version, action_id, respond)
                 return
+            if action_id == RETRY:
+                outcome = await self._retry(draft, version, user)
             else:
-                await client.views_open(trigger_id=body["trigger_id"], view=reject_view(metadata))
-                return
+                outcome = await self.control.approve(draft_id, version, user, _name)
         except Exception:
             logger.exception("slack: %s on draft %d failed", action_id, draft_id)
             await _say(respond, _FAILED)
@@ -101,12 +106,22 @@ class SlackDraftActions:
         if not outcome.ok:
             await _say(respond, outcome.message)
 
+    async def _retry(self, draft: Draft, version: int, user: str) -> Outcome:
+        """Retry publishes the text as stored: from a button older than the stored text (edited,
+        approved and failed again since), it would publish words the clicker has not read."""
+        if draft.state is DraftState.FAILED and version != draft.version:
+            editor = _name(draft.edited_by) if draft.edited_by else "someone"
+            why = f"{editor} {_EDITED_SINCE}"
+            await self.control.refused(draft.id, user, "retry", why)
+            return Outcome(False, why)
+        return await self.control.retry(draft.id, user, _name)
+
     async def typed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A character typed in the Edit modal: refresh the count against the limit."""
         await ack()
         view = body.get("view") or {}
         parsed = _METADATA.match(str(view.get("private_metadata", "")))
-        if parsed is None:
+        if parsed is None or await self.control.from_elsewhere(parsed[5]):
             return
         card = await self._card(int(parsed[1]))
         if card is None:
@@ -129,20 +144,24 @@ class SlackDraftActions:
     async def edited(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        """Answered within Slack's 3 s: the approvers' look-up is bounded (``may_act_soon``)
+        and the refusal's log is written after the answer."""
         parsed = _METADATA.match(str(view.get("private_metadata", "")))
         user = str(body["user"]["id"])
         if parsed is None:
             await ack()
             return
         draft_id, version, place = int(parsed[1]), int(parsed[2]), _Place(parsed[3], parsed[4])
+        if await self.control.from_elsewhere(parsed[5]):
+            await ack()
+            await _tell(client, place, user, ELSEWHERE)
+            return
         text = str(view["state"]["values"][TEXT_BLOCK][TEXT_INPUT].get("value") or "")
         problems = await self.control.problems(draft_id, text)
         if problems:
             await ack(response_action="errors", errors={TEXT_BLOCK: _error("; ".join(problems))})
             return
-        if not await self._may(draft_id, user, "edit"):
-            await ack()
-            await _tell(client, place, user, self._refusal_text())
+        if not await self._may_submit(ack, client, place, draft_id, user, "edit", TEXT_BLOCK):
             return
         # saved before the modal closes: when it cannot be (someone saved another text since
         # the modal opened, the draft was decided or expired), the modal stays open with what
@@ -154,7 +173,7 @@ class SlackDraftActions:
             await ack(response_action="errors", errors={TEXT_BLOCK: _error(_FAILED)})
             return
         if not outcome.ok:
-            conflict = await self._saved_since(draft_id, version, text, parsed[3], parsed[4])
+            conflict = await self._saved_since(draft_id, version, text, parsed)
             if conflict is not None:
                 await ack(response_action="update", view=conflict)
             else:
@@ -163,8 +182,36 @@ class SlackDraftActions:
         await ack()
         await self._report(client, place, user, outcome)
 
+    async def _may_submit(
+        self,
+        ack: AsyncAck,
+        client: AsyncWebClient,
+        place: _Place,
+        draft_id: int,
+        user: str,
+        action: str,
+        block: str,
+    ) -> bool:
+        """Whether ``user`` may submit the modal; if not, the submission is answered (and the
+        refusal logged after the answer)."""
+        found = await self.control.find(draft_id)
+        if found is None:
+            await ack()
+            await _tell(client, place, user, f"Draft {draft_id} no longer exists.")
+            return False
+        brand = found[0].brand
+        may = await self.approvers.may_act_soon(user, brand)
+        if may is None:  # the modal stays open with what was typed
+            await ack(response_action="errors", errors={block: _error(_SLOW + " Submit again.")})
+            return False
+        if not may:
+            await ack()
+            await self._refused(draft_id, user, action, brand)
+            await _tell(client, place, user, self._refusal_text(brand))
+        return may
+
     async def _saved_since(
-        self, draft_id: int, version: int, text: str, channel: str, thread: str | None
+        self, draft_id: int, version: int, text: str, parsed: re.Match[str]
     ) -> View | None:
         """The modal again when someone saved another text since it opened (and the draft can
         still be edited): their text shown, the person's kept, the version now theirs."""
@@ -174,46 +221,66 @@ class SlackDraftActions:
         draft, target = card
         if draft["state"] not in ("proposed", "failed") or draft["version"] == version:
             return None
-        where = f"{channel}:{thread}" if thread else channel
-        metadata = f"{draft_id}:{draft['version']}:{where}"
+        where = f"{parsed[3]}:{parsed[4]}" if parsed[4] else parsed[3]
+        metadata = _metadata(draft_id, draft["version"], where, parsed[5] or "")
         return edit_view(draft, target, metadata, text, str(draft.get("edited_by") or "someone"))
 
     async def rejected(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        await ack()
+        """Rejected before the modal closes: when that fails, the modal stays open with the
+        reason typed, saying so."""
         parsed = _METADATA.match(str(view.get("private_metadata", "")))
         if parsed is None:
+            await ack()
             return
         draft_id, version, place = int(parsed[1]), int(parsed[2]), _Place(parsed[3], parsed[4])
         user = str(body["user"]["id"])
-        reason = str(view["state"]["values"][REASON_BLOCK][REASON_INPUT].get("value") or "")
-        if not await self._may(draft_id, user, "reject"):
-            await _tell(client, place, user, self._refusal_text())
+        if await self.control.from_elsewhere(parsed[5]):
+            await ack()
+            await _tell(client, place, user, ELSEWHERE)
             return
-        outcome = await self.control.reject(draft_id, version, user, reason, _name)
+        reason = str(view["state"]["values"][REASON_BLOCK][REASON_INPUT].get("value") or "")
+        if not await self._may_submit(ack, client, place, draft_id, user, "reject", REASON_BLOCK):
+            return
+        try:
+            outcome = await self.control.reject(draft_id, version, user, reason, _name)
+        except Exception:
+            logger.exception("slack: rejection of draft %d failed", draft_id)
+            await ack(response_action="errors", errors={REASON_BLOCK: _error(_FAILED)})
+            return
+        await ack()
         await self._report(client, place, user, outcome)
 
-    async def _open_edit(
+    async def _open(
         self,
         client: AsyncWebClient,
-        trigger_id: str,
-        draft_id: int,
-        where: str,
+        body: dict[str, Any],
+        draft: Draft,
+        version: int,
+        action_id: str,
         respond: AsyncRespond,
     ) -> None:
-        """The modal shows the draft's text as it is now (the clicked message may be older:
+        """The Edit or Reject modal, for a draft still waiting (or whose publishing failed).
+        The Edit modal shows the draft's text as it is now (the clicked message may be older:
         the outbox paces its updates), so it carries that version, not the button's."""
-        card = await self._card(draft_id)
-        if card is None:
-            await _say(respond, f"Draft {draft_id} no longer exists.")
+        user, verb = str(body["user"]["id"]), action_id.rsplit("_", 1)[-1]
+        if not (draft.state.open or draft.state is DraftState.FAILED):
+            why = rules.already(draft, _name)
+            await self.control.refused(draft.id, user, verb, why)
+            await _say(respond, why)
             return
-        draft, target = card
-        if draft["state"] not in ("proposed", "failed"):
-            await _say(respond, "This draft was already decided; see its message.")
-            return
-        metadata = f"{draft_id}:{draft['version']}:{where}"
-        await client.views_open(trigger_id=trigger_id, view=edit_view(draft, target, metadata))
+        where, install = _where(body), await self.control.install()
+        if action_id == REJECT:
+            view = reject_view(_metadata(draft.id, version, where, install))
+        else:
+            card = await self._card(draft.id)
+            if card is None:
+                await _say(respond, f"Draft {draft.id} no longer exists.")
+                return
+            shown, target = card
+            view = edit_view(shown, target, _metadata(draft.id, shown["version"], where, install))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     async def _card(self, draft_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The draft and its target as the drafts message shows them."""
@@ -224,27 +291,30 @@ class SlackDraftActions:
         card = drafts_card(drafts, [draft], self.brand_names.get(drafts.brand, drafts.brand))
         return card["drafts"][0], card["target"]
 
-    async def _allowed(self, draft_id: int, user: str, action: str, respond: AsyncRespond) -> bool:
+    async def _allowed(
+        self, draft_id: int, user: str, action_id: str, respond: AsyncRespond, *, soon: bool
+    ) -> Draft | None:
+        """The draft as stored, when ``user`` may act on it; else None, and they are told why.
+        ``soon``: the approvers' look-up is bounded (``SlackResponders.may_act_soon``)."""
         found = await self.control.find(draft_id)
         if found is None:
             await _say(respond, f"Draft {draft_id} no longer exists.")
-            return False
-        if not await self._may(draft_id, user, action.rsplit("_", 1)[-1], found[0].brand):
-            await _say(respond, self._refusal_text(found[0].brand))
-            return False
-        return True
+            return None
+        draft, brand = found[0], found[0].brand
+        approvers = self.approvers
+        may = await (approvers.may_act_soon if soon else approvers.may_act)(user, brand)
+        if may is None:
+            await _say(respond, _SLOW + " Click again.")
+            return None
+        if not may:
+            await self._refused(draft_id, user, action_id.rsplit("_", 1)[-1], brand)
+            await _say(respond, self._refusal_text(brand))
+            return None
+        return draft
 
-    async def _may(self, draft_id: int, user: str, action: str, brand: str | None = None) -> bool:
-        if brand is None:
-            found = await self.control.find(draft_id)
-            if found is None:
-                return False
-            brand = found[0].brand
-        if await self.approvers.may_act(user, brand):
-            return True
+    async def _refused(self, draft_id: int, user: str, action: str, brand: str) -> None:
         logger.info("slack: %s may not %s draft %d (%s)", user, action, draft_id, brand)
         await self.control.refused(draft_id, user, action, "not an approver of " + brand)
-        return False
 
     def _refusal_text(self, brand: str | None = None) -> str:
         name = self.brand_names.get(brand, brand) if brand else "this brand"
@@ -260,6 +330,8 @@ class SlackDraftActions:
             await _tell(client, place, user, outcome.message)
 
 
+_EDITED_SINCE = "edited this draft after you opened it; read the new text and decide again."
+_SLOW = "Slack did not confirm in time that you are an approver (it is busy)."
 _FAILED = "Sorry, that did not work; nothing was changed. Try again."
 _MODAL_ERROR_CHARACTERS = 150
 

@@ -78,7 +78,10 @@ def build_slack_app(
     responders: SlackResponders,
     brand_names: dict[str, str],
     drafts: SlackDraftActions | None = None,
+    from_elsewhere: Callable[[str | None], Awaitable[bool]] | None = None,
 ) -> AsyncApp:
+    """``from_elsewhere(install)``: whether a button was posted for another database (see
+    ``DraftControl.from_elsewhere``); without it, every button is taken as this one's."""
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
     app = AsyncApp(
         client=client,
@@ -103,7 +106,7 @@ def build_slack_app(
                 seen.popitem(last=False)
         return await next()
 
-    clicks = _Clicks(control, responders, brand_names)
+    clicks = _Clicks(control, responders, brand_names, from_elsewhere or _ours)
     app.action(re.compile(r"^vigie_(?!draft_)"))(clicks.handle)
     if drafts is not None:
         drafts.register(app)
@@ -163,27 +166,41 @@ def without_bot(text: str, bot_user_id: str | None) -> str:
     return re.sub(rf"^\s*<@{bot}(?:\|[^>]*)?>", "", text).strip()
 
 
+async def _ours(install: str | None) -> bool:
+    return False
+
+
+_INSTALL = re.compile(r"[0-9a-f]{1,32}")
+
+
 class _Clicks:
     """A button or menu on an incident card: reload, check permission, act, say why not."""
 
     def __init__(
-        self, control: IncidentControl, responders: SlackResponders, brand_names: dict[str, str]
+        self,
+        control: IncidentControl,
+        responders: SlackResponders,
+        brand_names: dict[str, str],
+        from_elsewhere: Callable[[str | None], Awaitable[bool]],
     ) -> None:
         self.control = control
         self.responders = responders
         self.brand_names = brand_names
+        self.from_elsewhere = from_elsewhere
 
     async def handle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         action = body["actions"][0]
         user = str(body["user"]["id"])
         value = str(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
-        number, _, argument = value.partition(":")
-        parsed = parse_id(number)
+        parsed = _incident_value(value)
         if parsed is None:
             await self._say(respond, "That button is not from Vigie, or is too old to use.")
             return
-        incident_id = parsed
+        incident_id, argument, install = parsed
+        if await self.from_elsewhere(install):
+            await self._say(respond, ELSEWHERE_INCIDENT)
+            return
         brand = await self.control.brand_of(incident_id)
         if brand is None:
             await self._say(respond, f"Incident #{incident_id} no longer exists.")
@@ -225,6 +242,27 @@ class _Clicks:
     @staticmethod
     async def _say(respond: AsyncRespond, text: str) -> None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+ELSEWHERE_INCIDENT = (
+    "That button was posted by an earlier Vigie database (it has been started afresh since): "
+    "its incident is not this one's. Nothing was changed."
+)
+
+
+def _incident_value(value: str) -> tuple[int, str, str | None] | None:
+    """An incident button's incident number, argument (a snooze's minutes) and the id of the
+    database that posted it (None on cards posted before it was carried); None: not Vigie's."""
+    parts = value.split(":")
+    number = parse_id(parts[0])
+    install = parts[2] if len(parts) == 3 else None
+    if (
+        number is None
+        or len(parts) > 3
+        or (install is not None and not _INSTALL.fullmatch(install))
+    ):
+        return None
+    return number, parts[1] if len(parts) > 1 else "", install
 
 
 def _with_people(result: ActionResult) -> str:

@@ -287,29 +287,43 @@ def moment(at: datetime) -> str:
 
 
 def _actions(card: dict[str, Any], version: str) -> ActionsBlock | None:
-    number = str(card["incident"])
     status = card["status"]
     if status == "merged":
         return None
+    number, install = str(card["incident"]), str(card.get("install") or "")
+    value = button_value(number, "", install)
     if status == "resolved":
-        elements: list[Any] = [_button("Reopen", REOPEN, number)]
+        elements: list[Any] = [_button("Reopen", REOPEN, value)]
     else:
         elements = [
-            _button("Unacknowledge", UNACK, number)
+            _button("Unacknowledge", UNACK, value)
             if status == "acknowledged"  # a mistaken click is undone where it was made
-            else _button("Acknowledge", ACK, number, style="primary"),
+            else _button("Acknowledge", ACK, value, style="primary"),
             StaticSelectElement(
                 action_id=SNOOZE,
                 placeholder=PlainTextObject(text="Snooze…"),
                 options=[
-                    Option(text=PlainTextObject(text=_span(m)), value=f"{number}:{m}")
+                    Option(
+                        text=PlainTextObject(text=_span(m)),
+                        value=button_value(number, str(m), install),
+                    )
                     for m in SNOOZE_MINUTES
                 ],
             ),
-            _button("Resolve", RESOLVE, number),
-            _button(f"Silence topic {SILENCE_HOURS} h", SILENCE, number, style="danger"),
+            _button("Resolve", RESOLVE, value),
+            _button(f"Silence topic {SILENCE_HOURS} h", SILENCE, value, style="danger"),
         ]
     return ActionsBlock(block_id=f"act-{version}", elements=elements)
+
+
+def button_value(number: str, argument: str, install: str) -> str:
+    """An incident button's value: ``number[:argument][:install]``, ``install`` being the id of
+    the database that posted the card (``storage.drafts.install_id``; buttons posted before it
+    was carried have none): after the database is started afresh, its numbers mean other
+    incidents."""
+    if install:
+        return f"{number}:{argument}:{install}"
+    return f"{number}:{argument}" if argument else number
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> ButtonElement:

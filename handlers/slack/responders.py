@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -14,6 +15,9 @@ from handlers.slack.platform import error_code
 logger = logging.getLogger(__name__)
 
 GROUP_TTL_SECONDS = 300.0
+SOON_SECONDS = 1.5
+"""How long ``may_act_soon`` waits for Slack: a modal's submission must be answered within 3 s
+of Slack sending it, and a click's ``trigger_id`` opens a modal only within 3 s."""
 
 
 class SlackResponders:
@@ -34,6 +38,7 @@ class SlackResponders:
         self.client = client
         self.clock = clock
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._reading: dict[str, asyncio.Task[frozenset[str]]] = {}
 
     @property
     def open_to_all(self) -> bool:
@@ -50,10 +55,38 @@ class SlackResponders:
                 return True
         return False
 
+    async def may_act_soon(
+        self, user: str, brand: str, seconds: float = SOON_SECONDS
+    ) -> bool | None:
+        """``may_act`` within ``seconds``: when Slack is slower to say who is in the user groups
+        (a 429 makes the client wait its Retry-After), the groups' members as last read say
+        yes, or None: cannot tell yet. The look-up goes on meanwhile and is kept for the next
+        click."""
+        try:
+            return await asyncio.wait_for(self.may_act(user, brand), seconds)
+        except TimeoutError:
+            principals = [*self.responders.get(brand, []), *self.responders.get("*", [])]
+            known = (self._groups.get(p, (0.0, frozenset()))[1] for p in principals)
+            return True if any(user in members for members in known) else None
+
     async def _members(self, group: str) -> frozenset[str]:
         cached = self._groups.get(group)
         if cached is not None and self.clock() - cached[0] < GROUP_TTL_SECONDS:
             return cached[1]
+        reading = self._reading.get(group)
+        if reading is None:  # one look-up per group at a time, shared by whoever waits for it
+            reading = asyncio.create_task(self._read(group), name=f"slack-usergroup-{group}")
+            self._reading[group] = reading
+            reading.add_done_callback(self._read_done)
+        return await asyncio.shield(reading)  # a caller giving up leaves it to finish
+
+    def _read_done(self, reading: asyncio.Task[frozenset[str]]) -> None:
+        self._reading = {g: t for g, t in self._reading.items() if t is not reading}
+        if not reading.cancelled() and reading.exception() is not None:  # nobody waited for it
+            logger.debug("slack: a user group look-up failed: %r", reading.exception())
+
+    async def _read(self, group: str) -> frozenset[str]:
+        cached = self._groups.get(group)
         try:
             response = await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as error:
