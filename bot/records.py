@@ -7,7 +7,9 @@ mention field, the record's key that holds it.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,18 +46,40 @@ _EARLIEST = 946_684_800  # 2000-01-01 in Unix seconds: before it, a number is no
 def parse_time(value: Any) -> datetime:
     """ISO 8601 (``2015-02-16 23:36:05 -0800`` too) or Unix seconds or milliseconds.
 
-    Naive times are taken as UTC.
+    Naive times are taken as UTC. A string of digits is a Unix time even when it happens to
+    read as a compact ISO 8601 date too ("1710061200000" is not the year 1710), unless it is
+    too small to be one (see :func:`_unix_time`): ``20240310`` is then the 10th of March 2024.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise MalformedRecord(f"{value!r} is not a time")
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-        except OverflowError:  # 9999-12-31T23:59-01:00 is past the last instant Python has
-            raise MalformedRecord(f"{value!r} is out of range") from None
-        except ValueError:
-            pass
+    if isinstance(value, str) and not _NUMBER.fullmatch(value.strip()):
+        return _iso_time(value)
+    try:
+        return _unix_time(value)
+    except MalformedRecord:
+        if isinstance(value, str):
+            with suppress(MalformedRecord):
+                return _iso_time(value)
+        raise
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the last instant Python has
+        raise MalformedRecord(f"{text!r} is out of range") from None
+    except ValueError:
+        raise MalformedRecord(
+            f"{text!r} is not an ISO 8601 time or Unix seconds or milliseconds"
+        ) from None
+
+
+def _unix_time(value: int | float | str) -> datetime:
+    """Unix seconds, or milliseconds when as seconds it would be past the year 5138."""
     try:
         seconds = float(value)
         if abs(seconds) >= _MILLISECONDS_FROM:

@@ -241,3 +241,18 @@ def test_overlong_text(mapper: RecordMapper) -> None:
     assert len(mapper.mention(airline_row(text="x" * 40_000)).text) == 40_000
     with pytest.raises(MalformedRecord, match="longer than"):
         mapper.mention(airline_row(text="x" * 40_001))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1710061200000", datetime(2024, 3, 10, 9, 0, tzinfo=UTC)),  # ISO would say 1710-06-12
+        (" 1728041180000 ", datetime(2024, 10, 4, 11, 26, 20, tzinfo=UTC)),
+        ("1710061200", datetime(2024, 3, 10, 9, 0, tzinfo=UTC)),
+        ("20240310", datetime(2024, 3, 10, tzinfo=UTC)),  # too small for Unix time: ISO 8601
+    ],
+)
+def test_a_string_of_digits_is_a_unix_time_before_a_compact_iso_date(
+    value: str, expected: datetime
+) -> None:
+    assert parse_time(value) == expected

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from math import floor
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,11 @@ MAX_PAGES = 10  # Algolia answers at most 1,000 hits for one query
 def build(settings: HackerNewsSourceSettings, context: SourceContext) -> Source:
     malformed = context.metrics.malformed.labels(settings.name)
     return HackerNewsSource(
-        settings, context.brands, report=context.report, on_malformed=malformed.inc
+        settings,
+        context.brands,
+        report=context.report,
+        on_malformed=malformed.inc,
+        now=context.clock.now,
     )
 
 
@@ -58,6 +63,7 @@ class HackerNewsSource(SearchingSource):
         *,
         report: Report = no_report,
         on_malformed: Callable[[], None] = lambda: None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         queries = search_terms(brands) if settings.queries is None else settings.queries
         if not queries:
@@ -68,6 +74,7 @@ class HackerNewsSource(SearchingSource):
             queries,
             lookback=settings.lookback_seconds,
             report=report,
+            now=now,
         )
         self.settings = settings
         self.url = settings.base_url.rstrip("/") + "/search_by_date"
@@ -90,6 +97,23 @@ class HackerNewsSource(SearchingSource):
                 if seen is not None:
                     counts[mention.native_id] = seen
         return counts
+
+    def _mention_of(self, hit: Any) -> Mention | None:
+        """The hit as a mention; None (logged, counted as malformed) when it cannot be one.
+
+        An unexpected error too skips only its hit, with its traceback: one odd hit must not
+        fail the query at every poll, and the query with it."""
+        try:
+            return to_mention(self.name, hit)
+        except MalformedRecord as error:
+            logger.debug("hackernews %s: skipped: %s", self.name, error)
+        except Exception:
+            shown = hit.get("objectID") if isinstance(hit, dict) else None
+            logger.exception(
+                "hackernews %s: skipped hit %.100r: unexpected error", self.name, shown
+            )
+        self.on_malformed()
+        return None
 
     def _engagement_of(self, item_id: str, item: Any) -> Engagement | None:
         """The counts of one item; None when it is gone or malformed (logged: one odd item
@@ -116,12 +140,7 @@ class HackerNewsSource(SearchingSource):
             if not isinstance(answer, dict) or not isinstance(answer.get("hits"), list):
                 logger.debug("hackernews %s: answered %.200r", self.name, answer)
                 raise SourceError(f"{redact_url(self.url)}: not a search answer")
-            for hit in answer["hits"]:
-                try:
-                    heard.append(to_mention(self.name, hit))
-                except MalformedRecord as error:
-                    logger.debug("hackernews %s: skipped: %s", self.name, error)
-                    self.on_malformed()
+            heard += [m for hit in answer["hits"] if (m := self._mention_of(hit)) is not None]
             pages = answer.get("nbPages")
             if not isinstance(pages, int) or page + 1 >= pages:
                 return heard

@@ -7,7 +7,12 @@ not a sanitiser: what comes out is text, never shown as HTML.
 
 from __future__ import annotations
 
+import html
+import logging
+import re
 from html.parser import HTMLParser
+
+logger = logging.getLogger(__name__)
 
 _BLOCKS = frozenset({
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
@@ -15,6 +20,11 @@ _BLOCKS = frozenset({
     "section", "table", "td", "th", "tr", "ul",
 })  # fmt: skip
 _HIDDEN = frozenset({"script", "style", "template", "head", "noscript"})
+_HIDDEN_ELEMENT = re.compile(
+    r"<(script|style|template|head|noscript)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL
+)
+_BLOCK_TAG = re.compile(r"</?(?:" + "|".join(sorted(_BLOCKS)) + r")\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
 
 
 class _Text(HTMLParser):
@@ -45,11 +55,28 @@ class _Text(HTMLParser):
 
 
 def html_to_text(fragment: str) -> str:
-    """'<p>Kestrel&nbsp;<b>down</b></p><p>again</p>' -> 'Kestrel down\\nagain'."""
+    """'<p>Kestrel&nbsp;<b>down</b></p><p>again</p>' -> 'Kestrel down\\nagain'. Never raises:
+    markup the parser chokes on is stripped more roughly (see :func:`_stripped`)."""
     if "<" in fragment or "&" in fragment:
-        parser = _Text()
-        parser.feed(fragment)
-        parser.close()
-        fragment = "".join(parser.parts)
+        fragment = _parsed(fragment)
     lines = (" ".join(line.split()) for line in fragment.splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def _parsed(fragment: str) -> str:
+    parser = _Text()
+    try:
+        parser.feed(fragment)
+        parser.close()
+    except AssertionError as error:  # html.parser asserts on odd "<![" sections (<![ if mso]>)
+        logger.debug("markup the HTML parser refuses (%s); tags stripped instead", error)
+        return _stripped(fragment)
+    return "".join(parser.parts)
+
+
+def _stripped(fragment: str) -> str:
+    """Text by pattern: hidden elements and tags dropped (block ones as line breaks), entities
+    decoded. Rougher than the parser, but a mention's text is worth more than its markup."""
+    text = _HIDDEN_ELEMENT.sub("", fragment)
+    text = _TAG.sub("", _BLOCK_TAG.sub("\n", text))
+    return html.unescape(text)

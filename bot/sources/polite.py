@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -25,6 +26,12 @@ from bot.redact import redact_url, redact_urls
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Vigie/1 (brand-mention monitor; +https://github.com/vigie)"
+MAX_SERVER_WAIT = 3600.0
+"""The longest a server's ``Retry-After`` or ``X-RateLimit-Reset`` is obeyed, in seconds. A
+wait of days (a reset dated 2100, ``1e12``) is a broken header, not a rate limit: obeyed, it
+would silence the source for good. An hour later the server can ask again."""
+_MAX_DOUBLINGS = 1000
+"""Backoff stops doubling here: 2.0 ** 1000 still fits a float, and no cap is out of its reach."""
 
 
 class SourceError(Exception):
@@ -55,29 +62,51 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random)
 
     def next_delay(self, at_least: float | None = None) -> float:
+        """The wait before the next try, never shorter than ``at_least`` (the server's wait,
+        itself at most :data:`MAX_SERVER_WAIT`)."""
         self.failures += 1
-        ceiling = min(self.cap, self.base * 2 ** (self.failures - 1))
+        ceiling = self._ceiling()
         delay = self.rng.uniform(ceiling / 2, ceiling)
-        return max(delay, at_least or 0.0)
+        return max(delay, bounded_wait(at_least) or 0.0)
+
+    def _ceiling(self) -> float:
+        """``base * 2 ** (failures - 1)`` up to ``cap``. The power is bounded: a feed dead for
+        weeks fails over a thousand times in a row, and ``2 ** 1024`` overflows a float."""
+        doublings = min(self.failures - 1, _MAX_DOUBLINGS)
+        return min(self.cap, self.base * 2.0**doublings)
 
     def reset(self) -> None:
         self.failures = 0
 
 
+def bounded_wait(seconds: float | None) -> float | None:
+    """A server's wait made safe to sleep: never negative, at most :data:`MAX_SERVER_WAIT`;
+    None when there is none or it is no number (``inf``, ``nan``)."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_SERVER_WAIT)
+
+
 def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from ``Retry-After`` (seconds or an HTTP date) or, when the quota is
-    spent, from ``X-RateLimit-Reset`` (see :func:`quota`)."""
+    spent, from ``X-RateLimit-Reset`` (see :func:`quota`); at most :data:`MAX_SERVER_WAIT`."""
     value = headers.get("Retry-After")
     if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - now())
-            except (TypeError, ValueError):
-                return None
+        return bounded_wait(_retry_after_seconds(value, now))
     left = quota(headers, now)
     return left.reset_seconds if left is not None and left.remaining < 1 else None
+
+
+def _retry_after_seconds(value: str, now: Callable[[], float]) -> float | None:
+    """``Retry-After`` as seconds from now, unbounded; None when unreadable."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).timestamp() - now()
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 class Quota(NamedTuple):
@@ -104,7 +133,8 @@ def quota(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> Q
 
 
 def _seconds_until(reset: str, now: Callable[[], float]) -> float | None:
-    """``X-RateLimit-Reset`` as seconds from now, never negative; None when unreadable."""
+    """``X-RateLimit-Reset`` as seconds from now (see :func:`bounded_wait`); None when
+    unreadable."""
     try:
         seconds = float(reset)
     except ValueError:
@@ -113,8 +143,8 @@ def _seconds_until(reset: str, now: Callable[[], float]) -> float | None:
         except ValueError:
             return None
         at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-        return max(0.0, at.timestamp() - now())
-    return max(0.0, seconds - now()) if seconds > 1e9 else max(0.0, seconds)
+        return bounded_wait(at.timestamp() - now())
+    return bounded_wait(seconds - now() if seconds > 1e9 else seconds)
 
 
 @dataclass

@@ -12,6 +12,7 @@ warning.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import itertools
 import json
@@ -35,6 +36,18 @@ CHUNK = 200  # records per envelope when replaying as fast as possible
 REBASE_STEP_SECONDS = 300.0  # rebase_time shifts by whole five-minute bins
 SAMPLE_RECORDS = 100  # a JSONL field absent from all the first records: misnamed?
 csv.field_size_limit(1_000_000)
+UNDECODABLE = "\udc00"
+"""What bytes the file's encoding cannot read become: a lone surrogate, which no text decoded
+strictly holds, so the record holding them is skipped as malformed rather than read garbled."""
+
+
+def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return UNDECODABLE, error.end
+
+
+codecs.register_error("vigie.undecodable", _mark_undecodable)
 
 
 class ReplayFileError(ValueError):
@@ -148,8 +161,14 @@ class ReplaySource:
 
     def _records(self, skip: int, quiet: bool = False) -> Iterator[tuple[int, Mention | None]]:
         """(records read so far, mention or None when malformed), after the first ``skip``."""
-        with self.settings.path.open(encoding=self.settings.encoding, newline="") as file:
-            rows = _csv_rows(file) if self.settings.file_format == "csv" else _jsonl_rows(file)
+        encoding = self.settings.encoding
+        with self.settings.path.open(
+            encoding=encoding, errors="vigie.undecodable", newline=""
+        ) as file:
+            if self.settings.file_format == "csv":
+                rows = _csv_rows(file, encoding)
+            else:
+                rows = _jsonl_rows(file, encoding)
             for number, (where, row) in enumerate(rows, start=1):
                 if number <= skip:
                     continue
@@ -203,6 +222,8 @@ def _columns_of(settings: ReplaySourceSettings) -> list[str]:
         raise ReplayFileError(
             f"{path}: cannot read it as {encoding}: {error}", "encoding"
         ) from None
+    except csv.Error as error:
+        raise ReplayFileError(f"{path}: its header is not a CSV row: {error}") from None
     except OSError as error:
         raise ReplayFileError(f"{path}: cannot read it: {error.strerror}") from None
     return found
@@ -243,23 +264,38 @@ def _jsonl_keys(file: Any) -> list[str]:
     return list(keys)
 
 
-def _csv_rows(file: Any) -> Iterator[tuple[str, dict[str, Any] | MalformedRecord]]:
+def _csv_rows(file: Any, encoding: str) -> Iterator[tuple[str, dict[str, Any] | MalformedRecord]]:
+    """(where the row starts, the row or why it is malformed). A row the csv module refuses
+    is one malformed row: the reader starts afresh on the next line."""
     reader = csv.DictReader(file)
     line = 1
-    for row in reader:
+    while True:
         where = f"line {line + 1}"
-        line = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # a field over csv.field_size_limit, a NUL byte
+            yield where, MalformedRecord(f"not a CSV row: {error}")
+            continue
+        finally:
+            line = reader.line_num
         if None in row:
             yield where, MalformedRecord("more fields than the header has")
+        elif any(UNDECODABLE in text for text in (*row, *row.values()) if isinstance(text, str)):
+            yield where, MalformedRecord(f"bytes that are not {encoding}")
         else:
             yield where, row
 
 
-def _jsonl_rows(file: Any) -> Iterator[tuple[str, dict[str, Any] | MalformedRecord]]:
+def _jsonl_rows(file: Any, encoding: str) -> Iterator[tuple[str, dict[str, Any] | MalformedRecord]]:
     for line_number, line in enumerate(file, start=1):
         if not line.strip():
             continue
         where = f"line {line_number}"
+        if UNDECODABLE in line:
+            yield where, MalformedRecord(f"bytes that are not {encoding}")
+            continue
         try:
             yield where, json.loads(line)
         except json.JSONDecodeError as error:

@@ -304,8 +304,11 @@ def newest_first(entries: list[Entry]) -> list[tuple[Entry, datetime | None]]:
 def select(entries: list[Entry], memory: FeedMemory, max_entries: int) -> Fresh:
     """The entries in the window (the newest ``max_entries``, see :func:`newest_first`) not
     seen before. An unseen entry older than the remembered floor was outside the last window,
-    hence not new.
+    hence not new. An empty feed leaves the memory as it was: a feed that answers empty for a
+    moment would otherwise have all its entries taken for new when they come back.
     """
+    if not entries:
+        return Fresh([], memory)
     timed = newest_first(entries)
     window = timed[:max_entries]
     seen, floor = set(memory.seen), _parse_time(memory.floor)
@@ -434,16 +437,33 @@ class RssSource(PollingSource):
                 self.max_entries,
             )
         now = self.now()
-        mentions = []
-        for entry in fresh.entries:
-            try:
-                mentions.append(to_mention(self.name, feed, entry, now))
-            except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
-                shown = redact_url(feed)
-                logger.warning("source %s: %s: skipped an entry: %s", self.name, shown, error)
-                self.on_malformed(self.name)
+        mentions = [
+            mention
+            for entry in fresh.entries
+            if (mention := self._mention_of(feed, entry, now)) is not None
+        ]
         kept = FeedMemory(fetched.etag, fetched.modified, fresh.memory.seen, fresh.memory.floor)
         return FeedResult(mentions, kept)
+
+    def _mention_of(self, feed: str, entry: Entry, now: datetime) -> Mention | None:
+        """The entry as a mention; None (logged, counted as malformed) when it cannot be one.
+
+        An unexpected error too skips only its entry, with its traceback: one odd entry (say,
+        markup a parser chokes on) must not fail every feed of the source at every poll."""
+        try:
+            return to_mention(self.name, feed, entry, now)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+            shown = redact_url(feed)
+            logger.warning("source %s: %s: skipped an entry: %s", self.name, shown, error)
+        except Exception:
+            logger.exception(
+                "source %s: %s: skipped entry %.200r: unexpected error reading it",
+                self.name,
+                redact_url(feed),
+                entry_key(entry),
+            )
+        self.on_malformed(self.name)
+        return None
 
     def _feed_failed(self, feed: str, error: SourceError) -> None:
         health = self.health[feed]

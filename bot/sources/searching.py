@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import re
 from abc import abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from math import inf
 from typing import Any
 
@@ -33,6 +34,10 @@ from bot.text import fold
 logger = logging.getLogger(__name__)
 
 MAX_SEEN = 5_000  # ids kept per query: bounds the cursor; see Horizon.advance
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far past our clock an item may be dated and still be believed (the API's clock may be a
+little ahead). Later than that, the date is wrong: the item is dated now, as a feed entry is,
+and its date moves no horizon, which would otherwise leave the query deaf until then."""
 
 
 def search_terms(brands: Iterable[Brand]) -> list[str]:
@@ -119,6 +124,14 @@ class Horizon:
             recent = [(when, key) for when, key in recent[:most] if when > since]
         return Horizon(newest, {key: when for when, key in recent}, since)
 
+    def until(self, latest: float) -> Horizon:
+        """This horizon with no time after ``latest``: heals a cursor an earlier version moved
+        far ahead on an item with a wrong date (every real new item would look old)."""
+        if self.newest is None or self.newest <= latest:
+            return self
+        seen = {key: min(when, latest) for key, when in self.seen.items()}
+        return Horizon(latest, seen, None if self.since is None else min(self.since, latest))
+
     def _within(self, created: float, lookback: float) -> bool:
         """Whether something created then is recent enough to be new (or to be remembered)."""
         return created >= self.floor(lookback) and (self.since is None or created > self.since)
@@ -135,10 +148,12 @@ class SearchingSource(PollingSource):
         *,
         lookback: float,
         report: Report = no_report,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(name, every, report=report)
         self.keys = tuple(keys)
         self.lookback = lookback
+        self.now = now
         self._failing: dict[str, str] = {}  # key -> what went wrong, for the queries failing
 
     @abstractmethod
@@ -154,10 +169,11 @@ class SearchingSource(PollingSource):
         fresh: dict[str, Mention] = {}
         after: Cursor = {}
         refused: list[SourceError] = []
+        now = self.now()
         for key in self.keys:  # a query no longer configured leaves the cursor
-            horizon = Horizon.load(cursor.get(key))
+            horizon = Horizon.load(cursor.get(key)).until((now + MAX_CLOCK_SKEW).timestamp())
             try:
-                heard = await self.fetch(session, key, horizon)
+                heard = [self._dated(m, now) for m in await self.fetch(session, key, horizon)]
             except SourceError as error:
                 if not self.fails_alone(error):
                     raise
@@ -172,6 +188,18 @@ class SearchingSource(PollingSource):
         if len(refused) == len(self.keys):
             raise refused[0]  # nothing is readable: the whole source backs off
         return sorted(fresh.values(), key=lambda m: (m.created_at, m.native_id)), after
+
+    def _dated(self, mention: Mention, now: datetime) -> Mention:
+        """``mention`` dated now when it claims a time past ``now`` (see MAX_CLOCK_SKEW)."""
+        if mention.created_at <= now + MAX_CLOCK_SKEW:
+            return mention
+        logger.debug(
+            "source %s: %s dated %s, in the future: dated now",
+            self.name,
+            mention.native_id,
+            mention.created_at.isoformat(),
+        )
+        return replace(mention, created_at=now)
 
     def fails_alone(self, error: SourceError) -> bool:
         """Whether ``error`` concerns only the query that met it, so the others are still read:
