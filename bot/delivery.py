@@ -24,6 +24,7 @@ from bot.delivery_end import Ending, Settler
 from bot.delivery_timing import DeliveryTiming
 from bot.incidents.model import Intent, IntentKind
 from bot.metrics import Metrics
+from storage.outbox import MAY_BE_OUT as MAY_BE_OUT
 from storage.outbox import (
     OutboxItem,
     due_now,
@@ -38,18 +39,33 @@ from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
 
-MAY_BE_OUT = "it may have been published"
-"""Said by a failure whose attempt may have reached the source (a thread message then says to
-check the post before retrying: ``bot.drafts.publishing.failure_text``)."""
-
 
 class DeliveryError(Exception):
-    """A platform refused or failed a delivery; ``retryable`` says whether trying again helps."""
+    """A platform refused or failed a delivery; ``retryable`` says whether trying again helps.
 
-    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None):
+    ``unsent`` says the platform certainly did nothing (a 429, or a refusal: what is not
+    retryable is one), so a retry need not ask it first whether it has the item; otherwise (a
+    5xx, a lost answer) the attempt may have gone out.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        unsent: bool = False,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.unsent = unsent or not retryable
+
+
+def unsent(error: BaseException) -> bool:
+    """Whether a failed attempt certainly sent nothing (anything but a ``DeliveryError`` that
+    says so may have: a timeout, a dropped connection, a bug after the request)."""
+    return isinstance(error, DeliveryError) and error.unsent
 
 
 PER_CHANNEL = 100
@@ -114,6 +130,7 @@ class Deliverer:
         self.last_failure: str | None = None  # the last item given up, and why
         self._resettle_at: float | None = 0.0  # when to settle again what is left waiting
         self._unrecorded: dict[int, str] = {}  # delivered, the end not recorded yet: item -> ref
+        self._lookups_failed: dict[int, int] = {}  # item -> its failed look-ups (for backoff)
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
         self._unconfigured: set[str] = set()  # platforms whose items wait (said once each)
@@ -208,7 +225,11 @@ class Deliverer:
             return await self._deliver_due()
 
     async def _deliver_due(self) -> float | None:
-        items = await self.writer.run(partial(live_items, per_channel=PER_CHANNEL), urgent=True)
+        aside: list[str] = []
+        read = partial(live_items, per_channel=PER_CHANNEL, set_aside=aside)
+        items = await self.writer.run(read, urgent=True)
+        if IntentKind.PUBLISH.value in aside and self.ending.settler is not None:
+            await self.resettle()  # its draft, still "publishing", moves on to failed
         channels: dict[tuple[str, str], list[OutboxItem]] = {}
         for item in items:
             if self._unpublishable(item):
@@ -324,12 +345,12 @@ class Deliverer:
             try:
                 found = await platform.find(intent, ref)
             except Exception as error:  # cannot tell whether it went out: try again later
-                return await self._failed(item, error)
+                return await self._failed(item, error, looked_up=True)
             if found is not None:
                 await self._finish(item, found, None)
                 return None
-        if not await self.timing.pace((intent.platform, intent.channel)):
-            return self.timing.wall()  # a flush's deadline came first: due now, for the next start
+        if (paced := self.timing.pace((intent.platform, intent.channel))) is not None:
+            return paced  # the channel waits; the round ends, the others are not held
         await self.writer.run(lambda db: mark_sending(db, item.id), urgent=True)
         try:
             posted = await platform.deliver(intent, ref)
@@ -348,47 +369,83 @@ class Deliverer:
         self.delivered += 1
         self._count(item, "sent")
 
-    async def _failed(self, item: OutboxItem, error: Exception) -> float | None:
+    async def _failed(
+        self, item: OutboxItem, error: Exception, *, looked_up: bool = False
+    ) -> float | None:
+        """An attempt failed: retry it later, or give it up. ``looked_up``: what failed was
+        asking the platform whether it has the item (``find``), which sent nothing, so it
+        counts no attempt (unless a bug) and the item stays as it was."""
         bug = not isinstance(error, NOT_BUGS)
         said = (
             str(error) if isinstance(error, DeliveryError) else f"{type(error).__name__}: {error}"
         )
         self.errors[item.intent.platform] = said[:300]
         retryable = not isinstance(error, DeliveryError) or error.retryable
-        attempts = item.attempts + 1
+        counted = bug or not looked_up
+        attempts = item.attempts + 1 if counted else item.attempts
         limit = self.max_attempts_for.get(item.intent.platform, self.max_attempts)
         if bug:  # a bug does not mend by waiting: a few tries (it may hang on a moment's state)
             limit = BUG_ATTEMPTS if limit is None else min(limit, BUG_ATTEMPTS)
             logger.error("outbox %s: delivery raised %s", item.intent.key, said, exc_info=error)
-        if not retryable or (limit is not None and attempts >= limit):
+        if not retryable or (counted and limit is not None and attempts >= limit):
+            said = self._given_up(item, error, said, looked_up=looked_up)
             logger.error(
                 "outbox %s: giving up after %d attempt(s): %s", item.intent.key, attempts, said
             )
+            self.errors[item.intent.platform] = said[:300]
             self.last_failure = f"{item.intent.key}: {said}"[:300]
             await self._finish(replace(item, attempts=attempts), "", said)
             self._count(item, "failed")
             return None
-        backoff = min(self.timing.max_backoff_seconds, 2.0 ** (attempts - 1))
+        if not counted:
+            self._lookups_failed[item.id] = self._lookups_failed.get(item.id, 0) + 1
+        tries = min(64, max(1, attempts + self._lookups_failed.get(item.id, 0)))  # no overflow
+        backoff = min(self.timing.max_backoff_seconds, 2.0 ** (tries - 1))
         if isinstance(error, DeliveryError) and error.retry_after is not None:
             backoff = max(backoff, error.retry_after)
         retry_at = self.timing.retry_in(item.id, backoff)
         logger.warning(
-            "outbox %s: attempt %d failed (%s); retrying in %.0fs",
+            "outbox %s: %s failed (%s); retrying in %.0fs",
             item.intent.key,
-            attempts,
+            f"attempt {attempts}" if counted else "looking it up",
             said,
             backoff,
         )
+        state = None if looked_up else self._state_after(item, error)
         await self.writer.run(
-            lambda db: mark_retry(db, item.id, said, retry_at, attempts), urgent=True
+            lambda db: mark_retry(db, item.id, said, retry_at, attempts, state=state),
+            urgent=True,
         )
         self._count(item, "retried")
         return retry_at
+
+    @staticmethod
+    def _state_after(item: OutboxItem, error: Exception) -> str:
+        """The state a failed attempt leaves its item in: 'sending' (the next attempt asks the
+        platform first) when it may have gone out, else 'pending'. A publication stays
+        'sending' once an attempt may have reached the source: its ``find`` cannot tell (and
+        costs nothing), and that state is what its failure says people must check the post."""
+        if not unsent(error):
+            return "sending"
+        if item.intent.kind is IntentKind.PUBLISH and item.state == "sending":
+            return "sending"
+        return "pending"
+
+    @staticmethod
+    def _given_up(item: OutboxItem, error: Exception, said: str, *, looked_up: bool) -> str:
+        """What a publication given up says: that it may be out, unless every attempt was
+        certainly refused (``failure_text`` then says to check the post before a Retry)."""
+        if item.intent.kind is not IntentKind.PUBLISH:
+            return said
+        if item.state != "sending" and not looked_up and unsent(error):
+            return said
+        return f"{said[:160]} (an attempt got no clear answer, so {MAY_BE_OUT})"
 
     async def _finish(self, item: OutboxItem, ref: str, error: str | None) -> None:
         failed = self.ending.failed
         await self.writer.run(lambda db: self.ending.record(db, item, ref, error), urgent=True)
         self.timing.forget(item.id)
+        self._lookups_failed.pop(item.id, None)
         if self.ending.failed != failed and self._resettle_at is None:
             self._resettle_at = self.timing.wall() + RESETTLE_SECONDS
         if self.ending.settler is not None:

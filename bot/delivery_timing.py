@@ -7,7 +7,6 @@ a wall clock set back (NTP, an operator) never holds a channel or a retry for th
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ class DeliveryTiming:
         self.max_backoff_seconds = max_backoff_seconds
         self.wall = wall
         self.monotonic = monotonic
-        self._last_sent: dict[tuple[str, str], float] = {}  # monotonic
+        self._free_at: dict[tuple[str, str], float] = {}  # monotonic: a channel's next send
         self._retry_by: dict[int, float] = {}  # item id -> monotonic time its retry falls due
         self._until: float | None = None  # monotonic: a flush's deadline, which rounds honour
 
@@ -70,18 +69,20 @@ class DeliveryTiming:
     def past_deadline(self) -> bool:
         return self._until is not None and self.monotonic() >= self._until
 
-    async def pace(self, channel: tuple[str, str]) -> bool:
-        """Wait until the channel may take another message, never longer than the pace; False
-        when a flush's deadline comes first (the message is not sent)."""
-        last = self._last_sent.get(channel)
-        pace = self.pace_seconds.get(channel[0], 0.0)
-        if last is not None and pace > 0:
-            delay = min(pace, last + pace - self.monotonic())
-            if delay > 0:
-                if self._until is not None and self.monotonic() + delay > self._until:
-                    return False
-                await asyncio.sleep(delay)
+    def pace(self, channel: tuple[str, str]) -> float | None:
+        """None when the channel may take another message now (counted as sent from now on);
+        else when it may (wall time, never later than the pace from now, even after the
+        monotonic clock went back). It never waits: a round that waited for one channel would
+        hold every other channel's next round."""
         if self.past_deadline():
-            return False
-        self._last_sent[channel] = self.monotonic()
-        return True
+            return self.wall()  # a flush's deadline came: due now, for the next start
+        pace = self.pace_seconds.get(channel[0], 0.0)
+        now = self.monotonic()
+        free = self._free_at.get(channel)
+        if free is not None and pace > 0:
+            if free - now > pace:  # the clock went back: the pace counts from now
+                free = self._free_at[channel] = now + pace
+            if free > now:
+                return self.wall() + (free - now)
+        self._free_at[channel] = now + pace
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,9 @@ LIVE_STATES = ("pending", "sending")
 AFTER_DELIVERY = "after delivery: "
 """Before what went wrong once an item's end was recorded, in its ``last_error`` (after the
 delivery's own error, for a failed item)."""
+MAY_BE_OUT = "it may have been published"
+"""Said by a failure whose attempt may have reached the platform (a publication's thread message
+then says to check the post before retrying: ``bot.drafts.publishing.failure_text``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +108,15 @@ def _say_unreadable(row: tuple[Any, ...], error: Exception, done: str) -> None:
         )
 
 
-def _set_aside(db: sqlite_utils.Database, row: tuple[Any, ...], error: Exception) -> None:
+def _set_aside(db: sqlite_utils.Database, row: tuple[Any, ...], error: Exception) -> bool:
     """An undelivered item this Vigie cannot read (an intent kind it does not know, a payload
     that is not JSON): marked failed, so it holds back neither its channel nor the others,
-    its row kept as it was (its payload; the error it had, after the reason)."""
+    its row kept as it was (its payload; the error it had, after the reason). True when it was
+    marked (what waits on it, a publication's draft, is then settled: ``ended_items``)."""
     item_id, state = row[0], row[8]
     why = f"{CANNOT_READ} ({_why(error)}); not delivered by it"
     if state == "sending":  # an earlier start was delivering it
-        why += ", though an earlier attempt may have gone out"
+        why += f", though an earlier attempt may have gone out: {MAY_BE_OUT}"
     try:
         old = db.execute("SELECT last_error FROM outbox WHERE id = ?", [item_id]).fetchone()
         before = str(old[0] or "") if old else ""
@@ -123,8 +127,9 @@ def _set_aside(db: sqlite_utils.Database, row: tuple[Any, ...], error: Exception
         )
     except sqlite3.Error as failure:  # the next round tries again; the others go on meanwhile
         _say_unreadable(row, error, f"skipped (marking it failed failed: {failure})")
-        return
+        return False
     _say_unreadable(row, error, "marked failed")
+    return True
 
 
 _COLUMNS = (
@@ -133,9 +138,12 @@ _COLUMNS = (
 )
 
 
-def live_items(db: sqlite_utils.Database, per_channel: int = 100) -> list[OutboxItem]:
+def live_items(
+    db: sqlite_utils.Database, per_channel: int = 100, set_aside: list[str] | None = None
+) -> list[OutboxItem]:
     """Undelivered items, oldest first: at most ``per_channel`` of each channel, so a channel
-    that cannot be reached (its backlog waiting) never hides another channel's items."""
+    that cannot be reached (its backlog waiting) never hides another channel's items. The
+    kinds of the rows set aside (unreadable, marked failed) are added to ``set_aside``."""
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM ("
         f"SELECT {_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY platform, channel ORDER BY id) AS n "
@@ -148,7 +156,8 @@ def live_items(db: sqlite_utils.Database, per_channel: int = 100) -> list[Outbox
         try:
             items.append(_item(row))
         except UNREADABLE as error:
-            _set_aside(db, row, error)
+            if _set_aside(db, row, error) and set_aside is not None:
+                set_aside.append(str(row[3]))
     return items
 
 
@@ -193,14 +202,23 @@ def mark_sent(db: sqlite_utils.Database, item: OutboxItem, ref: str) -> None:
 
 
 def mark_retry(
-    db: sqlite_utils.Database, item_id: int, error: str, at: float, attempts: int
+    db: sqlite_utils.Database,
+    item_id: int,
+    error: str,
+    at: float,
+    attempts: int,
+    *,
+    state: str | None = None,
 ) -> None:
-    """Try again at ``at``, after ``attempts`` attempts. The item stays 'sending': a timeout or
-    a 5xx may have delivered it, so the next attempt asks the platform first."""
+    """Try again at ``at``, after ``attempts`` attempts, in ``state`` (None: as it is). An item
+    left 'sending' (a timeout or a 5xx may have delivered it) makes the next attempt ask the
+    platform first; one the platform certainly did not take (a 429) goes back to 'pending'."""
+    if state not in (None, *LIVE_STATES):
+        raise ValueError(f"not a live state: {state!r}")
     db.execute(
-        "UPDATE outbox SET last_error = ?, next_attempt_at = ?, attempts = MAX(attempts, ?) "
-        "WHERE id = ?",
-        [error[:500], at, attempts, item_id],
+        "UPDATE outbox SET last_error = ?, next_attempt_at = ?, attempts = MAX(attempts, ?), "
+        "state = COALESCE(?, state) WHERE id = ?",
+        [error[:500], at, attempts, state, item_id],
     )
 
 
@@ -228,9 +246,16 @@ def delivery_error(last_error: str) -> str:
     return own.removesuffix(" | ")
 
 
-def ended_items(db: sqlite_utils.Database, kind: IntentKind, keys: Sequence[str]) -> list[Ended]:
+def ended_items(
+    db: sqlite_utils.Database,
+    kind: IntentKind,
+    keys: Sequence[str],
+    rebuilt: Mapping[str, Intent] | None = None,
+) -> list[Ended]:
     """The items of ``kind`` among ``keys`` whose end is recorded (sent or failed), oldest first,
-    each with the platform's ref and, if it failed, its delivery's own error."""
+    each with the platform's ref and, if it failed, its delivery's own error. A row this Vigie
+    cannot read has the intent ``rebuilt`` gives for its key (what waits on it knows what it
+    was), or is passed over."""
     rows = db.execute(
         f"SELECT {_COLUMNS}, ref, last_error FROM outbox "
         "WHERE kind = ? AND key IN (SELECT value FROM json_each(?)) "
@@ -242,8 +267,10 @@ def ended_items(db: sqlite_utils.Database, kind: IntentKind, keys: Sequence[str]
         try:
             item = _item(row[:-2])
         except UNREADABLE as why:  # already ended: nothing to mark
-            _say_unreadable(row, why, "passed over")
-            continue
+            if (intent := (rebuilt or {}).get(str(row[1]))) is None:
+                _say_unreadable(row, why, "passed over")
+                continue
+            item = OutboxItem(row[0], intent, str(row[8]), int(row[9] or 0), 0.0)
         failed = item.state == "failed"
         error = (delivery_error(str(row[-1] or "")) or "it failed") if failed else None
         ended.append(Ended(item, str(row[-2] or ""), error))

@@ -494,28 +494,35 @@ async def test_an_error_while_looking_an_item_up_does_not_stop_delivery(writer: 
     assert (await states(writer))["a-open"] in ("pending", "sending")
 
 
-async def test_failed_lookups_back_off_and_count_towards_max_attempts(writer: Writer) -> None:
-    """A platform that cannot be reached after a crash: each failed lookup is an attempt, the
-    waits grow, and ``max_attempts`` gives up instead of retrying every second for ever."""
+async def test_failed_lookups_back_off_but_use_up_no_attempt(writer: Writer) -> None:
+    """A platform that cannot be looked up after a crash: the waits grow (never every second
+    for ever), but a look-up sends nothing, so it uses up none of ``max_attempts``: once the
+    platform answers, the item goes out instead of having been given up unposted."""
 
     class Unreachable(Recorder):
+        down = 5
+
         async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
             self.finds.append(intent.key)
-            raise DeliveryError("connection refused")
+            if self.down:
+                self.down -= 1
+                raise DeliveryError("connection refused")
+            return None
 
     clock = FakeClock()
     await put(writer, intent("k", OPEN))
     await simulate_crash_mid_delivery(writer, "k")  # attempts = 1
     platform = Unreachable()
-    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=4, wall=clock, monotonic=clock)
+    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=2, wall=clock, monotonic=clock)
     waits = []
     while (due := await deliverer.deliver_due()) is not None:
         waits.append(due - clock.now)
         clock.now = due
-    assert waits == [2.0, 4.0]
+    assert waits == [2.0, 4.0, 8.0, 16.0, 32.0]
     row = (await rows(writer))["k"]
-    assert (row["state"], row["attempts"]) == ("failed", 4)
-    assert len(platform.finds) == 3
+    assert (row["state"], row["attempts"]) == ("sent", 2)
+    assert len(platform.finds) == 6
+    assert platform.sent_keys() == ["k"]
 
 
 async def test_a_channel_with_a_long_backlog_does_not_hide_another_channel(

@@ -215,10 +215,11 @@ async def test_slack_busy_or_failing_while_looking_is_asked_again_later(
 
 
 async def test_a_card_is_posted_even_when_the_look_up_is_refused(tmp_path: Path) -> None:
-    """The review's case: a 429 on the card's post (Slack posted nothing) left it 'sending';
-    the look-up before the retry got missing_scope, and the card was given up for good."""
+    """The review's case: a failed post of the card (a 503: it may have been posted) left it
+    'sending'; the look-up before the retry got missing_scope, and the card was given up for
+    good. (After a 429 Slack certainly posted nothing: the retry does not look it up.)"""
     async with FakeSlack() as slack:
-        slack.fail("chat.postMessage", status=429, retry_after=1, times=1)
+        slack.fail("chat.postMessage", status=503, retry_after=1, times=1)
         slack.fail(
             "conversations.history", status=200, retry_after=None, error="missing_scope", times=50
         )

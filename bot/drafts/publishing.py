@@ -97,8 +97,11 @@ class SourcePublisher:
                 at=datetime.fromisoformat(card["approved_at"]),
             )
         except SourceError as error:
-            raise DeliveryError(
-                str(error), retryable=error.retryable, retry_after=error.wait
+            raise DeliveryError(  # a 429: the source did nothing
+                str(error),
+                retryable=error.retryable,
+                retry_after=error.wait,
+                unsent=error.status == 429,
             ) from error
 
     async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
@@ -141,8 +144,18 @@ class DraftSettler:
         """Publications that ended (sent or failed) while their draft still says "publishing":
         moving the draft on failed. Only a draft's current attempt counts (a Retry queues a new
         one, and the earlier, failed one means nothing for it any more)."""
-        keys = [publish_key(draft) for draft in store.publishing(db)]
-        return ended_items(db, IntentKind.PUBLISH, keys)
+        publishing = store.publishing(db)
+        keys = [publish_key(draft) for draft in publishing]
+        return ended_items(db, IntentKind.PUBLISH, keys, _intents(db, publishing, self.now()))
+
+
+def _intents(db: sqlite_utils.Database, drafts: list[Draft], at: datetime) -> dict[str, Intent]:
+    """The publications of ``drafts`` as queued (for an outbox row this Vigie cannot read)."""
+    intents = {}
+    for draft in drafts:
+        if (drafts_set := store.get_set(db, draft.set_id)) is not None:
+            intents[publish_key(draft)] = publish_intent(draft, drafts_set.target, at)
+    return intents
 
 
 def say_failed(

@@ -179,9 +179,16 @@ class SlackPlatform:
             )
             return f"{response['channel']} {response['ts']}"
         if intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE) and channel and ts:
-            await self.client.chat_update(
-                channel=channel, ts=ts, text=_text(intent), blocks=self._blocks(intent)
-            )
+            try:
+                await self.client.chat_update(
+                    channel=channel, ts=ts, text=_text(intent), blocks=self._blocks(intent)
+                )
+            except SlackApiError as error:
+                if intent.kind is IntentKind.UPDATE or error_code(error) != "message_not_found":
+                    raise
+                # the card was deleted: the resolution is said all the same, in the channel
+                logger.warning("slack: the card of %s is gone; posting it alone", intent.key)
+                ts = ""
             if intent.kind is IntentKind.UPDATE:
                 return card_ref or ""
         elif intent.kind is IntentKind.UPDATE:
@@ -350,6 +357,7 @@ def _delivery_error(error: SlackApiError, channel: str = "") -> DeliveryError:
     status = response.status_code
     retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
     retryable = status == 429 or status >= 500 or code in RETRYABLE
+    unsent = status == 429 or code == "ratelimited"  # Slack did nothing: no need to look it up
     message = f"Slack answered {status} {code or 'error'}"
     if (hint := _HINTS.get(code)) is not None:
         data = response.data if isinstance(response.data, dict) else {}
@@ -359,4 +367,4 @@ def _delivery_error(error: SlackApiError, channel: str = "") -> DeliveryError:
         wait = float(retry_after) if retry_after else None
     except ValueError:
         wait = None
-    return DeliveryError(message, retryable=retryable, retry_after=wait)
+    return DeliveryError(message, retryable=retryable, retry_after=wait, unsent=unsent)

@@ -92,7 +92,12 @@ class TeamsPlatform:
             await self._update(intent.channel, thread, root, self._card(intent))
             return f"{thread} {root}"
         if intent.kind in (IntentKind.UPDATE, IntentKind.RESOLVE):
-            await self._update(intent.channel, thread, root, self._card(intent))
+            try:
+                await self._update(intent.channel, thread, root, self._card(intent))
+            except Exception as error:  # the card deleted: the resolution is said all the same
+                if intent.kind is IntentKind.UPDATE or _http_status(error) != 404:
+                    raise
+                logger.warning("teams: the card of %s is gone; replying all the same", intent.key)
         if intent.kind in (IntentKind.THREAD, IntentKind.RESOLVE):
             await self._reply(intent.channel, thread, None, *self._text(intent))
         return card_ref or ""
@@ -233,7 +238,10 @@ def _delivery_error(error: Exception) -> DeliveryError:
         said += f" {code}" + (f": {message[:200]}" if message else "")
     if (hint := _HINTS.get(code)) is not None:
         said += f" ({hint})"
-    return DeliveryError(said, retryable=status in RETRYABLE, retry_after=wait)
+    # a 429: the Bot Connector did nothing
+    return DeliveryError(
+        said, retryable=status in RETRYABLE, retry_after=wait, unsent=status == 429
+    )
 
 
 _HINTS = {
