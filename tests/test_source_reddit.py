@@ -634,3 +634,23 @@ async def test_the_service_stores_reddit_mentions_and_resumes_after_restart(tmp_
     row = rows["t3_p00001"]
     assert row["url"] == "https://www.reddit.com/r/kestrelmobile/comments/p00001/a_title/"
     assert row["brands"] == ["kestrel-mobile"]
+
+
+def test_reddit_dates_hits_on_the_service_s_clock() -> None:
+    """A hit dated in the future is dated now by the service's clock (the replayed story's
+    time during a replay), as Hacker News's are: not by the machine's."""
+    from bot.clock import EventClock
+    from bot.metrics import Metrics
+    from bot.sources import SourceContext
+    from bot.sources.reddit import build
+
+    story = datetime(2015, 2, 22, 23, 0, tzinfo=UTC)
+    clock = EventClock()
+    clock.advance(story)
+    settings = RedditSourceSettings.model_validate(
+        {"type": "reddit", "name": "reddit", "client_id": "id", "client_secret": "secret"}
+        | {"user_agent": USER_AGENT}
+    )
+    source = build(settings, SourceContext(clock, Metrics(), brands=(KESTREL,)))
+    assert isinstance(source, RedditSource)
+    assert source.now() == clock.now()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -56,7 +56,13 @@ class CannotReply(SourceError):
 
 def build(settings: RedditSourceSettings, context: SourceContext) -> Source:
     malformed = context.metrics.malformed.labels(settings.name)
-    return RedditSource(settings, context.brands, report=context.report, on_malformed=malformed.inc)
+    return RedditSource(
+        settings,
+        context.brands,
+        report=context.report,
+        on_malformed=malformed.inc,
+        now=context.clock.now,
+    )
 
 
 def listings(settings: RedditSourceSettings, brands: tuple[Brand, ...]) -> dict[str, str]:
@@ -81,6 +87,7 @@ class RedditSource(SearchingSource):
         on_malformed: Callable[[], None] = lambda: None,
         sleep: Callable[[float], Awaitable[None]] = pause,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.paths = listings(settings, brands)
         if not self.paths:
@@ -91,6 +98,7 @@ class RedditSource(SearchingSource):
             list(self.paths),
             lookback=settings.lookback_seconds,
             report=report,
+            now=now,
         )
         self.settings = settings
         self.on_malformed = on_malformed
