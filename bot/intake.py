@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 from sqlite_utils import Database
 
@@ -27,6 +28,8 @@ from bot.workers import Failure, Outcome, Scorer
 from storage.database import database_fault
 from storage.unfiled import Stored, keep_unfiled, save_noted
 from storage.writer import Writer
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -298,16 +301,14 @@ class Intake:
         """Store mention by mention, skipping (and logging) those that fail, then the sources'
         positions. A mention the store fails on with an error that is not the database's fault
         (``database_fault``: a bug, in filing it most likely) is stored unfiled, kept to be filed
-        later as a filing that fails keeps it. A database fault goes back to ``_store``'s retry."""
+        later as a filing that fails keeps it. A database fault is retried where it happened."""
         fresh: list[ScoredMention] = []
         unfiled: set[tuple[str, str]] = set()
         failed: set[tuple[str, str]] = set()
         for item in scored:
             try:
-                one = await self.writer.run(_call(self.store, [item], {}))
+                one = await self._run_through_faults(_call(self.store, [item], {}), 1)
             except Exception as error:
-                if isinstance(error, sqlite3.Error) and database_fault(error):
-                    raise
                 # a bug raising an sqlite3 error (which the desk does not take for a filing
                 # failure): stored unfiled if it can be; anything else is the mention's data
                 kept = await self._store_unfiled(item, error)
@@ -320,12 +321,30 @@ class Intake:
             fresh += one.fresh
             unfiled |= one.unfiled
         try:
-            await self.writer.run(_call(self.store, [], positions))
-        except Exception as error:  # the sources read these mentions again: no worse than a restart
-            if isinstance(error, sqlite3.Error) and database_fault(error):
-                raise
+            await self._run_through_faults(_call(self.store, [], positions), 0)
+        except Exception:  # the sources read these mentions again: no worse than a restart
             logger.exception("the sources' positions could not be stored; kept the old ones")
         return Stored(fresh, frozenset(unfiled), frozenset(failed))
+
+    async def _run_through_faults(self, work: Callable[[Database], T], mentions: int) -> T:
+        """Run one step of ``_store_each``, retrying a database fault in place (as ``_store``
+        retries a batch): going back to the whole batch would store again the mentions already
+        committed one by one, count them as duplicates and fail the bad one twice."""
+        delay = 0.1
+        while True:
+            try:
+                result = await self.writer.run(work)
+            except sqlite3.Error as error:
+                if not database_fault(error):
+                    raise
+                self.storage_error = str(error)
+                logger.error(
+                    "storing %d mentions failed (%s); retrying in %.1fs", mentions, error, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _MAX_BACKOFF)
+                continue
+            return result
 
     async def _store_unfiled(self, item: ScoredMention, error: Exception) -> Stored | None:
         """Store a mention the store failed on with an sqlite3 error (not the database's
@@ -342,10 +361,10 @@ class Intake:
             exc_info=error,
         )
         try:
-            kept = await self.writer.run(partial(_keep_unfiled, item=item, error=_said(error)))
-        except Exception as again:
-            if isinstance(again, sqlite3.Error) and database_fault(again):
-                raise
+            kept = await self._run_through_faults(
+                partial(_keep_unfiled, item=item, error=_said(error)), 1
+            )
+        except Exception:
             logger.exception("mention %r/%r cannot be stored; skipped", *key)
             return None
         self.kept_unfiled += len(kept.unfiled)

@@ -159,3 +159,58 @@ async def test_refiling_a_mention_whose_filing_raises_an_sqlite_bug_goes_on_to_t
     [(attempts, error_text)] = db.execute("SELECT attempts, error FROM mention_issues").fetchall()
     assert attempts >= 2
     assert "ProgrammingError" in error_text
+
+
+async def test_a_database_fault_while_storing_one_by_one_stores_and_counts_each_once(
+    tmp_path: Path,
+) -> None:
+    """A batch falls back to one by one for a mention that cannot be stored, and the database
+    is locked once meanwhile: the lock is waited out where it happened. Retrying the whole batch
+    instead counted the mentions already stored as duplicates (the sender's receipt, the
+    console and the metrics lost them) and the bad mention as failed twice."""
+    from storage.mentions import save_batch
+    from storage.unfiled import Stored
+
+    locked = [True]
+
+    def store(db: Any, scored: list[ScoredMention], positions: dict[str, str]) -> Stored:
+        ids = [item.mention.native_id for item in scored]
+        if "bad" in ids:
+            raise ValueError("this mention cannot be stored")
+        if ids == ["c"] and locked[0]:
+            locked[0] = False
+            raise sqlite3.OperationalError("database is locked")
+        return Stored(save_batch(db, scored, positions))
+
+    writer = Writer(tmp_path / "vigie.db")
+    metrics = Metrics()
+    shown: list[str] = []
+    intake = Intake(
+        InlineScorer([BRAND]),
+        writer,
+        metrics,
+        capacity=100,
+        batch_size=100,
+        now=lambda: AT,
+        store=store,
+        sinks=[lambda fresh: shown.extend(item.mention.native_id for item in fresh)],
+    )
+    mentions = tuple(
+        Mention("feed", i, f"Kestrel Mobile down again {i}", AT) for i in ["a", "bad", "c"]
+    )
+    done: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+    run = asyncio.create_task(intake.run())
+    try:
+        await intake.submit(Envelope("feed", mentions, "p3", done))
+        receipt = await asyncio.wait_for(done, 30)
+    finally:
+        intake.close()
+        await asyncio.wait_for(run, 30)
+    stored = sorted(row["native_id"] for row in await writer.run(find_mentions))
+    writer.close()
+    assert stored == ["a", "c"]
+    assert (receipt.stored, receipt.duplicates, receipt.failed) == (2, 0, 1)
+    assert sorted(shown) == ["a", "c"]
+    assert metrics.registry.get_sample_value("vigie_mentions_stored_total") == 2
+    assert metrics.registry.get_sample_value("vigie_mentions_duplicate_total") == 0
+    assert intake.failed == 1
