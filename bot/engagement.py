@@ -28,7 +28,7 @@ from bot.incidents.desk import IncidentDesk
 from bot.incidents.groups import BIN, WINDOW_BINS
 from bot.model import Engagement, Mention
 from bot.sanitize import clean_engagement
-from bot.sources.base import EngagementReader
+from bot.sources.base import EngagementCut, EngagementReader
 from bot.sources.polite import SourceError
 from bot.spread.velocity import projected_reposts
 from storage.engagement import Tracked, mentions_to_refresh, record_observations
@@ -68,6 +68,8 @@ class EngagementRefresher:
         self.every = every
         self.limit = limit
         self.vote_sources = vote_sources
+        # where each source's next round starts in its list, after a round cut short
+        self._start: dict[str, int] = {}
 
     async def run(self) -> None:
         while True:
@@ -87,12 +89,27 @@ class EngagementRefresher:
                 by_source.setdefault(item.source, []).append(item)
         predicted: dict[tuple[str, str], float] = {}
         votes: dict[tuple[str, str], int] = {}
-        for source, items in by_source.items():
+        for source, listed in by_source.items():
             now = self.clock.now()
+            start = self._start.pop(source, 0) % len(listed)
+            items = listed[start:] + listed[:start]
             mentions = [Mention(source, i.native_id, "", i.created_at) for i in items]
             try:
                 counts = await self.readers[source].engagement(mentions)
+            except EngagementCut as cut:
+                # the next round starts past where this one stopped: a post that keeps failing
+                # must not keep those after it from ever being read
+                counts = cut.counts
+                self._start[source] = start + len(counts) + 1
+                logger.warning(
+                    "engagement of %s posts refreshed for %d of %d: %s",
+                    source,
+                    len(counts),
+                    len(items),
+                    cut,
+                )
             except SourceError as error:
+                self._start[source] = start + 1
                 logger.warning("engagement of %s posts not refreshed: %s", source, error)
                 continue
             counts = {native_id: clean_engagement(seen) for native_id, seen in counts.items()}

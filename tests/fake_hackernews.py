@@ -114,6 +114,8 @@ class FakeHackerNews:
     _breaks: list[Break] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
+    erring: set[str] = field(default_factory=set)
+    """Items whose page answers 503 (a server failing on one item)."""
 
     async def __aenter__(self) -> Self:
         app = web.Application()
@@ -145,6 +147,8 @@ class FakeHackerNews:
 
     async def _item(self, request: web.Request) -> web.Response:
         wanted = request.match_info["id"]
+        if wanted in self.erring:
+            return web.json_response({"status": 503, "error": "unavailable"}, status=503)
         hit = next((h for h in self.hits if h["objectID"] == wanted), None)
         if hit is None:
             return web.json_response({"status": 404, "error": "Not Found"}, status=404)

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from bot.engagement import EngagementRefresher
 from bot.incidents.groups import STORM, GroupRisk
 from bot.model import Engagement, Mention
-from bot.sources.base import EngagementReader
+from bot.sources.base import EngagementCut, EngagementReader, cut_short
 from bot.sources.bluesky import BlueskySource
+from bot.sources.polite import SourceError
 from storage.engagement import mentions_to_refresh, observations_of
 from storage.writer import Writer
 from tests.fake_bluesky import FakeBluesky
@@ -133,3 +136,61 @@ async def test_hacker_news_reads_points_and_comments() -> None:
         assert isinstance(source, EngagementReader)
         counts = await source.engagement([Mention("hn", "41", "", T0), Mention("hn", "7", "", T0)])
     assert counts == {"41": Engagement(reposts=320, replies=3)}  # points: its spread
+
+
+async def test_a_round_cut_short_keeps_what_it_read() -> None:
+    """Hacker News fails on one item: the counts read before it are not thrown away."""
+    async with FakeHackerNews() as hn:
+        for item in (41, 42, 43):
+            hn.add(story(item, 1_700_000_000, "Kestrel Mobile outage", points=item))
+        hn.erring.add("42")
+        source = source_for_hn(hn)
+        mentions = [Mention("hn", str(item), "", T0) for item in (41, 42, 43)]
+        with pytest.raises(EngagementCut) as cut:
+            await source.engagement(mentions)
+    assert cut.value.counts == {"41": Engagement(reposts=41, replies=0)}
+
+
+class StuckReader:
+    """A source whose server fails on one post (the second it is first asked for), reading in
+    the order it is given."""
+
+    def __init__(self) -> None:
+        self.stuck: str | None = None
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        if self.stuck is None:
+            self.stuck = mentions[1].native_id
+        counts: dict[str, Engagement] = {}
+        for mention in mentions:
+            if mention.native_id == self.stuck:
+                raise cut_short(SourceError("HTTP 503"), counts)
+            counts[mention.native_id] = Engagement(reposts=5)
+        return counts
+
+
+async def test_a_post_that_keeps_failing_does_not_starve_the_posts_after_it(
+    tmp_path: Path,
+) -> None:
+    """Each round started over from the same first post and broke off at the same failing one:
+    the posts listed after it were never read again."""
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        clock = ManualClock()
+        clock.at = T0 + 12 * MIN
+        reader = StuckReader()
+        refresher = EngagementRefresher(writer, desk.desk, {"test": reader}, clock, every=60)
+        await refresher.refresh()
+        clock.at = T0 + 14 * MIN
+        await refresher.refresh()
+        tracked = await writer.run(lambda db: mentions_to_refresh(db, limit=500))
+        ids = [item.native_id for item in tracked]
+        history = await writer.run(lambda db: observations_of(db, "test", ids))
+    finally:
+        writer.close()
+    assert len(ids) == 30
+    assert set(history) == set(ids) - {reader.stuck}

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.intake import Envelope
 from bot.model import Engagement, Mention
+from bot.sources.polite import SourceError
 
 
 class Inbox(Protocol):
@@ -35,8 +36,26 @@ class EngagementReader(Protocol):
     """A source that can re-read how far its posts travel (for mentions in open incidents)."""
 
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
-        """Current counts by native id; posts it cannot see (deleted) are left out."""
+        """Current counts by native id; posts it cannot see (deleted) are left out. A request
+        failing after some counts were read raises :class:`EngagementCut` with them."""
         ...
+
+
+class EngagementCut(SourceError):
+    """A round of engagement readings broken off by a failed request (a rate limit, an
+    outage): the counts read before it still count."""
+
+    def __init__(self, error: SourceError, counts: dict[str, Engagement]) -> None:
+        super().__init__(
+            str(error), retryable=error.retryable, wait=error.wait, status=error.status
+        )
+        self.counts = counts
+
+
+def cut_short(error: SourceError, counts: dict[str, Engagement]) -> SourceError:
+    """What to raise when a request of an engagement round fails: the counts read so far with
+    it, when there are some."""
+    return EngagementCut(error, counts) if counts else error
 
 
 @runtime_checkable

@@ -40,7 +40,7 @@ from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Engagement, Mention
 from bot.records import MalformedRecord, parse_count
-from bot.sources.base import Inbox
+from bot.sources.base import Inbox, cut_short
 from bot.sources.bluesky_account import Account
 from bot.sources.bluesky_events import POST, JetstreamReader, MalformedEvent
 from bot.sources.bluesky_profiles import ProfileCache
@@ -159,7 +159,10 @@ class BlueskySource:
         async with self.session() as session:
             for start in range(0, len(uris), GET_POSTS_BATCH):
                 params = [("uris", uri) for uri in uris[start : start + GET_POSTS_BATCH]]
-                answer = await get_json(session, url, params=params)
+                try:
+                    answer = await get_json(session, url, params=params)
+                except SourceError as error:
+                    raise cut_short(error, counts) from error
                 posts = answer.get("posts") if isinstance(answer, dict) else None
                 for post in posts if isinstance(posts, list) else []:
                     seen = self._engagement_of(post)

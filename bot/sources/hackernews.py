@@ -28,7 +28,7 @@ from bot.config.source_hackernews import HackerNewsSourceSettings
 from bot.model import Author, Brand, Engagement, Mention
 from bot.records import MalformedRecord, parse_count, parse_text, parse_time
 from bot.redact import redact_url
-from bot.sources.base import Source
+from bot.sources.base import Source, cut_short
 from bot.sources.html_text import html_to_text
 from bot.sources.polite import SourceError, get_json
 from bot.sources.polling import Report, no_report
@@ -92,7 +92,7 @@ class HackerNewsSource(SearchingSource):
                 except SourceError as error:
                     if not error.retryable:  # 404: deleted
                         continue
-                    raise
+                    raise cut_short(error, counts) from error
                 seen = self._engagement_of(mention.native_id, item)
                 if seen is not None:
                     counts[mention.native_id] = seen

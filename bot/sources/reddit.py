@@ -29,7 +29,7 @@ import aiohttp
 from bot.config.source_reddit import RedditSourceSettings
 from bot.model import Brand, Engagement, Mention
 from bot.records import MalformedRecord
-from bot.sources.base import Source
+from bot.sources.base import Source, cut_short
 from bot.sources.polite import Pacer, SourceError, client_session, pause, read_json, request
 from bot.sources.polling import Report, no_report
 from bot.sources.reddit_things import Posted, default_queries, posted, to_mention
@@ -181,8 +181,11 @@ class RedditSource(SearchingSource):
         async with self.session() as session:
             for start in range(0, len(names), INFO_BATCH):
                 chunk = ",".join(names[start : start + INFO_BATCH])
-                listing = await self._call(session, "GET", "/api/info", params={"id": chunk})
-                page, _ = self._read(listing)
+                try:
+                    listing = await self._call(session, "GET", "/api/info", params={"id": chunk})
+                    page, _ = self._read(listing)
+                except SourceError as error:
+                    raise cut_short(error, counts) from error
                 counts.update((m.native_id, m.engagement) for m in page)
         return counts
 
