@@ -202,7 +202,8 @@ def test_an_unquoted_off_for_a_mastodon_public_timeline_means_off(tmp_path: Path
     """YAML reads a bare `off` as false; for `public` it can only mean "off"."""
     text = (
         f"brands:\n{KESTREL}sources:\n"
-        "  - {type: mastodon, name: masto, base_url: 'https://mastodon.example', public: off}\n"
+        "  - {type: mastodon, name: masto, base_url: 'https://mastodon.example', public: off,\n"
+        "     hashtags: [kestreldown]}\n"
     )
     [source] = load(tmp_path, text).sources
     assert getattr(source, "public", None) == "off"

@@ -12,6 +12,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from bot.config.incidents import EscalateOptions
 from bot.config.loader import ConfigError, LoadedYaml, load_yaml
 from bot.config.schema import (
     AppConfig,
@@ -102,9 +103,7 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
     for item in error.errors(include_url=False):
         # Discriminated unions add the tag ('replay') to the location; it is not a key in the file.
         tags = ("replay", "webhook", "mastodon", "bluesky", "reddit", "hackernews", "rss", "x")
-        path = tuple(part for part in item["loc"] if part not in tags)
-        # so do tagged unions keyed by their field (steps: wait.wait -> wait)
-        path = tuple(p for i, p in enumerate(path) if i == 0 or p != path[i - 1])
+        path = _without_step_tags(tuple(part for part in item["loc"] if part not in tags))
         key = ".".join(str(part) if isinstance(part, str) else f"[{part}]" for part in path)
         key = key.replace(".[", "[")
         message = str(item["msg"]).removeprefix("Value error, ")
@@ -114,7 +113,9 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
         line = loaded.line_of(path)
         where = f"line {line}: " if line else ""
         if item["type"] == "extra_forbidden":
-            message = "unknown setting (misspelt? README.md lists every setting)"
+            message = _misplaced(item["loc"]) or (
+                "unknown setting (misspelt? README.md lists every setting)"
+            )
         elif item["type"] in _TYPE_ERRORS:
             named = [part for part in path if isinstance(part, str)]
             secret = bool(named) and named[-1] in _secret_fields()
@@ -123,6 +124,39 @@ def _describe(error: ValidationError, loaded: LoadedYaml, source: str) -> str:
     count = len(problems)
     listed = "\n".join(text for _, text in sorted(problems, key=lambda problem: problem[0]))
     return f"{source}: {count} problem{'s' if count > 1 else ''}\n{listed}"
+
+
+_STEP_KINDS = ("notify", "wait", "escalate")
+
+
+def _without_step_tags(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A step's kind, which pydantic adds after ``steps, <index>`` to tell the union's members
+    apart, is not a key of its own: ``steps[1].escalate.to`` is the key ``to`` under the step's
+    ``escalate:``, ``steps[1].only_if_rising`` a key beside it."""
+    return tuple(
+        part
+        for index, part in enumerate(path)
+        if not (
+            part in _STEP_KINDS
+            and index >= 2
+            and isinstance(path[index - 1], int)
+            and path[index - 2] == "steps"
+        )
+    )
+
+
+def _misplaced(loc: tuple[Any, ...]) -> str | None:
+    """An unknown key beside ``escalate:`` that is one of its own settings was meant under it:
+    a YAML indentation slip, which "unknown setting" alone would not explain."""
+    if len(loc) < 4 or loc[-4] != "steps" or loc[-2] != "escalate":
+        return None
+    key = loc[-1]
+    if key not in EscalateOptions.model_fields:
+        return None
+    return (
+        f"{key} is a setting of escalate, but is written beside it, as a setting of the step: "
+        f"indent it under escalate: (two more spaces), or write escalate: {{{key}: …}}"
+    )
 
 
 _TYPE_ERRORS = frozenset({"string_type", "list_type", "dict_type"})

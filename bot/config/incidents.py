@@ -22,10 +22,11 @@ from pydantic import (
     model_validator,
 )
 
-from bot.config.numbers import Integer
+from bot.config.numbers import TEN_YEARS_DAYS, Integer
 from bot.durations import parse_duration
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
+MAX_DURATION = timedelta(days=TEN_YEARS_DAYS)
 
 
 def _duration(value: Any) -> timedelta:
@@ -43,6 +44,10 @@ def _duration(value: Any) -> timedelta:
         raise ValueError(f"{value!r} is not a duration such as 30s, 15m, 6h or 1d")
     if parsed < timedelta(0):
         raise ValueError(f"a duration cannot be negative ({value})")
+    if parsed > MAX_DURATION:
+        raise ValueError(
+            f"{value} is longer than any timer needs: at most {TEN_YEARS_DAYS}d (ten years)"
+        )
     return parsed
 
 
@@ -59,7 +64,8 @@ Duration = Annotated[
     BeforeValidator(_duration),
     PlainSerializer(_format_duration, return_type=str),
 ]
-"""``15m``, ``6h``, ``1d``; never negative. Serialised back the same way (policy snapshots)."""
+"""``15m``, ``6h``, ``1d``; never negative, at most ten years. Serialised back the same way
+(policy snapshots)."""
 
 
 class Policy(BaseModel):

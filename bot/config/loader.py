@@ -90,7 +90,26 @@ def _malformed(value: str, start: int, line: int) -> str:
     return f"line {line}: {shown!r} {why}: write {_FORMS}"
 
 
+def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
+    seen: dict[tuple[str, Any], yaml.Mark] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+            mark = key_node.start_mark
+            first = seen.setdefault((key_node.tag, key_node.value), mark)
+            if first is not mark:
+                where = "earlier on that line" if first.line == mark.line else "first on line"
+                raise ConfigError(
+                    f"line {mark.line + 1}: duplicate key {key_node.value!r} "
+                    f"({where}{'' if first.line == mark.line else f' {first.line + 1}'})"
+                )
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _make_loader(environ: Mapping[str, str]) -> type[yaml.SafeLoader]:
+    checked: set[int] = set()
+
     class EnvLoader(yaml.SafeLoader):
         def construct_scalar(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
             value = super().construct_scalar(node)
@@ -98,18 +117,14 @@ def _make_loader(environ: Mapping[str, str]) -> type[yaml.SafeLoader]:
                 return substitute(value, environ, node.start_mark.line + 1)
             return value
 
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        def flatten_mapping(self, node: yaml.MappingNode) -> None:
             # PyYAML keeps the last of two equal keys; a second `brands:` would silently win.
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    line = key_node.start_mark.line + 1
-                    first = seen.setdefault(key_node.value, line)
-                    if first != line:
-                        raise ConfigError(
-                            f"line {line}: duplicate key {key_node.value!r} (first on line {first})"
-                        )
-            return super().construct_mapping(node, deep=deep)
+            # Checked before the merge (`<<`) brings in keys that the mapping's own override;
+            # only once, as a merged mapping is flattened again each time it is merged.
+            if id(node) not in checked:
+                checked.add(id(node))
+                _refuse_duplicate_keys(node)
+            super().flatten_mapping(node)
 
     def construct_int(loader: EnvLoader, node: yaml.ScalarNode) -> Any:
         # YAML 1.1 reads 22:00 as 1320 and 22:00:00 as 79200 (base 60); in a configuration

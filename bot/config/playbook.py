@@ -15,11 +15,13 @@ greeting words.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from bot.config.languages import language_code
 from bot.config.numbers import Integer, Number
+from bot.config.source_urls import not_http
 from bot.drafts.templates import (
     DEFAULTS,
     ISSUES,
@@ -33,7 +35,7 @@ from bot.drafts.templates import (
 )
 from bot.drafts.themes import THEMES
 
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_T = TypeVar("_T")
 
 
 class _Settings(BaseModel):
@@ -41,10 +43,20 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _language_code(code: str) -> str:
-    if not _LANGUAGE.match(code):
-        raise ValueError(f"{code!r} is not an ISO 639-1 language code such as 'en' or 'fr'")
-    return code
+def _by_language(texts: dict[str, _T], where: str) -> dict[str, _T]:
+    """``texts`` keyed by two-letter codes as the brands' languages are ('fra' reads 'fr'); two
+    keys meaning one language cannot both be used."""
+    read: dict[str, _T] = {}
+    written: dict[str, str] = {}
+    for code, text in texts.items():
+        short = language_code(code)
+        if short in read:
+            raise ValueError(
+                f"{where}: {written[short]!r} and {code!r} are both the language {short!r}; "
+                "keep one"
+            )
+        read[short], written[short] = text, code
+    return read
 
 
 class Playbook(_Settings):
@@ -86,16 +98,29 @@ class Playbook(_Settings):
     @field_validator("default_language")
     @classmethod
     def _default_language(cls, code: str) -> str:
-        return _language_code(code)
+        return language_code(code)
 
     @field_validator("sign_off")
     @classmethod
     def _sign_off(cls, sign_off: str | dict[str, str]) -> str | dict[str, str]:
         if isinstance(sign_off, dict):
-            for code in sign_off:
-                _language_code(code)
-            return {code: text.strip() for code, text in sign_off.items()}
+            return {code: text.strip() for code, text in _by_language(sign_off, "sign_off").items()}
         return sign_off.strip()
+
+    @field_validator("statement")
+    @classmethod
+    def _statement(cls, statement: dict[str, str]) -> dict[str, str]:
+        return _by_language(statement, "statement")
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(
+        cls, templates: dict[str, dict[str, dict[str, str]]]
+    ) -> dict[str, dict[str, dict[str, str]]]:
+        return {
+            theme: _by_language(languages, f"templates.{theme}")
+            for theme, languages in templates.items()
+        }
 
     @field_validator("products", "banned_phrases")
     @classmethod
@@ -115,7 +140,6 @@ class Playbook(_Settings):
             if theme not in THEMES:
                 raise ValueError(f"templates: unknown theme {theme!r}; known: {', '.join(THEMES)}")
             for language, variants in languages.items():
-                _language_code(language)
                 for variant, template in variants.items():
                     where = f"templates.{theme}.{language}.{variant}"
                     if variant not in VARIANTS[theme]:
@@ -126,7 +150,6 @@ class Playbook(_Settings):
                     empty = may_be_empty | empty_in(language)
                     _check(where, template, REPLY_PLACEHOLDERS, empty)
         for language, template in self.statement.items():
-            _language_code(language)
             allowed: tuple[str, ...] = STATEMENT_PLACEHOLDERS
             if language not in ISSUES:
                 allowed = tuple(name for name in allowed if name != "issue")
@@ -174,7 +197,7 @@ class ReplyGeneratorSettings(_Settings):
         if url is not None and not url.strip():
             return None  # ${LLM_URL:-} left empty: off
         if url is not None and not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError(f"{url!r} is not an http(s) URL")
+            raise ValueError(not_http(url, "http://127.0.0.1:8000/v1"))
         return url.rstrip("/") if url is not None else None
 
     @field_validator("api_key")

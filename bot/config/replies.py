@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.config.numbers import Integer, Number
+from bot.config.numbers import TEN_YEARS_DAYS, Integer, Number
 from bot.config.playbook import ReplyGeneratorSettings
 
 
@@ -20,7 +20,10 @@ class ReplySettings(BaseModel):
         "up to this many per incident.",
     )
     expire_after_hours: Number = Field(
-        24, gt=0, description="A draft not decided within this long can no longer be approved."
+        24,
+        gt=0,
+        le=TEN_YEARS_DAYS * 24,
+        description="A draft not decided within this long can no longer be approved.",
     )
     two_person_levels: list[str] = Field(
         default_factory=list,

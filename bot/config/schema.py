@@ -12,18 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from bot.complaints import CUE_GROUPS
 from bot.config.incidents import IncidentPolicy, NotifyStep
-from bot.config.numbers import Integer, Number, not_a_boolean
+from bot.config.languages import language_code
+from bot.config.numbers import TEN_YEARS_DAYS, Integer, Number, not_a_boolean
 from bot.config.playbook import Playbook
 from bot.config.replies import ReplySettings
 from bot.config.slack import SlackSettings
 from bot.config.source_bluesky import BlueskySourceSettings
 from bot.config.source_hackernews import HackerNewsSourceSettings
-from bot.config.source_mastodon import MastodonSourceSettings
+from bot.config.source_mastodon import NOTHING_TO_FOLLOW, MastodonSourceSettings
 from bot.config.source_reddit import RedditSourceSettings
 from bot.config.source_rss import RssSourceSettings
-from bot.config.source_x import XSourceSettings
+from bot.config.source_x import MAX_RULE, XSourceSettings, too_long_rule
 from bot.config.teams import TeamsSettings
-from bot.language import declared_code
 from bot.records import MENTION_FIELDS
 from bot.text import fold
 
@@ -53,6 +53,7 @@ class StorageSettings(Settings):
     keep_days: Integer = Field(
         365,
         ge=0,
+        le=TEN_YEARS_DAYS * 10,
         description="Forget mentions received longer ago than this (unless an incident or a "
         "reply draft holds them), and older engagement readings and delivered notifications; "
         "0 keeps everything. Incidents and the decision log are always kept.",
@@ -63,6 +64,17 @@ class HttpSettings(Settings):
     enabled: bool = Field(True, description="Serve /healthz, /metrics and /webhooks/{name}.")
     host: str = Field("127.0.0.1", description="Address to bind; 0.0.0.0 to accept from outside.")
     port: Integer = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one.")
+
+    @field_validator("host")
+    @classmethod
+    def _host_named(cls, host: str) -> str:
+        # asyncio listens on every interface for an empty host: that must be asked for by name
+        if not host.strip():
+            raise ValueError(
+                "host is empty, which would listen on every interface: write 127.0.0.1 (this "
+                "machine only) or 0.0.0.0 (to accept from outside)"
+            )
+        return host.strip()
 
 
 class PipelineSettings(Settings):
@@ -168,13 +180,7 @@ class BrandSettings(Settings):
     @classmethod
     def _language_codes(cls, codes: list[str]) -> list[str]:
         """Two-letter codes, as the language detector gives them ('fra' and 'fr-FR' mean 'fr')."""
-        two_letter = []
-        for code in codes:
-            # a code without a two-letter form (ceb, yue, haw: the detector knows them) stays
-            short = declared_code(code) or (code if re.fullmatch(r"[a-z]{3}", code) else "")
-            if not short:
-                raise ValueError(f"{code!r} is not an ISO 639-1 language code such as 'en' or 'fr'")
-            two_letter.append(short)
+        two_letter = [language_code(code) for code in codes]
         return list(dict.fromkeys(two_letter))
 
     @model_validator(mode="after")
@@ -451,6 +457,28 @@ class AppConfig(Settings):
                 "that installs the app can query incidents; set it to your directory id"
             )
         return warnings
+
+    @model_validator(mode="after")
+    def _sources_hear_something(self) -> AppConfig:
+        """What a source is built from the brands with, checked here so that check-config
+        refuses what run would (a source refusing only when built would pass check-config)."""
+        tagged = any(brand.hashtags for brand in self.brands)
+        for index, source in enumerate(self.sources):
+            if isinstance(source, MastodonSourceSettings) and source.follows_nothing(tagged):
+                raise ValueError(f"sources[{index}]: {NOTHING_TO_FOLLOW}")
+            if isinstance(source, XSourceSettings) and source.rules is None:
+                for brand in self.brands:
+                    terms = (brand.name, *brand.keywords, *brand.aliases)
+                    terms += (*brand.hashtags, *brand.handles)
+                    rule = too_long_rule(terms, brand.exclude, brand.languages)
+                    if rule:
+                        raise ValueError(
+                            f"sources[{index}]: brand {brand.name!r} gives a rule longer than "
+                            f"{MAX_RULE} characters ({rule[:60]}...), its exclusions and "
+                            "languages being in every rule; set the source's rules yourself, "
+                            "or exclude fewer phrases"
+                        )
+        return self
 
     @model_validator(mode="after")
     def _two_person_levels_exist(self) -> AppConfig:

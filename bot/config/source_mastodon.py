@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.incidents import Duration
 from bot.config.numbers import Integer, Number
-from bot.config.source_urls import checked_host
+from bot.config.source_urls import checked_host, not_http
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
+NOTHING_TO_FOLLOW = "nothing to follow; set hashtags, search or public, or give the brands hashtags"
 
 
 class MastodonSourceSettings(BaseModel):
@@ -89,7 +90,7 @@ class MastodonSourceSettings(BaseModel):
         if url is None:
             return None
         if not re.match(_HTTP_URL, url.strip()):
-            raise ValueError(f"{url!r} is not an http(s) address such as https://mastodon.social")
+            raise ValueError(not_http(url, "https://mastodon.social"))
         return checked_host(url.strip().rstrip("/"))
 
     @field_validator("access_token")
@@ -113,3 +114,11 @@ class MastodonSourceSettings(BaseModel):
         if queries is not None and any(not query.strip() for query in queries):
             raise ValueError("search queries must not be empty")
         return [query.strip() for query in queries] if queries is not None else None
+
+    def follows_nothing(self, brands_have_hashtags: bool) -> bool:
+        """Whether the source would follow no feed at all (as bot/sources/mastodon_api.py's
+        plan_feeds plans them): no hashtags (its own, else the brands'), no public timeline, no
+        search (its own, else with a token the brands' names, which every brand has)."""
+        tags = bool(self.hashtags) if self.hashtags is not None else brands_have_hashtags
+        searches = bool(self.search) if self.search is not None else self.access_token is not None
+        return not tags and self.public == "off" and not searches

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config.numbers import Integer, Number
-from bot.config.source_urls import unreachable_host
+from bot.config.source_urls import not_http, unreachable_host
 from bot.redact import redact_url
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -40,7 +40,7 @@ class RssSourceSettings(BaseModel):
         for feed in feeds:
             parts = urlsplit(feed)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"{feed!r} is not an http(s) URL")
+                raise ValueError(not_http(feed, "https://example.com/feed.xml"))
             if (why := unreachable_host(feed)) is not None:
                 raise ValueError(f"feed {redact_url(feed)!r}: {why}")
         if len(set(feeds)) != len(feeds):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from yarl import URL
 
 from bot.redact import redact_url
@@ -24,3 +26,19 @@ def checked_host(url: str) -> str:
     if (why := unreachable_host(url)) is not None:
         raise ValueError(f"{redact_url(url)!r}: {why}")
     return url
+
+
+def not_http(value: str, example: str) -> str:
+    """Why ``value`` is refused as an http(s) URL, showing it without its user, password and
+    query (a URL may carry a token); a value that does not even read as ``scheme://host`` is
+    not shown at all (it may be a secret written in the wrong place)."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme and parts.netloc:
+        return f"{redact_url(value.strip())!r} is not an http(s) address such as {example}"
+    return (
+        f"not an http(s) address such as {example} (the value, not shown in case it is a "
+        "secret, does not start with http:// or https://)"
+    )

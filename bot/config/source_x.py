@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.config.numbers import Integer, Number
-from bot.config.source_urls import checked_host
+from bot.config.source_urls import checked_host, not_http
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 _HTTP_URL = r"^https?://[^\s/]+(/[^\s]*)?$"
 MAX_RULE = 512
 """Characters in one filtered-stream rule that every access tier accepts (some allow more)."""
+_WORD = re.compile(r"^\w+$")
 
 
 class XSourceSettings(BaseModel):
@@ -51,7 +53,7 @@ class XSourceSettings(BaseModel):
     @classmethod
     def _http_url(cls, url: str) -> str:
         if not re.match(_HTTP_URL, url.strip()):
-            raise ValueError(f"{url!r} is not an http(s) address such as https://api.x.com")
+            raise ValueError(not_http(url, "https://api.x.com"))
         return checked_host(url.strip().rstrip("/"))
 
     @field_validator("bearer_token")
@@ -73,3 +75,34 @@ class XSourceSettings(BaseModel):
         if too_long:
             raise ValueError(f"a rule is longer than {MAX_RULE} characters: {too_long[0][:60]}...")
         return list(dict.fromkeys(cleaned))
+
+
+def rule_term(term: str) -> str:
+    """A term as a filtered-stream rule writes it: ``#tag`` and ``@handle`` as they are, a word
+    in lower case, anything else a quoted phrase (bot/sources/x_wire.py builds rules so)."""
+    term = term.strip()
+    if term[:1] in "#@" and _WORD.match(term[1:]):
+        return term
+    if _WORD.match(term):
+        return term.lower()
+    return '"' + term.lower().replace("\\", " ").replace('"', " ") + '"'
+
+
+def rule_tail(exclude: Iterable[str], languages: Iterable[str]) -> list[str]:
+    """What follows the terms in every rule of a brand: its exclusions, no retweets, its
+    languages."""
+    excludes = [f"-{rule_term(t)}" for t in dict.fromkeys(exclude) if t.strip()]
+    codes = [f"lang:{code}" for code in dict.fromkeys(languages) if _WORD.match(code)]
+    tail = [*excludes, "-is:retweet"]
+    if codes:
+        tail.append(codes[0] if len(codes) == 1 else f"({' OR '.join(codes)})")
+    return tail
+
+
+def too_long_rule(terms: Iterable[str], exclude: Iterable[str], languages: Iterable[str]) -> str:
+    """A rule built from the brand longer than :data:`MAX_RULE` even with one term alone ("":
+    none). Terms are grouped into rules under the limit, so only a term that cannot fit alone
+    beside the brand's exclusions and languages makes the brand unusable without ``rules``."""
+    suffix = " " + " ".join(rule_tail(exclude, languages))
+    alone = (rule_term(term) + suffix for term in terms if term.strip())
+    return next((rule for rule in alone if len(rule) > MAX_RULE), "")

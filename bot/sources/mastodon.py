@@ -33,11 +33,11 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.config.loader import ConfigError
-from bot.config.source_mastodon import MastodonSourceSettings
+from bot.config.source_mastodon import NOTHING_TO_FOLLOW, MastodonSourceSettings
 from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Engagement, Mention
-from bot.sources.base import Inbox, Source
+from bot.sources.base import Inbox, Source, cut_short
 from bot.sources.mastodon_api import PAGE_SIZE, Feed, MastodonApi, plan_feeds
 from bot.sources.mastodon_reply import MastodonReplier
 from bot.sources.mastodon_sse import SseError, SseParser
@@ -136,7 +136,7 @@ class MastodonSource:
                 except SourceError as error:
                     if not error.retryable:  # 404: deleted, 403: hidden
                         continue
-                    raise
+                    raise cut_short(error, counts) from error
                 seen = self._engagement_of(mention.native_id, status)
                 if seen is not None:
                     counts[mention.native_id] = seen
@@ -330,10 +330,7 @@ def _load_cursor(position: str | None, name: str) -> dict[str, str]:
 def build(settings: MastodonSourceSettings, context: SourceContext) -> Source:
     source = MastodonSource(settings, context)
     if not source.feeds:
-        raise ConfigError(
-            f"sources: {settings.name}: nothing to follow; set hashtags, search or public, "
-            "or give the brands hashtags"
-        )
+        raise ConfigError(f"sources: {settings.name}: {NOTHING_TO_FOLLOW}")
     token = settings.access_token is not None
     if settings.stream and not token and any(not feed.search for feed in source.feeds):
         logger.info(
