@@ -11,20 +11,18 @@ from __future__ import annotations
 import html
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.config.source_x import MAX_RULE
+from bot.config.source_x import MAX_RULE, rule_tail, rule_term
 from bot.model import Author, Brand, Engagement, Mention
 
 logger = logging.getLogger(__name__)
 
 MAX_LINE = 4 * 1024 * 1024
 """A line longer than this is not a tweet: the stream is broken (and memory is bounded)."""
-_WORD = re.compile(r"^\w+$")
 _TWITTER_EPOCH_MS = 1_288_834_974_657  # tweet ids are snowflakes: (ms - epoch) << 22
 
 
@@ -39,25 +37,11 @@ class StreamFailed(Exception):
 # -- rules -------------------------------------------------------------------------------------
 
 
-def _term(term: str) -> str:
-    term = term.strip()
-    if term[:1] in "#@" and _WORD.match(term[1:]):
-        return term
-    if _WORD.match(term):
-        return term.lower()
-    return '"' + term.lower().replace("\\", " ").replace('"', " ") + '"'
-
-
 def brand_rules(brand: Brand, limit: int = MAX_RULE) -> list[str]:
     """``("kestrel mobile" OR @kestrelmobile OR #kestreldown) -"american kestrel" -is:retweet
     (lang:en OR lang:fr)``, split into several rules when longer than ``limit``."""
-    terms = list(dict.fromkeys(_term(t) for t in brand.terms if t.strip()))
-    excludes = [f"-{_term(t)}" for t in dict.fromkeys(brand.exclude) if t.strip()]
-    languages = [f"lang:{code}" for code in dict.fromkeys(brand.languages) if _WORD.match(code)]
-    tail = [*excludes, "-is:retweet"]
-    if languages:
-        tail.append(languages[0] if len(languages) == 1 else f"({' OR '.join(languages)})")
-    suffix = " " + " ".join(tail)
+    terms = list(dict.fromkeys(rule_term(t) for t in brand.terms if t.strip()))
+    suffix = " " + " ".join(rule_tail(brand.exclude, brand.languages))
     rules: list[str] = []
     group: list[str] = []
     for term in terms:
