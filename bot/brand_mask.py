@@ -20,12 +20,10 @@ import re
 from collections.abc import Callable, Iterable
 
 from bot.model import Brand
-from bot.text import fold
+from bot.text import APOSTROPHES, fold
 
 PLACEHOLDER = "@brand"
 """What a masked term becomes: a handle, which carries no sentiment for any scorer."""
-
-_APOSTROPHES = "'\u2019\u2018\u02bc"
 
 Sways = Callable[[str, str], bool]
 """Whether a phrase would sway the score of a text in a language (``NegativityScorer.sways``)."""
@@ -45,7 +43,10 @@ def _search_phrase(term: str, terms: Iterable[str]) -> bool:
 
 def _pattern(term: str) -> re.Pattern[str]:
     words = [
-        "".join(f"[{_APOSTROPHES}]" if char in _APOSTROPHES else re.escape(char) for char in word)
+        "".join(
+            f"[{re.escape(APOSTROPHES)}]" if char in APOSTROPHES else re.escape(char)
+            for char in word
+        )
         for word in term.split()
     ]
     start = r"(?<!\w)" if re.match(r"\w", term) else ""
@@ -58,15 +59,21 @@ class BrandMask:
 
     def __init__(self, brands: Iterable[Brand], sways: Sways) -> None:
         self._patterns: dict[str, re.Pattern[str]] = {}
+        # the matcher names one spelling of terms that fold alike ("Le Bon Marché" for "Le Bon
+        # Marche" too): each is masked with every configured spelling
+        self._spellings: dict[str, list[str]] = {}
         for brand in brands:
             terms = [term.strip() for term in brand.terms if term.strip()]
+            swaying = {
+                fold(term)
+                for term in terms
+                if not _search_phrase(term, terms)
+                and any(sways(term, code) for code in brand.languages)
+            }
             for term in terms:
-                if (
-                    term not in self._patterns
-                    and not _search_phrase(term, terms)
-                    and any(sways(term, code) for code in brand.languages)
-                ):
+                if term not in self._patterns and fold(term) in swaying:
                     self._patterns[term] = _pattern(term)
+                    self._spellings.setdefault(fold(term), []).append(term)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -75,8 +82,12 @@ class BrandMask:
 
     def __call__(self, text: str, terms: Iterable[str] | None = None) -> str:
         """``text`` with the swaying ones among ``terms`` (the matched terms, as configured;
-        all of them when None) replaced by :data:`PLACEHOLDER`."""
-        chosen = self._patterns if terms is None else (t for t in terms if t in self._patterns)
+        all of them when None), in every configured spelling, replaced by :data:`PLACEHOLDER`."""
+        chosen = (
+            self._patterns
+            if terms is None
+            else {s: None for t in terms for s in self._spellings.get(fold(t), ())}
+        )
         for term in sorted(chosen, key=len, reverse=True):  # "Best Buy Mobile" before "Best Buy"
             text = self._patterns[term].sub(PLACEHOLDER, text)
         return text

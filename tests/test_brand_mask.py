@@ -102,3 +102,28 @@ def test_only_where_the_text_names_the_brand() -> None:
     assert mask("the bestbuyer was best", ["Best Buy"]) == "the bestbuyer was best"
     assert mask("Kestrel is the best", ["Kestrel"]) == "Kestrel is the best"
     assert mask("No Frills and Best Buy") == f"{PLACEHOLDER} and {PLACEHOLDER}"
+
+
+def test_every_configured_spelling_of_a_swaying_term_is_masked() -> None:
+    """The matcher names the first spelling of terms that fold alike; the text may use another."""
+    brand = Brand(name="Le Bon Marché", slug="lbm", aliases=("Le Bon Marche",), languages=("fr",))
+    pipeline = Pipeline.for_brands([brand])
+    for text in ("le bon marche m'a livré", "Le Bon Marché m'a livré"):
+        verdict = pipeline.judge(text)
+        assert verdict is not None
+        assert pipeline.mask(text, verdict.matched_terms) == f"{PLACEHOLDER} m'a livré"
+
+
+def test_a_brand_s_cue_phrase_keeps_another_brand_s_name() -> None:
+    """Free is not named here (its exclusion masks it), so "free" stays in the text and in
+    Kestrel's cue phrase alike."""
+    pipeline = Pipeline.for_brands(
+        [
+            Brand(name="Free", slug="free", languages=("fr", "en"), exclude=("free upgrade",)),
+            Brand(name="Kestrel", slug="kestrel", cues=(("money", ("free upgrade refused",)),)),
+        ]
+    )
+    verdict = pipeline.judge("Kestrel free upgrade refused again")
+    assert verdict is not None
+    assert verdict.brands == ("kestrel",)
+    assert any("free upgrade refused" in reason for reason in verdict.negativity.reasons)

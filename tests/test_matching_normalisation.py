@@ -306,3 +306,44 @@ def test_no_number_form_or_spelled_out_symbol_lies_beyond_plane_1() -> None:
         return category == "No" or (category == "So" and len(spelled) > 1)
 
     assert not any(spelled_out(chr(code)) for code in range(0x20000, 0x110000))
+
+
+@pytest.mark.parametrize("mark", ["\u00b4", "\u2032", "\u02b9", "`"])
+def test_an_apostrophe_look_alike_matches_a_straight_one(mark: str) -> None:
+    """An acute accent, a prime, a modifier prime or a backtick typed for the apostrophe."""
+    text = f"McDonald{mark}s hat meine Bestellung vergessen"
+    assert BrandMatcher([MCDONALDS]).match(text) == [BrandMatch("mcd", ("McDonald's",))]
+    assert fold(f"MCDONALD{mark}S") == "mcdonald's"
+
+
+# Indic scripts: vowel signs and viramas are part of the word
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("ओला", "ओलावृष्टि से फसल बर्बाद"),  # Ola in 'hailstorm'
+        ("ताब", "मेरी किताब"),  # in 'kitaab', a book
+        ("टाटा", "टाटाओं"),
+        ("ஜியோ", "ஜியோவில்"),
+        ("कया", "क्या हुआ"),  # 'kaya' is not 'kya' (what): the virama stays
+        ("राज", "राज़ खुल गया"),  # 'raj' is not 'raaz' (a secret): the nukta stays
+    ],
+)
+def test_an_indic_term_inside_a_word_does_not_match(name: str, text: str) -> None:
+    assert BrandMatcher([Brand(name=name, slug="b")]).match(text) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("ओला", "ओला कैब नहीं आई"),
+        ("टाटा", "टाटा स्टील"),
+        ("ஜியோ", "ஜியோ நெட்வொர்க்"),
+        ("क्या", "क्या हुआ"),
+        ("राज़", "राज़ खुल गया"),
+        ("राज़", "रा\u095b खुल गया"),  # the nukta letter precomposed
+    ],
+)
+def test_an_indic_term_as_a_word_matches(name: str, text: str) -> None:
+    assert BrandMatcher([Brand(name=name, slug="b")]).match(text) == [BrandMatch("b", (name,))]
