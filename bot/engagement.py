@@ -100,7 +100,7 @@ class EngagementRefresher:
                 # the next round starts past where this one stopped: a post that keeps failing
                 # must not keep those after it from ever being read
                 counts = cut.counts
-                self._start[source] = start + len(counts) + 1
+                self._start[source] = start + cut.reached + 1
                 logger.warning(
                     "engagement of %s posts refreshed for %d of %d: %s",
                     source,

@@ -597,11 +597,18 @@ def test_a_jump_beyond_the_catch_up_limit_leaves_timers_working(tmp_path: Path) 
     assert desk.when(2, "escalated", "to crisis") == [notified + 15 * MIN]
 
 
-@pytest.mark.parametrize("asleep", [True, False], ids=["machine-asleep", "heard-all-along"])
-def test_time_the_machine_slept_is_not_calm(tmp_path: Path, asleep: bool) -> None:
+@pytest.mark.parametrize(
+    ("asleep", "stale_batch"),
+    [(True, False), (True, True), (False, False)],
+    ids=["machine-asleep", "batch-scored-across-the-sleep", "heard-all-along"],
+)
+def test_time_the_machine_slept_is_not_calm(
+    tmp_path: Path, asleep: bool, stale_batch: bool
+) -> None:
     """A laptop's lid closed or a VM paused for three hours mid-storm: nothing was heard, so
     the storm does not resolve as if it had calmed (then page again as a new surprise when its
-    backlog arrives). Three quiet hours heard as they pass do resolve it."""
+    backlog arrives), even when a batch whose time was read before the sleep is stored first.
+    Three quiet hours heard as they pass do resolve it."""
     wall, steady = [T0], [0.0]
     clock = SystemClock(wall=lambda: wall[0], monotonic=lambda: steady[0])
     desk = LiveDesk(tmp_path, policy())
@@ -609,10 +616,14 @@ def test_time_the_machine_slept_is_not_calm(tmp_path: Path, asleep: bool) -> Non
     for minute in range(12):
         wall[0], steady[0] = T0 + minute * MIN, minute * 60.0
         desk.live(clock.now(), 1)
-    wall[0] += 3 * HOUR  # the monotonic clock does not count a suspension
+    scored_at = clock.now()  # the intake reads the time, then scores its batch ...
+    wall[0] += 3 * HOUR  # ... the monotonic clock does not count a suspension
     if not asleep:
         steady[0] += 3 * HOUR.total_seconds()
-    desk.tick(clock.now())
+    ticked_at = clock.now()  # the tick loop reads the clock first after the sleep
+    if stale_batch:
+        desk.post(scored_at, 1, now=scored_at)
+    desk.tick(ticked_at)
     incident = get_incident(desk.db, 1)
     assert incident is not None
     assert incident.status.live is asleep

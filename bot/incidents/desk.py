@@ -124,8 +124,8 @@ class IncidentDesk:
     def _atomic(self, db: sqlite_utils.Database, work: Callable[[SqliteJournal], T]) -> T:
         if not self._loaded:
             self.load(db)
-        if not self.event_time and self.leaps() is not None:
-            self.engine.leapt()  # the machine slept: that time is not calm
+        if not self.event_time and (since := self.leaps()) is not None:
+            self.engine.leapt(since)  # the machine slept: that time is not calm
         journal = SqliteJournal(db)
         before = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
         try:

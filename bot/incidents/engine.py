@@ -75,6 +75,7 @@ class IncidentEngine:
         self.setup = setup
         self.policy = setup.policy
         self._heard = False  # see started()
+        self._unheard_after: datetime | None = None  # see leapt(); kept across reloads
         self.restore(state or EngineState())
 
     def restore(self, state: EngineState) -> None:
@@ -120,11 +121,14 @@ class IncidentEngine:
         if not self._heard:
             self._unheard = True
 
-    def leapt(self) -> None:
-        """Live mode: time leapt forward (the machine slept, or its clock was set forward):
-        the time from the engine's clock to the next step was not heard, as after a restart."""
+    def leapt(self, since: datetime) -> None:
+        """Live mode: time leapt forward at ``since`` (the machine slept, or its clock was set
+        forward): the time from the engine's clock to the first step after it was not heard, as
+        after a restart. A step whose time was read before the leap (a batch scored across the
+        suspension) leaves that to the next."""
         self._heard = False
         self._unheard = True
+        self._unheard_after = since
 
     def committed(self) -> None:
         """The caller's transaction committed: once it holds the skip of the unheard time,
@@ -163,8 +167,8 @@ class IncidentEngine:
         if self.now is None:
             self.now, self._unheard = until, False
             return
-        if self._unheard:
-            self._unheard = False
+        if self._unheard and (self._unheard_after is None or until > self._unheard_after):
+            self._unheard, self._unheard_after = False, None
             if until - self.now > BIN:
                 self._skip_unheard(effects, until)
         if until - self.now > MAX_CATCH_UP:

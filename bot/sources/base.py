@@ -43,19 +43,22 @@ class EngagementReader(Protocol):
 
 class EngagementCut(SourceError):
     """A round of engagement readings broken off by a failed request (a rate limit, an
-    outage): the counts read before it still count."""
+    outage): the counts read before it still count. ``reached``: how many of the mentions
+    asked about came before the failing request (gone posts included), where the next round
+    should start past."""
 
-    def __init__(self, error: SourceError, counts: dict[str, Engagement]) -> None:
+    def __init__(self, error: SourceError, counts: dict[str, Engagement], reached: int) -> None:
         super().__init__(
             str(error), retryable=error.retryable, wait=error.wait, status=error.status
         )
         self.counts = counts
+        self.reached = reached
 
 
-def cut_short(error: SourceError, counts: dict[str, Engagement]) -> SourceError:
-    """What to raise when a request of an engagement round fails: the counts read so far with
-    it, when there are some."""
-    return EngagementCut(error, counts) if counts else error
+def cut_short(error: SourceError, counts: dict[str, Engagement], reached: int) -> SourceError:
+    """What to raise when a request of an engagement round fails after ``reached`` of the
+    mentions asked about: the counts read so far with it, when there are some."""
+    return EngagementCut(error, counts, reached) if counts else error
 
 
 @runtime_checkable

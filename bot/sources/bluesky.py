@@ -154,6 +154,7 @@ class BlueskySource:
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
         """Counts from the AppView's ``app.bsky.feed.getPosts``, 25 posts a request."""
         uris = [m.native_id for m in mentions if m.native_id.startswith("at://")]
+        asked = [m.native_id for m in mentions]
         counts: dict[str, Engagement] = {}
         url = self.settings.appview_url.rstrip("/") + "/xrpc/app.bsky.feed.getPosts"
         async with self.session() as session:
@@ -162,7 +163,7 @@ class BlueskySource:
                 try:
                     answer = await get_json(session, url, params=params)
                 except SourceError as error:
-                    raise cut_short(error, counts) from error
+                    raise cut_short(error, counts, asked.index(uris[start])) from error
                 posts = answer.get("posts") if isinstance(answer, dict) else None
                 for post in posts if isinstance(posts, list) else []:
                     seen = self._engagement_of(post)

@@ -86,13 +86,13 @@ class HackerNewsSource(SearchingSource):
         counts: dict[str, Engagement] = {}
         base = self.settings.base_url.rstrip("/")
         async with self.session() as session:
-            for mention in mentions:
+            for index, mention in enumerate(mentions):
                 try:
                     item = await get_json(session, f"{base}/items/{mention.native_id}")
                 except SourceError as error:
                     if not error.retryable:  # 404: deleted
                         continue
-                    raise cut_short(error, counts) from error
+                    raise cut_short(error, counts, index) from error
                 seen = self._engagement_of(mention.native_id, item)
                 if seen is not None:
                     counts[mention.native_id] = seen

@@ -130,13 +130,13 @@ class MastodonSource:
         counts: dict[str, Engagement] = {}
         async with client_session() as session:
             api = MastodonApi(session, self.settings, self._pacer)
-            for mention in mentions:
+            for index, mention in enumerate(mentions):
                 try:
                     status = await api.get(f"/api/v1/statuses/{mention.native_id}")
                 except SourceError as error:
                     if not error.retryable:  # 404: deleted, 403: hidden
                         continue
-                    raise cut_short(error, counts) from error
+                    raise cut_short(error, counts, index) from error
                 seen = self._engagement_of(mention.native_id, status)
                 if seen is not None:
                     counts[mention.native_id] = seen

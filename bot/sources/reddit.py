@@ -177,6 +177,7 @@ class RedditSource(SearchingSource):
     async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
         """Counts from ``/api/info`` (100 things a request); removed things are left out."""
         names = [m.native_id for m in mentions if m.native_id[:3] in ("t1_", "t3_")]
+        asked = [m.native_id for m in mentions]
         counts: dict[str, Engagement] = {}
         async with self.session() as session:
             for start in range(0, len(names), INFO_BATCH):
@@ -185,7 +186,7 @@ class RedditSource(SearchingSource):
                     listing = await self._call(session, "GET", "/api/info", params={"id": chunk})
                     page, _ = self._read(listing)
                 except SourceError as error:
-                    raise cut_short(error, counts) from error
+                    raise cut_short(error, counts, asked.index(names[start])) from error
                 counts.update((m.native_id, m.engagement) for m in page)
         return counts
 
