@@ -340,6 +340,10 @@ class Deliverer:
         if (posted := self._unrecorded.get(item.id)) is not None:
             await self._sent(item, posted)  # delivered, its end not recorded: record it, only
             return None
+        # the channel's pace first: a look-up (Slack's history: one call a minute) whose answer
+        # would be thrown away while the channel waits is not made at every round
+        if (paced := self.timing.pace((intent.platform, intent.channel))) is not None:
+            return paced  # the channel waits; the round ends, the others are not held
         ref = await self.writer.run(lambda db: ref_for(db, intent), urgent=True)
         if item.state == "sending":
             try:
@@ -349,8 +353,6 @@ class Deliverer:
             if found is not None:
                 await self._finish(item, found, None)
                 return None
-        if (paced := self.timing.pace((intent.platform, intent.channel))) is not None:
-            return paced  # the channel waits; the round ends, the others are not held
         await self.writer.run(lambda db: mark_sending(db, item.id), urgent=True)
         try:
             posted = await platform.deliver(intent, ref)

@@ -101,3 +101,28 @@ async def test_a_flush_deadline_stops_a_paced_channel(writer: Writer) -> None:
 
     assert left == 2
     assert platform.sent_keys() == ["a0"]
+
+
+async def test_an_item_to_look_up_in_a_waiting_channel_is_looked_up_once(writer: Writer) -> None:
+    """A card caught mid-delivery must be looked up (Slack's history: one call a minute) before
+    it is sent again; while its channel waits for its pace, the rounds do not ask each time."""
+    from bot.incidents.model import IntentKind as Kind
+    from storage.outbox import mark_sending
+
+    clock = FakeClock()
+    platform = Recorder()
+    await put(writer, intent("a0", channel="#social-care", incident=1))
+    await put(writer, intent("a1", Kind.UPDATE, channel="#social-care", incident=2))
+    row = (await rows(writer))["a1"]
+    await writer.run(lambda db: mark_sending(db, row["id"]))  # a crash left it 'sending'
+    deliverer = Deliverer(
+        writer, {"fake": platform}, pace_seconds={"fake": PACE}, wall=clock, monotonic=clock
+    )
+    due = await deliverer.deliver_due()
+    for _ in range(3):  # rounds while #social-care waits (woken by other channels' news)
+        assert await deliverer.deliver_due() == due
+    assert platform.finds == []
+    clock.now = due or clock.now
+    await deliverer.deliver_due()
+    assert platform.finds == ["a1"]
+    assert platform.sent_keys() == ["a0", "a1"]
