@@ -23,6 +23,7 @@ from bot.ids import parse_id
 from bot.incidents.actions import ActionResult
 from bot.incidents.control import IncidentControl
 from handlers.slack.draft_actions import SlackDraftActions
+from handlers.slack.people import SlackDirectory, sender_of
 from handlers.slack.render import (
     ACK,
     REOPEN,
@@ -79,9 +80,11 @@ def build_slack_app(
     brand_names: dict[str, str],
     drafts: SlackDraftActions | None = None,
     from_elsewhere: Callable[[str | None], Awaitable[bool]] | None = None,
+    people: SlackDirectory | None = None,
 ) -> AsyncApp:
     """``from_elsewhere(install)``: whether a button was posted for another database (see
-    ``DraftControl.from_elsewhere``); without it, every button is taken as this one's."""
+    ``DraftControl.from_elsewhere``); without it, every button is taken as this one's.
+    ``people`` learns the name of everyone who acts, for new posts to show."""
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else None
     app = AsyncApp(
         client=client,
@@ -105,6 +108,16 @@ def build_slack_app(
             while len(seen) > SEEN_EVENTS:
                 seen.popitem(last=False)
         return await next()
+
+    if people is not None:
+
+        @app.middleware
+        async def learn_names(
+            body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+        ) -> BoltResponse | None:
+            """Before the action: whoever acts may be named in the posts it causes."""
+            await people.learn(*sender_of(body))
+            return await next()
 
     clicks = _Clicks(control, responders, brand_names, from_elsewhere or _ours)
     app.action(re.compile(r"^vigie_(?!draft_)"))(clicks.handle)

@@ -23,8 +23,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.delivery import DeliveryError
 from bot.drafts.cards import KIND as DRAFTS
 from bot.incidents.model import Intent, IntentKind
+from handlers.slack.people import SlackDirectory
 from handlers.slack.render import (
     InvalidBlocks,
+    NameOf,
     card_blocks,
     check_blocks,
     cut,
@@ -95,9 +97,16 @@ class _CannotTell(Exception):
 
 
 class SlackPlatform:
-    def __init__(self, client: AsyncWebClient, *, wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        wall: Callable[[], float] = time.time,
+        people: SlackDirectory | None = None,
+    ) -> None:
         self.client = delivery_client(client)
         self.wall = wall
+        self.people = people  # names new posts show instead of ids (a <@U…> would notify)
         self._lookups: dict[tuple[str, str, str], _Lookup] = {}
         self._said: set[tuple[str, str]] = set()  # (channel, reason) a look-up could not be done
 
@@ -166,6 +175,8 @@ class SlackPlatform:
         )
 
     async def _deliver(self, intent: Intent, card_ref: str | None) -> str:
+        if self.people is not None:
+            await self.people.load()
         channel, ts = _split(card_ref)
         if intent.part:
             return await self._deliver_part(intent, channel, ts)
@@ -196,7 +207,7 @@ class SlackPlatform:
         response = await self.client.chat_postMessage(
             channel=channel or intent.channel,
             thread_ts=ts or None,
-            text=cut(_line(intent), MESSAGE_TEXT),
+            text=cut(_line(intent, self._named), MESSAGE_TEXT),
             metadata=_metadata(intent),
             unfurl_links=False,
         )
@@ -233,12 +244,17 @@ class SlackPlatform:
                 f"the card is not valid Block Kit: {error}", retryable=False
             ) from None
 
-    @staticmethod
-    def _rendered(intent: Intent) -> list[Any]:
+    def _named(self, escaped: str) -> str:
+        """Escaped message text with the ids of people Vigie knows shown as their names."""
+        return self.people.named(escaped) if self.people is not None else escaped
+
+    def _rendered(self, intent: Intent) -> list[Any]:
         new_post = intent.kind is IntentKind.OPEN
+        # without a directory the renderers' default (ids shown as they are) applies
+        named: dict[str, NameOf] = {} if self.people is None else {"name_of": self.people.name}
         if intent.card.get("type") == DRAFTS:
-            return draft_blocks(intent.card, intent.key, new_post=new_post)
-        blocks = card_blocks(intent.card, intent.key, new_post=new_post)
+            return draft_blocks(intent.card, intent.key, new_post=new_post, **named)
+        blocks = card_blocks(intent.card, intent.key, new_post=new_post, **named)
         ping = mention_markup(intent.mention) if intent.kind is IntentKind.OPEN else ""
         if ping:
             blocks.insert(
@@ -326,9 +342,11 @@ def _text(intent: Intent) -> str:
     return cut(escape(intent.text), MESSAGE_TEXT)
 
 
-def _line(intent: Intent) -> str:
+def _line(intent: Intent, named: Callable[[str], str]) -> str:
+    """A thread message: always a new post, so people in it (written by id: "acknowledged by
+    U…") are ``named`` in plain text, never ``<@U…>``; only the policy's mention pings."""
     mention = mention_markup(intent.mention) if intent.mention else ""
-    return f"{mention} {escape(intent.text)}".strip()
+    return f"{mention} {named(escape(intent.text))}".strip()
 
 
 def error_code(error: SlackApiError) -> str:

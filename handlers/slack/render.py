@@ -115,11 +115,22 @@ def mention_markup(who: str) -> str:
     return f"<!subteam^{found}>" if found.startswith("S") else f"<@{found}>"
 
 
-def person(who: str, notify_safe: bool = True) -> str:
+NameOf = Callable[[str], str]
+"""A Slack user id's display name as Vigie last learnt it, or the id itself (plain text)."""
+
+
+def same(who: str) -> str:
+    return who
+
+
+def person(who: str, notify_safe: bool = True, name_of: NameOf = same) -> str:
     """Who did something. A Slack user id shows as the person's name, which notifies them when
-    a message is posted (an edit does not): ``notify_safe=False`` for new posts keeps it plain."""
+    a message is posted (an edit does not): ``notify_safe=False`` for new posts names them in
+    plain text instead, by ``name_of`` (made inert: a name is someone else's text)."""
     is_user = who[:1] in ("U", "W") and who.isalnum() and who.isupper()
-    return f"<@{who}>" if is_user and notify_safe else escape(who)
+    if not is_user:
+        return escape(who)
+    return f"<@{who}>" if notify_safe else inert(name_of(who))
 
 
 MAX_HANDLE = 100
@@ -194,19 +205,22 @@ def fitted(
     return blocks
 
 
-def card_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -> list[Block]:
+def card_blocks(
+    card: dict[str, Any], version: str, *, new_post: bool = False, name_of: NameOf = same
+) -> list[Block]:
     """The incident's message. ``version`` makes block ids new at every edit, as Slack asks;
-    ``new_post``: it is posted, not edited, so naming people must not notify them. Long
-    examples and explanation are cut shorter until the message is within ``MESSAGE_TEXT``."""
+    ``new_post``: it is posted, not edited, so people are named by ``name_of`` rather than
+    ``<@U…>``, which would notify them. Long examples and explanation are cut shorter until
+    the message is within ``MESSAGE_TEXT``."""
     return fitted(
-        lambda fit: _card_blocks(card, version, new_post, fit),
+        lambda fit: _card_blocks(card, version, new_post, fit, name_of),
         CARD_FITS,
         MESSAGE_TEXT - CARD_RESERVE,
     )
 
 
 def _card_blocks(
-    card: dict[str, Any], version: str, new_post: bool, fit: tuple[int, int]
+    card: dict[str, Any], version: str, new_post: bool, fit: tuple[int, int], name_of: NameOf
 ) -> list[Block]:
     longest, examples = fit
     number = card["incident"]
@@ -242,7 +256,7 @@ def _card_blocks(
     blocks.append(
         ContextBlock(
             block_id=f"ctx-{version}",
-            elements=[mrkdwn(_status_line(card, not new_post))],
+            elements=[mrkdwn(_status_line(card, lambda who: person(who, not new_post, name_of)))],
         )
     )
     actions = _actions(card, version)
@@ -263,17 +277,18 @@ def _example(example: dict[str, Any], block_id: str, fit: int = SECTION_TEXT) ->
     )
 
 
-def _status_line(card: dict[str, Any], notify_safe: bool) -> str:
+def _status_line(card: dict[str, Any], shown: Callable[[str], str]) -> str:
+    """The card's dates and who acted, each person as ``shown`` (mrkdwn) renders them."""
     opened = datetime.fromisoformat(card["opened_at"])
     parts = [f"Opened {moment(opened)}"]
     if card["acknowledged_by"]:
-        parts.append(f"acknowledged by {person(card['acknowledged_by'], notify_safe)}")
+        parts.append(f"acknowledged by {shown(card['acknowledged_by'])}")
     if card.get("snoozed_until"):
         until = datetime.fromisoformat(card["snoozed_until"])
-        by = f" by {person(card['snoozed_by'], notify_safe)}" if card.get("snoozed_by") else ""
+        by = f" by {shown(card['snoozed_by'])}" if card.get("snoozed_by") else ""
         parts.append(f"snoozed until {moment(until)}{by}")
     if card["status"] == "resolved":
-        parts.append(f"resolved by {person(card['resolved_by'] or 'vigie', notify_safe)}")
+        parts.append(f"resolved by {shown(card['resolved_by'] or 'vigie')}")
     if card.get("merged_into"):
         parts.append(f"merged into #{card['merged_into']}")
     return cut_escaped(" · ".join(parts), SECTION_TEXT)

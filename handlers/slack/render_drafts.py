@@ -3,6 +3,7 @@ the Edit and Reject modals. Buttons carry ``draft id:version`` only; a click rel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
 from handlers.slack.render import (
     SECTION_TEXT,
+    NameOf,
     cut_escaped,
     escape,
     fitted,
@@ -34,6 +36,7 @@ from handlers.slack.render import (
     mrkdwn,
     person,
     safe_url,
+    same,
 )
 
 APPROVE, EDIT, REJECT, RETRY = (
@@ -83,23 +86,33 @@ VARIANT_NAMES = {
 }
 
 
-def draft_blocks(card: dict[str, Any], version: str, *, new_post: bool = False) -> list[Block]:
+def draft_blocks(
+    card: dict[str, Any], version: str, *, new_post: bool = False, name_of: NameOf = same
+) -> list[Block]:
     """The drafts message: what is answered, then each variant with its state and buttons.
+    ``new_post``: it is posted, not edited, so people are named by ``name_of`` rather than
+    ``<@U…>``, which would notify them.
 
     Slack refuses a message whose blocks hold more than about ``MESSAGE_TEXT`` characters in
     all, so long drafts are shown shorter and shorter (``FITS``; decided ones first) until it
     fits. A draft shown cut cannot be approved from the message (nobody approves a text they
     could not read whole), but Edit opens it whole; rejecting other variants makes room."""
-    return fitted(lambda fit: _draft_blocks(card, version, not new_post, fit), FITS)
+
+    def as_person(who: str) -> str:
+        return person(who, not new_post, name_of)
+
+    return fitted(lambda fit: _draft_blocks(card, version, as_person, fit), FITS)
 
 
-def _draft_blocks(card: dict[str, Any], version: str, notify_safe: bool, fit: Fit) -> list[Block]:
+def _draft_blocks(
+    card: dict[str, Any], version: str, as_person: Callable[[str], str], fit: Fit
+) -> list[Block]:
     target = card["target"]
     install = str(card.get("install") or "")
     blocks: list[Block] = [SectionBlock(block_id=f"dh-{version}", text=_heading(card))]
     for draft in card["drafts"][:MAX_DRAFTS]:
         block_id = f"{draft['id']}-{version}"
-        blocks += _draft(draft, target, block_id, notify_safe, install, fit)
+        blocks += _draft(draft, target, block_id, as_person, install, fit)
     return blocks
 
 
@@ -133,7 +146,7 @@ def _draft(
     draft: dict[str, Any],
     target: dict[str, Any],
     block_id: str,
-    notify_safe: bool,
+    as_person: Callable[[str], str],
     install: str,
     fit: Fit = FITS[0],
 ) -> list[Block]:
@@ -152,7 +165,7 @@ def _draft(
     shown = editable and len(text) <= room and len(whole) <= SECTION_TEXT  # here, whole
     if not shown:
         whole = f"{head}\n\n{cut_escaped(escaped, min(room, EDITABLE))}"
-    state = _state(draft, target, notify_safe)
+    state = _state(draft, target, as_person)
     if draft["state"] == "proposed" and not editable:
         state = f"{TOO_LONG} · {state}"
     elif not shown:
@@ -192,9 +205,9 @@ def _draft(
     return blocks
 
 
-def _state(draft: dict[str, Any], target: dict[str, Any], notify_safe: bool) -> str:
+def _state(draft: dict[str, Any], target: dict[str, Any], as_person: Callable[[str], str]) -> str:
     markup = Markup(
-        person=lambda who: person(who, notify_safe),
+        person=as_person,
         time=_time,
         link=lambda url, label: f"<{safe}|{label}>" if (safe := safe_url(url)) else "",
         text=escape,

@@ -19,6 +19,7 @@ from bot.incidents.desk import IncidentDesk
 from bot.incidents.model import Intent
 from handlers.slack.draft_actions import SlackDraftActions
 from handlers.slack.inbound import build_slack_app
+from handlers.slack.people import SlackDirectory
 from handlers.slack.platform import SlackPlatform, make_client
 from handlers.slack.responders import SlackResponders
 from storage.writer import Writer
@@ -78,12 +79,22 @@ def build_slack(
             "them until approvers are set per brand"
         )
     draft_actions = SlackDraftActions(drafts, approvers, names)
+    people = SlackDirectory(writer)  # names for new posts; ids stay what is checked and audited
     app = build_slack_app(
-        settings, client, control, commands, responders, names, draft_actions, drafts.from_elsewhere
+        settings,
+        client,
+        control,
+        commands,
+        responders,
+        names,
+        draft_actions,
+        drafts.from_elsewhere,
+        people,
     )
     socket = (
         AsyncSocketModeHandler(app, settings.app_token.get_secret_value())
         if settings.app_token is not None
         else None
     )
-    return SlackRuntime(StampedPlatform(SlackPlatform(client), drafts.install), app, socket)
+    platform = SlackPlatform(client, people=people)
+    return SlackRuntime(StampedPlatform(platform, drafts.install), app, socket)
