@@ -182,3 +182,11 @@ def has_letter(text: str) -> bool:
     if text.isascii():
         return _ASCII_LETTER.search(text) is not None
     return any(char.isalpha() for char in text)
+
+
+def cut(text: str, limit: int) -> str:
+    """Text cut to ``limit`` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    head = text[: max(limit - 1, 1)]
+    return (head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else head) + "…"

@@ -13,7 +13,8 @@ from typing import Any
 from botbuilder.schema import Activity  # type: ignore[import-untyped]
 
 from bot.drafts.model import DraftState
-from handlers.teams.people import MAX_NAME, TeamsDirectory, clean_name
+from handlers.people import MAX_NAME, clean_name
+from handlers.teams.people import TeamsDirectory
 from handlers.teams.render import CONTENT_TYPE, card_attachment, escape
 from storage.database import open_database
 from storage.migrations import MIGRATIONS, current_version

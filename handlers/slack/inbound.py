@@ -22,6 +22,7 @@ from bot.config.slack import SlackSettings
 from bot.ids import parse_id
 from bot.incidents.actions import ActionResult
 from bot.incidents.control import IncidentControl
+from bot.text import cut
 from handlers.slack.draft_actions import SlackDraftActions
 from handlers.slack.people import SlackDirectory, sender_of
 from handlers.slack.render import (
@@ -32,7 +33,6 @@ from handlers.slack.render import (
     SILENCE_HOURS,
     SNOOZE,
     UNACK,
-    cut,
     escape,
     inert,
     person,

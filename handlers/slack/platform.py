@@ -23,13 +23,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.delivery import DeliveryError
 from bot.drafts.cards import KIND as DRAFTS
 from bot.incidents.model import Intent, IntentKind
+from bot.text import cut
 from handlers.slack.people import SlackDirectory
 from handlers.slack.render import (
     InvalidBlocks,
     NameOf,
     card_blocks,
     check_blocks,
-    cut,
     escape,
     mention_markup,
 )

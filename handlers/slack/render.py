@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 
 from bot.config.incidents import slack_mention
 from bot.spread.risk import people_count
+from bot.text import cut
 
 MAX_BLOCKS = 50
 MESSAGE_TEXT = 12_000
@@ -48,14 +49,6 @@ SPARKS = "▁▂▃▄▅▆▇█"
 ACK, UNACK, SNOOZE, RESOLVE, REOPEN, SILENCE = (
     "vigie_ack", "vigie_unack", "vigie_snooze", "vigie_resolve", "vigie_reopen", "vigie_silence",
 )  # fmt: skip
-
-
-def cut(text: str, limit: int) -> str:
-    """Text cut to ``limit`` characters at a word boundary, with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    return (head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else head) + "…"
 
 
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")

@@ -4,8 +4,8 @@ Mode when an app-level token is set (``bot.app.build`` holds the result)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -16,33 +16,15 @@ from bot.config.slack import SlackSettings
 from bot.drafts.control import DraftControl
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
-from bot.incidents.model import Intent
 from handlers.slack.draft_actions import SlackDraftActions
 from handlers.slack.inbound import build_slack_app
 from handlers.slack.people import SlackDirectory
 from handlers.slack.platform import SlackPlatform, make_client
 from handlers.slack.responders import SlackResponders
+from handlers.stamped import StampedPlatform
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
-
-
-class StampedPlatform:
-    """Slack delivery whose cards name the database that posts them (``install``), so that
-    their buttons, clicked after the database was started afresh, act on nothing. Stamped as
-    they are sent, so cards queued by older versions get it too."""
-
-    def __init__(self, platform: SlackPlatform, install: Callable[[], Awaitable[str]]) -> None:
-        self.platform = platform
-        self.install = install
-
-    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
-        if intent.card and not intent.card.get("install"):
-            intent = replace(intent, card={**intent.card, "install": await self.install()})
-        return await self.platform.deliver(intent, card_ref)
-
-    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
-        return await self.platform.find(intent, card_ref)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any
 from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
 from bot.spread.risk import people_count
+from bot.text import cut
 from handlers.teams.actions import (
     SNOOZE_INPUT,
     SNOOZE_MINUTES,
@@ -101,14 +102,6 @@ class InvalidCard(ValueError):
 def same(user: str) -> str:
     """Show a person as their id (what renderers do when given no names)."""
     return user
-
-
-def cut(text: str, limit: int) -> str:
-    """Text cut to ``limit`` characters at a word boundary, with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    head = text[: max(limit - 1, 1)]
-    return (head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else head) + "…"
 
 
 def escape(text: str, limit: int = 100) -> str:

@@ -4,8 +4,8 @@ commands, and the platform posting cards (``bot.app.build`` holds the result).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.integration.aiohttp import (  # type: ignore[import-untyped]
@@ -26,7 +26,7 @@ from bot.config.teams import TeamsSettings
 from bot.drafts.control import DraftControl
 from bot.incidents.control import IncidentControl
 from bot.incidents.desk import IncidentDesk
-from bot.incidents.model import Intent
+from handlers.stamped import StampedPlatform
 from handlers.teams.credentials import KeptCredentials
 from handlers.teams.inbound import TeamsPeople, VigieTeamsBot
 from handlers.teams.people import TeamsDirectory
@@ -51,24 +51,6 @@ NO_APP_ID = (
     "platforms.teams.app_id is empty: Teams requests are not authenticated; only for a local "
     "Bot Framework Emulator"
 )
-
-
-class StampedPlatform:
-    """Teams delivery whose cards name the database that posts them (``install``), so that
-    their buttons, clicked after the database was started afresh, act on nothing. Stamped as
-    they are sent, so cards queued before buttons named a database get it too."""
-
-    def __init__(self, platform: TeamsPlatform, install: Callable[[], Awaitable[str]]) -> None:
-        self.platform = platform
-        self.install = install
-
-    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
-        if intent.card and not intent.card.get("install"):
-            intent = replace(intent, card={**intent.card, "install": await self.install()})
-        return await self.platform.deliver(intent, card_ref)
-
-    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
-        return await self.platform.find(intent, card_ref)
 
 
 @dataclass
