@@ -150,7 +150,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"!!+",
     ),
     "gratitude": (
-        r"\b(?:thank(?:s| you|ful)|thx|thnx|thanx|tysm)\b",
+        r"\b(?:thanks|thank you|thankful|thx|thnx|thanx|tysm)\b",  # flat: literal prefixes
         r"\bappreciat\w*",
         r"\bkudos\b",
         r"\bshout ?out\b",
