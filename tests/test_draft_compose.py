@@ -547,7 +547,7 @@ def test_author_and_a_greeting_without_words_must_be_optional() -> None:
         ({"templates": {"delays": {"en": {"dm": "x"}}}}, "'delays'"),
         ({"templates": {"delay": {"en": {"thanks": "x"}}}}, "'thanks'"),
         ({"templates": {"delay": {"en": {"dm": "Hi {ordr}"}}}}, "{ordr}"),
-        ({"templates": {"delay": {"english": {"dm": "x"}}}}, "'english'"),
+        ({"templates": {"delay": {"klingon": {"dm": "x"}}}}, "'klingon'"),
         ({"templates": {"delay": {"en": {"dm": "about {order}"}}}}, "{order} can be empty"),
         ({"templates": {"delay": {"en": {"dm": "reach {contact}"}}}}, "{contact} can be empty"),
         ({"templates": {"delay": {"en": {"dm": "a [b [c]]"}}}}, "do not nest"),
@@ -558,7 +558,7 @@ def test_author_and_a_greeting_without_words_must_be_optional() -> None:
         ({"statement": {"en": "We know about {order}"}}, "{order}"),
         ({"statement": {"de": "Wir wissen von {issue}"}}, "{issue}"),
         ({"tone": "casual"}, "tone"),
-        ({"default_language": "english"}, "english"),
+        ({"default_language": "klingon"}, "klingon"),
         ({"colour": "blue"}, "colour"),
     ],
 )

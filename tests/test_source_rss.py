@@ -557,7 +557,7 @@ def test_settings_defaults_and_checks(tmp_path: Path) -> None:
 
     for feeds, words in (
         ([], "at least 1"),
-        (["ftp://a.example/feed"], "not an http(s) URL"),
+        (["ftp://a.example/feed"], "not an http(s) address"),
         (["https://a.example/f", "https://a.example/f"], "listed twice"),
         (["https://a.example/f", "https://news..example/f"], "https://news..example/f"),
         (["https://a.example/f", "https://news..example/f"], "not a valid host name"),
