@@ -475,7 +475,8 @@ async def test_a_server_that_hangs_up_after_one_frame_is_asked_less_and_less_oft
     source = BlueskySource(settings(bsky), reader(), backoff=Backoff(base=0.04, cap=10))
     task = asyncio.create_task(source.run(RecordingInbox(), None))
     try:
-        await wait_for(lambda: len(bsky.connected_at) >= 6, timeout=10)
+        # six connections, each heard (the sixth's frame may still be on its way when it opens)
+        await wait_for(lambda: len(bsky.connected_at) >= 6 and source.frames >= 6, timeout=20)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
