@@ -15,6 +15,10 @@ from handlers.slack.platform import error_code
 logger = logging.getLogger(__name__)
 
 GROUP_TTL_SECONDS = 300.0
+STALE_GROUP_SECONDS = 3600.0
+"""While Slack cannot say who is in a user group (slow, rate-limited, failing), the members as
+last read still count for this long; past it, nobody is taken for a member on old word (someone
+removed from the group an hour ago must not keep acting because Slack is busy)."""
 SOON_SECONDS = 1.5
 """How long ``may_act_soon`` waits for Slack: a modal's submission must be answered within 3 s
 of Slack sending it, and a click's ``trigger_id`` opens a modal only within 3 s."""
@@ -66,8 +70,15 @@ class SlackResponders:
             return await asyncio.wait_for(self.may_act(user, brand), seconds)
         except TimeoutError:
             principals = [*self.responders.get(brand, []), *self.responders.get("*", [])]
-            known = (self._groups.get(p, (0.0, frozenset()))[1] for p in principals)
+            known = (self._recent(group) for group in principals)
             return True if any(user in members for members in known) else None
+
+    def _recent(self, group: str) -> frozenset[str]:
+        """The group's members as last read, unless that is older than STALE_GROUP_SECONDS."""
+        cached = self._groups.get(group)
+        if cached is None or self.clock() - cached[0] >= STALE_GROUP_SECONDS:
+            return frozenset()
+        return cached[1]
 
     async def _members(self, group: str) -> frozenset[str]:
         cached = self._groups.get(group)
@@ -86,7 +97,6 @@ class SlackResponders:
             logger.debug("slack: a user group look-up failed: %r", reading.exception())
 
     async def _read(self, group: str) -> frozenset[str]:
-        cached = self._groups.get(group)
         try:
             response = await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as error:
@@ -95,7 +105,7 @@ class SlackResponders:
                 group,
                 error_code(error) or error.response.status_code,
             )
-            return cached[1] if cached else frozenset()
+            return self._recent(group)
         users: list[str] = response.get("users", [])
         members = frozenset(str(user) for user in users)
         self._groups[group] = (self.clock(), members)
