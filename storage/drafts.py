@@ -13,6 +13,7 @@ import sqlite_utils
 
 from bot.drafts.model import Decision, Draft, DraftKind, DraftSet, DraftState, Target
 from storage.mentions import timestamp
+from storage.rows import build
 
 
 def _time(value: datetime | None) -> str | None:
@@ -75,7 +76,7 @@ def _set(row: tuple[Any, ...]) -> DraftSet:
 
 def _target(fields: dict[str, Any]) -> Target:
     also = tuple((str(platform), int(limit)) for platform, limit in fields.pop("also", ()))
-    return Target(**fields, also=also)
+    return build(Target, {**fields, "also": also})
 
 
 def get_set(db: sqlite_utils.Database, set_id: int) -> DraftSet | None:
@@ -118,7 +119,7 @@ def _draft(data: str) -> Draft:
         fields[name] = _parse_time(fields[name])
     fields["state"] = DraftState(fields["state"])
     fields["notes"] = tuple(fields.get("notes", ()))
-    return Draft(**fields)
+    return build(Draft, fields)
 
 
 def get_draft(db: sqlite_utils.Database, draft_id: int) -> Draft | None:

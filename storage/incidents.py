@@ -23,6 +23,7 @@ from bot.incidents.groups import GroupRisk
 from bot.incidents.model import AuditEntry, Chain, Incident, Intent, LevelChange, Silence, Status
 from storage.mentions import timestamp
 from storage.outbox import enqueue
+from storage.rows import build
 
 logger = logging.getLogger(__name__)
 OVERFLOW_KEPT = timedelta(hours=2)  # longer than a group's hour, with late mentions
@@ -88,7 +89,7 @@ def incident_from_json(
         chain = data["chain"]
         for name in _CHAIN_TIMES:  # (one added since the incident was saved is None)
             chain[name] = None if chain.get(name) is None else datetime.fromisoformat(chain[name])
-        data["chain"] = Chain(**chain)
+        data["chain"] = build(Chain, chain)
     data["channels"] = tuple((platform, channel) for platform, channel in data["channels"])
     data["trend"] = tuple(data.get("trend", ()))
     data["examples"] = tuple(data.get("examples", ()))
@@ -97,7 +98,7 @@ def incident_from_json(
     data["level"] = min(int(data["level"]), top)
     if data["chain"] is not None and data["chain"].level > top:
         data["chain"] = replace(data["chain"], level=top, step=0)
-    return Incident(**data)
+    return build(Incident, data)
 
 
 def _policy(snapshot: Any, fallback: IncidentPolicy | None, incident_id: Any) -> IncidentPolicy:
@@ -336,7 +337,7 @@ def load_engine_state(
         fields_ = json.loads(data)
         for name in ("created_at", "expires_at"):
             fields_[name] = datetime.fromisoformat(fields_[name])
-        silences.append(Silence(**fields_))
+        silences.append(build(Silence, fields_))
     return EngineState(now, incidents, groups, silences)
 
 

@@ -271,6 +271,78 @@ def _v11_engine_overflow(db: sqlite_utils.Database) -> None:
     db.table("engine_overflow").create_index(["at"])
 
 
+def _v12_repairs(db: sqlite_utils.Database) -> None:
+    # v9 was extended after it had shipped (three more indexes and draft_posts.intents): a
+    # database migrated by the first v9 lacked them, and every drafts message then failed.
+    # Each step is a no-op where it was done. Also: v4 added canonical_url empty for the
+    # mentions already stored, so a repost or a second feed of one of them was not found as a
+    # duplicate by its link. Holding statements stored before their sets kept every platform
+    # they must fit get them. And stored JSON gained fields (a chain's unsnoozed_due, a target's
+    # also) at version 11: from here an older Vigie refuses the database instead of crashing.
+    for table, columns in (
+        ("mentions", ["received_at"]),
+        ("mention_brands", ["source", "native_id"]),
+        ("incident_mentions", ["source", "native_id"]),
+        ("draft_sets", ["source", "native_id"]),
+        ("observations", ["at"]),
+        ("outbox", ["state", "created_at"]),
+    ):
+        db.table(table).create_index(columns, if_not_exists=True)
+    if "intents" not in db.table("draft_posts").columns_dict:
+        _count_draft_messages(db)
+    _fill_canonical_urls(db)
+    _fill_statement_limits(db)
+
+
+def _fill_canonical_urls(db: sqlite_utils.Database, chunk: int = 5000) -> None:
+    from bot.urls import canonical_url  # what storage.mentions stores for new mentions
+
+    last = 0
+    while True:
+        rows = db.execute(
+            "SELECT rowid, url FROM mentions WHERE rowid > ? AND canonical_url = '' "
+            "AND url != '' ORDER BY rowid LIMIT ?",
+            [last, chunk],
+        ).fetchall()
+        if not rows:
+            return
+        db.conn.executemany(
+            "UPDATE mentions SET canonical_url = ? WHERE rowid = ?",
+            [(canonical_url(url), rowid) for rowid, url in rows],
+        )
+        last = rows[-1][0]
+
+
+def _fill_statement_limits(db: sqlite_utils.Database) -> None:
+    # Holding statements were fitted to every platform the incident's replies go to before the
+    # set kept them (target.also): an edit of one stored without them was checked against one
+    # platform only. The replies' platforms and limits are in their own sets.
+    statements = db.execute(
+        "SELECT id, incident_id, data FROM draft_sets WHERE kind = 'statement'"
+    ).fetchall()
+    for set_id, incident_id, data in statements:
+        try:
+            fields = json.loads(data)
+            target = fields["target"]
+            if "also" in target:
+                continue
+            own = (str(target["platform"]), int(target["limit"]))
+        except (ValueError, TypeError, KeyError):
+            continue  # an unreadable set is left as it is (its reader says so)
+        limits: set[tuple[str, int]] = set()
+        replies = db.execute(
+            "SELECT data FROM draft_sets WHERE incident_id = ? AND kind = 'reply'", [incident_id]
+        )
+        for (reply,) in replies:
+            try:
+                other = json.loads(reply)["target"]
+                limits.add((str(other["platform"]), int(other["limit"])))
+            except (ValueError, TypeError, KeyError):
+                continue
+        target["also"] = [list(limit) for limit in sorted(limits - {own})]
+        db.execute("UPDATE draft_sets SET data = ? WHERE id = ?", [json.dumps(fields), set_id])
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer Vigie."""
 
@@ -288,6 +360,7 @@ MIGRATIONS: list[Migration] = [
     _v9_retention,
     _v10_mention_issues,
     _v11_engine_overflow,
+    _v12_repairs,
 ]
 
 

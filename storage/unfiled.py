@@ -31,6 +31,7 @@ from bot.model import (
 )
 from bot.unscored import unscored_reason
 from storage.mentions import save_batch, timestamp
+from storage.rows import build
 
 logger = logging.getLogger(__name__)
 
@@ -204,16 +205,16 @@ def _plain(scored: ScoredMention) -> dict[str, Any]:
 def _scored(data: dict[str, Any]) -> ScoredMention:
     mention = dict(data["mention"])
     mention["created_at"] = datetime.fromisoformat(mention["created_at"])
-    mention["author"] = Author(**mention["author"])
-    mention["engagement"] = Engagement(**mention["engagement"])
+    mention["author"] = build(Author, mention["author"])
+    mention["engagement"] = build(Engagement, mention["engagement"])
     negativity = dict(data["negativity"])
     negativity["sentiment"] = Sentiment(negativity["sentiment"])
     negativity["reasons"] = tuple(negativity["reasons"])
     return ScoredMention(
-        Mention(**mention),
+        build(Mention, mention),
         tuple(data["brands"]),
         tuple(data["matched_terms"]),
-        LanguageGuess(**data["language"]),
-        Negativity(**negativity),
+        build(LanguageGuess, data["language"]),
+        build(Negativity, negativity),
         datetime.fromisoformat(data["received_at"]),
     )

@@ -143,3 +143,90 @@ def test_schema_9_numbers_each_drafts_message_after_the_keys_it_already_used(
         ("draft_sets", ("source", "native_id")),
         ("outbox", ("state", "created_at")),
     } <= indexes
+
+
+def _first_v9(db: sqlite_utils.Database) -> None:
+    """Version 9 as it first shipped (7033048): three indexes, no draft_posts.intents."""
+    for table, columns in (
+        ("mentions", ["received_at"]),
+        ("incident_mentions", ["source", "native_id"]),
+        ("observations", ["at"]),
+    ):
+        db.table(table).create_index(columns, if_not_exists=True)
+
+
+def test_a_database_migrated_by_the_first_version_9_is_repaired(tmp_path: Path) -> None:
+    """Version 9 was extended after it shipped: a database migrated by the first one had no
+    draft_posts.intents (every drafts message then failed) nor three of its indexes."""
+    path = tmp_path / "vigie.db"
+    old = at_version(path, 8)
+    with old.atomic():
+        _first_v9(old)
+        old.table("schema_version").insert({"version": 9, "applied_at": "then"})
+    for number, migration in enumerate(MIGRATIONS[9:11], start=10):
+        with old.atomic():
+            migration(old)
+            old.table("schema_version").insert({"version": number, "applied_at": "then"})
+    assert "intents" not in old.table("draft_posts").columns_dict
+    old.close()
+
+    migrated = open_database(path)
+    assert current_version(migrated) == len(MIGRATIONS)
+    assert "intents" in migrated.table("draft_posts").columns_dict
+    indexed = {tuple(index.columns) for index in migrated.table("outbox").indexes}
+    assert ("state", "created_at") in indexed
+
+
+def test_mentions_stored_before_links_were_kept_are_found_by_their_link(tmp_path: Path) -> None:
+    path = tmp_path / "vigie.db"
+    old = at_version(path, 4)  # canonical_url added, empty for the mentions already there
+    with old.conn:
+        old.execute(
+            "INSERT INTO mentions (source, native_id, url, text, created_at, canonical_url) "
+            "VALUES ('rss', 'a1', 'https://News.example/story?utm_source=x', 'Kestrel', ?, '')",
+            [T0.isoformat()],
+        )
+    old.close()
+
+    migrated = open_database(path)
+    [(link,)] = migrated.execute("SELECT canonical_url FROM mentions").fetchall()
+    assert link
+    assert "utm_source" not in link
+
+
+def test_a_holding_statement_stored_without_its_other_platforms_gets_them(tmp_path: Path) -> None:
+    path = tmp_path / "vigie.db"
+    old = at_version(path, 11)
+    statement = {"platform": "x", "limit": 280, "unit": "weighted characters"}
+    bluesky = {**asdict(M31), "platform": "bluesky", "limit": 300, "unit": "graphemes"}
+    with old.conn:
+        for set_id, kind, target in (
+            (1, "statement", statement),
+            (2, "reply", bluesky),
+            (3, "reply", {**asdict(M31), "platform": "x", "limit": 280}),
+        ):
+            old.execute(
+                "INSERT INTO draft_sets (id, incident_id, kind, source, native_id, data, brand) "
+                "VALUES (?, 1, ?, 'test', ?, ?, 'acme')",
+                [
+                    set_id,
+                    kind,
+                    f"m{set_id}",
+                    json.dumps({"brand": "acme", "created_at": T0.isoformat(), "target": target}),
+                ],
+            )
+    old.close()
+
+    migrated = open_database(path)
+    loaded = store.get_set(migrated, 1)
+    assert loaded is not None
+    assert loaded.target.also == (("bluesky", 300),)
+
+
+def test_a_field_written_by_a_newer_vigie_is_left_out_not_fatal() -> None:
+    """A rollback to an older build of the same schema: stored rows may carry fields it does
+    not know (a target's, a chain's); they are left out with a warning."""
+    from storage.rows import build
+
+    target = build(Target, {**asdict(M31), "shiny_new_field": 1})
+    assert target == M31
