@@ -11,7 +11,8 @@ from datetime import datetime
 from bot.incidents.effects import Journal
 from bot.incidents.engine import IncidentEngine
 from bot.incidents.escalation import before_skipped_escalation
-from bot.incidents.model import AuditEntry, Incident, Silence, Status
+from bot.incidents.groups import typed_topic
+from bot.incidents.model import AuditEntry, Incident, Silence, Status, topic_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,11 @@ def silence(
         return ActionResult(False, "a silence needs at least one of brand, topic, author, source")
     if topic and (author or source):
         return ActionResult(False, "silence a topic, or an author/source, not both at once")
+    if topic:
+        try:  # as the card shows it (a link, a tag): the silence matches the topic's key
+            topic = typed_topic(topic)
+        except ValueError as error:
+            return ActionResult(False, str(error))
     made = Silence(
         id=journal.next_silence_id(),
         created_by=user,
@@ -231,7 +237,8 @@ def silence(
 
 
 def _silenced(made: Silence) -> str:
-    fields = (("brand", made.brand), ("topic", made.topic), ("author", made.author))
+    topic = topic_label(made.topic) if made.topic else ""
+    fields = (("brand", made.brand), ("topic", topic), ("author", made.author))
     return ", ".join(
         f"{name} {value}" for name, value in (*fields, ("source", made.source)) if value
     )

@@ -308,14 +308,18 @@ class IncidentEngine:
     ) -> None:
         incident_id = self.live.get(key)
         if incident_id is None:
-            level = self.policy.level_for(reading.risk.score)
-            if level is not None and reading.negative >= self._needed(key, self.policy):
+            # a storm that would reopen a recent incident is judged by that incident's own
+            # policy snapshot (the one its levels index), not by today's app.yaml
+            reopened = self._recently_resolved(key, reading.at)
+            policy = reopened.policy if reopened is not None else self.policy
+            level = policy.level_for(reading.risk.score)
+            if level is not None and reading.negative >= self._needed(key, policy):
                 journal = effects.journal
                 holder = holding_the_post_replied_to(journal, self.live, key)
                 if holder is not None:
                     self._join(effects, key, self.incidents[holder], reading.at)
                 elif not told_already(journal, self.live, self.incidents, key, group):
-                    self._open(effects, key, group, reading, level)
+                    self._open(effects, key, group, reading, level, reopened)
             return
         incident = self.incidents[incident_id]
         if (incident.brand, incident.topic) != key:
@@ -328,10 +332,17 @@ class IncidentEngine:
         return policy.min_mentions if key[1] == STORM else policy.topic_min_mentions
 
     def _open(
-        self, effects: Effects, key: GroupKey, group: GroupRisk, reading: GroupReading, level: int
+        self,
+        effects: Effects,
+        key: GroupKey,
+        group: GroupRisk,
+        reading: GroupReading,
+        level: int,
+        reopened: Incident | None,
     ) -> None:
+        """Open an incident at ``level`` (of the current policy), or reopen ``reopened`` at
+        ``level`` (of its own snapshot)."""
         at, risk = reading.at, reading.risk
-        reopened = self._recently_resolved(key, at)
         if reopened is not None:
             # the new storm's mentions (those heard since it was resolved) are the incident's
             since = group.recent_since(reopened.resolved_at or at)
@@ -526,15 +537,25 @@ class IncidentEngine:
         effects.audit(incident, at, "joined", joined_why(incident, key[1]))
 
     def _recently_resolved(self, key: GroupKey, at: datetime) -> Incident | None:
+        """The incident a storm on ``key`` reopens: one resolved within its ``reopen_within``
+        whose topic it is, or to which the topic went (joined to it, or merged into it, along
+        a chain of merges): resolving it dealt with that topic too."""
         candidates = [
-            i
+            owner
             for i in self.incidents.values()
-            if (i.brand, i.topic) == key
-            and i.status is Status.RESOLVED
-            and i.resolved_at is not None
-            and at - i.resolved_at <= i.policy.reopen_within
+            if (owner := self._owner_of(i, key)) is not None
+            and owner.status is Status.RESOLVED
+            and owner.resolved_at is not None
+            and at - owner.resolved_at <= owner.policy.reopen_within
         ]
         return max(candidates, key=lambda i: i.id, default=None)
+
+    def _owner_of(self, incident: Incident, key: GroupKey) -> Incident | None:
+        """Where ``key``'s mentions went when ``incident`` held that topic (its own, or one
+        that joined it): the end of its chain of merges; None when it does not hold ``key``."""
+        if incident.brand != key[0] or key[1] not in (incident.topic, *incident.joined):
+            return None
+        return _merge_end(self.incidents, incident)
 
     def _escalation(self, effects: Effects) -> Escalation:
         return Escalation(effects, lambda incident, at: hold_for(incident, at, self))
@@ -617,14 +638,23 @@ class IncidentEngine:
 def _live_end(incidents: dict[int, Incident], incident: Incident) -> int | None:
     """The live incident that ``incident`` is, or was merged into, following a chain of merges
     (#2 into #1, then #1 into #3: #3); None when the chain ends in one that is not live."""
+    end = _merge_end(incidents, incident)
+    return end.id if end is not None and end.status.live else None
+
+
+def _merge_end(incidents: dict[int, Incident], incident: Incident) -> Incident | None:
+    """The incident that ``incident`` is, or was merged into, following a chain of merges;
+    None when the chain leads to one no longer in memory (or loops)."""
     seen: set[int] = set()
-    while incident.status is Status.MERGED and incident.id not in seen:
+    while incident.status is Status.MERGED:
+        if incident.id in seen:
+            return None
         seen.add(incident.id)
         target = incidents.get(incident.merged_into or 0)
         if target is None:
             return None
         incident = target
-    return incident.id if incident.status.live else None
+    return incident
 
 
 def _awaits_its_first_card(incident: Incident) -> bool:

@@ -221,6 +221,9 @@ class Escalation:
             why = f"acknowledged by {incident.acknowledged_by}"
             self.effects.audit(incident, at, "not escalated", why)
             return incident, True
+        snooze = snoozed(incident, at)
+        if snooze is not None:  # a snooze holds the chain: the escalation is judged at its end
+            return self._held(incident, at, snooze, "escalation"), False
         if options.only_if_rising and not _rising(incident, chain):
             why = (
                 f"not rising since the level began: risk {chain.start_risk} -> {incident.risk}, "
@@ -242,13 +245,14 @@ class Escalation:
 
     # -- helpers -----------------------------------------------------------------------------------
 
-    def _held(self, incident: Incident, at: datetime, held: Hold) -> Incident:
+    def _held(self, incident: Incident, at: datetime, held: Hold, what: str = "") -> Incident:
         why, until = held
         chain = incident.chain
         assert chain is not None
         until = max(until, at + timedelta(seconds=1))
         if chain.held != why:
-            self.effects.audit(incident, at, "held", f"{why}, until {until:%Y-%m-%d %H:%M} UTC")
+            detail = f"{why}, until {until:%Y-%m-%d %H:%M} UTC"
+            self.effects.audit(incident, at, "held", f"{what}: {detail}" if what else detail)
         return replace(incident, chain=replace(chain, due=until, held=why))
 
     def _park(self, incident: Incident, at: datetime, action: str) -> Incident:
@@ -345,10 +349,19 @@ def _rising(incident: Incident, chain: Chain) -> bool:
     return now >= max(2 * start, start + incident.policy.min_mentions)
 
 
-def hold_for(incident: Incident, at: datetime, engine: IncidentEngine) -> Hold | None:
-    """Why a notification of this incident must wait now, and until when; None if it need not."""
+def snoozed(incident: Incident, at: datetime) -> Hold | None:
+    """The snooze holding the incident's chain now (its notifications and its escalations),
+    and until when; None when it is not snoozed."""
     if incident.snoozed_until is not None and incident.snoozed_until > at:
         return f"snoozed by {incident.snoozed_by}", incident.snoozed_until
+    return None
+
+
+def hold_for(incident: Incident, at: datetime, engine: IncidentEngine) -> Hold | None:
+    """Why a notification of this incident must wait now, and until when; None if it need not."""
+    snooze = snoozed(incident, at)
+    if snooze is not None:
+        return snooze
     for silence in engine.silences:
         if silence.mutes_incident(incident, at):
             return f"silenced by {silence.created_by}", silence.expires_at
@@ -369,21 +382,32 @@ def hold_for(incident: Incident, at: datetime, engine: IncidentEngine) -> Hold |
 
 
 def _inhibitor(incident: Incident, engine: IncidentEngine) -> Incident | None:
-    policy = incident.policy
-    rule = policy.inhibit
+    """An incident that mutes this one. Each is read by its own policy snapshot (app.yaml may
+    have been edited between their openings, moving level positions): the other inhibits from
+    its snapshot's ``inhibit.level``, and this one is lesser when its level begins at a lower
+    risk than the other's."""
+    rule = incident.policy.inhibit
     if not rule.enabled:
         return None
-    source_level = policy.level_index(rule.level) if rule.level else len(policy.levels) - 1
+    floor = incident.policy.levels[incident.level].min_risk
     for other in engine.incidents.values():
         if (
             other.id != incident.id
             and other.status in (Status.OPEN, Status.ACKNOWLEDGED)
-            and other.level >= source_level
-            and incident.level < other.level
+            and _inhibits(other)
+            and floor < other.policy.levels[other.level].min_risk
             and all(getattr(other, label) == getattr(incident, label) for label in rule.equal)
         ):
             return other
     return None
+
+
+def _inhibits(incident: Incident) -> bool:
+    """At or above the level from which its own policy snapshot's incidents inhibit others."""
+    policy = incident.policy
+    rule = policy.inhibit
+    source = policy.level_index(rule.level) if rule.level else len(policy.levels) - 1
+    return rule.enabled and incident.level >= source
 
 
 def _minutes(span: timedelta) -> str:

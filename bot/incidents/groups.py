@@ -50,6 +50,34 @@ def canonical_links(text: str) -> list[str]:
     return [link for raw in _LINK.findall(text) if (link := canonical_url(raw, fragment=False))]
 
 
+def typed_topic(typed: str) -> str:
+    """The topic key a person means by what they typed, as a card shows topics: a link
+    (``news.example/a``, ``https://www.news.example/a/?utm_source=x``, ``link news.example/a``)
+    is ``url:`` and its canonical spelling, a hashtag (``#Tag`` or ``tag``) is ``#tag``,
+    ``storm`` is the storm; a key itself (``url:…``, ``thread:…``, from a card's button) stays.
+    ValueError, saying why, for what no topic can ever be (a reply thread has no name a
+    person can type: its card's Silence topic button names it)."""
+    text = typed.strip()
+    if text.lower() == STORM:
+        return STORM
+    if text.startswith("thread:") and text.count(":") >= 2:
+        return text
+    if text.lower().startswith("reply thread"):
+        raise ValueError("a reply thread cannot be typed: use the Silence topic button on its card")
+    text = text.removeprefix("url:").removeprefix("link ").strip()
+    tag = text.removeprefix("#")
+    if re.fullmatch(r"\w{2,60}", tag):
+        return f"#{tag.lower()}"
+    link = text if "://" in text else f"https://{text}"
+    canonical = canonical_url(link, fragment=False) if _LINK.fullmatch(link) else ""
+    if not canonical or ("://" not in text and "." not in canonical.split("/", 1)[0]):
+        raise ValueError(
+            f"no topic can be {typed.strip()!r}: write a link (news.example/page), "
+            "a hashtag (#tag) or storm"
+        )
+    return f"url:{canonical}"
+
+
 EXAMPLE_TEXT = 280
 
 
