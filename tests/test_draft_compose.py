@@ -629,6 +629,14 @@ def test_check_reports_problems() -> None:
         "still has the placeholder {author}"
     ]
     assert check("guaranteed", limit=bluesky, language="en", banned=["guarantee"]) == []
+    # a language model's stand-ins, which one click would publish
+    assert check(
+        "Hi @ana, [Your name] will DM you []", limit=bluesky, language="en", banned=()
+    ) == [
+        "still has the stand-in [Your name]",
+        "still has the stand-in []",
+    ]
+    assert check("See note [1], back in [2 h]", limit=bluesky, language="en", banned=()) == []
 
 
 def test_check_language(detector: LanguageDetector) -> None:

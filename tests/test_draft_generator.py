@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from bot.config.playbook import Playbook, ReplyGeneratorSettings
-from bot.drafts.compose import detect_with
+from bot.drafts.compose import check, detect_with
 from bot.drafts.generator import NOTE, LanguageModelGenerator, cleaned, user_prompt
 from bot.drafts.limits import Limit, limit_for
 from bot.language import LanguageDetector
@@ -191,6 +191,25 @@ async def test_too_long_is_fitted_once(
     assert draft.text.endswith("…")
     assert long_reply.startswith(draft.text[:-1])
     assert draft.notes == (NOTE, "shortened to fit X's 280 weighted characters")
+
+
+async def test_a_reply_naming_its_author_last_and_cut_is_addressed_again(
+    fake: FakeLanguageModel, session: aiohttp.ClientSession
+) -> None:
+    """The model named the author at the end; the cut to fit took the handle with it, and
+    Mastodon would have put it back in front, over the limit: the draft could never be
+    approved as written. It is addressed again, then fitted, and passes the approval's check."""
+    mastodon = limit_for("mastodon", 100)
+    fake.replies = [
+        "Nous sommes vraiment désolés pour la panne de ce matin, notre équipe travaille dessus "
+        "et publiera des nouvelles très bientôt. Merci @ana@mastodon.social"
+    ]
+    (draft,) = await ask(generator(session, fake.url), limit=mastodon, author="ana@mastodon.social")
+    assert draft.text.startswith("@ana@mastodon.social ")
+    assert (
+        check(draft.text, limit=mastodon, language="fr", banned=(), author="ana@mastodon.social")
+        == []
+    )
 
 
 async def test_mastodon_reply_names_the_author_first(

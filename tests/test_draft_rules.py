@@ -195,6 +195,21 @@ def test_a_failed_reply_is_not_retried_once_another_went_out() -> None:
     assert rules.retry(failed, [failed], user="UANN", at=T0).ok
 
 
+def test_a_retry_withdraws_the_drafts_proposed_for_the_post_since() -> None:
+    """The failed draft expired, so another incident counting the post drafted it again: when
+    the failed one is published after all, those are withdrawn (a post gets one reply), as an
+    approval withdraws them."""
+    failed = replace(draft(1), state=DraftState.FAILED, decided_by="UANN", reason="403")
+    proposed = elsewhere(5)
+    retried = rules.retry(failed, [failed, proposed], user="UANN", at=T0)
+    assert retried.ok
+    assert [(d.id, d.state) for d in retried.changed] == [
+        (1, DraftState.PUBLISHING),
+        (5, DraftState.WITHDRAWN),
+    ]
+    assert [d.action for d in retried.decisions] == ["retried", "withdrawn"]
+
+
 def test_a_text_that_cannot_be_published_is_not_approved_or_retried() -> None:
     too_long = ["is 512 characters; Mastodon takes 500"]
     refused = approve(draft(), problems=too_long)

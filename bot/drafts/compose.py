@@ -63,6 +63,9 @@ BUILT_IN_BANNED = (
 MIN_DETECTABLE = 20  # shorter texts are not checked for their language: too few words to tell
 _HANDLE_OR_LINK = re.compile(r"https?://\S+|(?<!\w)[@#][\w.@-]+|\bu/\w+")
 _PLACEHOLDER = re.compile(r"\{\w*\}")
+# a stand-in a language model (or a person pasting a template) left: "[Your name]", "[link]",
+# "[]"; a footnote or a number ("[1]", "[2 h]") is left alone
+_BRACKETED = re.compile(r"\[[^\[\]\n\d]{0,40}\]")
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ def check(
     problems = _length_problems(text, limit, author)
     problems += [f"contains the banned phrase “{phrase}”" for phrase in _banned_in(text, banned)]
     problems += [f"still has the placeholder {name}" for name in _PLACEHOLDER.findall(text)]
+    problems += [f"still has the stand-in {name}" for name in _BRACKETED.findall(text)]
     if detect_language is not None:
         found = other_language(text, language, detect_language)
         if found:

@@ -212,7 +212,7 @@ class LanguageModelGenerator:
                 continue
             reply = as_published(cleaned(content), limit.platform, author)
             draft = self._checked(
-                reply, language=language, limit=limit, banned=banned, screen=screen
+                reply, language=language, limit=limit, banned=banned, screen=screen, author=author
             )
             if draft is None or any(draft[0] == kept.text for kept in drafts):
                 continue
@@ -253,12 +253,22 @@ class LanguageModelGenerator:
         return _content(answer)
 
     def _checked(
-        self, reply: str, *, language: str, limit: Limit, banned: tuple[str, ...], screen: Screen
+        self,
+        reply: str,
+        *,
+        language: str,
+        limit: Limit,
+        banned: tuple[str, ...],
+        screen: Screen,
+        author: str = "",
     ) -> tuple[str, tuple[str, ...]] | None:
-        """(text, notes) when the reply passes the checks, shortened once if too long."""
+        """(text, notes) when the reply passes the checks, shortened once if too long (and
+        addressed again if the cut took the author's handle: Mastodon puts it in front)."""
         notes: tuple[str, ...] = ()
         if reply and not limit.fits(reply):
-            shortened = fit(reply, limit)
+            shortened = as_published(fit(reply, limit), limit.platform, author)
+            if not limit.fits(shortened):
+                shortened = fit(shortened, limit)
             if limit.length(shortened) < limit.maximum // 2:
                 # a cut that loses most of the reply leaves no reply worth reading
                 logger.info(
@@ -272,6 +282,7 @@ class LanguageModelGenerator:
             language=language,
             banned=banned,
             detect_language=self.detect_language,
+            author=author,
         )
         problems += screen.problems(reply) if reply.strip() else []
         if problems:

@@ -166,17 +166,10 @@ def approve(
         return refusal
     state = DraftState.PUBLISHING if can_publish else DraftState.APPROVED
     approved = replace(draft, state=state, decided_by=user, decided_at=at)
-    withdrawn = tuple(
-        replace(other, state=DraftState.WITHDRAWN, decided_by=user, decided_at=at)
-        for other in others
-        if other.id != draft.id and other.state.open
-    )
+    withdrawn, withdrawals = _withdraw(draft, others, user, at)
     logs = (
         Decision(at, user, "approved", draft.incident_id, draft.id, draft.text, draft.variant),
-        *(
-            Decision(at, user, "withdrawn", o.incident_id, o.id, o.text, f"draft {draft.id}")
-            for o in withdrawn
-        ),
+        *withdrawals,
     )
     message = "Approved; publishing." if can_publish else "Approved; copy the text and post it."
     return Outcome(True, message, (approved, *withdrawn), logs, approved if can_publish else None)
@@ -316,8 +309,27 @@ def retry(
     if reply is not None:
         return refused(draft, "retry", _answered(reply, name), user, at)
     again = replace(draft, state=DraftState.PUBLISHING, reason="")
+    # drafts proposed for the post since (this one expired, another incident counts the post)
+    withdrawn, withdrawals = _withdraw(draft, others, user, at)
     log = Decision(at, user, "retried", draft.incident_id, draft.id, draft.text)
-    return Outcome(True, "Publishing again.", (again,), (log,), again)
+    return Outcome(True, "Publishing again.", (again, *withdrawn), (log, *withdrawals), again)
+
+
+def _withdraw(
+    draft: Draft, others: Sequence[Draft], user: str, at: datetime
+) -> tuple[tuple[Draft, ...], tuple[Decision, ...]]:
+    """The other open drafts for ``draft``'s post, withdrawn as it goes out (a post gets one
+    reply), and the decisions saying so."""
+    withdrawn = tuple(
+        replace(other, state=DraftState.WITHDRAWN, decided_by=user, decided_at=at)
+        for other in others
+        if other.id != draft.id and other.state.open
+    )
+    logs = tuple(
+        Decision(at, user, "withdrawn", o.incident_id, o.id, o.text, f"draft {draft.id}")
+        for o in withdrawn
+    )
+    return withdrawn, logs
 
 
 def published(draft: Draft, *, url: str, at: datetime) -> Outcome:
