@@ -96,3 +96,16 @@ async def test_a_variant_may_name_the_brands_own_account_but_no_other(tmp_path: 
         assert store.drafts_in(db, set_id)[-1].text == ours
     finally:
         db.close()
+
+
+def test_the_language_check_does_not_depend_on_which_brand_asked_first(tmp_path: Path) -> None:
+    """One detector serves every brand: built with the first brand's languages (German), it
+    read a short French draft of a French brand as English, and dropped it."""
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        settings = ReplyGeneratorSettings(url="http://127.0.0.1:9/v1", model="fake")
+        enricher = DraftEnricher(writer, settings, {})
+        enricher._detect(("de",))  # a German brand's drafts were checked first
+        assert enricher._detect(("fr", "en"))("Ana, merci beaucoup, ok") == "fr"
+    finally:
+        writer.close()

@@ -18,6 +18,7 @@ from bot.drafts.limits import limit_for
 from bot.drafts.model import Decision, Draft, DraftKind, DraftState
 from bot.drafts.planner import BrandVoice, refresh_messages
 from bot.language import LanguageDetector
+from bot.negativity import SUPPORTED_LANGUAGES
 from bot.sources.polite import client_session
 from storage import drafts as store
 from storage.mentions import load_mention
@@ -102,8 +103,11 @@ class DraftEnricher:
         return added
 
     def _detect(self, languages: tuple[str, ...]) -> Callable[[str], str]:
+        """The language check for one brand's drafts: one detector (its model loads once) that
+        knows the languages Vigie scores, as the pipeline's does, whichever brand asked first;
+        the brand's own languages are its preference."""
         if self._detector is None:
-            self._detector = LanguageDetector(languages)
+            self._detector = LanguageDetector(SUPPORTED_LANGUAGES)
         return detect_with(self._detector, languages)
 
 
