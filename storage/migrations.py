@@ -202,18 +202,22 @@ def _brand_in(data: str | None) -> str:
     return brand if isinstance(brand, str) else ""
 
 
+_RETENTION_INDEXES: tuple[tuple[str, list[str]], ...] = (
+    ("mentions", ["received_at"]),
+    ("mention_brands", ["source", "native_id"]),
+    ("incident_mentions", ["source", "native_id"]),
+    ("draft_sets", ["source", "native_id"]),
+    ("observations", ["at"]),
+    ("outbox", ["state", "created_at"]),
+)
+"""Version 9's indexes (what storage.retention looks up per old row); repaired by version 12."""
+
+
 def _v9_retention(db: sqlite_utils.Database) -> None:
     # storage.retention: what is old by when it was received or written, and what holds it.
     # A batch looks these up once per old row (its NOT EXISTS, and deleting a mention's brands
     # and its foreign-key check): each must be an index search, never a scan of the table.
-    for table, columns in (
-        ("mentions", ["received_at"]),
-        ("mention_brands", ["source", "native_id"]),
-        ("incident_mentions", ["source", "native_id"]),
-        ("draft_sets", ["source", "native_id"]),
-        ("observations", ["at"]),
-        ("outbox", ["state", "created_at"]),
-    ):
+    for table, columns in _RETENTION_INDEXES:
         db.table(table).create_index(columns, if_not_exists=True)
     _count_draft_messages(db)
 
@@ -279,14 +283,7 @@ def _v12_repairs(db: sqlite_utils.Database) -> None:
     # duplicate by its link. Holding statements stored before their sets kept every platform
     # they must fit get them. And stored JSON gained fields (a chain's unsnoozed_due, a target's
     # also) at version 11: from here an older Vigie refuses the database instead of crashing.
-    for table, columns in (
-        ("mentions", ["received_at"]),
-        ("mention_brands", ["source", "native_id"]),
-        ("incident_mentions", ["source", "native_id"]),
-        ("draft_sets", ["source", "native_id"]),
-        ("observations", ["at"]),
-        ("outbox", ["state", "created_at"]),
-    ):
+    for table, columns in _RETENTION_INDEXES:
         db.table(table).create_index(columns, if_not_exists=True)
     if "intents" not in db.table("draft_posts").columns_dict:
         _count_draft_messages(db)
