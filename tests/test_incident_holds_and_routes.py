@@ -129,3 +129,18 @@ def test_a_storm_on_a_topic_merged_into_a_resolved_incident_reopens_it(tmp_path:
     later.post(T0 + 61 * MIN, 1, text="again #refundnow")
     later.tick(T0 + 62 * MIN)
     assert later.desk.engine.live[("acme", "#refundnow")] == 1  # after a restart too
+
+
+def test_a_merged_incident_leaves_memory_with_the_one_it_was_merged_into(tmp_path: Path) -> None:
+    """Merged incidents have no resolution time of their own: they were kept in memory for
+    ever, one more for every merge of a long-running instance."""
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.storm(T0 + 10 * MIN, 5, text="cancelled again #refundnow")
+    desk.tick(T0 + 20 * MIN)
+    assert desk.act(actions.merge, 2, 1, "ann", T0 + 21 * MIN).ok
+    assert desk.act(actions.resolve, 1, "ann", T0 + 23 * MIN).ok
+    desk.tick(T0 + 60 * MIN)
+    assert set(desk.desk.engine.incidents) == {1, 2}  # within reopen_within: both kept
+    desk.tick(T0 + 23 * MIN + desk.desk.engine.keeps_resolved() + 10 * MIN)
+    assert set(desk.desk.engine.incidents) == set()

@@ -235,7 +235,9 @@ class IncidentEngine:
                 self._dropped_groups.add(key)
         horizon = at - self.keeps_resolved()
         for incident_id, incident in list(self.incidents.items()):
-            stale = not incident.status.live and (incident.resolved_at or at) < horizon
+            # a merged incident goes with the one it was merged into (the end of its chain)
+            end = _merge_end(self.incidents, incident)
+            stale = end is None or (not end.status.live and (end.resolved_at or at) < horizon)
             if stale and incident_id not in self._changed:  # unsaved changes are kept to flush
                 del self.incidents[incident_id]
 
