@@ -637,6 +637,9 @@ def test_check_reports_problems() -> None:
         "still has the stand-in []",
     ]
     assert check("See note [1], back in [2 h]", limit=bluesky, language="en", banned=()) == []
+    reddit = limit_for("reddit")
+    link = "Updates on [our status page](https://status.k.example)"
+    assert check(link, limit=reddit, language="en", banned=()) == []
 
 
 def test_check_language(detector: LanguageDetector) -> None:

@@ -64,8 +64,9 @@ MIN_DETECTABLE = 20  # shorter texts are not checked for their language: too few
 _HANDLE_OR_LINK = re.compile(r"https?://\S+|(?<!\w)[@#][\w.@-]+|\bu/\w+")
 _PLACEHOLDER = re.compile(r"\{\w*\}")
 # a stand-in a language model (or a person pasting a template) left: "[Your name]", "[link]",
-# "[]"; a footnote or a number ("[1]", "[2 h]") is left alone
-_BRACKETED = re.compile(r"\[[^\[\]\n\d]{0,40}\]")
+# "[]"; a footnote or a number ("[1]", "[2 h]") and a markdown link ("[status](https://…)",
+# which Reddit shows as a link) are left alone
+_BRACKETED = re.compile(r"\[[^\[\]\n\d]{0,40}\](?!\()")
 
 
 @dataclass(frozen=True)
