@@ -311,9 +311,15 @@ def _fill_canonical_urls(db: sqlite_utils.Database, chunk: int = 5000) -> None:
 
 
 def _fill_statement_limits(db: sqlite_utils.Database) -> None:
-    # Holding statements were fitted to every platform the incident's replies go to before the
-    # set kept them (target.also): an edit of one stored without them was checked against one
-    # platform only. The replies' platforms and limits are in their own sets.
+    # Holding statements were fitted to every platform the incident's replies went to when the
+    # statement was drafted, before the set kept them (target.also): an edit of one stored
+    # without them was checked against one platform only. Those replies' sets say which.
+    from bot.drafts.limits import limit_for  # the platform names the planner uses
+
+    def limit_of(target: dict[str, object]) -> tuple[str, int]:
+        limit = int(str(target["limit"]))
+        return limit_for(str(target["platform"]), limit).platform, limit
+
     statements = db.execute(
         "SELECT id, incident_id, data FROM draft_sets WHERE kind = 'statement'"
     ).fetchall()
@@ -323,7 +329,7 @@ def _fill_statement_limits(db: sqlite_utils.Database) -> None:
             target = fields["target"]
             if "also" in target:
                 continue
-            own = (str(target["platform"]), int(target["limit"]))
+            own, drafted = limit_of(target), str(fields["created_at"])
         except (ValueError, TypeError, KeyError):
             continue  # an unreadable set is left as it is (its reader says so)
         limits: set[tuple[str, int]] = set()
@@ -332,8 +338,9 @@ def _fill_statement_limits(db: sqlite_utils.Database) -> None:
         )
         for (reply,) in replies:
             try:
-                other = json.loads(reply)["target"]
-                limits.add((str(other["platform"]), int(other["limit"])))
+                other = json.loads(reply)
+                if str(other["created_at"]) <= drafted:  # replies the statement was fitted to
+                    limits.add(limit_of(other["target"]))
             except (ValueError, TypeError, KeyError):
                 continue
         target["also"] = [list(limit) for limit in sorted(limits - {own})]

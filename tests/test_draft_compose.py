@@ -19,6 +19,7 @@ from bot.drafts.compose import (
     compose_replies,
     compose_statement,
     detect_with,
+    stand_ins,
 )
 from bot.drafts.limits import Limit, limit_for
 from bot.drafts.specifics import Specifics, specifics_of
@@ -629,17 +630,14 @@ def test_check_reports_problems() -> None:
         "still has the placeholder {author}"
     ]
     assert check("guaranteed", limit=bluesky, language="en", banned=["guarantee"]) == []
-    # a language model's stand-ins, which one click would publish
-    assert check(
-        "Hi @ana, [Your name] will DM you []", limit=bluesky, language="en", banned=()
-    ) == [
+    # a language model's stand-ins (see the generator's checks); a person's brackets are theirs
+    assert stand_ins("Hi @ana, [Your name] will DM you []") == [
         "still has the stand-in [Your name]",
         "still has the stand-in []",
     ]
-    assert check("See note [1], back in [2 h]", limit=bluesky, language="en", banned=()) == []
-    reddit = limit_for("reddit")
-    link = "Updates on [our status page](https://status.k.example)"
-    assert check(link, limit=reddit, language="en", banned=()) == []
+    assert stand_ins("See note [1], back in [2 h]") == []
+    assert check("[EN] Sorry [sic] [...]", limit=bluesky, language="en", banned=()) == []
+    assert stand_ins("Updates on [our status page](https://status.k.example)") == []
 
 
 def test_check_language(detector: LanguageDetector) -> None:

@@ -212,6 +212,18 @@ async def test_a_reply_naming_its_author_last_and_cut_is_addressed_again(
     )
 
 
+async def test_a_model_s_stand_ins_are_dropped(
+    fake: FakeLanguageModel, session: aiohttp.ClientSession
+) -> None:
+    """ "[Your name]" left in by the model would be published by one click on Approve."""
+    fake.replies = [
+        "Bonjour @ana, [Votre nom] de Kestrel vous écrit en privé tout de suite.",
+        FRENCH_2,
+    ]
+    drafts = await ask(generator(session, fake.url))
+    assert [draft.text for draft in drafts] == [FRENCH_2]
+
+
 async def test_mastodon_reply_names_the_author_first(
     fake: FakeLanguageModel, session: aiohttp.ClientSession
 ) -> None:

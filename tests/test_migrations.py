@@ -199,11 +199,13 @@ def test_a_holding_statement_stored_without_its_other_platforms_gets_them(tmp_pa
     old = at_version(path, 11)
     statement = {"platform": "x", "limit": 280, "unit": "weighted characters"}
     bluesky = {**asdict(M31), "platform": "bluesky", "limit": 300, "unit": "graphemes"}
+    later = T0 + timedelta(hours=1)
     with old.conn:
-        for set_id, kind, target in (
-            (1, "statement", statement),
-            (2, "reply", bluesky),
-            (3, "reply", {**asdict(M31), "platform": "x", "limit": 280}),
+        for set_id, kind, target, at in (
+            (1, "statement", statement, T0),
+            (2, "reply", bluesky, T0),
+            (3, "reply", {**asdict(M31), "platform": "X", "limit": 280}, T0),
+            (4, "reply", {**asdict(M31), "platform": "mastodon", "limit": 120}, later),
         ):
             old.execute(
                 "INSERT INTO draft_sets (id, incident_id, kind, source, native_id, data, brand) "
@@ -212,7 +214,7 @@ def test_a_holding_statement_stored_without_its_other_platforms_gets_them(tmp_pa
                     set_id,
                     kind,
                     f"m{set_id}",
-                    json.dumps({"brand": "acme", "created_at": T0.isoformat(), "target": target}),
+                    json.dumps({"brand": "acme", "created_at": at.isoformat(), "target": target}),
                 ],
             )
     old.close()
@@ -220,6 +222,7 @@ def test_a_holding_statement_stored_without_its_other_platforms_gets_them(tmp_pa
     migrated = open_database(path)
     loaded = store.get_set(migrated, 1)
     assert loaded is not None
+    # the replies it was fitted to: not its own platform again, nor a reply drafted after it
     assert loaded.target.also == (("bluesky", 300),)
 
 

@@ -63,7 +63,7 @@ BUILT_IN_BANNED = (
 MIN_DETECTABLE = 20  # shorter texts are not checked for their language: too few words to tell
 _HANDLE_OR_LINK = re.compile(r"https?://\S+|(?<!\w)[@#][\w.@-]+|\bu/\w+")
 _PLACEHOLDER = re.compile(r"\{\w*\}")
-# a stand-in a language model (or a person pasting a template) left: "[Your name]", "[link]",
+# a stand-in a language model left: "[Your name]", "[link]",
 # "[]"; a footnote or a number ("[1]", "[2 h]") and a markdown link ("[status](https://…)",
 # which Reddit shows as a link) are left alone
 _BRACKETED = re.compile(r"\[[^\[\]\n\d]{0,40}\](?!\()")
@@ -163,12 +163,18 @@ def check(
     problems = _length_problems(text, limit, author)
     problems += [f"contains the banned phrase “{phrase}”" for phrase in _banned_in(text, banned)]
     problems += [f"still has the placeholder {name}" for name in _PLACEHOLDER.findall(text)]
-    problems += [f"still has the stand-in {name}" for name in _BRACKETED.findall(text)]
     if detect_language is not None:
         found = other_language(text, language, detect_language)
         if found:
             problems.append(f"is in {found}, not {_base(language)}")
     return problems
+
+
+def stand_ins(text: str) -> list[str]:
+    """A language model's stand-ins left in its text ("[Your name]", "[]"): problems for a
+    generated variant, which one click would publish (a person's own brackets, "[EN]", "[sic]",
+    are theirs)."""
+    return [f"still has the stand-in {name}" for name in _BRACKETED.findall(text)]
 
 
 def other_language(text: str, language: str, detect_language: Callable[[str], str]) -> str:

@@ -25,7 +25,7 @@ import aiohttp
 
 from bot.config.playbook import Playbook, ReplyGeneratorSettings
 from bot.drafts.addressing import addressee_of, as_published
-from bot.drafts.compose import DraftText, banned_phrases, check
+from bot.drafts.compose import DraftText, banned_phrases, check, stand_ins
 from bot.drafts.limits import Limit, fit
 from bot.drafts.screening import Screen, redacted
 from bot.drafts.templates import LANGUAGE_NAMES
@@ -284,6 +284,7 @@ class LanguageModelGenerator:
             detect_language=self.detect_language,
             author=author,
         )
+        problems += stand_ins(reply)
         problems += screen.problems(reply) if reply.strip() else []
         if problems:
             logger.info(
