@@ -151,7 +151,7 @@ def test_reopened_by_hand_it_waits_too(tmp_path: Path) -> None:
     desk.tick(T0 + 30 * MIN)
     assert desk.act(actions.resolve, 1, "ann", T0 + 31 * MIN).ok
     assert desk.act(actions.reopen, 1, "bob", T0 + 32 * MIN).ok
-    desk.tick(T0 + 60 * MIN)
+    keep_posting(desk, 33, 60)  # its storm goes on (a calm one's notify waits for a storm)
     assert desk.when(1, "notified")[-1] == T0 + 42 * MIN
 
 
@@ -459,3 +459,46 @@ def test_undoing_an_acknowledgement_never_pages_a_notified_target_again(tmp_path
     assert "runs again" not in result.message
     keep_posting(desk, 50, 90)
     assert len([d for a, d in desk.actions() if a == "notified" and "lead" in d]) == paged
+
+
+def paging_lead_after(wait: str, **overrides: Any) -> Any:
+    """The alert level posts in #team, waits, then posts in #lead paging @lead."""
+    levels = [level.model_dump(mode="json") for level in policy().levels]
+    levels[1]["steps"] = [{"notify": "team"}, {"wait": wait}, {"notify": "lead"}]
+    return policy(levels=levels, **overrides)
+
+
+def test_a_notify_after_a_wait_pages_when_nobody_acknowledged(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, paging_lead_after("20m", resolve_after="3h"))
+    desk.storm(T0, 10)
+    keep_posting(desk, 10, 40)
+    cards = lead_cards(desk)
+    assert len(cards) == 1
+    assert '"mention": "@lead"' in cards[0][3]
+
+
+def test_a_notify_after_a_wait_acknowledged_meanwhile_pages_nobody(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, paging_lead_after("20m", resolve_after="3h"))
+    desk.storm(T0, 10)
+    assert desk.act(actions.acknowledge, 1, "ann", T0 + 10 * MIN).ok
+    keep_posting(desk, 10, 40)  # the storm goes on: the card still belongs in #lead
+    cards = lead_cards(desk)
+    assert len(cards) == 1
+    assert '"mention": ""' in cards[0][3]
+    notified = [d for a, d in desk.actions() if a == "notified" and "lead" in d]
+    assert notified == [
+        "lead (console #lead), nobody paged: acknowledged by ann during the chain's wait"
+    ]
+
+
+def test_a_notify_after_a_wait_waits_while_the_storm_is_calm(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, paging_lead_after("70m", resolve_after="3h"))
+    desk.storm(T0, 10)  # the wait ends in a lull: risk below every level
+    desk.tick(T0 + 85 * MIN)
+    assert not lead_cards(desk)
+    assert desk.when(1, "held", "calming down")
+    keep_posting(desk, 85, 200)  # the storm is back, nobody acknowledged: now @lead hears
+    cards = lead_cards(desk)
+    assert len(cards) == 1
+    assert '"mention": "@lead"' in cards[0][3]
+    assert len(desk.when(1, "held", "calming down")) == 1  # said once

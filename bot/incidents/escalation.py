@@ -160,17 +160,19 @@ class Escalation:
         assert chain is not None
         target = incident.policy.targets[step.notify]
         channel = (target.platform, target.channel)
-        # decided before the hold, re-judged now: a storm that calmed meanwhile pages nobody;
-        # one that calmed during quiet hours before any card was posted still gets its first
-        # card, quietly (the morning's team learns of the night; its complaints may want
-        # answers)
-        calmed = bool(chain.held) and _calming(incident)
-        if calmed and (chain.held != QUIET or incident.channels):
+        # a step that waited (a hold, a ``wait`` step before it, or group_wait before the first
+        # card) was decided earlier and is judged again now: a storm that calmed meanwhile
+        # pages nobody; one that calmed during quiet hours (or a ``wait``) before any card was
+        # posted still gets its first card, quietly (the team learns of it; its complaints may
+        # want answers)
+        after_wait = _after_wait(incident, chain)
+        calmed = (bool(chain.held) or after_wait) and _calming(incident)
+        if calmed and (chain.held not in (QUIET, "") or incident.channels):
             return self._park(incident, at, "held"), False
         mention = step.mention_for(target)
-        # acknowledged while the step waited (a hold, or group_wait before the first card, by
-        # a command): the card still goes, but nobody needs paging about it
-        waited = bool(chain.held) or incident.notified_at is None
+        # acknowledged while the step waited (a hold, a ``wait`` step, or group_wait before the
+        # first card, by a command): the card still goes, but nobody needs paging about it
+        waited = bool(chain.held) or after_wait or incident.notified_at is None
         handled = waited and _acknowledged_since(incident, chain)
         if handled or calmed:  # the card still belongs in the channel; paging someone does not
             mention = ""
@@ -194,10 +196,17 @@ class Escalation:
         )
         detail = f"{step.notify} ({channel[0]} {channel[1]})" + (f", {mention}" if mention else "")
         if handled:
-            during = "the hold" if chain.held else "the wait for its first card"
+            during = (
+                "the hold"
+                if chain.held
+                else "the chain's wait"
+                if after_wait
+                else "the wait for its first card"
+            )
             detail += f", nobody paged: acknowledged by {incident.acknowledged_by} during {during}"
         elif calmed:
-            detail += ", nobody paged: it calmed down during quiet hours"
+            during = "quiet hours" if chain.held == QUIET else "the chain's wait"
+            detail += f", nobody paged: it calmed down during {during}"
         self.effects.audit(incident, at, "notified", detail)
         assert incident.chain is not None
         return replace(incident, chain=replace(incident.chain, held="")), True
@@ -329,6 +338,13 @@ def before_skipped_escalation(incident: Incident, at: datetime) -> Chain | None:
 
 def _calming(incident: Incident) -> bool:
     return incident.calm_since is not None or incident.policy.level_for(incident.risk) is None
+
+
+def _after_wait(incident: Incident, chain: Chain) -> bool:
+    """A ``wait`` step of this level came before the step the chain is at: what the step was
+    to page about may have been acknowledged or have calmed down since."""
+    steps = incident.policy.levels[chain.level].steps[: chain.step]
+    return any(isinstance(step, WaitStep) and step.wait > timedelta(0) for step in steps)
 
 
 def _acknowledged_since(incident: Incident, chain: Chain) -> bool:
