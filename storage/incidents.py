@@ -17,7 +17,8 @@ from typing import Any
 import sqlite_utils
 from pydantic import ValidationError
 
-from bot.config.incidents import IncidentPolicy
+from bot.config.incidents import MAX_DURATION, IncidentPolicy
+from bot.durations import parse_duration
 from bot.incidents.engine import EngineState
 from bot.incidents.groups import GroupRisk
 from bot.incidents.model import AuditEntry, Chain, Incident, Intent, LevelChange, Silence, Status
@@ -307,7 +308,9 @@ def load_engine_state(
     ``incident_from_json``)."""
     row = db.execute("SELECT value FROM engine_meta WHERE name = 'now'").fetchone()
     now = datetime.fromisoformat(row[0]) if row else None
-    horizon = timestamp(now - keep_resolved) if now else ""
+    # each resolved incident is kept as long as its own policy snapshot says: load all those
+    # the longest stored window may keep, the engine forgets the others at its next step
+    horizon = timestamp(now - max(keep_resolved, _longest_kept(db))) if now else ""
     policies: dict[str, IncidentPolicy] = {}
     incidents = [
         incident_from_json(data, policies, fallback)
@@ -339,6 +342,22 @@ def load_engine_state(
             fields_[name] = datetime.fromisoformat(fields_[name])
         silences.append(build(Silence, fields_))
     return EngineState(now, incidents, groups, silences)
+
+
+def _longest_kept(db: sqlite_utils.Database) -> timedelta:
+    """The longest ``reopen_within`` or ``resolve_after`` of the stored resolved incidents'
+    policy snapshots (a few distinct values; an unreadable one counts for nothing)."""
+    longest = timedelta(0)
+    for (value,) in db.execute(
+        "SELECT DISTINCT json_extract(data, '$.policy.reopen_within') FROM incidents "
+        "WHERE status = 'resolved' UNION SELECT DISTINCT "
+        "json_extract(data, '$.policy.resolve_after') FROM incidents WHERE status = 'resolved'"
+    ).fetchall():
+        try:
+            longest = max(longest, parse_duration(str(value)))
+        except (ValueError, OverflowError):
+            continue
+    return min(longest, MAX_DURATION)
 
 
 def list_incidents(db: sqlite_utils.Database, *, only_open: bool) -> list[Incident]:

@@ -123,3 +123,20 @@ def test_a_storm_too_small_for_its_snapshot_neither_reopens_it_nor_opens_another
     later.tick(T0 + 200 * MIN)
     assert not later.when(1, "reopened")
     assert get_incident(later.db, 2) is None  # within reopen_within it is #1's story
+
+
+def test_an_incident_stays_reopenable_for_its_own_window_after_an_edit_shortens_it(
+    tmp_path: Path,
+) -> None:
+    desk = Desk(tmp_path, policy(reopen_within="12h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 3 * 60 * MIN)
+    resolved = desk.when(1, "resolved")
+    assert resolved
+    later = desk.restarted(policy(reopen_within="1h"))  # edited: new incidents keep 1 h
+    later.tick(resolved[0] + 3 * 60 * MIN)  # a quiet step: nothing of the old one is dropped
+    later = later.restarted(policy(reopen_within="1h"))
+    later.storm(resolved[0] + 5 * 60 * MIN, 10)  # within its own 12 h
+    later.tick(resolved[0] + 6 * 60 * MIN)
+    assert later.when(1, "reopened")
+    assert get_incident(later.db, 2) is None

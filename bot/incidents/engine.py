@@ -97,9 +97,9 @@ class IncidentEngine:
                 self._group(key)  # and resolve even when its saved group could not be read
 
     def keeps_resolved(self) -> timedelta:
-        """How long a resolved incident stays in memory: a storm can reopen it, people can
-        reopen it by hand, before and after a restart alike."""
-        return max(self.policy.reopen_within, self.policy.resolve_after, LATE)
+        """How long an incident resolved under the configured policy stays in memory (see
+        ``kept_for``)."""
+        return kept_for(self.policy)
 
     def _route_merged_and_joined(self) -> None:
         """The topics merged into, or joined to, a live incident go there (after a restart,
@@ -233,11 +233,13 @@ class IncidentEngine:
             if key[1] != STORM and key not in self.live and group.idle(at, IDLE_TOPIC):
                 del self.groups[key]
                 self._dropped_groups.add(key)
-        horizon = at - self.keeps_resolved()
         for incident_id, incident in list(self.incidents.items()):
-            # a merged incident goes with the one it was merged into (the end of its chain)
+            # a merged incident goes with the one it was merged into (the end of its chain),
+            # each kept as long as its own policy snapshot says (app.yaml may have changed)
             end = _merge_end(self.incidents, incident)
-            stale = end is None or (not end.status.live and (end.resolved_at or at) < horizon)
+            stale = end is None or (
+                not end.status.live and (end.resolved_at or at) < at - kept_for(end.policy)
+            )
             if stale and incident_id not in self._changed:  # unsaved changes are kept to flush
                 del self.incidents[incident_id]
 
@@ -642,6 +644,12 @@ def _live_end(incidents: dict[int, Incident], incident: Incident) -> int | None:
     (#2 into #1, then #1 into #3: #3); None when the chain ends in one that is not live."""
     end = _merge_end(incidents, incident)
     return end.id if end is not None and end.status.live else None
+
+
+def kept_for(policy: IncidentPolicy) -> timedelta:
+    """How long an incident resolved under ``policy`` stays in memory: a storm can reopen it,
+    people can reopen it by hand, before and after a restart alike."""
+    return max(policy.reopen_within, policy.resolve_after, LATE)
 
 
 def _merge_end(incidents: dict[int, Incident], incident: Incident) -> Incident | None:
