@@ -7,6 +7,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -16,6 +17,7 @@ from bot import config_check, file_commands, mentions_command, read_commands, ru
 from bot.command_words import incident_number
 from bot.config import ConfigError
 from bot.ids import parse_id
+from bot.output_file import STDOUT
 
 EXIT_CONFIG = 2
 MAX_LIMIT = 1_000_000
@@ -38,9 +40,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+STDIN = Path("/dev/stdin")
+
+
 def _input_file(text: str) -> Path:
     """A file to read once, front to back: a regular file, or a pipe (``<(zcat f.csv.gz)``,
-    ``/dev/stdin``), as every file command reads its input once without seeking."""
+    ``/dev/stdin``, ``-`` for standard input), as every file command reads its input once
+    without seeking."""
+    if text == "-":
+        if not STDIN.exists():
+            raise argparse.ArgumentTypeError("-: standard input is closed")
+        return STDIN
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: is a folder; name the file to read")
@@ -50,6 +60,9 @@ def _input_file(text: str) -> Path:
 
 
 def _output_file(text: str) -> Path:
+    """A file to write (``-``: standard output, :data:`bot.output_file.STDOUT`)."""
+    if text == "-":
+        return STDOUT
     path = Path(text)
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: is a folder; name the file to write")
@@ -79,6 +92,21 @@ def _minimum_final_size(text: str) -> float:
             f"{text!r} is not a size: give a number of reshares >= 0 (0 for posts of any size)"
         )
     return size
+
+
+def _bin_width(text: str) -> timedelta:
+    """``--bin``: a positive duration such as 5m or 1h."""
+    from bot.durations import parse_duration
+
+    try:
+        width = parse_duration(text)
+    except ValueError:
+        width = timedelta(0)
+    if width < timedelta(microseconds=1):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a bin width: give a positive duration such as 5m, 1h or 30s"
+        )
+    return width
 
 
 def _language_codes(text: str) -> tuple[str, ...]:
@@ -163,10 +191,15 @@ def _parser() -> argparse.ArgumentParser:
     score = command(
         "score", file_commands.score, "Score a CSV file: adds lang, negativity and sentiment."
     )
-    score.add_argument("input", type=_input_file, help="CSV file with a header row.")
+    score.add_argument(
+        "input", type=_input_file, help="CSV file with a header row ('-': standard input)."
+    )
     score.add_argument("--text-column", required=True, help="Column holding the text.")
     score.add_argument(
-        "--output", required=True, type=_output_file, help="CSV file to write (may be INPUT)."
+        "--output",
+        required=True,
+        type=_output_file,
+        help="CSV file to write (may be INPUT; '-': standard output).",
     )
     score.add_argument(
         "--languages",
@@ -183,7 +216,10 @@ def _parser() -> argparse.ArgumentParser:
     reach.add_argument(
         "input",
         type=_input_file,
-        help="CSV or CSV.GZ: cascade_id, relative_time_seconds, number_of_followers.",
+        help=(
+            "CSV or CSV.GZ: cascade_id, relative_time_seconds, number_of_followers "
+            "('-': standard input)."
+        ),
     )
     reach.add_argument(
         "--observe",
@@ -195,7 +231,7 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         type=_output_file,
         required=True,
-        help="CSV to write: cascade_id, observed, predicted_final.",
+        help="CSV to write: cascade_id, observed, predicted_final ('-': standard output).",
     )
     reach.add_argument(
         "--model",
@@ -224,12 +260,23 @@ def _parser() -> argparse.ArgumentParser:
         "Flag the bins of a volume series that burst, online.",
     )
     bursts.add_argument(
-        "input", type=_input_file, help="CSV: timestamp,value (one row per time bin)."
+        "input",
+        type=_input_file,
+        help="CSV: timestamp,value (one row per time bin; '-': standard input).",
     )
     bursts.add_argument(
         "--output",
         type=_output_file,
         required=True,
-        help="CSV to write: timestamp,value,surprise,burst.",
+        help="CSV to write: timestamp,value,surprise,burst ('-': standard output).",
+    )
+    bursts.add_argument(
+        "--bin",
+        type=_bin_width,
+        metavar="DURATION",
+        help=(
+            "Bin width (5m, 1h). Default: the greatest common divisor of the gaps between "
+            "timestamps, said on stderr; give it when the file's layout may mislead."
+        ),
     )
     return parser

@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from bot.output_file import STDOUT
+
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
@@ -35,7 +37,8 @@ def _file_command(
     except ValueError as error:  # ScoreFileError is a ValueError
         stderr.print(f"[red]{escape(str(error))}[/]", highlight=False)
         return EXIT_FAILED
-    stderr.print(f"{what.format(count=count)} into {escape(str(output))}", highlight=False)
+    where = "standard output" if output is STDOUT else str(output)
+    stderr.print(f"{what.format(count=count)} into {escape(where)}", highlight=False)
     return EXIT_OK
 
 
@@ -58,12 +61,16 @@ def predict_reach(args: argparse.Namespace, stdout: Console, stderr: Console) ->
 
 
 def detect_bursts(args: argparse.Namespace, stdout: Console, stderr: Console) -> int:
+    """``detect-bursts``, saying on stderr which bin width was used."""
     from bot.output_file import replacing
     from bot.spread.burst_file import detect_bursts_file
 
+    def say(line: str) -> None:
+        stderr.print(escape(line), highlight=False)
+
     def work() -> int:
         with replacing(args.output) as scratch:
-            return detect_bursts_file(args.input, scratch)
+            return detect_bursts_file(args.input, scratch, width=args.bin, say=say)
 
     return _file_command(work, "scored {count} bins", args.output, stderr)
 

@@ -10,6 +10,10 @@ Three outputs are not replaced by a rename. A terminal, a pipe or a FIFO (``--ou
 other hard links, or whose owner a new file would not keep is rewritten in place at the end, from
 a temporary file elsewhere: it keeps its owner and links, but that rewrite is not atomic (a crash
 during it leaves a partial file; a run that fails before it still leaves the file as it was).
+
+``--output -`` (:data:`STDOUT`) is standard output, written whole at the end from a temporary
+file, so that a run that fails writes nothing there either. Reopening ``/dev/stdout`` instead
+would truncate a file standard output is redirected to, even one opened to append (``>>``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -26,13 +31,22 @@ from pathlib import Path
 
 _DENIED = (errno.EACCES, errno.EPERM)
 
+STDOUT = Path("-")
+"""``--output -``: standard output. This object itself, not any path named ``-`` (``./-`` is a
+file)."""
+
 
 @contextmanager
 def replacing(target: Path) -> Iterator[Path]:
     """A new empty file to write; it becomes ``target`` when the block ends without error, and
     is removed otherwise. A symbolic link is followed: the file it points to is replaced, the
     link stays. A ``target`` that is not a regular file (a terminal, a pipe, a FIFO) is given
-    as is, to write directly; see the module's docstring for the files rewritten in place."""
+    as is, to write directly; see the module's docstring for the files rewritten in place, and
+    for :data:`STDOUT`."""
+    if target is STDOUT:
+        with _to_stdout() as whole:
+            yield whole
+        return
     try:
         status: os.stat_result | None = target.stat()
     except FileNotFoundError:
@@ -94,6 +108,23 @@ def _create_beside(final: Path) -> Path:
         except FileExistsError:
             continue
         return candidate
+
+
+@contextmanager
+def _to_stdout() -> Iterator[Path]:
+    """A temporary file, copied to standard output (its file descriptor, not reopened) when the
+    block ends without error."""
+    handle, name = tempfile.mkstemp(prefix=".vigie-output.", suffix=".tmp")
+    os.close(handle)
+    scratch = Path(name)
+    try:
+        yield scratch
+        sys.stdout.flush()
+        with scratch.open("rb") as source, open(sys.stdout.fileno(), "wb", closefd=False) as sink:
+            shutil.copyfileobj(source, sink)
+    finally:
+        with suppress(OSError):
+            scratch.unlink()
 
 
 @contextmanager

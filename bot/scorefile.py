@@ -1,5 +1,10 @@
 """``python -m bot score``: add language, negativity and sentiment columns to a CSV file.
 
+Each text is scored as the service scores a mention's: HTML entities unescaped (``&amp;`` is
+``&``, as :mod:`bot.records` reads every source) and made readable (:mod:`bot.sanitize`: line
+breaks of any convention ``\n``, control characters gone); the output keeps the cell as it was.
+An empty text gets ``lang`` ``und`` (undetermined), and is neutral.
+
 The output is written whole or not at all (:mod:`bot.output_file`), so it may name the input, and
 a file that turns out to be malformed half-way leaves nothing behind. The input is read once, so
 it may be gzipped (told by its first bytes) or a pipe.
@@ -8,6 +13,7 @@ it may be gzipped (told by its first bytes) or a pipe.
 from __future__ import annotations
 
 import csv
+import html
 import itertools
 import re
 import stat
@@ -20,9 +26,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bot.language import LanguageDetector
+from bot.language import UNDETERMINED, LanguageDetector
+from bot.model import LanguageGuess
 from bot.negativity import NegativityScorer
 from bot.output_file import replacing
+from bot.sanitize import clean_text, readable
 from bot.spread.text_input import CsvOutput, open_text
 
 ADDED_COLUMNS = ("lang", "negativity", "sentiment")
@@ -51,6 +59,15 @@ def score_file(
     """Score every row of ``source`` into ``target``; returns the number of rows."""
     scorer = NegativityScorer()
     detector = LanguageDetector(scorer.languages)
+    unscored = [code for code in languages if code not in scorer.languages]
+    if unscored:
+        console.print(
+            f"--languages {','.join(languages)}: no scorer for {', '.join(unscored)} (only "
+            f"{', '.join(scorer.languages)}): a text detected as "
+            f"{'it' if len(unscored) == 1 else 'one of them'} gets that lang, negativity 0 and "
+            "sentiment neutral",
+            highlight=False,
+        )
     csv.field_size_limit(FIELD_LIMIT)
     if source.is_dir():
         raise ScoreFileError(f"{source}: is a folder; name the file to score")
@@ -84,8 +101,8 @@ def score_file(
         # languages a chunk at a time: fastText is twice as fast when its tables stay in
         # the CPU cache, rather than alternating with the scorer (bench/eval_scoring.py)
         while chunk := list(itertools.islice(reader, CHUNK)):
-            texts = [row[text_at] for row in chunk]
-            guesses = detector.detect_many(texts, languages)
+            texts = [as_the_service_reads(row[text_at]) for row in chunk]
+            guesses = _languages(detector, texts, languages)
             for row, text, language in zip(chunk, texts, guesses, strict=True):
                 negativity = scorer.score(text, language)
                 out = row + [""] * (len(columns) - len(row))
@@ -98,6 +115,23 @@ def score_file(
                 writer.writerow(out)
             rows += len(chunk)
     return rows
+
+
+def as_the_service_reads(text: str) -> str:
+    """``text`` as the service scores a mention's: entities unescaped (``bot.records``), then
+    valid Unicode with readable line breaks and no control characters (``bot.sanitize``)."""
+    return readable(clean_text(html.unescape(text)))
+
+
+_EMPTY = LanguageGuess(UNDETERMINED, 0.0, supported=False)
+
+
+def _languages(
+    detector: LanguageDetector, texts: list[str], languages: Sequence[str]
+) -> list[LanguageGuess]:
+    """The language of each text; ``und`` for an empty one (blank), which has no language."""
+    guesses = iter(detector.detect_many([text for text in texts if text.strip()], languages))
+    return [next(guesses) if text.strip() else _EMPTY for text in texts]
 
 
 class _Rows:
@@ -131,8 +165,10 @@ class _Rows:
                 row = next(self.reader, None)
             if row is None:
                 return
-            if not row:  # a blank line
-                continue
+            if not row:  # a blank line: a row with an empty text when the header has one column
+                if self.width != 1:
+                    continue
+                row = [""]
             _check_utf8(self.source, row, line)
             if len(row) != self.width:
                 hint = _TOO_MANY if len(row) > self.width else _TOO_FEW

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.spread.burst import BurstDetector, BurstReading, BurstSettings
+from bot.spread.burst import BurstDetector, BurstReading, BurstSettings, detect_series
 from bot.spread.burst_file import detect_bursts_file
 
 MENTION_VOLUME = Path(__file__).resolve().parents[2] / "shared" / "data" / "mention_volume"
@@ -286,9 +286,39 @@ def test_file_round_trip(tmp_path: Path) -> None:
     assert list(rows[0]) == ["timestamp", "value", "surprise", "burst"]
     assert [float(r["value"]) for r in rows] == counts
     assert {r["burst"] for r in rows} == {"0", "1"}
-    expected = feed(BurstDetector(), counts)
+    expected = list(detect_series(counts, BurstSettings()))
     assert [r["burst"] == "1" for r in rows] == [e.burst for e in expected]
     assert rows[2 * DAY]["burst"] == "1"
+
+
+def test_a_file_s_first_hour_teaches_its_baseline() -> None:
+    """A file's past is unknown: a busy, flat series is no burst at its start (from a quiet
+    brand's prior its first six hours were one)."""
+    counts = poisson(60.0, 2 * DAY)
+    readings = list(detect_series(counts, BurstSettings()))
+    assert [r.surprise for r in readings[:12]] == [0.0] * 12
+    assert not any(r.burst for r in readings)
+    assert any(r.burst for r in feed(BurstDetector(), counts)[:12])  # the cold-start prior's
+
+
+def test_a_file_with_a_quiet_first_hour_keeps_the_cold_start_prior() -> None:
+    """A brand with no history that suddenly gets 50 complaints an hour still registers."""
+    counts = [0.0] * 12 + [4.0] * 12
+    readings = list(detect_series(counts, BurstSettings()))
+    assert any(r.burst for r in readings[12:])
+    assert readings[12:] == feed(BurstDetector(), counts)[12:]  # the live detector's decisions
+
+
+def test_a_file_s_decisions_use_only_earlier_bins() -> None:
+    counts = poisson(20.0, DAY) + [300.0] * 6 + poisson(20.0, DAY, seed=3)
+
+    def decisions(values: list[float]) -> list[tuple[float, bool]]:
+        return [(r.surprise, r.burst) for r in detect_series(values, BurstSettings())]
+
+    whole = decisions(counts)
+    assert any(burst for _, burst in whole)
+    for cut in (5, 12, 13, DAY, DAY + 3, len(counts) - 1):
+        assert decisions(counts[:cut]) == whole[:cut]
 
 
 def test_file_bin_width_comes_from_the_timestamps(tmp_path: Path) -> None:
@@ -312,7 +342,7 @@ def test_file_bin_width_comes_from_the_timestamps(tmp_path: Path) -> None:
         ("2015-03-01 00:10:00", "expected 2 columns"),
         ("yesterday,3", "not an ISO 8601 timestamp"),
         ("2015-03-01 00:10:00,-4", "not a count >= 0"),
-        ("2015-03-01 00:00:00,4", "is not after"),
+        ("2015-03-01 00:00:00,4", "goes back 5 minutes"),
     ],
 )
 def test_malformed_row_names_the_line(tmp_path: Path, line: str, message: str) -> None:

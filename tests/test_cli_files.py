@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -211,3 +212,75 @@ def test_score_reads_a_gzipped_file_as_the_other_commands_do(
     assert score(tmp_path / "cut.csv.gz", tmp_path / "cut.out") == 1
     assert "cut.csv.gz: cannot read: Compressed file ended" in capsys.readouterr().err
     assert not (tmp_path / "cut.out").exists()
+
+
+# -- '-' for standard input and output ----------------------------------------------------------
+
+
+def in_folder(
+    folder: Path, *arguments: str, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
+    """The command run from ``folder``, so that a file named ``-`` would be seen there."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "stdin", "header"),
+    [
+        (
+            ["detect-bursts", "-", "--bin", "5m"],
+            b"timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:10,2\n",
+            b"timestamp,value,surprise,burst\n2024-01-01 00:00,1,",
+        ),
+        (
+            ["predict-reach", "-", "--observe", "60"],
+            (CASCADE_HEADER + "a,0,100\na,5,5\n").encode(),
+            b"cascade_id,observed,predicted_final,branching,explosive\na,1,",
+        ),
+        (
+            ["score", "-", "--text-column", "text"],
+            b"id,text\n1,kestrel down again\n",
+            b"id,text,lang,negativity,sentiment\n1,kestrel down again,en,",
+        ),
+    ],
+)
+def test_a_dash_is_standard_input_and_output(
+    tmp_path: Path, arguments: list[str], stdin: bytes, header: bytes
+) -> None:
+    """``--output -`` wrote a file named ``-``."""
+    done = in_folder(tmp_path, *arguments, "--output", "-", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(header)
+    assert b"Traceback" not in done.stderr
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_failed_run_writes_nothing_to_standard_output(tmp_path: Path) -> None:
+    series = b"timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,x\n"
+    done = in_folder(tmp_path, "detect-bursts", "-", "--output", "-", stdin=series)
+    assert done.returncode == 1
+    assert done.stdout == b""
+    assert one_line(done.stderr.decode()) == "-: line 3: value 'x' is not a number".replace(
+        "-", "/dev/stdin", 1
+    )
+
+
+def test_detect_bursts_says_the_bin_width_it_used(tmp_path: Path) -> None:
+    source = tmp_path / "s.csv"
+    source.write_text("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 02:00,2\n", "utf-8")
+    inferred = in_folder(tmp_path, "detect-bursts", str(source), "--output", "o.csv")
+    assert b"bins of 2 hours (the greatest common divisor" in inferred.stderr
+    given = in_folder(tmp_path, "detect-bursts", str(source), "--output", "o.csv", "--bin", "1h")
+    assert b"bins of 1 hour (from --bin)" in given.stderr
+    assert len(read_csv(tmp_path / "o.csv")) == 3
+    wrong = in_folder(tmp_path, "detect-bursts", str(source), "--output", "o.csv", "--bin", "0")
+    assert wrong.returncode == 2
+    assert b"'0' is not a bin width" in wrong.stderr

@@ -67,3 +67,15 @@ def test_branching_and_explosive_follow_the_required_columns(tmp_path: Path) -> 
     assert float(b["branching"]) == pytest.approx(expected.branching, abs=5e-4)
     assert float(b["predicted_final"]) <= 1 + 20 * 200  # a lone reshare, not millions
     assert rows[0]["explosive"] in {"0", "1"}
+
+
+def test_a_follower_count_past_any_account_is_refused_by_its_line(tmp_path: Path) -> None:
+    """1e308 followers gave an infinite prediction and a numpy RuntimeWarning."""
+    source = tmp_path / "c.csv"
+    source.write_text(
+        "cascade_id,relative_time_seconds,number_of_followers\na,0,1e308\na,5,1e308\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"c\.csv: line 2: number_of_followers '1e308' is more"):
+        predict_reach_file(source, tmp_path / "o.csv", 3600)
+    assert not (tmp_path / "o.csv").exists()

@@ -64,7 +64,8 @@ import functools
 import itertools
 import math
 from collections import deque
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 TRANSFORM_SIZE = 10.0
@@ -499,6 +500,28 @@ class BurstDetector:
         detector._swing_long = _Swing(**swings["long"])
         detector._shadow_swing_long = _Swing(**swings["shadow_long"])
         return detector
+
+
+def detect_series(values: Iterable[float], settings: BurstSettings) -> Iterator[BurstReading]:
+    """A reading per value of a series whose past is unknown (a file): its first window (hour)
+    teaches the baseline and gets no decision (surprise 0, no burst); the detector then starts
+    from that hour's rate (the cold-start prior's when lower) instead of a quiet brand's, and
+    every later decision is made from the earlier bins only. From the quiet brand's prior, every
+    busy series was a burst for its first hours (six at most), one false alarm per file; a quiet
+    first hour keeps the cold-start prior, so a surge after it still registers."""
+    span = settings.bins(settings.window_hours)
+    values = iter(values)
+    first = list(itertools.islice(values, span))
+    if not first:
+        return
+    rate = sum(first) / len(first) * 60.0 / settings.bin_minutes
+    prior = max(settings.prior_rate_per_hour, rate)
+    detector = BurstDetector(replace(settings, prior_rate_per_hour=prior))
+    for value in first:
+        baseline = detector.update(value).baseline
+        yield BurstReading(surprise=0.0, burst=False, baseline=baseline)
+    for value in values:
+        yield detector.update(value)
 
 
 def _long_from_hour(swings: dict[str, Any], blocks: int, cap: float) -> dict[str, Any]:

@@ -35,6 +35,10 @@ from bot.spread.text_input import READ_ERRORS, CsvOutput, open_text
 INPUT_COLUMNS = ("cascade_id", "relative_time_seconds", "number_of_followers")
 OUTPUT_COLUMNS = ("cascade_id", "observed", "predicted_final", "branching", "explosive")
 
+MAX_FOLLOWERS = 1e12
+"""More followers than any account has (a hundred times the people on Earth): a column of
+something else, and a number the model's arithmetic would overflow on (an infinite prediction)."""
+
 Cascade = tuple[FloatArray, FloatArray]
 
 
@@ -110,7 +114,13 @@ def _parse(
     key = record[key_at].strip()
     if not key:
         raise ValueError("empty cascade_id")
-    return key, _number(record, time_at, 1), _number(record, followers_at, 2)
+    followers = _number(record, followers_at, 2)
+    if followers > MAX_FOLLOWERS:
+        raise ValueError(
+            f"number_of_followers {record[followers_at]!r} is more than {MAX_FOLLOWERS:,.0f}, "
+            "more than any account has"
+        )
+    return key, _number(record, time_at, 1), followers
 
 
 def _number(record: list[str], position: int, column: int) -> float:
