@@ -17,12 +17,13 @@ from functools import partial
 from typing import Any
 
 from bot.chat_changes import IncidentCommands
-from bot.chat_paging import MAX_ROWS, Page, Window
+from bot.chat_paging import MAX_ROWS, PAGE, Page, Window
 from bot.clock import Clock
 from bot.command_words import (
     CommandError,
     UnclosedQuote,
     Unreadable,
+    brands_named,
     incident_number,
     join_words,
     split_words,
@@ -31,20 +32,29 @@ from bot.command_words import at_most as _at_most
 from bot.durations import parse_duration, parse_since
 from bot.ids import parse_id
 from bot.incidents.control import IncidentControl
-from bot.incidents.model import topic_label
+from bot.incidents.model import Incident, topic_label
+from bot.text import cut
 from storage.incidents import audit_of, get_incident, list_incidents
 from storage.mentions import find_mentions
-from storage.stats import brand_stats
+from storage.stats import BrandStats, brand_stats
 from storage.writer import Writer
 
 MAX_TEXT = 160
 MAX_TIMELINE = 30  # entries of an incident's timeline shown, the latest
+MAX_ANSWER = 3900  # characters: Slack's answers (Teams' are longer); answers are built to fit
+_NOTE_ROOM = 100  # what a timeline keeps for saying what it leaves out
 MAX_SILENCE = timedelta(days=90)
+SILENCE_MATCHERS = {  # name -> an example
+    "brand": "brand:acme",
+    "topic": "topic:#recall",
+    "author": "author:@someone",
+    "source": "source:reddit",
+}
 MayAct = Callable[[str, str], Awaitable[bool]]  # (user, brand slug) -> allowed
 
 HELP = (
     ("mentions", "[brand] [--negative] [--since 24h] [--until TIME] [page N]: recent mentions"),
-    ("incidents", "[open|all] [--until TIME] [page N]: incidents and their levels"),
+    ("incidents", "[open|all] [--before ID] [--until TIME] [page N]: incidents, newest first"),
     ("incident", "ID: one incident's timeline"),
     ("stats", "[brand] [--since 7d]: volume, negative share, incidents, themes, authors"),
     ("unack", "ID: undo an acknowledgement (reminders and escalation apply again)"),
@@ -72,6 +82,8 @@ class AnswerStyle:
     literal: Callable[[str], str] = lambda text: text
     """Vigie's own words quoting what was typed (an error), whole with their ``code`` spans
     (never a fragment inside one): markup characters made text, ``code`` spans kept."""
+    limit: int = MAX_ANSWER
+    """The longest answer the platform shows, in characters: answers are built to fit it."""
 
 
 def escape(text: str) -> str:
@@ -112,8 +124,12 @@ class ChatCommands:
         self.changes = IncidentCommands(control, may_act, brands)
 
     async def answer(self, text: str, user: str, style: AnswerStyle = MRKDWN) -> str:
-        """The answer to a command line. Subcommand names and fixed values read in any case
-        (phones capitalise the first word)."""
+        """The answer to a command line, at most ``style.limit`` characters (built to fit;
+        cut only as a last resort). Subcommand names and fixed values read in any case (phones
+        capitalise the first word)."""
+        return cut(await self._answer(text, user, style), style.limit)
+
+    async def _answer(self, text: str, user: str, style: AnswerStyle) -> str:
         command = style.command or self.command
         try:
             words = split_words(text)
@@ -155,34 +171,53 @@ class ChatCommands:
                 since=window.since,
                 until=window.until,
                 negative="--negative" in options.flags,
-                limit=MAX_ROWS,
+                limit=MAX_ROWS + 1,  # one more: are there more than MAX_ROWS?
                 own=self.own,
             )
         )
-        lines = [_mention_line(row, style) for row in rows]
+        lines = [_mention_line(row, style) for row in rows[:MAX_ROWS]]
+        narrow = _narrowing(brand, options) if len(rows) > MAX_ROWS else ""
         again = self._again(style, "mentions", *options.rest, *sorted(options.flags), *window.words)
-        return Page(lines, options.page).render(f"Mentions {window.label()}", again)
+        return Page(lines, options.page, narrow).render(f"Mentions {window.label()}", again)
 
     async def _incidents(self, words: list[str], user: str, style: AnswerStyle) -> str:
-        options = _Options(words, values=frozenset({"--until"}))
+        options = _Options(words, values=frozenset({"--before", "--until"}))
         _at_most("incidents", options.rest, 1)
         which = options.rest[0].casefold() if options.rest else "open"
         if which not in ("open", "all"):
             raise CommandError(f"`incidents {options.rest[0]}`: say `open` or `all`")
+        before = _before(options)
         window = Window(None, self._until(options))
         listed = await self.writer.run(partial(list_incidents, only_open=which == "open"))
-        incidents = [i for i in listed if i.opened_at <= window.until]  # the window of page 1
-        lines = [
-            f"{style.bold(f'#{i.id}')} {self.brands.get(i.brand, i.brand)} "
-            f"{style.text(topic_label(i.topic))}: "
-            f"{i.status.value}, "
-            f"{i.level_name}, peak risk {i.peak_risk}, {i.mention_count} mentions, "
-            + " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in i.levels)
-            for i in reversed(incidents)
+        incidents = [  # newest first, in the window of page 1, before the last one seen
+            i
+            for i in reversed(listed)
+            if i.opened_at <= window.until and (before is None or i.id < before)
         ]
-        again = self._again(style, "incidents", which, *window.words)
-        title = f"Incidents ({which}) opened until {window.until:%Y-%m-%d %H:%M:%S}, times in UTC"
-        return Page(lines, options.page).render(title, again)
+        lines = [self._incident_line(i, style) for i in incidents]
+        below = ["--before", str(before)] if before is not None else []
+        again = self._again(style, "incidents", which, *below, *window.words)
+        # the next page starts below the last incident shown: one resolved or merged meanwhile
+        # moves nothing
+        end = options.page * PAGE
+        last = ["--before", str(incidents[end - 1].id)] if end < len(incidents) else []
+        following = self._again(style, "incidents", which, *last, *window.words) if last else ""
+        under = f" before #{before}" if before is not None else ""
+        title = (
+            f"Incidents ({which}){under} opened until {window.until:%Y-%m-%d %H:%M:%S}, "
+            "times in UTC"
+        )
+        return Page(lines, options.page).render(title, again, following)
+
+    def _incident_line(self, incident: Incident, style: AnswerStyle) -> str:
+        return (
+            f"{style.bold(f'#{incident.id}')} {self.brands.get(incident.brand, incident.brand)} "
+            f"{style.text(topic_label(incident.topic))}: "
+            f"{incident.status.value}, "
+            f"{incident.level_name}, peak risk {incident.peak_risk}, "
+            f"{incident.mention_count} mentions, "
+            + " → ".join(f"{c.level} {c.at:%d %b %H:%M}" for c in incident.levels)
+        )
 
     async def _incident(self, words: list[str], user: str, style: AnswerStyle) -> str:
         _at_most("incident", words, 1)
@@ -196,67 +231,79 @@ class ChatCommands:
         name = self.brands.get(incident.brand, incident.brand)
         # the explanation is stored as "39: why"; named as the CLI names it (`incident ID`)
         risk = f"risk now {style.text(incident.explanation)}\n" if incident.explanation else ""
+        into = f" into #{incident.merged_into}" if incident.merged_into is not None else ""
         head = (
             f"{style.bold(f'#{incident.id} {name} {style.text(topic_label(incident.topic))}')}: "
-            f"{incident.status.value}, {incident.level_name}, "
+            f"{incident.status.value}{into}, {incident.level_name}, "
             f"peak risk {incident.peak_risk}, {incident.mention_count} mentions\n"
             f"{risk}Timeline, times in UTC:"
         )
-        shown = audit[-MAX_TIMELINE:]
         lines = [
             f"`{e.at:%d %b %H:%M}` {style.person(e.actor)}: {e.action} {style.text(e.detail)}"
-            for e in shown
+            for e in audit[-MAX_TIMELINE:]
         ]
+        shown = _newest_fitting([line.rstrip() for line in lines], style.limit - len(head))
         if len(audit) > len(shown):
-            lines.insert(0, f"({len(audit) - len(shown)} earlier entries not shown)")
-        return head + "\n" + "\n".join(line.rstrip() for line in lines)
+            every = f"`python -m bot incident {incident.id}` shows them all"
+            shown.insert(0, f"({len(audit) - len(shown)} earlier entries not shown: {every})")
+        return head + "\n" + "\n".join(shown)
 
     async def _stats(self, words: list[str], user: str, style: AnswerStyle) -> str:
         options = _Options(words, values=frozenset({"--since"}), paged=False, command="stats")
         since = self._since(options.values.get("--since", "7d"))
         brand = self._one_brand("stats", options.rest)
         brands = [brand] if brand else list(self.brands)
-        parts = []
-        for brand in brands:
-            stats = await self.writer.run(
-                partial(brand_stats, brand=brand, since=since, own=self.own)
+        parts = [
+            self._stats_part(
+                await self.writer.run(partial(brand_stats, brand=brand, since=since, own=self.own)),
+                since,
+                style,
             )
-            themes = ", ".join(f"{t.replace('_', ' ')} ({n})" for t, n in stats.top_themes)
-            authors = ", ".join(f"@{style.text(a)} ({n})" for a, n in stats.top_authors)
-            parts.append(
-                f"{style.bold(self.brands.get(brand, brand))} since {since:%Y-%m-%d %H:%M} UTC: "
-                f"{stats.mentions} mentions, {stats.negative} negative "
-                f"({stats.negative_share:.0%}); {stats.incidents} incidents open at some time "
-                f"in the period\n  top themes of those incidents: {themes or 'none'}\n"
-                f"  top authors: {authors or 'none'}"
-            )
-        return "\n".join(parts)
+            for brand in brands
+        ]
+        kept = len(parts)  # the brands that do not fit are named, to ask for one at a time
+        while (
+            kept > 1 and len(self._stats_answer(parts[:kept], brands[kept:], style)) > style.limit
+        ):
+            kept -= 1
+        return self._stats_answer(parts[:kept], brands[kept:], style)
+
+    def _stats_answer(self, parts: list[str], left_out: list[str], style: AnswerStyle) -> str:
+        """``stats``: the brands' ``parts``, then the names of those ``left_out``, if any."""
+        if not left_out:
+            return "\n".join(parts)
+        names = cut(", ".join(self.brands.get(b, b) for b in left_out), 300)
+        ask = f"one at a time with `{style.command or self.command} stats BRAND`"
+        return "\n".join([*parts, f"({len(left_out)} more brands, {ask}: {style.text(names)})"])
+
+    def _stats_part(self, stats: BrandStats, since: datetime, style: AnswerStyle) -> str:
+        """One brand's lines of ``stats``."""
+        themes = ", ".join(f"{t.replace('_', ' ')} ({n})" for t, n in stats.top_themes)
+        authors = ", ".join(f"@{style.text(a)} ({n})" for a, n in stats.top_authors)
+        return (
+            f"{style.bold(self.brands.get(stats.brand, stats.brand))} since "
+            f"{since:%Y-%m-%d %H:%M} UTC: {stats.mentions} mentions, {stats.negative} negative "
+            f"({stats.negative_share:.0%}); {stats.incidents} incidents open at some time "
+            f"in the period\n  top themes of those incidents: {themes or 'none'}\n"
+            f"  top authors: {authors or 'none'}"
+        )
 
     async def _silence(self, words: list[str], user: str, style: AnswerStyle) -> str:
         if len(words) < 2:
             raise CommandError("`silence MATCHER… DURATION`, for example `silence author:@x 24h`")
         matcher: dict[str, str] = {}
         duration: timedelta | None = None
-        reason: list[str] = []
-        for word in words:
-            name, colon, value = word.partition(":")
-            name = name.casefold()
-            if colon and name in ("brand", "topic", "author", "source"):
-                matcher[name] = self._brand(value) if name == "brand" else value
-                if name == "author" and _CHAT_MARKUP.search(value):
-                    raise CommandError(
-                        f"`{word}`: `author:` is who posted, by their handle on the network "
-                        "(`author:@someone`), not a person in this chat"
-                    )
-            elif duration is None and _is_duration(word):
-                try:
-                    duration = parse_duration(word.lower())
-                except ValueError as error:
-                    raise CommandError(f"`silence`: {error}") from None
-            else:
-                reason.append(word)
+        for word in words:  # matchers, then the duration; all after it is the reason
+            if _is_duration(word):
+                duration = parse_duration(word.lower())
+                break
+            name, value = self._matcher(word)
+            if name in matcher:
+                raise CommandError(f"`silence`: `{name}:` is given twice; say it once")
+            matcher[name] = value
         if duration is None:
             raise CommandError("`silence`: for how long? End with a duration such as 2h or 7d")
+        reason = words[len(matcher) + 1 :]
         if duration > MAX_SILENCE:
             raise CommandError(
                 f"`silence`: at most {MAX_SILENCE.days}d (a forgotten silence hides incidents); "
@@ -270,6 +317,31 @@ class ChatCommands:
 
     # -- helpers --------------------------------------------------------------------------------
 
+    def _matcher(self, word: str) -> tuple[str, str]:
+        """A word before a silence's duration: a matcher (``author:@x``) and its value, else
+        refused (matchers first, then the duration; the reason only after it)."""
+        name, colon, value = word.partition(":")
+        name = name.casefold()
+        known = ", ".join(f"`{example}`" for example in SILENCE_MATCHERS.values())
+        if not colon:
+            raise CommandError(
+                f"`silence`: {_not_a_duration(word)}; first the matchers ({known}), "
+                "then the duration, then the reason"
+            )
+        if name not in SILENCE_MATCHERS:
+            raise CommandError(f"`silence`: there is no matcher `{name}:`; matchers: {known}")
+        if not value:
+            raise CommandError(
+                f"`silence`: `{name}:` has no value; write what it matches right after the "
+                f"colon, without a space: `{SILENCE_MATCHERS[name]}`"
+            )
+        if name == "author" and _CHAT_MARKUP.search(value):
+            raise CommandError(
+                f"`{word}`: `author:` is who posted, by their handle on the network "
+                "(`author:@someone`), not a person in this chat"
+            )
+        return name, self._brand(value) if name == "brand" else value
+
     def _brand(self, wanted: str) -> str:
         found = self._find_brand(wanted)
         if found is None:
@@ -278,10 +350,13 @@ class ChatCommands:
         return found
 
     def _find_brand(self, wanted: str) -> str | None:
-        for slug, name in self.brands.items():
-            if wanted.casefold() in (slug, name.casefold()):
-                return slug
-        return None
+        """The brand ``wanted`` names (as typed on a phone: curly apostrophe, no accents);
+        a name that could be several brands is refused, naming them."""
+        found = brands_named(wanted, self.brands)
+        if len(found) > 1:
+            names = ", ".join(f"{self.brands[slug]} ({slug})" for slug in found)
+            raise CommandError(f"{wanted!r} could be several brands: {names}; say which")
+        return found[0] if found else None
 
     def _one_brand(self, command: str, rest: list[str]) -> str | None:
         """The brand the words name: one word, or a name with spaces typed without quotes;
@@ -374,6 +449,49 @@ def _is_duration(word: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _newest_fitting(lines: list[str], room: int) -> list[str]:
+    """The last of ``lines`` (the newest) that fit in ``room`` characters, one a line, with
+    ``_NOTE_ROOM`` left for saying how many are left out."""
+    room -= _NOTE_ROOM
+    kept: list[str] = []
+    for line in reversed(lines):
+        room -= len(line) + 1
+        if room < 0:
+            break
+        kept.append(line)
+    return kept[::-1]
+
+
+def _narrowing(brand: str | None, options: _Options) -> str:
+    """How to narrow a list of mentions cut at ``MAX_ROWS``: the options it does not use yet."""
+    unused = [
+        *(["a brand"] if brand is None else []),
+        *(["--negative"] if "--negative" not in options.flags else []),
+        "a later --since",
+        "an earlier --until",
+    ]
+    return f"narrow it with {', '.join(unused[:-1])} or {unused[-1]}"
+
+
+def _before(options: _Options) -> int | None:
+    """``--before ID``: incidents numbered below ID (the "Next" hint of ``incidents``)."""
+    if "--before" not in options.values:
+        return None
+    number = incident_number(options.values["--before"])
+    if number is None:
+        raise CommandError("`--before ID`: ID is an incident number, such as `--before 12`")
+    return number
+
+
+def _not_a_duration(word: str) -> str:
+    """Why ``word`` is no duration (:func:`parse_duration`'s words)."""
+    try:
+        parse_duration(word.lower())
+    except ValueError as error:
+        return str(error)
+    return f"{word!r} is a duration"
 
 
 def _duration_case(text: str) -> str:

@@ -40,22 +40,26 @@ class Window:
 
 @dataclass(frozen=True)
 class Page:
+    """Page ``number`` of ``lines``. ``cut``: how to narrow the list when it stopped at
+    ``MAX_ROWS`` with more to read (its total is then unknown: "500+"); empty when whole."""
+
     lines: list[str]
     number: int
+    cut: str = ""
 
-    def render(self, title: str, command: str) -> str:
-        """Page ``number`` of the lines; ``command`` is the line that shows them again (the
-        window fixed), to which the hint adds ``page N``."""
+    def render(self, title: str, command: str, following: str = "") -> str:
+        """The page; ``command`` is the line that shows the list again (the window fixed),
+        to which the hint adds ``page N``, unless ``following`` is the next page's line."""
         total = len(self.lines)
         if total == 0:
             return f"{title}: none."
+        count = f"{total}+" if self.cut else str(total)
+        note = f"\n(only the newest {total} are listed; {self.cut})" if self.cut else ""
         start = (self.number - 1) * PAGE
         shown = self.lines[start : start + PAGE]
         if not shown:
-            return f"{title}: page {self.number} is past the end ({total} in all)."
-        head = f"{title} ({start + 1} to {start + len(shown)} of {total}):"
-        following = f"{command} page {self.number + 1}"
+            return f"{title}: page {self.number} is past the end ({count} in all).{note}"
+        head = f"{title} ({start + 1} to {start + len(shown)} of {count}):"
+        following = following or f"{command} page {self.number + 1}"
         more = f"\nNext: `{following}`" if start + PAGE < total else ""
-        if total >= MAX_ROWS and not more:
-            more = f"\n(only the newest {MAX_ROWS}; narrow it with a brand or --since)"
-        return "\n".join([head, *shown]) + more
+        return "\n".join([head, *shown]) + note + more

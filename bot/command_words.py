@@ -8,9 +8,16 @@ or without their ``#`` (``12``, ``#12``), as cards and timelines show them.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Mapping
+
 from bot.ids import parse_id
 
 QUOTES = frozenset('"“”„‟')
+# apostrophe look-alikes (curly, modifier letters, accents, prime, full-width), as phones write '
+APOSTROPHES = str.maketrans(
+    dict.fromkeys("\u2019\u2018\u201b\u02bc\u02b9\u02bb`\u00b4\u2032\uff07", "'")
+)
 
 
 class CommandError(ValueError):
@@ -57,6 +64,24 @@ def at_most(command: str, words: list[str], count: int) -> None:
     if len(words) > count:
         extra = join_words(words[count:])
         raise Unreadable(f"`{command}` does not take `{extra}`")
+
+
+def folded(name: str) -> str:
+    """A name as compared when typed: NFKC, apostrophe look-alikes as ``'`` (a phone's curly
+    one), no case, no accents, single spaces (``SOCIÉTÉ  générale`` is ``societe generale``)."""
+    plain = unicodedata.normalize("NFKC", name).translate(APOSTROPHES).casefold()
+    bare = "".join(c for c in unicodedata.normalize("NFD", plain) if not unicodedata.combining(c))
+    return " ".join(unicodedata.normalize("NFC", bare).split())
+
+
+def brands_named(wanted: str, brands: Mapping[str, str]) -> list[str]:
+    """The slugs of the brands (slug -> name) ``wanted`` names: by slug or name in any case;
+    else the same once :func:`folded` (several when the folded name is ambiguous)."""
+    exact = [s for s, n in brands.items() if wanted.strip().casefold() in (s, n.casefold())]
+    if exact:
+        return exact
+    typed = folded(wanted)
+    return [s for s, n in brands.items() if typed in (folded(s), folded(n))]
 
 
 def incident_number(word: str) -> int | None:

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from bot.command_words import brands_named
 from bot.config import AppConfig
 from bot.durations import parse_since
 from bot.read_commands import config_of, open_for_reading, read_command
@@ -78,11 +79,10 @@ def _own_accounts(config: AppConfig) -> dict[str, frozenset[str]]:
 
 
 def _brand_slug(config: AppConfig, wanted: str) -> str | None:
-    """The slug of the configured brand named or slugged ``wanted``; None if there is none."""
-    for brand in config.brands:
-        if wanted.strip().casefold() in (brand.brand_slug, brand.name.casefold()):
-            return brand.brand_slug
-    return None
+    """The slug of the configured brand named or slugged ``wanted`` (accents and curly
+    apostrophes aside); None if there is none, or several."""
+    found = brands_named(wanted, {brand.brand_slug: brand.name for brand in config.brands})
+    return found[0] if len(found) == 1 else None
 
 
 def _mention_table(rows: list[dict[str, Any]], show_brands: bool = True) -> Table:

@@ -160,19 +160,16 @@ def find_mentions(
     the brand's own accounts, :func:`bot.accounts.own_accounts`), not a post by the brand's own
     account (an apology reads negative), for ``brand`` or, without it, for some brand it names.
     """
-    where: list[str] = ["1 = 1"]
-    params: list[Any] = []
-    if brand is not None:
-        where.append(
-            "EXISTS (SELECT 1 FROM mention_brands f WHERE f.brand = ? "
-            "AND f.source = m.source AND f.native_id = m.native_id)"
-        )
-        params.append(brand)
+    # a brand's mentions are read through mention_brands' (brand, created_at) index, in order:
+    # the mentions table's own index would walk every brand's mentions of the period
+    posted = "m.created_at" if brand is None else "f.created_at"
+    where: list[str] = ["1 = 1"] if brand is None else ["f.brand = ?"]
+    params: list[Any] = [] if brand is None else [brand]
     if since is not None:
-        where.append("m.created_at >= ?")
+        where.append(f"{posted} >= ?")
         params.append(timestamp(since))
     if until is not None:
-        where.append("m.created_at <= ?")
+        where.append(f"{posted} <= ?")
         params.append(timestamp(until))
     if negative:
         where.append("m.sentiment = ?")
@@ -184,11 +181,17 @@ def find_mentions(
             f"AND NOT {own_post(db, 'c.brand', 'm.author_handle')})"
         )
         params += [brand, own_accounts_param(own)]
+    rows = (
+        "mentions m"
+        if brand is None
+        else "mention_brands f CROSS JOIN mentions m "
+        "ON m.source = f.source AND m.native_id = f.native_id"
+    )
     sql = f"""
         SELECT m.*, (SELECT group_concat(b.brand, ',') FROM mention_brands b
                      WHERE b.source = m.source AND b.native_id = m.native_id) AS brands
-        FROM mentions m WHERE {" AND ".join(where)}
-        ORDER BY m.created_at DESC, m.source, m.native_id
+        FROM {rows} WHERE {" AND ".join(where)}
+        ORDER BY {posted} DESC, m.source, m.native_id
     """
     if limit is not None:
         sql += " LIMIT ?"

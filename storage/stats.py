@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlite_utils
 
@@ -55,17 +56,18 @@ def brand_stats(
         "GROUP BY m.author_handle ORDER BY n DESC, m.author_handle LIMIT :top",
         values,
     ).fetchall()
-    themes: dict[str, int] = {}
     # an incident still open, or resolved since the period began, was open during it, however
-    # long ago it opened; one merged into another counts as that one
+    # long ago it opened; one merged into another counts as that one, its themes with it
     rows = db.execute(
-        "SELECT data FROM incidents WHERE brand = :brand "
+        "SELECT id, data FROM incidents WHERE brand = :brand "
         "AND status NOT IN ('reserved', 'merged') "
         "AND (resolved_at IS NULL OR resolved_at >= :since)",
         values,
     ).fetchall()
-    for (data,) in rows:
-        for theme, count in json.loads(data).get("themes", {}).items():
+    counted = {int(number): json.loads(data) for number, data in rows}
+    themes: dict[str, int] = {}
+    for incident in [*counted.values(), *_merged_into(db, brand, set(counted))]:
+        for theme, count in incident.get("themes", {}).items():
             themes[theme] = themes.get(theme, 0) + int(count)
     ranked = sorted(themes.items(), key=lambda item: (-item[1], item[0]))[:top]
     return BrandStats(
@@ -76,3 +78,24 @@ def brand_stats(
         ranked,
         len(rows),
     )
+
+
+def _merged_into(db: sqlite_utils.Database, brand: str, targets: set[int]) -> list[dict[str, Any]]:
+    """The stored incidents of ``brand`` merged into one of ``targets``, directly or through
+    others merged in turn."""
+    merged = {
+        int(number): json.loads(data)
+        for number, data in db.execute(
+            "SELECT id, data FROM incidents WHERE brand = ? AND status = 'merged'", [brand]
+        )
+    }
+    found = []
+    for number, incident in merged.items():
+        seen = {number}
+        into = incident.get("merged_into")
+        while into in merged and into not in seen:  # a chain: #3 into #2, #2 into #1
+            seen.add(into)
+            into = merged[into].get("merged_into")
+        if into in targets:
+            found.append(incident)
+    return found

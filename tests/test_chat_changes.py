@@ -5,6 +5,7 @@ acknowledged, or someone who is not a responder."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -117,3 +118,60 @@ async def test_help_lists_unack_and_merge(chat: ChatCommands) -> None:
     helped = await chat.answer("help", "ann")
     assert "*/vigie unack* ID: undo an acknowledgement" in helped
     assert "*/vigie merge* ID into ID:" in helped
+
+
+async def silences_of(chat: ChatCommands) -> list[dict[str, str]]:
+    rows = await chat.writer.run(lambda db: db.execute("SELECT data FROM silences").fetchall())
+    fields = ("brand", "topic", "author", "source", "reason")
+    return [{name: json.loads(data)[name] for name in fields} for (data,) in rows]
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (
+            "silence brand:kestrel author: @troll 24h spam account",
+            "`silence`: `author:` has no value; write what it matches right after the colon, "
+            "without a space: `author:@someone`",
+        ),
+        ("silence brand: kestrel 2h", "`silence`: `brand:` has no value"),
+        (
+            "silence brnd:kestrel author:@troll 24h",
+            "`silence`: there is no matcher `brnd:`; matchers: `brand:acme`, `topic:#recall`, "
+            "`author:@someone`, `source:reddit`",
+        ),
+        (
+            "silence brand:kestrel Brand:other 2h",
+            "`silence`: `brand:` is given twice; say it once",
+        ),
+        (
+            "silence @troll 24h",
+            "`silence`: '@troll' is not a duration such as 30m, 24h, 7d or 2w; first the "
+            "matchers (`brand:acme`",
+        ),
+        ("silence author:@troll spam 24h", "`silence`: 'spam' is not a duration"),
+    ],
+)
+async def test_a_silence_that_would_match_more_than_asked_is_refused(
+    chat: ChatCommands, command: str, said: str
+) -> None:
+    answer = await chat.answer(command, "ann")
+    assert answer.startswith(said), answer
+    assert await silences_of(chat) == []
+
+
+async def test_a_silence_reads_matchers_only_before_its_duration(chat: ChatCommands) -> None:
+    said = await chat.answer("silence brand:kestrel 24h the topic:storm is noise", "ann")
+    assert said.startswith("silenced brand kestrel until")
+    said = await chat.answer("silence author:@troll 24h source:reddit only", "ann")
+    assert said.startswith("silenced author troll until")
+    assert await silences_of(chat) == [
+        {
+            "brand": "kestrel",
+            "topic": "",
+            "author": "",
+            "source": "",
+            "reason": "the topic:storm is noise",
+        },
+        {"brand": "", "topic": "", "author": "troll", "source": "", "reason": "source:reddit only"},
+    ]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat_commands import ChatCommands
+from bot.chat_commands import MAX_ANSWER, MRKDWN, ChatCommands
 from bot.config.incidents import IncidentPolicy
 from bot.incidents.model import AuditEntry, Incident, LevelChange, Status
 from storage.incidents import SqliteJournal
@@ -119,11 +119,14 @@ async def test_the_next_page_of_incidents_ignores_incidents_opened_since(writer:
         "Incidents (all) opened until 2026-03-10 10:00:00, times in UTC (1 to 10 of 12):"
     )
     following = hint(first)
-    assert following == "incidents all --until 2026-03-10T10:00:00Z page 2"
+    assert following == "incidents all --before 3 --until 2026-03-10T10:00:00Z"
     clock.at += timedelta(minutes=5)
     await incidents_saved(writer, incident(13, clock.at))
     second = await chat.answer(following, "U1")
     assert [line.split()[0] for line in second.splitlines()[1:]] == ["*#2*", "*#1*"]
+    # a hint written before pages went by id still reads the same page
+    older = await chat.answer("incidents all --until 2026-03-10T10:00:00Z page 2", "U1")
+    assert [line.split()[0] for line in older.splitlines()[1:]] == ["*#2*", "*#1*"]
 
 
 async def test_stats_count_the_incidents_open_during_the_period(writer: Writer) -> None:
@@ -155,7 +158,7 @@ async def test_a_long_timeline_says_what_it_leaves_out_and_its_time_zone(writer:
     await writer.run(log)
     answer = await chat.answer("incident 1", "U1")
     assert "Timeline, times in UTC:" in answer
-    assert "(5 earlier entries not shown)" in answer
+    assert "(5 earlier entries not shown: `python -m bot incident 1` shows them all)" in answer
     assert "step4" not in answer.replace("step34", "")
     assert "step5" in answer
     listed = await chat.answer("incidents", "U1")
@@ -192,3 +195,155 @@ async def test_stats_refuses_a_page_it_does_not_have(writer: Writer) -> None:
         == "Cannot read that: `stats` answers in one message: it has no `Page N`"
     )
     assert "mentions" not in answer.splitlines()[0]
+
+
+async def test_an_open_incident_resolved_between_pages_skips_no_other(writer: Writer) -> None:
+    clock = FixedClock(T0 + timedelta(hours=1))
+    chat = commands(writer, clock)
+    opened = [incident(n, T0 + timedelta(minutes=n)) for n in range(1, 21)]
+    await incidents_saved(writer, *opened)
+    first = await chat.answer("incidents", "U1")
+    assert hint(first) == "incidents open --before 11 --until 2026-03-10T10:00:00Z"
+    await incidents_saved(writer, replace(opened[14], status=Status.RESOLVED, resolved_at=clock.at))
+    second = await chat.answer(hint(first), "U1")
+    assert second.splitlines()[0] == (
+        "Incidents (open) before #11 opened until 2026-03-10 10:00:00, times in UTC "
+        "(1 to 10 of 10):"
+    )
+    assert [line.split()[0] for line in second.splitlines()[1:]] == [
+        f"*#{n}*" for n in range(10, 0, -1)
+    ]
+    assert "Next:" not in second
+    refused = await chat.answer("incidents --before x", "U1")
+    assert refused.startswith("`--before ID`: ID is an incident number")
+
+
+async def test_a_list_past_500_says_so_from_its_first_page(writer: Writer) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(hours=20)))
+    await mentions_posted(writer, range(1, 1001))
+    first = await chat.answer("mentions", "U1")
+    assert first.splitlines()[0].endswith("(1 to 10 of 500+):")
+    note = (
+        "(only the newest 500 are listed; narrow it with a brand, --negative, a later --since "
+        "or an earlier --until)"
+    )
+    assert first.splitlines()[-2] == note
+    last = await chat.answer("mentions page 50", "U1")
+    assert last.splitlines()[0].endswith("(491 to 500 of 500+):")
+    assert last.splitlines()[-1] == note
+    narrowed = await chat.answer("mentions kestrel --negative page 50", "U1")
+    assert narrowed.splitlines()[-1] == (
+        "(only the newest 500 are listed; narrow it with a later --since or an earlier --until)"
+    )
+
+
+async def test_incidents_past_500_are_all_listed_without_a_note(writer: Writer) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(days=30)))
+    await incidents_saved(writer, *(incident(n, T0 + timedelta(minutes=n)) for n in range(1, 601)))
+    answer = await chat.answer("incidents all page 60", "U1")
+    assert answer.splitlines()[0].endswith("(591 to 600 of 600):")
+    assert answer.splitlines()[-1] == (
+        "*#1* Kestrel Mobile storm: open, watch, peak risk 0, 0 mentions, watch 10 Mar 09:01"
+    )
+    assert "only the newest" not in answer
+
+
+async def test_stats_count_the_themes_of_incidents_merged_into_those_counted(
+    writer: Writer,
+) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(hours=3)))
+    await incidents_saved(
+        writer,
+        incident(1, T0, themes={"not_working": 3}),
+        incident(2, T0, status=Status.MERGED, merged_into=1, themes={"money": 9}),
+        incident(3, T0, status=Status.MERGED, merged_into=2, themes={"lost": 1}),  # a chain
+        incident(4, T0, status=Status.RESOLVED, resolved_at=T0, themes={"rude": 5}),
+        incident(5, T0, status=Status.MERGED, merged_into=4, themes={"rude": 5}),
+    )
+    answer = await chat.answer("stats --since 1h", "U1")
+    assert "1 incidents open at some time in the period" in answer
+    assert "top themes of those incidents: money (9), not working (3), lost (1)" in answer
+
+
+async def test_a_merged_incident_says_into_which(writer: Writer) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(hours=3)))
+    await incidents_saved(
+        writer, incident(1, T0), incident(2, T0, status=Status.MERGED, merged_into=1)
+    )
+    answer = await chat.answer("incident 2", "U1")
+    assert answer.splitlines()[0].startswith("*#2 Kestrel Mobile storm*: merged into #1, ")
+
+
+async def test_a_long_timeline_keeps_its_newest_entries_within_the_answer(writer: Writer) -> None:
+    chat = commands(writer, FixedClock(T0 + timedelta(days=2)))
+    await incidents_saved(writer, incident(1, T0))
+
+    def log(db: Any) -> None:
+        journal = SqliteJournal(db)
+        for hour in range(1, 34):
+            why = f"Reminder: nobody has acknowledged this crisis incident; risk now 6{hour % 10}"
+            journal.audit(AuditEntry(1, T0 + timedelta(hours=hour), "vigie", "reminded", why))
+        journal.audit(AuditEntry(1, T0 + timedelta(hours=35), "U0ANN", "acknowledged", "by ann"))
+
+    await writer.run(log)
+    answer = await chat.answer("incident 1", "U1")
+    assert len(answer) <= MAX_ANSWER
+    assert answer.endswith("U0ANN: acknowledged by ann")  # the newest, not cut away
+    assert "(4 earlier entries not shown: `python -m bot incident 1` shows them all)" in answer
+    small = replace(MRKDWN, limit=1500)
+    shorter = await chat.answer("incident 1", "U1", small)
+    assert len(shorter) <= 1500
+    assert shorter.endswith("U0ANN: acknowledged by ann")
+    assert "earlier entries not shown: `python -m bot incident 1`" in shorter
+
+
+async def test_stats_of_many_brands_names_those_it_has_no_room_for(writer: Writer) -> None:
+    names = [f"Airline number {n:02}" for n in range(30)]
+    brands = {f"air-{n:02}": name for n, name in enumerate(names)}
+    chat = ChatCommands(writer, None, brands, _anyone, FixedClock(T0 + timedelta(hours=2)))  # type: ignore[arg-type]
+    answer = await chat.answer("stats", "U1")
+    assert len(answer) <= MAX_ANSWER
+    shown = [name for name in names if f"*{name}* since" in answer]
+    assert shown == names[: len(shown)]
+    assert 10 < len(shown) < 30
+    assert answer.splitlines()[-1] == (
+        f"({30 - len(shown)} more brands, one at a time with `/vigie stats BRAND`: "
+        + ", ".join(names[len(shown) :])
+        + ")"
+    )
+    few = await chat.answer("stats air-29", "U1")
+    assert few.startswith("*Airline number 29* since")
+    assert "more brands" not in few
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("McDonald\u2019s", "McDonald's"),  # a phone's curly apostrophe
+        ("mcdonalds", None),
+        ("societe generale", "Société Générale"),
+        ("SOCIÉTÉ  GÉNÉRALE", "Société Générale"),
+        ("\uff53\uff4f\uff43\uff49\uff45\uff54\uff45-generale", "Société Générale"),  # NFKC
+    ],
+)
+async def test_brand_names_typed_on_a_phone_are_found(
+    writer: Writer, typed: str, found: str | None
+) -> None:
+    brands = {**BRANDS, "mcdonald-s": "McDonald's", "societe-generale": "Société Générale"}
+    chat = ChatCommands(writer, None, brands, _anyone, FixedClock(T0))  # type: ignore[arg-type]
+    answer = await chat.answer(f'stats "{typed}"', "U1")
+    if found is None:
+        assert answer.startswith("no brand ")
+    else:
+        assert answer.startswith(f"*{found}* since "), answer
+
+
+async def test_a_folded_name_of_two_brands_is_refused_naming_both(writer: Writer) -> None:
+    brands = {"cafe-a": "Café", "cafe-b": "Cafe", "kestrel": "Kestrel Mobile"}
+    chat = ChatCommands(writer, None, brands, _anyone, FixedClock(T0))  # type: ignore[arg-type]
+    assert (await chat.answer("stats Cafe", "U1")).startswith("*Cafe* since")  # exactly its name
+    assert (await chat.answer("stats CAFÉ", "U1")).startswith("*Café* since")
+    refused = await chat.answer("mentions cafè", "U1")
+    assert refused.splitlines()[0] == (
+        "'cafè' could be several brands: Café (cafe-a), Cafe (cafe-b); say which"
+    )

@@ -40,10 +40,12 @@ from handlers.slack.render import (
 from handlers.slack.responders import SlackResponders
 
 logger = logging.getLogger(__name__)
-SLACK_STYLE = AnswerStyle(bold=lambda text: f"*{text}*", text=inert, person=person, literal=escape)
+ANSWER_TEXT = 3900  # answers are built to fit (bot.chat_commands); cut here only as a last resort
+SLACK_STYLE = AnswerStyle(
+    bold=lambda text: f"*{text}*", text=inert, person=person, literal=escape, limit=ANSWER_TEXT
+)
 """Answers are ephemeral: naming a person as ``<@U…>`` shows their name and pings nobody."""
 
-ANSWER_TEXT = 3900
 SEEN_EVENTS = 2048
 
 

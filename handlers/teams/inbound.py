@@ -39,6 +39,7 @@ from bot.drafts.model import Draft, DraftState
 from bot.incidents.actions import ActionResult
 from bot.incidents.cards import card_of
 from bot.incidents.control import IncidentControl
+from bot.text import cut
 from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
 from handlers.teams.credentials import OwnTokenUnavailable
 from handlers.teams.mentions import command_text
@@ -88,6 +89,10 @@ INCIDENT_ELSEWHERE = (
     "its incident is not this one's. Nothing was changed."
 )
 MAX_ANSWER = 1000
+# a command's answer, in characters: built to fit (bot.chat_commands), each line break doubled
+# (line_breaks), well inside Teams' 28 KB message; the cut to LAST_RESORT is only a safety net
+COMMAND_ANSWER = 12_000
+LAST_RESORT = 16_000
 OUTBOUND_FAILED = (
     "teams: Vigie could not get its own token from Microsoft Entra, so it cannot answer in "
     "Teams (is login.microsoftonline.com reachable?): %s: %s"
@@ -108,6 +113,7 @@ def teams_style(people: TeamsDirectory) -> AnswerStyle:
         person=lambda who: escape(people.name(who), 200),
         command="@Vigie",
         literal=code_kept,  # a typed backtick must not close our code span and free a link
+        limit=COMMAND_ANSWER,
     )
 
 
@@ -233,7 +239,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if text.split(" ", 1)[0].casefold() in ("", "help") and _in_channel(activity):
             answer += f"\n{WATCH_HELP}"
         await turn_context.send_activity(
-            Activity(type=ActivityTypes.message, text=line_breaks(answer))
+            Activity(type=ActivityTypes.message, text=cut(line_breaks(answer), LAST_RESORT))
         )
 
     async def _watch(self, activity: Activity, name: str) -> str:
