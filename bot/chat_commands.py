@@ -164,7 +164,7 @@ class ChatCommands:
         options = _Options(words, flags=_NEGATIVE, values=_WINDOW)
         brand = self._one_brand("mentions", options.rest)
         window = self._window(options, "24h")
-        rows = await self.writer.run(
+        rows = await self.writer.read(
             partial(
                 find_mentions,
                 brand=brand,
@@ -188,7 +188,7 @@ class ChatCommands:
             raise CommandError(f"`incidents {options.rest[0]}`: say `open` or `all`")
         before = _before(options)
         window = Window(None, self._until(options))
-        listed = await self.writer.run(partial(list_incidents, only_open=which == "open"))
+        listed = await self.writer.read(partial(list_incidents, only_open=which == "open"))
         incidents = [  # newest first, in the window of page 1, before the last one seen
             i
             for i in reversed(listed)
@@ -224,10 +224,10 @@ class ChatCommands:
         number = incident_number(words[0]) if words else None
         if number is None:
             raise CommandError("`incident ID`: which incident? For example `incident 12`")
-        incident = await self.writer.run(partial(get_incident, incident_id=number))
+        incident = await self.writer.read(partial(get_incident, incident_id=number))
         if incident is None:
             return f"No incident #{number}."
-        audit = await self.writer.run(partial(audit_of, incident_id=number))
+        audit = await self.writer.read(partial(audit_of, incident_id=number))
         name = self.brands.get(incident.brand, incident.brand)
         # the explanation is stored as "39: why"; named as the CLI names it (`incident ID`)
         risk = f"risk now {style.text(incident.explanation)}\n" if incident.explanation else ""
@@ -255,7 +255,9 @@ class ChatCommands:
         brands = [brand] if brand else list(self.brands)
         parts = [
             self._stats_part(
-                await self.writer.run(partial(brand_stats, brand=brand, since=since, own=self.own)),
+                await self.writer.read(
+                    partial(brand_stats, brand=brand, since=since, own=self.own)
+                ),
                 since,
                 style,
             )

@@ -13,7 +13,7 @@ import itertools
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +41,26 @@ class Writer:
             raise
         self._thread = threading.Thread(target=self._loop, name="vigie-sqlite-writer", daemon=True)
         self._thread.start()
+        self._readers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-sqlite-reader")
+        self._reader_db: sqlite_utils.Database | None = None
+
+    async def read(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+        """Run ``work(db)`` on the reader thread, on a read-only connection of its own: a long
+        query (a year of a brand's stats) does not hold up the writes queued meanwhile. It sees
+        what was committed when it began (WAL)."""
+        loop = asyncio.get_running_loop()
+        try:
+            if self._closed:
+                raise RuntimeError
+            future = loop.run_in_executor(self._readers, self._read, work)
+        except RuntimeError:  # closed (the executor refuses new work once shut down)
+            raise StorageError(f"{self.path}: the database is closed") from None
+        return await future
+
+    def _read(self, work: Callable[[sqlite_utils.Database], T]) -> T:
+        if self._reader_db is None:
+            self._reader_db = open_database(self.path, read_only=True)
+        return work(self._reader_db)
 
     async def run(self, work: Callable[[sqlite_utils.Database], T], *, urgent: bool = False) -> T:
         """Run ``work(db)`` on the writer thread and return its result; ``urgent`` work goes
@@ -51,6 +71,10 @@ class Writer:
         """Finish the queued work, then close the database."""
         with self._lock:
             self._closed = True
+        self._readers.shutdown(wait=True)
+        if self._reader_db is not None:
+            self._reader_db.close()
+            self._reader_db = None
         if self._thread.is_alive():
             self._tasks.put((_LAST, next(self._order), None, None))
             self._thread.join()
