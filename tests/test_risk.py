@@ -156,8 +156,15 @@ def test_a_ratio_only_against_half_a_mention_or_more(
     )
 
 
-def test_the_usual_does_not_change_the_risk() -> None:
-    assert assess(replace(QUIET, usual=1e-9)).score == assess(replace(QUIET, usual=50.0)).score
+def test_volume_counts_the_negative_mentions_above_the_usual() -> None:
+    """A busy brand's ordinary hour is no storm: counted at all, 200 complaints with their
+    usual reach and reposts put it at the shipped watch level (40) every hour."""
+    busy = RiskInputs("1 h", 200, 200.0, 0.0, 0.7, "a", 40_000, reposts=19)
+    assert assess(busy).parts["volume"] == 0.0
+    assert assess(busy).score < 40 <= assess(replace(busy, usual=0.5)).score
+    tripled = replace(busy, negative=600)
+    assert assess(busy).score < assess(tripled).score
+    assert assess(replace(QUIET, usual=1e-9)).score >= assess(replace(QUIET, usual=50.0)).score
 
 
 @pytest.mark.parametrize(

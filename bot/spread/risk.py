@@ -4,7 +4,10 @@ Risk adds five capped parts, each saying one thing a comms team weighs:
 
 - **burst** (35): how surprising this window's negative volume is against the brand's own
   baseline (the burst detector's surprise; 5 is its alarm threshold);
-- **volume** (15): how many negative mentions there are at all (1,000 in the window is the cap);
+- **volume** (15): how many more negative mentions there are than the brand's usual, beyond its
+  noise (1,000 more in the window is the cap): a busy brand's ordinary hour is no storm, however
+  many complaints it holds (counted at all, 200 an hour with their usual reach put it at the
+  watch level);
 - **negativity** (20): how negative they are on average;
 - **reach** (15): the largest audience among their authors (a few million followers is the cap);
 - **virality** (15): the largest number of reposts, the larger of predicted final and observed
@@ -29,6 +32,7 @@ VIRALITY_CAP_LOG10 = 3.5  # about 3,000 predicted reposts
 INFLUENCER_REACH = 0.8  # a known influencer counts as about 200,000 followers at least
 MIN_USUAL = 0.5  # a usual volume below this per window is "usually none": a ratio would be noise
 MIN_REPOSTS = 10  # fewer reposts are not worth a word
+NOISE_SDS = 2.0  # the volume part counts what is beyond this many Poisson deviations of the usual
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ def assess(inputs: RiskInputs) -> Risk:
         return Risk(0, f"0: no negative mention in the last {inputs.window}", {})
     fractions = {
         "burst": 1.0 - math.exp(-max(0.0, inputs.surprise) / SURPRISE_SCALE),
-        "volume": _capped_log(inputs.negative, VOLUME_CAP_LOG10),
+        "volume": _capped_log(_excess(inputs.negative, inputs.usual), VOLUME_CAP_LOG10),
         "negativity": min(1.0, max(0.0, inputs.mean_negativity)),
         "reach": reach_fraction(inputs.top_followers, inputs.top_is_influencer),
         "virality": _capped_log(
@@ -80,6 +84,13 @@ def assess(inputs: RiskInputs) -> Risk:
     parts = {name: round(WEIGHTS[name] * fraction, 1) for name, fraction in fractions.items()}
     score = min(100, round(sum(parts.values())))
     return Risk(score, f"{score}: {_because(inputs)}", parts)
+
+
+def _excess(negative: int, usual: float) -> float:
+    """The negative mentions beyond the usual and its Poisson noise (two standard deviations):
+    a busy brand's hour a little above its mean is no larger a storm."""
+    usual = max(0.0, usual)
+    return max(0.0, negative - usual - NOISE_SDS * math.sqrt(usual))
 
 
 def _because(inputs: RiskInputs) -> str:
