@@ -12,7 +12,13 @@ that has stopped travelling drops out.
 Reposts are what carries a post to new readers; on Reddit and Hacker News votes do that, so
 those sources report a post's score or points as its reposts (``bot.sources.reddit_things``,
 ``bot.sources.hackernews``). Votes are not projected (the memory kernel was fitted on reshares):
-the upvotes read are noted as they are (``GroupRisk.note_votes``), and the card says "upvoted".
+the upvotes read are noted as they are (``GroupRisk.note_votes``): a post's whole score or
+points, as an incident's mentions bring them in, not what it gained since it was heard; and
+the card says "upvoted".
+
+Counts only go up here: a post's current counts are the most read so far, and a reading that
+drops (a count the source left out, read as 0; a replica behind; reposts deleted) neither lowers
+them nor makes the next reading look like new spread (``storage.engagement``).
 """
 
 from __future__ import annotations
@@ -42,7 +48,11 @@ STILL_GAINING = 0.01
 
 def travelling(item: Tracked, now_counts: Engagement, now: datetime) -> bool:
     """Whether a post still tells where its incident is going: heard in the last hour, or its
-    reposts still growing (an old viral post that has stopped must not hold an incident open)."""
+    reposts still growing (an old viral post that has stopped must not hold an incident open).
+
+    Growth is measured from the most reposts read so far (``Tracked.engagement``, a running
+    maximum), not from the last reading: a count read as 0 by mistake and then read right again
+    is no new spread."""
     if now - item.created_at <= BIN * WINDOW_BINS:
         return True
     before = item.engagement.reposts
@@ -120,12 +130,17 @@ class EngagementRefresher:
                 seen = counts.get(item.native_id)
                 if seen is None or not travelling(item, seen, now):
                     continue
+                # how far the post has got: the most read so far (a reading that dropped
+                # undoes no spread)
+                reached = max(seen.reposts, item.engagement.reposts)
                 if source in self.vote_sources:
+                    # a post's score or points as read (its total, not what it gained since it
+                    # was heard), like the upvotes an incident's mentions bring in
                     for key in item.groups:
-                        votes[key] = max(votes.get(key, 0), seen.reposts)
+                        votes[key] = max(votes.get(key, 0), reached)
                     continue
                 age = (now - item.created_at).total_seconds()
-                heading = projected_reposts(seen.reposts, age)
+                heading = projected_reposts(reached, age)
                 for key in item.groups:
                     predicted[key] = max(predicted.get(key, 0.0), heading)
         if predicted or votes:

@@ -17,6 +17,9 @@ _LIVE_IN = f"i.status IN ({', '.join('?' for _ in LIVE)})"
 # Each live incident's posts take turns, most reposted first, then newest: a flood of new
 # complaints cannot push out the post that is actually spreading, nor one incident crowd out
 # another. A post is re-read once and credited to every live incident that holds it.
+# Its counts are the most read so far (the mention's, and its stored readings'): a reading that
+# dropped (a count a source left out and read as 0, a replica behind, reposts deleted) is kept
+# in observations as read, but never lowers what the post is known to have reached.
 _TO_REFRESH = f"""
 WITH held AS (
     SELECT im.source, im.native_id, COALESCE(m.reposts, 0) AS reposts, m.created_at,
@@ -28,11 +31,22 @@ WITH held AS (
     WHERE {_LIVE_IN}
 ), chosen AS (
     SELECT source, native_id, MIN(turn) AS turn, reposts, created_at FROM held
-    GROUP BY source, native_id ORDER BY turn, reposts DESC, created_at DESC LIMIT ?
+    GROUP BY source, native_id
+    ORDER BY turn, reposts DESC, created_at DESC, source, native_id LIMIT ?
+), most AS (
+    SELECT o.source, o.native_id, MAX(o.reposts) AS reposts, MAX(o.likes) AS likes,
+        MAX(o.replies) AS replies, MAX(o.quotes) AS quotes
+    FROM chosen c JOIN observations o ON o.source = c.source AND o.native_id = c.native_id
+    GROUP BY o.source, o.native_id
 )
-SELECT m.source, m.native_id, m.created_at, m.reposts, m.likes, m.replies, m.quotes,
+SELECT m.source, m.native_id, m.created_at,
+    MAX(COALESCE(m.reposts, 0), COALESCE(o.reposts, 0)),
+    MAX(COALESCE(m.likes, 0), COALESCE(o.likes, 0)),
+    MAX(COALESCE(m.replies, 0), COALESCE(o.replies, 0)),
+    MAX(COALESCE(m.quotes, 0), COALESCE(o.quotes, 0)),
     i.brand, i.topic
 FROM chosen c JOIN mentions m ON m.source = c.source AND m.native_id = c.native_id
+LEFT JOIN most o ON o.source = c.source AND o.native_id = c.native_id
 JOIN incident_mentions im ON im.source = c.source AND im.native_id = c.native_id
 JOIN incidents i ON i.id = im.incident_id
 WHERE {_LIVE_IN}
@@ -47,7 +61,7 @@ class Tracked:
     source: str
     native_id: str
     created_at: datetime
-    engagement: Engagement  # the counts last known
+    engagement: Engagement  # the most counted so far (a reading that dropped is no undoing)
     groups: tuple[tuple[str, str], ...]  # (brand, topic) of each live incident holding it
 
 
@@ -70,7 +84,12 @@ def mentions_to_refresh(db: sqlite_utils.Database, limit: int) -> list[Tracked]:
 def record_observations(
     db: sqlite_utils.Database, source: str, at: datetime, counts: Mapping[str, Engagement]
 ) -> None:
-    """Keep this reading of each post, and make it the mention's current counts."""
+    """Keep this reading of each post as read, and raise the mention's current counts to it.
+
+    The current counts are a running maximum, as ``bot.spread.reach.count_events`` takes them: a
+    count that drops (missing from the answer and read as 0, a replica behind, reposts deleted)
+    does not lower them, so the next reading is not measured from the dip (the risk is about
+    how far a post spread, and a post back at its old count has not travelled again)."""
     when = timestamp(at)
     with db.atomic():
         db.conn.executemany(
@@ -81,8 +100,9 @@ def record_observations(
             ],
         )
         db.conn.executemany(
-            "UPDATE mentions SET reposts = ?, likes = ?, replies = ?, quotes = ? "
-            "WHERE source = ? AND native_id = ?",
+            "UPDATE mentions SET reposts = MAX(COALESCE(reposts, 0), ?), "
+            "likes = MAX(COALESCE(likes, 0), ?), replies = MAX(COALESCE(replies, 0), ?), "
+            "quotes = MAX(COALESCE(quotes, 0), ?) WHERE source = ? AND native_id = ?",
             [
                 (e.reposts, e.likes, e.replies, e.quotes, source, native_id)
                 for native_id, e in counts.items()

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
 
 from bot.engagement import EngagementRefresher, travelling
 from bot.model import Engagement, Mention
-from storage.engagement import Tracked, mentions_to_refresh
+from storage.engagement import Tracked, mentions_to_refresh, observations_of, record_observations
 from storage.incidents import get_incident
 from storage.writer import Writer
 from tests.test_incident_engine import MIN, T0, Desk, policy
@@ -201,3 +205,129 @@ async def test_refreshed_counts_are_stored_within_what_storage_keeps(tmp_path: P
         writer.close()
     assert tuple(row) == (2**63 - 1, 0, 1, 7)
     assert predicted[STORM] > 0
+
+
+class Readings:
+    """Every post read at the next count of ``counts`` (as reposts and likes) each round; the
+    last one over and over."""
+
+    def __init__(self, *counts: int) -> None:
+        self.counts = counts
+        self.rounds = 0
+
+    async def engagement(self, mentions: Sequence[Mention]) -> dict[str, Engagement]:
+        count = self.counts[min(self.rounds, len(self.counts) - 1)]
+        self.rounds += 1
+        return {m.native_id: Engagement(reposts=count, likes=count) for m in mentions}
+
+
+def stored_counts(db: Database, native_id: str) -> tuple[int, ...]:
+    row = db.execute(
+        "SELECT reposts, likes, replies, quotes FROM mentions WHERE native_id = ?", [native_id]
+    ).fetchone()
+    return tuple(row)
+
+
+async def test_a_count_read_as_0_does_not_bring_a_stopped_post_back(tmp_path: Path) -> None:
+    """Bluesky reads a missing repostCount as 0. The 0 was made the post's current count, and
+    the next right reading, compared with it, looked like 5000 new reposts: a post that had
+    stopped an hour before filled the virality part again."""
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        clock = FixedClock(T0)
+        refresher = EngagementRefresher(
+            writer, desk.desk, {"test": Readings(5000, 5000, 5000, 0, 5000)}, clock, limit=1
+        )
+        noted = []
+        for hours in (0.5, 2, 2.2, 2.4, 2.6):
+            clock.at = T0 + timedelta(hours=hours)
+            noted.append(await refresher.refresh())
+            if hours == 2.4:  # right after the 0 was read
+                read = await writer.run(lambda db: stored_counts(db, "m30"))
+                assert read == (5000, 5000, 0, 0)
+        history = await writer.run(lambda db: observations_of(db, "test", ["m30"]))
+    finally:
+        writer.close()
+    assert noted[0][STORM] > 5000
+    assert noted[1:] == [{}, {}, {}, {}]  # stopped at +2 h, and stays stopped
+    assert [e.reposts for _, e in history["m30"]] == [5000, 5000, 5000, 0, 5000]  # as read
+
+
+async def test_counts_lowered_by_an_older_version_are_raised_from_the_readings(
+    tmp_path: Path,
+) -> None:
+    """A database an older version left with a dropped count as current: the post is measured
+    from the most its stored readings say, so the next right reading is no new spread."""
+    desk = Desk(tmp_path, policy(resolve_after="6h"))
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        seen = {"m30": Engagement(reposts=5000, likes=80, replies=7, quotes=3)}
+        at = T0 + timedelta(hours=1)
+        await writer.run(partial(record_observations, source="test", at=at, counts=seen))
+        lowered = "UPDATE mentions SET reposts = 0, likes = 0, replies = 0 WHERE native_id = 'm30'"
+        await writer.run(lambda db: db.execute(lowered))
+        tracked = await writer.run(lambda db: mentions_to_refresh(db, limit=1))
+        clock = FixedClock(T0 + timedelta(hours=3))
+        refresher = EngagementRefresher(writer, desk.desk, {"test": Readings(5000)}, clock, limit=1)
+        again = await refresher.refresh()
+    finally:
+        writer.close()
+    assert [(t.native_id, t.engagement) for t in tracked] == [("m30", seen["m30"])]
+    assert STORM not in again
+
+
+async def test_a_dip_in_the_first_hour_does_not_lower_what_is_predicted(
+    tmp_path: Path,
+) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 10 * MIN)
+    desk.db.close()
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        clock = FixedClock(T0 + 12 * MIN)
+        refresher = EngagementRefresher(writer, desk.desk, {"test": Readings(500, 0)}, clock)
+        await refresher.refresh()
+        clock.at = T0 + 14 * MIN
+        dipped = await refresher.refresh()
+    finally:
+        writer.close()
+    assert dipped[STORM] > 500  # from the 500 read before, not the 0
+
+
+async def test_upvotes_noted_are_a_posts_score_and_a_dip_does_not_lower_them(
+    tmp_path: Path,
+) -> None:
+    """The score as read (not what it gained since it was heard: the mentions held 0 upvotes
+    when they came in), and the most read so far when a reading drops."""
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 20)
+    desk.tick(T0 + 20 * MIN)
+    desk.db.close()
+    noted: list[dict[tuple[str, str], int] | None] = []
+    note_spread = desk.desk.note_spread
+
+    def noting(db: Database, **spread: Any) -> None:
+        noted.append(spread.get("votes"))
+        note_spread(db, **spread)
+
+    desk.desk.note_spread = noting  # type: ignore[method-assign]
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        clock = FixedClock(T0 + 21 * MIN)
+        refresher = EngagementRefresher(
+            writer, desk.desk, {"test": Readings(40, 0)}, clock, vote_sources=frozenset({"test"})
+        )
+        await refresher.refresh()
+        clock.at = T0 + 22 * MIN
+        await refresher.refresh()
+    finally:
+        writer.close()
+    assert noted == [{STORM: 40}, {STORM: 40}]
