@@ -330,8 +330,9 @@ def load_engine_state(
     for key, state in db.execute("SELECT key, state FROM engine_groups ORDER BY key").fetchall():
         try:
             groups.append(GroupRisk.from_state(json.loads(state)))
-        except (ValueError, KeyError, TypeError) as error:
-            # a state from another version of the detector: that group learns its baseline anew
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            # a state from another version of the detector (or damaged: a null where a record
+            # was): that group learns its baseline anew
             logger.warning("incident group %r starts afresh: %s", key.replace("\x1f", " "), error)
     silences = []
     for (data,) in db.execute(

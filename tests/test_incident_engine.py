@@ -413,6 +413,27 @@ def test_a_group_saved_by_another_detector_version_starts_afresh(tmp_path: Path)
     assert incident.mention_count >= 35
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "json_set(state, '$.detector', json('null'))",
+        "json_set(state, '$.detector', json('[]'))",
+        "json_set(state, '$.current.count', 'many')",
+        "json_set(state, '$.bin_start', '2026-03-10T09:00:00')",  # no offset: a naive time
+    ],
+)
+def test_a_damaged_saved_group_starts_afresh(tmp_path: Path, edit: str) -> None:
+    desk = Desk(tmp_path, policy())
+    desk.storm(T0, 10)
+    desk.tick(T0 + 20 * MIN)
+    later = desk.restarted(policy(), f"UPDATE engine_groups SET state = {edit}")
+    later.storm(T0 + 20 * MIN, 5)  # used to fail at start-up, or at the first bin
+    later.tick(T0 + 40 * MIN)
+    incident = get_incident(later.db, 1)
+    assert incident is not None
+    assert incident.mention_count >= 35
+
+
 def test_a_storm_soon_after_resolution_reopens_at_its_own_level(desk: Desk) -> None:
     desk.storm(T0, 20)
     desk.tick(T0 + 4 * 60 * MIN)  # escalated to crisis, then calm for an hour: resolved

@@ -52,7 +52,7 @@ class EngineSetup:
     policy: IncidentPolicy
     brand_names: dict[str, str]  # slug -> display name
     own_hashtags: dict[str, frozenset[str]] = field(default_factory=dict)  # slug -> {"#tag"}
-    influencers: frozenset[str] = frozenset()  # handles, lower case, without @
+    influencers: frozenset[str] = frozenset()  # handles as ``bot.accounts.own_accounts`` gives
     vote_sources: frozenset[str] = frozenset()
     """Sources whose mentions' reposts are upvotes (``bot.sources.VOTING_TYPES``)."""
     own_accounts: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -266,7 +266,7 @@ class IncidentEngine:
         incident_id = self.live.get(home)
         if self.now - LATE <= mention.created_at <= self.now + LATE:  # this hour's volume
             # (a post dated well after the event clock waits for a confirmation: see EventClock)
-            influencer = mention.author.handle.lower().lstrip("@") in self.setup.influencers
+            influencer = is_own(mention.author.handle, self.setup.influencers)  # same rule
             votes = mention.source in self.setup.vote_sources
             keys = [(brand, t) for t in topics] + ([home] if home[1] == STORM else [])
             if incident_id is not None:  # merged: the incident's own group counts it too

@@ -239,7 +239,8 @@ class GroupRisk:
         self.current.predicted = max(self.current.predicted, reposts)
 
     def note_votes(self, votes: int) -> None:
-        """Note upvotes a post has gained since it was heard; kept like a prediction."""
+        """Note the upvotes read on a post (its score or points, the most read so far); kept
+        like a prediction."""
         self.current.votes = max(self.current.votes, votes)
 
     @property
@@ -287,11 +288,11 @@ class GroupRisk:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> GroupRisk:
         brand, topic = state["key"]
-        group = cls((brand, topic), datetime.fromisoformat(state["bin_start"]))
+        group = cls((str(brand), str(topic)), _instant(state["bin_start"]))
         group.detector = BurstDetector.from_state(state["detector"])
         group.current = _summary(state["current"])
         group.closed.extend(_summary(b) for b in state["closed"])
-        group.last_mention_at = datetime.fromisoformat(state["last_mention_at"])
+        group.last_mention_at = _instant(state["last_mention_at"])
         # an older state's "predicted_reposts" is dropped: the next refresh notes it again if
         # its post is still travelling
         return group
@@ -321,6 +322,28 @@ def _summary_state(summary: BinSummary) -> dict[str, Any]:
 
 
 def _summary(data: dict[str, Any]) -> BinSummary:
+    """A saved bin, its numbers checked (ValueError or TypeError on a wrong one: a string count
+    would fail later, in the middle of the bin arithmetic)."""
     fields = dict(data)
     refs = [(str(source), str(native)) for source, native in fields.pop("refs", [])]
-    return BinSummary(**fields, refs=refs)
+    summary = BinSummary(**fields, refs=refs)
+    for name in ("count", "top_followers", "reposts", "votes"):
+        setattr(summary, name, _whole(getattr(summary, name)))
+    for name in ("negativity", "predicted"):
+        setattr(summary, name, float(getattr(summary, name)))
+    summary.themes = {str(theme): _whole(n) for theme, n in summary.themes.items()}
+    return summary
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{value!r} is not a count")
+    return int(value)
+
+
+def _instant(text: Any) -> datetime:
+    """A saved time, which is always in UTC (ValueError for one without an offset)."""
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return at
