@@ -12,16 +12,17 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from functools import partial
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import aiohttp
 
 from bot.delivery_end import Ending, Settler
 from bot.delivery_timing import DeliveryTiming
+from bot.health import Fault
 from bot.incidents.model import Intent, IntentKind
 from bot.metrics import Metrics
 from storage.outbox import MAY_BE_OUT as MAY_BE_OUT
@@ -38,6 +39,9 @@ from storage.outbox import (
 from storage.writer import Writer
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Channel = tuple[str, str]  # (platform, channel)
 
 
 class DeliveryError(Exception):
@@ -80,6 +84,10 @@ CHANNEL_PAUSE_SECONDS = 5.0
 """A channel whose round failed unexpectedly is tried again this much later (the others go on)."""
 RESETTLE_SECONDS = 300.0
 """What a failed settling left waiting is settled again this much later (and at each start)."""
+CALL_SECONDS = 60.0
+"""The longest a platform's ``deliver`` or ``find`` may take. A delivery still unanswered then
+may have gone out (its item is looked up before the next attempt, as after a lost answer); a
+hung connection never holds its channel for good."""
 
 
 class Platform(Protocol):
@@ -112,6 +120,7 @@ class Deliverer:
         metrics: Metrics | None = None,
         max_attempts_for: Mapping[str, int] | None = None,
         settler: Settler | None = None,
+        call_seconds: float = CALL_SECONDS,
     ) -> None:
         self.writer = writer
         self.platforms = dict(platforms)
@@ -122,6 +131,7 @@ class Deliverer:
             monotonic=monotonic,
         )
         self.max_attempts = max_attempts
+        self.call_seconds = call_seconds
         self.max_attempts_for = dict(max_attempts_for or {})  # per platform, over max_attempts
         self.ending = Ending(settler)
         self.metrics = metrics or Metrics()
@@ -134,7 +144,12 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
         self._unconfigured: set[str] = set()  # platforms whose items wait (said once each)
+        self._busy: dict[Channel, asyncio.Task[float | None]] = {}  # channels under way
+        self._due_since: dict[int, float] = {}  # item -> monotonic time it was first seen due
+        self._fault = Fault("delivering the outbox", logger)  # the run loop's rounds
+        self._channel_faults: dict[Channel, Fault] = {}
         self.delivered = 0
+        self.metrics.outbox_oldest_due.set_function(self.oldest_due_seconds)
 
     @property
     def settle_failed(self) -> int:
@@ -153,20 +168,40 @@ class Deliverer:
         """Try a platform's waiting items again now (e.g. Teams: Vigie was just added to a
         channel they were waiting for)."""
         if await self.writer.run(partial(due_now, platform=platform), urgent=True):
+            self.timing.release(platform)
             self.wake()
 
+    def oldest_due_seconds(self) -> float:
+        """How long the oldest item due to go out (on a configured platform) has waited, as
+        far as this start saw it (0.0: none): a stuck delivery shows as a growing age."""
+        if not self._due_since:
+            return 0.0
+        return max(0.0, self.timing.monotonic() - min(self._due_since.values()))
+
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            await self._resettle_when_due()
-            try:
-                next_due: float | None = await self.deliver_due()
-            except Exception:
-                logger.exception("delivering the outbox failed; trying again in 5 s")
-                next_due = self.timing.wall() + 5.0
-            timeout = 30.0 if next_due is None else max(0.05, next_due - self.timing.wall())
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
+        """Deliver as items fall due, each channel in a task of its own: a round starts the
+        channels that may send and waits for none of them, so a slow or hung platform call
+        holds its own channel only (a channel that ends wakes the loop for the next round)."""
+        try:
+            while True:
+                self._wake.clear()
+                await self._resettle_when_due()
+                try:
+                    async with self._round:
+                        next_due = await self._deliver_due(wait=False)
+                except Exception as error:
+                    self._fault.failed(error, "trying again in 5 s")
+                    next_due = self.timing.wall() + 5.0
+                else:
+                    self._fault.ok()
+                timeout = 30.0 if next_due is None else max(0.05, next_due - self.timing.wall())
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
+        finally:
+            busy = list(self._busy.values())
+            for task in busy:
+                task.cancel()
+            await asyncio.gather(*busy, return_exceptions=True)
 
     async def resettle(self) -> int:
         """Settle again what a failed settling left waiting (a published reply's draft still
@@ -217,42 +252,92 @@ class Deliverer:
             return await self.writer.run(live_count, urgent=True)
 
     async def deliver_due(self) -> float | None:
-        """One round: every channel's due items, channels in parallel, items in order.
+        """One round: every channel's due items, channels in parallel, items in order; it
+        waits for every channel under way (until a flush's deadline, if one runs).
 
         Returns when the earliest item still waiting falls due, or None if none waits.
         """
         async with self._round:
             return await self._deliver_due()
 
-    async def _deliver_due(self) -> float | None:
+    async def _deliver_due(self, *, wait: bool = True) -> float | None:
+        """Start each channel that has items and is not under way. ``wait``: wait for every
+        channel under way and return when the earliest item left falls due; else (the run
+        loop) return at once, with when the earliest channel held by its last round falls
+        due (those that end later wake the loop)."""
         aside: list[str] = []
         read = partial(live_items, per_channel=PER_CHANNEL, set_aside=aside)
         items = await self.writer.run(read, urgent=True)
         if IntentKind.PUBLISH.value in aside and self.ending.settler is not None:
             await self.resettle()  # its draft, still "publishing", moves on to failed
-        channels: dict[tuple[str, str], list[OutboxItem]] = {}
+        channels: dict[Channel, list[OutboxItem]] = {}
         for item in items:
             if self._unpublishable(item):
                 await self._no_publisher(item)
             elif self._configured(item.intent.platform):
                 channels.setdefault((item.intent.platform, item.intent.channel), []).append(item)
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._apart(*kv)) for kv in channels.items()]
-        waiting = [task.result() for task in tasks if task.result() is not None]
-        return min(waiting) if waiting else None  # type: ignore[type-var]
+        self._note_due(channels)
+        held: list[float] = []
+        busy = False  # a channel was under way: what it read may be stale once it ends
+        for channel, queue in channels.items():
+            if channel in self._busy:
+                busy = True
+                continue  # its items are under way: the channel's own order holds
+            if not wait and (due := self.timing.held(channel)) is not None:
+                held.append(due)
+                continue
+            self._start(channel, queue)
+        if not wait:
+            return min(held, default=None)
+        tasks = list(self._busy.values())
+        if not tasks:
+            return None
+        done, late = await asyncio.wait(tasks, timeout=self.timing.left())
+        waiting = [due for t in done if not t.cancelled() and (due := t.result()) is not None]
+        if late or busy:  # a flush's deadline came (due now: the next start), or a channel
+            waiting.append(self.timing.wall())  # that was under way ended: read it again now
+        return min(waiting, default=None)
 
-    async def _apart(self, channel: tuple[str, str], queue: list[OutboxItem]) -> float | None:
+    def _start(self, channel: Channel, queue: list[OutboxItem]) -> None:
+        """Deliver a channel's items in a task of its own; when it ends, the channel is held
+        until its next item falls due and the run loop wakes."""
+        task = asyncio.create_task(self._apart(channel, queue), name=f"deliver:{channel}")
+        self._busy[channel] = task
+
+        def ended(task: asyncio.Task[float | None]) -> None:
+            if self._busy.get(channel) is task:
+                del self._busy[channel]
+            if not task.cancelled():
+                self.timing.hold(channel, task.result())
+            self._wake.set()
+
+        task.add_done_callback(ended)
+
+    def _note_due(self, channels: Mapping[Channel, list[OutboxItem]]) -> None:
+        """Remember since when each item read is due (for ``oldest_due_seconds``)."""
+        now, mono = self.timing.wall(), self.timing.monotonic()
+        since = {}
+        for queue in channels.values():
+            for item in queue:
+                if item.next_attempt_at <= now:
+                    late = now - item.next_attempt_at if item.next_attempt_at > 0 else 0.0
+                    first = mono - late  # a retry: due since its time; else since first seen
+                    since[item.id] = self._due_since.get(item.id, first)
+        self._due_since = since
+
+    async def _apart(self, channel: Channel, queue: list[OutboxItem]) -> float | None:
         """One channel's round, which fails alone: an error never cancels another channel's
         delivery under way (that one would be sent again, the platform unable to tell)."""
+        fault = self._channel_faults.setdefault(
+            channel, Fault(f"delivering to {channel[0]} {channel[1]!r}", logger)
+        )
         try:
-            return await self._channel(queue)
-        except Exception:
-            logger.exception(
-                "delivering to %s %r failed; that channel is tried again in %.0f s",
-                *channel,
-                CHANNEL_PAUSE_SECONDS,
-            )
+            due = await self._channel(queue)
+        except Exception as error:
+            fault.failed(error, f"that channel is tried again in {CHANNEL_PAUSE_SECONDS:.0f} s")
             return self.timing.wall() + CHANNEL_PAUSE_SECONDS
+        fault.ok()
+        return due
 
     async def _channel(self, queue: list[OutboxItem]) -> float | None:
         """Deliver one channel's items in order; stop at the first that must wait. A full
@@ -266,6 +351,7 @@ class Deliverer:
             if self._superseded(item, queue[index + 1 :]):
                 await self.writer.run(partial(mark_superseded, item_id=item.id), urgent=True)
                 self.timing.forget(item.id)
+                self._due_since.pop(item.id, None)
                 self._count(item, "superseded")
                 continue
             retry_at = await self._one(item)
@@ -347,7 +433,7 @@ class Deliverer:
         ref = await self.writer.run(lambda db: ref_for(db, intent), urgent=True)
         if item.state == "sending":
             try:
-                found = await platform.find(intent, ref)
+                found = await self._limited(platform.find(intent, ref), "whether it has it")
             except Exception as error:  # cannot tell whether it went out: try again later
                 return await self._failed(item, error, looked_up=True)
             if found is not None:
@@ -355,11 +441,22 @@ class Deliverer:
                 return None
         await self.writer.run(lambda db: mark_sending(db, item.id), urgent=True)
         try:
-            posted = await platform.deliver(intent, ref)
+            posted = await self._limited(platform.deliver(intent, ref), "it may have gone out")
         except Exception as error:
             return await self._failed(item, error)
         await self._sent(item, posted)
         return None
+
+    async def _limited(self, call: Awaitable[T], unclear: str) -> T:
+        """A platform call within ``call_seconds``; one still unanswered then raises a
+        retryable ``DeliveryError`` that does not say it was unsent: it may have gone out."""
+        try:
+            async with asyncio.timeout(self.call_seconds) as limit:
+                return await call
+        except TimeoutError:
+            if not limit.expired():
+                raise  # the platform's own timeout
+            raise DeliveryError(f"no answer within {self.call_seconds:g} s ({unclear})") from None
 
     async def _sent(self, item: OutboxItem, posted: str) -> None:
         """Record a delivery. Until that is done, this start remembers it: if recording fails
@@ -448,6 +545,7 @@ class Deliverer:
         await self.writer.run(lambda db: self.ending.record(db, item, ref, error), urgent=True)
         self.timing.forget(item.id)
         self._lookups_failed.pop(item.id, None)
+        self._due_since.pop(item.id, None)
         if self.ending.failed != failed and self._resettle_at is None:
             self._resettle_at = self.timing.wall() + RESETTLE_SECONDS
         if self.ending.settler is not None:

@@ -32,6 +32,7 @@ class DeliveryTiming:
         self._free_at: dict[tuple[str, str], float] = {}  # monotonic: a channel's next send
         self._retry_by: dict[int, float] = {}  # item id -> monotonic time its retry falls due
         self._until: float | None = None  # monotonic: a flush's deadline, which rounds honour
+        self._held: dict[tuple[str, str], tuple[float, float]] = {}  # channel -> (wall, mono)
 
     def due_at(self, item: OutboxItem, now: float) -> float:
         """When an item falls due (wall time), never later than the wait it was given: it is
@@ -68,6 +69,35 @@ class DeliveryTiming:
 
     def past_deadline(self) -> bool:
         return self._until is not None and self.monotonic() >= self._until
+
+    def left(self) -> float | None:
+        """Seconds left before a flush's deadline (None: no flush under way)."""
+        return None if self._until is None else max(0.0, self._until - self.monotonic())
+
+    def hold(self, channel: tuple[str, str], due: float | None) -> None:
+        """A channel's round ended waiting until ``due`` (wall time; None: nothing waits): the
+        run loop starts it again then, not at each round another channel's news causes."""
+        if due is None:
+            self._held.pop(channel, None)
+        else:
+            self._held[channel] = (due, self.monotonic() + max(0.0, due - self.wall()))
+
+    def held(self, channel: tuple[str, str]) -> float | None:
+        """When a held channel falls due (wall time, on whichever clock comes first); None
+        when it is due now."""
+        if (hold := self._held.get(channel)) is None:
+            return None
+        wall, monotonic = hold
+        now, mono = self.wall(), self.monotonic()
+        if now >= wall or mono >= monotonic:
+            del self._held[channel]
+            return None
+        return min(wall, now + (monotonic - mono))
+
+    def release(self, platform: str) -> None:
+        """A platform's channels are due again now (what their items waited for came)."""
+        for channel in [channel for channel in self._held if channel[0] == platform]:
+            del self._held[channel]
 
     def pace(self, channel: tuple[str, str]) -> float | None:
         """None when the channel may take another message now (counted as sent from now on);

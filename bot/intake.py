@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from sqlite_utils import Database
 
+from bot.health import Fault
 from bot.metrics import Metrics
 from bot.model import Mention, ScoredMention
 from bot.sanitize import clean_mention
@@ -105,6 +106,7 @@ class Intake:
         self.on_event_time = on_event_time
         self.store = store
         self.storage_error: str | None = None
+        self._storing = Fault("storing mentions", logger, trace=False)  # logged once, not in a loop
         self.unscored = 0  # mentions the pipeline failed on, stored unscored (this start)
         self.failed = 0  # mentions that could not be stored, their data being bad (this start)
         # mentions stored unfiled here, the store failing on them with a bug (this start)
@@ -265,13 +267,12 @@ class Intake:
                     result = await self._store_batch(scored, positions)
             except sqlite3.Error as error:
                 self.storage_error = str(error)
-                logger.error(
-                    "storing %d mentions failed (%s); retrying in %.1fs", len(scored), error, delay
-                )
+                self._storing.failed(error, f"{len(scored)} mentions retried in {delay:.1f}s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _MAX_BACKOFF)
                 continue
             self.storage_error = None
+            self._storing.ok()
             self.metrics.stored.inc(len(result.fresh))
             self.metrics.duplicates.inc(len(scored) - len(result.fresh) - len(result.failed))
             return result
@@ -338,9 +339,7 @@ class Intake:
                 if not database_fault(error):
                     raise
                 self.storage_error = str(error)
-                logger.error(
-                    "storing %d mentions failed (%s); retrying in %.1fs", mentions, error, delay
-                )
+                self._storing.failed(error, f"{mentions} mentions retried in {delay:.1f}s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _MAX_BACKOFF)
                 continue

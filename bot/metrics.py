@@ -39,7 +39,9 @@ class Metrics:
             "vigie_mentions_duplicate", "Mentions already stored, ignored.", registry=self.registry
         )
         self.failed = Counter(
-            "vigie_pipeline_errors", "Mentions the pipeline failed on.", registry=self.registry
+            "vigie_pipeline_errors",
+            "Mentions the pipeline failed on (stored unscored) or that could not be stored.",
+            registry=self.registry,
         )
         self.queue_depth = Gauge(
             "vigie_queue_depth", "Mentions waiting for the pipeline.", registry=self.registry
@@ -67,6 +69,16 @@ class Metrics:
             "vigie_notifications",
             "Outbox deliveries by platform and outcome (sent, retried, failed, superseded).",
             ["platform", "outcome"],
+            registry=self.registry,
+        )
+        self.outbox_oldest_due = Gauge(
+            "vigie_outbox_oldest_due_seconds",
+            "How long the oldest notification due to go out has waited (0: none waits).",
+            registry=self.registry,
+        )
+        self.tick_failures = Counter(
+            "vigie_tick_failures",
+            "Ticks of the incident clock (waits, reminders, calm periods) that failed.",
             registry=self.registry,
         )
 

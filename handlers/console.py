@@ -1,11 +1,16 @@
-"""The console platform: with no Slack or Teams configured, Vigie tells the terminal."""
+"""The console platform: with no Slack or Teams configured, Vigie tells the terminal.
+
+Printing is best effort: once the output is closed (``vigie run | head``, a terminal gone), it
+is said once in the log and the console goes quiet; the service goes on.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +27,8 @@ _STYLE = {
 }
 _MAX_TEXT = 220
 OWN = "own"  # the summary column of the brands' own posts (never complaints)
+
+logger = logging.getLogger(__name__)
 
 
 def compact_count(number: int) -> str:
@@ -144,6 +151,7 @@ class ConsolePlatform:
         self.own = dict(own or {})  # each brand's own accounts: their posts are not complaints
         self._counts: Counter[tuple[str, str]] = Counter()
         self._shown: dict[int, tuple[object, ...]] = {}
+        self.closed = False  # the output was closed: nothing more is printed
 
     def show(self, batch: Sequence[ScoredMention]) -> None:
         for scored in batch:
@@ -201,10 +209,35 @@ class ConsolePlatform:
             counts = [self._counts[(slug, column)] for column in columns]
             if any(counts):
                 table.add_row(Text(name), *(str(count) for count in counts))  # not markup
-        self.console.print(table)
+        self._out(table)
 
     def _print(self, line: Text) -> None:
-        self.console.print(inert(line), highlight=False)
+        self._out(inert(line), highlight=False)
+
+    def _out(self, what: RenderableType, *, highlight: bool | None = None) -> None:
+        """Print, best effort. A closed output (a broken pipe: rich then exits with
+        ``SystemExit``, once its output is sent to /dev/null) or another error writing is
+        logged once; the console is quiet from then on and the service goes on."""
+        if self.closed:
+            return
+        try:
+            self.console.print(what, highlight=highlight)
+        except SystemExit as error:
+            if not self.console.quiet:
+                raise  # not rich's broken pipe (it makes its console quiet first)
+            self._close(error)
+        except OSError as error:
+            self._close(error)
+
+    def _close(self, error: BaseException) -> None:
+        self.closed = True
+        self.console.quiet = True
+        reason = "a broken pipe" if isinstance(error, SystemExit) else f"{error}"
+        logger.warning(
+            "the console's output is closed (%s): mentions and notifications are no longer "
+            "printed there; Vigie goes on (the other platforms, storage, /healthz)",
+            reason,
+        )
 
     def _own(self, scored: ScoredMention) -> bool:
         handle = scored.mention.author.handle

@@ -1,7 +1,10 @@
 """The file platform: every notification as one JSON line, for audits, pipes and tests.
 
 Each line carries the intent's idempotency key, so ``find`` can tell after a crash whether a
-delivery that was under way made it to the file: delivery to a file is exactly once.
+delivery that was under way made it to the file: delivery to a file is exactly once. Only a
+regular file is read back: a pipe or a terminal (``/dev/stdout``, a named pipe) is written to
+only, never read or sought (that would block for good), so there a delivery under way at a
+crash may be written twice.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -35,7 +39,7 @@ class FilePlatform:
         """Keys already in the file (read once, under the lock)."""
         if self._keys is None:
             keys: dict[str, str] = {}
-            if self.path.exists():
+            if self._regular():
                 with self.path.open("rb") as file:
                     for line in file:
                         try:
@@ -63,14 +67,36 @@ class FilePlatform:
         line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode()
         with self._lock:
             known = self._known()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a+b") as file:
-                if file.seek(0, os.SEEK_END) > 0:
-                    file.seek(-1, os.SEEK_END)
-                    if file.read(1) != b"\n":
-                        file.write(b"\n")  # end a line a crash cut short
-                file.write(line)
-                file.flush()
-                os.fsync(file.fileno())
+            if self.path.exists() and not self._regular():
+                self._write_to_stream(line)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a+b") as file:
+                    if file.seek(0, os.SEEK_END) > 0:
+                        file.seek(-1, os.SEEK_END)
+                        if file.read(1) != b"\n":
+                            file.write(b"\n")  # end a line a crash cut short
+                    file.write(line)
+                    file.flush()
+                    os.fsync(file.fileno())
             known[intent.key] = ref
         return ref
+
+    def _regular(self) -> bool:
+        """Whether the path is a regular file (missing: not one yet)."""
+        try:
+            return stat.S_ISREG(os.stat(self.path).st_mode)
+        except FileNotFoundError:
+            return False
+
+    def _write_to_stream(self, line: bytes) -> None:
+        """Append to a pipe, a terminal or a device: opened without waiting (a named pipe
+        nobody reads fails at once, ``ENXIO``, and is retried), then written in full."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+        try:
+            os.set_blocking(fd, True)
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)

@@ -3,9 +3,16 @@ incident card, instead of failing on them for ever."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
+import os
+import sys
+from contextlib import suppress
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bot.accounts import own_accounts
@@ -104,3 +111,40 @@ async def test_escape_sequences_in_a_stored_mention_or_a_notice_never_reach_the_
     assert "@ev\ufffd[8mhidden" in printed
     assert "kestrel down \ufffd]0;PWNED\ufffd[2J\ufffd fake" in printed  # rich drops BEL
     assert "(\ufffd[31mred\ufffd[0m)" in printed
+
+
+def test_a_closed_output_is_said_once_and_the_console_goes_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``vigie run | head -c 1``: rich answers a broken pipe with ``SystemExit(1)``, which
+    stopped the service abruptly from the intake's sink. Printing is best effort now."""
+    stdout = (tmp_path / "stdout").open("w")  # what rich sends to /dev/null on a broken pipe
+    monkeypatch.setattr(sys, "stdout", stdout)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone
+    out = os.fdopen(write, "w")
+    platform = ConsolePlatform(ConsoleSettings(show="all"), {}, Console(file=out, width=200))
+    complaint = _scored("pat", "Kestrel outage again, awful")
+    try:
+        with caplog.at_level(logging.WARNING, logger="handlers.console"):
+            platform.show([complaint])  # raised SystemExit(1)
+            platform.show([complaint])
+            notice = Intent(
+                key="notice-1",
+                incident_id=0,
+                kind=IntentKind.NOTICE,
+                platform="console",
+                channel="#social",
+                created_at=datetime(2026, 3, 10, tzinfo=UTC),
+                text="Source reddit is in trouble",
+                card={},
+            )
+            assert asyncio.run(platform.deliver(notice, None)) == "notice-1"
+            platform.summary()
+    finally:
+        with suppress(OSError):
+            out.close()
+        stdout.close()
+    assert platform.closed
+    said = [r for r in caplog.records if "output is closed" in r.getMessage()]
+    assert len(said) == 1

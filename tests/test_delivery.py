@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -627,6 +629,39 @@ async def test_the_file_platform_finds_its_keys_after_a_restart(tmp_path: Path) 
     assert await again.find(intent("k1", OPEN)) == "k1"
     assert await again.find(intent("k2", UPDATE)) == "k1"
     assert await again.find(intent("k3")) is None
+
+
+async def test_the_file_platform_only_appends_to_a_named_pipe(tmp_path: Path) -> None:
+    """A pipe (``/dev/stdout`` piped, a named pipe) is never read back nor sought: reading it
+    blocked for good (and shutdown with it); each delivery is one line written to it."""
+    fifo = tmp_path / "deliveries.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # someone reads the pipe
+    platform = FilePlatform(fifo)
+    try:
+        assert await asyncio.wait_for(platform.find(intent("k1", OPEN)), 30) is None
+        await asyncio.wait_for(platform.deliver(intent("k1", OPEN), None), 30)
+        await asyncio.wait_for(platform.deliver(intent("k2", UPDATE), "k1"), 30)
+        assert await platform.find(intent("k1", OPEN)) == "k1"  # what this start wrote
+        lines = os.read(reader, 1 << 16).decode().splitlines()
+    finally:
+        with suppress(OSError):  # the old code: unblock its read of the pipe
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        os.close(reader)
+    assert [json.loads(line)["key"] for line in lines] == ["k1", "k2"]
+    assert fifo.exists()
+
+
+async def test_the_file_platform_to_a_pipe_nobody_reads_fails_and_is_retried(
+    writer: Writer, tmp_path: Path
+) -> None:
+    fifo = tmp_path / "deliveries.fifo"
+    os.mkfifo(fifo)
+    await put(writer, intent("k1", OPEN, platform="file"))
+    deliverer = Deliverer(writer, {"file": FilePlatform(fifo)})
+    assert await asyncio.wait_for(deliverer.deliver_due(), 30) is not None  # a retry waits
+    assert (await states(writer))["k1"] in ("pending", "sending")
+    assert "OSError" in deliverer.errors["file"]
 
 
 def cut_line(key: str, text: str, cut_before: str) -> bytes:

@@ -19,7 +19,7 @@ from bot.config.incidents import IncidentPolicy
 from bot.delivery import BUG_ATTEMPTS, Deliverer
 from storage.outbox import Ended, OutboxItem, counts
 from storage.writer import Writer
-from tests.conftest import WEBHOOK_SECRET, running_service, write_config
+from tests.conftest import WEBHOOK_SECRET, running_service, wait_for, write_config
 from tests.test_delivery import FakeClock, Recorder, intent, put, rows
 
 
@@ -183,6 +183,24 @@ async def test_two_notices_in_one_microsecond_are_both_kept(
     notices.say("Source b is in trouble")
     await asyncio.gather(*notices._tasks)
     assert (await writer.run(counts)).get("pending") == 2
+
+
+async def test_a_notice_written_while_the_database_is_locked_is_written_later(
+    tmp_path: Path, writer: Writer
+) -> None:
+    """A source's trouble is said once (``alarmed``): a notice whose write failed was lost."""
+    holder = sqlite3.connect(tmp_path / "vigie.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    notices = Notices(writer, IncidentPolicy(), Deliverer(writer, {}))
+    notices.say("Source a is in trouble")
+    try:
+        await wait_for(lambda: notices._fault.count >= 1, timeout=60)  # after the busy wait
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    await asyncio.wait_for(asyncio.gather(*notices._tasks), 60)
+    assert (await writer.run(counts)).get("pending") == 1
+    assert notices._fault.error is None
 
 
 @pytest.fixture

@@ -1,0 +1,146 @@
+"""A slow or hung platform call holds its own channel only, is given up on after a time limit
+(as an unclear answer: it may have gone out), and shows as the age of the oldest item due."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.delivery import Deliverer
+from bot.incidents.model import Intent, IntentKind
+from storage.outbox import mark_sending
+from storage.writer import Writer
+from tests.test_delivery import FakeClock, Recorder, intent, put, rows
+
+NEVER = 60.0  # a generous bound: these tests check order and outcome, not durations
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> Iterator[Writer]:
+    writer = Writer(tmp_path / "vigie.db")
+    yield writer
+    writer.close()
+
+
+class Hung(Recorder):
+    """A platform whose deliveries to ``#slow`` do not answer until told to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = asyncio.Event()
+        self.asked = asyncio.Event()
+        self.fast_done = asyncio.Event()
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        if intent.channel == "#slow":
+            self.calls.append(intent.key)
+            self.asked.set()
+            await self.answer.wait()
+            self.delivered.append((intent.key, card_ref))
+            return f"ref-{intent.key}"
+        posted = await super().deliver(intent, card_ref)
+        if len(self.sent_keys()) == 3:
+            self.fast_done.set()
+        return posted
+
+
+async def test_a_hung_channel_does_not_hold_a_paced_channel_in_the_run_loop(
+    writer: Writer,
+) -> None:
+    """The review's slow channel: each round waited for every channel, so a paced channel sent
+    one message per round of the slow one. Now its whole backlog goes out meanwhile."""
+    platform = Hung()
+    await put(writer, intent("s0", channel="#slow", incident=9), intent("s1", channel="#slow"))
+    await put(writer, *(intent(f"f{n}", channel="#fast", incident=n) for n in range(3)))
+    deliverer = Deliverer(writer, {"fake": platform}, pace_seconds={"fake": 0.01})
+    task = asyncio.create_task(deliverer.run())
+    try:
+        await asyncio.wait_for(platform.asked.wait(), NEVER)
+        await asyncio.wait_for(platform.fast_done.wait(), NEVER)  # while #slow still hangs
+        assert platform.sent_keys() == ["f0", "f1", "f2"]
+        assert platform.calls.count("s1") == 0  # the hung channel keeps its own order
+        platform.answer.set()
+        for _ in range(int(NEVER * 20)):
+            if len(platform.sent_keys()) == 5:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert platform.sent_keys()[3:] == ["s0", "s1"]
+    assert {row["state"] for row in (await rows(writer)).values()} == {"sent"}
+
+
+async def test_a_delivery_past_its_time_limit_may_have_gone_out(writer: Writer) -> None:
+    """A call that never answers is given up on; its item is looked up before the next
+    attempt (it may be out), which here finds it: it is not posted twice."""
+    clock = FakeClock()
+    platform = Hung()
+    platform.found["s0"] = "ref-found"
+    await put(writer, intent("s0", channel="#slow"), intent("next", channel="#slow", incident=2))
+    deliverer = Deliverer(
+        writer, {"fake": platform}, wall=clock, monotonic=clock, call_seconds=0.05
+    )
+
+    due = await asyncio.wait_for(deliverer.deliver_due(), NEVER)
+
+    outbox = await rows(writer)
+    assert outbox["s0"]["state"] == "sending"
+    assert outbox["s0"]["attempts"] == 1
+    assert "no answer within 0.05 s (it may have gone out)" in outbox["s0"]["last_error"]
+    assert "no answer" in deliverer.errors["fake"]
+    assert outbox["next"]["state"] == "pending"  # in order, behind it
+    clock.now = due or clock.now
+    platform.answer.set()
+    await asyncio.wait_for(deliverer.deliver_due(), NEVER)
+    assert platform.finds == ["s0"]
+    assert platform.calls == ["s0", "next"]
+    outbox = await rows(writer)
+    assert outbox["s0"]["state"] == "sent"
+    assert outbox["s0"]["ref"] == "ref-found"
+
+
+class HungFind(Recorder):
+    async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
+        self.finds.append(intent.key)
+        await asyncio.Event().wait()
+        return None
+
+
+async def test_a_look_up_past_its_time_limit_is_no_attempt(writer: Writer) -> None:
+    platform = HungFind()
+    await put(writer, intent("a", IntentKind.OPEN))
+    row = (await rows(writer))["a"]
+    await writer.run(lambda db: mark_sending(db, row["id"]))  # a crash left it 'sending'
+    deliverer = Deliverer(writer, {"fake": platform}, call_seconds=0.05)
+
+    assert await asyncio.wait_for(deliverer.deliver_due(), NEVER) is not None
+
+    outbox = await rows(writer)
+    assert outbox["a"]["state"] == "sending"
+    assert outbox["a"]["attempts"] == 1
+    assert "no answer within 0.05 s (whether it has it)" in outbox["a"]["last_error"]
+    assert platform.calls == []
+
+
+async def test_a_stuck_delivery_shows_as_the_age_of_the_oldest_item_due(writer: Writer) -> None:
+    clock = FakeClock()
+    platform = Hung()
+    await put(writer, intent("s0", channel="#slow"), intent("s1", channel="#slow", incident=2))
+    deliverer = Deliverer(writer, {"fake": platform}, wall=clock, monotonic=clock)
+    assert deliverer.oldest_due_seconds() == 0.0
+    round_ = asyncio.create_task(deliverer.deliver_due())
+    try:
+        await asyncio.wait_for(platform.asked.wait(), NEVER)
+        clock.now += 120
+        assert deliverer.oldest_due_seconds() == 120.0
+        exposition = deliverer.metrics.exposition().decode()
+        assert "vigie_outbox_oldest_due_seconds 120.0" in exposition
+    finally:
+        platform.answer.set()
+        await asyncio.wait_for(round_, NEVER)
+    assert platform.sent_keys() == ["s0", "s1"]
+    assert deliverer.oldest_due_seconds() == 0.0
