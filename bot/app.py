@@ -36,7 +36,7 @@ from bot.drafts.planner import BrandVoice, DraftPlanner, Reach, TargetRules
 from bot.drafts.publishing import PREFIX as PUBLISH_PREFIX
 from bot.drafts.publishing import DraftSettler, SourcePublisher
 from bot.engagement import EngagementRefresher
-from bot.health import health_report
+from bot.health import Fault, health_report
 from bot.incidents.desk import IncidentDesk
 from bot.incidents.engine import EngineSetup
 from bot.incidents.filing import refile
@@ -69,6 +69,8 @@ from storage.writer import Writer
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_STEP_SECONDS = 15.0
+NOTICE_RETRY_MAX_SECONDS = 60.0
+"""A notice that could not be written to the outbox is tried again after 1 s, 2 s, … 1 min."""
 REFILE_SECONDS = 300.0
 """How often mentions whose filing into incidents failed are filed again (and at each start)."""
 RESTART_FIRST_SECONDS = 5.0
@@ -135,6 +137,7 @@ class Notices:
         self.writer = writer
         self.deliverer = deliverer
         self._tasks: set[asyncio.Task[None]] = set()
+        self._fault = Fault("writing a notice to the outbox", logger)
 
     def say(self, text: str) -> None:
         now = datetime.now(UTC)
@@ -154,8 +157,20 @@ class Notices:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, intent: Intent) -> None:
-        await self.writer.run(partial(enqueue, intent=intent))
-        self.deliverer.wake()
+        """Write the notice to the outbox, trying again until it is written (a source's
+        trouble is said once: a notice lost here would never be said)."""
+        delay = 1.0
+        while True:
+            try:
+                await self.writer.run(partial(enqueue, intent=intent))  # once per key
+            except Exception as error:
+                self._fault.failed(error, f"trying again in {delay:.0f}s")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, NOTICE_RETRY_MAX_SECONDS)
+                continue
+            self._fault.ok()
+            self.deliverer.wake()
+            return
 
 
 class SourceWatch:
@@ -256,10 +271,12 @@ class Service:
     http_port: int | None = None
     story_over: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when every replay is done (event time): from then on time passes as on a watch."""
+    ticking: Fault = field(default_factory=lambda: Fault("the incident clock", logger))
+    """The incident clock's failures in a row (``_tick``), shown by /healthz while they last."""
 
     def health(self) -> dict[str, Any]:
         """What ``GET /healthz`` answers (``bot.health``)."""
-        return health_report(self.sources, self.intake, self.desk, self.deliverer)
+        return health_report(self.sources, self.intake, self.desk, self.deliverer, self.ticking)
 
 
 def build(config: AppConfig, console: Console) -> Service:
@@ -278,9 +295,14 @@ def build(config: AppConfig, console: Console) -> Service:
             own_hashtags={
                 b.brand_slug: frozenset(t.lower() for t in b.hashtags) for b in config.brands
             },
-            influencers=frozenset(h.lower().lstrip("@") for h in config.influencers),
+            influencers=own_accounts(config.influencers),
             vote_sources=vote_sources(config),
             own_accounts=own,
+            usual_per_hour={
+                b.brand_slug: b.usual_complaints_per_hour
+                for b in config.brands
+                if b.usual_complaints_per_hour
+            },
         ),
         event_time=isinstance(clock, EventClock),
     )
@@ -445,8 +467,11 @@ async def _tick(service: Service) -> None:
         await asyncio.sleep(service.config.delivery.tick_seconds)
         try:
             await service.writer.run(partial(service.desk.tick, now=service.clock.now()))
-        except Exception:
-            logger.exception("the incident clock failed; retrying at the next tick")
+        except Exception as error:
+            service.metrics.tick_failures.inc()
+            service.ticking.failed(error, "retrying at the next tick")
+        else:
+            service.ticking.ok()
 
 
 async def _scorer_told(service: Service, stop: asyncio.Event) -> None:
@@ -509,6 +534,7 @@ async def _run_source(service: Service, state: SourceState) -> None:
                 settled = loop.call_later(STABLE_SECONDS, service.watch.stable, name)
             else:
                 state.state = "running"
+                service.metrics.source_up.labels(name).set(1)
             await state.source.run(service.intake, position)
         except asyncio.CancelledError:
             state.state = "stopped"
@@ -517,6 +543,7 @@ async def _run_source(service: Service, state: SourceState) -> None:
             shown = shown_error(str(error) or type(error).__name__)
             if not live:
                 state.state, state.error = "failed", shown
+                service.metrics.source_up.labels(name).set(0)
                 logger.error("source %s failed: %s", name, error)
                 await _story_may_be_over(service)
                 return

@@ -128,6 +128,14 @@ class BrandSettings(Settings):
         "rule a post out ('birdwatching').",
     )
     languages: list[str] = Field(["en"], min_length=1, description="ISO 639-1 codes expected.")
+    usual_complaints_per_hour: Number | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Negative mentions the brand usually gets an hour, for the hours before Vigie "
+        "has learned it (its first start, a brand newly added); default: a quiet brand's 1, so a "
+        "busy brand's ordinary first hours read as a storm.",
+    )
     cues: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Complaint phrases to add, by cue group: {not_working: [no signal]}.",

@@ -53,6 +53,7 @@ class EngineSetup:
     brand_names: dict[str, str]  # slug -> display name
     own_hashtags: dict[str, frozenset[str]] = field(default_factory=dict)  # slug -> {"#tag"}
     influencers: frozenset[str] = frozenset()  # handles as ``bot.accounts.own_accounts`` gives
+    usual_per_hour: dict[str, float] = field(default_factory=dict)  # slug -> cold-start prior
     vote_sources: frozenset[str] = frozenset()
     """Sources whose mentions' reposts are upvotes (``bot.sources.VOTING_TYPES``)."""
     own_accounts: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -301,7 +302,8 @@ class IncidentEngine:
         group = self.groups.get(key)
         if group is None:
             assert self.now is not None
-            group = self.groups[key] = GroupRisk(key, _floor(self.now))
+            usual = self.setup.usual_per_hour.get(key[0]) if key[1] == STORM else None
+            group = self.groups[key] = GroupRisk(key, _floor(self.now), usual)
             self._dropped_groups.discard(key)
         return group
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -138,12 +138,18 @@ class GroupReading:
 class GroupRisk:
     """One group's negative mentions, binned, and its risk at each bin's end."""
 
-    def __init__(self, key: tuple[str, str], start: datetime) -> None:
+    def __init__(
+        self, key: tuple[str, str], start: datetime, usual_per_hour: float | None = None
+    ) -> None:
         self.key = key
         # a topic's group begins with its first negative mention, or its first after an idle
         # hour (the engine forgets idle topics): its hour before is known to be empty. A
-        # storm's begins when the brand is first listened to: the brand's usual is unknown
-        self.detector = BurstDetector(BurstSettings())
+        # storm's begins when the brand is first listened to: the brand's usual is unknown,
+        # a quiet brand's unless app.yaml says (``usual_complaints_per_hour``)
+        settings = BurstSettings()
+        if usual_per_hour:
+            settings = replace(settings, prior_rate_per_hour=usual_per_hour)
+        self.detector = BurstDetector(settings)
         if key[1] != STORM:
             self.detector.known_quiet()
         self.bin_start = start
