@@ -297,6 +297,12 @@ class ChatCommands:
         duration: timedelta | None = None
         for word in words:  # matchers, then the duration; all after it is the reason
             if _is_duration(word):
+                if not matcher:
+                    known = ", ".join(f"`{example}`" for example in SILENCE_MATCHERS.values())
+                    raise CommandError(
+                        f"`silence`: first the matchers ({known}), then the duration, then the "
+                        f"reason: `silence author:@x {word} spam`"
+                    )
                 duration = parse_duration(word.lower())
                 break
             name, value = self._matcher(word)

@@ -75,13 +75,20 @@ def folded(name: str) -> str:
 
 
 def brands_named(wanted: str, brands: Mapping[str, str]) -> list[str]:
-    """The slugs of the brands (slug -> name) ``wanted`` names: by slug or name in any case;
-    else the same once :func:`folded` (several when the folded name is ambiguous)."""
-    exact = [s for s, n in brands.items() if wanted.strip().casefold() in (s, n.casefold())]
-    if exact:
-        return exact
-    typed = folded(wanted)
-    return [s for s, n in brands.items() if typed in (folded(s), folded(n))]
+    """The slugs of the brands (slug -> name) ``wanted`` names, the first way that names any:
+    by slug (the stable id wins over another brand named the same), by name in any case, by
+    either once :func:`folded`. Several when that way is ambiguous."""
+    typed = wanted.strip().casefold()
+    ways = (
+        lambda slug, name: typed == slug.casefold(),
+        lambda slug, name: typed == name.casefold(),
+        lambda slug, name: folded(wanted) in (folded(slug), folded(name)),
+    )
+    for names in ways:
+        found = [slug for slug, name in brands.items() if names(slug, name)]
+        if found:
+            return found
+    return []
 
 
 def incident_number(word: str) -> int | None:

@@ -150,6 +150,7 @@ async def silences_of(chat: ChatCommands) -> list[dict[str, str]]:
             "matchers (`brand:acme`",
         ),
         ("silence author:@troll spam 24h", "`silence`: 'spam' is not a duration"),
+        ("silence 2h author:@x spam", "`silence`: first the matchers (`brand:acme`"),
     ],
 )
 async def test_a_silence_that_would_match_more_than_asked_is_refused(

@@ -338,6 +338,16 @@ async def test_brand_names_typed_on_a_phone_are_found(
         assert answer.startswith(f"*{found}* since "), answer
 
 
+async def test_a_slug_names_its_brand_though_another_brand_has_it_as_its_name(
+    writer: Writer,
+) -> None:
+    brands = {"apple": "Apple Inc", "apple-music": "Apple"}
+    chat = ChatCommands(writer, None, brands, _anyone, FixedClock(T0))  # type: ignore[arg-type]
+    assert (await chat.answer("stats apple", "U1")).startswith("*Apple Inc* since")
+    assert (await chat.answer('stats "Apple Inc"', "U1")).startswith("*Apple Inc* since")
+    assert (await chat.answer("stats apple-music", "U1")).startswith("*Apple* since")
+
+
 async def test_a_folded_name_of_two_brands_is_refused_naming_both(writer: Writer) -> None:
     brands = {"cafe-a": "Café", "cafe-b": "Cafe", "kestrel": "Kestrel Mobile"}
     chat = ChatCommands(writer, None, brands, _anyone, FixedClock(T0))  # type: ignore[arg-type]
