@@ -92,6 +92,8 @@ def score_file(
                 "are replaced",
                 highlight=False,
             )
+        else:
+            fields = _kept_aside(source, fields, console)
         columns = fields + [c for c in ADDED_COLUMNS if c not in fields]
         added = [columns.index(c) for c in ADDED_COLUMNS]
         text_at = fields.index(text_column)
@@ -209,10 +211,29 @@ _CSV_ERRORS = {
 }
 
 
+def _kept_aside(source: Path, fields: list[str], console: Console) -> list[str]:
+    """The header with the file's own ``lang``, ``negativity`` or ``sentiment`` (a data set's
+    gold labels, say) renamed ``input_lang``…, so that score adds its own beside them and
+    overwrites nothing; a line says so. (A file with all three is one score wrote: those are
+    replaced.)"""
+    renamed = list(fields)
+    for column in ADDED_COLUMNS:
+        if column not in fields:
+            continue
+        aside, n = f"input_{column}", 2
+        while aside in renamed:
+            aside, n = f"input_{column}_{n}", n + 1
+        renamed[fields.index(column)] = aside
+        console.print(
+            f"{escape(str(source))}: its own column {column!r} is kept as {aside!r}; "
+            f"{column!r} is score's",
+            highlight=False,
+        )
+    return renamed
+
+
 def _check_header(source: Path, fields: list[str], text_column: str) -> None:
-    """Refuse a header whose columns could not all be copied, or that ``score`` would
-    overwrite without a word (a file scored before has all of lang, negativity and sentiment:
-    those are replaced)."""
+    """Refuse a header whose columns could not all be copied."""
     twice = sorted({name for name in fields if fields.count(name) > 1})
     if twice:
         raise ScoreFileError(
@@ -228,13 +249,6 @@ def _check_header(source: Path, fields: list[str], text_column: str) -> None:
         raise ScoreArgumentError(
             f"{source}: --text-column {text_column!r} is a column score writes; "
             "rename it in the file"
-        )
-    clashing = [c for c in ADDED_COLUMNS if c in fields]
-    if clashing and len(clashing) < len(ADDED_COLUMNS):
-        raise ScoreFileError(
-            f"{source}: line 1: the file already has {', '.join(map(repr, clashing))}, which "
-            f"score writes; rename {'it' if len(clashing) == 1 else 'them'} (a file with all "
-            f"of {', '.join(ADDED_COLUMNS)}, as an earlier score wrote it, is scored again)"
         )
 
 

@@ -71,16 +71,32 @@ def test_a_column_named_twice_is_refused(
     assert files_in(tmp_path) == {"in.csv"}
 
 
-def test_a_column_score_writes_is_not_overwritten(
+def test_a_column_score_writes_is_kept_aside_not_overwritten(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = "id,text,lang\n1,no signal kestrel,de-CH\n"
-    status, source, _ = scored_into(tmp_path, text)
-    assert status == 1
-    error = one_line(capsys.readouterr().err)
-    assert f"{source}: line 1: the file already has 'lang', which score writes" in error
-    assert source.read_text(encoding="utf-8") == text
-    assert files_in(tmp_path) == {"in.csv"}
+    """A data set's own labels (``sentiment``, ``lang``) stay, renamed; score adds its own."""
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "id,text,lang,sentiment,input_lang\n1,no signal kestrel for hours,de-CH,negative,x\n",
+        encoding="utf-8",
+    )
+    assert score(source, tmp_path / "out.csv") == 0
+    said = capsys.readouterr().err
+    assert "its own column 'sentiment' is kept as 'input_sentiment'" in said
+    assert "its own column 'lang' is kept as 'input_lang_2'" in said
+    rows = read_csv(tmp_path / "out.csv")
+    assert list(rows[0]) == [
+        "id",
+        "text",
+        "input_lang_2",
+        "input_sentiment",
+        "input_lang",
+        "lang",
+        "negativity",
+        "sentiment",
+    ]
+    assert (rows[0]["input_lang_2"], rows[0]["input_sentiment"]) == ("de-CH", "negative")
+    assert (rows[0]["lang"], rows[0]["sentiment"]) == ("en", "negative")
 
 
 def test_a_file_scored_before_is_scored_again_in_place(
