@@ -159,6 +159,15 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "praise": (
         r"\b(?:great|awesome|amazing|excellent|best|love|loved|lovely|fantastic|wonderful"
         r"|perfect|smooth|friendly|helpful|nice|fun|good)\b",
+        # a problem denied is praise ("no hassle", "can't complain"): the words a complaint is
+        # made of, said of a service that gave none
+        r"\b(?:no |zero |without any |without a )(?:hassles?|fuss|questions asked|complaints"
+        r"|issues|problems|hitch|worries)\b",
+        r"\bhassle[- ]free\b",
+        r"\bnot looking back\b",
+        r"\b(?:can't complain|cant complain|not complaining)\b",
+        r"\b(?:legends?|lifesaver|top notch|spot on|nailed it|seamless\w*|flawless\w*)\b",
+        r"\babove and beyond\b",
     ),
     "request": (
         r"^\s*(?:can|could|how|what|when|where|is|are|do|does|will|would|which|who|any)\b",
@@ -448,6 +457,7 @@ class CueMatcher:
         self.gratitude_index = self.groups.index("gratitude")
         self._sarcasm_index = self.groups.index("sarcasm")
         self._negatable = frozenset(self.groups.index(group) for group in NEGATABLE_GROUPS)
+        self._praise_index = self.groups.index("praise")
         self._scanner = _Scanner(patterns, self.groups, apart=("sarcasm",))
 
     def find(self, cleaned: str) -> CueHits:
@@ -473,6 +483,14 @@ class CueMatcher:
             if index in self._negatable and _denied(literal, start, matched, self._negators):
                 denied += 1
                 continue
+            if index == self._praise_index and (
+                negators := _negation_words(matched, self._negators)
+            ):
+                # "no hassle", "not looking back": praise made of a denial; its negation is no
+                # complaint's, and VADER would read it as one ("not looking back, best" is
+                # "not ... best" to it): counted as praise, kept from VADER
+                denied += negators
+                not_kind.append((start, len(matched)))
             if sarcastic and index in self._kind_words:
                 # beside "so much for next-day delivery", "thanks a lot" is not thanks
                 not_kind.append((start, len(matched)))
@@ -480,8 +498,13 @@ class CueMatcher:
             counts[index] += 1
             examples[index] = examples[index] or matched.strip()
         if not_kind:  # blanked after the loop: the negations above read the text as it was
-            literal = _blanked(literal, not_kind)
+            literal = _spaced(_blanked(literal, not_kind), True)
         return CueHits(tuple(counts), tuple(examples), _spaced(literal, bool(sarcastic)), denied)
+
+
+def _negation_words(phrase: str, negators: frozenset[str]) -> int:
+    """How many words of ``phrase`` deny (``NEGATORS``; "can't" is "cant" to them)."""
+    return sum(word.replace("'", "") in negators for word in phrase.split())
 
 
 def _blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:

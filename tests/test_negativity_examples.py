@@ -43,6 +43,37 @@ def test_reasons_quote_what_was_found(scorer: NegativityScorer) -> None:
     assert any("no info" in reason for reason in reasons)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@brand replaced my headphones for free, no hassle",
+        "switched to @brand and not looking back, best decision this year",
+        "can't complain, the parcel came a day early",
+        "no problems at all with the new router",
+        "the setup was hassle-free, thanks @brand",
+    ],
+)
+def test_praise_made_of_a_denied_problem_is_not_negative(
+    scorer: NegativityScorer, text: str
+) -> None:
+    """A customer who says there was no problem is no complainer: the denial's "no" or "not"
+    is not a complaint's (VADER alone reads "not looking back, best" as "not ... best")."""
+    assert scorer.score(text, EN).sentiment is not Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not looking back after they lost my bag twice",
+        "no hassle they said. three weeks later, still no refund",
+    ],
+)
+def test_a_denied_problem_beside_a_real_one_is_still_a_complaint(
+    scorer: NegativityScorer, text: str
+) -> None:
+    assert scorer.score(text, EN).sentiment is Sentiment.NEGATIVE
+
+
 def test_negated_praise_is_not_positive(scorer: NegativityScorer) -> None:
     result = scorer.score("the new update is not good at all, not happy", EN)
     assert result.sentiment is Sentiment.NEGATIVE
