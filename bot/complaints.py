@@ -67,6 +67,12 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\boutage\b",
         r"\bdown\b",
         r"\bfail(?:ed|s|ing|ure)?\b",
+        # a fault that repeats, in the words of any app or device ("keeps logging me out")
+        r"\bkeeps? (?:crashing|freezing|dropping|buffering|disconnecting|restarting|rebooting"
+        r"|glitching|lagging|failing|logging (?:me )?out|kicking me out|cutting out)\b",
+        r"\b(?:spins?|spinning|loads?|loading|buffers?|buffering) forever\b",
+        r"\bfroze\b",
+        r"\bfrozen\b",
     ),
     "lost": (
         r"\blost\b",
@@ -84,6 +90,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\bvoucher\b",
         r"\bmoney back\b",
         r"\bpay(?:ing)? (?:for|extra)\b",
+        r"\b(?:taken|debited|billed|deducted|paid) twice\b",
     ),
     "bad_service": (
         r"\brude\b",
@@ -98,6 +105,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\bterrible\b",
         r"\bbad\b",
         r"\bawful\b",
+        r"\bhad one job\b",
         r"\bhorrible\b",
         r"\bridiculous\b",
         r"\bunacceptable\b",

@@ -37,6 +37,22 @@ def test_complaints_without_negative_words_are_negative(
     assert result.reasons, "a complaint says why"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the app keeps logging me out",
+        "the export button just spins forever",
+        "direct debit taken twice this month",
+        "you had one job @brand",
+    ],
+)
+def test_faults_in_any_product_s_words_are_complaints(scorer: NegativityScorer, text: str) -> None:
+    """Not airline words: what any app, device or bill goes wrong with."""
+    result = scorer.score(text, EN)
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert result.reasons
+
+
 def test_reasons_quote_what_was_found(scorer: NegativityScorer) -> None:
     reasons = scorer.score("flight delayed 3 hours, no info from staff", EN).reasons
     assert any("3 hours" in reason for reason in reasons)
