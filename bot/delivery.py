@@ -145,6 +145,7 @@ class Deliverer:
         self._round = asyncio.Lock()  # the loop and a shutdown flush never deliver at once
         self._unconfigured: set[str] = set()  # platforms whose items wait (said once each)
         self._busy: dict[Channel, asyncio.Task[float | None]] = {}  # channels under way
+        self._stopping = False  # the run loop ended: its channels' tasks were cancelled
         self._due_since: dict[int, float] = {}  # item -> monotonic time it was first seen due
         self._fault = Fault("delivering the outbox", logger)  # the run loop's rounds
         self._channel_faults: dict[Channel, Fault] = {}
@@ -198,6 +199,7 @@ class Deliverer:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
         finally:
+            self._stopping = True  # its channels' tasks are cancelled now, on purpose
             busy = list(self._busy.values())
             for task in busy:
                 task.cancel()
@@ -267,6 +269,9 @@ class Deliverer:
         due (those that end later wake the loop)."""
         aside: list[str] = []
         read = partial(live_items, per_channel=PER_CHANNEL, set_aside=aside)
+        # the channels under way before the read: one that ends during the awaits below must
+        # not be started again with what was read while it still delivered (sent twice)
+        under_way = set(self._busy)
         items = await self.writer.run(read, urgent=True)
         if IntentKind.PUBLISH.value in aside and self.ending.settler is not None:
             await self.resettle()  # its draft, still "publishing", moves on to failed
@@ -279,8 +284,9 @@ class Deliverer:
         self._note_due(channels)
         held: list[float] = []
         busy = False  # a channel was under way: what it read may be stale once it ends
+        ended = under_way - self._busy.keys()  # during the awaits above: what was read is stale
         for channel, queue in channels.items():
-            if channel in self._busy:
+            if channel in self._busy or channel in ended:
                 busy = True
                 continue  # its items are under way: the channel's own order holds
             if not wait and (due := self.timing.held(channel)) is not None:
@@ -288,6 +294,8 @@ class Deliverer:
                 continue
             self._start(channel, queue)
         if not wait:
+            if ended:  # read again at once (its task woke the loop too)
+                held.append(self.timing.wall())
             return min(held, default=None)
         tasks = list(self._busy.values())
         if not tasks:
@@ -309,20 +317,30 @@ class Deliverer:
                 del self._busy[channel]
             if not task.cancelled():
                 self.timing.hold(channel, task.result())
+            elif not self._stopping:  # a platform's stray CancelledError: not at once again
+                logger.warning(
+                    "delivering to %s %r was cancelled; tried again in %.0f s",
+                    *channel,
+                    CHANNEL_PAUSE_SECONDS,
+                )
+                self.timing.hold(channel, self.timing.wall() + CHANNEL_PAUSE_SECONDS)
             self._wake.set()
 
         task.add_done_callback(ended)
 
     def _note_due(self, channels: Mapping[Channel, list[OutboxItem]]) -> None:
-        """Remember since when each item read is due (for ``oldest_due_seconds``)."""
+        """Remember since when each item read has waited to go out (``oldest_due_seconds``):
+        from the first round that saw it due, kept while it waits for a retry (an outage
+        shows as an age that grows), forgotten once it is no longer live."""
         now, mono = self.timing.wall(), self.timing.monotonic()
         since = {}
         for queue in channels.values():
             for item in queue:
-                if item.next_attempt_at <= now:
+                if item.id in self._due_since:
+                    since[item.id] = self._due_since[item.id]
+                elif item.next_attempt_at <= now:
                     late = now - item.next_attempt_at if item.next_attempt_at > 0 else 0.0
-                    first = mono - late  # a retry: due since its time; else since first seen
-                    since[item.id] = self._due_since.get(item.id, first)
+                    since[item.id] = mono - late  # a retry: due since its time; else from now
         self._due_since = since
 
     async def _apart(self, channel: Channel, queue: list[OutboxItem]) -> float | None:

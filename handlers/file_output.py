@@ -12,11 +12,44 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import stat
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.incidents.model import Intent
+
+T = TypeVar("T")
+
+
+class _OwnThread:
+    """Runs calls one at a time on a daemon thread of its own: a write blocked for good (a pipe
+    whose reader stopped reading) holds this platform only, never the event loop's shared
+    threads (DNS look-ups, the Teams token, closing the database), however often it is timed
+    out and tried again, and never the process's exit (the default executor's threads are
+    joined at exit)."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]]]
+        self._calls = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    async def run(self, call: Callable[..., T], *args: Any) -> T:
+        future: Future[T] = Future()
+        self._calls.put((call, args, future))
+        return await asyncio.wrap_future(future)
+
+    def _loop(self) -> None:
+        while True:
+            call, args, future = self._calls.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call(*args))
+                except BaseException as error:  # handed to the awaiting caller
+                    future.set_exception(error)
 
 
 class FilePlatform:
@@ -24,12 +57,15 @@ class FilePlatform:
         self.path = path
         self._keys: dict[str, str] | None = None
         self._lock = threading.Lock()  # deliveries of several channels run in threads at once
+        self._thread = _OwnThread("vigie-file-output")
 
     async def deliver(self, intent: Intent, card_ref: str | None) -> str:
-        return await asyncio.to_thread(self._append, intent, card_ref)
+        return await self._thread.run(self._append, intent, card_ref)
 
     async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:
-        return await asyncio.to_thread(self._find, intent.key)
+        if self._keys is not None and not self._regular():
+            return self._keys.get(intent.key)  # a stream is never read back: memory is all
+        return await self._thread.run(self._find, intent.key)
 
     def _find(self, key: str) -> str | None:
         with self._lock:

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.delivery import Deliverer
+from bot.delivery import Deliverer, DeliveryError
 from bot.incidents.model import Intent, IntentKind
-from storage.outbox import mark_sending
+from handlers.file_output import FilePlatform
+from storage.outbox import OutboxItem, mark_sending
 from storage.writer import Writer
 from tests.test_delivery import FakeClock, Recorder, intent, put, rows
 
@@ -144,3 +147,142 @@ async def test_a_stuck_delivery_shows_as_the_age_of_the_oldest_item_due(writer: 
         await asyncio.wait_for(round_, NEVER)
     assert platform.sent_keys() == ["s0", "s1"]
     assert deliverer.oldest_due_seconds() == 0.0
+
+
+class StrayCancel(Recorder):
+    """A platform that lets a CancelledError of its own out (a shared future another waiter
+    cancelled), though nobody cancelled the delivery."""
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        self.calls.append(intent.key)
+        raise asyncio.CancelledError()
+
+
+async def test_a_platform_s_stray_cancellation_pauses_its_channel(writer: Writer) -> None:
+    """It used to end the channel's task with no hold and wake the loop: thousands of tries a
+    second, no backoff, no attempt limit."""
+    platform = StrayCancel()
+    await put(writer, intent("A", IntentKind.OPEN))
+    deliverer = Deliverer(writer, {"fake": platform}, max_attempts=3)
+    task = asyncio.create_task(deliverer.run())
+    try:
+        await asyncio.sleep(1.0)
+        assert len(platform.calls) == 1  # paused CHANNEL_PAUSE_SECONDS, not tried again at once
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+class Down(Recorder):
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        self.calls.append(intent.key)
+        raise DeliveryError("503 service unavailable")
+
+
+async def test_the_oldest_due_age_grows_through_an_outage(writer: Writer) -> None:
+    """An item failing for hours is due again after each backoff: its age counts from the
+    first round that saw it due, not from its last retry (an alert on it would never fire)."""
+    clock = FakeClock()
+    await put(writer, intent("A", IntentKind.OPEN))
+    deliverer = Deliverer(writer, {"fake": Down()}, wall=clock, monotonic=clock)
+    start = clock.now
+    for _ in range(12):
+        due = await deliverer.deliver_due()
+        assert due is not None
+        while clock.now < due:  # the run loop's rounds meanwhile
+            clock.now = min(due, clock.now + 30)
+            await deliverer.deliver_due()
+    assert deliverer.oldest_due_seconds() >= clock.now - start - 1
+    assert clock.now - start > 600
+
+
+class Gate(Recorder):
+    """Holds the first delivery of ``A`` until told to answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.asked = asyncio.Event()
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        self.calls.append(intent.key)
+        if intent.key == "A" and len(self.calls) == 1:
+            self.asked.set()
+            await self.release.wait()
+        self.delivered.append((intent.key, card_ref))
+        return f"ref-{intent.key}"
+
+
+class AnswersDuringTheRound:
+    """A settler that lets the platform answer ``A`` while the round records ``pub1``."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, answer: asyncio.Event) -> None:
+        self.loop, self.answer = loop, answer
+        self.settled: list[str] = []
+
+    def settle(self, db: object, item: OutboxItem, ref: str | None, error: str) -> None:
+        self.settled.append(item.intent.key)
+        if item.intent.key == "pub1":
+            self.loop.call_soon_threadsafe(self.answer.set)
+
+    def unsettled(self, db: object) -> list[OutboxItem]:
+        return []
+
+
+async def test_a_channel_that_ends_during_a_round_is_not_started_with_what_it_read(
+    writer: Writer,
+) -> None:
+    """The round read A as live, then recorded replies it cannot publish; A's delivery ended
+    meanwhile, and the round started #a again with A: posted twice."""
+    platform = Gate()
+    settler = AnswersDuringTheRound(asyncio.get_running_loop(), platform.release)
+    deliverer = Deliverer(writer, {"fake": platform}, settler=settler)  # type: ignore[arg-type]
+    await put(writer, intent("A", IntentKind.OPEN, channel="#a"))
+    task = asyncio.create_task(deliverer.run())
+    try:
+        await asyncio.wait_for(platform.asked.wait(), NEVER)
+        unpublishable = [
+            replace(intent(f"pub{n}", platform="source:gone", incident=9), kind=IntentKind.PUBLISH)
+            for n in (1, 2)
+        ]
+        await put(writer, *unpublishable)
+        deliverer.wake()
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if (await rows(writer))["A"]["state"] == "sent" and len(settler.settled) >= 3:
+                break
+        await asyncio.sleep(0.3)
+        assert platform.calls == ["A"]
+        assert settler.settled.count("A") == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_pipe_nobody_reads_holds_the_file_platform_only(tmp_path: Path) -> None:
+    """Each timed-out write to a stalled pipe left a thread of the shared pool blocked: the
+    pool ran out, and with it DNS look-ups, the Teams token and the shutdown's database close."""
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, never read: a stalled `| less`
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        big = "x" * 40_000  # more than a pipe holds
+        await put(
+            writer,
+            *(
+                intent(f"k{n}", IntentKind.OPEN, channel=f"#c{n % 3}", incident=n, text=big)
+                for n in range(6)
+            ),
+        )
+        deliverer = Deliverer(
+            writer, {"fake": FilePlatform(fifo)}, call_seconds=0.2, max_backoff_seconds=0.2
+        )
+        task = asyncio.create_task(deliverer.run())
+        await asyncio.sleep(2.0)
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: 1), NEVER) == 1
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        os.close(reader)  # the blocked write ends (EPIPE)
+        writer.close()
