@@ -287,7 +287,7 @@ def build(config: AppConfig, console: Console) -> Service:
     writer = Writer(config.storage.path)
     names = {b.brand_slug: b.name for b in config.brands}
     own = {b.brand_slug: own_accounts(b.handles) for b in config.brands}
-    platform = ConsolePlatform(config.console, names, console, own)
+    platform = ConsolePlatform(config.console, names, console, own, background=True)
     desk = IncidentDesk(
         EngineSetup(
             policy=config.incidents,

@@ -1,12 +1,18 @@
 """The console platform: with no Slack or Teams configured, Vigie tells the terminal.
 
 Printing is best effort: once the output is closed (``vigie run | head``, a terminal gone), it
-is said once in the log and the console goes quiet; the service goes on.
+is said once in the log and the console goes quiet; the service goes on. The service prints
+from a thread of its own (``background``): an output nobody reads for a while (``| less`` left
+on its first page) fills the pipe and blocks that thread only; what comes meanwhile waits in a
+bounded queue, past which lines are dropped (said once), never the service.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -29,6 +35,10 @@ _MAX_TEXT = 220
 OWN = "own"  # the summary column of the brands' own posts (never complaints)
 
 logger = logging.getLogger(__name__)
+BACKLOG = 10_000
+"""Lines waiting for an output nobody reads, at most: more are dropped (said once)."""
+DRAIN_SECONDS = 5.0
+"""How long the summary at exit waits for the lines still waiting to be printed."""
 
 
 def compact_count(number: int) -> str:
@@ -144,7 +154,10 @@ class ConsolePlatform:
         brand_names: dict[str, str],
         console: Console,
         own: Mapping[str, frozenset[str]] | None = None,
+        *,
+        background: bool = False,
     ) -> None:
+        """``background``: print from a daemon thread of its own (the service; see above)."""
         self.settings = settings
         self.brand_names = brand_names
         self.console = console
@@ -152,6 +165,11 @@ class ConsolePlatform:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._shown: dict[int, tuple[object, ...]] = {}
         self.closed = False  # the output was closed: nothing more is printed
+        self.dropped = 0  # lines dropped while the output was not read (background only)
+        self._backlog: queue.Queue[tuple[RenderableType, bool | None]] | None = None
+        if background:
+            self._backlog = queue.Queue(BACKLOG)
+            threading.Thread(target=self._printing, name="vigie-console", daemon=True).start()
 
     def show(self, batch: Sequence[ScoredMention]) -> None:
         for scored in batch:
@@ -195,8 +213,11 @@ class ConsolePlatform:
                     f"{incident.mention_count} mentions ({history})"
                 )
             )
-        if not self._counts:
-            return
+        if self._counts:
+            self._out(self._table())
+        self.drain()
+
+    def _table(self) -> Table:
         table = Table(title="Mentions stored this run")
         table.add_column("Brand")
         columns = [sentiment.value for sentiment in Sentiment]
@@ -209,17 +230,60 @@ class ConsolePlatform:
             counts = [self._counts[(slug, column)] for column in columns]
             if any(counts):
                 table.add_row(Text(name), *(str(count) for count in counts))  # not markup
-        self._out(table)
+        return table
+
+    @property
+    def waiting(self) -> int:
+        """Lines waiting to be printed (background), the one being printed included."""
+        return self._backlog.unfinished_tasks if self._backlog is not None else 0
+
+    def drain(self, seconds: float = DRAIN_SECONDS) -> None:
+        """Wait (at most ``seconds``) for the lines still waiting to be printed (background)."""
+        deadline = time.monotonic() + seconds
+        while self.waiting:
+            if self.closed or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
 
     def _print(self, line: Text) -> None:
         self._out(inert(line), highlight=False)
 
     def _out(self, what: RenderableType, *, highlight: bool | None = None) -> None:
-        """Print, best effort. A closed output (a broken pipe: rich then exits with
-        ``SystemExit``, once its output is sent to /dev/null) or another error writing is
-        logged once; the console is quiet from then on and the service goes on."""
+        """Print, best effort: now, or by the printing thread (``background``)."""
         if self.closed:
             return
+        if self._backlog is None:
+            self._write(what, highlight)
+            return
+        try:
+            self._backlog.put_nowait((what, highlight))
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1:
+                logger.warning(
+                    "the console's output is not being read (%d lines wait): lines are dropped "
+                    "until it is; Vigie goes on",
+                    BACKLOG,
+                )
+
+    def _printing(self) -> None:
+        assert self._backlog is not None
+        while True:
+            what, highlight = self._backlog.get()
+            try:
+                if not self.closed:
+                    self._write(what, highlight)
+            except SystemExit as error:  # not rich's broken pipe: a thread cannot exit for it
+                self._close(error)
+            except Exception:  # a renderable that cannot print: the thread must go on
+                logger.exception("printing to the console failed")
+            finally:
+                self._backlog.task_done()
+
+    def _write(self, what: RenderableType, highlight: bool | None) -> None:
+        """Print. A closed output (a broken pipe: rich then exits with ``SystemExit``, once its
+        output is sent to /dev/null) or another error writing is logged once; the console is
+        quiet from then on and the service goes on."""
         try:
             self.console.print(what, highlight=highlight)
         except SystemExit as error:

@@ -148,3 +148,54 @@ def test_a_closed_output_is_said_once_and_the_console_goes_quiet(
     assert platform.closed
     said = [r for r in caplog.records if "output is closed" in r.getMessage()]
     assert len(said) == 1
+
+
+def notice(n: int, text: str) -> Intent:
+    return Intent(
+        key=f"notice-{n}",
+        incident_id=0,
+        kind=IntentKind.NOTICE,
+        platform="console",
+        channel="#social",
+        created_at=datetime(2026, 3, 10, tzinfo=UTC),
+        text=text,
+        card={},
+    )
+
+
+async def test_an_output_nobody_reads_blocks_only_the_printing_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``vigie run | less`` left on its first page: the pipe fills and printing blocks. It
+    blocked the event loop (every source, webhook and channel); now lines wait, then are
+    dropped, and the loop goes on."""
+    monkeypatch.setattr("handlers.console.BACKLOG", 5)
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, never read
+    with open(fifo, "w") as out:  # noqa: ASYNC230 - a FIFO with a reader opens at once
+        platform = ConsolePlatform(
+            ConsoleSettings(), {}, Console(file=out, width=200), background=True
+        )
+        try:
+            for n in range(40):  # far more than a pipe holds
+                await asyncio.wait_for(platform.deliver(notice(n, "y" * 3000), None), 5)
+            assert platform.dropped > 0
+            assert "not being read" in caplog.text
+        finally:
+            for _ in range(1000):  # read it all: the printing thread ends its writes
+                with suppress(BlockingIOError):
+                    os.read(reader, 1 << 16)
+                if not platform.waiting:
+                    break
+                await asyncio.sleep(0.01)
+            os.close(reader)
+
+
+async def test_the_summary_waits_for_the_lines_before_it() -> None:
+    out = io.StringIO()
+    platform = ConsolePlatform(ConsoleSettings(), {}, Console(file=out, width=120), background=True)
+    for n in range(50):
+        await platform.deliver(notice(n, f"notice number {n}"), None)
+    platform.summary()
+    assert "notice number 49" in out.getvalue()
