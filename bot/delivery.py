@@ -560,7 +560,11 @@ class Deliverer:
 
     async def _finish(self, item: OutboxItem, ref: str, error: str | None) -> None:
         failed = self.ending.failed
-        await self.writer.run(lambda db: self.ending.record(db, item, ref, error), urgent=True)
+        # shielded: a stop that cancels this channel's task right after the platform answered
+        # must not cancel the record too (the writer skips cancelled work, and the next start
+        # would post again what Teams and the console cannot look up)
+        record = self.writer.run(lambda db: self.ending.record(db, item, ref, error), urgent=True)
+        await asyncio.shield(record)
         self.timing.forget(item.id)
         self._lookups_failed.pop(item.id, None)
         self._due_since.pop(item.id, None)

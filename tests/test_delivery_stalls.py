@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -286,3 +287,48 @@ async def test_a_pipe_nobody_reads_holds_the_file_platform_only(tmp_path: Path) 
     finally:
         os.close(reader)  # the blocked write ends (EPIPE)
         writer.close()
+
+
+class Answers(Recorder):
+    """Answers ``A`` when told to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+        self.asked = asyncio.Event()
+
+    async def deliver(self, intent: Intent, card_ref: str | None) -> str:
+        self.asked.set()
+        await self.go.wait()
+        return await super().deliver(intent, card_ref)
+
+
+async def test_a_stop_right_after_the_platform_answered_still_records_it(writer: Writer) -> None:
+    """The channel's task cancelled while its record waits for the writer: the record was
+    cancelled with it (the writer skips cancelled work), so the next start posted it again."""
+    platform = Answers()
+    await put(writer, intent("A", IntentKind.OPEN))
+    deliverer = Deliverer(writer, {"fake": platform})
+    round_ = asyncio.create_task(deliverer.deliver_due())
+    await asyncio.wait_for(platform.asked.wait(), NEVER)
+    busy, release = threading.Event(), threading.Event()
+
+    def block(db: object) -> None:
+        busy.set()
+        release.wait(NEVER)
+
+    blocker = asyncio.create_task(writer.run(block))
+    assert await asyncio.to_thread(busy.wait, NEVER)
+    platform.go.set()  # the platform answers; the record queues behind the blocker
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+    for task in [round_, *deliverer._busy.values()]:
+        task.cancel()  # the stop
+    await asyncio.gather(round_, return_exceptions=True)
+    release.set()
+    await blocker
+    for _ in range(100):
+        if (await rows(writer))["A"]["state"] == "sent":
+            break
+        await asyncio.sleep(0.02)
+    assert (await rows(writer))["A"]["state"] == "sent"
