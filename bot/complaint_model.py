@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.complaints import PROBLEM_GROUPS, CueMatcher, clean
+from bot.complaints import NEGATION_WORDS, PROBLEM_GROUPS, CueMatcher, clean
 
 MODEL_PATH = Path(__file__).parent / "data" / "complaint_model.json"
 CLASSES = ("negative", "neutral", "positive")
@@ -35,7 +35,7 @@ _WORDS = re.compile(r"[a-z']+")
 # words (as _WORDS finds them) ending in "n't", and of three letters or more: counted at C speed
 _ENDS_IN_NT = re.compile(r"n't(?![a-z'])")
 _LONG_WORDS = re.compile(r"[a-z']{3,}")
-_NEGATIONS = frozenset(("not", "no", "never", "cannot", "nothing", "nobody", "none"))
+_NEGATIONS = NEGATION_WORDS
 _COUNTED = frozenset(_NEGATIONS | _FUNCTION_INDEX.keys())
 # a word of three capitals or more: r"\b[A-Z]{3,}\b", written to start with a capital so that
 # the regex engine skips ahead to capitals instead of trying every position

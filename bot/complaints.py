@@ -205,6 +205,8 @@ NEGATORS = frozenset(
         "havent", "hasnt", "hadnt", "aint",
     )
 )  # fmt: skip
+# The negations the complaint model counts (besides words ending in "n't")
+NEGATION_WORDS = frozenset(("not", "no", "never", "cannot", "nothing", "nobody", "none"))
 # How many words before a cue a negation reaches: "wasn't delayed", "no more delays"
 NEGATION_REACH = 2
 # Emoji that carry a verdict on their own; VADER reads few of them.
@@ -487,32 +489,52 @@ class CueMatcher:
             return CueHits(tuple(counts), tuple(examples), _spaced(literal, bool(sarcastic)))
         denied = 0
         not_kind: list[tuple[int, int]] = []
+        denials: list[tuple[int, str]] = []  # praise made of a denial, judged after the loop
         for start, index, matched in _kept(found):
             if index in self._negatable and _denied(literal, start, matched, self._negators):
                 denied += 1
                 continue
-            if index == self._praise_index and (
-                negators := _negation_words(matched, self._negators)
-            ):
-                # "no hassle", "not looking back": praise made of a denial; its negation is no
-                # complaint's, and VADER would read it as one ("not looking back, best" is
-                # "not ... best" to it): counted as praise, kept from VADER
-                denied += negators
-                not_kind.append((start, len(matched)))
+            if index == self._praise_index:
+                if _denies(matched, self._negators):
+                    denials.append((start, matched))
+                    continue
+                if _denied(literal, start, matched, self._negators):
+                    continue  # "not seamless", "far from flawless" is no praise
             if sarcastic and index in self._kind_words:
                 # beside "so much for next-day delivery", "thanks a lot" is not thanks
                 not_kind.append((start, len(matched)))
                 continue
             counts[index] += 1
             examples[index] = examples[index] or matched.strip()
+        if (
+            denials
+            and not any(map(counts.__getitem__, self.problem_indices))
+            and "?" not in literal
+        ):
+            # "no hassle", "not looking back": praise made of a denial; its negation is no
+            # complaint's, and VADER would read it as one ("not looking back, best" is "not ...
+            # best" to it): counted as praise, kept from VADER. Not beside a problem or in a
+            # question ("no issues getting a refund... just kidding", "no problems until
+            # today, now nothing works", "no issues getting through? I wish"): read as before
+            for start, matched in denials:
+                counts[self._praise_index] += 1
+                examples[self._praise_index] = examples[self._praise_index] or matched.strip()
+                denied += _negation_words(matched)
+                not_kind.append((start, len(matched)))
         if not_kind:  # blanked after the loop: the negations above read the text as it was
             literal = _spaced(_blanked(literal, not_kind), True)
         return CueHits(tuple(counts), tuple(examples), _spaced(literal, bool(sarcastic)), denied)
 
 
-def _negation_words(phrase: str, negators: frozenset[str]) -> int:
-    """How many words of ``phrase`` deny (``NEGATORS``; "can't" is "cant" to them)."""
-    return sum(word.replace("'", "") in negators for word in phrase.split())
+def _negation_words(phrase: str) -> int:
+    """How many words of ``phrase`` the complaint model counts as negations
+    (``NEGATION_WORDS`` and words ending in "n't"): only those are taken off its count."""
+    return sum(word in NEGATION_WORDS or word.endswith("n't") for word in phrase.split())
+
+
+def _denies(phrase: str, negators: frozenset[str]) -> bool:
+    """Whether ``phrase`` holds a word that denies (``NEGATORS``; "can't" is "cant" to them)."""
+    return any(word.replace("'", "") in negators for word in phrase.split())
 
 
 def _blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:

@@ -36,7 +36,11 @@ OWN = "own"  # the summary column of the brands' own posts (never complaints)
 
 logger = logging.getLogger(__name__)
 BACKLOG = 10_000
-"""Lines waiting for an output nobody reads, at most: more are dropped (said once)."""
+"""Lines waiting to be printed, at most. Past it the service waits for the printing thread
+while that thread prints (a burst printed faster than a terminal takes it: no line is lost,
+as when the service printed itself), and drops lines only when it has printed nothing for
+``STALLED_SECONDS`` (an output nobody reads; said once)."""
+STALLED_SECONDS = 2.0
 DRAIN_SECONDS = 5.0
 """How long the summary at exit waits for the lines still waiting to be printed."""
 
@@ -166,6 +170,7 @@ class ConsolePlatform:
         self._shown: dict[int, tuple[object, ...]] = {}
         self.closed = False  # the output was closed: nothing more is printed
         self.dropped = 0  # lines dropped while the output was not read (background only)
+        self._printed_at = time.monotonic()  # when the printing thread last printed a line
         self._backlog: queue.Queue[tuple[RenderableType, bool | None]] | None = None
         if background:
             self._backlog = queue.Queue(BACKLOG)
@@ -241,7 +246,12 @@ class ConsolePlatform:
         """Wait (at most ``seconds``) for the lines still waiting to be printed (background)."""
         deadline = time.monotonic() + seconds
         while self.waiting:
-            if self.closed or time.monotonic() > deadline:
+            if self.closed:
+                return
+            if time.monotonic() > deadline:
+                logger.warning(
+                    "%d console lines were not printed: its output is not read", self.waiting
+                )
                 return
             time.sleep(0.01)
 
@@ -257,14 +267,23 @@ class ConsolePlatform:
             return
         try:
             self._backlog.put_nowait((what, highlight))
+            return
         except queue.Full:
-            self.dropped += 1
-            if self.dropped == 1:
-                logger.warning(
-                    "the console's output is not being read (%d lines wait): lines are dropped "
-                    "until it is; Vigie goes on",
-                    BACKLOG,
-                )
+            pass
+        try:
+            if time.monotonic() - self._printed_at < STALLED_SECONDS:
+                self._backlog.put((what, highlight), timeout=STALLED_SECONDS)
+                return
+        except queue.Full:
+            pass
+        self.dropped += 1
+        if self.dropped == 1:
+            logger.warning(
+                "the console's output is not being read (%d lines wait, none printed for %.0f s):"
+                " lines are dropped until it is; Vigie goes on",
+                BACKLOG,
+                STALLED_SECONDS,
+            )
 
     def _printing(self) -> None:
         assert self._backlog is not None
@@ -273,6 +292,7 @@ class ConsolePlatform:
             try:
                 if not self.closed:
                     self._write(what, highlight)
+                    self._printed_at = time.monotonic()
             except SystemExit as error:  # not rich's broken pipe: a thread cannot exit for it
                 self._close(error)
             except Exception:  # a renderable that cannot print: the thread must go on

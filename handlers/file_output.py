@@ -103,6 +103,8 @@ class FilePlatform:
         line = (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode()
         with self._lock:
             known = self._known()
+            if intent.key in known:  # an attempt that timed out while its write was blocked
+                return known[intent.key]  # wrote it when the write went through: not twice
             if self.path.exists() and not self._regular():
                 self._write_to_stream(line)
             else:

@@ -199,3 +199,18 @@ async def test_the_summary_waits_for_the_lines_before_it() -> None:
         await platform.deliver(notice(n, f"notice number {n}"), None)
     platform.summary()
     assert "notice number 49" in out.getvalue()
+
+
+async def test_a_burst_faster_than_the_output_loses_no_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The queue full while the printing thread prints: the service waits for it, as when it
+    printed itself; lines are dropped only when nothing is printed for a while."""
+    monkeypatch.setattr("handlers.console.BACKLOG", 5)
+    out = io.StringIO()
+    platform = ConsolePlatform(ConsoleSettings(), {}, Console(file=out, width=120), background=True)
+    for n in range(300):
+        await platform.deliver(notice(n, f"notice number {n}"), None)
+    platform.summary()
+    assert platform.dropped == 0
+    assert all(f"notice number {n}\n" in out.getvalue() for n in range(300))

@@ -7,6 +7,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -332,3 +333,25 @@ async def test_a_stop_right_after_the_platform_answered_still_records_it(writer:
             break
         await asyncio.sleep(0.02)
     assert (await rows(writer))["A"]["state"] == "sent"
+
+
+async def test_a_stream_gets_a_notification_once_though_it_was_tried_again(
+    tmp_path: Path,
+) -> None:
+    """An attempt timed out while its write to a full pipe was blocked, and was tried again:
+    both writes went through once the reader read again. The second one now sees the first."""
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        platform = FilePlatform(fifo)
+        one = intent("k-1", IntentKind.OPEN)
+        await platform.deliver(one, None)
+        await platform.deliver(one, None)  # the retry, queued behind the first
+        data = b""
+        with suppress(BlockingIOError):
+            while chunk := os.read(reader, 1 << 16):
+                data += chunk
+        assert data.count(b'"key": "k-1"') == 1
+    finally:
+        os.close(reader)

@@ -82,6 +82,8 @@ def test_praise_made_of_a_denied_problem_is_not_negative(
     [
         "not looking back after they lost my bag twice",
         "no hassle they said. three weeks later, still no refund",
+        "I had no issues getting a refund... just kidding",
+        "zero complaints until today, my order never arrived",
     ],
 )
 def test_a_denied_problem_beside_a_real_one_is_still_a_complaint(
@@ -224,3 +226,9 @@ def test_a_brands_one_letter_and_digit_cues() -> None:
     hits = matcher.find("x marks it, ٣ days and yay")
     for group in ("not_working", "duration", "sarcasm"):
         assert hits.counts[matcher.groups.index(group)] == 1, group
+
+
+def test_a_praise_word_after_a_negation_is_no_praise(scorer: NegativityScorer) -> None:
+    assert scorer.score("the new checkout is not seamless at all", EN).sentiment is not (
+        Sentiment.POSITIVE
+    )
