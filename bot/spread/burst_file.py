@@ -243,11 +243,6 @@ def gcd_width(rows: list[VolumeRow]) -> timedelta | None:
     return timedelta(microseconds=functools.reduce(math.gcd, gaps))
 
 
-def bin_width(rows: list[VolumeRow]) -> timedelta | None:
-    """The smallest gap between timestamps (None with fewer than two rows)."""
-    return min((b.at - a.at for a, b in itertools.pairwise(rows)), default=None)
-
-
 def _duration(width: timedelta) -> str:
     minutes = width.total_seconds() / 60.0
     return f"{minutes:g}-minute" if minutes >= 1 else f"{width.total_seconds():g}-second"
@@ -332,9 +327,9 @@ def _offset_like(at: datetime, template: str | None) -> str:
 
 
 def settings_for(rows: list[VolumeRow], width: timedelta | None = None) -> BurstSettings:
-    """Default settings at bins of ``width``, or of the smallest gap of ``rows`` (5 minutes
-    when there are too few rows)."""
-    width = width or bin_width(rows)
+    """Default settings at bins of ``width``, or of the gaps of ``rows`` (5 minutes when there
+    are too few rows)."""
+    width = width or gcd_width(rows)
     if width is None:
         return BurstSettings()
     minutes = width.total_seconds() / 60.0
