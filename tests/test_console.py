@@ -22,20 +22,24 @@ from bot.model import Author, LanguageGuess, Mention, Negativity, ScoredMention,
 from handlers.console import ConsolePlatform
 
 
-async def test_a_notice_prints_its_text() -> None:
-    out = io.StringIO()
-    platform = ConsolePlatform(ConsoleSettings(), {}, Console(file=out, width=120))
-    notice = Intent(
-        key="notice-1",
+def notice(n: int, text: str) -> Intent:
+    return Intent(
+        key=f"notice-{n}",
         incident_id=0,
         kind=IntentKind.NOTICE,
         platform="console",
         channel="#social",
         created_at=datetime(2026, 3, 10, tzinfo=UTC),
-        text="Source reddit is in trouble (HTTP 503); Vigie keeps retrying.",
+        text=text,
         card={},
     )
-    assert await platform.deliver(notice, None) == "notice-1"
+
+
+async def test_a_notice_prints_its_text() -> None:
+    out = io.StringIO()
+    platform = ConsolePlatform(ConsoleSettings(), {}, Console(file=out, width=120))
+    trouble = notice(1, "Source reddit is in trouble (HTTP 503); Vigie keeps retrying.")
+    assert await platform.deliver(trouble, None) == "notice-1"
     assert "Source reddit is in trouble" in out.getvalue()
 
 
@@ -129,17 +133,8 @@ def test_a_closed_output_is_said_once_and_the_console_goes_quiet(
         with caplog.at_level(logging.WARNING, logger="handlers.console"):
             platform.show([complaint])  # raised SystemExit(1)
             platform.show([complaint])
-            notice = Intent(
-                key="notice-1",
-                incident_id=0,
-                kind=IntentKind.NOTICE,
-                platform="console",
-                channel="#social",
-                created_at=datetime(2026, 3, 10, tzinfo=UTC),
-                text="Source reddit is in trouble",
-                card={},
-            )
-            assert asyncio.run(platform.deliver(notice, None)) == "notice-1"
+            trouble = notice(1, "Source reddit is in trouble")
+            assert asyncio.run(platform.deliver(trouble, None)) == "notice-1"
             platform.summary()
     finally:
         with suppress(OSError):
@@ -148,19 +143,6 @@ def test_a_closed_output_is_said_once_and_the_console_goes_quiet(
     assert platform.closed
     said = [r for r in caplog.records if "output is closed" in r.getMessage()]
     assert len(said) == 1
-
-
-def notice(n: int, text: str) -> Intent:
-    return Intent(
-        key=f"notice-{n}",
-        incident_id=0,
-        kind=IntentKind.NOTICE,
-        platform="console",
-        channel="#social",
-        created_at=datetime(2026, 3, 10, tzinfo=UTC),
-        text=text,
-        card={},
-    )
 
 
 async def test_an_output_nobody_reads_blocks_only_the_printing_thread(
