@@ -196,8 +196,10 @@ class Deliverer:
                 else:
                     self._fault.ok()
                 timeout = 30.0 if next_due is None else max(0.05, next_due - self.timing.wall())
+                # not asyncio.wait_for: in 3.11 it drops a stop that comes as the wake-up does
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), min(timeout, 30.0))
+                    async with asyncio.timeout(min(timeout, 30.0)):
+                        await self._wake.wait()
         finally:
             self._stopping = True  # its channels' tasks are cancelled now, on purpose
             busy = list(self._busy.values())
@@ -237,7 +239,8 @@ class Deliverer:
         with self.timing.deadline(within) as deadline:
             while (left := deadline - self.timing.monotonic()) > 0:
                 try:
-                    await asyncio.wait_for(self._round.acquire(), left)
+                    async with asyncio.timeout(left):  # a stop is never dropped (see run)
+                        await self._round.acquire()
                 except TimeoutError:
                     break
                 try:

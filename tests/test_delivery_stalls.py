@@ -355,3 +355,20 @@ async def test_a_stream_gets_a_notification_once_though_it_was_tried_again(
         assert data.count(b'"key": "k-1"') == 1
     finally:
         os.close(reader)
+
+
+async def test_a_stop_as_the_loop_is_woken_still_stops_it(writer: Writer) -> None:
+    """CI's hang: the run loop waited for its wake-up with ``asyncio.wait_for``, which in
+    Python 3.11 returns the wake-up and drops a cancellation that comes in the same turn
+    (a channel ending as the service stops): the loop went on for ever and the stop hung."""
+    deliverer = Deliverer(writer, {"fake": Recorder()})
+    task = asyncio.create_task(deliverer.run())
+    await asyncio.sleep(0.05)  # at its wait
+    deliverer.wake()
+    task.cancel()
+    stopped, _ = await asyncio.wait({task}, timeout=5)
+    if not stopped:
+        task.cancel()  # the old loop: stop it for good
+        await asyncio.gather(task, return_exceptions=True)
+        pytest.fail("the run loop went on after it was cancelled")
+    assert task.cancelled()
