@@ -281,7 +281,11 @@ class Service:
 
 def build(config: AppConfig, console: Console) -> Service:
     clock = choose_clock(config)
-    for warning in (*config.unused_platform_warnings(), *config.clock_warnings()):
+    for warning in (
+        *config.unused_platform_warnings(),
+        *config.clock_warnings(),
+        *config.webhook_warnings(),
+    ):
         logger.warning(warning)
     metrics = Metrics()
     writer = Writer(config.storage.path)

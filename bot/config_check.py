@@ -46,7 +46,11 @@ def check_config(args: argparse.Namespace, stdout: Console, stderr: Console) -> 
             f"  target {escape(name)}: {target.platform} channel {escape(target.channel)}{paged}",
             highlight=False,
         )
-    warnings = config.unused_platform_warnings() + config.clock_warnings()
+    warnings = [
+        *config.unused_platform_warnings(),
+        *config.clock_warnings(),
+        *config.webhook_warnings(),
+    ]
     for warning in (*warnings, *config.access_warnings()):
         stderr.print(f"[bold yellow]warning[/] {escape(warning)}", highlight=False)
     for problem in problems:

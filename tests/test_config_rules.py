@@ -217,6 +217,22 @@ def test_a_webhook_source_needs_http(tmp_path: Path) -> None:
     )
 
 
+def test_webhook_sources_sharing_a_secret_are_warned_of(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The signature covers the body, not the path: either sender may post as the other."""
+    hooks = [
+        {"type": "webhook", "name": name, "secret": secret}
+        for name, secret in [("crm", "0123456789abcdef"), ("forms", "0123456789abcdef")]
+    ]
+    own = {"type": "webhook", "name": "desk", "secret": "fedcba9876543210"}
+    assert main(["check-config", "-c", str(config_file(tmp_path, [*hooks, own]))]) == 0
+    err = flat(capsys.readouterr().err)
+    assert "warning webhook sources crm, forms share one secret" in err
+    assert "desk" not in err
+    assert "0123456789abcdef" not in err  # never the secret itself
+
+
 # 6. Quiet hours from a time to the same time
 
 

@@ -466,6 +466,21 @@ class AppConfig(Settings):
             )
         return warnings
 
+    def webhook_warnings(self) -> list[str]:
+        """Webhook sources with one secret: the signature covers the body, not the path, so a
+        request signed for one is accepted by the other. Logged at start, and shown by
+        check-config."""
+        by_secret: dict[str, list[str]] = {}
+        for source in self.sources:
+            if isinstance(source, WebhookSourceSettings):
+                by_secret.setdefault(source.secret.get_secret_value(), []).append(source.name)
+        return [
+            f"webhook sources {', '.join(names)} share one secret: a request signed for one is "
+            "accepted by the others (the signature does not cover the path); give each its own"
+            for names in by_secret.values()
+            if len(names) > 1
+        ]
+
     @model_validator(mode="after")
     def _sources_hear_something(self) -> AppConfig:
         """What a source is built from the brands with, checked here so that check-config
