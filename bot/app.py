@@ -371,7 +371,7 @@ def build(config: AppConfig, console: Console) -> Service:
     enricher = None
     if config.replies.generator.enabled:
         enricher = DraftEnricher(
-            writer, config.replies.generator, voices_of(config), wake=deliverer.wake
+            writer, config.replies.generator, voices_of(config), wake=deliverer.wake, clock=clock
         )
     planner = DraftPlanner(
         config.replies,

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.accounts import own_accounts
+from bot.clock import EventClock
 from bot.config.playbook import Playbook, ReplyGeneratorSettings
 from bot.drafts.enrich import DraftEnricher
 from bot.drafts.model import DraftState
@@ -19,6 +20,7 @@ from tests.fake_llm import FakeLanguageModel
 from tests.test_draft_planner import planned_desk
 from tests.test_incident_engine import MIN, T0
 
+CLOCK = EventClock(T0 + 25 * MIN)
 VOICES = {"acme": BrandVoice("Acme", Playbook(), ("en", "fr"), own_accounts(["@AcmeCare"]))}
 
 
@@ -36,7 +38,7 @@ async def enrich(tmp_path: Path, model: FakeLanguageModel, set_id: int, variants
     settings = ReplyGeneratorSettings(url=model.url, model="fake", max_variants=variants)
     writer = Writer(tmp_path / "vigie.db")
     try:
-        return await DraftEnricher(writer, settings, VOICES).enrich(set_id)
+        return await DraftEnricher(writer, settings, VOICES, clock=CLOCK).enrich(set_id)
     finally:
         writer.close()
 
@@ -104,7 +106,7 @@ def test_the_language_check_does_not_depend_on_which_brand_asked_first(tmp_path:
     writer = Writer(tmp_path / "vigie.db")
     try:
         settings = ReplyGeneratorSettings(url="http://127.0.0.1:9/v1", model="fake")
-        enricher = DraftEnricher(writer, settings, {})
+        enricher = DraftEnricher(writer, settings, {}, clock=CLOCK)
         enricher._detect(("de",))  # a German brand's drafts were checked first
         assert enricher._detect(("fr", "en"))("Ana, merci beaucoup, ok") == "fr"
     finally:

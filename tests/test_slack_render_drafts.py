@@ -82,6 +82,13 @@ def test_the_edit_count_includes_the_handle_mastodon_publishing_puts_in_front() 
     assert line.startswith("⛔ 501/500")  # "@pat " is put in front when published
 
 
+def test_the_edit_count_leaves_out_the_spaces_and_blank_lines_around_the_text() -> None:
+    """As saved: a trailing newline showed 301/300 for a text that saves at 300."""
+    target = {"platform": "mastodon", "platform_name": "Mastodon", "limit": 500, "author": "pat"}
+    line = count_block("\n" + "x" * 495 + " \n\n", target).elements[0].text
+    assert line.startswith("✏️ 500/500")
+
+
 def test_a_drafts_expiry_shows_its_date() -> None:
     blocks = draft_blocks(card("Hi Pat, sorry about that."), "v1")
     context = " ".join(e.text for b in blocks if b.type == "context" for e in b.elements)

@@ -5,8 +5,10 @@ changed with their decision-log rows, queues the edit of the set's message every
 posted and, for an approval, the publication itself: all in one transaction, so a click is
 never half done and a double click finds the draft already decided. An approval sees every
 draft for the same post, in any incident, so a post never gets two replies; told which
-sources can publish at this start (``publishes``), it is refused when the draft's cannot. An
-edit into another language than the draft's is kept, and said.
+sources can publish at this start (``publishes``), it is refused when the draft's cannot; the
+two-person rule applies at the level of the draft's incident or of any it was merged into. An
+edit into another language than the draft's is kept, and said; an edit is checked as it is
+saved (stripped).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.drafts.model import Draft, DraftKind, DraftSet
 from bot.drafts.planner import refresh_messages
 from bot.drafts.publishing import publish_intent
 from bot.drafts.rules import Name, Outcome
+from bot.incidents.model import Status
 from bot.language import LanguageDetector
 from storage import drafts as store
 from storage.incidents import get_incident
@@ -65,6 +68,23 @@ def text_check(playbooks: Mapping[str, Playbook]) -> TextCheck:
         return list(dict.fromkeys(problems))
 
     return checked
+
+
+def merge_levels(db: sqlite_utils.Database, incident_id: int) -> list[str]:
+    """The level of incident ``incident_id`` and of each incident it was merged into, down a
+    chain of merges to the live one (a loop, or an incident no longer stored, ends it). A merged
+    incident keeps its own level while its drafts stay open: they are part of where it went."""
+    levels: list[str] = []
+    seen: set[int] = set()
+    next_id: int | None = incident_id
+    while next_id is not None and next_id not in seen:
+        seen.add(next_id)
+        incident = get_incident(db, next_id)
+        if incident is None:
+            break
+        levels.append(incident.level_name)
+        next_id = incident.merged_into if incident.status is Status.MERGED else None
+    return levels
 
 
 def same_post(db: sqlite_utils.Database, drafts: DraftSet) -> list[Draft]:
@@ -125,26 +145,26 @@ class DraftControl:
         return await self.writer.run(read, urgent=True)  # a click waits on it
 
     async def problems(self, draft_id: int, text: str) -> list[str]:
-        """What is wrong with ``text`` as the new text of a draft (empty: nothing)."""
+        """What is wrong with ``text`` as the new text of a draft (empty: nothing), measured
+        as it would be saved (``rules.saved_text``)."""
         found = await self.find(draft_id)
         if found is None:
             return [f"draft {draft_id} no longer exists"]
         draft, drafts = found
-        return list(self.check_text(drafts, draft, text))
+        return list(self.check_text(drafts, draft, rules.saved_text(text)))
 
     async def approve(
         self, draft_id: int, version: int | None, user: str, name: Name = _plain
     ) -> Outcome:
         def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
-            incident = get_incident(db, draft.incident_id)
-            level = incident.level_name if incident else ""
+            levels = merge_levels(db, draft.incident_id)
             return rules.approve(
                 draft,
                 same_post(db, drafts),
                 user=user,
                 at=self.clock.now(),
                 version=version,
-                two_person=level in self.settings.two_person_levels,
+                two_person=any(level in self.settings.two_person_levels for level in levels),
                 can_publish=drafts.target.can_publish,
                 problems=self.check_text(drafts, draft, draft.text),
                 cannot_publish=self.cannot_publish(drafts),
@@ -170,6 +190,8 @@ class DraftControl:
     async def edit(
         self, draft_id: int, version: int | None, user: str, text: str, name: Name = _plain
     ) -> Outcome:
+        text = rules.saved_text(text)  # checked as it is saved
+
         def decide(db: sqlite_utils.Database, draft: Draft, drafts: DraftSet) -> Outcome:
             problems = self.check_text(drafts, draft, text)
             if problems:  # a form's check (the text is not saved), not a decision refused
@@ -217,13 +239,17 @@ class DraftControl:
 
         return await self._decide(draft_id, decide)
 
-    async def refused(self, draft_id: int, user: str, action: str, why: str) -> None:
-        """Keep in the decision log that someone tried a decision they may not make."""
+    async def refused(
+        self, draft_id: int, user: str, action: str, why: str, text: str = ""
+    ) -> None:
+        """Keep in the decision log that someone tried a decision they may not make, with
+        ``text``: the text they saw or typed, or their reason ("" when not known)."""
 
         def work(db: sqlite_utils.Database) -> None:
             draft = store.get_draft(db, draft_id)
             if draft is not None:
-                for decision in rules.refused(draft, action, why, user, self.clock.now()).decisions:
+                refusal = rules.refused(draft, action, why, user, self.clock.now(), text)
+                for decision in refusal.decisions:
                     store.record(db, decision)
 
         await self.writer.run(work)

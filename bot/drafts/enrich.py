@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 import sqlite_utils
 
+from bot.clock import Clock
 from bot.config.playbook import ReplyGeneratorSettings
 from bot.drafts.compose import DraftText, detect_with
 from bot.drafts.generator import LanguageModelGenerator
@@ -34,11 +36,14 @@ class DraftEnricher:
         settings: ReplyGeneratorSettings,
         voices: Mapping[str, BrandVoice],
         wake: Callable[[], object] = lambda: None,
+        *,
+        clock: Clock,
     ) -> None:
         self.writer = writer
         self.settings = settings
         self.voices = dict(voices)
         self.wake = wake
+        self.clock = clock  # when variants are added: their "proposed" rows' time
         self.loop: asyncio.AbstractEventLoop | None = None
         self._detector: LanguageDetector | None = None
         self._tasks: set[asyncio.Task[int]] = set()
@@ -97,7 +102,9 @@ class DraftEnricher:
             )
         if not texts:
             return 0
-        added = await self.writer.run(lambda db: _add(db, set_id, texts, voice.name))
+        added = await self.writer.run(
+            lambda db: _add(db, set_id, texts, voice.name, self.clock.now())
+        )
         if added:
             self.wake()
         return added
@@ -124,15 +131,23 @@ def _subject(db: sqlite_utils.Database, set_id: int) -> tuple[str, str, str, Dra
     return drafts.brand, mention.text, mention.author.handle, variants[0]
 
 
-def _add(db: sqlite_utils.Database, set_id: int, texts: list[DraftText], brand_name: str) -> int:
-    """Add the generated variants, unless a person already decided on this set."""
+def _add(
+    db: sqlite_utils.Database,
+    set_id: int,
+    texts: list[DraftText],
+    brand_name: str,
+    at: datetime,
+) -> int:
+    """Add the generated variants, unless a person already decided on this set. They expire
+    with the set's own drafts; their "proposed" rows and the message's edit are dated ``at``,
+    when they were added (the log lists rows as written: in time order)."""
     with db.atomic():
         drafts = store.get_set(db, set_id)
         variants = store.drafts_in(db, set_id)
         if drafts is None or not variants or any(not d.state.open for d in variants):
             return 0
         first = variants[0]
-        now = first.created_at  # part of the proposal (and on the incident's time line)
+        now = max(at, first.created_at)  # never before the set they join
         next_id = store.next_id(db, "drafts")
         for offset, composed in enumerate(texts):
             draft = Draft(

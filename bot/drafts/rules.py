@@ -6,8 +6,8 @@ platform's to check; these rules are about the draft itself: it must still be op
 version the person saw, not have expired, and under the two-person rule not be their own edit.
 A post gets one reply: approving a draft withdraws every open draft for the same post (in any
 incident), and is refused while another draft for that post is approved. Every refusal is kept
-in the decision log ("refused approve", with who and why), a second click on a decided draft's
-button too.
+in the decision log ("refused approve", with who, why and the text they were shown, typed or
+gave as a reason), a second click on a decided draft's button too.
 """
 
 from __future__ import annotations
@@ -64,20 +64,26 @@ def already(draft: Draft, name: Name = _plain) -> str:
 
 
 def _refusal(
-    draft: Draft, version: int | None, at: datetime, name: Name, user: str, action: str
+    draft: Draft,
+    version: int | None,
+    at: datetime,
+    name: Name,
+    user: str,
+    action: str,
+    text: str = "",
 ) -> Outcome | None:
     """Why ``user``'s ``action`` on ``draft`` cannot be made now, if it cannot; an expired
-    draft is marked so (the caller stores the change)."""
+    draft is marked so (the caller stores the change). ``text`` is what the person tried it
+    with, kept in the refusal's log row."""
     if not draft.state.open:
-        return refused(draft, action, already(draft, name), user, at)
+        return refused(draft, action, already(draft, name), user, at, text)
     if at >= draft.expires_at:
         expired = replace(draft, state=DraftState.EXPIRED, decided_at=at)
         log = Decision(at, "vigie", "expired", draft.incident_id, draft.id, draft.text)
         why = f"This draft expired at {_hhmm(draft.expires_at)}; {_AFTER_EXPIRY[action]}."
-        return Outcome(
-            False, why, (expired,), (log, *refused(draft, action, why, user, at).decisions)
-        )
-    return _stale(draft, version, name, user, action, at)
+        refusal = refused(draft, action, why, user, at, text)
+        return Outcome(False, why, (expired,), (log, *refusal.decisions))
+    return _stale(draft, version, name, user, action, at, text)
 
 
 _AFTER_EXPIRY = {
@@ -88,30 +94,36 @@ _AFTER_EXPIRY = {
 
 
 def _stale(
-    draft: Draft, version: int | None, name: Name, user: str, action: str, at: datetime
+    draft: Draft,
+    version: int | None,
+    name: Name,
+    user: str,
+    action: str,
+    at: datetime,
+    text: str = "",
 ) -> Outcome | None:
     """A refusal when the person saw another version of the text than the stored one."""
     if version is not None and version != draft.version:
         editor = name(draft.edited_by) if draft.edited_by else "someone"
         why = f"{editor} edited this draft after you opened it; read the new text and decide again."
-        return refused(draft, action, why, user, at)
+        return refused(draft, action, why, user, at, text)
     return None
 
 
 def _edit_refusal(
-    draft: Draft, version: int | None, at: datetime, name: Name, user: str
+    draft: Draft, version: int | None, at: datetime, name: Name, user: str, text: str
 ) -> Outcome | None:
-    """Why ``draft`` cannot be edited now. One whose publishing failed may be, until it expires,
-    so that a person can fix what the source refused."""
+    """Why ``draft`` cannot be edited into ``text`` now. One whose publishing failed may be,
+    until it expires, so that a person can fix what the source refused."""
     if draft.state is not DraftState.FAILED:
-        return _refusal(draft, version, at, name, user, "edit")
+        return _refusal(draft, version, at, name, user, "edit", text)
     if at >= draft.expires_at:
         why = (
             f"This draft expired at {_hhmm(draft.expires_at)}; it can no longer be edited. "
             "Retry it as it is, or Reject it."
         )
-        return refused(draft, "edit", why, user, at)
-    return _stale(draft, version, name, user, "edit", at)
+        return refused(draft, "edit", why, user, at, text)
+    return _stale(draft, version, name, user, "edit", at, text)
 
 
 def _reply_of(draft: Draft, others: Sequence[Draft]) -> Draft | None:
@@ -134,10 +146,19 @@ def _answered(reply: Draft, name: Name = _plain) -> str:
     return f"This post already has a reply: {where}, approved by {who} at {when}, {done}."
 
 
-def refused(draft: Draft, action: str, why: str, user: str, at: datetime) -> Outcome:
-    """A refusal of ``user``'s ``action``, answered with ``why`` and kept in the decision log."""
-    log = Decision(at, user, f"refused {action}", draft.incident_id, draft.id, "", why)
+def refused(
+    draft: Draft, action: str, why: str, user: str, at: datetime, text: str = ""
+) -> Outcome:
+    """A refusal of ``user``'s ``action``, answered with ``why`` and kept in the decision log
+    with ``text``: what they tried it with (the text shown, typed, or the reason), "" unknown."""
+    log = Decision(at, user, f"refused {action}", draft.incident_id, draft.id, text, why)
     return Outcome(False, why, (), (log,))
+
+
+def shown_text(draft: Draft, version: int | None) -> str:
+    """The text a person deciding on ``version`` of ``draft`` saw: the stored one when that is
+    the version (or none was given); "" when they saw an older version, no longer stored."""
+    return draft.text if version in (None, draft.version) else ""
 
 
 def approve(
@@ -157,11 +178,12 @@ def approve(
     open drafts for the same post (``others``: its set's and other incidents') are withdrawn:
     a post gets one answer. ``problems`` are what is wrong with its text as published;
     ``cannot_publish`` why its source, which should publish it, cannot now ("" when it can)."""
-    refusal = _refusal(draft, version, at, name, user, "approve")
+    shown = shown_text(draft, version)
+    refusal = _refusal(draft, version, at, name, user, "approve", shown)
     if refusal is None:
         refusal = _approval_refusal(draft, others, user, at, two_person, problems, name)
     if refusal is None and can_publish and cannot_publish:
-        refusal = refused(draft, "approve", f"Not approved: {cannot_publish}", user, at)
+        refusal = refused(draft, "approve", f"Not approved: {cannot_publish}", user, at, shown)
     if refusal is not None:
         return refusal
     state = DraftState.PUBLISHING if can_publish else DraftState.APPROVED
@@ -184,17 +206,17 @@ def _approval_refusal(
     problems: Sequence[str],
     name: Name,
 ) -> Outcome | None:
-    """Why an open, current draft is still not approved: the two-person rule, its text, or
-    another reply to the same post."""
+    """Why an open, current draft (its text the one shown) is still not approved: the
+    two-person rule, its text, or another reply to the same post."""
     if two_person and draft.edited_by == user:
         why = "Two-person rule: you edited this draft, so someone else must approve it."
-        return refused(draft, "approve", why, user, at)
+        return refused(draft, "approve", why, user, at, draft.text)
     if problems:
         why = "Not approved: the text " + "; ".join(problems) + ". Edit it first."
-        return refused(draft, "approve", why, user, at)
+        return refused(draft, "approve", why, user, at, draft.text)
     reply = _reply_of(draft, others)
     if reply is not None:
-        return refused(draft, "approve", _answered(reply, name), user, at)
+        return refused(draft, "approve", _answered(reply, name), user, at, draft.text)
     return None
 
 
@@ -212,10 +234,10 @@ def edit(
     draft whose publishing failed goes back to proposed, to be approved again. ``reads_as`` is
     the language the new text reads as, when it is not the draft's: the edit is kept (staff
     may choose), and the answer, the draft's notes and the log say so."""
-    refusal = _edit_refusal(draft, version, at, name, user)
+    text = saved_text(text)
+    refusal = _edit_refusal(draft, version, at, name, user, text)
     if refusal is not None:
         return refusal
-    text = text.strip()
     if text == draft.text:
         return Outcome(True, "No change.")
     warning = _language_note(reads_as, draft.language)
@@ -241,6 +263,12 @@ def edit(
     return Outcome(True, message, (edited,), (log,), warning=warning)
 
 
+def saved_text(text: str) -> str:
+    """An edited text as it is saved, checked and measured: without the spaces and blank lines
+    around it (a trailing newline must not count toward the platform's limit)."""
+    return text.strip()
+
+
 LANGUAGE_NOTE = "edited text reads as "
 
 
@@ -264,13 +292,13 @@ def reject(
     """Drop a draft: an open one, or one whose publishing failed (even after it expired: it
     would otherwise wait for a Retry for ever), which is then not published."""
     failed = draft.state is DraftState.FAILED
+    reason = " ".join(reason.split())
     if failed:
-        refusal = _stale(draft, version, name, user, "reject", at)
+        refusal = _stale(draft, version, name, user, "reject", at, reason)
     else:
-        refusal = _refusal(draft, version, at, name, user, "reject")
+        refusal = _refusal(draft, version, at, name, user, "reject", reason)
     if refusal is not None:
         return refusal
-    reason = " ".join(reason.split())
     rejected = replace(
         draft, state=DraftState.REJECTED, decided_by=user, decided_at=at, reason=reason
     )

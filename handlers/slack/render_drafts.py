@@ -24,6 +24,7 @@ from slack_sdk.models.views import View
 from bot.drafts.addressing import as_published
 from bot.drafts.cards import Markup, state_line
 from bot.drafts.limits import limit_for
+from bot.drafts.rules import saved_text
 from handlers.slack.render import (
     SECTION_TEXT,
     NameOf,
@@ -291,7 +292,8 @@ def _edit_label(draft: dict[str, Any], target: dict[str, Any]) -> str:
 
 def count_block(text: str, target: dict[str, Any]) -> ContextBlock:
     limit = limit_for(target["platform"], target["limit"])
-    length = limit.length(as_published(text, target["platform"], target["author"]))
+    published = as_published(saved_text(text), target["platform"], target["author"])
+    length = limit.length(published)  # as saved: spaces around the text do not count
     over = length > limit.maximum
     mark = "⛔" if over else "✏️"
     line = f"{mark} {length}/{limit.maximum} {limit.unit} on {target['platform_name']}"
