@@ -63,9 +63,11 @@ async def vigie_in_teams(
     tmp_path: Path,
     responders: Sequence[str] = (RESPONDER,),
     policy: dict[str, Any] | None = None,
+    approvers: Sequence[str] = (RESPONDER,),
     **replies: Any,
 ) -> AsyncIterator[tuple[Service, FakeConnector, FakeMastodon, Path]]:
-    """Vigie with Teams and a Mastodon source; ``replies``: settings of the replies section."""
+    """Vigie with Teams and a Mastodon source; ``approvers``: Kestrel Mobile's; ``replies``:
+    settings of the replies section."""
     schema = SCHEMA if SCHEMA.exists() else None  # the fake refuses any card not valid against it
     async with FakeConnector(schema_path=schema) as teams, FakeMastodon(token=TOKEN) as masto:
         source = masto.source(TOKEN)
@@ -78,7 +80,7 @@ async def vigie_in_teams(
                 "teams": {
                     "app_id": "",
                     "responders": {"*": list(responders)},
-                    "approvers": {"kestrel-mobile": [RESPONDER]},
+                    "approvers": {"kestrel-mobile": list(approvers)},
                 }
             },
             delivery={"pace_seconds": 0, "max_backoff_seconds": 2},
@@ -292,7 +294,8 @@ def input_value(card: dict[str, Any], input_id: str) -> str:
 
 async def test_approve_with_a_changed_text_box_is_refused_until_saved(tmp_path: Path) -> None:
     """Approve publishes the saved draft: when the person changed the text box and clicked
-    Approve without Edit, publishing the old text would surprise them, the new one is unsaved."""
+    Approve without Save edit, publishing the old text would surprise them; the new one is
+    unsaved."""
     async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
         await post_activity(api(service), installation_activity(teams.url))
         storm(masto)
@@ -317,7 +320,7 @@ async def test_approve_with_a_changed_text_box_is_refused_until_saved(tmp_path: 
         changed = await click(saved + " We will refund everyone.")
         assert changed["type"] == "application/vnd.microsoft.activity.message"
         assert "text box was changed" in changed["value"]
-        assert "Edit first" in changed["value"]
+        assert "save it with Save edit first" in changed["value"]
         kept = await click(f"  {saved}\n")  # the same text, give or take the edges
         assert kept["type"] == CONTENT_TYPE
         await wait_for(lambda: len(masto.posted) == 1, timeout=10)

@@ -13,6 +13,7 @@ import pytest
 
 from bot.incidents.control import IncidentControl
 from storage.database import open_database
+from tests.conftest import wait_for
 from tests.fake_connector import (
     installation_activity,
     invoke_activity,
@@ -119,3 +120,25 @@ async def test_an_error_while_acting_from_an_old_client_is_answered(tmp_path: Pa
             service, teams, submit_activity(teams.url, value, card_activity_id=root)
         )
         assert answer == "Sorry, that did not work; nothing was changed. Try again."
+
+
+async def test_an_old_client_s_click_is_said_in_the_thread_and_its_card_updated_after(
+    tmp_path: Path,
+) -> None:
+    """The README's promise for old clients: the Action.Submit click acts, is answered by a
+    message in the thread, and the card itself shows the new state once the outbox updated it."""
+    async with vigie_in_teams(tmp_path) as (service, teams, masto, _):
+        await post_activity(api(service), installation_activity(teams.url))
+        storm(masto)
+        await teams.wait_for("create", timeout=30)
+        root, card = root_card(teams)
+        value = {**action_data(card, "vigie.ack"), "verb": "vigie.ack"}
+        said = await answer_to(
+            service, teams, submit_activity(teams.url, value, card_activity_id=root)
+        )
+        assert "acknowledged by Megan Bowen" in said
+
+        def shown() -> str:
+            return json.dumps(teams.versions(root)[-1]["attachments"]).lower()
+
+        await wait_for(lambda: "acknowledged by" in shown(), timeout=20)

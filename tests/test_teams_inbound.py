@@ -188,7 +188,8 @@ async def test_watch_is_refused_outside_a_team_channel(
 
 
 async def test_what_people_typed_stays_inert_in_the_bot_s_answers(tmp_path: Path) -> None:
-    """A link typed into a command must not come back as a link under Vigie's name."""
+    """A link typed into a command must not come back as a link under Vigie's name, and a
+    forged button's content (answered in the thread, for everyone) is not repeated at all."""
     async with vigie_in_teams(tmp_path) as (service, teams, _, _config):
         link = "[Re-authenticate](https://evil.example/login)"
         for typed in (f"watch {link} here", "watch **[Sign-in](evil.example)** here"):
@@ -198,7 +199,7 @@ async def test_what_people_typed_stays_inert_in_the_bot_s_answers(tmp_path: Path
         forged = submit_activity(teams.url, {"verb": link}, card_activity_id="1")
         answer = await answer_to(service, teams, forged)
         assert answer.startswith("That button is not from Vigie")
-        assert "\\[Re-authenticate\\]\\(https://evil.example/login\\)" in answer
+        assert "Re-authenticate" not in answer  # a forged button's content is not repeated
 
 
 def single_breaks(text: str) -> list[str]:

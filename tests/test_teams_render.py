@@ -28,6 +28,7 @@ from handlers.teams.actions import (
     parse_invoke,
     parse_submit,
 )
+from handlers.teams.inbound import UNSAVED
 from handlers.teams.render import (
     CONTENT_TYPE,
     ENVELOPE_BYTES,
@@ -801,3 +802,14 @@ def test_a_drafts_expiry_a_day_ahead_shows_its_date() -> None:
     texts = " ".join(markdown_texts(content(card)))
     stamp = "2026-03-11T09:05:00Z"
     assert f"Proposed · expires {{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}" in texts
+
+
+@pytest.mark.parametrize("state", [DraftState.PROPOSED, DraftState.FAILED])
+def test_what_the_unsaved_edit_refusals_tell_to_press_is_a_button_of_the_card(
+    state: DraftState,
+) -> None:
+    """ "save it with X first": X is the title of the button that saves the text box."""
+    titles = {n["title"]: n["verb"] for n in of_type(content(drafts([state])), "Action.Execute")}
+    for message in UNSAVED.values():
+        named = message.split("save it with ", 1)[1].split(" first", 1)[0]
+        assert titles.get(named) == Verb.EDIT.value, message

@@ -105,3 +105,4 @@ def test_the_start_up_warning_says_what_people_of_any_organisation_could_do(
     assert "can query" in warned
     assert ("act on incidents" in warned) is act
     assert ("to their own channel" in warned) is act
+    assert ("press the buttons of a card in a channel they are in" in warned) is act

@@ -462,7 +462,9 @@ class AppConfig(Settings):
         elif teams is not None and not teams.tenant_id:
             warnings.append(
                 "platforms.teams.tenant_id is empty: people of any Microsoft 365 organisation "
-                "that installs the app can query incidents; set it to your directory id"
+                "that installs the app can query incidents and, while responders is empty, act "
+                "on them (card buttons only in a channel holding the card); set it to your "
+                "directory id"
             )
         return warnings
 

@@ -3,7 +3,9 @@
 ``CloudAdapter`` on ``POST /api/messages``.
 
 A click is answered in the invoke's HTTP response with the refreshed card, so everyone sees the
-new state at once; the outbox edits the card in other channels. Permissions are checked per
+new state at once; the outbox edits the card in other channels. An incident's buttons act only
+in a conversation its card was posted in, and a Save edit or Reject refused for an out-of-date
+card answers with the card keeping what was typed. Permissions are checked per
 Microsoft Entra object id, which is also what the audit records; people are shown by their
 Teams display name (handlers.teams.people). Two upstream bugs are designed around: an
 Action.Execute answer is returned as the model (botbuilder serialises a dict twice, giving HTTP
@@ -40,7 +42,15 @@ from bot.incidents.actions import ActionResult
 from bot.incidents.cards import card_of
 from bot.incidents.control import IncidentControl
 from bot.text import cut
-from handlers.teams.actions import InvalidAction, TeamsAction, Verb, parse_invoke, parse_submit
+from handlers.teams.actions import (
+    InvalidAction,
+    TeamsAction,
+    Verb,
+    parse_invoke,
+    parse_submit,
+    reason_input,
+    text_input,
+)
 from handlers.teams.credentials import OwnTokenUnavailable
 from handlers.teams.mentions import command_text
 from handlers.teams.people import TeamsDirectory, entra_id_of
@@ -51,7 +61,10 @@ from handlers.teams.render import (
     escape,
     incident_adaptive_card,
     line_breaks,
+    saved_version,
+    with_input_value,
     with_notice,
+    with_typed_copy,
 )
 from storage import drafts as store
 from storage.conversations import load_reference, save_reference
@@ -70,7 +83,7 @@ NOT_A_CHANNEL = (
     "which a group chat or a personal chat cannot hold."
 )
 UNSAVED = {
-    Verb.APPROVE: "The text box was changed: save it with Edit first, then approve.",
+    Verb.APPROVE: "The text box was changed: save it with Save edit first, then approve.",
     Verb.RETRY: (
         "The text box was changed: save it with Save edit first, then approve it (Retry "
         "publishes the text as it was saved)."
@@ -84,6 +97,22 @@ NO_ENTRA_ID = (
 NOT_LISTED, FOREIGN = "not a listed responder of every brand", "another organisation's channel"
 CHANGES = frozenset({"silence", "unack", "unacknowledge", "merge"})  # commands that act
 FAILED = "Sorry, that did not work; nothing was changed. Try again."
+NOT_HERE = (
+    "Incident #{incident}'s card was not posted in this conversation: Vigie acts on an incident's "
+    "buttons only in the channels its card went to. Nothing was changed."
+)
+NOT_FROM_VIGIE = "That button is not from Vigie, or is too old to use. Nothing was changed."
+KEPT = {
+    Verb.EDIT: (
+        "Your text is kept in the box (theirs is above it): Save edit again replaces their "
+        "version with yours."
+    ),
+    Verb.REJECT: "Your reason is kept: Reject again rejects this new version.",
+}
+NOT_KEPT = {
+    Verb.EDIT: "Your text was not saved; it is below, to copy.",
+    Verb.REJECT: "Nothing was rejected; your reason is below, to copy.",
+}
 INCIDENT_ELSEWHERE = (
     "That button was posted by an earlier Vigie database (it has been started afresh since): "
     "its incident is not this one's. Nothing was changed."
@@ -209,18 +238,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         if activity.value:  # an Action.Submit fallback (older clients)
-            try:
-                action = parse_submit(activity.value)
-            except InvalidAction as error:
-                not_ours = f"That button is not from Vigie: {escape(str(error), MAX_ANSWER)}"
-                await turn_context.send_activity(not_ours)
-                return
-            try:
-                message, _ = await self._act(action, entra_id_of(activity))
-            except Exception:
-                logger.exception("teams: %s failed", action.verb)
-                message = FAILED
-            await turn_context.send_activity(escape(message, MAX_ANSWER))  # a message: markdown
+            await turn_context.send_activity(await self._submitted(activity))
             return
         text = command_text(activity)
         watch = _WATCH.match(text)
@@ -241,6 +259,22 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         await turn_context.send_activity(
             Activity(type=ActivityTypes.message, text=cut(line_breaks(answer), LAST_RESORT))
         )
+
+    async def _submitted(self, activity: Activity) -> str:
+        """An older client's ``Action.Submit`` click, done as a click is; what to answer, as a
+        message in the thread that everyone there reads: Vigie's own words only (neither what
+        was typed nor a forged button's content is repeated; the card is not replaced)."""
+        try:
+            action = parse_submit(activity.value)
+        except InvalidAction as error:
+            logger.info("teams: a submitted button is not Vigie's: %s", error)
+            return NOT_FROM_VIGIE
+        try:
+            message, _ = await self._act(action, entra_id_of(activity), _channel_of(activity))
+        except Exception:
+            logger.exception("teams: %s failed", action.verb)
+            message = FAILED
+        return escape(message, MAX_ANSWER)  # a message: markdown
 
     async def _watch(self, activity: Activity, name: str) -> str:
         """Bind a target's channel name to this conversation: only a responder, only a name
@@ -350,7 +384,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         except InvalidAction as error:
             return _message(f"That button is not from Vigie, or is too old to use: {error}")
         try:
-            message, card = await self._act(action, entra_id_of(activity))
+            message, card = await self._act(action, entra_id_of(activity), _channel_of(activity))
         except Exception:
             logger.exception("teams: %s failed", action.verb)
             return _message(FAILED)
@@ -360,9 +394,14 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         body = AdaptiveCardInvokeResponse(status_code=200, type=CONTENT_TYPE, value=card)
         return InvokeResponse(status=200, body=body)
 
-    async def _act(self, action: TeamsAction, user: str) -> tuple[str, dict[str, Any] | None]:
-        """Do what the click asks; what to tell the clicker (plain text, people named), and the
-        card to show (None when the click changed nothing, so the card stays as it is)."""
+    async def _act(
+        self, action: TeamsAction, user: str, conversation: str
+    ) -> tuple[str, dict[str, Any] | None]:
+        """Do what the click, made in ``conversation`` (its id, without a thread's
+        ";messageid="), asks; what to tell the clicker (plain text, people named), and the card
+        to show (None when the click changed nothing, so the card stays as it is). An incident's
+        buttons act only in a conversation its card was posted in: anywhere else, the click is
+        forged (an id typed into a chat), whoever may act."""
         if not user:
             return NO_ENTRA_ID, None
         if action.verb.on_draft:
@@ -370,6 +409,15 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if await self.drafts.from_elsewhere(action.install):
             return INCIDENT_ELSEWHERE, None
         incident_id = action.incident or 0
+        if conversation not in await self._card_conversations(incident_id):
+            logger.warning(
+                "teams: %s clicked %s on incident %d in %s, where its card is not",
+                user,
+                action.verb.value,
+                incident_id,
+                conversation[:100],
+            )
+            return NOT_HERE.format(incident=incident_id), None
         brand = await self.incidents.brand_of(incident_id)
         if brand is None:
             return f"Incident #{incident_id} no longer exists.", None
@@ -426,7 +474,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if _decidable(draft) and action.version not in (None, draft.version):
             why = _stale(draft, self.people.name)
             await self.drafts.refused(draft_id, user, verb, why)
-            return why, await self._refreshed(draft.set_id, why)
+            return why, await self._refreshed(action, draft.set_id, why)
         unsaved = _unsaved_edit(action, draft.text) if _decidable(draft) else ""
         if unsaved:
             return unsaved, None
@@ -443,13 +491,41 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         if outcome.ok:
             return outcome.message, await self._drafts_card(draft.set_id)
         if await self._out_of_date(action):
-            return outcome.message, await self._refreshed(draft.set_id, outcome.message)
+            return outcome.message, await self._refreshed(action, draft.set_id, outcome.message)
         return outcome.message, None  # the card is current: keep what was typed in it
 
-    async def _refreshed(self, set_id: int, why: str) -> dict[str, Any] | None:
-        """The drafts card as it is now, saying why the click was refused."""
+    async def _refreshed(self, action: TeamsAction, set_id: int, why: str) -> dict[str, Any] | None:
+        """The drafts card as it is now, saying why the click was refused, and keeping what the
+        clicker typed (a new text, a reason): nothing typed is lost."""
         card = await self._drafts_card(set_id)
-        return with_notice(card, self.people.named(why)) if card is not None else None
+        if card is None:
+            return None
+        why = self.people.named(why)
+        typed = action.text if action.verb is Verb.EDIT else action.reason
+        if action.verb not in KEPT or not typed:
+            return with_notice(card, why)
+        return await self._keeping(card, action, typed, why)
+
+    async def _keeping(
+        self, card: dict[str, Any], action: TeamsAction, typed: str, why: str
+    ) -> dict[str, Any]:
+        """``card`` answering a refused Save edit or Reject: ``typed`` in the draft's box, whose
+        buttons carry the version now stored, so that clicking again acts on it (an edit's box
+        with the text saved meanwhile above it), else, the draft decided meanwhile, shown to
+        copy."""
+        draft_id = action.draft or 0
+        found = await self.drafts.find(draft_id)
+        kept = None
+        if found is not None and _decidable(found[0]) and action.verb is Verb.EDIT:
+            draft = found[0]
+            editor = self.people.name(draft.edited_by) if draft.edited_by else "someone"
+            theirs = saved_version(editor, draft.text)
+            kept = with_input_value(card, text_input(draft_id), typed, theirs)
+        elif found is not None and _decidable(found[0]):
+            kept = with_input_value(card, reason_input(draft_id), typed)
+        if kept is not None:
+            return with_notice(kept, f"{why} {KEPT[action.verb]}")
+        return with_typed_copy(card, f"{why} {NOT_KEPT[action.verb]}", typed)
 
     async def _out_of_date(self, action: TeamsAction) -> bool:
         """Whether the clicked card shows the draft as it no longer is (another version, or
@@ -460,7 +536,21 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         draft = found[0]
         return not _decidable(draft) or action.version not in (None, draft.version)
 
+    async def _card_conversations(self, incident_id: int) -> set[str]:
+        """The conversations the incident's card was posted in (the alerts table keeps each
+        card's thread and message ids)."""
+        return await self.writer.run(partial(_posted_in, incident_id=incident_id), urgent=True)
+
     async def _incident_card(self, incident_id: int) -> dict[str, Any] | None:
+        """The incident's card as it is now, or None (no such incident, or it could not be
+        rendered: the click is answered with its message, and the error logged)."""
+        try:
+            return await self._render_incident(incident_id)
+        except Exception:
+            logger.exception("teams: incident %d's card could not be made", incident_id)
+            return None
+
+    async def _render_incident(self, incident_id: int) -> dict[str, Any] | None:
         incident = await self.writer.run(
             partial(get_incident, incident_id=incident_id), urgent=True
         )
@@ -471,6 +561,15 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         return incident_adaptive_card(card, self.people.name)
 
     async def _drafts_card(self, set_id: int) -> dict[str, Any] | None:
+        """The drafts card as it is now, or None (no such set, or it could not be rendered: the
+        click is answered with its message, and the error logged)."""
+        try:
+            return await self._render_drafts(set_id)
+        except Exception:
+            logger.exception("teams: drafts card %d could not be made", set_id)
+            return None
+
+    async def _render_drafts(self, set_id: int) -> dict[str, Any] | None:
         def read(db: sqlite_utils.Database) -> dict[str, Any] | None:
             drafts = store.get_set(db, set_id)
             if drafts is None:
@@ -480,6 +579,15 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
 
         card = await self.writer.run(read, urgent=True)
         return drafts_adaptive_card(card, self.people.name) if card is not None else None
+
+
+def _posted_in(db: sqlite_utils.Database, incident_id: int) -> set[str]:
+    """The conversations (channel ids, without a thread's ";messageid=") where the incident's
+    Teams card was posted: its alerts rows' refs are "<thread> <message id>"."""
+    rows = db.execute(
+        "SELECT ref FROM alerts WHERE incident_id = ? AND platform = ?", [incident_id, PLATFORM]
+    )
+    return {str(ref).split(" ", 1)[0].split(";")[0] for (ref,) in rows if ref}
 
 
 def _foreign(name: str) -> str:

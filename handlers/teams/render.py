@@ -232,6 +232,45 @@ def with_notice(card: Json, notice: str) -> Json:
     return {**card, "body": [note, *card.get("body", [])]}
 
 
+def with_input_value(
+    card: Json, input_id: str, value: str, above: Sequence[Json] = ()
+) -> Json | None:
+    """``card`` with its input ``input_id`` holding ``value`` (what someone typed, kept when
+    their click was refused) and ``above`` it the elements given; None when the card has no
+    such input (shown without its box) or would be too big for Teams with it."""
+    kept = json.loads(json.dumps(card))
+    for node in _nodes(kept):
+        for key in ("body", "items"):
+            elements = node.get(key)
+            if not isinstance(elements, list):
+                continue
+            for index, element in enumerate(elements):
+                if isinstance(element, dict) and element.get("id") == input_id:
+                    element["value"] = value
+                    elements[index:index] = list(above)
+                    return kept if attachment_size(kept) <= MAX_ATTACHMENT_BYTES else None
+    return None
+
+
+def with_typed_copy(card: Json, notice: str, typed: str) -> Json:
+    """``card`` with ``notice`` and, under it, ``typed`` (read-only, to copy): what someone
+    typed that the card has no box for any more. Only those two when the card would be too big
+    with it."""
+    copy = rich(run(typed))
+    whole = with_notice({**card, "body": [copy, *card.get("body", [])]}, notice)
+    if attachment_size(whole) <= MAX_ATTACHMENT_BYTES:
+        return whole
+    return with_notice(adaptive_card([copy], [], "Your text, not saved"), notice)
+
+
+def saved_version(editor: str, text: str) -> list[Json]:
+    """Another person's saved text, shown above a box that holds the clicker's own instead."""
+    return [
+        text_block(f"**Saved by {escape(editor)}** (replaced if you save again):", size="small"),
+        rich(run(cut(text, 2_000), isSubtle=True)),
+    ]
+
+
 # --- the incident card -----------------------------------------------------------------------
 
 

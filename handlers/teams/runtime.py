@@ -42,10 +42,11 @@ TENANT_EMPTY = (
 )
 TENANT_OPEN = (
     "platforms.teams.tenant_id and responders are empty: people of any Microsoft 365 "
-    "organisation that installs the app can query and act on incidents (silence, unack, merge), "
-    "and take a Teams target's channel name nobody has watched yet (@Vigie watch NAME here), "
-    "which sends its cards, buttons included, to their own channel; set tenant_id to your "
-    "directory id"
+    "organisation that installs the app can query incidents, act on incidents by command "
+    "(silence, unack, merge) from any chat with Vigie, press the buttons of a card in a channel "
+    "they are in (a shared channel), and take a Teams target's channel name nobody has watched "
+    "yet (@Vigie watch NAME here), which sends its cards, buttons included, to their own "
+    "channel; set tenant_id to your directory id"
 )
 NO_APP_ID = (
     "platforms.teams.app_id is empty: Teams requests are not authenticated; only for a local "
