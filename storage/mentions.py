@@ -52,20 +52,24 @@ def save_batch(
     """Store the mentions not stored yet and the sources' positions, in one transaction.
 
     Returns the mentions that were new. Repeats are left alone: the same source and native id,
-    or the same link heard through another source (a boost, an article in two feeds).
+    or the same canonical link heard through another source (a post seen by two sources, an
+    article in the feeds of two ``rss`` sources). Within one source only its ids tell mentions
+    apart: app-store reviews sent to one webhook may all link to the same product page (a
+    source that can hear one item under two ids, ``rss``, drops those repeats itself).
     """
     with db.atomic():
         known = _existing_keys(db, {scored.mention.key for scored in batch})
         links = {scored.mention.key: canonical_url(scored.mention.url) for scored in batch}
-        known_links = _existing_links(db, {link for link in links.values() if link})
+        holders = _link_holders(db, {link for link in links.values() if link})
         fresh: list[ScoredMention] = []
         for scored in batch:
             key, link = scored.mention.key, links[scored.mention.key]
-            if key not in known and not (link and link in known_links):
-                known.add(key)
-                if link:
-                    known_links.add(link)
-                fresh.append(scored)
+            if key in known or _elsewhere(holders.get(link), scored.mention.source):
+                continue
+            known.add(key)
+            if link:
+                holders.setdefault(link, set()).add(scored.mention.source)
+            fresh.append(scored)
         rows = [(*_row(scored), links[scored.mention.key]) for scored in fresh]
         db.conn.executemany(_INSERT_MENTION, rows)
         db.conn.executemany(
@@ -95,16 +99,25 @@ def _existing_keys(db: sqlite_utils.Database, keys: set[tuple[str, str]]) -> set
     return found
 
 
-def _existing_links(db: sqlite_utils.Database, links: set[str]) -> set[str]:
-    """Which of these canonical links a stored mention already has."""
-    found: set[str] = set()
+def _link_holders(db: sqlite_utils.Database, links: set[str]) -> dict[str, set[str]]:
+    """Of these canonical links, those stored already, each with sources holding it: one
+    source, or two when there are several (enough to tell whether another one does)."""
+    found: dict[str, set[str]] = {}
     ordered = sorted(links)
     for start in range(0, len(ordered), _KEYS_PER_LOOKUP):
         chunk = ordered[start : start + _KEYS_PER_LOOKUP]
         marks = ",".join("?" * len(chunk))
-        sql = f"SELECT canonical_url FROM mentions WHERE canonical_url IN ({marks})"
-        found.update(str(row[0]) for row in db.execute(sql, chunk))
+        sql = (
+            "SELECT canonical_url, MIN(source), MAX(source) FROM mentions "
+            f"WHERE canonical_url IN ({marks}) GROUP BY canonical_url"
+        )
+        found.update((str(link), {first, last}) for link, first, last in db.execute(sql, chunk))
     return found
+
+
+def _elsewhere(holders: set[str] | None, source: str) -> bool:
+    """Whether a source other than ``source`` holds the link already."""
+    return bool(holders) and holders != {source}
 
 
 def _row(scored: ScoredMention) -> tuple[Any, ...]:

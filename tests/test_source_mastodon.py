@@ -27,7 +27,7 @@ from bot.metrics import Metrics
 from bot.model import Author, Brand, Mention
 from bot.sources import SourceContext, build_source
 from bot.sources.mastodon import MastodonSource
-from bot.sources.mastodon_api import MastodonApi, plan_feeds
+from bot.sources.mastodon_api import MastodonApi, plan_feeds, read_back
 from bot.sources.mastodon_sse import SseError, SseEvent, SseParser
 from bot.sources.mastodon_status import (
     MalformedStatus,
@@ -501,8 +501,9 @@ async def test_a_dropped_stream_reconnects_and_fills_the_gap_once(fake: FakeMast
     fills = [
         call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
     ]
-    gap = fills.index(first["id"])  # the gap, then the page after it (empty unless 'after' is in)
-    assert fills[gap : gap + 2] == [first["id"], missed[-1]["id"]]
+    # the gap (from LOOKBACK below the cursor), then the page after it (empty unless 'after' is in)
+    gap = fills.index(read_back(first["id"]))
+    assert fills[gap : gap + 2] == [read_back(first["id"]), missed[-1]["id"]]
     assert inbox.cursor == {"tag:kestreldown": after["id"]}
     assert "ended the stream" in str(reports.said[0])
     assert reports.said[-1] is None
@@ -531,8 +532,9 @@ async def test_a_streamed_catch_up_reads_past_a_page_short_of_dropped_posts(
         call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
     ]
     # a page of 36 (4 dropped), one of 18, and the empty page that ends the catch-up
-    gap = pages.index(first["id"])
-    assert pages[gap : gap + 3] == [first["id"], missed[39]["id"], missed[59]["id"]]
+    gap = pages.index(read_back(first["id"]))
+    after_first = [read_back(first["id"]), missed[38]["id"], missed[59]["id"]]  # 'one' first
+    assert pages[gap : gap + 3] == after_first
 
 
 async def test_a_polled_feed_stops_at_a_short_page_and_goes_on_at_the_next_poll(
@@ -545,11 +547,12 @@ async def test_a_polled_feed_stops_at_a_short_page_and_goes_on_at_the_next_poll(
     shown = [status["id"] for status in posts if not status["_filtered"]]
     source = source_for(fake, access_token=None, poll_seconds=0.2)
     async with running(source, json.dumps({"tag:kestreldown": start["id"]})) as inbox:
-        await wait_for(lambda: len(inbox.mentions) == len(shown))
-    assert inbox.ids == shown
+        await wait_for(lambda: len(inbox.mentions) == 1 + len(shown))
+    assert inbox.ids == [start["id"], *shown]  # the cursor's post read again (storage drops it)
     pages = [call.query["min_id"] for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")]
-    # the short first page (36 of 40) ends a poll; the next poll reads the rest
-    assert pages[:2] == [start["id"], posts[39]["id"]]
+    # the short first page (36 of 40) ends a poll; the next poll reads the rest (LOOKBACK
+    # below its cursor: what the first page ended with)
+    assert pages[:2] == [read_back(start["id"]), read_back(posts[39]["id"])]
 
 
 async def test_a_silent_stream_is_reconnected(fake: FakeMastodon) -> None:
@@ -607,10 +610,11 @@ async def test_a_long_gap_is_read_forward_a_few_pages_per_poll(fake: FakeMastodo
     ]
     source = source_for(fake, access_token=None, poll_seconds=0.1, max_pages=2)
     async with running(source, json.dumps({"tag:kestreldown": start["id"]})) as inbox:
-        await wait_for(lambda: len(inbox.mentions) == 100)
-    assert inbox.ids == [s["id"] for s in gap]
+        await wait_for(lambda: len(inbox.mentions) == 101)
+    assert inbox.ids == [s["id"] for s in [start, *gap]]  # the cursor's post read again
     asked = [call.query["min_id"] for call in fake.calls_to("/api/v1/timelines/tag/")]
-    assert asked[:3] == [start["id"], gap[39]["id"], gap[79]["id"]]  # two pages, then the rest
+    # two pages (the first with 'before'), then the rest from LOOKBACK below the cursor
+    assert asked[:3] == [read_back(start["id"]), gap[38]["id"], read_back(gap[78]["id"])]
 
 
 async def test_a_search_gap_beyond_max_pages_is_said(
@@ -701,23 +705,24 @@ async def test_a_malformed_status_is_skipped_and_the_others_are_refreshed(
 
 
 async def test_search_walks_every_page_since_the_cursor_then_resumes(fake: FakeMastodon) -> None:
-    posts = [
-        fake.post(f"Kestrel outage {n}", ago=timedelta(minutes=30 - n / 10)) for n in range(100)
+    posts = [  # those heard before the cursor's are older than the look-back below it
+        fake.post(f"Kestrel outage {n}", ago=timedelta(minutes=30 - n / 10 + (n < 9) * 60))
+        for n in range(100)
     ]
     fake.post("nothing to see", ago=timedelta(minutes=1))
     source = source_for(fake, search=["kestrel"], poll_seconds=0.2)
     position = json.dumps({"search:kestrel": posts[9]["id"]})
     async with running(source, position) as inbox:
-        await wait_for(lambda: len(inbox.mentions) == 90)
+        await wait_for(lambda: len(inbox.mentions) == 91)
         later = [fake.post("Kestrel again"), fake.post("kestrel AGAIN")]
-        await wait_for(lambda: len(inbox.mentions) == 92)
+        await wait_for(lambda: len(inbox.mentions) == 93)
         await asyncio.sleep(0.3)
-    assert inbox.ids == [s["id"] for s in posts[10:] + later]
+    assert inbox.ids == [s["id"] for s in posts[9:] + later]  # the cursor's post read again
     searches = fake.calls_to("/api/v2/search")
     assert [call.query["offset"] for call in searches[:3]] == ["0", "40", "80"]
     assert all(call.query["type"] == "statuses" for call in searches)
     assert all(call.query["resolve"] == "false" for call in searches)
-    assert searches[0].query["min_id"] == posts[9]["id"]
+    assert searches[0].query["min_id"] == read_back(posts[9]["id"])
     assert inbox.cursor == {"search:kestrel": later[-1]["id"]}
 
 
@@ -755,11 +760,12 @@ async def test_a_search_page_short_of_filtered_posts_does_not_end_the_walk(
     shown = [status["id"] for status in posts if not status["_filtered"]]
     source = source_for(fake, search=["kestrel"])
     async with running(source, json.dumps({"search:kestrel": start["id"]})) as inbox:
-        await wait_for(lambda: len(inbox.mentions) == len(shown))
+        await wait_for(lambda: len(inbox.mentions) == 1 + len(shown))
         await asyncio.sleep(0.1)
-    assert inbox.ids == shown
+    assert inbox.ids == [start["id"], *shown]  # the cursor's post read again
     offsets = [call.query["offset"] for call in fake.calls_to("/api/v2/search")]
-    assert offsets == ["0", "40"]  # a short first page, then the page reaching the cursor
+    # a short first page, then one short of the look-back below the cursor, then an empty one
+    assert offsets == ["0", "40", "80"]
 
 
 async def test_a_search_answer_cut_short_is_retried_and_the_feed_goes_on(
@@ -808,10 +814,11 @@ async def test_requests_are_spaced_out_when_the_rate_limit_runs_low(fake: FakeMa
     async with client_session() as session:
         api = MastodonApi(session, chosen, Pacer(clock=lambda: clock[0], sleep=sleep))
         page = await anext(api.since(feed, start["id"]))
-    assert len(page.statuses) == 100
-    # 3 left after the first answer: 120 s / 3 apart; then 120 s / 2
-    assert waits == [pytest.approx(40, abs=1), pytest.approx(60, abs=1)]
-    assert fake.remaining == 1
+    assert len(page.statuses) == 101  # 'before' too: the cursor's post
+    # 3 left after the first answer: 120 s / 3 apart; then 120 s / 2, 120 s / 1 (the fourth
+    # page, empty, ends the walk down to the look-back below the cursor)
+    assert waits == [pytest.approx(w, abs=1) for w in (40, 60, 120)]
+    assert fake.remaining == 0
 
 
 async def test_a_spent_quota_holds_requests_until_the_reset_and_no_longer() -> None:
@@ -939,6 +946,6 @@ async def test_the_service_stores_what_it_hears_and_resumes_after_a_restart(
         call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
     ]
     assert fills[-2:] == [
-        first["id"],
+        read_back(first["id"]),
         while_down[-1]["id"],
-    ]  # the gap, then the empty page ending it
+    ]  # the gap (from LOOKBACK below the cursor), then the empty page ending it

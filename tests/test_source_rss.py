@@ -123,11 +123,12 @@ def test_google_redirects_are_unwrapped_to_the_article() -> None:
     )
     assert unwrap(wrapped) == "https://news.example.com/a?id=7&p=2"
     assert unwrap("https://google.co.uk/url?q=http://example.org/x#top") == "http://example.org/x"
-    # tracking parameters and fragments go; anything else stays as it was
+    # tracking parameters go; anything else stays as it was (the fragment too: canonical_url
+    # tells a comment's #comment-12 from a scroll target's #top)
     assert unwrap("https://example.org/p?utm_source=rss&id=3&utm_medium=x") == (
         "https://example.org/p?id=3"
     )
-    assert unwrap("https://example.org/p?b=2&a=1#x") == "https://example.org/p?b=2&a=1"
+    assert unwrap("https://example.org/p?b=2&a=1#x") == "https://example.org/p?b=2&a=1#x"
     # a redirect to something that is not a web page is left alone
     odd = "https://www.google.com/url?url=javascript:alert(1)"
     assert unwrap(odd) == odd
@@ -441,7 +442,10 @@ async def test_a_refusing_feed_waits_long_and_retry_after_is_honoured() -> None:
 
         assert await poll(source, {}) == (
             [],
-            {"feeds": {feeds.url("gone"): {"seen": []}, feeds.url("busy"): {"seen": []}}},
+            {
+                "feeds": {feeds.url("gone"): {"seen": []}, feeds.url("busy"): {"seen": []}},
+                "links": [],
+            },
         )
         assert source.health[feeds.url("busy")].due >= clock.seconds + 120
         assert source.health[feeds.url("gone")].due >= clock.seconds + 3600

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from bot.intake import Envelope
 from bot.model import Engagement, Mention
 from bot.sources.polite import SourceError
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far past our clock an item may be dated and still be believed (a service's clock may be a
+little ahead). Later than that, the date is wrong: the item is dated now."""
+
+
+def not_in_future(mention: Mention, now: datetime) -> Mention:
+    """``mention`` dated ``now`` when it claims a time past ``now`` + MAX_CLOCK_SKEW: one rule
+    for every source (a wrong date would put it ahead of everything, and move cursors on)."""
+    if mention.created_at <= now + MAX_CLOCK_SKEW:
+        return mention
+    return replace(mention, created_at=now)
 
 
 class Inbox(Protocol):

@@ -81,7 +81,9 @@ class MastodonSource:
         """A stream that lived this long and dropped is reconnected at once, quietly."""
         self._host = urlsplit(settings.base_url).netloc
         matcher = BrandMatcher(context.brands)
-        self._reader = StatusReader(self.name, self._host, matcher, self._malformed)
+        self._reader = StatusReader(
+            self.name, self._host, matcher, self._malformed, context.clock.now
+        )
         self._health = Health(settings.name, context.report)
         self._pacer = Pacer()  # one rate limit for everything asked with the token
         self._cursor: dict[str, str] = {}
@@ -188,13 +190,21 @@ class MastodonSource:
             await pause(delay)
 
     async def _listen(self, api: MastodonApi, inbox: Inbox, feed: Feed) -> None:
+        """Open the stream, fill the gap, then read the stream. The feed is told fine only once
+        the stream is heard: an event, or ``stable_seconds`` of heartbeats (a server that hangs
+        up at once must not say "works again" at every retry)."""
+        loop = asyncio.get_running_loop()
         response = await api.open_stream(feed)
+        opened, told = loop.time(), False
         try:
             await self._catch_up(api, inbox, feed)
-            self._health.fine(feed.label)
             parser = SseParser()
             while chunk := await self._read(response):
-                for event in parser.feed(chunk):
+                events = parser.feed(chunk)
+                if not told and (events or loop.time() - opened >= self.stable_seconds):
+                    self._health.fine(feed.label)
+                    told = True
+                for event in events:
                     handler = self._events.get(event.event, self._on_other)
                     await handler(inbox, feed, event.data)
         except SseError as error:
@@ -208,22 +218,23 @@ class MastodonSource:
 
     async def _catch_up(self, api: MastodonApi, inbox: Inbox, feed: Feed) -> None:
         since = self._cursor.get(feed.key)
-        async for page in api.since(feed, since, to_the_end=self.streamed(feed)):
+        # never heard of yet: what is younger than backfill (counted from the start, so a
+        # feed empty then still gets what is posted before it is next read)
+        oldest = self._started - self.settings.backfill if since is None else None
+        pages = api.since(feed, since, back_to=oldest, to_the_end=self.streamed(feed))
+        async for page in pages:
             self._malformed(page.malformed)
-            # never heard of yet: what is younger than backfill (counted from the start, so a
-            # feed empty then still gets what is posted before it is next read)
-            oldest = self._started - self.settings.backfill if since is None else None
             heard = self._reader.read(page.statuses, firehose=feed.firehose, not_before=oldest)
             page_newest = newest(status["id"] for status in page.statuses)
             await self._hand_over(inbox, feed, heard, page_newest, save=True)
-            if page.more:
-                most = self.settings.max_pages * PAGE_SIZE
-                if feed.search or self.streamed(feed):
-                    logger.warning(
-                        "source %s: %s: more than %d posts to catch up; the %s are skipped "
-                        "(raise max_pages to read more)",
-                        *(self.name, feed.label, most, "oldest" if feed.search else "newest"),
-                    )
+            if page.more and (feed.search or self.streamed(feed) or since is None):
+                # a polled timeline goes on from there at its next poll: nothing is skipped
+                skipped = "oldest" if feed.search or since is None else "newest"
+                logger.warning(
+                    "source %s: %s: more than %d posts to catch up; the %s are skipped "
+                    "(raise max_pages to read more)",
+                    *(self.name, feed.label, self.settings.max_pages * PAGE_SIZE, skipped),
+                )
 
     def _trouble(self, feed: Feed, error: SourceError, backoff: Backoff) -> float:
         delay = backoff.next_delay(error.wait)

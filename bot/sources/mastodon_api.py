@@ -13,10 +13,17 @@ entry in the cursor, the newest status id heard from it. Catching up a feed from
   after LIMIT/OFFSET, so the walk goes on until a page is empty or reaches the cursor. A
   streamed timeline's catch-up also goes on to an empty page (see ``since``).
 
+Every read starts ``LOOKBACK`` below the cursor. Mastodon gives a status from another server the
+snowflake id of when it was posted, not of when it arrived (Mastodon::Snowflake), so a post
+federated late sorts below posts heard before it: asked only for ids above the cursor, neither a
+timeline nor a search would ever give it. Repeats are dropped by the reader (and by storage). Ids
+that are no snowflakes (Pleroma, Misskey) are read from the cursor itself.
+
 Every REST request waits its turn with a :class:`Pacer`: when ``X-RateLimit-Remaining`` runs
 low, what is left is spread until ``X-RateLimit-Reset`` (an ISO 8601 time on Mastodon).
 
-At the very first start (no cursor) only the newest page is read.
+At the very first start (no cursor) a feed is read back from the newest page to ``back_to``
+(start minus ``backfill``), ``max_pages`` at most.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -33,8 +41,17 @@ from yarl import URL
 
 from bot.config.source_mastodon import MastodonSourceSettings
 from bot.model import Brand
+from bot.records import MalformedRecord, parse_time
 from bot.redact import redact_url
-from bot.sources.mastodon_status import MalformedStatus, Status, as_status, id_order, is_newer
+from bot.sources.mastodon_status import (
+    MalformedStatus,
+    Status,
+    as_status,
+    id_order,
+    is_newer,
+    snowflake_at,
+    snowflake_time,
+)
 from bot.sources.polite import (
     Pacer,
     SourceError,
@@ -50,6 +67,10 @@ from bot.sources.redirects import Resolve, addresses, is_private, is_public, res
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 40  # the most Mastodon gives per page
+LOOKBACK = timedelta(minutes=10)
+"""How far below the cursor (in post time) each read starts, for posts federated late."""
+LOOKBACK_PAGES = 3
+"""Pages wholly below the cursor read at most per read; past them it goes on from the cursor."""
 CONNECT_SECONDS = 30.0
 _PUBLIC_STREAMS = {"all": "public", "local": "public/local", "remote": "public/remote"}
 
@@ -71,9 +92,10 @@ class Feed:
 @dataclass(frozen=True, slots=True)
 class Page:
     statuses: list[Status]
-    """Oldest first, each newer than the cursor the walk started from."""
+    """Oldest first, each newer than where the walk started (see :func:`read_back`)."""
     more: bool = False
-    """The walk stopped at ``max_pages``: newer (timelines) or older (search) posts remain."""
+    """The walk stopped at ``max_pages``: newer (timelines) or older (search, first start)
+    posts remain."""
     malformed: int = 0
 
 
@@ -151,54 +173,103 @@ class MastodonApi:
         return self.settings.base_url + path
 
     async def since(
-        self, feed: Feed, since: str | None, *, to_the_end: bool = False
+        self,
+        feed: Feed,
+        since: str | None,
+        *,
+        back_to: datetime | None = None,
+        to_the_end: bool = False,
     ) -> AsyncIterator[Page]:
-        """The feed's statuses newer than ``since``, a page at a time, oldest first.
+        """The feed's statuses newer than :func:`read_back` of ``since``, a page at a time.
 
-        A timeline page short of ``PAGE_SIZE`` usually is the newest one, but Mastodon drops
-        statuses deleted since their ids were cached after LIMIT (and other servers may give
-        fewer per page), so more may follow. A polled feed stops there (its next poll goes on
-        from it); with ``to_the_end`` (a streamed feed's catch-up, after which the stream moves
-        the cursor past what is left) the walk goes on until a page is empty: one more request
-        per catch-up."""
+        With no cursor (``since`` None), the newest pages back to ``back_to`` (None: the newest
+        page only). A timeline page short of ``PAGE_SIZE`` usually is the newest one, but
+        Mastodon drops statuses deleted since their ids were cached after LIMIT (and other
+        servers may give fewer per page), so more may follow. A polled feed stops there (its
+        next poll goes on from it); with ``to_the_end`` (a streamed feed's catch-up, after which
+        the stream moves the cursor past what is left) the walk goes on until a page is empty:
+        one more request per catch-up."""
         if feed.search:
-            yield await self._search_since(feed, since)
-            return
-        for number in range(self.settings.max_pages):
-            params = {**dict(feed.params), "limit": str(PAGE_SIZE)}
-            if since is not None:
-                params["min_id"] = since
-            answer = await self.get(feed.path, params)
-            if not isinstance(answer, list):
-                raise SourceError(f"{feed.path}: expected a list of statuses")
-            page = _page(answer, since)
-            full = len(answer) >= PAGE_SIZE
-            go_on = since is not None and bool(page.statuses) and (full or to_the_end)
-            last = number == self.settings.max_pages - 1
-            yield Page(page.statuses, go_on and last, page.malformed)
-            if not go_on:
-                return
-            since = page.statuses[-1]["id"]
+            yield await self._search_since(feed, since, back_to)
+        elif since is None:
+            async for page in self._back_to(feed, back_to):
+                yield page
+        else:
+            async for page in self._forward(feed, since, to_the_end):
+                yield page
 
-    async def _search_since(self, feed: Feed, since: str | None) -> Page:
-        """Pages down from the newest until one is empty or reaches ``since`` (the first time,
-        ``since`` None, only the newest page). A short page does not end the walk: Mastodon
-        drops deleted and filtered statuses after LIMIT/OFFSET, so more may follow."""
+    async def _forward(self, feed: Feed, since: str, to_the_end: bool) -> AsyncIterator[Page]:
+        """Pages up from ``read_back(since)``, oldest first. Pages wholly at or below ``since``
+        (the look-back) never end the walk and do not count against ``max_pages``; after
+        ``LOOKBACK_PAGES`` of them the walk jumps to ``since``, so a busy feed still reaches its
+        newest posts."""
+        position = read_back(since)
+        pages = looked_back = 0
+        while True:
+            answer = await self._timeline(feed, {"min_id": position})
+            page = _page(answer, position)
+            behind = bool(page.statuses) and not is_newer(page.statuses[-1]["id"], since)
+            # a page of the look-back short of dropped posts is no end: stopping there, the
+            # next read would start from the same place again, for ever
+            full = len(answer) >= PAGE_SIZE
+            go_on = bool(page.statuses) and (full or to_the_end or behind)
+            looked_back += behind
+            pages += not behind
+            last = pages >= self.settings.max_pages
+            yield Page(page.statuses, go_on and last, page.malformed)
+            if not go_on or last:
+                return
+            jump = behind and looked_back >= LOOKBACK_PAGES
+            position = since if jump else page.statuses[-1]["id"]
+
+    async def _back_to(self, feed: Feed, back_to: datetime | None) -> AsyncIterator[Page]:
+        """The first read: pages down from the newest (``max_id``) until one is empty or holds
+        a post older than ``back_to``. A short page is no end (see :meth:`since`)."""
+        position: str | None = None
+        for number in range(self.settings.max_pages):
+            answer = await self._timeline(feed, {"max_id": position} if position else {})
+            page = _page(answer, None)
+            done = back_to is None or not page.statuses or _reaches_time(answer, back_to)
+            yield Page(
+                page.statuses, not done and number == self.settings.max_pages - 1, page.malformed
+            )
+            if done:
+                return
+            position = page.statuses[0]["id"]
+
+    async def _timeline(self, feed: Feed, extra: dict[str, str | None]) -> list[Any]:
+        params = {**dict(feed.params), "limit": str(PAGE_SIZE)}
+        params |= {key: value for key, value in extra.items() if value is not None}
+        answer = await self.get(feed.path, params)
+        if not isinstance(answer, list):
+            raise SourceError(f"{feed.path}: expected a list of statuses")
+        return answer
+
+    async def _search_since(
+        self, feed: Feed, since: str | None, back_to: datetime | None = None
+    ) -> Page:
+        """Pages down from the newest until one is empty or reaches ``read_back(since)`` (the
+        first time, ``since`` None: reaches ``back_to``; None too: the newest page only). A
+        short page does not end the walk: Mastodon drops deleted and filtered statuses after
+        LIMIT/OFFSET, so more may follow."""
+        start = read_back(since)
         found: list[Any] = []
         for number in range(self.settings.max_pages):
             params = {**dict(feed.params), "type": "statuses", "resolve": "false"}
             params |= {"limit": str(PAGE_SIZE), "offset": str(number * PAGE_SIZE)}
-            if since is not None:
-                params["min_id"] = since
+            if start is not None:
+                params["min_id"] = start
             answer = await self.get(feed.path, params)
             statuses = answer.get("statuses") if isinstance(answer, dict) else None
             if not isinstance(statuses, list):
                 raise SourceError(f"{feed.path}: expected {{statuses: [...]}}")
             found += statuses
-            if since is None or not statuses or _reaches(statuses, since):
-                return _page(found, since)
-        page = _page(found, since)
-        return Page(page.statuses, more=True, malformed=page.malformed)
+            if not statuses or _search_done(statuses, start, back_to):
+                return _page(found, start)
+        page = _page(found, start)
+        # the look-back left unread is no news; posts between the cursor and the newest are
+        missed = not (_reaches(found, since) if since is not None else False)
+        return Page(page.statuses, more=missed, malformed=page.malformed)
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         """``GET`` a JSON answer from the instance, paced by its rate limit."""
@@ -325,6 +396,30 @@ def _page(answer: list[Any], since: str | None) -> Page:
             statuses[status["id"]] = status
     ordered = sorted(statuses.values(), key=lambda status: id_order(status["id"]))
     return Page(ordered, malformed=malformed)
+
+
+def read_back(cursor: str | None, lookback: timedelta = LOOKBACK) -> str | None:
+    """Where a read from ``cursor`` starts: the snowflake id of ``lookback`` before the
+    cursor's time; the cursor itself when it is no snowflake (or None)."""
+    when = snowflake_time(cursor) if cursor is not None else None
+    return cursor if when is None else snowflake_at(when - lookback)
+
+
+def _search_done(statuses: list[Any], start: str | None, back_to: datetime | None) -> bool:
+    if start is not None:
+        return _reaches(statuses, start)
+    return back_to is None or _reaches_time(statuses, back_to)
+
+
+def _reaches_time(answer: list[Any], when: datetime) -> bool:
+    """Whether a page holds a post made before ``when``: older pages hold nothing wanted."""
+    for item in answer:
+        try:
+            if isinstance(item, dict) and parse_time(item.get("created_at")) < when:
+                return True
+        except MalformedRecord:
+            continue
+    return False
 
 
 def _reaches(answer: list[Any], since: str) -> bool:

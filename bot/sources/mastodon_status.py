@@ -14,12 +14,13 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict, cast
 
 from bot.matching import BrandMatcher
 from bot.model import Author, Brand, Engagement, Mention
 from bot.records import MalformedRecord, parse_time
+from bot.sources.base import not_in_future
 from bot.sources.mastodon_text import Named, content_text
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,25 @@ def id_order(status_id: str) -> tuple[int, str]:
     """Sort key of ids: Mastodon's are decimal snowflakes (time-ordered, of growing length);
     Pleroma's flake ids are fixed-length strings that sort as text. Both sort by this."""
     return (len(status_id), status_id)
+
+
+_SNOWFLAKE_MS = (1_451_606_400_000, 4_102_444_800_000)  # 2016 to 2100: a plausible time
+
+
+def snowflake_time(status_id: str) -> datetime | None:
+    """When a Mastodon snowflake id was made (its bits above the 16 lowest are milliseconds
+    since 1970); None for an id that is none (other fediverse servers)."""
+    if not (status_id.isascii() and status_id.isdigit()):
+        return None
+    milliseconds = int(status_id) >> 16
+    if not _SNOWFLAKE_MS[0] <= milliseconds < _SNOWFLAKE_MS[1]:
+        return None
+    return datetime.fromtimestamp(milliseconds / 1000, UTC)
+
+
+def snowflake_at(when: datetime) -> str:
+    """The lowest snowflake id of ``when`` (Mastodon's ``id_at``)."""
+    return str(int(when.timestamp() * 1000) << 16)
 
 
 def is_newer(status_id: str, than: str | None) -> bool:
@@ -222,8 +242,10 @@ class StatusReader:
         instance_host: str,
         matcher: BrandMatcher,
         on_malformed: Callable[[int], None],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.source = source
+        self.now = now
         self.instance_host = instance_host
         self.matcher = matcher
         self.on_malformed = on_malformed
@@ -258,10 +280,11 @@ class StatusReader:
 
     def mention(self, status: Status) -> Mention | None:
         try:
-            return to_mention(self.source, status, self.instance_host, self.in_full)
+            mention = to_mention(self.source, status, self.instance_host, self.in_full)
         except MalformedStatus as error:
             self._skip(error)
             return None
+        return not_in_future(mention, self.now())
 
     def _skip(self, error: Exception) -> None:
         logger.debug("source %s: skipped a status: %s", self.source, error)

@@ -6,6 +6,11 @@ new. feedparser only parses the bytes. The cursor keeps, per feed, those validat
 digests of the keys of the newest ``max_entries`` entries (plus, when the feed holds more than
 that, the time of the oldest of them), so a restart neither queues an entry again nor misses one
 that appeared meanwhile. One failing feed is backed off on its own; the others carry on.
+
+One article can be in several feeds of a source (a blog's main and category feeds, two news
+searches), under a different id in each: the cursor also keeps digests of the canonical links
+(:func:`bot.urls.canonical_url`) of the source's recent mentions, and an entry whose link is
+among them is a repeat. Storage drops a link heard through another source, not within one.
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ import feedparser  # type: ignore[import-untyped]
 from bot.config.source_rss import RssSourceSettings
 from bot.model import Author, Mention
 from bot.redact import redact_url
-from bot.sources.base import Source
+from bot.sources.base import Source, not_in_future
 from bot.sources.html_text import html_to_text
 from bot.sources.polite import Backoff, SourceError, client_session, describe
 from bot.sources.polling import Cursor, PollingSource, Report, no_report
 from bot.sources.redirects import Resolve, follow, resolve
+from bot.urls import canonical_url
 
 if TYPE_CHECKING:
     from bot.sources import SourceContext
@@ -166,7 +172,9 @@ def parse_feed(fetched: Fetched, feed: str) -> Any:
 
 
 def unwrap(link: str) -> str:
-    """The article behind a Google redirect (``google.com/url?url=...``), without tracking bits."""
+    """The article behind a Google redirect (``google.com/url?url=...``), without tracking bits.
+    The fragment stays (``#comment-12`` is one comment of a post): canonical_url decides which
+    fragments name an item."""
     parts = urlsplit(link.strip())
     if _GOOGLE_HOST.match(parts.hostname or "") and parts.path == "/url":
         wrapped = parse_qs(parts.query)
@@ -176,7 +184,7 @@ def unwrap(link: str) -> str:
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     kept = [(key, value) for key, value in pairs if not key.lower().startswith("utm_")]
     query = parts.query if len(kept) == len(pairs) else urlencode(kept)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def entry_key(entry: Entry) -> str | None:
@@ -258,15 +266,16 @@ def to_mention(source: str, feed: str, entry: Entry, now: datetime) -> Mention:
         "published": entry.get("published") or entry.get("updated"),
         "outlet": outlet or None,
     }
-    return Mention(
+    mention = Mention(
         source=source,
         native_id=identity,
         text=text,
-        created_at=min(when, now) if when else now,  # a date in the future is a wrong date
+        created_at=when or now,
         url=link if urlsplit(link).scheme in ("http", "https") else "",
         author=Author(name=author),
         raw={key: value for key, value in raw.items() if value},
     )
+    return not_in_future(mention, now)  # a date in the future is a wrong date
 
 
 @dataclass(frozen=True)
@@ -327,6 +336,30 @@ def select(entries: list[Entry], memory: FeedMemory, max_entries: int) -> Fresh:
     memory_after = FeedMemory(memory.etag, memory.modified, tuple(remembered), new_floor)
     overflow = truncated and bool(memory.seen) and len(fresh) == len(window)
     return Fresh(fresh, memory_after, overflow)
+
+
+def new_links(
+    mentions: list[Mention], remembered: tuple[str, ...], limit: int
+) -> tuple[list[Mention], tuple[str, ...]]:
+    """The mentions whose canonical link the source has not queued lately (each link once), and
+    the digests to remember after them: newest first, ``limit`` at most."""
+    seen = set(remembered)
+    kept: list[Mention] = []
+    added: list[str] = []
+    for mention in mentions:
+        link = canonical_url(mention.url)
+        mark = digest(link) if link else None
+        if mark is not None and mark in seen:
+            continue
+        kept.append(mention)
+        if mark is not None:
+            seen.add(mark)
+            added.append(mark)
+    return kept, (*reversed(added), *remembered)[:limit]
+
+
+def _load_links(data: Any) -> tuple[str, ...]:
+    return tuple(item for item in data if isinstance(item, str)) if isinstance(data, list) else ()
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -400,8 +433,11 @@ class RssSource(PollingSource):
         }
         mentions = [mention for result in results.values() for mention in result.mentions]
         mentions.sort(key=lambda mention: mention.created_at)
+        limit = self.max_entries * len(self.feeds)  # as many as the feeds' windows hold
+        mentions, links = new_links(mentions, _load_links(cursor.get("links")), limit)
         self._report_health()
-        return mentions, {"feeds": {feed: memory.dump() for feed, memory in after.items()}}
+        feeds = {feed: memory.dump() for feed, memory in after.items()}
+        return mentions, {"feeds": feeds, "links": list(links)}
 
     async def _poll_feed(
         self,

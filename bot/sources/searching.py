@@ -19,14 +19,15 @@ import logging
 import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from math import inf
 from typing import Any
 
 import aiohttp
 
 from bot.model import Brand, Mention
+from bot.sources.base import MAX_CLOCK_SKEW, not_in_future
 from bot.sources.polite import SourceError
 from bot.sources.polling import Cursor, PollingSource, Report, no_report
 from bot.text import fold
@@ -34,10 +35,8 @@ from bot.text import fold
 logger = logging.getLogger(__name__)
 
 MAX_SEEN = 5_000  # ids kept per query: bounds the cursor; see Horizon.advance
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-"""How far past our clock an item may be dated and still be believed (the API's clock may be a
-little ahead). Later than that, the date is wrong: the item is dated now, as a feed entry is,
-and its date moves no horizon, which would otherwise leave the query deaf until then."""
+# MAX_CLOCK_SKEW (bot.sources.base): an item dated later is dated now, and its date moves no
+# horizon, which would otherwise leave the query deaf until then.
 
 
 def search_terms(brands: Iterable[Brand]) -> list[str]:
@@ -191,7 +190,8 @@ class SearchingSource(PollingSource):
 
     def _dated(self, mention: Mention, now: datetime) -> Mention:
         """``mention`` dated now when it claims a time past ``now`` (see MAX_CLOCK_SKEW)."""
-        if mention.created_at <= now + MAX_CLOCK_SKEW:
+        dated = not_in_future(mention, now)
+        if dated is mention:
             return mention
         logger.debug(
             "source %s: %s dated %s, in the future: dated now",
@@ -199,7 +199,7 @@ class SearchingSource(PollingSource):
             mention.native_id,
             mention.created_at.isoformat(),
         )
-        return replace(mention, created_at=now)
+        return dated
 
     def fails_alone(self, error: SourceError) -> bool:
         """Whether ``error`` concerns only the query that met it, so the others are still read:

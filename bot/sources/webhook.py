@@ -27,7 +27,7 @@ from bot.config import WebhookSourceSettings
 from bot.intake import Envelope, Receipt
 from bot.model import Mention
 from bot.records import MalformedRecord, RecordMapper
-from bot.sources.base import Inbox
+from bot.sources.base import Inbox, not_in_future
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ class WebhookSource:
         self.name = settings.name
         self.settings = settings
         self.mapper = RecordMapper(settings.name, {}, now)
+        self.now = now
         self.wall_time = wall_time
         self.on_request = on_request
         self._inbox: Inbox | None = None
@@ -185,6 +186,8 @@ class WebhookSource:
             raise Rejected(413, f"body larger than {self.settings.max_body_bytes} bytes")
         check_signature(self.settings.secret.get_secret_value(), timestamp, signature, body)
         mentions = parse_mentions(body, self.mapper, self.settings.max_batch)
+        now = self.now()
+        mentions = [not_in_future(mention, now) for mention in mentions]
         inbox = self._inbox
         if inbox is None:
             raise Rejected(503, "not accepting mentions yet (starting or stopping)")

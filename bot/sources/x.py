@@ -101,6 +101,7 @@ class XSource:
                 try:
                     await self._sync_rules(api)
                     self.backoff.reset()
+                    self._fine()  # the rules' trouble is over; the stream's is told apart
                     break
                 except SourceError as refused:
                     await pause(self._failed(f"rules: {refused}", refused))
@@ -150,7 +151,8 @@ class XSource:
         backfill = self.settings.backfill_minutes if resuming else 0
         response = await api.open_stream(backfill, CONNECT_SECONDS)
         self.connections += 1
-        self._fine()
+        loop = asyncio.get_running_loop()
+        opened, told = loop.time(), False
         splitter = LineSplitter()
         try:
             while chunk := await self._read(response):
@@ -159,7 +161,12 @@ class XSource:
                 except MalformedTweet as error:
                     self._skipped(error)
                     raise SourceError(f"the stream broke: {error}") from error
-                await self._take(inbox, lines)
+                await self._take(inbox, lines)  # raises on an error object
+                # fine once heard: a tweet, or stable_seconds of keep-alives (a stream that
+                # hangs up at once must not say "streaming again" at every retry)
+                if not told and (any(lines) or loop.time() - opened >= self.stable_seconds):
+                    self._fine()
+                    told = True
         finally:
             response.close()  # release() would wait for the end of an endless body
 
