@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.clock import SystemClock
 from bot.config.loader import ConfigError
 from bot.config.source_mastodon import NOTHING_TO_FOLLOW, MastodonSourceSettings
 from bot.intake import Envelope
@@ -81,8 +82,9 @@ class MastodonSource:
         """A stream that lived this long and dropped is reconnected at once, quietly."""
         self._host = urlsplit(settings.base_url).netloc
         matcher = BrandMatcher(context.brands)
+        # a date in the future is one past the real present: the event clock follows the posts
         self._reader = StatusReader(
-            self.name, self._host, matcher, self._malformed, context.clock.now
+            self.name, self._host, matcher, self._malformed, SystemClock().now
         )
         self._health = Health(settings.name, context.report)
         self._pacer = Pacer()  # one rate limit for everything asked with the token
