@@ -18,6 +18,7 @@ from bot.incidents.model import Intent, IntentKind
 from handlers.file_output import FilePlatform
 from storage.outbox import OutboxItem, mark_sending
 from storage.writer import Writer
+from tests.conftest import wait_for
 from tests.test_delivery import FakeClock, Recorder, intent, put, rows
 
 NEVER = 60.0  # a generous bound: these tests check order and outcome, not durations
@@ -168,7 +169,8 @@ async def test_a_platform_s_stray_cancellation_pauses_its_channel(writer: Writer
     deliverer = Deliverer(writer, {"fake": platform}, max_attempts=3)
     task = asyncio.create_task(deliverer.run())
     try:
-        await asyncio.sleep(1.0)
+        await wait_for(lambda: bool(platform.calls), NEVER)
+        await asyncio.sleep(0.5)
         assert len(platform.calls) == 1  # paused CHANNEL_PAUSE_SECONDS, not tried again at once
     finally:
         task.cancel()
@@ -249,7 +251,7 @@ async def test_a_channel_that_ends_during_a_round_is_not_started_with_what_it_re
         ]
         await put(writer, *unpublishable)
         deliverer.wake()
-        for _ in range(100):
+        for _ in range(int(NEVER / 0.02)):
             await asyncio.sleep(0.02)
             if (await rows(writer))["A"]["state"] == "sent" and len(settler.settled) >= 3:
                 break

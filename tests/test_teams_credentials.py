@@ -19,6 +19,7 @@ from handlers.teams.credentials import KeptCredentials, OwnTokenUnavailable
 from handlers.teams.people import TeamsDirectory
 from handlers.teams.platform import TeamsPlatform
 from storage.writer import Writer
+from tests.conftest import wait_for
 from tests.fake_connector import APP_ID, CHANNEL, FakeConnector, installation_activity
 from tests.teams_auth import (
     STATIC_TOKEN,
@@ -97,7 +98,10 @@ async def test_an_entra_that_does_not_answer_times_out_without_freezing_the_loop
         release.set()
     assert ticks > 20  # the loop went on meanwhile
     assert len(inner.made[0].threads) == 1  # one stuck worker thread, not one per attempt
-    await asyncio.sleep(0.05)  # the stuck fetch ends: the next one gets the token
+    # the stuck fetch ends (its thread wakes when the machine lets it): the next one gets it
+    await wait_for(
+        lambda: all(k.fetching is None or k.fetching.done() for k in kept._kept.values()), 30
+    )
     credentials = await kept.create_credentials(APP_ID, SCOPE, "https://login", True)
     assert credentials.get_access_token() == STATIC_TOKEN
 
