@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 
@@ -171,6 +171,15 @@ class Deliverer:
         if await self.writer.run(partial(due_now, platform=platform), urgent=True):
             self.timing.release(platform)
             self.wake()
+
+    def faults(self) -> dict[str, dict[str, Any]]:
+        """What fails in delivering itself, not in a platform's answers (``errors``): the run
+        loop's rounds (the database, a bug) and each channel's, for /healthz while it lasts."""
+        shown = {"rounds": self._fault.shown()} if self._fault.error is not None else {}
+        for (platform, channel), fault in self._channel_faults.items():
+            if fault.error is not None:
+                shown[f"{platform} {channel}"] = fault.shown()
+        return shown
 
     def oldest_due_seconds(self) -> float:
         """How long the oldest item due to go out (on a configured platform) has waited, as
@@ -358,6 +367,7 @@ class Deliverer:
             fault.failed(error, f"that channel is tried again in {CHANNEL_PAUSE_SECONDS:.0f} s")
             return self.timing.wall() + CHANNEL_PAUSE_SECONDS
         fault.ok()
+        self._channel_faults.pop(channel, None)  # a channel that works is remembered no longer
         return due
 
     async def _channel(self, queue: list[OutboxItem]) -> float | None:

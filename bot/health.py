@@ -146,6 +146,7 @@ def health_report(
             "failed": deliverer.failed,
             "oldest_due_seconds": round(deliverer.oldest_due_seconds(), 1),
             **({"errors": dict(trouble)} if trouble else {}),
+            **({"faults": faults} if (faults := deliverer.faults()) else {}),
             **({"last_failure": gave_up} if (gave_up := deliverer.last_failure) else {}),
             **(
                 {"settle_failed": settled, "settle_error": deliverer.settle_error}

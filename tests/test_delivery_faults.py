@@ -20,7 +20,7 @@ from bot.delivery import BUG_ATTEMPTS, Deliverer
 from storage.outbox import Ended, OutboxItem, counts
 from storage.writer import Writer
 from tests.conftest import WEBHOOK_SECRET, running_service, wait_for, write_config
-from tests.test_delivery import FakeClock, Recorder, intent, put, rows
+from tests.test_delivery import THREAD, FakeClock, Recorder, intent, put, rows
 
 
 class CannotTell(Recorder):
@@ -208,3 +208,27 @@ def writer(tmp_path: Path) -> Any:
     writer = Writer(tmp_path / "vigie.db")
     yield writer
     writer.close()
+
+
+async def test_a_channel_that_fails_shows_in_health_until_it_works_again(
+    tmp_path: Path,
+) -> None:
+    """A channel's own failure (here the database cannot say where its card is) was only
+    logged: /healthz said nothing, and the record of it was kept for ever once it worked."""
+    writer = Writer(tmp_path / "vigie.db")
+    try:
+        await put(writer, intent("t1", THREAD, channel="#team"))
+        deliverer = Deliverer(writer, {"fake": Recorder()})
+        await writer.run(lambda db: db.execute("ALTER TABLE alerts RENAME TO alerts_away"))
+        await deliverer.deliver_due()
+        shown = deliverer.faults()
+        assert list(shown) == ["fake #team"]
+        assert "no such table: alerts" in shown["fake #team"]["error"]
+        assert shown["fake #team"]["failures"] == 1
+
+        await writer.run(lambda db: db.execute("ALTER TABLE alerts_away RENAME TO alerts"))
+        await deliverer.deliver_due()
+        assert deliverer.faults() == {}
+        assert deliverer.delivered == 1
+    finally:
+        writer.close()
