@@ -18,8 +18,9 @@ def canonical_url(url: str, *, fragment: bool = True) -> str:
     (``https://acme.com[1``: a footnote after a link in a post, which ``urlsplit`` refuses as
     a broken IPv6 address). A fragment stays when it names an item (``#comment-12``: each
     comment of a blog post is its own mention) and goes when it only says where to scroll
-    (``#comments``, ``#:~:text=``), or when ``fragment`` is False (the page itself: what a
-    topic is about)."""
+    (``#comments``, ``#:~:text=``), when it carries parameters (``#xtor=RSS-3208``, a feed's
+    tracking, different in each feed of one site), or when ``fragment`` is False (the page
+    itself: what a topic is about)."""
     url = url.strip().rstrip(".,;:!?")
     try:
         parts = urlsplit(url)
@@ -29,9 +30,15 @@ def canonical_url(url: str, *, fragment: bool = True) -> str:
         return ""
     host = parts.netloc.lower().removeprefix("www.")
     query = "&".join(pair for pair in parts.query.split("&") if pair and not _TRACKING.match(pair))
-    item = "" if not fragment or _PLACE.match(parts.fragment) else parts.fragment
+    item = "" if not fragment or not _names_an_item(parts.fragment) else parts.fragment
     return (
         f"{host}{parts.path.rstrip('/')}"
         + (f"?{query}" if query else "")
         + (f"#{item}" if item else "")
     )
+
+
+def _names_an_item(fragment: str) -> bool:
+    """Whether a fragment tells one item of a page from another (``comment-12``), rather than
+    where to scroll or parameters (``at_medium=RSS&at_campaign=…``: tracking, a page's state)."""
+    return bool(fragment) and not _PLACE.match(fragment) and "=" not in fragment
