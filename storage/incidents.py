@@ -378,6 +378,23 @@ def get_incident(db: sqlite_utils.Database, incident_id: int) -> Incident | None
     return None if row is None else incident_from_json(row[0])
 
 
+def merge_group(db: sqlite_utils.Database, incident_id: int) -> list[Incident]:
+    """Incident ``incident_id`` with every incident merged with it: the one its chain of merges
+    ends in (a loop, or an incident no longer stored, ends it sooner) and every incident merged
+    into that one, directly or in turn."""
+    end, seen = incident_id, {incident_id}
+    while (incident := get_incident(db, end)) is not None and incident.status is Status.MERGED:
+        if incident.merged_into is None or incident.merged_into in seen:
+            break
+        seen.add(end := incident.merged_into)
+    rows = db.execute(
+        f"{_MERGED_INTO} SELECT data FROM incidents WHERE status != 'reserved' "
+        "AND (id IN (?, ?) OR id IN (SELECT id FROM merged WHERE into_id = ?)) ORDER BY id",
+        [incident_id, end, end],
+    ).fetchall()
+    return [incident_from_json(data) for (data,) in rows]
+
+
 def audit_of(db: sqlite_utils.Database, incident_id: int) -> list[AuditEntry]:
     rows = db.execute(
         "SELECT incident_id, at, actor, action, detail FROM audit WHERE incident_id = ? "

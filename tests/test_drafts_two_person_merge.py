@@ -70,7 +70,10 @@ async def after(
 
 
 @pytest.mark.parametrize(
-    "after", [[(1, 2)], [(1, 3), (3, 2)]], ids=["merged", "chain"], indirect=True
+    "after",
+    [[(1, 2)], [(1, 3), (3, 2)], [(2, 1)], [(2, 3), (3, 1)]],
+    ids=["merged", "chain", "crisis-merged-in", "crisis-chain-in"],
+    indirect=True,
 )
 async def test_an_editor_cannot_approve_alone_a_draft_merged_into_a_crisis(
     after: tuple[DraftControl, Writer],

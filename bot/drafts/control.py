@@ -30,10 +30,9 @@ from bot.drafts.model import Draft, DraftKind, DraftSet
 from bot.drafts.planner import refresh_messages
 from bot.drafts.publishing import publish_intent
 from bot.drafts.rules import Name, Outcome
-from bot.incidents.model import Status
 from bot.language import LanguageDetector
 from storage import drafts as store
-from storage.incidents import get_incident
+from storage.incidents import merge_group
 from storage.outbox import enqueue
 from storage.writer import Writer
 
@@ -71,20 +70,11 @@ def text_check(playbooks: Mapping[str, Playbook]) -> TextCheck:
 
 
 def merge_levels(db: sqlite_utils.Database, incident_id: int) -> list[str]:
-    """The level of incident ``incident_id`` and of each incident it was merged into, down a
-    chain of merges to the live one (a loop, or an incident no longer stored, ends it). A merged
-    incident keeps its own level while its drafts stay open: they are part of where it went."""
-    levels: list[str] = []
-    seen: set[int] = set()
-    next_id: int | None = incident_id
-    while next_id is not None and next_id not in seen:
-        seen.add(next_id)
-        incident = get_incident(db, next_id)
-        if incident is None:
-            break
-        levels.append(incident.level_name)
-        next_id = incident.merged_into if incident.status is Status.MERGED else None
-    return levels
+    """The levels of incident ``incident_id`` and of every incident merged with it, whichever
+    way: into the one its chain of merges ends in, or into it (a crisis merged into the watch
+    incident holding the drafts). A merged incident keeps its own level while its drafts stay
+    open: they are part of where it went."""
+    return [incident.level_name for incident in merge_group(db, incident_id)]
 
 
 def same_post(db: sqlite_utils.Database, drafts: DraftSet) -> list[Draft]:
