@@ -84,14 +84,13 @@ def notice_of(card: dict[str, Any]) -> str:
     return str(card["body"][0]["inlines"][0]["text"])
 
 
-def edits(config: Path, draft_id: int) -> list[tuple[str, str]]:
-    """Who saved which text, in order (the decision log)."""
+def edits(config: Path, draft_id: int, action: str = "edited") -> list[tuple[str, str]]:
+    """Who saved (or was refused) which text, in order (the decision log)."""
     db = open_database(config.parent / "vigie.db", read_only=True)
     try:
         rows = db.execute(
-            "SELECT actor, text FROM decisions WHERE draft_id = ? AND action = 'edited' "
-            "ORDER BY rowid",
-            [draft_id],
+            "SELECT actor, text FROM decisions WHERE draft_id = ? AND action = ? ORDER BY rowid",
+            [draft_id, action],
         ).fetchall()
     finally:
         db.close()
@@ -126,6 +125,8 @@ async def test_a_refused_save_edit_keeps_the_typed_text_and_saving_again_replace
         assert input_value(replaced["value"], box) == mine
         assert "edited this draft" not in json.dumps(replaced["value"])
     assert edits(config, edit["draft"]) == [(RESPONDER, theirs), (OTHER["aadObjectId"], mine)]
+    # the refusal is logged with what Ola typed, not an empty text
+    assert edits(config, edit["draft"], "refused edit") == [(OTHER["aadObjectId"], mine)]
 
 
 async def test_a_refused_reject_keeps_the_typed_reason_and_rejecting_again_works(

@@ -464,7 +464,8 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         brand = found[0].brand
         verb = action.verb.value.rsplit(".", 1)[-1]
         if not await self.approvers.may_act(user, brand):
-            await self.drafts.refused(draft_id, user, verb, "not an approver of " + brand)
+            why = "not an approver of " + brand
+            await self.drafts.refused(draft_id, user, verb, why, _typed(action))
             name = self.brand_names.get(brand, brand)
             return (
                 f"Only {name}'s approvers can decide on drafts (platforms.teams.approvers).",
@@ -473,7 +474,7 @@ class VigieTeamsBot(TeamsActivityHandler):  # type: ignore[misc]
         draft = found[0]
         if _decidable(draft) and action.version not in (None, draft.version):
             why = _stale(draft, self.people.name)
-            await self.drafts.refused(draft_id, user, verb, why)
+            await self.drafts.refused(draft_id, user, verb, why, _typed(action))
             return why, await self._refreshed(action, draft.set_id, why)
         unsaved = _unsaved_edit(action, draft.text) if _decidable(draft) else ""
         if unsaved:
@@ -797,3 +798,11 @@ def _validating(frame: traceback.FrameSummary) -> bool:
         or "authenticate" in frame.name
         or "validat" in frame.name
     )
+
+
+def _typed(action: TeamsAction) -> str:
+    """What the clicker had in the card, for the decision log of a refusal: the reason of a
+    Reject, else the draft's text box (what they approved, or the edit they saved)."""
+    if action.verb is Verb.REJECT:
+        return " ".join((action.reason or "").split())
+    return (action.text or "").strip()
