@@ -199,6 +199,14 @@ def mark_sent(db: sqlite_utils.Database, item: OutboxItem, ref: str) -> None:
                     timestamp(datetime.now(UTC)),
                 ],
             )
+        elif intent.kind is IntentKind.UPDATE and ref and not intent.part:
+            # a card someone deleted is posted again by its edit (Slack): edits and threads go
+            # to the new one from now on, after a restart too
+            db.execute(
+                "UPDATE alerts SET ref = ? WHERE incident_id = ? AND platform = ? AND channel = ? "
+                "AND ref != ?",
+                [ref, intent.incident_id, intent.platform, intent.channel, ref],
+            )
 
 
 def mark_retry(

@@ -85,6 +85,8 @@ class Recorder:
         if self.errors.get(intent.key):
             raise self.errors[intent.key].pop(0)
         self.delivered.append((intent.key, card_ref))
+        if intent.kind is UPDATE and card_ref:
+            return card_ref  # an edit answers with the card it edited, as the platforms do
         return f"ref-{intent.key}"
 
     async def find(self, intent: Intent, card_ref: str | None = None) -> str | None:

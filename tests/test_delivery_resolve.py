@@ -63,22 +63,6 @@ async def test_slack_says_a_resolution_when_the_card_was_deleted(writer: Writer)
         assert [call.method for call in slack.calls[1:]] == ["chat.update", "chat.postMessage"]
 
 
-async def test_slack_still_refuses_an_edit_of_a_deleted_card(writer: Writer) -> None:
-    """An update has nothing else to say: it fails as before, and posts nothing."""
-    async with FakeSlack() as slack:
-        platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
-        update = slack_intent(IntentKind.UPDATE, "incident-7-2")
-        await put(writer, update)
-        await writer.run(lambda db: _card_ref(db, "C0ALERTS 1700000000.000100"))
-        clock = FakeClock()
-        await Deliverer(writer, {"slack": platform}, wall=clock, monotonic=clock).deliver_due()
-
-        row = (await rows(writer))["incident-7-2"]
-        assert row["state"] == "failed"
-        assert "message_not_found" in row["last_error"]
-        assert not slack.calls_to("chat.postMessage")
-
-
 async def test_teams_says_a_resolution_when_the_card_was_deleted(
     writer: Writer, teams: FakeConnector
 ) -> None:

@@ -43,7 +43,7 @@ def acknowledge(
     if isinstance(incident, ActionResult):
         return incident
     if incident.status is Status.ACKNOWLEDGED:
-        when = f"{incident.acknowledged_at:%H:%M}" if incident.acknowledged_at else ""
+        when = f"{incident.acknowledged_at:%Y-%m-%d %H:%M} UTC" if incident.acknowledged_at else ""
         who = incident.acknowledged_by
         return ActionResult(
             False, f"#{incident_id} was already acknowledged by {who} {when}", people=(who,)

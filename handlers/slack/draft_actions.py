@@ -4,9 +4,13 @@ one of the brand's approvers, then calls the platform-neutral :class:`DraftContr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -19,6 +23,7 @@ from bot.drafts.cards import drafts_card
 from bot.drafts.control import ELSEWHERE, DraftControl
 from bot.drafts.model import Draft, DraftState
 from bot.drafts.rules import Outcome
+from handlers.slack.answers import say_privately
 from handlers.slack.platform import error_code
 from handlers.slack.render import person
 from handlers.slack.render_drafts import (
@@ -54,6 +59,15 @@ def _metadata(draft_id: int, version: int, where: str, install: str) -> str:
     return f"{draft_id}:{version}:{where}" + (f"@{install}" if install else "")
 
 
+MODAL_DEADLINE = 2.5
+"""Seconds a modal's submission may take before it is answered "Submit again": Slack waits 3 s
+for the answer, then shows the person an error and keeps the modal open."""
+TYPING_VIEWS = 256  # Edit modals whose latest keystroke is remembered, the oldest dropped
+
+Ack = Callable[..., Awaitable[Any]]
+Say = Callable[[str], Awaitable[None]]
+
+
 def _name(user: str) -> str:
     return person(user, notify_safe=True)  # in an answer to one person: no notification
 
@@ -65,6 +79,8 @@ class SlackDraftActions:
         self.control = control
         self.approvers = approvers
         self.brand_names = brand_names
+        self.deadline = MODAL_DEADLINE
+        self._typing: OrderedDict[str, _Typing] = OrderedDict()
 
     def register(self, app: AsyncApp) -> None:
         app.action(re.compile(f"^({APPROVE}|{EDIT}|{REJECT}|{RETRY})$"))(self.click)
@@ -76,24 +92,28 @@ class SlackDraftActions:
         self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
+
+        async def say(text: str) -> None:
+            await say_privately(respond, client, body, text)
+
         action = body["actions"][0]
         user = str(body["user"]["id"])
         parsed = _VALUE.match(str(action.get("value", "")))
         if parsed is None:
-            await _say(respond, "That button is not from Vigie, or is too old to use.")
+            await say("That button is not from Vigie, or is too old to use.")
             return
         draft_id, version = int(parsed[1]), int(parsed[2])
         if await self.control.from_elsewhere(parsed[3]):
-            await _say(respond, ELSEWHERE)
+            await say(ELSEWHERE)
             return
         action_id = str(action["action_id"])
         modal = action_id in (EDIT, REJECT)  # its trigger_id opens a modal for 3 s only
-        draft = await self._allowed(draft_id, user, action_id, respond, soon=modal)
+        draft = await self._allowed(draft_id, user, action_id, say, soon=modal)
         if draft is None:
             return
         try:
             if modal:
-                await self._open(client, body, draft, version, action_id, respond)
+                await self._open(client, body, draft, version, action_id, say)
                 return
             if action_id == RETRY:
                 outcome = await self._retry(draft, version, user)
@@ -101,10 +121,10 @@ class SlackDraftActions:
                 outcome = await self.control.approve(draft_id, version, user, _name)
         except Exception:
             logger.exception("slack: %s on draft %d failed", action_id, draft_id)
-            await _say(respond, _FAILED)
+            await say(_FAILED)
             return
         if not outcome.ok:
-            await _say(respond, outcome.message)
+            await say(outcome.message)
 
     async def _retry(self, draft: Draft, version: int, user: str) -> Outcome:
         """Retry publishes the text as stored: from a button older than the stored text (edited,
@@ -117,11 +137,19 @@ class SlackDraftActions:
         return await self.control.retry(draft.id, user, _name)
 
     async def typed(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """A character typed in the Edit modal: refresh the count against the limit."""
+        """A character typed in the Edit modal: refresh the count against the limit.
+
+        Keystrokes come faster than Slack updates the view, each with the view's hash as the
+        person's Slack last had it: the count follows the latest keystroke only (an older one
+        arriving late, or still waiting when a newer one came, updates nothing) and is sent
+        without the hash (only Vigie updates this modal; the block and action ids are the
+        same, so Slack keeps what is typed)."""
         await ack()
         view = body.get("view") or {}
         parsed = _METADATA.match(str(view.get("private_metadata", "")))
-        if parsed is None or await self.control.from_elsewhere(parsed[5]):
+        view_id, stamp = str(view.get("id") or ""), _stamp(body["actions"][0])
+        typing = self._typed(view_id, stamp)
+        if parsed is None or typing is None or await self.control.from_elsewhere(parsed[5]):
             return
         card = await self._card(int(parsed[1]))
         if card is None:
@@ -130,22 +158,77 @@ class SlackDraftActions:
         text = str(body["actions"][0].get("value") or "")
         shown = {block.get("block_id") for block in view.get("blocks") or []}
         saved_by = str(draft.get("edited_by") or "") if SAVED_BY in shown else ""
-        try:
-            await client.views_update(
-                view_id=view["id"],
-                hash=view.get("hash"),
-                view=edit_view(draft, target, view["private_metadata"], text, saved_by),
-            )
-        except SlackApiError as error:  # typing faster than Slack updates: the next key counts
-            logger.debug(
-                "slack: count not refreshed: %s", error_code(error) or error.response.status_code
-            )
+        async with typing.lock:  # one update of a view at a time, in the keystrokes' order
+            if typing.latest != stamp:
+                return  # a newer keystroke came meanwhile: its update counts
+            try:
+                await client.views_update(
+                    view_id=view_id,
+                    view=edit_view(draft, target, view["private_metadata"], text, saved_by),
+                )
+            except SlackApiError as error:  # the modal closed meanwhile, say
+                logger.debug(
+                    "slack: count not refreshed: %s",
+                    error_code(error) or error.response.status_code,
+                )
+
+    def _typed(self, view_id: str, stamp: Decimal) -> _Typing | None:
+        """The view's typing record with ``stamp`` as its latest keystroke; None when a newer
+        keystroke of that view was already seen."""
+        typing = self._typing.get(view_id)
+        if typing is None:
+            typing = self._typing[view_id] = _Typing(stamp)
+            while len(self._typing) > TYPING_VIEWS:
+                self._typing.popitem(last=False)
+        elif stamp < typing.latest:
+            return None
+        typing.latest = stamp
+        self._typing.move_to_end(view_id)
+        return typing
 
     async def edited(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        """Answered within Slack's 3 s: the approvers' look-up is bounded (``may_act_soon``)
-        and the refusal's log is written after the answer."""
+        """Answered within Slack's 3 s (see ``_in_time``)."""
+        await self._in_time(ack, TEXT_BLOCK, lambda answer: self._edit(answer, body, view, client))
+
+    async def rejected(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Answered within Slack's 3 s (see ``_in_time``)."""
+        await self._in_time(
+            ack, REASON_BLOCK, lambda answer: self._reject(answer, body, view, client)
+        )
+
+    async def _in_time(
+        self, ack: AsyncAck, block: str, work: Callable[[Ack], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Run ``work(answer)``; when it has not answered the submission within ``deadline``,
+        the modal stays open saying "Submit again". The work is not cancelled (a decision is
+        never left half made): it goes on, its later answer dropped; what it tells the person
+        afterwards (``_tell``) still reaches them."""
+        answer = _FirstAnswer(ack)
+        task = asyncio.create_task(work(answer))
+        answered = asyncio.create_task(answer.given.wait())
+        try:
+            await asyncio.wait(
+                {task, answered}, timeout=self.deadline, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            answered.cancel()
+        if not answer.given.is_set():
+            late = _FAILED if task.done() else _LATE
+            await answer(response_action="errors", errors={block: _error(late)})
+        try:
+            await task
+        except Exception:
+            logger.exception("slack: a modal's submission failed")
+
+    async def _edit(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The refusal's log is written after the answer; the approvers' look-up is bounded
+        (``may_act_soon``)."""
         parsed = _METADATA.match(str(view.get("private_metadata", "")))
         user = str(body["user"]["id"])
         if parsed is None:
@@ -161,7 +244,11 @@ class SlackDraftActions:
         if problems:
             await ack(response_action="errors", errors={TEXT_BLOCK: _error("; ".join(problems))})
             return
-        if not await self._may_submit(ack, client, place, draft_id, user, "edit", TEXT_BLOCK):
+        draft = await self._may_submit(ack, client, place, draft_id, user, "edit", TEXT_BLOCK)
+        if draft is None:
+            return
+        if draft.edited_by == user and draft.text == rules.saved_text(text):
+            await ack()  # saved already: a second Save after Slack missed the first's answer
             return
         # saved before the modal closes: when it cannot be (someone saved another text since
         # the modal opened, the draft was decided or expired), the modal stays open with what
@@ -184,31 +271,32 @@ class SlackDraftActions:
 
     async def _may_submit(
         self,
-        ack: AsyncAck,
+        ack: Ack,
         client: AsyncWebClient,
         place: _Place,
         draft_id: int,
         user: str,
         action: str,
         block: str,
-    ) -> bool:
-        """Whether ``user`` may submit the modal; if not, the submission is answered (and the
-        refusal logged after the answer)."""
+    ) -> Draft | None:
+        """The draft as stored, when ``user`` may submit the modal; if not, None and the
+        submission is answered (the refusal logged after the answer)."""
         found = await self.control.find(draft_id)
         if found is None:
             await ack()
             await _tell(client, place, user, f"Draft {draft_id} no longer exists.")
-            return False
-        brand = found[0].brand
+            return None
+        draft, brand = found[0], found[0].brand
         may = await self.approvers.may_act_soon(user, brand)
-        if may is None:  # the modal stays open with what was typed
+        if may is None:  # the modal stays open with what was typed; nothing logged as refused
             await ack(response_action="errors", errors={block: _error(_SLOW + " Submit again.")})
-            return False
+            return None
         if not may:
             await ack()
             await self._refused(draft_id, user, action, brand)
             await _tell(client, place, user, self._refusal_text(brand))
-        return may
+            return None
+        return draft
 
     async def _saved_since(
         self, draft_id: int, version: int, text: str, parsed: re.Match[str]
@@ -225,8 +313,8 @@ class SlackDraftActions:
         metadata = _metadata(draft_id, draft["version"], where, parsed[5] or "")
         return edit_view(draft, target, metadata, text, str(draft.get("edited_by") or "someone"))
 
-    async def rejected(
-        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    async def _reject(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """Rejected before the modal closes: when that fails, the modal stays open with the
         reason typed, saying so."""
@@ -259,7 +347,7 @@ class SlackDraftActions:
         draft: Draft,
         version: int,
         action_id: str,
-        respond: AsyncRespond,
+        say: Say,
     ) -> None:
         """The Edit or Reject modal, for a draft still waiting (or whose publishing failed).
         The Edit modal shows the draft's text as it is now (the clicked message may be older:
@@ -268,7 +356,7 @@ class SlackDraftActions:
         if not (draft.state.open or draft.state is DraftState.FAILED):
             why = rules.already(draft, _name)
             await self.control.refused(draft.id, user, verb, why)
-            await _say(respond, why)
+            await say(why)
             return
         where, install = _where(body), await self.control.install()
         if action_id == REJECT:
@@ -276,7 +364,7 @@ class SlackDraftActions:
         else:
             card = await self._card(draft.id)
             if card is None:
-                await _say(respond, f"Draft {draft.id} no longer exists.")
+                await say(f"Draft {draft.id} no longer exists.")
                 return
             shown, target = card
             view = edit_view(shown, target, _metadata(draft.id, shown["version"], where, install))
@@ -292,23 +380,23 @@ class SlackDraftActions:
         return card["drafts"][0], card["target"]
 
     async def _allowed(
-        self, draft_id: int, user: str, action_id: str, respond: AsyncRespond, *, soon: bool
+        self, draft_id: int, user: str, action_id: str, say: Say, *, soon: bool
     ) -> Draft | None:
         """The draft as stored, when ``user`` may act on it; else None, and they are told why.
         ``soon``: the approvers' look-up is bounded (``SlackResponders.may_act_soon``)."""
         found = await self.control.find(draft_id)
         if found is None:
-            await _say(respond, f"Draft {draft_id} no longer exists.")
+            await say(f"Draft {draft_id} no longer exists.")
             return None
         draft, brand = found[0], found[0].brand
         approvers = self.approvers
         may = await (approvers.may_act_soon if soon else approvers.may_act)(user, brand)
-        if may is None:
-            await _say(respond, _SLOW + " Click again.")
+        if may is None:  # nothing logged as refused: they may well be an approver
+            await say(_SLOW + " Click again.")
             return None
         if not may:
             await self._refused(draft_id, user, action_id.rsplit("_", 1)[-1], brand)
-            await _say(respond, self._refusal_text(brand))
+            await say(self._refusal_text(brand))
             return None
         return draft
 
@@ -331,7 +419,11 @@ class SlackDraftActions:
 
 
 _EDITED_SINCE = "edited this draft after you opened it; read the new text and decide again."
-_SLOW = "Slack did not confirm in time that you are an approver (it is busy)."
+_SLOW = (
+    "Slack did not confirm in time whether you are an approver (it is busy or failing); "
+    "nothing was changed."
+)
+_LATE = "Vigie is slow to answer (busy): Submit again."
 _FAILED = "Sorry, that did not work; nothing was changed. Try again."
 _MODAL_ERROR_CHARACTERS = 150
 
@@ -348,8 +440,36 @@ def _error(text: str) -> str:
     return text[: _MODAL_ERROR_CHARACTERS - 1].rstrip() + "…"
 
 
-async def _say(respond: AsyncRespond, text: str) -> None:
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+class _FirstAnswer:
+    """A modal submission's answer: the first ``ack`` counts, later ones are dropped (Slack
+    took only one, already given)."""
+
+    def __init__(self, ack: AsyncAck) -> None:
+        self._ack = ack
+        self.given = asyncio.Event()
+
+    async def __call__(self, **answer: Any) -> None:
+        if self.given.is_set():
+            return
+        self.given.set()
+        await self._ack(**answer)
+
+
+@dataclass
+class _Typing:
+    """An Edit modal's latest keystroke (Slack's ``action_ts``) and its updates' turn."""
+
+    latest: Decimal
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _stamp(action: dict[str, Any]) -> Decimal:
+    """A keystroke's ``action_ts`` ("1717.000123"), comparable; 0 when unreadable."""
+    try:
+        stamp = Decimal(str(action.get("action_ts") or "0"))
+    except InvalidOperation:
+        return Decimal(0)
+    return stamp if stamp.is_finite() else Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ then works; answers to one person are ephemeral."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import OrderedDict
@@ -23,6 +24,7 @@ from bot.ids import parse_id
 from bot.incidents.actions import ActionResult
 from bot.incidents.control import IncidentControl
 from bot.text import cut
+from handlers.slack.answers import local_times, say_privately
 from handlers.slack.draft_actions import SlackDraftActions
 from handlers.slack.people import SlackDirectory, sender_of
 from handlers.slack.render import (
@@ -37,7 +39,7 @@ from handlers.slack.render import (
     inert,
     person,
 )
-from handlers.slack.responders import SlackResponders
+from handlers.slack.responders import CannotTell, SlackResponders
 
 logger = logging.getLogger(__name__)
 ANSWER_TEXT = 3900  # answers are built to fit (bot.chat_commands); cut here only as a last resort
@@ -47,6 +49,10 @@ SLACK_STYLE = AnswerStyle(
 """Answers are ephemeral: naming a person as ``<@U…>`` shows their name and pings nobody."""
 
 SEEN_EVENTS = 2048
+CANNOT_TELL = (
+    "Slack could not say in time whether you are one of {who} (it is busy or failing); "
+    "nothing was changed. Try again in a moment."
+)
 
 
 class _WithholdBody(logging.Filter):
@@ -112,14 +118,19 @@ def build_slack_app(
         return await next()
 
     if people is not None:
+        learning: set[asyncio.Task[None]] = set()  # kept until done (the loop keeps weak refs)
 
         @app.middleware
         async def learn_names(
             body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
         ) -> BoltResponse | None:
-            """Before the action: whoever acts may be named in the posts it causes."""
-            await people.learn(*sender_of(body))
-            return await next()
+            """Whoever acts may be named in the posts it causes: learnt beside the action, so
+            the answer to Slack never waits for the name's write."""
+            response = await next()
+            task = asyncio.create_task(people.learn(*sender_of(body)), name="slack-learn-name")
+            learning.add(task)
+            task.add_done_callback(_learnt(learning))
+            return response
 
     clicks = _Clicks(control, responders, brand_names, from_elsewhere or _ours)
     app.action(re.compile(r"^vigie_(?!draft_)"))(clicks.handle)
@@ -131,7 +142,9 @@ def build_slack_app(
         await ack()
         try:
             text, user = unescape(str(command.get("text", ""))), str(command["user_id"])
-            answer = await commands.answer(text, user, SLACK_STYLE)
+            answer = _zoned(await commands.answer(text, user, SLACK_STYLE))
+        except CannotTell:
+            answer = CANNOT_TELL.format(who="the responders")
         except Exception:
             logger.exception("slack: %s %r failed", settings.command, command.get("text", ""))
             answer = "Sorry, that did not work. Try again, or see the logs."
@@ -150,7 +163,9 @@ def build_slack_app(
             return
         text = unescape(without_bot(str(event.get("text", "")), context.bot_user_id))
         try:
-            answer = await commands.answer(text, user, SLACK_STYLE)
+            answer = _zoned(await commands.answer(text, user, SLACK_STYLE))
+        except CannotTell:
+            answer = CANNOT_TELL.format(who="the responders")
         except Exception:
             logger.exception("slack: @mention %r failed", text)
             answer = "Sorry, that did not work. Try again, or see the logs."
@@ -162,6 +177,21 @@ def build_slack_app(
         )
 
     return app
+
+
+def _learnt(learning: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        learning.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.warning("slack: learning a name failed", exc_info=error)
+
+    return done
+
+
+def _zoned(answer: str) -> str:
+    """An answer whose UTC times Slack shows in each reader's zone, if it still fits."""
+    zoned = local_times(answer)
+    return zoned if len(zoned) <= ANSWER_TEXT else answer
 
 
 _ENTITY = re.compile(r"&(amp|lt|gt);")
@@ -203,26 +233,36 @@ class _Clicks:
         self.brand_names = brand_names
         self.from_elsewhere = from_elsewhere
 
-    async def handle(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def handle(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         await ack()
+
+        async def say(text: str) -> None:
+            await say_privately(respond, client, body, text)
+
         action = body["actions"][0]
         user = str(body["user"]["id"])
         value = str(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
         parsed = _incident_value(value)
         if parsed is None:
-            await self._say(respond, "That button is not from Vigie, or is too old to use.")
+            await say("That button is not from Vigie, or is too old to use.")
             return
         incident_id, argument, install = parsed
         if await self.from_elsewhere(install):
-            await self._say(respond, ELSEWHERE_INCIDENT)
+            await say(ELSEWHERE_INCIDENT)
             return
         brand = await self.control.brand_of(incident_id)
         if brand is None:
-            await self._say(respond, f"Incident #{incident_id} no longer exists.")
+            await say(f"Incident #{incident_id} no longer exists.")
             return
-        if not await self.responders.may_act(user, brand):
-            name = self.brand_names.get(brand, brand)
-            await self._say(respond, f"Only {name}'s responders can do that (see app.yaml).")
+        may = await self.responders.may_act(user, brand)
+        if may is None:
+            await say(CANNOT_TELL.format(who=f"{self._name(brand)}'s responders"))
+            logger.info("slack: cannot tell whether %s may act on #%d", user, incident_id)
+            return
+        if not may:
+            await say(f"Only {self._name(brand)}'s responders can do that (see app.yaml).")
             logger.info("slack: %s may not act on incident #%d (%s)", user, incident_id, brand)
             return
         action_id = str(action["action_id"])
@@ -230,10 +270,13 @@ class _Clicks:
             result = await self._act(action_id, incident_id, user, argument)
         except Exception:
             logger.exception("slack: %s on incident #%d failed", action_id, incident_id)
-            await self._say(respond, "Sorry, that did not work; nothing was changed. Try again.")
+            await say("Sorry, that did not work; nothing was changed. Try again.")
             return
         if not result.ok or action_id == SILENCE:  # a silence changes no card: say it worked
-            await self._say(respond, _with_people(result))
+            await say(local_times(_with_people(result)))
+
+    def _name(self, brand: str) -> str:
+        return self.brand_names.get(brand, brand)
 
     async def _act(
         self, action_id: str, incident_id: int, user: str, argument: str
@@ -253,10 +296,6 @@ class _Clicks:
         if action_id == SILENCE:
             return await control.silence_topic(incident_id, user, SILENCE_HOURS)
         return ActionResult(False, "Vigie does not know that button; update the card.")
-
-    @staticmethod
-    async def _say(respond: AsyncRespond, text: str) -> None:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 ELSEWHERE_INCIDENT = (

@@ -19,10 +19,11 @@ from storage.writer import Writer
 logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-NAME_FIELDS = ("real_name", "display_name", "name", "username", "user_name")
-"""Where a payload may carry the person's name, the most readable first: events' ``user_profile``
-has ``real_name`` and ``display_name``; interactivity's ``user`` has only ``name`` and
-``username`` (their handle); a slash command ``user_name``."""
+NAME_FIELDS = ("name", "username", "user_name", "display_name", "real_name")
+"""Where a payload may carry the person's name: their handle first, the one name every payload
+has (interactivity's ``user`` has ``name`` and ``username``, a slash command ``user_name``,
+events' ``user_profile`` ``name`` beside ``real_name``), so a person's name does not change
+(and is not stored again) with each kind of request; the others only when it is missing."""
 USER_ID = re.compile(r"\b[UW][A-Z0-9]{2,}\b")
 
 

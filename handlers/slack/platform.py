@@ -195,11 +195,12 @@ class SlackPlatform:
                     channel=channel, ts=ts, text=_text(intent), blocks=self._blocks(intent)
                 )
             except SlackApiError as error:
-                if intent.kind is IntentKind.UPDATE or error_code(error) != "message_not_found":
+                if error_code(error) != "message_not_found":
                     raise
-                # the card was deleted: the resolution is said all the same, in the channel
-                logger.warning("slack: the card of %s is gone; posting it alone", intent.key)
-                ts = ""
+                logger.warning("slack: the card of %s is gone; posting it again", intent.key)
+                if intent.kind is IntentKind.UPDATE:  # later edits and threads go to the new one
+                    return await self._repost(intent, f"{channel} {ts}")
+                ts = ""  # the resolution is said all the same, in the channel
             if intent.kind is IntentKind.UPDATE:
                 return card_ref or ""
         elif intent.kind is IntentKind.UPDATE:
@@ -212,6 +213,18 @@ class SlackPlatform:
             unfurl_links=False,
         )
         return card_ref or f"{response['channel']} {response['ts']}"
+
+    async def _repost(self, intent: Intent, gone: str) -> str:
+        """The card of an update, posted again as a new message (someone deleted the card
+        ``gone``): its ref is returned, which the outbox keeps as the card's from now on."""
+        response = await self.client.chat_postMessage(
+            channel=_split(gone)[0],
+            text=_text(intent),
+            blocks=self._blocks(intent, new_post=True),
+            metadata=_metadata(intent),
+            unfurl_links=False,
+        )
+        return f"{response['channel']} {response['ts']}"
 
     async def _deliver_part(self, intent: Intent, channel: str, ts: str) -> str:
         """A message of its own in the card's thread (reply drafts): posted under the card
@@ -234,11 +247,12 @@ class SlackPlatform:
         )
         return f"{channel} {ts}"
 
-    def _blocks(self, intent: Intent) -> list[dict[str, Any]]:
+    def _blocks(self, intent: Intent, *, new_post: bool = False) -> list[dict[str, Any]]:
         """The card as checked Block Kit; one Slack would refuse, rendering included, is a
-        ``DeliveryError`` that trying again cannot mend."""
+        ``DeliveryError`` that trying again cannot mend. ``new_post``: posted, not edited,
+        whatever the intent (people named in plain text: a ``<@U…>`` would notify them)."""
         try:
-            return check_blocks(self._rendered(intent))
+            return check_blocks(self._rendered(intent, new_post=new_post))
         except (InvalidBlocks, SlackObjectFormationError) as error:
             raise DeliveryError(
                 f"the card is not valid Block Kit: {error}", retryable=False
@@ -248,8 +262,8 @@ class SlackPlatform:
         """Escaped message text with the ids of people Vigie knows shown as their names."""
         return self.people.named(escaped) if self.people is not None else escaped
 
-    def _rendered(self, intent: Intent) -> list[Any]:
-        new_post = intent.kind is IntentKind.OPEN
+    def _rendered(self, intent: Intent, *, new_post: bool = False) -> list[Any]:
+        new_post = new_post or intent.kind is IntentKind.OPEN
         # without a directory the renderers' default (ids shown as they are) applies
         named: dict[str, NameOf] = {} if self.people is None else {"name_of": self.people.name}
         if intent.card.get("type") == DRAFTS:

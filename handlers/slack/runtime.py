@@ -52,7 +52,7 @@ def build_slack(
             "snooze, resolve or silence"
         )
     commands = ChatCommands(
-        writer, control, names, responders.may_act, clock, settings.command, own
+        writer, control, names, responders.may_act_or_raise, clock, settings.command, own
     )
     approvers = SlackResponders(settings.approvers, client, open_when_empty=False)
     if not any(settings.approvers.values()):
