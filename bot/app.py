@@ -343,6 +343,8 @@ def build(config: AppConfig, console: Console) -> Service:
     drafts.wake = deliverer.wake
     if teams is not None:
         teams.bot.on_reference = partial(deliverer.retry_now, "teams")
+    # a feed of these can carry an item another feed of the source carries under another id
+    same_link = frozenset(s.name for s in config.sources if s.type == "rss")
     intake = Intake(
         build_scorer(config),
         writer,
@@ -352,7 +354,10 @@ def build(config: AppConfig, console: Console) -> Service:
         now=clock.now,
         sinks=[platform.show],
         on_event_time=clock.advance if isinstance(clock, EventClock) else None,
-        store=lambda db, scored, positions: desk.store(db, scored, positions, clock.now()),
+        store=lambda db, scored, positions: desk.store(
+            db, scored, positions, clock.now(), same_link
+        ),
+        same_link_sources=same_link,
     )
     states: dict[str, SourceState] = {}
     watch = SourceWatch(states, metrics, Notices(writer, config.incidents, deliverer))

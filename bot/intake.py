@@ -95,7 +95,11 @@ class Intake:
         sinks: Sequence[Sink] = (),
         on_event_time: Callable[[datetime], None] | None = None,
         store: Store = save_noted,
+        same_link_sources: frozenset[str] = frozenset(),
     ) -> None:
+        """``same_link_sources``: the sources for which a link they hold already is a repeat
+        (``save_batch``); ``save_noted`` and the intake's fallbacks are given it, another
+        ``store`` must honour it itself."""
         self.scorer = scorer
         self.now = now
         self.writer = writer
@@ -104,6 +108,10 @@ class Intake:
         self.batch_size = batch_size
         self.sinks = tuple(sinks)
         self.on_event_time = on_event_time
+        self.same_link_sources = same_link_sources
+        self.files = store is not save_noted  # a store filing into incidents (the desk's)
+        if store is save_noted:
+            store = partial(save_noted, same_link_sources=same_link_sources)
         self.store = store
         self.storage_error: str | None = None
         self._storing = Fault("storing mentions", logger, trace=False)  # logged once, not in a loop
@@ -351,7 +359,7 @@ class Intake:
         cannot be stored at all. Another error, or one of a store that files nothing
         (``save_noted``), is the mention's own: None at once."""
         key = item.mention.key
-        if not isinstance(error, sqlite3.Error) or self.store is save_noted:
+        if not isinstance(error, sqlite3.Error) or not self.files:
             logger.error("mention %r/%r cannot be stored; skipped", *key, exc_info=error)
             return None
         logger.error(
@@ -361,7 +369,13 @@ class Intake:
         )
         try:
             kept = await self._run_through_faults(
-                partial(_keep_unfiled, item=item, error=_said(error)), 1
+                partial(
+                    _keep_unfiled,
+                    item=item,
+                    error=_said(error),
+                    same_link_sources=self.same_link_sources,
+                ),
+                1,
             )
         except Exception:
             logger.exception("mention %r/%r cannot be stored; skipped", *key)
@@ -387,10 +401,12 @@ def _said(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
-def _keep_unfiled(db: Database, item: ScoredMention, error: str) -> Stored:
+def _keep_unfiled(
+    db: Database, item: ScoredMention, error: str, same_link_sources: frozenset[str]
+) -> Stored:
     """Store one mention without filing it; if it is new, keep it to be filed later."""
     with db.atomic():
-        stored = save_noted(db, [item], {})
+        stored = save_noted(db, [item], {}, same_link_sources)
         for scored in stored.fresh:
             keep_unfiled(db, scored, error)
     return Stored(stored.fresh, frozenset(scored.mention.key for scored in stored.fresh))

@@ -48,14 +48,16 @@ def save_batch(
     db: sqlite_utils.Database,
     batch: Sequence[ScoredMention],
     positions: Mapping[str, str] | None = None,
+    same_link_sources: frozenset[str] = frozenset(),
 ) -> list[ScoredMention]:
     """Store the mentions not stored yet and the sources' positions, in one transaction.
 
     Returns the mentions that were new. Repeats are left alone: the same source and native id,
     or the same canonical link heard through another source (a post seen by two sources, an
     article in the feeds of two ``rss`` sources). Within one source only its ids tell mentions
-    apart: app-store reviews sent to one webhook may all link to the same product page (a
-    source that can hear one item under two ids, ``rss``, drops those repeats itself).
+    apart (app-store reviews sent to one webhook may all link to the same product page), except
+    for ``same_link_sources``, whose feeds can carry one item under different ids (an article
+    in two feeds of one ``rss`` source): for those a link the source holds is a repeat too.
     """
     with db.atomic():
         known = _existing_keys(db, {scored.mention.key for scored in batch})
@@ -64,7 +66,7 @@ def save_batch(
         fresh: list[ScoredMention] = []
         for scored in batch:
             key, link = scored.mention.key, links[scored.mention.key]
-            if key in known or _elsewhere(holders.get(link), scored.mention.source):
+            if key in known or _repeat(holders.get(link), scored.mention.source, same_link_sources):
                 continue
             known.add(key)
             if link:
@@ -100,24 +102,34 @@ def _existing_keys(db: sqlite_utils.Database, keys: set[tuple[str, str]]) -> set
 
 
 def _link_holders(db: sqlite_utils.Database, links: set[str]) -> dict[str, set[str]]:
-    """Of these canonical links, those stored already, each with sources holding it: one
-    source, or two when there are several (enough to tell whether another one does)."""
+    """Of these canonical links, those stored already, each with sources holding it: the first
+    and the last by name (one when they are the same: enough to tell whether another one does).
+    Each is one search of the (canonical_url, source) index, however many mentions share it."""
     found: dict[str, set[str]] = {}
     ordered = sorted(links)
     for start in range(0, len(ordered), _KEYS_PER_LOOKUP):
         chunk = ordered[start : start + _KEYS_PER_LOOKUP]
-        marks = ",".join("?" * len(chunk))
-        sql = (
-            "SELECT canonical_url, MIN(source), MAX(source) FROM mentions "
-            f"WHERE canonical_url IN ({marks}) GROUP BY canonical_url"
-        )
-        found.update((str(link), {first, last}) for link, first, last in db.execute(sql, chunk))
+        sql = _HOLDERS.format(wanted=", ".join("(?)" for _ in chunk))
+        for link, first, last in db.execute(sql, chunk):
+            if first is not None:
+                found[str(link)] = {first, last}
     return found
 
 
-def _elsewhere(holders: set[str] | None, source: str) -> bool:
-    """Whether a source other than ``source`` holds the link already."""
-    return bool(holders) and holders != {source}
+_HOLDERS = (
+    "WITH wanted(link) AS (VALUES {wanted}) SELECT link, "
+    "(SELECT source FROM mentions WHERE canonical_url = link ORDER BY source LIMIT 1), "
+    "(SELECT source FROM mentions WHERE canonical_url = link ORDER BY source DESC LIMIT 1) "
+    "FROM wanted"
+)
+
+
+def _repeat(holders: set[str] | None, source: str, same_link_sources: frozenset[str]) -> bool:
+    """Whether a link held by ``holders`` makes a mention of ``source`` a repeat: held by another
+    source, or by any (itself too) for one of ``same_link_sources``."""
+    if not holders:
+        return False
+    return source in same_link_sources or holders != {source}
 
 
 def _row(scored: ScoredMention) -> tuple[Any, ...]:

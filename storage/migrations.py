@@ -291,6 +291,15 @@ def _v12_repairs(db: sqlite_utils.Database) -> None:
     _fill_statement_limits(db)
 
 
+def _v13_link_holders(db: sqlite_utils.Database) -> None:
+    # storage.mentions asks which sources hold a link (the first and the last by name): with
+    # the source in the index each is one search of it, not a walk through every mention
+    # sharing the link (thousands of app-store reviews linking to one product page). The index
+    # on canonical_url alone is its prefix: no longer needed.
+    db.table("mentions").create_index(["canonical_url", "source"], if_not_exists=True)
+    db.execute("DROP INDEX IF EXISTS idx_mentions_canonical_url")
+
+
 def _fill_canonical_urls(db: sqlite_utils.Database, chunk: int = 5000) -> None:
     from bot.urls import canonical_url  # what storage.mentions stores for new mentions
 
@@ -365,6 +374,7 @@ MIGRATIONS: list[Migration] = [
     _v10_mention_issues,
     _v11_engine_overflow,
     _v12_repairs,
+    _v13_link_holders,
 ]
 
 

@@ -50,11 +50,15 @@ class Stored:
 
 
 def save_noted(
-    db: sqlite_utils.Database, batch: Sequence[ScoredMention], positions: Mapping[str, str]
+    db: sqlite_utils.Database,
+    batch: Sequence[ScoredMention],
+    positions: Mapping[str, str],
+    same_link_sources: frozenset[str] = frozenset(),
 ) -> Stored:
-    """``save_batch``, noting why the new mentions stored unscored have no score."""
+    """``save_batch`` (``same_link_sources``: see there), noting why the new mentions stored
+    unscored have no score."""
     with db.atomic():
-        fresh = save_batch(db, batch, positions)
+        fresh = save_batch(db, batch, positions, same_link_sources)
         for scored in fresh:
             if (reason := unscored_reason(scored)) is not None:
                 _note(db, scored, SCORING, reason, with_mention=False)

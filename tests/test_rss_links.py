@@ -5,17 +5,21 @@ End to end: feeds served by the fake feed server, polled by the source, stored i
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot.model import Brand, Mention
-from bot.sources.rss import RssSource, unwrap
+from bot.sources.rss import unwrap
 from bot.workers import InlineScorer
+from storage.cursors import load_cursor, save_cursors
 from storage.database import open_database
 from storage.mentions import save_batch
+from tests.conftest import running_service, stored_mentions, wait_for, write_config
 from tests.fake_feeds import RSS, FakeFeeds
 from tests.test_source_rss import make_source, poll
 
@@ -92,37 +96,98 @@ def test_unwrapping_keeps_a_fragment_and_drops_tracking() -> None:
     assert unwrap(POST + "?utm_source=rss#comment-12") == POST + "#comment-12"
 
 
-async def test_one_article_in_two_feeds_of_a_source_is_queued_once(feeds: FakeFeeds) -> None:
-    date = "Mon, 10 Mar 2025 09:00:00 +0000"
-    link = "https://news.example/kestrel-down?utm_source=x"
-    feeds.publish("main", rss("Main", ("main-1", link, "Kestrel down", date)), RSS)
+DATE = "Mon, 10 Mar 2025 09:00:00 +0000"
+ARTICLE = "https://news.example/kestrel-down"
+
+
+def article(guid: str, link: str = ARTICLE) -> tuple[str, str, str, str]:
+    return (guid, link, "Kestrel down all morning", DATE)
+
+
+def seen_in(config: Path, feed: str) -> list[str]:
+    """The entries of ``feed`` the stored position of the ``news`` source remembers."""
+    if not (config.parent / "vigie.db").exists():
+        return []
+    db = open_database(config.parent / "vigie.db", read_only=True)
+    try:
+        position = json.loads(load_cursor(db, "news") or "{}")
+    finally:
+        db.close()
+    return list(position.get("feeds", {}).get(feed, {}).get("seen", []))
+
+
+async def polled_once(config: Path, feeds: FakeFeeds, *changed: str) -> None:
+    """Run the service until its first poll is stored: what the position remembers of each
+    ``changed`` feed (a path on ``feeds``) is no longer what it was."""
+    before = {path: seen_in(config, feeds.url(path)) for path in changed}
+    async with running_service(config):
+        await wait_for(
+            lambda: all(seen_in(config, feeds.url(path)) != was for path, was in before.items())
+        )
+
+
+def news(tmp_path: Path, feeds: FakeFeeds, *paths: str, **settings: object) -> Path:
+    source = {"type": "rss", "name": "news", "feeds": [feeds.url(p) for p in paths], **settings}
+    return write_config(tmp_path, [source])
+
+
+async def test_one_article_in_two_feeds_of_a_source_is_stored_once(
+    feeds: FakeFeeds, tmp_path: Path
+) -> None:
+    feeds.publish("main", rss("Main", article("main-1", ARTICLE + "?utm_source=x")), RSS)
     feeds.publish("tech", rss("Tech"), RSS)
-    source: RssSource = make_source([feeds.url("main"), feeds.url("tech")])
-    first, cursor = await poll(source, {})
-    assert [m.native_id.rsplit(":", 1)[-1] for m in first] == ["main-1"]
-    # later, the category feed carries it too, under an id of its own: a repeat
+    config = news(tmp_path, feeds, "main", "tech")
+    await polled_once(config, feeds, "main")
+    # later, the category feed carries it too, under an id (and a spelling) of its own
     elsewhere = "https://www.news.example/kestrel-down/"
-    feeds.publish("tech", rss("Tech", ("tech-9", elsewhere, "Kestrel down", date)), RSS)
-    again, cursor = await poll(source, cursor)
-    assert again == []
-    # restarted: the cursor remembers the link
-    feeds.publish(
-        "main",
-        rss("Main", ("main-2", "http://news.example/kestrel-down", "Kestrel down", date)),
-        RSS,
-    )
-    restarted = make_source([feeds.url("main"), feeds.url("tech")])
-    assert (await poll(restarted, cursor))[0] == []
+    feeds.publish("tech", rss("Tech", article("tech-9", elsewhere)), RSS)
+    await polled_once(config, feeds, "tech")
+    # and the main feed again, under a new id
+    feeds.publish("main", rss("Main", article("main-2", "http://news.example/kestrel-down")), RSS)
+    await polled_once(config, feeds, "main")
+    assert [row["native_id"].rsplit(":", 1)[-1] for row in stored_mentions(config)] == ["main-1"]
 
 
-async def test_one_article_in_two_feeds_of_one_poll_is_queued_once(feeds: FakeFeeds) -> None:
-    date = "Mon, 10 Mar 2025 09:00:00 +0000"
-    feeds.publish(
-        "a", rss("A", ("a-1", "https://news.example/kestrel-down", "Kestrel down", date)), RSS
-    )
-    feeds.publish(
-        "b", rss("B", ("b-1", "https://news.example/kestrel-down/", "Kestrel down", date)), RSS
-    )
-    mentions, cursor = await poll(make_source([feeds.url("a"), feeds.url("b")]), {})
-    assert len(mentions) == 1
-    assert len(cursor["links"]) == 1
+async def test_one_article_in_two_feeds_of_one_poll_is_stored_once(
+    feeds: FakeFeeds, tmp_path: Path
+) -> None:
+    feeds.publish("a", rss("A", article("a-1")), RSS)
+    feeds.publish("b", rss("B", article("b-1", ARTICLE + "/")), RSS)
+    config = news(tmp_path, feeds, "a", "b")
+    await polled_once(config, feeds, "a", "b")
+    assert len(stored_mentions(config)) == 1
+
+
+async def test_an_article_stored_before_the_upgrade_is_not_stored_again(
+    feeds: FakeFeeds, tmp_path: Path
+) -> None:
+    """A position written before this Vigie (no link memory in it, or a memory that has since
+    forgotten the link) is no reason to store an article twice."""
+    feeds.publish("main", rss("Main", article("main-1")), RSS)
+    feeds.publish("tech", rss("Tech"), RSS)
+    config = news(tmp_path, feeds, "main", "tech")
+    await polled_once(config, feeds, "main")
+    with sqlite_utils.Database(tmp_path / "vigie.db") as db:
+        position = json.loads(load_cursor(db, "news") or "{}")
+        save_cursors(db, {"news": json.dumps({"feeds": position["feeds"]})})
+        db.conn.commit()
+    feeds.publish("tech", rss("Tech", article("tech-9", ARTICLE + "/")), RSS)
+    await polled_once(config, feeds, "tech")
+    assert [row["native_id"].rsplit(":", 1)[-1] for row in stored_mentions(config)] == ["main-1"]
+
+
+async def test_an_article_comes_back_after_many_others_and_is_not_stored_again(
+    feeds: FakeFeeds, tmp_path: Path
+) -> None:
+    feeds.publish("main", rss("Main", article("main-1")), RSS)
+    feeds.publish("tech", rss("Tech"), RSS)
+    config = news(tmp_path, feeds, "main", "tech", max_entries=2)
+    await polled_once(config, feeds, "main")
+    for n in range(3):  # the busy main feed moves on
+        others = [article(f"main-x{n}-{k}", f"https://news.example/other-{n}-{k}") for k in (1, 2)]
+        feeds.publish("main", rss("Main", *others), RSS)
+        await polled_once(config, feeds, "main")
+    feeds.publish("tech", rss("Tech", article("tech-9", ARTICLE + "/")), RSS)
+    await polled_once(config, feeds, "tech")
+    ids = [row["native_id"].rsplit(":", 1)[-1] for row in stored_mentions(config)]
+    assert sorted(ids) == sorted(["main-1", *(f"main-x{n}-{k}" for n in range(3) for k in (1, 2))])

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -425,12 +426,30 @@ def context(brands: list[Brand], report: Callable[[str, str | None], None] | Non
     return SourceContext(SystemClock(), Metrics(), report or Reports(), tuple(brands))
 
 
-def source_for(fake: FakeMastodon, reports: Reports | None = None, **fields: Any) -> MastodonSource:
+class Ticker:
+    """A monotonic clock that moves only when told (``seconds``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 1_000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def source_for(
+    fake: FakeMastodon,
+    reports: Reports | None = None,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+    **fields: Any,
+) -> MastodonSource:
     fields = {"access_token": TOKEN, "search": [], "idle_seconds": 2, "max_backoff": 1, **fields}
     chosen = MastodonSourceSettings.model_validate(
         {"type": "mastodon", "name": "masto", "base_url": fake.url, **fields}
     )
-    return MastodonSource(chosen, context([KESTREL], reports), backoff_base=0.05)
+    return MastodonSource(
+        chosen, context([KESTREL], reports), backoff_base=0.05, monotonic=monotonic
+    )
 
 
 @asynccontextmanager
@@ -501,9 +520,10 @@ async def test_a_dropped_stream_reconnects_and_fills_the_gap_once(fake: FakeMast
     fills = [
         call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
     ]
-    # the gap (from LOOKBACK below the cursor), then the page after it (empty unless 'after' is in)
-    gap = fills.index(read_back(first["id"]))
-    assert fills[gap : gap + 2] == [read_back(first["id"]), missed[-1]["id"]]
+    # the gap from the cursor (the feed was read back at the start, not again so soon), then
+    # the page after it (empty unless 'after' is in)
+    gap = fills.index(first["id"])
+    assert fills[gap : gap + 2] == [first["id"], missed[-1]["id"]]
     assert inbox.cursor == {"tag:kestreldown": after["id"]}
     assert "ended the stream" in str(reports.said[0])
     assert reports.said[-1] is None
@@ -531,10 +551,10 @@ async def test_a_streamed_catch_up_reads_past_a_page_short_of_dropped_posts(
     pages = [
         call.query.get("min_id") for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")
     ]
-    # a page of 36 (4 dropped), one of 18, and the empty page that ends the catch-up
-    gap = pages.index(read_back(first["id"]))
-    after_first = [read_back(first["id"]), missed[38]["id"], missed[59]["id"]]  # 'one' first
-    assert pages[gap : gap + 3] == after_first
+    # from the cursor (read back at the start, not again so soon): a page of 36 (4 dropped),
+    # one of 18, and the empty page that ends the catch-up
+    gap = pages.index(first["id"])
+    assert pages[gap : gap + 3] == [first["id"], missed[39]["id"], missed[59]["id"]]
 
 
 async def test_a_polled_feed_stops_at_a_short_page_and_goes_on_at_the_next_poll(
@@ -550,9 +570,9 @@ async def test_a_polled_feed_stops_at_a_short_page_and_goes_on_at_the_next_poll(
         await wait_for(lambda: len(inbox.mentions) == 1 + len(shown))
     assert inbox.ids == [start["id"], *shown]  # the cursor's post read again (storage drops it)
     pages = [call.query["min_id"] for call in fake.calls_to("/api/v1/timelines/tag/kestreldown")]
-    # the short first page (36 of 40) ends a poll; the next poll reads the rest (LOOKBACK
-    # below its cursor: what the first page ended with)
-    assert pages[:2] == [read_back(start["id"]), read_back(posts[39]["id"])]
+    # the short first page (36 of 40, read back LOOKBACK below the stored cursor) ends a poll;
+    # the next poll reads the rest from its cursor: what the first page ended with
+    assert pages[:2] == [read_back(start["id"]), posts[38]["id"]]
 
 
 async def test_a_silent_stream_is_reconnected(fake: FakeMastodon) -> None:
@@ -613,8 +633,8 @@ async def test_a_long_gap_is_read_forward_a_few_pages_per_poll(fake: FakeMastodo
         await wait_for(lambda: len(inbox.mentions) == 101)
     assert inbox.ids == [s["id"] for s in [start, *gap]]  # the cursor's post read again
     asked = [call.query["min_id"] for call in fake.calls_to("/api/v1/timelines/tag/")]
-    # two pages (the first with 'before'), then the rest from LOOKBACK below the cursor
-    assert asked[:3] == [read_back(start["id"]), gap[38]["id"], read_back(gap[78]["id"])]
+    # two pages (read back: the first with 'before'), then the rest from the cursor
+    assert asked[:3] == [read_back(start["id"]), gap[38]["id"], gap[78]["id"]]
 
 
 async def test_a_search_gap_beyond_max_pages_is_said(

@@ -396,6 +396,19 @@ async def test_restart_resumes_without_repeating_or_missing_an_entry() -> None:
     }
 
 
+async def test_a_position_with_the_old_link_memory_still_resumes() -> None:
+    """Positions written by the Vigie that kept recent links in them ("links"): read as ever,
+    the links left behind."""
+    async with FakeFeeds() as feeds:
+        feeds.publish("alerts", alerts(1, 2))
+        source = make_source([feeds.url("alerts")])
+        _, cursor = await poll(source, {})
+        feeds.publish("alerts", alerts(1, 2, 3))
+        mentions, after = await poll(source, {**cursor, "links": ["0123456789abcdef", 7]})
+    assert numbers(mentions) == [3]
+    assert set(after) == {"feeds"}
+
+
 # Trouble
 
 
@@ -442,10 +455,7 @@ async def test_a_refusing_feed_waits_long_and_retry_after_is_honoured() -> None:
 
         assert await poll(source, {}) == (
             [],
-            {
-                "feeds": {feeds.url("gone"): {"seen": []}, feeds.url("busy"): {"seen": []}},
-                "links": [],
-            },
+            {"feeds": {feeds.url("gone"): {"seen": []}, feeds.url("busy"): {"seen": []}}},
         )
         assert source.health[feeds.url("busy")].due >= clock.seconds + 120
         assert source.health[feeds.url("gone")].due >= clock.seconds + 3600

@@ -60,13 +60,15 @@ class IncidentDesk:
         batch: Sequence[ScoredMention],
         positions: Mapping[str, str],
         now: datetime,
+        same_link_sources: frozenset[str] = frozenset(),
     ) -> Stored:
         """Store a batch and file its new mentions into incidents, in one transaction. Filing
         runs in a savepoint: when it fails (a bug, not the database) only the filing is rolled
         back; the mentions and positions commit, and those not filed wait to be filed again
-        (``bot.incidents.filing``). A database error undoes it all (the intake retries)."""
+        (``bot.incidents.filing``). A database error undoes it all (the intake retries).
+        ``same_link_sources``: see ``storage.mentions.save_batch``."""
         with self.transaction(db):
-            stored = save_noted(db, batch, positions)
+            stored = save_noted(db, batch, positions, same_link_sources)
             unfiled = file_or_keep(self, db, stored.fresh, now)
         return replace(stored, unfiled=unfiled)
 

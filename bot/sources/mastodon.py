@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -39,7 +40,13 @@ from bot.intake import Envelope
 from bot.matching import BrandMatcher
 from bot.model import Engagement, Mention
 from bot.sources.base import Inbox, Source, cut_short
-from bot.sources.mastodon_api import PAGE_SIZE, Feed, MastodonApi, plan_feeds
+from bot.sources.mastodon_api import (
+    PAGE_SIZE,
+    READ_BACK_EVERY,
+    Feed,
+    MastodonApi,
+    plan_feeds,
+)
 from bot.sources.mastodon_reply import MastodonReplier
 from bot.sources.mastodon_sse import SseError, SseParser
 from bot.sources.mastodon_status import (
@@ -71,6 +78,7 @@ class MastodonSource:
         *,
         backoff_base: float = 1.0,
         stable_seconds: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = settings.name
         self.settings = settings
@@ -89,7 +97,12 @@ class MastodonSource:
         self._health = Health(settings.name, context.report)
         self._pacer = Pacer()  # one rate limit for everything asked with the token
         self._cursor: dict[str, str] = {}
-        self._started = context.clock.now()
+        # the first start's backfill is counted from the real present (under ``clock: event``
+        # the context's clock says when the events were)
+        self._wall = SystemClock()
+        self._started = self._wall.now()
+        self._monotonic = monotonic
+        self._read_back_at: dict[str, float] = {}  # per feed, when it was last read back
         self._replier = MastodonReplier(settings, self._pacer, context.clock)
         self._handing_over = asyncio.Lock()
         self._events: dict[str, _Handler] = {
@@ -103,7 +116,7 @@ class MastodonSource:
 
     async def run(self, inbox: Inbox, position: str | None) -> None:
         self._cursor = _load_cursor(position, self.name)
-        self._started = self.context.clock.now()
+        self._started = self._wall.now()
         polled = [feed for feed in self.feeds if not self.streamed(feed)]
         async with client_session() as session, asyncio.TaskGroup() as tasks:
             api = MastodonApi(session, self.settings, self._pacer)
@@ -223,7 +236,11 @@ class MastodonSource:
         # never heard of yet: what is younger than backfill (counted from the start, so a
         # feed empty then still gets what is posted before it is next read)
         oldest = self._started - self.settings.backfill if since is None else None
-        pages = api.since(feed, since, back_to=oldest, to_the_end=self.streamed(feed))
+        began = self._monotonic()
+        look_back = self._read_back_due(feed, began)
+        pages = api.since(
+            feed, since, back_to=oldest, to_the_end=self.streamed(feed), look_back=look_back
+        )
         async for page in pages:
             self._malformed(page.malformed)
             heard = self._reader.read(page.statuses, firehose=feed.firehose, not_before=oldest)
@@ -237,6 +254,14 @@ class MastodonSource:
                     "(raise max_pages to read more)",
                     *(self.name, feed.label, self.settings.max_pages * PAGE_SIZE, skipped),
                 )
+        if look_back or since is None:  # a first read goes back as far as backfill
+            self._read_back_at[feed.key] = began
+
+    def _read_back_due(self, feed: Feed, now: float) -> bool:
+        """Whether this read of ``feed`` starts below its cursor, for posts federated late: once
+        per ``READ_BACK_EVERY`` (a read that failed does not count)."""
+        last = self._read_back_at.get(feed.key)
+        return last is None or now - last >= READ_BACK_EVERY.total_seconds()
 
     def _trouble(self, feed: Feed, error: SourceError, backoff: Backoff) -> float:
         delay = backoff.next_delay(error.wait)

@@ -13,11 +13,14 @@ entry in the cursor, the newest status id heard from it. Catching up a feed from
   after LIMIT/OFFSET, so the walk goes on until a page is empty or reaches the cursor. A
   streamed timeline's catch-up also goes on to an empty page (see ``since``).
 
-Every read starts ``LOOKBACK`` below the cursor. Mastodon gives a status from another server the
-snowflake id of when it was posted, not of when it arrived (Mastodon::Snowflake), so a post
-federated late sorts below posts heard before it: asked only for ids above the cursor, neither a
-timeline nor a search would ever give it. Repeats are dropped by the reader (and by storage). Ids
-that are no snowflakes (Pleroma, Misskey) are read from the cursor itself.
+A read can start ``LOOKBACK`` below the cursor (``look_back``). Mastodon gives a status from
+another server the snowflake id of when it was posted, not of when it arrived
+(Mastodon::Snowflake), so a post federated late sorts below posts heard before it: asked only
+for ids above the cursor, neither a timeline nor a search would ever give it. Repeats are
+dropped by the reader (and by storage). Ids that are no snowflakes (Pleroma, Misskey) are read
+from the cursor itself. The source reads a feed back once per ``READ_BACK_EVERY`` (a post late
+by up to ``LOOKBACK`` minus that, less a poll period, is always heard); other reads start at the
+cursor, one request for a quiet feed: the rate limit is shared with catch-ups and replies.
 
 Every REST request waits its turn with a :class:`Pacer`: when ``X-RateLimit-Remaining`` runs
 low, what is left is spread until ``X-RateLimit-Reset`` (an ISO 8601 time on Mastodon).
@@ -69,8 +72,11 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 40  # the most Mastodon gives per page
 LOOKBACK = timedelta(minutes=10)
 """How far below the cursor (in post time) each read starts, for posts federated late."""
+READ_BACK_EVERY = LOOKBACK / 2
+"""How often (at most) the source reads a feed back, per feed; other reads start at the cursor."""
 LOOKBACK_PAGES = 3
-"""Pages wholly below the cursor read at most per read; past them it goes on from the cursor."""
+"""Pages wholly below the cursor read at most per read: past them a timeline goes on from the
+cursor, a search (walking down from the newest) stops."""
 CONNECT_SECONDS = 30.0
 _PUBLIC_STREAMS = {"all": "public", "local": "public/local", "remote": "public/remote"}
 
@@ -179,8 +185,10 @@ class MastodonApi:
         *,
         back_to: datetime | None = None,
         to_the_end: bool = False,
+        look_back: bool = True,
     ) -> AsyncIterator[Page]:
-        """The feed's statuses newer than :func:`read_back` of ``since``, a page at a time.
+        """The feed's statuses newer than :func:`read_back` of ``since`` (``since`` itself
+        without ``look_back``), a page at a time.
 
         With no cursor (``since`` None), the newest pages back to ``back_to`` (None: the newest
         page only). A timeline page short of ``PAGE_SIZE`` usually is the newest one, but
@@ -189,21 +197,24 @@ class MastodonApi:
         next poll goes on from it); with ``to_the_end`` (a streamed feed's catch-up, after which
         the stream moves the cursor past what is left) the walk goes on until a page is empty:
         one more request per catch-up."""
+        start = read_back(since) if look_back else since
         if feed.search:
-            yield await self._search_since(feed, since, back_to)
+            yield await self._search_since(feed, since, start, back_to)
         elif since is None:
             async for page in self._back_to(feed, back_to):
                 yield page
         else:
-            async for page in self._forward(feed, since, to_the_end):
+            async for page in self._forward(feed, since, start, to_the_end):
                 yield page
 
-    async def _forward(self, feed: Feed, since: str, to_the_end: bool) -> AsyncIterator[Page]:
-        """Pages up from ``read_back(since)``, oldest first. Pages wholly at or below ``since``
-        (the look-back) never end the walk and do not count against ``max_pages``; after
-        ``LOOKBACK_PAGES`` of them the walk jumps to ``since``, so a busy feed still reaches its
-        newest posts."""
-        position = read_back(since)
+    async def _forward(
+        self, feed: Feed, since: str, start: str | None, to_the_end: bool
+    ) -> AsyncIterator[Page]:
+        """Pages up from ``start`` (``since`` or below it), oldest first. Pages wholly at or
+        below ``since`` (the look-back) never end the walk and do not count against
+        ``max_pages``; after ``LOOKBACK_PAGES`` of them the walk jumps to ``since``, so a busy
+        feed still reaches its newest posts."""
+        position = start
         pages = looked_back = 0
         while True:
             answer = await self._timeline(feed, {"min_id": position})
@@ -246,14 +257,15 @@ class MastodonApi:
         return answer
 
     async def _search_since(
-        self, feed: Feed, since: str | None, back_to: datetime | None = None
+        self, feed: Feed, since: str | None, start: str | None, back_to: datetime | None = None
     ) -> Page:
-        """Pages down from the newest until one is empty or reaches ``read_back(since)`` (the
-        first time, ``since`` None: reaches ``back_to``; None too: the newest page only). A
+        """Pages down from the newest until one is empty or reaches ``start`` (``since`` or
+        below it), or after ``LOOKBACK_PAGES`` pages wholly at or below ``since`` (the first
+        time, ``since`` None: until one reaches ``back_to``; None too: the newest page only). A
         short page does not end the walk: Mastodon drops deleted and filtered statuses after
         LIMIT/OFFSET, so more may follow."""
-        start = read_back(since)
         found: list[Any] = []
+        looked_back = 0
         for number in range(self.settings.max_pages):
             params = {**dict(feed.params), "type": "statuses", "resolve": "false"}
             params |= {"limit": str(PAGE_SIZE), "offset": str(number * PAGE_SIZE)}
@@ -264,7 +276,9 @@ class MastodonApi:
             if not isinstance(statuses, list):
                 raise SourceError(f"{feed.path}: expected {{statuses: [...]}}")
             found += statuses
-            if not statuses or _search_done(statuses, start, back_to):
+            if since is not None and _wholly_behind(statuses, since):
+                looked_back += 1
+            if looked_back >= LOOKBACK_PAGES or _search_done(statuses, start, back_to):
                 return _page(found, start)
         page = _page(found, start)
         # the look-back left unread is no news; posts between the cursor and the newest are
@@ -406,6 +420,8 @@ def read_back(cursor: str | None, lookback: timedelta = LOOKBACK) -> str | None:
 
 
 def _search_done(statuses: list[Any], start: str | None, back_to: datetime | None) -> bool:
+    if not statuses:
+        return True
     if start is not None:
         return _reaches(statuses, start)
     return back_to is None or _reaches_time(statuses, back_to)
@@ -420,6 +436,14 @@ def _reaches_time(answer: list[Any], when: datetime) -> bool:
         except MalformedRecord:
             continue
     return False
+
+
+def _wholly_behind(answer: list[Any], since: str) -> bool:
+    """Whether a search page holds posts, none of them newer than ``since``: all look-back."""
+    ids = [
+        item["id"] for item in answer if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
+    return bool(ids) and not any(is_newer(status_id, since) for status_id in ids)
 
 
 def _reaches(answer: list[Any], since: str) -> bool:

@@ -8,9 +8,8 @@ that, the time of the oldest of them), so a restart neither queues an entry agai
 that appeared meanwhile. One failing feed is backed off on its own; the others carry on.
 
 One article can be in several feeds of a source (a blog's main and category feeds, two news
-searches), under a different id in each: the cursor also keeps digests of the canonical links
-(:func:`bot.urls.canonical_url`) of the source's recent mentions, and an entry whose link is
-among them is a repeat. Storage drops a link heard through another source, not within one.
+searches), under a different id in each: storage drops it as a repeat by its canonical link, an
+``rss`` source being one of the app's ``same_link_sources`` (:func:`storage.mentions.save_batch`).
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from bot.sources.html_text import html_to_text
 from bot.sources.polite import Backoff, SourceError, client_session, describe
 from bot.sources.polling import Cursor, PollingSource, Report, no_report
 from bot.sources.redirects import Resolve, follow, resolve
-from bot.urls import canonical_url
 
 if TYPE_CHECKING:
     from bot.sources import SourceContext
@@ -338,30 +336,6 @@ def select(entries: list[Entry], memory: FeedMemory, max_entries: int) -> Fresh:
     return Fresh(fresh, memory_after, overflow)
 
 
-def new_links(
-    mentions: list[Mention], remembered: tuple[str, ...], limit: int
-) -> tuple[list[Mention], tuple[str, ...]]:
-    """The mentions whose canonical link the source has not queued lately (each link once), and
-    the digests to remember after them: newest first, ``limit`` at most."""
-    seen = set(remembered)
-    kept: list[Mention] = []
-    added: list[str] = []
-    for mention in mentions:
-        link = canonical_url(mention.url)
-        mark = digest(link) if link else None
-        if mark is not None and mark in seen:
-            continue
-        kept.append(mention)
-        if mark is not None:
-            seen.add(mark)
-            added.append(mark)
-    return kept, (*reversed(added), *remembered)[:limit]
-
-
-def _load_links(data: Any) -> tuple[str, ...]:
-    return tuple(item for item in data if isinstance(item, str)) if isinstance(data, list) else ()
-
-
 def _parse_time(text: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(text) if text else None
@@ -433,11 +407,8 @@ class RssSource(PollingSource):
         }
         mentions = [mention for result in results.values() for mention in result.mentions]
         mentions.sort(key=lambda mention: mention.created_at)
-        limit = self.max_entries * len(self.feeds)  # as many as the feeds' windows hold
-        mentions, links = new_links(mentions, _load_links(cursor.get("links")), limit)
         self._report_health()
-        feeds = {feed: memory.dump() for feed, memory in after.items()}
-        return mentions, {"feeds": feeds, "links": list(links)}
+        return mentions, {"feeds": {feed: memory.dump() for feed, memory in after.items()}}
 
     async def _poll_feed(
         self,
