@@ -231,7 +231,10 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         type=_output_file,
         required=True,
-        help="CSV to write: cascade_id, observed, predicted_final ('-': standard output).",
+        help=(
+            "CSV to write: cascade_id, observed, predicted_final, branching, explosive "
+            "('-': standard output)."
+        ),
     )
     reach.add_argument(
         "--model",
