@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 _TRACKING = re.compile(r"^(utm_|fbclid|gclid|igshid|ref_?src|mc_(cid|eid))")
 
 
+_FRAGMENT_TRACKING = re.compile(r"^(utm_|xtor=|at_|fbclid=|gclid=|mc_(cid|eid)=)", re.I)
+"""Parameters feeds put after ``#``: Le Monde's ``xtor``, AT Internet's ``at_*``, UTM."""
+
 _PLACE = re.compile(r"^(:~:|top$|main$|content$|comments?$|respond$|reply$|share)", re.I)
 """Fragments that say where to scroll, not which item: a text fragment, a page's sections."""
 
@@ -18,9 +21,9 @@ def canonical_url(url: str, *, fragment: bool = True) -> str:
     (``https://acme.com[1``: a footnote after a link in a post, which ``urlsplit`` refuses as
     a broken IPv6 address). A fragment stays when it names an item (``#comment-12``: each
     comment of a blog post is its own mention) and goes when it only says where to scroll
-    (``#comments``, ``#:~:text=``), when it carries parameters (``#xtor=RSS-3208``, a feed's
-    tracking, different in each feed of one site), or when ``fragment`` is False (the page
-    itself: what a topic is about)."""
+    (``#comments``, ``#:~:text=``), when it is only a feed's tracking parameters
+    (``#xtor=RSS-3208``, different in each feed of one site), or when ``fragment`` is False
+    (the page itself: what a topic is about)."""
     url = url.strip().rstrip(".,;:!?")
     try:
         parts = urlsplit(url)
@@ -39,6 +42,10 @@ def canonical_url(url: str, *, fragment: bool = True) -> str:
 
 
 def _names_an_item(fragment: str) -> bool:
-    """Whether a fragment tells one item of a page from another (``comment-12``), rather than
-    where to scroll or parameters (``at_medium=RSS&at_campaign=…``: tracking, a page's state)."""
-    return bool(fragment) and not _PLACE.match(fragment) and "=" not in fragment
+    """Whether a fragment tells one item of a page from another (``comment-12``,
+    ``post=12``, ``/thread?id=5``), rather than where to scroll or a feed's tracking
+    (``xtor=RSS-3208``, ``at_medium=RSS&at_campaign=…``: every parameter a tracking one)."""
+    if not fragment or _PLACE.match(fragment):
+        return False
+    pairs = fragment.split("&")
+    return not all("=" in pair and _FRAGMENT_TRACKING.match(pair) for pair in pairs)

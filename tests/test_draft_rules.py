@@ -133,6 +133,21 @@ def test_an_edit_with_the_same_text_changes_nothing() -> None:
     assert not same.changed
 
 
+def test_a_save_sent_again_while_the_first_was_stored_is_no_conflict() -> None:
+    """Slack asks to submit again when the first Save was slow; the first one was stored
+    meanwhile: the same person's same text from the version they opened is no conflict (it
+    was shown as someone, themselves, having edited the draft since)."""
+    saved = rules.edit(draft(), user="UANA", at=T0, version=1, text="Sorry, on it.").changed[0]
+    again = rules.edit(saved, user="UANA", at=T0, version=1, text="Sorry, on it.\n")
+    assert again.ok
+    assert not again.changed  # nothing to change
+    assert not again.decisions  # nothing refused, nothing logged
+    other = rules.edit(saved, user="UBOB", at=T0, version=1, text="Sorry, on it.")
+    assert not other.ok  # someone else from the old version: still a conflict
+    longer = rules.edit(saved, user="UANA", at=T0, version=1, text="Sorry, on it. More.")
+    assert not longer.ok  # their own older version with another text: read it first
+
+
 def test_a_failed_publication_can_be_retried_once_per_click() -> None:
     publishing = approve(draft()).changed[0]
     failed = rules.publish_failed(publishing, error="429 rate limited", at=T0).changed[0]

@@ -76,3 +76,26 @@ async def test_the_card_posted_again_is_the_incident_s_card_after_a_restart(
         assert len(slack.calls_to("chat.postMessage")) == 2
         assert len(slack.calls_to("chat.update")) >= 2
         assert card["ts"] != ref.split()[1]
+
+
+async def test_an_update_that_posted_the_card_again_and_lost_the_answer_does_not_post_a_third(
+    writer: Writer,
+) -> None:
+    """The repost went out, then the process died before recording it (the item still
+    "sending"): the next start edited the deleted card, was told it is gone, and posted
+    another one."""
+    async with FakeSlack() as slack:
+        platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
+        ref = await platform.deliver(slack_intent(IntentKind.OPEN, "incident-7-1"), None)
+        await writer.run(lambda db: _card_ref(db, ref))
+        slack.messages["C0ALERTS"].clear()  # someone deleted the card
+        update = slack_intent(IntentKind.UPDATE, "incident-7-2")
+        await put(writer, update)
+        await writer.run(lambda db: db.execute("UPDATE outbox SET state = 'sending', attempts = 1"))
+        await platform.deliver(update, ref)  # the first attempt posted it; its end was lost
+        clock = FakeClock()
+        restarted = SlackPlatform(make_client("xoxb-test", slack.api_url))
+        await Deliverer(writer, {"slack": restarted}, wall=clock, monotonic=clock).deliver_due()
+        [card] = slack.messages["C0ALERTS"]
+        assert (await rows(writer))["incident-7-2"]["state"] == "sent"
+        assert (await rows(writer))["incident-7-2"]["ref"] == f"C0ALERTS {card['ts']}"

@@ -480,6 +480,9 @@ def test_the_same_link_heard_through_two_sources_is_stored_once(tmp_path: Path) 
     ]
     assert [s.mention.native_id for s in save_batch(db, comments)] == ["m-10", "m-11"]
     assert canonical_url("https://blog.example/a/#:~:text=down") == "blog.example/a"
-    # a fragment of parameters is a feed's tracking (one per feed of a site), not an item
+    # a fragment of tracking parameters is a feed's (one per feed of a site), not an item
     for tracked in ("#xtor=RSS-3208", "#at_medium=RSS&at_campaign=KSF", "#utm_medium=feed"):
         assert canonical_url(f"https://www.lemonde.fr/a.html{tracked}") == "lemonde.fr/a.html"
+    # other parameters name an item: a forum's posts, a single-page app's threads
+    for item in ("#post=12", "#/thread?id=5", "#comment-12&utm_source=x"):
+        assert canonical_url(f"https://forum.example/t/1{item}") == f"forum.example/t/1{item}"

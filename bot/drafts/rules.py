@@ -102,8 +102,11 @@ def _stale(
     at: datetime,
     text: str = "",
 ) -> Outcome | None:
-    """A refusal when the person saw another version of the text than the stored one."""
-    if version is not None and version != draft.version:
+    """A refusal when the person saw another version of the text than the stored one, unless
+    that version is their own edit into this very text (a Save sent again while the first was
+    still being stored: no conflict, nothing to refuse)."""
+    own = action == "edit" and draft.edited_by == user and saved_text(text) == draft.text
+    if version is not None and version != draft.version and not own:
         editor = name(draft.edited_by) if draft.edited_by else "someone"
         why = f"{editor} edited this draft after you opened it; read the new text and decide again."
         return refused(draft, action, why, user, at, text)

@@ -216,15 +216,35 @@ class SlackPlatform:
 
     async def _repost(self, intent: Intent, gone: str) -> str:
         """The card of an update, posted again as a new message (someone deleted the card
-        ``gone``): its ref is returned, which the outbox keeps as the card's from now on."""
+        ``gone``): its ref is returned, which the outbox keeps as the card's from now on. An
+        attempt that posted it and lost the answer (a timeout, a crash) posted it already: the
+        channel's newest messages are read first, so it is never posted twice."""
+        channel = _split(gone)[0]
+        if (posted := await self._reposted(intent, channel)) is not None:
+            return posted
         response = await self.client.chat_postMessage(
-            channel=_split(gone)[0],
+            channel=channel,
             text=_text(intent),
             blocks=self._blocks(intent, new_post=True),
             metadata=_metadata(intent),
             unfurl_links=False,
         )
         return f"{response['channel']} {response['ts']}"
+
+    async def _reposted(self, intent: Intent, channel: str) -> str | None:
+        """The ref of this update's card if an earlier attempt posted it again (one page of the
+        channel's history, newest first, since shortly before the update was decided)."""
+        response = await self.client.conversations_history(
+            channel=channel,
+            oldest=f"{self._oldest(intent):.6f}",
+            limit=LOOK_BACK,
+            include_all_metadata=True,
+        )
+        messages: list[dict[str, Any]] = response.get("messages", [])
+        for message in messages:
+            if _key_of(message) == intent.key:
+                return f"{channel} {message['ts']}"
+        return None
 
     async def _deliver_part(self, intent: Intent, channel: str, ts: str) -> str:
         """A message of its own in the card's thread (reply drafts): posted under the card
