@@ -387,10 +387,13 @@ def merge_group(db: sqlite_utils.Database, incident_id: int) -> list[Incident]:
         if incident.merged_into is None or incident.merged_into in seen:
             break
         seen.add(end := incident.merged_into)
-    rows = db.execute(
-        f"{_MERGED_INTO} SELECT data FROM incidents WHERE status != 'reserved' "
-        "AND (id IN (?, ?) OR id IN (SELECT id FROM merged WHERE into_id = ?)) ORDER BY id",
-        [incident_id, end, end],
+    rows = db.execute(  # up from the end only: not every merge ever made (each approval)
+        "WITH RECURSIVE into_end(id) AS (SELECT ? UNION "  # UNION: a stored cycle ends
+        "SELECT i.id FROM incidents AS i JOIN into_end "
+        "ON json_extract(i.data, '$.merged_into') = into_end.id WHERE i.status = 'merged') "
+        "SELECT data FROM incidents WHERE status != 'reserved' "
+        "AND (id = ? OR id IN (SELECT id FROM into_end)) ORDER BY id",
+        [end, incident_id],
     ).fetchall()
     return [incident_from_json(data) for (data,) in rows]
 
