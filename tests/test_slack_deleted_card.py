@@ -25,14 +25,20 @@ def writer(tmp_path: Path) -> Iterator[Writer]:
     writer.close()
 
 
+async def deleted_card(slack: FakeSlack, writer: Writer) -> tuple[SlackPlatform, str]:
+    """Incident 7's card, posted and recorded, then deleted by someone: the platform, its ref."""
+    platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
+    ref = await platform.deliver(slack_intent(IntentKind.OPEN, "incident-7-1"), None)
+    await writer.run(lambda db: _card_ref(db, ref))
+    slack.messages["C0ALERTS"].clear()
+    return platform, ref
+
+
 async def test_an_update_of_a_deleted_card_posts_it_again_and_threads_follow(
     writer: Writer,
 ) -> None:
     async with FakeSlack() as slack:
-        platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
-        ref = await platform.deliver(slack_intent(IntentKind.OPEN, "incident-7-1"), None)
-        await writer.run(lambda db: _card_ref(db, ref))
-        slack.messages["C0ALERTS"].clear()  # someone deleted the card
+        platform, ref = await deleted_card(slack, writer)
         clock = FakeClock()
         deliverer = Deliverer(writer, {"slack": platform}, wall=clock, monotonic=clock)
 
@@ -60,10 +66,7 @@ async def test_the_card_posted_again_is_the_incident_s_card_after_a_restart(
     """The new card's ref is kept with the incident, not only in this start's memory: a
     restart edits the new card rather than post a third one."""
     async with FakeSlack() as slack:
-        platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
-        ref = await platform.deliver(slack_intent(IntentKind.OPEN, "incident-7-1"), None)
-        await writer.run(lambda db: _card_ref(db, ref))
-        slack.messages["C0ALERTS"].clear()  # someone deleted the card
+        platform, ref = await deleted_card(slack, writer)
         clock = FakeClock()
         await put(writer, slack_intent(IntentKind.UPDATE, "incident-7-2"))
         await Deliverer(writer, {"slack": platform}, wall=clock, monotonic=clock).deliver_due()
@@ -85,10 +88,7 @@ async def test_an_update_that_posted_the_card_again_and_lost_the_answer_does_not
     "sending"): the next start edited the deleted card, was told it is gone, and posted
     another one."""
     async with FakeSlack() as slack:
-        platform = SlackPlatform(make_client("xoxb-test", slack.api_url))
-        ref = await platform.deliver(slack_intent(IntentKind.OPEN, "incident-7-1"), None)
-        await writer.run(lambda db: _card_ref(db, ref))
-        slack.messages["C0ALERTS"].clear()  # someone deleted the card
+        platform, ref = await deleted_card(slack, writer)
         update = slack_intent(IntentKind.UPDATE, "incident-7-2")
         await put(writer, update)
         await writer.run(lambda db: db.execute("UPDATE outbox SET state = 'sending', attempts = 1"))
