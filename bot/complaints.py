@@ -7,7 +7,9 @@ how many of each group a mention has. Groups are about customer care in general,
 The French phrases for the same groups are in ``french_model.py``.
 
 A problem that is denied is no problem: in the groups of ``NEGATABLE_GROUPS`` a cue right after a
-negation in the same clause ("no delays", "wasn't cancelled", "can't complain") is not counted.
+negation in the same clause ("no delays", "wasn't cancelled", "can't complain") is not counted,
+and neither is a fault in the same clause as words saying it is over (``RESOLVED``: "service
+restored after the outage").
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ from bot.text import TYPEWRITER_MARKS
 
 # "thanks", as people write it when they are in a hurry
 _THANKS = r"(?:thanks?|thank you|thx|thnx|thanx)"
+# since when a problem has lasted: a point in time ("since Monday", "since the 4th", "since 9"),
+# not a year ("since 2015" is a customer's loyalty)
+_SINCE_WHEN = (
+    r"since (?:(?:last|this) )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|yesterday|morning|night|weekend|week|jan(?:uary)?|feb(?:ruary)?|march|april|june|july"
+    r"|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|the \d"
+    r"|(?!(?:19|20)\d\d\b)\d)"
+)
 
 CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "waiting": (
@@ -42,6 +52,20 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"(?=\d)(?<!in )(?<!within )(?<!under )(?<!only )(?<!just )(?<![\d.,])"
         r"\b\d+(?:[.,]\d+)?\s*\+?\s*(?:hours?|hrs?|minutes?|mins?|days?|weeks?|months?)\b",
         r"\b(?:two|three|four|five|six|several|many) (?:hours|days|weeks)\b",
+        # when a problem started, without "still": "ticket open since Jan 3", "sitting in the depot
+        # since the 4th", "no signal since Monday", "hasn't moved since Friday". A state, then a
+        # point in time (not a year): "a member since 2015", "using it since March, love it" or
+        # "haven't had an issue since May" is none
+        r"\b(?:open|opened|pending|unresolved|outstanding|sitting|offline|disconnected)\b"
+        rf"[^.,;:!?]{{0,25}}? {_SINCE_WHEN}",
+        rf"\b(?:nothing|no signal|no service|no internet|no power|no wifi|no wi-fi|no connection"
+        rf"|no water|no heating|no tv) {_SINCE_WHEN}",
+        rf"\b(?:hasn'?t|haven'?t|hadn'?t|has not|have not|had not) (?:been )?(?!had\b)\w+"
+        rf" {_SINCE_WHEN}",
+        # nothing done for a while: "tracking hasn't updated in 9 days" (not "haven't had an issue
+        # in 3 years")
+        r"\b(?:has|have|had)(?:n'?t| not) (?:been )?(?!had\b)\w+ (?:in|for) (?:over |more than )?"
+        r"\d+ (?:hours|days|weeks|months)\b",
     ),
     "cancelled": (r"\bcancel+(?:ed|led|ing|lation|lations|s)?\b",),
     "unreachable": (
@@ -79,6 +103,12 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\bmissing\b",
         r"\bdamaged\b",
         r"\bwhere(?: is|'?s) my\b",
+        # the wrong thing delivered: "ordered vegetarian, got chicken", "someone else's order"
+        r"\b(?:ordered|booked|paid for|asked for|requested)\b[^.,;:!?]{1,30}?(?:,| but| and)"
+        r" (?:instead )?(?:got|received|was given|were given|was sent|they sent)\b"
+        r"(?! (?:it|them|there|here|home|back|upgraded|a (?:lovely|great|free)|my order)\b)",
+        r"\bsomeone else'?s\b",
+        r"\bnot (?:what|the one|the \w+) (?:i|we) (?:ordered|booked|paid for|asked for)\b",
     ),
     "money": (
         r"\brefund\w*",
@@ -221,6 +251,11 @@ _CLAUSE_MARKS = frozenset('.,;:!?()"')
 _WORD_CHAR = re.compile(r"\w")
 # "not only late but rude": an intensifier, not a denial
 _NOT_A_DENIAL = frozenset(("only", "just"))
+# A fault in the same clause as words saying it is over is news of a fix, not a complaint:
+# "service restored after the outage", "login errors resolved". Not across a clause or a "but":
+# "they say it's resolved but my router is still down".
+RESOLVED = r"\b(?:resolved|restored|fixed|back (?:up|online|to normal)|is over|working again)\b"
+_CLAUSE_END = re.compile(r"[.,;:!?()\"]|\bbut\b")
 
 
 def clean(text: str) -> str:
@@ -440,7 +475,9 @@ class CueMatcher:
     """Every group's cues, found in one scan; ``extra`` adds phrases to groups (from app.yaml).
 
     ``phrases`` and ``negators`` are another language's for the same groups (``CUE_GROUPS``'s
-    names, in its order): the groups are concepts, their wording is a language's.
+    names, in its order): the groups are concepts, their wording is a language's. ``denials``:
+    more words that make a praise phrase a denied problem, but deny no cue after them;
+    ``resolved``: the words that say a fault is over (``RESOLVED``).
     """
 
     def __init__(
@@ -448,12 +485,17 @@ class CueMatcher:
         extra: Mapping[str, Sequence[str]] | None = None,
         phrases: Mapping[str, Sequence[str]] = CUE_GROUPS,
         negators: frozenset[str] = NEGATORS,
+        denials: frozenset[str] = frozenset(),
+        resolved: str = RESOLVED,
     ) -> None:
         self.groups = tuple(CUE_GROUPS)
         if set(phrases) != set(self.groups):
             raise ValueError(f"cue phrases must cover exactly the groups {', '.join(self.groups)}")
         patterns = {group: list(phrases[group]) for group in self.groups}
         self._negators = negators
+        # the words that make a praise phrase a denied problem: the negators, and words that deny
+        # only in a set phrase ("rien à redire") and so deny no cue after them
+        self._denials = negators | denials
         for group, own in (extra or {}).items():
             if group not in patterns:
                 raise ValueError(f"unknown cue group {group!r}; known: {', '.join(self.groups)}")
@@ -468,6 +510,8 @@ class CueMatcher:
         self._sarcasm_index = self.groups.index("sarcasm")
         self._negatable = frozenset(self.groups.index(group) for group in NEGATABLE_GROUPS)
         self._praise_index = self.groups.index("praise")
+        self._not_working_index = self.groups.index("not_working")
+        self._resolved = re.compile(resolved)
         self._scanner = _Scanner(patterns, self.groups, apart=("sarcasm",))
 
     def find(self, cleaned: str) -> CueHits:
@@ -494,8 +538,10 @@ class CueMatcher:
             if index in self._negatable and _denied(literal, start, matched, self._negators):
                 denied += 1
                 continue
+            if index == self._not_working_index and self._over(literal, start):
+                continue
             if index == self._praise_index:
-                if _denies(matched, self._negators):
+                if _denies(matched, self._denials):
                     denials.append((start, matched))
                     continue
                 if _denied(literal, start, matched, self._negators):
@@ -524,6 +570,14 @@ class CueMatcher:
         if not_kind:  # blanked after the loop: the negations above read the text as it was
             literal = _spaced(_blanked(literal, not_kind), True)
         return CueHits(tuple(counts), tuple(examples), _spaced(literal, bool(sarcastic)), denied)
+
+    def _over(self, text: str, start: int) -> bool:
+        """Whether the clause around ``text[start:]`` says the fault is over ("outage resolved")."""
+        if not self._resolved.search(text):
+            return False
+        begin = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+        after = _CLAUSE_END.search(text, start)
+        return bool(self._resolved.search(text, begin, after.start() if after else len(text)))
 
 
 def _negation_words(phrase: str) -> int:

@@ -14,7 +14,9 @@ Those tweets are not customer mentions, and two of their habits do not carry ove
 - Their questions are rhetorical and mostly negative ("Et rien pour le climat ?"); a question to a
   brand is mostly a request. A question or request that names no problem and shows no exasperation
   ("comment on active la messagerie ?") is read without the question evidence they taught (the
-  question mark and the interrogative words). "Pourquoi ma facture a encore augmenté ??" keeps it.
+  question mark and the interrogative words), and a plain question with the English model's
+  weights for a question naming no problem (``question``, ``question_without_problem``), learned on
+  customer mentions. "Pourquoi ma facture a encore augmenté ??" keeps the tweets' reading.
 - They name few customer problems. The problems a mention names (waiting, cancelled, not working,
   ...: the cue groups of ``complaints.py``, in French phrases below) add the weights the English
   complaint model learned on customer mentions for naming problems at all (``has_problem``) and for
@@ -22,11 +24,13 @@ Those tweets are not customer mentions, and two of their habits do not carry ove
   say how its English phrases read beside its other English-only features (its "again" cue beside
   the word "again", "so much for" that is often thanks, "refund" in a question), not what the
   French phrases of the group mean; a problem the French phrases name counts the same in any group.
-  As in English, the problems found are the mention's reasons.
+  As in English, the problems found are the mention's reasons, and a problem denied is praise:
+  "pas de souci", "aucun problème", "rien à redire" are read without their negation and problem
+  word, which the tweets taught as a complaint's (not beside a real problem, nor in a question).
 
 vaderSentiment-fr's lexicon is general French: ``CARE_HOMONYMS`` are words whose customer-care
-sense carries no sentiment ("vol" is a flight, not a theft; "frais" are fees, not fresh), which
-the scorer leaves out of it.
+sense carries no sentiment ("vol" is a flight, not a theft; "frais" are fees, not fresh; a
+"dossier ouvert" is pending, not open-minded), which the scorer leaves out of it.
 """
 
 from __future__ import annotations
@@ -61,8 +65,12 @@ _HANDLE_OR_LINK = re.compile(r"https?://\S+|@\w+")
 _CAP = 3
 # vaderSentiment-fr's lexicon words (accents removed, as it stores them) whose customer-care sense
 # is another word with no sentiment: a flight, fees, a baggage allowance or deductible, "activates",
-# "d'avance", "deux fois", "prise en charge", a price.
-CARE_HOMONYMS = ("vol", "vols", "frais", "franchise", "active", "avance", "fois", "charge", "prix")
+# "d'avance", "deux fois", "prise en charge", a price, a file or a shop "ouvert" (open: still
+# pending, or open for business), a "nouvelle" offer (new, not a news item).
+CARE_HOMONYMS = (
+    "vol", "vols", "frais", "franchise", "active", "avance", "fois", "charge", "prix",
+    "ouvert", "ouverte", "ouverts", "ouvertes", "nouveau", "nouvelle", "nouveaux", "nouvelles",
+)  # fmt: skip
 # What makes a question of a tweet for the model: not evidence in a plain request.
 _QUESTION_EVIDENCE = (
     "question",
@@ -71,6 +79,14 @@ _QUESTION_EVIDENCE = (
     "word_quand",
     "word_où",
     "word_quoi",
+)
+
+# since when a problem has lasted: a point in time ("depuis lundi", "depuis le 3"), or days and
+# weeks after a state that says it is pending ("en cours depuis 12 jours")
+_DEPUIS_WHEN = (
+    r"depuis (?:(?:le |ce |cette )?(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|hier"
+    r"|matin|soir|week-end|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre"
+    r"|novembre|décembre)\b|le \d|la semaine dernière|le mois dernier|\d+ (?:jours|semaines)\b)"
 )
 
 # The cue groups of ``complaints.py`` in French: customer care in general, not one industry.
@@ -94,6 +110,13 @@ FRENCH_CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"(?:h|heures?|min|minutes?|jours?|semaines?|mois)\b",
         r"\b(?:deux|trois|quatre|cinq|six|plusieurs) (?:heures|jours|semaines|mois)"
         r" (?:d'attente|de retard|de panne|sans|que|qu')",
+        # when a problem started: a state, then a point in time ("dossier ouvert depuis le 3
+        # janvier", "rien reçu depuis lundi", "en cours depuis 12 jours"), not any time ("depuis 6
+        # mois, ça tourne nickel"), a customer's loyalty ("j'utilise l'appli depuis lundi, top") or
+        # a problem denied ("aucun souci depuis mars")
+        rf"\b(?:ouvert|ouverte|ouverts|ouvertes|en cours)\b[^.,;:!?]{{0,25}}? {_DEPUIS_WHEN}",
+        rf"\b(?:rien reçu|rien eu) {_DEPUIS_WHEN}",
+        rf"\bn'(?:a|ai|ont|est|sont) (?:pas|plus|rien) \w+ {_DEPUIS_WHEN}",
     ),
     "cancelled": (r"\bannul(?:é|ée|és|ées|ation|ations)\b", r"\bsupprim(?:é|ée|és|ées)\b"),
     "unreachable": (
@@ -131,6 +154,13 @@ FRENCH_CUE_GROUPS: dict[str, tuple[str, ...]] = {
         r"\b(?:jamais|pas|toujours pas) (?:reçu|arrivé\w*|livré\w*)",
         r"\bmanqu(?:e|ent|ant|ante|ants|antes)\b",
         r"\boù (?:est|sont|en est) (?:mon|ma|mes)\b",
+        # the wrong thing delivered: "pas celui que j'ai commandé", "la commande de quelqu'un
+        # d'autre", "la mauvaise taille"
+        r"\b(?:pas|plus) (?:celui|celle|ce|ceux|celles) (?:que|qu')\s?(?:j'ai|on a|nous avons)"
+        r" (?:commandé|réservé|payé|demandé)\w*",
+        r"\bde quelqu'un d'autre\b",
+        r"\bmauvaise? (?:article|taille|couleur|commande|produit|colis|adresse|modèle|pointure"
+        r"|pièce|chambre)\b",
     ),
     "money": (
         # not "frais": "sans frais" (free of charge) is everyday commercial wording
@@ -211,6 +241,10 @@ FRENCH_CUE_GROUPS: dict[str, tuple[str, ...]] = {
     "praise": (
         r"\b(?:super|génial|géniale|excellent\w*|parfait\w*|top|adorable|agréable|efficace"
         r"|rapide|sympa|impeccable|formidable|merveilleu\w*|bravo|ravi\w*|satisfait\w*|content\w*)\b",
+        # a problem denied is praise ("pas de souci", "rien à redire"), as in English
+        r"\b(?:pas de|pas un|aucun|aucune|sans|zéro) (?:souci|soucis|problème|problèmes|hic"
+        r"|accroc|réclamation|regrets?)\b",
+        r"\brien à (?:redire|reprocher|signaler|dire)\b",
     ),
     "request": (
         r"^\s*(?:bonjour|bonsoir|salut|hello|coucou|bjr|slt)\b",
@@ -235,6 +269,14 @@ FRENCH_CUE_GROUPS: dict[str, tuple[str, ...]] = {
 }
 # Words that deny the cue just after them ("pas de retard", "sans problème", "aucune panne").
 FRENCH_NEGATORS = frozenset(("pas", "sans", "aucun", "aucune", "jamais", "ni", "zéro", "non"))
+# Words that deny only in a set phrase of praise ("rien à redire"), not a cue after them ("rien ne
+# marche" is a complaint)
+FRENCH_DENIALS = frozenset(("rien",))
+# Words that say a fault is over ("panne réparée", "service rétabli"): see ``complaints.RESOLVED``
+FRENCH_RESOLVED = (
+    r"\b(?:résolu|résolue|résolus|rétabli|rétablie|rétablis|réparé|réparée|réparés|a repris"
+    r"|de retour|fonctionne à nouveau|remarche)\b"
+)
 
 Polarity = Callable[[str], Mapping[str, float]]
 
@@ -249,8 +291,9 @@ def feature_names() -> list[str]:
 
 def care_feature_names() -> list[str]:
     """The English complaint model's features that ``read_care`` measures in French, in the same
-    sense: how many problems a mention names, and whether it names any."""
-    return ["problem_cues", "has_problem"]
+    sense: how many problems a mention names, and whether it names any; and a question that names
+    none (with its plain "question" weight, the pair the English model has for it)."""
+    return ["problem_cues", "has_problem", "question", "question_without_problem"]
 
 
 def features(
@@ -283,31 +326,43 @@ def features(
 class CareReading:
     """A French mention in customer-care terms."""
 
-    problems: tuple[float, ...]  # in ``care_feature_names`` order
+    problems: tuple[float, ...]  # the care features, in ``care_feature_names`` order
     plain_request: bool  # a question or request naming no problem, showing no exasperation
-    literal: str | None  # with sarcasm, the text without it ("merci pour rien" is no thanks)
+    # with sarcasm or a problem denied, the text without it ("merci pour rien" is no thanks, "pas
+    # de souci" no complaint)
+    literal: str | None
     examples: tuple[str, ...] = ()  # the first phrase found per cue group ("" when none)
     complains: bool = False  # a problem or sarcasm cue: the words say something negative
 
 
 def french_cues() -> CueMatcher:
-    return CueMatcher(phrases=FRENCH_CUE_GROUPS, negators=FRENCH_NEGATORS)
+    return CueMatcher(
+        phrases=FRENCH_CUE_GROUPS,
+        negators=FRENCH_NEGATORS,
+        denials=FRENCH_DENIALS,
+        resolved=FRENCH_RESOLVED,
+    )
 
 
 def read_care(text: str, matcher: CueMatcher) -> CareReading:
     """The problems ``text`` names, counted as the English model counts them, and whether it is a
     plain request."""
-    hits = matcher.find(clean(text))
+    cleaned = clean(text)
+    hits = matcher.find(cleaned)
     counts = [min(count, _CAP) for count in hits.counts]
     problems = float(sum(counts[index] for index in matcher.problem_indices))
     groups = matcher.groups
     asking = "?" in text or counts[groups.index("request")] > 0
     plain = asking and not problems and not counts[groups.index("exasperation")]
-    literal = hits.literal if counts[groups.index("sarcasm")] else None
+    # without the sarcastic phrases, and without a denied problem that is praise ("pas de souci"):
+    # its negation and its problem word are no complaint's
+    literal = hits.literal if hits.literal != cleaned else None
     complains = problems > 0 or counts[groups.index("sarcasm")] > 0
-    return CareReading(
-        (min(problems, 5.0), float(problems > 0)), plain, literal, hits.examples, complains
-    )
+    # a plain question: read with the English weights of a question naming no problem, in place
+    # of the tweets' question evidence (``FrenchModel.chances``)
+    question = float(plain and "?" in text)
+    care = (min(problems, 5.0), float(problems > 0), question, question)
+    return CareReading(care, plain, literal, hits.examples, complains)
 
 
 class FrenchModel:
@@ -361,7 +416,7 @@ class FrenchModel:
             intercept + sum(row[i] * x for i, x in present)
             for row, intercept in zip(self.coefficients, self.intercepts, strict=True)
         ]
-        if care.problems[1]:  # has_problem: otherwise every problem count is 0
+        if care.problems[1] or care.problems[2]:  # a problem or a plain question: else all 0
             logits = [
                 logit + sum(map(operator.mul, row, care.problems))
                 for logit, row in zip(logits, self.care, strict=True)

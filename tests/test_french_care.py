@@ -36,8 +36,14 @@ def test_french_sarcasm_is_negative(scorer: NegativityScorer, text: str) -> None
 
 def test_only_the_group_independent_care_weights_are_transferred() -> None:
     """The English weights of each cue group read English phrases beside English-only features;
-    naming a problem, and how many, means the same in French."""
-    assert care_feature_names() == ["problem_cues", "has_problem"]
+    naming a problem, and how many, means the same in French, and so does a customer's question
+    that names none."""
+    assert care_feature_names() == [
+        "problem_cues",
+        "has_problem",
+        "question",
+        "question_without_problem",
+    ]
     care = json.loads(MODEL_PATH.read_text("utf-8"))["care"]
     assert care["features"] == care_feature_names()
 
