@@ -9,7 +9,8 @@ The French phrases for the same groups are in ``french_model.py``.
 A problem that is denied is no problem: in the groups of ``NEGATABLE_GROUPS`` a cue right after a
 negation in the same clause ("no delays", "wasn't cancelled", "can't complain") is not counted,
 and neither is a fault in the same clause as words saying it is over (``RESOLVED``: "service
-restored after the outage").
+restored after the outage"). A problem denied a few words on ("haven't had an outage since",
+"not one dropped call") is praise made of a denial, as "no hassle" is.
 """
 
 from __future__ import annotations
@@ -32,6 +33,26 @@ _SINCE_WHEN = (
     r"|yesterday|morning|night|weekend|week|jan(?:uary)?|feb(?:ruary)?|march|april|june|july"
     r"|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|the \d"
     r"|(?!(?:19|20)\d\d\b)\d)"
+)
+
+# A problem denied a few words on: "haven't had an outage", "never had a single issue", "not one
+# dropped call", "didn't have any problems". The negation, "had" or "have", then "a", "one" or
+# "any": not "such" ("never had such bad service") and not what is missing ("haven't had a reply",
+# "haven't had signal"), nor a problem left unsolved ("haven't had one issue resolved").
+_PROBLEM_WORD = (
+    r"(?:issues?|problems?|complaints?|outages?|glitch(?:es)?|hiccups?|faults?|bugs?|errors?"
+    r"|crash(?:es)?|delays?|hassles?|breakdowns?|cancell?ations?"
+    r"|(?:dropped|delayed|cancell?ed|lost|missed|damaged|bad|rude) \w+)"
+)
+_DENIED_PROBLEM_TAIL = (
+    r" (?:a|an|one|any|even one)(?: single)? (?:\w+ )?"
+    + _PROBLEM_WORD
+    + r"\b(?! (?:resolved|fixed|solved|sorted|answered|handled|addressed|dealt)\b)"
+)
+_DENIED_PROBLEM = (
+    r"\b(?:haven'?t|hasn'?t|hadn'?t|have not|has not|had not|didn'?t|did not|never|not)"
+    r" (?:once |ever )?(?:had|have)" + _DENIED_PROBLEM_TAIL,
+    r"\bnot" + _DENIED_PROBLEM_TAIL,
 )
 
 CUE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -201,6 +222,7 @@ CUE_GROUPS: dict[str, tuple[str, ...]] = {
         # made of, said of a service that gave none
         r"\b(?:no |zero |without any |without a )(?:hassles?|fuss|questions asked|complaints"
         r"|issues|problems|hitch|worries)\b",
+        *_DENIED_PROBLEM,
         r"\bhassle[- ]free\b",
         r"\bnot looking back\b",
         r"\b(?:can't complain|cant complain|not complaining)\b",

@@ -92,6 +92,56 @@ def test_a_denied_problem_beside_a_real_one_is_still_a_complaint(
     assert scorer.score(text, EN).sentiment is Sentiment.NEGATIVE
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "haven't had an outage since we switched to @brand",
+        "haven't had a single issue with the app since March",
+        "never had a problem with them in six years",
+        "not one dropped call in a year, impressive",
+        "we've not had a single delayed delivery from them",
+        "I never once had a cancelled booking with @brand",
+        "didn't have any problems with the router at all",
+        "not a single complaint from our guests this summer",
+        "hasn't had one glitch since the update",
+    ],
+)
+def test_a_problem_denied_a_few_words_on_is_not_negative(
+    scorer: NegativityScorer, text: str
+) -> None:
+    """A negation a few words before the problem ("haven't had an outage", "not one dropped
+    call") denies it as "no outage" does: a customer telling of none, in any industry."""
+    assert scorer.score(text, EN).sentiment is not Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "haven't had a reply since Monday",
+        "haven't had signal since 9",
+        "never had such bad service",
+        "no one has fixed it",
+        "haven't had a single issue resolved in a month",
+        "never had a problem until this week, now the app crashes every day",
+        "haven't had an outage since we switched? mine has been down all week",
+        "haven't had hot water since Tuesday",
+        "never had such a terrible experience with a bank",
+    ],
+)
+def test_a_denied_problem_that_names_one_is_still_a_complaint(
+    scorer: NegativityScorer, text: str
+) -> None:
+    """Not a denial: what was not had is no problem ("a reply", "signal"), "such" is an
+    intensifier, a problem "not resolved" is one, and a real problem or a question beside it."""
+    assert scorer.score(text, EN).sentiment is Sentiment.NEGATIVE
+
+
+def test_not_one_person_answering_is_no_praise(scorer: NegativityScorer) -> None:
+    result = scorer.score("not one person answered", EN)
+    assert result.sentiment is not Sentiment.POSITIVE
+    assert not any("praise" in reason for reason in result.reasons)
+
+
 def test_negated_praise_is_not_positive(scorer: NegativityScorer) -> None:
     result = scorer.score("the new update is not good at all, not happy", EN)
     assert result.sentiment is Sentiment.NEGATIVE
