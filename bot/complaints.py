@@ -44,15 +44,16 @@ _PROBLEM_WORD = (
     r"|crash(?:es)?|delays?|hassles?|breakdowns?|cancell?ations?"
     r"|(?:dropped|delayed|cancell?ed|lost|missed|damaged|bad|rude) \w+)"
 )
+_UNSOLVED = r"\b(?! (?:resolved|fixed|solved|sorted|answered|handled|addressed|dealt)\b)"
 _DENIED_PROBLEM_TAIL = (
-    r" (?:a|an|one|any|even one)(?: single)? (?:\w+ )?"
-    + _PROBLEM_WORD
-    + r"\b(?! (?:resolved|fixed|solved|sorted|answered|handled|addressed|dealt)\b)"
+    r" (?:a|an|one|any|even one)(?: single)? (?:\w+ )?" + _PROBLEM_WORD + _UNSOLVED
 )
 _DENIED_PROBLEM = (
     r"\b(?:haven'?t|hasn'?t|hadn'?t|have not|has not|had not|didn'?t|did not|never|not)"
     r" (?:once |ever )?(?:had|have)" + _DENIED_PROBLEM_TAIL,
-    r"\bnot" + _DENIED_PROBLEM_TAIL,
+    # without "had", only a count denies: "not one dropped call"; "not a phone problem, it's
+    # your network" puts the problem elsewhere
+    r"\bnot (?:one|even one|a single) (?:\w+ )?" + _PROBLEM_WORD + _UNSOLVED,
 )
 
 CUE_GROUPS: dict[str, tuple[str, ...]] = {
