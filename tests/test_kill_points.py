@@ -193,10 +193,18 @@ def integrity(database: Path) -> str:
 
 
 def finish(config: Path, kills: Kills) -> None:
-    """The last run, at full speed: it reads the rest of the story and empties the outbox."""
+    """The last run, at full speed: it reads the rest of the story and empties the outbox. What
+    its shutdown could not deliver in time (a retry not yet due, a loaded machine) is said in
+    its log and goes out at the next start, as the README promises: one more start then, noted
+    in the kills' log, and every check still holds (once, nothing lost)."""
     configure(config.parent, speed=0, pace=0)
-    final = start(config, config.parent / "log")
-    assert final.wait(120) == 0, f"{kills}\n{read(config.parent / 'log')}"
+    for attempt in range(2):
+        final = start(config, config.parent / "log")
+        assert final.wait(120) == 0, f"{kills}\n{read(config.parent / 'log')}"
+        live = sum(item["state"] in LIVE for item in progress(config.parent).items)
+        if not live:
+            return
+        kills.log.append(f"final run {attempt + 1}: {live} item(s) left for the next start")
 
 
 # -- the property ---------------------------------------------------------------------------------
