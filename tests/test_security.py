@@ -624,7 +624,9 @@ async def test_escape_sequences_in_a_post_reach_neither_the_terminal_nor_storage
     async with running_service(config) as service:
         url = f"http://127.0.0.1:{service.http_port}/webhooks/in"
         assert (await post_raw(url, body, headers))[0] == 200
-        printed = service.console.console.file.getvalue()  # type: ignore[attr-defined]
+        file = service.console.console.file  # printed by the console's own thread, shortly
+        await wait_for(lambda: "fake: all fine" in file.getvalue(), timeout=30)
+        printed = file.getvalue()
     assert "terrible outage ]0;PWNED-TITLE[2J[H fake: all fine" in printed
     assert "@ev[8mhidden" in printed
     assert not {"\x1b", "\x07", "\ufffd"} & set(printed)  # removed on intake, not marked
