@@ -126,6 +126,18 @@ def drafts_activity(teams: FakeConnector) -> dict[str, Any] | None:
     return None
 
 
+async def posted_drafts(
+    service: Service, teams: FakeConnector, masto: FakeMastodon
+) -> dict[str, Any]:
+    """Vigie installed in the team, a storm streamed: the drafts message it posts."""
+    await post_activity(api(service), installation_activity(teams.url))
+    storm(masto)
+    await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
+    drafts = drafts_activity(teams)
+    assert drafts is not None
+    return drafts
+
+
 def nodes(card: Any) -> Iterator[dict[str, Any]]:
     """Every object of a card, depth first."""
     if isinstance(card, dict):
@@ -297,11 +309,7 @@ async def test_approve_with_a_changed_text_box_is_refused_until_saved(tmp_path: 
     Approve without Save edit, publishing the old text would surprise them; the new one is
     unsaved."""
     async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
-        await post_activity(api(service), installation_activity(teams.url))
-        storm(masto)
-        await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
-        drafts = drafts_activity(teams)
-        assert drafts is not None
+        drafts = await posted_drafts(service, teams, masto)
         card = drafts["attachments"][0]["content"]
         approve = action_data(card, "vigie.draft.approve")
         box = f"text-{approve['draft']}"

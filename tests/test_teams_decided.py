@@ -21,8 +21,8 @@ from tests.fake_connector import installation_activity, invoke_activity, post_ac
 from tests.test_teams import (
     action_data,
     api,
-    drafts_activity,
     input_value,
+    posted_drafts,
     root_card,
     storm,
     vigie_in_teams,
@@ -47,11 +47,7 @@ async def test_an_approval_whose_card_cannot_be_rendered_says_it_was_approved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
-        await post_activity(api(service), installation_activity(teams.url))
-        storm(masto)
-        await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
-        drafts = drafts_activity(teams)
-        assert drafts is not None
+        drafts = await posted_drafts(service, teams, masto)
         card = drafts["attachments"][0]["content"]
         approve = action_data(card, "vigie.draft.approve")
         box = text_input(approve["draft"])

@@ -48,8 +48,8 @@ from tests.test_teams import (
     POLICY,
     action_data,
     api,
-    drafts_activity,
     input_value,
+    posted_drafts,
     storm,
     vigie_in_teams,
 )
@@ -229,11 +229,7 @@ async def test_retry_with_a_changed_text_box_is_refused_until_saved(tmp_path: Pa
     """On a failed publication, Retry publishes the saved text: a fix typed in the box and not
     saved would be lost without a word, so it is refused, as Approve is."""
     async with vigie_in_teams(tmp_path, publish_attempts=1) as (service, teams, masto, _):
-        await post_activity(api(service), installation_activity(teams.url))
-        storm(masto)
-        await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
-        drafts = drafts_activity(teams)
-        assert drafts is not None
+        drafts = await posted_drafts(service, teams, masto)
         approve = action_data(drafts["attachments"][0]["content"], "vigie.draft.approve")
         box = f"text-{approve['draft']}"
 

@@ -34,7 +34,6 @@ from tests.fake_connector import (
     TENANT,
     USER,
     FakeConnector,
-    installation_activity,
     invoke_activity,
     message_activity,
     post_activity,
@@ -49,7 +48,13 @@ from tests.teams_auth import (
     jwk,
     sign,
 )
-from tests.test_teams import POLICY, action_data, api, drafts_activity, storm, vigie_in_teams
+from tests.test_teams import (
+    POLICY,
+    action_data,
+    api,
+    posted_drafts,
+    vigie_in_teams,
+)
 from tests.test_teams_inbound import Echo, serving
 
 ELSEWHERE = "19:aaaabbbbccccddddeeeeffff00001111@thread.tacv2"
@@ -344,11 +349,7 @@ async def test_approve_on_an_older_version_says_who_edited_and_refreshes_the_car
     tmp_path: Path,
 ) -> None:
     async with vigie_in_teams(tmp_path) as (service, teams, masto, _):
-        await post_activity(api(service), installation_activity(teams.url))
-        storm(masto)
-        await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
-        drafts = drafts_activity(teams)
-        assert drafts is not None
+        drafts = await posted_drafts(service, teams, masto)
         card = drafts["attachments"][0]["content"]
         approve = action_data(card, "vigie.draft.approve")
         box = f"text-{approve['draft']}"
@@ -382,11 +383,7 @@ async def test_a_card_of_a_database_started_afresh_acts_on_nothing(tmp_path: Pat
     """Draft numbers start again at 1 in a new database: an old card's Approve must not approve
     (and publish) this database's draft of the same number."""
     async with vigie_in_teams(tmp_path) as (service, teams, masto, config):
-        await post_activity(api(service), installation_activity(teams.url))
-        storm(masto)
-        await wait_for(lambda: drafts_activity(teams) is not None, timeout=30)
-        drafts = drafts_activity(teams)
-        assert drafts is not None
+        drafts = await posted_drafts(service, teams, masto)
         approve = action_data(drafts["attachments"][0]["content"], "vigie.draft.approve")
         assert approve["install"]
         other = "0" * len(approve["install"])
